@@ -1,0 +1,109 @@
+"""Annotated dependencies: the session and who is calling (admin, agent, approver)."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from sqlmodel import Session, select
+
+from app.db import get_session
+from app.errors import NotFound, Unauthenticated
+from app.models import AdminToken, Approver, Org
+from app.security import access_tokens
+from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
+from app.services import authz
+from app.services.cache import TtlCache
+
+SessionDep = Annotated[Session, Depends(get_session)]
+OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("a bearer token is required", code="invalid_request")
+    return token.strip()
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+_orgs: TtlCache[bool] = TtlCache(lambda: 5.0)
+
+
+def require_org(session: Session, org_id: str) -> None:
+    if not _orgs.get(org_id, lambda: session.get(Org, org_id) is not None):
+        raise NotFound("no such organization")
+
+
+def current_admin(session: SessionDep, org_id: OrgId, token: BearerToken) -> AdminToken:
+    if not token.startswith(ADMIN_TOKEN_PREFIX):
+        raise Unauthenticated("an admin token (jgadm_…) is required")
+    row = session.exec(select(AdminToken).where(AdminToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("the admin token is unknown or revoked")
+    if row.org_id != org_id:
+        raise NotFound("no such organization")
+    return row
+
+
+def current_approver(session: SessionDep, org_id: OrgId, token: BearerToken) -> Approver:
+    if not token.startswith(APPROVER_TOKEN_PREFIX):
+        raise Unauthenticated("an approver token (jgapr_…) is required")
+    row = session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+    if row is None:
+        raise Unauthenticated("the approver token is unknown")
+    if row.org_id != org_id:
+        raise NotFound("no such organization")
+    return row
+
+
+@dataclass(frozen=True)
+class AgentCaller:
+    facts: authz.AgentFacts
+    claims: dict[str, Any]
+    token: str
+
+    @property
+    def agent_id(self) -> str:
+        return self.facts.agent_id
+
+    @property
+    def scope(self) -> frozenset[str]:
+        return frozenset(str(self.claims.get("scope", "")).split())
+
+
+def current_agent(session: SessionDep, org_id: OrgId, token: BearerToken) -> AgentCaller:
+    require_org(session, org_id)
+    claims = access_tokens.verify(token, org_id=org_id)
+    facts = authz.agent_facts(session, org_id, claims["sub"])
+    if facts is None or facts.status == "deleted":
+        raise Unauthenticated("the token's agent no longer exists")
+    return AgentCaller(facts=facts, claims=claims, token=token)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Anyone who may read a JIT request: the requesting agent, an approver, or an admin."""
+
+    kind: str  # agent | approver | admin
+    id: str
+    agent: AgentCaller | None = None
+    approver: Approver | None = None
+
+
+def current_principal(session: SessionDep, org_id: OrgId, token: BearerToken) -> Principal:
+    if token.startswith(ADMIN_TOKEN_PREFIX):
+        admin = current_admin(session, org_id, token)
+        return Principal(kind="admin", id=admin.id)
+    if token.startswith(APPROVER_TOKEN_PREFIX):
+        approver = current_approver(session, org_id, token)
+        return Principal(kind="approver", id=approver.id, approver=approver)
+    agent = current_agent(session, org_id, token)
+    return Principal(kind="agent", id=agent.agent_id, agent=agent)
+
+
+CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
+CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
+CurrentApprover = Annotated[Approver, Depends(current_approver)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

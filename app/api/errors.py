@@ -1,0 +1,70 @@
+"""One place that turns every refusal into an OAuth-style JSON error with the right status."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.limits import BodyTooLarge
+from app.errors import JitgateError, error_body
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "invalid_request",
+}
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return 400, "the request body is not valid JSON"
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
+    return 422, "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(JitgateError)
+    async def _domain(_request: Request, exc: JitgateError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.description),
+            status_code=exc.status,
+            headers={**exc.headers, "Cache-Control": "no-store"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, text = _describe_validation(exc)
+        return JSONResponse(error_body("invalid_request", text), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(
+            error_body("request_too_large", "the request body is too large"), status_code=413
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("server_error", "an unexpected error occurred"), status_code=500
+        )

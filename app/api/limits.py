@@ -1,0 +1,61 @@
+"""ASGI middleware bounding request headers and bodies before any handler reads them."""
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, *, max_body: int, max_headers: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers", [])
+        if sum(len(k) + len(v) for k, v in headers) > self.max_headers:
+            await _refuse(send, 431, "request_too_large", "request headers are too large")
+            return
+        declared = dict(headers).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await _refuse(send, 413, "request_too_large", f"the body exceeds {self.max_body} bytes")
+            return
+        await self.app(scope, self._bounded(receive, send), send)
+
+    def _bounded(self, receive: Receive, send: Send) -> Receive:
+        seen = 0
+        max_body = self.max_body
+
+        async def wrapped() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > max_body:
+                    raise BodyTooLarge()
+            return message
+
+        return wrapped
+
+
+class BodyTooLarge(Exception):
+    """A streamed body passed the limit; the error handler answers 413."""
+
+
+async def _refuse(send: Send, status: int, code: str, description: str) -> None:
+    body = json.dumps({"error": code, "error_description": description}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

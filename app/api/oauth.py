@@ -1,0 +1,120 @@
+"""OAuth endpoints: token (RFC 6749/7523/8707), introspection (RFC 7662), revocation (RFC 7009)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from app.api.deps import OrgId, SessionDep, current_admin, current_agent, require_org
+from app.db import session_scope
+from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from app.security.secrets import ADMIN_TOKEN_PREFIX
+from app.services import tokens
+
+router = APIRouter(tags=["oauth"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM = "application/x-www-form-urlencoded"
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """OAuth parameters are form-encoded; a repeated parameter is an error (RFC 6749 §3.1)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        raise InvalidRequest(f"the body must be {FORM}")
+    form = await request.form()
+    values: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if key in values:
+            raise InvalidRequest(f"parameter {key!r} is repeated")
+        if not isinstance(value, str):
+            raise InvalidRequest(f"parameter {key!r} must be text")
+        values[key] = value
+    return values
+
+
+Form = Annotated[dict[str, str], Depends(read_form)]
+
+
+def _assertion_from(form: dict[str, str]) -> tuple[str, str]:
+    grant = form.get("grant_type")
+    if grant == "client_credentials":
+        if form.get("client_assertion_type") != tokens.CLIENT_ASSERTION_TYPE:
+            raise InvalidClient("client_assertion_type must be " + tokens.CLIENT_ASSERTION_TYPE)
+        if not form.get("client_assertion"):
+            raise InvalidClient("client_assertion is required")
+        return form["client_assertion"], grant
+    if grant == tokens.JWT_BEARER_GRANT:
+        if not form.get("assertion"):
+            raise InvalidRequest("assertion is required for the jwt-bearer grant")
+        return form["assertion"], grant
+    if not grant:
+        raise InvalidRequest("grant_type is required")
+    raise UnsupportedGrantType(f"grant_type {grant[:80]!r} is not supported")
+
+
+def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
+    assertion, grant = _assertion_from(form)
+    with session_scope() as session:
+        require_org(session, org_id)
+        issued = tokens.issue_for_assertion(
+            session,
+            org_id=org_id,
+            assertion=assertion,
+            scope=form.get("scope"),
+            resource=form.get("resource"),
+            grant_form=grant,
+        )
+    return {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
+    }
+
+
+@router.post("/oauth/token")
+async def token(org_id: OrgId, form: Form) -> JSONResponse:
+    body = await run_in_threadpool(_issue, org_id, form)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _caller(session: SessionDep, org_id: str, request: Request) -> tuple[str, str | None]:
+    """Who asks: an admin (any token of the org) or an agent (its own tokens only)."""
+    header = request.headers.get("authorization", "")
+    token = header.partition(" ")[2].strip()
+    if token.startswith(ADMIN_TOKEN_PREFIX):
+        admin = current_admin(session, org_id, token)
+        return admin.id, None
+    agent = current_agent(session, org_id, token)
+    return agent.agent_id, agent.agent_id
+
+
+@router.post("/oauth/introspect")
+async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
+    def run() -> dict[str, Any]:
+        with session_scope() as session:
+            _caller(session, org_id, request)
+            if not form.get("token"):
+                raise InvalidRequest("token is required")
+            return tokens.introspect(session, org_id=org_id, token=form["token"])
+
+    return JSONResponse(await run_in_threadpool(run), headers=NO_STORE)
+
+
+@router.post("/oauth/revoke")
+async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
+    def run() -> None:
+        with session_scope() as session:
+            actor, agent_id = _caller(session, org_id, request)
+            if not form.get("token"):
+                raise InvalidRequest("token is required")
+            tokens.revoke(
+                session,
+                org_id=org_id,
+                token=form["token"],
+                requester_agent_id=agent_id,
+                actor=actor,
+            )
+
+    await run_in_threadpool(run)
+    return JSONResponse({}, headers=NO_STORE)

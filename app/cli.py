@@ -1,0 +1,273 @@
+"""The `jitgate` command line: serve, orgs, admin tokens, keys, agents, approvers, policies, audit, demo."""
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class CliError(click.ClickException):
+    """A user mistake: printed as one line, exit status 1, no traceback."""
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain and settings errors into one-line messages."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from app.errors import JitgateError
+        from app.settings import InsecureSettings
+
+        try:
+            return fn(*args, **kwargs)
+        except JitgateError as exc:
+            raise CliError(exc.description) from None
+        except InsecureSettings as exc:
+            raise CliError(str(exc)) from None
+        except OperationalError as exc:
+            raise CliError(f"database error: {str(exc.orig).splitlines()[0]}") from None
+
+    return wrapper
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from app.db import get_engine, session_scope
+    from app.migrate import ensure_schema
+    from app.settings import get_settings
+
+    get_settings().check_secure()
+    ensure_schema(get_engine())
+    return session_scope()
+
+
+@click.group()
+def main() -> None:
+    """jitgate: identity, scoped tokens and just-in-time approval for AI agents."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@friendly
+def serve(host: str, port: int) -> None:
+    """Run the service (everything in one process unless JITGATE_REDIS_URL is set)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    app = create_app()
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@main.group()
+def orgs() -> None:
+    """Organizations."""
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--slug", default=None, help="Use this id instead of a generated org_… id.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly
+def orgs_create(name: str, slug: str | None, as_json: bool) -> None:
+    """Create an organization and its first admin token."""
+    from app.services import orgs as org_service
+
+    with _session() as session:
+        org, issued = org_service.create_org(session, name=name, slug=slug)
+    if as_json:
+        click.echo(json.dumps({"org_id": org.id, "admin_token": issued.token}))
+    else:
+        click.echo(
+            f"org_id:      {org.id}\nadmin_token: {issued.token}  (shown once; keep it secret)"
+        )
+
+
+@main.group("admin-tokens")
+def admin_tokens() -> None:
+    """Admin tokens."""
+
+
+@admin_tokens.command("create")
+@click.option("--org", "org_id", required=True)
+@click.option("--label", default="")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
+    from app.services import orgs as org_service
+
+    with _session() as session:
+        issued = org_service.create_admin_token(session, org_id=org_id, label=label)
+    if as_json:
+        click.echo(json.dumps({"token_id": issued.token_id, "admin_token": issued.token}))
+    else:
+        click.echo(f"token_id:    {issued.token_id}\nadmin_token: {issued.token}  (shown once)")
+
+
+@admin_tokens.command("revoke")
+@click.option("--org", "org_id", required=True)
+@click.argument("token_id")
+@friendly
+def admin_tokens_revoke(org_id: str, token_id: str) -> None:
+    from app.services import orgs as org_service
+
+    with _session() as session:
+        org_service.revoke_admin_token(session, org_id=org_id, token_id=token_id)
+    click.echo(f"revoked {token_id}")
+
+
+@main.group()
+def keys() -> None:
+    """Agent key pairs and the service's signing key."""
+
+
+@keys.command("generate")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the private key (agent.pem); default: print nothing private.",
+)
+@click.option("--kid", default=None)
+@friendly
+def keys_generate(out_dir: Path | None, kid: str | None) -> None:
+    """Make an agent's Ed25519 key pair: private PEM to a file, public JWKS on stdout."""
+    from app.security.agent_keypair import generate
+
+    pem, jwks = generate(kid=kid)
+    if out_dir is None:
+        raise CliError("--out DIR is required: the private key is written to DIR/agent.pem")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "agent.pem"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(pem)
+    (out_dir / "agent.jwks.json").write_text(json.dumps(jwks, indent=2))
+    click.echo(json.dumps(jwks))
+    click.echo(f"private key written to {path}", err=True)
+
+
+@keys.command("rotate-signing")
+@friendly
+def keys_rotate_signing() -> None:
+    """Rotate the service's signing key; the old one stays published until its tokens expire."""
+    from app.security.keys import rotate_signing_key
+
+    with _session() as session:
+        row = rotate_signing_key(session)
+    click.echo(f"new signing key {row.kid}; the previous key stays in the JWKS for one hour")
+
+
+@main.group()
+def agents() -> None:
+    """Agents."""
+
+
+@agents.command("register")
+@click.option("--org", "org_id", required=True)
+@click.option("--name", required=True)
+@click.option("--capability", "capabilities", multiple=True, help="Repeat for each capability.")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jwks-uri", default=None)
+@click.option("--owner", default=None)
+@friendly
+def agents_register(
+    org_id: str,
+    name: str,
+    capabilities: tuple[str, ...],
+    jwks_file: Path | None,
+    jwks_uri: str | None,
+    owner: str | None,
+) -> None:
+    from app.services import agents as agent_service
+
+    jwks = _read_json(jwks_file) if jwks_file else None
+    with _session() as session:
+        agent, kids = agent_service.register(
+            session,
+            org_id=org_id,
+            name=name,
+            capabilities=list(capabilities),
+            jwks=jwks,
+            jwks_uri=jwks_uri,
+            owner=owner,
+            actor="cli",
+        )
+    click.echo(
+        json.dumps(
+            {
+                "agent_id": agent.id,
+                "name": agent.name,
+                "capabilities": agent.capabilities,
+                "key_ids": kids,
+            }
+        )
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: not a JSON file ({exc})") from None
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--org", "org_id", default=None, help="One org (default: every org).")
+@friendly
+def audit_verify(org_id: str | None) -> None:
+    """Recompute the hash chain; name the first broken link."""
+    from sqlmodel import select
+
+    from app.models import Org
+    from app.services import audit as audit_service
+
+    broken = False
+    audit_service.writer.flush()
+    with _session() as session:
+        org_ids = [org_id] if org_id else list(session.exec(select(Org.id)).all())
+        for oid in org_ids:
+            report = audit_service.verify_chain(session, oid)
+            if report.broken_seq is None:
+                click.echo(f"{oid}: ok, {report.checked} events")
+            else:
+                broken = True
+                click.echo(
+                    f"{oid}: BROKEN at event {report.broken_seq}: {report.problem} "
+                    f"({report.checked} events before it are intact)"
+                )
+    if broken:
+        sys.exit(1)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live with their feature (approvers, policies, demo)."""
+    import importlib
+
+    for name in ("app.cli_jit", "app.cli_demo"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(main)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Engine, sessions and the after-commit hook that sends queued work only once data is durable."""
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, create_engine
+
+from app.settings import get_settings
+
+AFTER_COMMIT = "jitgate_after_commit"
+log = logging.getLogger(__name__)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers; every transaction takes the write lock up front.
+
+    SQLite cannot upgrade a read snapshot to a writer once another writer has committed
+    (SQLITE_BUSY_SNAPSHOT fails at once, busy_timeout does not help), so a read-then-write
+    transaction such as a compare-and-set must start with BEGIN IMMEDIATE.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if read_only:
+            _configure_sqlite_reader(engine)
+        else:
+            _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+@lru_cache
+def get_read_engine() -> Engine:
+    """For reads that may happen while this thread holds a write transaction (key ring refresh).
+
+    With SQLite a second writer in the same thread would wait for itself; a WAL reader never
+    waits. With PostgreSQL this is simply the main engine.
+    """
+    url = get_settings().database_url
+    return make_engine(url, read_only=True) if url.startswith("sqlite") else get_engine()
+
+
+def _configure_sqlite_reader(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+
+def after_commit(session: OrmSession, fn: Callable[[], Any]) -> None:
+    """Run fn once the session's transaction has committed; a rollback drops it."""
+    session.info.setdefault(AFTER_COMMIT, []).append(fn)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _run_after_commit(session: OrmSession) -> None:
+    pending = session.info.pop(AFTER_COMMIT, [])
+    for fn in pending:
+        try:
+            fn()
+        except Exception:  # the data is committed; sweeps pick up what could not be sent
+            log.exception("after-commit action failed; it will be retried by the sweep")
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop_after_commit(session: OrmSession) -> None:
+    session.info.pop(AFTER_COMMIT, None)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A unit of work for tasks and the CLI: commit on success, roll back on error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_session() -> Iterator[Session]:
+    """The request's unit of work (FastAPI dependency)."""
+    with session_scope() as session:
+        yield session

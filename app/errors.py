@@ -1,0 +1,105 @@
+"""Domain errors. Each carries its OAuth-style code and HTTP status once; one handler renders them."""
+
+from typing import ClassVar
+
+
+class JitgateError(Exception):
+    """Base for every refusal the service explains to its caller."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "invalid_request"
+
+    def __init__(self, description: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(description)
+        self.description = description
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        if status is not None:
+            self.status = status  # type: ignore[misc]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidRequest(JitgateError):
+    status, code = 400, "invalid_request"
+
+
+class Unauthenticated(JitgateError):
+    status, code = 401, "invalid_token"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        safe = self.description.replace('"', "'")
+        return {"WWW-Authenticate": f'Bearer error="{self.code}", error_description="{safe}"'}
+
+
+class InvalidClient(Unauthenticated):
+    code = "invalid_client"
+
+
+class InvalidGrant(JitgateError):
+    status, code = 400, "invalid_grant"
+
+
+class InvalidScope(JitgateError):
+    status, code = 400, "invalid_scope"
+
+
+class UnsupportedGrantType(JitgateError):
+    status, code = 400, "unsupported_grant_type"
+
+
+class Forbidden(JitgateError):
+    status, code = 403, "forbidden"
+
+
+class NotEligible(Forbidden):
+    code = "not_eligible"
+
+
+class NotFound(JitgateError):
+    status, code = 404, "not_found"
+
+
+class Conflict(JitgateError):
+    status, code = 409, "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class RuleViolation(JitgateError):
+    """A well-formed body that breaks a rule (422)."""
+
+    status, code = 422, "invalid_request"
+
+
+class PayloadTooLarge(JitgateError):
+    status, code = 413, "request_too_large"
+
+
+class RateLimited(JitgateError):
+    status, code = 429, "rate_limited"
+
+
+class TokenAlreadyUsed(Conflict):
+    code = "token_already_used"
+
+
+class OperationMismatch(Forbidden):
+    code = "operation_mismatch"
+
+
+class TokenExpired(Unauthenticated):
+    code = "token_expired"
+
+
+class TokenRevoked(Unauthenticated):
+    code = "token_revoked"
+
+
+def error_body(code: str, description: str) -> dict[str, str]:
+    return {"error": code, "error_description": description}

@@ -1,0 +1,29 @@
+"""SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
+
+from app.models.audit import AuditEvent
+from app.models.identity import (
+    AdminToken,
+    Agent,
+    AgentKey,
+    IssuedToken,
+    Org,
+    Permission,
+    SigningKey,
+)
+from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
+
+__all__ = [
+    "AdminToken",
+    "Agent",
+    "AgentKey",
+    "Approver",
+    "AuditEvent",
+    "Delivery",
+    "IssuedToken",
+    "JitDecision",
+    "JitRequest",
+    "Org",
+    "Permission",
+    "Policy",
+    "SigningKey",
+]

@@ -1,0 +1,92 @@
+"""Tables for who is who: organizations, admin tokens, agents and their keys, issued tokens."""
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models._types import json_column, json_column_nullable, new_id, tz_column, utcnow
+
+
+class Org(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+    # Head of the audit hash chain; advanced only by compare-and-set on audit_seq.
+    audit_seq: int = 0
+    audit_head: str = Field(default="0" * 64, max_length=64)
+
+
+class AdminToken(SQLModel, table=True):
+    __tablename__ = "admin_token"
+    id: str = Field(default_factory=lambda: new_id("adm_"), primary_key=True, max_length=64)
+    org_id: str = Field(foreign_key="org.id", index=True, max_length=64)
+    label: str = Field(default="", max_length=200)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+
+
+class Agent(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    id: str = Field(default_factory=lambda: new_id("agt_"), primary_key=True, max_length=64)
+    org_id: str = Field(foreign_key="org.id", index=True, max_length=64)
+    name: str = Field(max_length=63)
+    capabilities: list[str] = Field(default_factory=list, sa_column=json_column())
+    jwks_uri: str | None = Field(default=None, max_length=2048)
+    owner: str | None = Field(default=None, max_length=320)
+    description: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+
+
+class AgentKey(SQLModel, table=True):
+    __tablename__ = "agent_key"
+    __table_args__ = (UniqueConstraint("agent_id", "kid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: str = Field(foreign_key="agent.id", index=True, max_length=64)
+    kid: str = Field(max_length=200)
+    alg: str = Field(max_length=16)
+    jwk: dict = Field(sa_column=json_column())
+    source: str = Field(default="inline", max_length=16)  # inline | jwks_uri
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+
+
+class IssuedToken(SQLModel, table=True):
+    __tablename__ = "issued_token"
+    jti: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    agent_id: str = Field(index=True, max_length=64)
+    kind: str = Field(default="access", max_length=16)  # access | jit
+    scope: str = Field(default="", max_length=4000)
+    audience: str = Field(default="", max_length=2048)
+    issued_at: datetime = Field(sa_column=tz_column())
+    expires_at: datetime = Field(sa_column=tz_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+
+
+class SigningKey(SQLModel, table=True):
+    """The service's own Ed25519 keys; the private half is encrypted with JITGATE_SECRET_KEY."""
+
+    __tablename__ = "signing_key"
+    kid: str = Field(primary_key=True, max_length=64)
+    private_key_encrypted: str
+    public_jwk: dict = Field(sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
+    retired_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+    # After a rotation the old key stays in the JWKS until every token it signed has expired.
+    publish_until: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+
+
+class Permission(SQLModel, table=True):
+    """The org's permission catalog, read by the Ask API."""
+
+    __table_args__ = (UniqueConstraint("org_id", "permission"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(foreign_key="org.id", index=True, max_length=64)
+    permission: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    synonyms: list[str] = Field(default_factory=list, sa_column=json_column())
+    source: str = Field(default="admin", max_length=16)  # admin | capability | policy
+    extra: dict | None = Field(default=None, sa_column=json_column_nullable())

@@ -1,0 +1,63 @@
+"""Start-up and shutdown of the web process: schema, signing key, revocations, worker, events."""
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlmodel import col, select
+
+from app.db import get_engine, session_scope
+from app.migrate import ensure_schema
+from app.models import IssuedToken
+from app.security import access_tokens
+from app.security.keys import ensure_signing_key, key_ring
+from app.services import audit
+from app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def reload_revocations() -> int:
+    """The in-process revocation list does not survive a restart; rebuild it from the DB."""
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        stmt = select(IssuedToken).where(
+            col(IssuedToken.revoked_at).is_not(None), col(IssuedToken.expires_at) > now
+        )
+        rows = session.exec(stmt).all()
+        for row in rows:
+            expires = (
+                row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+            )
+            access_tokens.mark_revoked(row.jti, int((expires - now).total_seconds()))
+    return len(rows)
+
+
+async def start(app: FastAPI) -> None:
+    settings = get_settings()
+    ensure_schema(get_engine())
+    with session_scope() as session:
+        ensure_signing_key(session)
+    key_ring.invalidate()
+    if settings.embedded:
+        reload_revocations()
+    hooks = _hooks()
+    for hook in hooks:
+        await hook.start(app)
+    app.state.runtime_hooks = hooks
+    log.info("jitgate ready (%s mode)", "embedded" if settings.embedded else "redis")
+
+
+async def stop(app: FastAPI) -> None:
+    for hook in reversed(getattr(app.state, "runtime_hooks", [])):
+        await hook.stop(app)
+    audit.writer.flush()
+
+
+def _hooks() -> list:  # type: ignore[type-arg]
+    """Event bus and embedded worker, when the JIT engine is installed."""
+    try:
+        from app.services.runtime_hooks import hooks
+    except ModuleNotFoundError:
+        return []
+    return hooks()

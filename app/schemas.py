@@ -1,0 +1,109 @@
+"""Request and response bodies of the HTTP API (pydantic); the services validate the rules."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentRegister(Body):
+    name: str = Field(max_length=200)
+    capabilities: list[str] = Field(default_factory=list, max_length=200)
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = Field(default=None, max_length=2048)
+    owner: str | None = Field(default=None, max_length=320)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AgentPatch(Body):
+    capabilities: list[str] | None = Field(default=None, max_length=200)
+    status: str | None = None
+    owner: str | None = Field(default=None, max_length=320)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AgentJwks(Body):
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = Field(default=None, max_length=2048)
+
+
+class AgentPublic(BaseModel):
+    agent_id: str
+    name: str
+    capabilities: list[str]
+    status: str
+    key_ids: list[str]
+    jwks_uri: str | None
+    owner: str | None
+    description: str | None
+    token_endpoint: str
+    created_at: datetime
+
+
+class CheckIn(Body):
+    permission: str = Field(max_length=200)
+    subject: str | None = Field(default=None, max_length=200)
+    resource: str | None = Field(default=None, max_length=2048)
+    context: dict[str, Any] | None = None
+    operation: dict[str, Any] | None = None
+
+
+class CheckBulkIn(Body):
+    checks: list[CheckIn] = Field(max_length=100)
+
+
+class AskIn(Body):
+    question: str = Field(max_length=20000)
+    context: dict[str, Any] | None = None
+
+
+class PermissionIn(Body):
+    permission: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    synonyms: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ApproverIn(Body):
+    email: str = Field(max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=64)
+    groups: list[str] = Field(default_factory=list, max_length=50)
+
+
+class PolicyIn(Body):
+    permission: str = Field(max_length=200)
+    mode: str
+    approvers: list[str] = Field(default_factory=list, max_length=50)
+    groups: list[str] = Field(default_factory=list, max_length=50)
+    approvals_required: int = 1
+    max_token_ttl: str | int = 600
+    pending_timeout: str | int = 900
+    channels: list[str] | None = None
+    slack_channel: str | None = Field(default=None, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    allow_self_approval: bool = False
+    auto_approve: bool = False
+
+
+class JitRequestIn(Body):
+    permission: str = Field(max_length=200)
+    justification: str = Field(default="", max_length=2000)
+    expires_in: str | int = "10m"
+    operation: dict[str, Any] | None = None
+    callback_url: str | None = Field(default=None, max_length=2048)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class DecisionIn(Body):
+    comment: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ConsumeIn(Body):
+    token: str = Field(max_length=8192)
+    permission: str = Field(max_length=200)
+    operation: dict[str, Any] | None = None

@@ -1,0 +1,271 @@
+"""The audit trail: a per-org hash chain of events, written in the caller's transaction or in batches.
+
+Each event stores the SHA-256 of its predecessor. The chain head lives on the org row and only
+moves by compare-and-set on `audit_seq`, so several web processes and workers can append to the
+same chain without forking it.
+"""
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from app.models import AuditEvent, Org
+from app.models._types import utcnow
+
+log = logging.getLogger(__name__)
+GENESIS = "0" * 64
+
+
+@dataclass
+class EventIn:
+    org_id: str
+    actor: str
+    action: str
+    outcome: str
+    target: str = ""
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    ts: datetime = field(default_factory=utcnow)
+
+
+def _ts_text(ts: datetime) -> str:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.isoformat(timespec="microseconds")
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    org_id: str,
+    seq: int,
+    ts: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str,
+    reason: str,
+    details: dict[str, Any],
+) -> str:
+    body = {
+        "org_id": org_id,
+        "seq": seq,
+        "ts": _ts_text(ts),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "outcome": outcome,
+        "reason": reason,
+        "details": details,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[AuditEvent]:
+    """Append events to the org's chain inside the session's transaction (CAS on the head)."""
+    if not events:
+        return []
+    for _attempt in range(50):
+        org = session.exec(
+            select(Org).where(Org.id == org_id).execution_options(populate_existing=True)
+        ).one()
+        seq, head = org.audit_seq, org.audit_head
+        rows = []
+        for ev in events:
+            seq += 1
+            digest = event_hash(
+                head,
+                org_id=org_id,
+                seq=seq,
+                ts=ev.ts,
+                actor=ev.actor,
+                action=ev.action,
+                target=ev.target,
+                outcome=ev.outcome,
+                reason=ev.reason,
+                details=ev.details,
+            )
+            rows.append(
+                AuditEvent(
+                    org_id=org_id,
+                    seq=seq,
+                    ts=ev.ts,
+                    actor=ev.actor,
+                    action=ev.action,
+                    target=ev.target,
+                    outcome=ev.outcome,
+                    reason=ev.reason[:2000],
+                    details=ev.details,
+                    prev_hash=head,
+                    hash=digest,
+                )
+            )
+            head = digest
+        moved = session.execute(
+            update(Org)
+            .where(col(Org.id) == org_id, col(Org.audit_seq) == org.audit_seq)
+            .values(audit_seq=seq, audit_head=head)
+        ).rowcount
+        if moved == 1:
+            session.add_all(rows)
+            session.flush()
+            return rows
+    raise RuntimeError("audit chain contention: could not append after 50 attempts")
+
+
+def record(session: Session, event: EventIn) -> AuditEvent:
+    """Record one event as part of the caller's transaction: it commits or rolls back with it."""
+    return append(session, event.org_id, [event])[0]
+
+
+def _group_by_org(events: Iterable[EventIn]) -> dict[str, list[EventIn]]:
+    groups: dict[str, list[EventIn]] = {}
+    for ev in events:
+        groups.setdefault(ev.org_id, []).append(ev)
+    return groups
+
+
+class AuditWriter:
+    """Batches events from hot paths (checks, token issuance, refusals) into few transactions.
+
+    A refused request rolls its own transaction back, and a permission check should not wait
+    for a disk write; both hand their event here. Events leave the buffer only under the write
+    lock, so flush() returns once everything submitted before it is durable.
+    """
+
+    def __init__(self, interval: float = 0.02, batch: int = 500) -> None:
+        self._buffer: list[EventIn] = []
+        self._ready = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._interval = interval
+        self._batch = batch
+        self._thread: threading.Thread | None = None
+
+    def submit(self, event: EventIn) -> None:
+        with self._ready:
+            self._buffer.append(event)
+            self._ready.notify()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._thread.start()
+
+    def _take(self) -> list[EventIn]:
+        with self._ready:
+            items, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
+            return items
+
+    def _write(self, items: list[EventIn]) -> None:
+        from app.db import session_scope
+
+        with session_scope() as session:
+            for org_id, events in _group_by_org(items).items():
+                append(session, org_id, events)
+
+    def _write_some(self) -> bool:
+        with self._write_lock:
+            items = self._take()
+            if not items:
+                return False
+            try:
+                self._write(items)
+            except Exception:
+                log.exception("audit writer failed to write %d events; will retry", len(items))
+                with self._ready:
+                    self._buffer[:0] = items
+                return False
+            return True
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._buffer:
+                    self._ready.wait()
+            time.sleep(self._interval)
+            if not self._write_some():
+                time.sleep(0.5)
+
+    def flush(self) -> None:
+        """Make everything submitted so far durable.
+
+        Call it with no write transaction open in this thread: with SQLite that transaction
+        would hold the lock this write waits for (GET /audit flushes before authenticating).
+        """
+        while self._buffer:
+            if not self._write_some():
+                break
+
+
+writer = AuditWriter()
+
+
+def record_later(event: EventIn) -> None:
+    writer.submit(event)
+
+
+def list_events(
+    session: Session,
+    *,
+    org_id: str,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> Sequence[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.org_id == org_id)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if since:
+        stmt = stmt.where(col(AuditEvent.ts) >= since)
+    return session.exec(stmt.order_by(col(AuditEvent.seq).desc()).limit(limit)).all()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    org_id: str
+    checked: int
+    broken_seq: int | None
+    problem: str | None
+
+
+def verify_chain(session: Session, org_id: str) -> ChainReport:
+    """Recompute every link; name the first event whose stored hash or predecessor is wrong."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    stmt = select(AuditEvent).where(AuditEvent.org_id == org_id).order_by(col(AuditEvent.seq))
+    for ev in session.exec(stmt):
+        problem = None
+        if ev.seq != expected_seq:
+            problem = f"sequence gap: expected {expected_seq}, found {ev.seq}"
+        elif ev.prev_hash != prev:
+            problem = "prev_hash does not match the previous event's hash"
+        elif ev.hash != event_hash(
+            prev,
+            org_id=ev.org_id,
+            seq=ev.seq,
+            ts=ev.ts,
+            actor=ev.actor,
+            action=ev.action,
+            target=ev.target,
+            outcome=ev.outcome,
+            reason=ev.reason,
+            details=ev.details,
+        ):
+            problem = "stored hash does not match the event's contents"
+        if problem:
+            return ChainReport(org_id, checked, ev.seq, problem)
+        prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+    org = session.get(Org, org_id)
+    if org is not None and org.audit_seq != checked:
+        return ChainReport(org_id, checked, checked + 1, "events missing at the end of the chain")
+    return ChainReport(org_id, checked, None, None)

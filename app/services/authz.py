@@ -1,0 +1,148 @@
+"""Permission decisions for /authz/check, /authz/check-bulk and the Ask API (one code path)."""
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.models import Agent
+from app.services import audit, policies
+from app.services.cache import TtlCache
+from app.services.permissions import PERMISSION
+from app.settings import get_settings
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    agent_id: str
+    name: str
+    status: str
+    capabilities: frozenset[str]
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reason: str
+    permission: str
+    subject: str
+    jit_required: bool = False
+    policy_id: str | None = None
+    mode: str | None = None
+    decision_id: str = field(default_factory=lambda: "dec_" + secrets.token_hex(10))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        body = {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "permission": self.permission,
+            "subject": self.subject,
+            "decision_id": self.decision_id,
+            "jit_required": self.jit_required,
+            "policy_id": self.policy_id,
+        }
+        return {**body, **self.extra}
+
+
+_agents: TtlCache[AgentFacts | None] = TtlCache(lambda: get_settings().decision_cache_seconds)
+
+
+def invalidate_agent(agent_id: str) -> None:
+    _agents.invalidate(agent_id)
+
+
+def agent_facts(session: Session, org_id: str, agent_id: str) -> AgentFacts | None:
+    def load() -> AgentFacts | None:
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.org_id != org_id:
+            return None
+        return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities))
+
+    return _agents.get(agent_id, load)
+
+
+def resolve_subject(
+    session: Session, org_id: str, caller: AgentFacts, subject: str | None
+) -> AgentFacts | None:
+    if subject is None or subject in (caller.agent_id, f"agent:{caller.name}"):
+        return caller
+    if subject.startswith("agent:"):
+        name = subject.removeprefix("agent:")
+        agent_id = session.exec(
+            select(Agent.id).where(Agent.org_id == org_id, Agent.name == name)
+        ).first()
+        return agent_facts(session, org_id, agent_id) if agent_id else None
+    return agent_facts(session, org_id, subject)
+
+
+def decide(
+    session: Session,
+    *,
+    org_id: str,
+    subject: AgentFacts,
+    permission: str,
+    token_scope: frozenset[str] | None,
+) -> Decision:
+    """The rules, in order: a live agent, a registered capability, the policy mode, the token scope.
+
+    token_scope is None when deciding for another agent than the caller (no token in hand).
+    """
+
+    def answer(allowed: bool, reason: str, **kw: Any) -> Decision:
+        return Decision(allowed, reason, permission, subject.agent_id, **kw)
+
+    if not isinstance(permission, str) or not PERMISSION.match(permission):
+        return answer(False, "not a valid permission name")
+    if subject.status != "active":
+        return answer(False, f"the agent is {subject.status}")
+    if permission not in subject.capabilities:
+        return answer(False, "not among the agent's registered capabilities")
+    rule = policies.mode_for(session, org_id, permission)
+    pid, mode = (rule.policy_id, rule.mode) if rule else (None, "standing")
+    if mode == "deny":
+        return answer(False, f"denied by policy {pid}", policy_id=pid, mode=mode)
+    if mode == "jit":
+        return answer(
+            False,
+            "requires just-in-time approval: POST /jit/requests",
+            jit_required=True,
+            policy_id=pid,
+            mode=mode,
+        )
+    if token_scope is not None and permission not in token_scope:
+        return answer(
+            False,
+            "not in the access token's scope; request a token with this scope",
+            policy_id=pid,
+            mode=mode,
+        )
+    reason = f"granted by policy {pid}" if pid else "a standing capability (no policy restricts it)"
+    return answer(True, reason, policy_id=pid, mode=mode)
+
+
+def audit_decision(
+    org_id: str,
+    actor: str,
+    decision: Decision,
+    *,
+    action: str = "authz.check",
+    details: dict[str, Any] | None = None,
+) -> None:
+    audit.record_later(
+        audit.EventIn(
+            org_id=org_id,
+            actor=actor,
+            action=action,
+            target=decision.permission,
+            outcome="allowed" if decision.allowed else "denied",
+            reason=decision.reason,
+            details={
+                "decision_id": decision.decision_id,
+                "subject": decision.subject,
+                "jit_required": decision.jit_required,
+                **(details or {}),
+            },
+        )
+    )

@@ -1,0 +1,39 @@
+"""A small time-bounded cache for the hot decision path (agent status, org policies).
+
+Entries live `decision_cache_seconds` (default 1 s); local writes invalidate at once, and other
+processes see a change within that bound.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class TtlCache(Generic[V]):
+    def __init__(self, ttl: Callable[[], float], max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._items: dict[Hashable, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], V]) -> V:
+        hit = self._items.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._items) >= self._max:
+                self._items.clear()
+            self._items[key] = (now + self._ttl(), value)
+        return value
+
+    def invalidate(self, key: Hashable | None = None) -> None:
+        with self._lock:
+            if key is None:
+                self._items.clear()
+            else:
+                self._items.pop(key, None)

@@ -1,0 +1,235 @@
+"""The OAuth token service: client-credentials grants, introspection (RFC 7662), revocation (RFC 7009)."""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from sqlmodel import Session
+
+from app.errors import InvalidGrant, InvalidScope
+from app.models import Agent, IssuedToken
+from app.security import access_tokens
+from app.services import audit, policies
+from app.services.assertions import AssertionRejected, verify_assertion
+from app.settings import get_settings
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_SCOPE_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    jti: str
+
+
+def standing_capabilities(session: Session, agent: Agent) -> list[str]:
+    """Capabilities whose policy is standing (or that no policy governs)."""
+    rules = policies.rules_for_org(session, agent.org_id)
+    return [
+        c
+        for c in agent.capabilities
+        if (r := policies.most_specific(rules, c)) is None or r.mode == "standing"
+    ]
+
+
+def resolve_scope(session: Session, agent: Agent, requested: str | None) -> list[str]:
+    standing = standing_capabilities(session, agent)
+    if requested is None or not requested.strip():
+        return standing
+    items = requested.split()
+    if len(items) > MAX_SCOPE_ITEMS:
+        raise InvalidScope("too many scope values")
+    rules = policies.rules_for_org(session, agent.org_id)
+    for item in items:
+        if item not in agent.capabilities:
+            raise InvalidScope(f"{item!r} is not among the agent's registered capabilities")
+        rule = policies.most_specific(rules, item)
+        if rule is not None and rule.mode == "jit":
+            raise InvalidScope(f"{item!r} needs just-in-time approval: POST /jit/requests")
+        if rule is not None and rule.mode == "deny":
+            raise InvalidScope(f"{item!r} is denied by policy {rule.policy_id}")
+    return sorted(set(items))
+
+
+def validate_resource(resource: str | None) -> str | None:
+    if resource is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(resource)
+    # RFC 8707 §2: an absolute URI without a fragment.
+    if not parts.scheme or not parts.netloc or parts.fragment or len(resource) > 2048:
+        raise jwt_invalid_target()
+    return resource
+
+
+def jwt_invalid_target() -> InvalidGrant:
+    return InvalidGrant(
+        "resource must be an absolute URI without a fragment", code="invalid_target"
+    )
+
+
+def mint(
+    session: Session,
+    *,
+    agent: Agent,
+    scope: list[str],
+    audience: str,
+    ttl: int,
+    kind: str = "access",
+    extra: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> IssuedAccessToken:
+    now_s = int(time.time() if now is None else now)
+    jti = access_tokens.new_jti()
+    claims = {
+        "iss": access_tokens.issuer_for(agent.org_id),
+        "sub": agent.id,
+        "client_id": agent.id,
+        "agent": agent.name,
+        "aud": audience,
+        "scope": " ".join(scope),
+        "iat": now_s,
+        "nbf": now_s,
+        "exp": now_s + ttl,
+        "jti": jti,
+        "org": agent.org_id,
+        **(extra or {}),
+    }
+    token = access_tokens.sign(claims)
+    session.add(
+        IssuedToken(
+            jti=jti,
+            org_id=agent.org_id,
+            agent_id=agent.id,
+            kind=kind,
+            scope=claims["scope"],
+            audience=audience,
+            issued_at=datetime.fromtimestamp(now_s, UTC),
+            expires_at=datetime.fromtimestamp(now_s + ttl, UTC),
+        )
+    )
+    return IssuedAccessToken(access_token=token, expires_in=ttl, scope=claims["scope"], jti=jti)
+
+
+def issue_for_assertion(
+    session: Session,
+    *,
+    org_id: str,
+    assertion: str,
+    scope: str | None,
+    resource: str | None,
+    grant_form: str,
+) -> IssuedAccessToken:
+    """Authenticate the agent by its assertion and issue a standing access token."""
+    issuer = access_tokens.issuer_for(org_id)
+    accepted = (access_tokens.token_endpoint_for(org_id), issuer)
+    try:
+        verified = verify_assertion(
+            session, org_id=org_id, token=assertion, accepted_audiences=accepted
+        )
+    except AssertionRejected as exc:
+        _audit_refusal(org_id, exc.description, actor="unknown")
+        if grant_form == JWT_BEARER_GRANT:
+            raise InvalidGrant(exc.description) from exc
+        raise
+    agent = verified.agent
+    try:
+        granted = resolve_scope(session, agent, scope)
+        audience = validate_resource(resource) or issuer
+    except (InvalidScope, InvalidGrant) as exc:
+        _audit_refusal(org_id, exc.description, actor=agent.id)
+        raise
+    issued = mint(
+        session, agent=agent, scope=granted, audience=audience, ttl=get_settings().access_token_ttl
+    )
+    audit.record_later(
+        audit.EventIn(
+            org_id=org_id,
+            actor=agent.id,
+            action="token.issue",
+            target=issued.jti,
+            outcome="success",
+            details={"scope": issued.scope, "aud": audience, "kid": verified.kid},
+        )
+    )
+    return issued
+
+
+def _audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
+    audit.record_later(
+        audit.EventIn(
+            org_id=org_id, actor=actor, action="token.issue", outcome="refused", reason=reason
+        )
+    )
+
+
+def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
+    """RFC 7662: inactive for anything not a live token of this org; never an error."""
+    try:
+        claims = access_tokens.verify(token, org_id=org_id, audience=_any_audience(token))
+    except Exception:
+        return {"active": False}
+    record = session.get(IssuedToken, claims["jti"])
+    if record is None or record.revoked_at is not None:
+        return {"active": False}
+    if claims.get("jit"):
+        from app.services import jit
+
+        if not jit.token_is_live(session, claims):
+            return {"active": False}
+    keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
+    return {
+        "active": True,
+        "token_type": "Bearer",
+        "username": claims.get("agent"),
+        **{k: claims[k] for k in keep if k in claims},
+    }
+
+
+def _any_audience(token: str) -> str | None:
+    """Introspection accepts tokens for any audience of this issuer (resource tokens too)."""
+    try:
+        aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return None
+    return aud if isinstance(aud, str) else None
+
+
+def revoke(
+    session: Session, *, org_id: str, token: str, requester_agent_id: str | None, actor: str
+) -> None:
+    """RFC 7009: revoke if it is ours and the requester may; answer 200 either way."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return
+    jti = claims.get("jti")
+    record = session.get(IssuedToken, jti) if isinstance(jti, str) else None
+    if record is None or record.org_id != org_id:
+        return
+    if requester_agent_id is not None and record.agent_id != requester_agent_id:
+        return
+    if record.revoked_at is None:
+        record.revoked_at = datetime.now(UTC)
+        session.add(record)
+        expires = (
+            record.expires_at if record.expires_at.tzinfo else record.expires_at.replace(tzinfo=UTC)
+        )
+        access_tokens.mark_revoked(record.jti, int((expires - datetime.now(UTC)).total_seconds()))
+        audit.record(
+            session,
+            audit.EventIn(
+                org_id=org_id,
+                actor=actor,
+                action="token.revoke",
+                target=record.jti,
+                outcome="success",
+            ),
+        )

@@ -1,0 +1,74 @@
+"""One settings object for the web process, the workers and the CLI (JITGATE_* variables)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - a marker, refused in production
+
+
+class InsecureSettings(RuntimeError):
+    """Raised when the service would run outside development with a guessable secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JITGATE_", extra="ignore")
+
+    env: str = "development"
+    database_url: str = "sqlite:///./jitgate.db"
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = DEVELOPMENT_SECRET
+
+    access_token_ttl: int = 900
+    assertion_max_lifetime: int = 300
+    clock_leeway: int = 30
+    signing_key_rotation_grace: int = 3600
+
+    max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = 8 * 1024
+    jwks_fetch_timeout: float = 3.0
+    jwks_max_bytes: int = 64 * 1024
+    jwks_cache_seconds: int = 300
+    decision_cache_seconds: float = 1.0
+    audit_flush_interval: float = 0.02
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    email_from: str = "jitgate@localhost"
+    webhook_url: str | None = None
+
+    ask_llm_url: str | None = None
+    ask_llm_model: str | None = None
+    ask_llm_api_key: str | None = None
+    ask_llm_timeout: float = 4.0
+    ask_max_question_chars: int = Field(default=1000)
+
+    @property
+    def embedded(self) -> bool:
+        """True when everything runs in one process (no Redis configured)."""
+        return not self.redis_url
+
+    def check_secure(self) -> None:
+        """Refuse to run outside development with a missing or default secret."""
+        if self.env != "development" and (
+            not self.secret_key
+            or self.secret_key == DEVELOPMENT_SECRET
+            or len(self.secret_key) < 16
+        ):
+            raise InsecureSettings(
+                "JITGATE_SECRET_KEY must be set to a random value of at least 16 characters "
+                f"when JITGATE_ENV={self.env!r} (only 'development' may use the default)"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,80 @@
+"""The notifier interface: every approver channel announces a request and later shows its outcome."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+
+class NotifierUnavailable(Exception):
+    """A transient failure (network, 5xx, rate limit): the task retries with backoff."""
+
+
+class NotifierRejected(Exception):
+    """A permanent failure (bad credentials, unknown channel): recorded, never retried."""
+
+
+@dataclass(frozen=True)
+class ApproverView:
+    approver_id: str
+    email: str
+    name: str | None = None
+    slack_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    approver_id: str
+    approver_label: str
+    decision: str  # approve | deny
+    comment: str | None
+    channel: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """Everything a channel may show about one JIT request; plain data, no ORM objects."""
+
+    request_id: str
+    org_id: str
+    agent_id: str
+    agent_name: str
+    agent_owner: str | None
+    permission: str
+    justification: str
+    operation: dict[str, Any]
+    requested_ttl: int
+    granted_ttl: int
+    status: str
+    created_at: datetime
+    pending_deadline: datetime
+    approvals_required: int
+    decisions: tuple[DecisionView, ...] = ()
+    approvers: tuple[ApproverView, ...] = ()
+    slack_channel: str | None = None
+    webhook_url: str | None = None
+    decision_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes: a Slack channel or user, an email address, a URL, a topic."""
+
+    address: str
+    approver: ApproverView | None = None
+
+
+class Notifier(Protocol):
+    slug: ClassVar[str]
+
+    def targets(self, request: RequestView) -> list[Target]:
+        """The places this channel announces the request to (one delivery row each)."""
+
+    def announce(self, request: RequestView, target: Target) -> dict[str, Any] | None:
+        """Announce a new pending request; return a reference to update it later (or None)."""
+
+    def show_outcome(
+        self, request: RequestView, target: Target, reference: dict[str, Any] | None
+    ) -> None:
+        """Show that the request left `pending` (approved, denied, expired, cancelled)."""
