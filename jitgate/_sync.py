@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -141,12 +142,15 @@ class SyncAgentAuth:
         *,
         idempotency_key: str | None = None,
         callback_url: str | None = None,
+        on_pending: Callable[[Approval], Any] | None = None,
     ) -> Approval:
         """Ask a human for one operation; wait (long-poll) for the decision unless wait=False."""
         body = proto.jit_body(
             permission, justification, expires_in, operation, idempotency_key, callback_url
         )
         approval = proto.parse_approval(self._call("POST", "jit/requests", json=body))
+        if on_pending is not None and approval.pending:
+            on_pending(approval)  # e.g. tell the user where to approve
         if not wait or approval.status in proto.TERMINAL and approval.status != "approved":
             return approval
         if approval.granted:

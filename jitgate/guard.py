@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from jitgate._protocol import Approval
 from jitgate._sync import SyncAgentAuth
 from jitgate.client import AgentAuth
 from jitgate.errors import JitgateError, PermissionDenied
@@ -66,6 +67,7 @@ class Gate:
     operation: Operation = None
     expires_in: str | int = "10m"
     timeout: float = 300
+    on_pending: Callable[[Approval], Any] | None = None
 
     def operation_for(self, arguments: dict[str, Any], name: str = "") -> dict[str, Any]:
         if callable(self.operation):
@@ -98,6 +100,7 @@ class Gate:
             self.operation_for(arguments, name),
             timeout=self.timeout,
             idempotency_key=idempotency_key,
+            on_pending=self.on_pending,
         )
         return approval.raise_for_status().token
 
@@ -118,6 +121,7 @@ class Gate:
             self.operation_for(arguments, name),
             timeout=self.timeout,
             idempotency_key=idempotency_key,
+            on_pending=self.on_pending,
         )
         return approval.raise_for_status().token
 
@@ -143,6 +147,7 @@ def requires(
     token_param: str = "jit_token",  # noqa: S107 - a parameter name, not a secret
     consume: bool | None = None,
     on_refusal: Literal["raise", "return"] = "raise",
+    on_pending: Callable[[Approval], Any] | None = None,
 ) -> Callable[[F], F]:
     """Guard a function with a jitgate permission.
 
@@ -150,7 +155,7 @@ def requires(
     `token_param` parameter it receives the single-use JIT token to hand to the resource
     server; otherwise the guard redeems the token itself before the function runs.
     """
-    gate = Gate(permission, jit, justification, operation, expires_in, timeout)
+    gate = Gate(permission, jit, justification, operation, expires_in, timeout, on_pending)
 
     def decorate(func: F) -> F:
         signature = inspect.signature(func)

@@ -1,0 +1,1 @@
+"""Framework adapters; each imports its framework lazily and is installed as an extra."""
