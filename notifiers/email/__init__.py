@@ -1,0 +1,1 @@
+"""Email: a message with signed approve and deny links for each approver."""

@@ -1,0 +1,189 @@
+"""The webhook channel: a JSON POST, signed with the service's Ed25519 key, for any other system.
+
+`Jitgate-Signature` is a compact JWS (a JWT) whose claims bind the exact body bytes
+(`body_sha256`), the receiving URL (`aud`), a time (`iat`, `exp`) and an id (`jti`), so a
+receiver can refuse a replayed or redirected delivery. Receivers get the public key from
+`/orgs/{org}/.well-known/jwks.json` by the header's `kid`; `verify_signature` shows the checks.
+"""
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.settings import Settings, get_settings
+from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
+
+SIGNATURE_HEADER = "Jitgate-Signature"
+EVENT_HEADER = "Jitgate-Event"
+SIGNATURE_TYPE = "jitgate-webhook+jwt"
+SIGNING_ALG = "EdDSA"
+SIGNATURE_LIFETIME_SECONDS = 300
+TIMEOUT_SECONDS = 5.0
+CLOCK_LEEWAY_SECONDS = 30
+EVENT_PENDING = "jit_request.pending"
+EVENT_PREFIX = "jit_request."
+EVENT_ID_FIELD = "event_id"
+
+
+class WebhookSignatureInvalid(ValueError):
+    """The signature header does not vouch for this body at this URL now."""
+
+
+def body_digest(body: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
+
+
+def sign_body(body: bytes, *, audience: str, issuer: str, now: float | None = None) -> str:
+    """The `Jitgate-Signature` value for body POSTed to audience (reusable for callbacks)."""
+    from app.security.keys import key_ring  # the key ring touches the database: load on use
+
+    key = key_ring.active()
+    iat = int(time.time() if now is None else now)
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + SIGNATURE_LIFETIME_SECONDS,
+        "jti": secrets.token_urlsafe(16),
+        "body_sha256": body_digest(body),
+    }
+    headers = {"kid": key.kid, "typ": SIGNATURE_TYPE}
+    return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
+
+
+def verify_signature(
+    body: bytes,
+    signature: str,
+    *,
+    audience: str,
+    public_key: Callable[[str], Ed25519PublicKey | None],
+    now: float | None = None,
+) -> dict[str, Any]:
+    """What a receiver does: key by kid, EdDSA only, fresh, for this URL, for these bytes."""
+    try:
+        header = jwt.get_unverified_header(signature)
+        key = public_key(str(header.get("kid", "")))
+        if key is None or header.get("typ") != SIGNATURE_TYPE:
+            raise WebhookSignatureInvalid("unknown key or wrong type")
+        claims = jwt.decode(
+            signature,
+            key,
+            algorithms=[SIGNING_ALG],
+            audience=audience,
+            # Time is checked below against `now`, so tests and receivers control the clock.
+            options={
+                "require": ["iat", "exp", "jti", "aud", "body_sha256"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    current = time.time() if now is None else now
+    if not claims["iat"] - CLOCK_LEEWAY_SECONDS <= current < claims["exp"]:
+        raise WebhookSignatureInvalid("the signature is not valid at this time")
+    if claims["body_sha256"] != body_digest(body):
+        raise WebhookSignatureInvalid("the body was altered")
+    return claims
+
+
+def _decisions(request: RequestView) -> list[dict[str, Any]]:
+    return [
+        {
+            "approver_id": d.approver_id,
+            "approver": d.approver_label,
+            "decision": d.decision,
+            "comment": d.comment,
+            "channel": d.channel,
+            "at": d.at.isoformat(),
+        }
+        for d in request.decisions
+    ]
+
+
+def event_body(request: RequestView, *, event: str, event_id: str) -> bytes:
+    """The JSON document a receiver gets; approvers' addresses are deliberately left out."""
+    document = {
+        "event": event,
+        "event_id": event_id,
+        "request": {
+            "request_id": request.request_id,
+            "org_id": request.org_id,
+            "agent_id": request.agent_id,
+            "agent_name": request.agent_name,
+            "permission": request.permission,
+            "justification": request.justification,
+            "operation": request.operation,
+            "requested_ttl": request.requested_ttl,
+            "status": request.status,
+            "created_at": request.created_at.isoformat(),
+            "pending_deadline": request.pending_deadline.isoformat(),
+            "approvals_required": request.approvals_required,
+            "decisions": _decisions(request),
+            "decision_reason": request.decision_reason,
+        },
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+class WebhookNotifier:
+    slug: ClassVar[str] = "webhook"
+
+    def __init__(self, settings: Settings | None = None, http: httpx.Client | None = None) -> None:
+        self._settings = settings or get_settings()
+        self._http = http
+
+    def targets(self, request: RequestView) -> list[Target]:
+        url = request.webhook_url or self._settings.webhook_url
+        return [Target(address=url)] if url else []
+
+    def announce(self, request: RequestView, target: Target) -> dict[str, Any] | None:
+        return self._deliver(request, target, EVENT_PENDING)
+
+    def show_outcome(
+        self, request: RequestView, target: Target, reference: dict[str, Any] | None
+    ) -> None:
+        self._deliver(request, target, EVENT_PREFIX + request.status)
+
+    def _deliver(self, request: RequestView, target: Target, event: str) -> dict[str, Any]:
+        # The event id is stable per request and event, so a retried delivery can be deduplicated.
+        event_id = f"{request.request_id}:{event}"
+        body = event_body(request, event=event, event_id=event_id)
+        issuer = f"{self._settings.public_url.rstrip('/')}/orgs/{request.org_id}"
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: event,
+            SIGNATURE_HEADER: sign_body(body, audience=target.address, issuer=issuer),
+        }
+        self._post(target.address, body, headers)
+        return {EVENT_ID_FIELD: event_id}
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        try:
+            if self._http is not None:
+                response = self._http.post(url, content=body, headers=headers)
+            else:
+                with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+                    response = client.post(url, content=body, headers=headers)
+        except httpx.InvalidURL as exc:
+            raise NotifierRejected(f"webhook: invalid URL ({exc})") from exc
+        except httpx.HTTPError as exc:
+            raise NotifierUnavailable(f"webhook unreachable: {type(exc).__name__}") from exc
+        _check_status(response.status_code)
+
+
+def _check_status(status: int) -> None:
+    """5xx, 429 and 408 are worth retrying; any other non-2xx (redirects included) is not."""
+    if 200 <= status < 300:
+        return
+    if status >= 500 or status in (408, 429):
+        raise NotifierUnavailable(f"webhook: HTTP {status}")
+    raise NotifierRejected(f"webhook: HTTP {status}")
