@@ -31,7 +31,8 @@ class Unauthenticated(JitgateError):
 
     @property
     def headers(self) -> dict[str, str]:
-        safe = self.description.replace('"', "'")
+        # The description may quote what the caller sent: keep the header printable ASCII.
+        safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in self.description)
         return {"WWW-Authenticate": f'Bearer error="{self.code}", error_description="{safe}"'}
 
 

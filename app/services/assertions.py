@@ -46,7 +46,7 @@ def _b64_json(segment: str, what: str) -> dict[str, Any]:
     try:
         padded = segment + "=" * (-len(segment) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise AssertionRejected("malformed", f"the {what} is not base64url JSON") from exc
     if not isinstance(value, dict):
         raise AssertionRejected("malformed", f"the {what} is not a JSON object")
@@ -57,8 +57,9 @@ def split_compact(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(token, str) or not token or len(token) > MAX_ASSERTION_BYTES:
         raise AssertionRejected("malformed", "the assertion is empty or too long")
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise AssertionRejected("malformed", "a compact JWS has three non-empty parts")
+    # An empty signature is left to the alg and signature rules, which name the real problem.
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise AssertionRejected("malformed", "a compact JWS has three parts")
     return _b64_json(parts[0], "header"), _b64_json(parts[1], "payload")
 
 
@@ -107,7 +108,7 @@ def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
         raise AssertionRejected("kid", "the agent has several keys: name one with kid")
     if header.get("alg") != key.alg:
         raise AssertionRejected(
-            "alg", f"this key is registered for {key.alg}, not {header.get('alg')}"
+            "alg", f"this key is registered for {key.alg}, not {header.get('alg')!r:.40}"
         )
     return key
 

@@ -1,0 +1,77 @@
+"""Assertions and hand-made JWS pieces shared by the foundation tests."""
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from sqlmodel import func, select
+
+from tests.factories import OrgHandle
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64json(value: Any) -> str:
+    return b64url(json.dumps(value).encode())
+
+
+def compact(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"sig") -> str:
+    """A compact JWS built by hand, so tests can send what no library would sign."""
+    return f"{b64json(header)}.{b64json(payload)}.{b64url(signature)}"
+
+
+def hs256(header: dict[str, Any], payload: dict[str, Any], secret: bytes) -> str:
+    signing_input = f"{b64json(header)}.{b64json(payload)}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(mac)}"
+
+
+def assert_oauth_error(resp: Any, status: int, error: str, mentions: str | None = None) -> dict:
+    """The status, the OAuth error body, and (optionally) the rule named in error_description."""
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["error"] == error, body
+    assert isinstance(body.get("error_description"), str) and body["error_description"], body
+    if mentions is not None:
+        assert mentions in body["error_description"], body
+    if status == 401:
+        assert resp.headers.get("www-authenticate", "").startswith("Bearer"), resp.headers
+    return body
+
+
+def assert_rule(resp: Any, rule: str, *, status: int = 401, error: str = "invalid_client") -> dict:
+    """A client assertion refused by the validator named `rule`."""
+    return assert_oauth_error(resp, status, error, mentions=f"({rule})")
+
+
+def issued_tokens(agent_id: str) -> int:
+    from app.db import session_scope
+    from app.models import IssuedToken
+
+    with session_scope() as session:
+        stmt = select(func.count()).select_from(IssuedToken).where(IssuedToken.agent_id == agent_id)
+        return session.exec(stmt).one()
+
+
+def audit_events(client: Any, org: OrgHandle, **filters: Any) -> list[dict[str, Any]]:
+    resp = client.get(f"{org.api}/audit", params={"limit": 1000, **filters}, headers=org.admin)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["events"]
+
+
+def token_refusals(client: Any, org: OrgHandle) -> list[dict[str, Any]]:
+    events = audit_events(client, org, action="token.issue")
+    return [e for e in events if e["outcome"] == "refused"]
+
+
+def assert_nothing_issued(client: Any, org: OrgHandle, agent_id: str, rule: str | None = None):
+    """No token row for the agent, and the audit trail shows the refusal (naming the rule)."""
+    assert issued_tokens(agent_id) == 0
+    refusals = token_refusals(client, org)
+    assert refusals, "a refused token request is an audit event"
+    if rule is not None:
+        assert any(f"({rule})" in e["reason"] for e in refusals), refusals

@@ -1,0 +1,251 @@
+"""Token endpoint: the JOSE header of a client assertion (RFC 7523, RFC 8725 §3.1-3.2).
+
+Given a registered agent, when it presents an assertion whose header is hostile or malformed,
+then the endpoint answers 401 invalid_client naming the rule, and no token is issued.
+"""
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+
+from tests.factories import AgentHandle, register_agent, request_token
+from tests.helpers import (
+    assert_nothing_issued,
+    assert_rule,
+    b64json,
+    b64url,
+    compact,
+    hs256,
+)
+from tests.local_http import local_server
+
+
+def claims_for(agent: AgentHandle, **overrides):
+    now = int(time.time())
+    body = {
+        "iss": agent.agent_id,
+        "sub": agent.agent_id,
+        "aud": agent.org.token_endpoint,
+        "iat": now,
+        "exp": now + 60,
+        "jti": uuid.uuid4().hex,
+    }
+    return {**body, **overrides}
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
+@pytest.mark.parametrize("signature", [b"", b"anything"])
+def test_unsigned_assertion_alg_none_is_refused(client, org, agent, alg, signature):
+    # given an assertion declaring alg none, with or without a signature part
+    token = compact({"alg": alg, "typ": "JWT", "kid": agent.kid}, claims_for(agent), signature)
+    # when it is presented
+    resp = request_token(client, org, token)
+    # then the alg rule refuses it and nothing is issued
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+def _public_key_forms(agent: AgentHandle) -> dict[str, bytes]:
+    public = agent.private_key.public_key()
+    jwk = jwt.algorithms.OKPAlgorithm.to_jwk(public, as_dict=True)
+    return {
+        "raw": public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
+        "pem": public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        "jwk-json": json.dumps({**jwk, "kid": agent.kid, "alg": "EdDSA"}).encode(),
+        "jwk-json-bare": json.dumps(jwk).encode(),
+        "openssh": public.public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        ),
+    }
+
+
+@pytest.mark.parametrize("form", ["raw", "pem", "jwk-json", "jwk-json-bare", "openssh"])
+def test_hs256_keyed_with_the_agents_public_key_is_refused(client, org, agent, form):
+    # given an HMAC "signature" keyed with the agent's public key (the classic confusion attack)
+    secret = _public_key_forms(agent)[form]
+    token = hs256({"alg": "HS256", "typ": "JWT", "kid": agent.kid}, claims_for(agent), secret)
+    # when it is presented
+    resp = request_token(client, org, token)
+    # then the key's pinned algorithm (EdDSA) decides, not the header
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+def test_hs256_without_kid_is_refused_too(client, org, agent):
+    secret = _public_key_forms(agent)["pem"]
+    resp = request_token(client, org, hs256({"alg": "HS256"}, claims_for(agent), secret))
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+def test_es256_header_on_an_ed25519_key_is_refused(client, org, agent):
+    # given an assertion really signed with ES256 but naming the agent's Ed25519 kid
+    ec_key = generate_private_key(SECP256R1())
+    token = jwt.encode(claims_for(agent), ec_key, algorithm="ES256", headers={"kid": agent.kid})
+    resp = request_token(client, org, token)
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+def test_kid_of_another_agents_key_is_refused(client, org, agent):
+    # given a second agent in the same org, and an assertion for `agent` signed with the other's
+    # key and naming the other's kid
+    other = register_agent(client, org, capabilities=["document.read"])
+    token = jwt.encode(
+        claims_for(agent), other.private_key, algorithm="EdDSA", headers={"kid": other.kid}
+    )
+    resp = request_token(client, org, token)
+    # then kid only selects among the claimed agent's own keys
+    assert_rule(resp, "kid")
+    assert_nothing_issued(client, org, agent.agent_id, rule="kid")
+    assert_nothing_issued(client, org, other.agent_id)
+
+
+def test_another_agents_key_without_kid_does_not_verify(client, org, agent):
+    other = register_agent(client, org, capabilities=["document.read"])
+    token = jwt.encode(claims_for(agent), other.private_key, algorithm="EdDSA")
+    resp = request_token(client, org, token)
+    assert_rule(resp, "signature")
+    assert_nothing_issued(client, org, agent.agent_id, rule="signature")
+
+
+def test_jku_header_is_never_fetched(client, org, agent):
+    # given a JWKS server the attacker controls, holding the attacker's key
+    attacker = generate_private_key(SECP256R1())
+    with local_server() as server:
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
+        url = server.answer("/jwks.json", json.dumps({"keys": [{**jwk, "kid": "evil"}]}))
+        token = jwt.encode(
+            claims_for(agent), attacker, algorithm="ES256", headers={"kid": "evil", "jku": url}
+        )
+        # when the assertion points at it with jku
+        resp = request_token(client, org, token)
+        # then it is refused, and the URL was never requested
+        assert_rule(resp, "header")
+        assert server.requests == []
+    assert_nothing_issued(client, org, agent.agent_id, rule="header")
+
+
+@pytest.mark.parametrize("name", ["x5u", "jwk", "x5c"])
+def test_key_carrying_headers_are_never_trusted(client, org, agent, name):
+    attacker = generate_private_key(SECP256R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
+    values = {
+        "x5u": "http://127.0.0.1:9/cert.pem",
+        "jwk": jwk,
+        "x5c": [b64url(b"not really a certificate")],
+    }
+    # signed with the agent's real key: the header alone is reason enough
+    resp = request_token(client, org, agent.assertion(headers={name: values[name]}))
+    assert_rule(resp, "header")
+    assert name in resp.json()["error_description"]
+    assert_nothing_issued(client, org, agent.agent_id, rule="header")
+
+
+def test_unknown_crit_header_is_refused(client, org, agent):
+    resp = request_token(
+        client, org, agent.assertion(headers={"crit": ["exp-ext"], "exp-ext": True})
+    )
+    assert_rule(resp, "crit")
+    assert_nothing_issued(client, org, agent.agent_id, rule="crit")
+
+
+def test_tampered_signature_is_refused(client, org, agent):
+    head, payload, sig = agent.assertion().split(".")
+    flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
+    resp = request_token(client, org, f"{head}.{payload}.{flipped}")
+    assert_rule(resp, "signature")
+    assert_nothing_issued(client, org, agent.agent_id, rule="signature")
+
+
+def test_tampered_payload_is_refused(client, org, agent):
+    head, _payload, sig = agent.assertion().split(".")
+    other_payload = b64json(claims_for(agent, scope="payments.authorize"))
+    resp = request_token(client, org, f"{head}.{other_payload}.{sig}")
+    assert_rule(resp, "signature")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+def _malformed(agent: AgentHandle) -> dict[str, str]:
+    head, payload, sig = agent.assertion().split(".")
+    quoted = b64url(b'"iss"')
+    return {
+        "two-parts": f"{head}.{payload}",
+        "four-parts": f"{head}.{payload}.{sig}.{sig}",
+        "five-parts-jwe-like": f"{head}.{payload}.{sig}.{sig}.{sig}",
+        "empty-payload": f"{head}..{sig}",
+        "bad-base64": f"{head}.%%%$$$.{sig}",
+        "non-ascii": f"{head}.pâyload.{sig}",
+        "non-json": f"{head}.{b64url(b'not json at all')}.{sig}",
+        "json-array": f"{head}.{b64url(b'[1, 2, 3]')}.{sig}",
+        "json-string": f"{head}.{quoted}.{sig}",
+        "header-array": f"{b64url(b'[]')}.{payload}.{sig}",
+        "not-utf8": f"{head}.{b64url(bytes([0xFF, 0xFE, 0x7B]))}.{sig}",
+        "deeply-nested": f"{head}.{b64url(b'[' * 5000)}.{sig}",
+        "oversized": f"{head}.{b64url(b'{' + b' ' * 9000 + b'}')}.{sig}",
+        "just-dots": "..",
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "two-parts",
+        "four-parts",
+        "five-parts-jwe-like",
+        "empty-payload",
+        "bad-base64",
+        "non-ascii",
+        "non-json",
+        "json-array",
+        "json-string",
+        "header-array",
+        "not-utf8",
+        "deeply-nested",
+        "oversized",
+        "just-dots",
+    ],
+)
+def test_malformed_compact_jwt_is_refused(client, org, agent, shape):
+    resp = request_token(client, org, _malformed(agent)[shape])
+    assert_rule(resp, "malformed")
+    assert_nothing_issued(client, org, agent.agent_id, rule="malformed")
+
+
+def test_access_token_used_as_assertion_is_refused(client, org, agent):
+    # given a real access token of this agent
+    access = agent.token(client)
+    before = _count_issued(agent)
+    # when it is presented as the client assertion
+    resp = request_token(client, org, access)
+    # then it is refused (typ at+jwt), and no second token is issued
+    assert_rule(resp, "typ")
+    assert _count_issued(agent) == before
+
+
+def _count_issued(agent: AgentHandle) -> int:
+    from tests.helpers import issued_tokens
+
+    return issued_tokens(agent.agent_id)
+
+
+@pytest.mark.parametrize(
+    "alg", ["ES256\u2603", "Ed\nDSA", "EdDSA\r\nX-Injected: 1", "x" * 5000, "EdDSA\x00"]
+)
+def test_hostile_alg_text_is_refused_without_breaking_the_response(client, org, agent, alg):
+    # given an alg value made of characters no HTTP header may carry, or far too long
+    token = compact({"alg": alg, "kid": agent.kid}, claims_for(agent))
+    resp = request_token(client, org, token)
+    # then the answer is still a clean 401 whose WWW-Authenticate header is plain ASCII
+    assert_rule(resp, "alg")
+    header = resp.headers["www-authenticate"]
+    assert header.isascii() and "\n" not in header and "\r" not in header
+    assert "X-Injected" not in resp.headers
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
