@@ -137,7 +137,9 @@ def start_fake_slack() -> FakeSlackApi:
     handler = type("FakeSlackHandler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     return FakeSlackApi(server, state)
 
 

@@ -35,7 +35,7 @@ class FakeSmtp:
         return self.handler.messages
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -44,7 +44,7 @@ def _free_port() -> int:
 @pytest.fixture
 def smtp_server() -> Iterator[FakeSmtp]:
     handler = CapturingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield FakeSmtp(controller, handler)

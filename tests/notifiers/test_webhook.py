@@ -1,0 +1,144 @@
+"""The webhook notifier: a JSON POST whose Jitgate-Signature a receiver can check."""
+
+import json
+import time
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from app.security.keys import ActiveKey
+from app.settings import Settings
+from notifiers import webhook
+from notifiers.base import NotifierRejected, NotifierUnavailable, Target
+from tests.fakes.views import ALICE, decided, request_view
+
+HOOK = "https://hooks.example/jitgate"
+
+
+@pytest.fixture
+def signing_key(monkeypatch) -> ActiveKey:
+    key = ActiveKey(kid="test-kid", private_key=Ed25519PrivateKey.generate())
+    monkeypatch.setattr("app.security.keys.key_ring.active", lambda: key)
+    return key
+
+
+class Receiver:
+    """An httpx transport standing in for the receiving system; answers with `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(self.status)
+
+    def notifier(self) -> webhook.WebhookNotifier:
+        client = httpx.Client(transport=httpx.MockTransport(self))
+        return webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK), http=client)
+
+
+def keys_of(key: ActiveKey):
+    return lambda kid: key.private_key.public_key() if kid == key.kid else None
+
+
+def test_targets_prefer_the_policy_url_over_the_configured_one():
+    notifier = webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK))
+    assert notifier.targets(request_view()) == [Target(HOOK)]
+    assert notifier.targets(request_view(webhook_url="https://x/y")) == [Target("https://x/y")]
+    assert webhook.WebhookNotifier(settings=Settings()).targets(request_view()) == []
+
+
+def test_announce_posts_json_signed_with_the_service_key(signing_key):
+    receiver = Receiver()
+    reference = receiver.notifier().announce(request_view(), Target(HOOK))
+    [sent] = receiver.requests
+    body = sent.content
+    document = json.loads(body)
+    assert document["event"] == "jit_request.pending" == sent.headers[webhook.EVENT_HEADER]
+    assert document["request"]["permission"] == "payments.authorize"
+    assert "alice@example.com" not in body.decode()
+    claims = webhook.verify_signature(
+        body, sent.headers[webhook.SIGNATURE_HEADER], audience=HOOK, public_key=keys_of(signing_key)
+    )
+    assert claims["iss"].endswith("/orgs/org_acme") and claims["jti"]
+    assert reference == {"event_id": document["event_id"]}
+
+
+def test_outcome_is_posted_as_its_own_event(signing_key):
+    receiver = Receiver()
+    view = decided(request_view(), "approved", (ALICE, "approve"))
+    receiver.notifier().show_outcome(view, Target(HOOK), {"event_id": "x"})
+    document = json.loads(receiver.requests[0].content)
+    assert document["event"] == "jit_request.approved"
+    assert document["request"]["decisions"][0]["approver_id"] == "apr_alice"
+
+
+def _signed(signing_key) -> tuple[bytes, str]:
+    receiver = Receiver()
+    receiver.notifier().announce(request_view(), Target(HOOK))
+    sent = receiver.requests[0]
+    return sent.content, sent.headers[webhook.SIGNATURE_HEADER]
+
+
+def test_a_receiver_refuses_an_altered_body(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(webhook.WebhookSignatureInvalid, match="altered"):
+        webhook.verify_signature(
+            body.replace(b"4200", b"9999"),
+            signature,
+            audience=HOOK,
+            public_key=keys_of(signing_key),
+        )
+
+
+def test_a_receiver_refuses_a_delivery_meant_for_another_url(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(webhook.WebhookSignatureInvalid):
+        webhook.verify_signature(
+            body, signature, audience="https://other.example/", public_key=keys_of(signing_key)
+        )
+
+
+def test_a_receiver_refuses_an_old_delivery(signing_key):
+    body, signature = _signed(signing_key)
+    later = time.time() + webhook.SIGNATURE_LIFETIME_SECONDS + 1
+    with pytest.raises(webhook.WebhookSignatureInvalid):
+        webhook.verify_signature(
+            body, signature, audience=HOOK, public_key=keys_of(signing_key), now=later
+        )
+
+
+def test_a_receiver_refuses_a_signature_by_another_key(signing_key):
+    body, signature = _signed(signing_key)
+    stranger = ActiveKey(kid=signing_key.kid, private_key=Ed25519PrivateKey.generate())
+    with pytest.raises(webhook.WebhookSignatureInvalid):
+        webhook.verify_signature(body, signature, audience=HOOK, public_key=keys_of(stranger))
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, NotifierUnavailable),
+        (503, NotifierUnavailable),
+        (429, NotifierUnavailable),
+        (404, NotifierRejected),
+        (401, NotifierRejected),
+        (302, NotifierRejected),
+    ],
+)
+def test_receiver_statuses_map_to_retry_or_give_up(signing_key, status, error):
+    with pytest.raises(error):
+        Receiver(status).notifier().announce(request_view(), Target(HOOK))
+
+
+def test_an_unreachable_receiver_is_transient(signing_key):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    notifier = webhook.WebhookNotifier(
+        settings=Settings(), http=httpx.Client(transport=httpx.MockTransport(refuse))
+    )
+    with pytest.raises(NotifierUnavailable):
+        notifier.announce(request_view(), Target(HOOK))
