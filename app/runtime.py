@@ -1,6 +1,7 @@
 """Start-up and shutdown of the web process: schema, signing key, revocations, worker, events."""
 
 import logging
+import os
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -41,23 +42,23 @@ async def start(app: FastAPI) -> None:
     key_ring.invalidate()
     if settings.embedded:
         reload_revocations()
-    hooks = _hooks()
-    for hook in hooks:
-        await hook.start(app)
-    app.state.runtime_hooks = hooks
+    if settings.embedded:
+        if os.environ.get("JITGATE_EMBEDDED_WORKER", "1") != "0":
+            from workers.embedded import EmbeddedWorker
+
+            app.state.worker = EmbeddedWorker()
+            app.state.worker.start()
+    else:
+        from app.services.events import RedisListener
+
+        app.state.listener = RedisListener(settings.redis_url or "")
+        app.state.listener.start()
     log.info("jitgate ready (%s mode)", "embedded" if settings.embedded else "redis")
 
 
 async def stop(app: FastAPI) -> None:
-    for hook in reversed(getattr(app.state, "runtime_hooks", [])):
-        await hook.stop(app)
+    for name in ("worker", "listener"):
+        part = getattr(app.state, name, None)
+        if part is not None:
+            part.stop()
     audit.writer.flush()
-
-
-def _hooks() -> list:  # type: ignore[type-arg]
-    """Event bus and embedded worker, when the JIT engine is installed."""
-    try:
-        from app.services.runtime_hooks import hooks
-    except ModuleNotFoundError:
-        return []
-    return hooks()

@@ -18,9 +18,9 @@ def _check_one(session: Session, org_id: str, caller: AgentCaller, body: CheckIn
     if subject is None:
         raise NotFound("no such subject in this organization")
     if caller.claims.get("jit"):
-        from app.services import jit
+        from app.services import jit_tokens
 
-        decision = jit.check_with_jit_token(
+        decision = jit_tokens.check_with_jit_token(
             session,
             org_id=org_id,
             caller=caller,

@@ -180,9 +180,9 @@ def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     if record is None or record.revoked_at is not None:
         return {"active": False}
     if claims.get("jit"):
-        from app.services import jit
+        from app.services import jit_tokens
 
-        if not jit.token_is_live(session, claims):
+        if not jit_tokens.token_is_live(session, claims):
             return {"active": False}
     keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
     return {

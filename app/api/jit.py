@@ -1,0 +1,177 @@
+"""JIT approval routes: agents request and wait, approvers decide, resource servers redeem."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api.deps import (
+    CurrentAgent,
+    CurrentApprover,
+    CurrentPrincipal,
+    OrgId,
+    Principal,
+    SessionDep,
+    bearer_token,
+    current_principal,
+)
+from app.db import session_scope
+from app.errors import Forbidden, NotFound
+from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
+from app.services import events, jit, jit_tokens, jit_views
+
+router = APIRouter(tags=["jit"])
+FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})
+SSE_MAX_SECONDS = 600
+SSE_KEEPALIVE_SECONDS = 15
+
+
+@router.post("/jit/requests")
+def create_request(
+    org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: CurrentAgent
+) -> JSONResponse:
+    row, created = jit.create_request(
+        session, org_id=org_id, agent_id=agent.agent_id, **body.model_dump()
+    )
+    view = jit_views.public(session, row, for_agent_id=agent.agent_id)
+    status = 202 if row.status == "pending" else 200
+    return JSONResponse(
+        jsonable_encoder(view), status_code=status, headers={"Location": view["status_url"]}
+    )
+
+
+def _authorize_read(principal: Principal, row: Any) -> None:
+    if principal.kind == "agent" and row.agent_id != principal.id:
+        raise NotFound(f"no JIT request {row.id} in this organization")
+
+
+def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
+    """One short unit of work: authenticate, load, render. Never held open while waiting."""
+    with session_scope() as session:
+        principal = current_principal(session, org_id, token)
+        row = jit.get_request(session, org_id=org_id, request_id=request_id)
+        _authorize_read(principal, row)
+        view = jit_views.public(
+            session, row, for_agent_id=principal.id if principal.agent else None
+        )
+    waiting_for_token = (
+        principal.kind == "agent" and view["status"] == "approved" and "token" not in view
+    )
+    return view, view["status"] != "pending" and not waiting_for_token
+
+
+@router.get("/jit/requests/{request_id}")
+async def get_request(
+    org_id: OrgId, request_id: str, request: Request, wait: Annotated[int, Query(ge=0, le=60)] = 0
+) -> JSONResponse:
+    token = bearer_token(request)
+    view, settled = await run_in_threadpool(_load, org_id, request_id, token)
+    if wait and not settled:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        async with events.hub.subscribe(events.request_topic(request_id)) as queue:
+            view, settled = await run_in_threadpool(_load, org_id, request_id, token)
+            while not settled and (remaining := deadline - loop.time()) > 0:
+                try:
+                    await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+                view, settled = await run_in_threadpool(_load, org_id, request_id, token)
+    return JSONResponse(jsonable_encoder(view))
+
+
+@router.get("/jit/requests/{request_id}/events")
+async def stream_events(org_id: OrgId, request_id: str, request: Request) -> StreamingResponse:
+    token = bearer_token(request)
+    first, _ = await run_in_threadpool(_load, org_id, request_id, token)  # authenticates now
+
+    async def stream() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SSE_MAX_SECONDS
+        last: tuple[str, bool] | None = None
+        async with events.hub.subscribe(events.request_topic(request_id)) as queue:
+            view = first
+            while True:
+                marker = (view["status"], "token" in view)
+                if marker != last:
+                    last = marker
+                    yield f"event: status\ndata: {json.dumps(jsonable_encoder(view))}\n\n".encode()
+                if (
+                    view["status"] in FINAL
+                    or loop.time() > deadline
+                    or await request.is_disconnected()
+                ):
+                    return
+                try:
+                    await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                view, _ = await run_in_threadpool(_load, org_id, request_id, token)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/jit/requests/{request_id}/cancel")
+def cancel(
+    org_id: OrgId, request_id: str, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    row = jit.cancel(session, org_id=org_id, request_id=request_id, agent_id=agent.agent_id)
+    return jit_views.public(session, row)
+
+
+@router.post("/jit/requests/{request_id}/approve")
+def approve(
+    org_id: OrgId,
+    request_id: str,
+    session: SessionDep,
+    approver: CurrentApprover,
+    body: DecisionIn | None = None,
+) -> dict[str, Any]:
+    comment = body.comment if body else None
+    row = jit.approve(session=session, request_id=request_id, approver=approver, comment=comment)
+    return jit_views.public(session, row)
+
+
+@router.post("/jit/requests/{request_id}/deny")
+def deny(
+    org_id: OrgId,
+    request_id: str,
+    session: SessionDep,
+    approver: CurrentApprover,
+    body: DecisionIn | None = None,
+) -> dict[str, Any]:
+    reason = body and (body.reason or body.comment)
+    row = jit.deny(session=session, request_id=request_id, approver=approver, reason=reason or None)
+    return jit_views.public(session, row)
+
+
+@router.post("/jit/requests/{request_id}/revoke")
+def revoke(
+    org_id: OrgId, request_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    if principal.kind == "agent":
+        raise Forbidden("an approver or an admin revokes JIT tokens")
+    row = jit_tokens.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
+    return jit_views.public(session, row)
+
+
+@router.post("/jit/tokens/consume")
+def consume(org_id: OrgId, body: ConsumeIn, session: SessionDep) -> dict[str, Any]:
+    """The token itself is the credential: signed, bound to one operation, usable once."""
+    return jit_tokens.consume(
+        session,
+        org_id=org_id,
+        token=body.token,
+        permission=body.permission,
+        operation=body.operation,
+    )

@@ -1,0 +1,89 @@
+"""Approvers: the humans who decide JIT requests, each with a one-time-shown API token."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.errors import Conflict, RuleViolation
+from app.models import Approver, Policy
+from app.security.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
+from app.services import audit
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class CreatedApprover:
+    approver: Approver
+    api_token: str  # shown once
+
+
+def create(
+    session: Session,
+    *,
+    org_id: str,
+    email: str,
+    name: str | None,
+    slack_user_id: str | None,
+    groups: Sequence[str],
+    actor: str,
+) -> CreatedApprover:
+    if not EMAIL.match(email):
+        raise RuleViolation("email must be an email address")
+    if any(not GROUP.match(g) for g in groups):
+        raise RuleViolation("groups are short lowercase names ([a-z0-9_.-])")
+    token = new_secret_token(APPROVER_TOKEN_PREFIX)
+    approver = Approver(
+        org_id=org_id,
+        email=email.lower(),
+        name=name,
+        slack_user_id=slack_user_id,
+        groups=sorted(set(groups)),
+        token_hash=hash_token(token),
+    )
+    try:
+        with session.begin_nested():
+            session.add(approver)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"an approver with email {email!r} already exists") from exc
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor=actor,
+            action="approver.create",
+            target=approver.id,
+            outcome="success",
+            details={"email": approver.email, "groups": approver.groups},
+        ),
+    )
+    return CreatedApprover(approver=approver, api_token=token)
+
+
+def list_approvers(session: Session, *, org_id: str) -> Sequence[Approver]:
+    return session.exec(
+        select(Approver).where(Approver.org_id == org_id).order_by(Approver.email)
+    ).all()
+
+
+def eligible(session: Session, policy: Policy) -> list[Approver]:
+    """The approvers a policy names, directly or through a group."""
+    rows = session.exec(select(Approver).where(Approver.org_id == policy.org_id)).all()
+    groups = set(policy.groups)
+    return [a for a in rows if a.id in policy.approvers or groups.intersection(a.groups)]
+
+
+def public(approver: Approver) -> dict:
+    return {
+        "approver_id": approver.id,
+        "email": approver.email,
+        "name": approver.name,
+        "slack_user_id": approver.slack_user_id,
+        "groups": approver.groups,
+        "created_at": approver.created_at,
+    }

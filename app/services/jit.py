@@ -1,0 +1,402 @@
+"""The JIT request state machine. Every transition is a compare-and-set on `status`.
+
+    pending ──▶ approved ──▶ consumed | revoked | token_expired
+       └──────▶ denied | expired | cancelled
+
+A decision, a second click, the expiry sweep and a cancel can race; the UPDATE … WHERE
+status = <expected> decides which one wins, and the losers answer 409.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
+from app.models import Agent, Approver, JitDecision, JitRequest, Policy
+from app.models._types import utcnow
+from app.services import audit, operations, policies
+from app.services.approvers import eligible
+from app.services.durations import parse_duration
+from app.services.jit_notify import after_change
+from app.services.permissions import validate_permission
+
+PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
+    "pending",
+    "approved",
+    "denied",
+    "expired",
+    "cancelled",
+)
+CONSUMED, REVOKED, TOKEN_EXPIRED = "consumed", "revoked", "token_expired"
+MAX_TTL = 3600
+
+
+def aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def transition(
+    session: Session,
+    request_id: str,
+    *,
+    expected: str,
+    values: dict[str, Any],
+    extra_where: tuple = (),
+) -> bool:
+    """UPDATE … SET values WHERE id = :id AND status = :expected; True when this call won."""
+    stmt = (
+        update(JitRequest)
+        .where(col(JitRequest.id) == request_id, col(JitRequest.status) == expected, *extra_where)
+        .values(**values)
+    )
+    won = session.execute(stmt).rowcount == 1
+    if won:
+        session.expire_all()
+    return won
+
+
+def get_request(session: Session, *, org_id: str, request_id: str) -> JitRequest:
+    row = session.get(JitRequest, request_id, populate_existing=True)
+    if row is None or row.org_id != org_id:
+        raise NotFound(f"no JIT request {request_id} in this organization")
+    return row
+
+
+def _validate_callback(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise RuleViolation("callback_url must be an http(s) URL without credentials")
+    return url
+
+
+def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:
+    stmt = select(JitRequest).where(
+        JitRequest.org_id == org_id,
+        JitRequest.agent_id == agent_id,
+        JitRequest.idempotency_key == key,
+    )
+    return session.exec(stmt).first()
+
+
+def _same_request(row: JitRequest, permission: str, op_hash: str) -> JitRequest:
+    if row.permission != permission or row.operation_hash != op_hash:
+        raise InvalidTransition(
+            "idempotency_key was already used for a different request", code="idempotency_conflict"
+        )
+    return row
+
+
+def create_request(
+    session: Session,
+    *,
+    org_id: str,
+    agent_id: str,
+    permission: str,
+    justification: str,
+    expires_in: Any = "10m",
+    operation: Any = None,
+    callback_url: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[JitRequest, bool]:
+    """Open a request (or return the one with the same idempotency key). Returns (row, created)."""
+    now = now or utcnow()
+    validate_permission(permission)
+    agent = session.get(Agent, agent_id)
+    if agent is None or agent.org_id != org_id or agent.status != "active":
+        raise NotEligible("the agent is not active")
+    if permission not in agent.capabilities:
+        raise NotEligible(f"{permission} is not among the agent's registered capabilities")
+    policy = policies.resolve(session, org_id=org_id, permission=permission)
+    if policy is not None and policy.mode == "deny":
+        raise NotEligible(f"{permission} is denied by policy {policy.id}")
+    if not isinstance(justification, str) or not justification.strip():
+        raise RuleViolation("justification is required: say why this operation is needed")
+    op, op_hash = operations.normalize(operation)
+    if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
+        return _same_request(row, permission, op_hash), False
+    requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)
+    max_ttl = policy.max_token_ttl if policy else 600
+    timeout = policy.pending_timeout if policy else 900
+    row = JitRequest(
+        org_id=org_id,
+        agent_id=agent_id,
+        permission=permission,
+        operation=op,
+        operation_hash=op_hash,
+        justification=justification.strip(),
+        requested_ttl=requested,
+        granted_ttl=min(requested, max_ttl),
+        policy_id=policy.id if policy else None,
+        approvals_required=policy.approvals_required if policy else 1,
+        created_at=now,
+        pending_deadline=now + timedelta(seconds=timeout),
+        idempotency_key=idempotency_key,
+        callback_url=_validate_callback(callback_url),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = _existing(session, org_id, agent_id, idempotency_key or "")
+        if existing is None:
+            raise
+        return _same_request(existing, permission, op_hash), False
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor=agent_id,
+            action="jit.request",
+            target=row.id,
+            outcome="pending",
+            reason=row.justification,
+            ts=now,
+            details={"permission": permission, "operation_hash": op_hash, "ttl": row.granted_ttl},
+        ),
+    )
+    if policy is None or policy.mode == "standing" or policy.auto_approve:
+        why = "auto_approve policy" if policy and policy.auto_approve else "standing permission"
+        _approve_now(session, row, actor="policy:auto", reason=why, now=now, mint_inline=True)
+    else:
+        after_change(session, row, "created")
+    return row, True
+
+
+def _approve_now(
+    session: Session,
+    row: JitRequest,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    mint_inline: bool = False,
+) -> None:
+    """pending → approved. The token is minted by the mint task after commit; auto-approval
+    mints inline so the agent's 200 already carries it."""
+    if not transition(
+        session,
+        row.id,
+        expected=PENDING,
+        values={"status": APPROVED, "decided_at": now, "decision_reason": reason},
+    ):
+        raise InvalidTransition(f"request {row.id} is no longer pending")
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor=actor,
+            action="jit.approve",
+            target=row.id,
+            outcome=APPROVED,
+            reason=reason or "",
+            ts=now,
+        ),
+    )
+    if mint_inline:
+        from app.services.jit_tokens import mint_token
+
+        mint_token(session, request_id=row.id, now=now)
+    after_change(session, row, "decided")
+
+
+def _check_decider(session: Session, row: JitRequest, approver: Approver) -> Policy | None:
+    policy = session.get(Policy, row.policy_id) if row.policy_id else None
+    if policy is None or approver.id not in {a.id for a in eligible(session, policy)}:
+        raise Forbidden("you are not an approver for this request's policy", code="not_an_approver")
+    agent = session.get(Agent, row.agent_id)
+    owner = (agent.owner or "").lower() if agent else ""
+    if owner and owner == approver.email.lower() and not policy.allow_self_approval:
+        raise Forbidden(
+            "the agent's owner may not approve its own request under this policy",
+            code="self_approval_forbidden",
+        )
+    return policy
+
+
+def _ensure_pending(session: Session, row: JitRequest, now: datetime) -> None:
+    if row.status != PENDING:
+        raise InvalidTransition(f"request {row.id} is already {row.status}")
+    if aware(row.pending_deadline) <= now:  # type: ignore[operator]
+        expire(session, request_id=row.id, now=now)
+        raise InvalidTransition(f"request {row.id} has expired")
+
+
+def decide(
+    session: Session,
+    *,
+    request_id: str,
+    approver: Approver,
+    decision: str,
+    comment: str | None,
+    channel: str,
+    now: datetime | None = None,
+) -> JitRequest:
+    now = now or utcnow()
+    row = get_request(session, org_id=approver.org_id, request_id=request_id)
+    _ensure_pending(session, row, now)
+    _check_decider(session, row, approver)
+    try:
+        with session.begin_nested():
+            session.add(
+                JitDecision(
+                    request_id=row.id,
+                    approver_id=approver.id,
+                    decision=decision,
+                    comment=comment,
+                    channel=channel,
+                    created_at=now,
+                )
+            )
+            session.flush()
+    except IntegrityError as exc:
+        raise InvalidTransition(
+            "you have already decided this request", code="already_decided"
+        ) from exc
+    label = approver.name or approver.email
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor=approver.id,
+            action=f"jit.{decision}",
+            target=row.id,
+            outcome="recorded",
+            reason=comment or "",
+            ts=now,
+            details={"channel": channel, "by": label},
+        ),
+    )
+    if decision == "deny":
+        _finish(session, row, DENIED, comment or f"denied by {label}", approver.id, now)
+    elif _approvals(session, row.id) >= row.approvals_required:
+        _approve_now(session, row, actor=approver.id, reason=comment, now=now)
+    else:
+        after_change(session, row, "updated")
+    return get_request(session, org_id=row.org_id, request_id=row.id)
+
+
+def _approvals(session: Session, request_id: str) -> int:
+    stmt = select(JitDecision).where(
+        JitDecision.request_id == request_id, JitDecision.decision == "approve"
+    )
+    return len(session.exec(stmt).all())
+
+
+def _finish(
+    session: Session, row: JitRequest, status: str, reason: str, actor: str, now: datetime
+) -> None:
+    if not transition(
+        session,
+        row.id,
+        expected=PENDING,
+        values={"status": status, "decided_at": now, "decision_reason": reason},
+    ):
+        raise InvalidTransition(f"request {row.id} is no longer pending")
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor=actor,
+            action=f"jit.{status}",
+            target=row.id,
+            outcome=status,
+            reason=reason,
+            ts=now,
+        ),
+    )
+    after_change(session, row, "decided")
+
+
+def approve(
+    *,
+    session: Session,
+    request_id: str,
+    approver: Approver,
+    comment: str | None = None,
+    channel: str = "api",
+    now: datetime | None = None,
+) -> JitRequest:
+    return decide(
+        session,
+        request_id=request_id,
+        approver=approver,
+        decision="approve",
+        comment=comment,
+        channel=channel,
+        now=now,
+    )
+
+
+def deny(
+    *,
+    session: Session,
+    request_id: str,
+    approver: Approver,
+    reason: str | None = None,
+    channel: str = "api",
+    now: datetime | None = None,
+) -> JitRequest:
+    return decide(
+        session,
+        request_id=request_id,
+        approver=approver,
+        decision="deny",
+        comment=reason,
+        channel=channel,
+        now=now,
+    )
+
+
+def cancel(
+    session: Session, *, org_id: str, request_id: str, agent_id: str, now: datetime | None = None
+) -> JitRequest:
+    now = now or utcnow()
+    row = get_request(session, org_id=org_id, request_id=request_id)
+    if row.agent_id != agent_id:
+        raise Forbidden("only the requesting agent may cancel its request")
+    if row.status != PENDING:
+        raise InvalidTransition(f"request {row.id} is already {row.status}")
+    _finish(session, row, CANCELLED, "cancelled by the agent", agent_id, now)
+    return get_request(session, org_id=org_id, request_id=request_id)
+
+
+def expire(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
+    """Pending past its deadline → expired. True when this call expired it."""
+    now = now or utcnow()
+    row = session.get(JitRequest, request_id)
+    if row is None or row.status != PENDING or aware(row.pending_deadline) > now:  # type: ignore[operator]
+        return False
+    won = transition(
+        session,
+        request_id,
+        expected=PENDING,
+        values={
+            "status": EXPIRED,
+            "decided_at": now,
+            "decision_reason": "nobody decided before the deadline",
+        },
+        extra_where=(col(JitRequest.pending_deadline) <= now,),
+    )
+    if won:
+        audit.record(
+            session,
+            audit.EventIn(
+                org_id=row.org_id,
+                actor="system",
+                action="jit.expire",
+                target=request_id,
+                outcome=EXPIRED,
+                ts=now,
+            ),
+        )
+        after_change(session, row, "decided")
+    return won

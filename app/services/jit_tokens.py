@@ -1,0 +1,298 @@
+"""Single-operation JIT tokens: minting on approval, redemption exactly once, revocation, expiry."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from app.errors import (
+    InvalidRequest,
+    InvalidTransition,
+    OperationMismatch,
+    TokenAlreadyUsed,
+    TokenExpired,
+    TokenRevoked,
+)
+from app.models import Agent, IssuedToken, JitDecision, JitRequest
+from app.models._types import utcnow
+from app.security import access_tokens
+from app.security.secrets import decrypt, encrypt
+from app.services import audit, authz, operations, tokens
+from app.services.jit import (
+    APPROVED,
+    CONSUMED,
+    REVOKED,
+    TOKEN_EXPIRED,
+    aware,
+    get_request,
+    transition,
+)
+from app.services.jit_notify import after_change
+
+
+def mint_token(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
+    """Mint the request's token if it is approved and has none yet (idempotent). True if minted."""
+    row = session.get(JitRequest, request_id, populate_existing=True)
+    if row is None or row.status != APPROVED or row.token_jti is not None:
+        return False
+    agent = session.get(Agent, row.agent_id)
+    assert agent is not None
+    approved_at = aware(row.decided_at) or utcnow()
+    approvers = session.exec(
+        select(JitDecision.approver_id).where(
+            JitDecision.request_id == row.id, JitDecision.decision == "approve"
+        )
+    ).all()
+    # exp counts from the approval, not from when a worker got round to minting.
+    ttl = max(
+        int((approved_at + timedelta(seconds=row.granted_ttl) - (now or utcnow())).total_seconds()),
+        1,
+    )
+    issued = tokens.mint(
+        session,
+        agent=agent,
+        scope=[row.permission],
+        audience=access_tokens.issuer_for(row.org_id),
+        ttl=ttl,
+        kind="jit",
+        extra={
+            "jit": {
+                "request_id": row.id,
+                "operation_hash": row.operation_hash,
+                "approved_by": list(approvers) or ["policy:auto"],
+            }
+        },
+        now=(now or utcnow()).timestamp(),
+    )
+    expires_at = (now or utcnow()) + timedelta(seconds=ttl)
+    stmt = (
+        update(JitRequest)
+        .where(
+            col(JitRequest.id) == row.id,
+            col(JitRequest.status) == APPROVED,
+            col(JitRequest.token_jti).is_(None),
+        )
+        .values(
+            token_jti=issued.jti,
+            token_encrypted=encrypt(issued.access_token),
+            token_expires_at=expires_at,
+        )
+    )
+    if session.execute(stmt).rowcount != 1:
+        return False  # another worker minted first; this token was never handed out
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor="system",
+            action="jit.token_mint",
+            target=row.id,
+            outcome="success",
+            details={"jti": issued.jti, "ttl": ttl},
+        ),
+    )
+    session.expire_all()
+    after_change(session, row, "token")
+    return True
+
+
+def token_for_agent(row: JitRequest) -> dict[str, Any] | None:
+    if row.status != APPROVED or not row.token_encrypted or row.token_expires_at is None:
+        return None
+    expires = aware(row.token_expires_at)
+    assert expires is not None
+    left = int((expires - datetime.now(UTC)).total_seconds())
+    if left <= 0:
+        return None
+    return {
+        "access_token": decrypt(row.token_encrypted),
+        "token_type": "Bearer",
+        "expires_in": left,
+        "expires_at": expires.isoformat(),
+        "scope": row.permission,
+    }
+
+
+def _verified_jit_claims(org_id: str, token: str) -> dict[str, Any]:
+    # The request's status, not the revocation list, explains a used or revoked JIT token.
+    claims = access_tokens.verify(token, org_id=org_id, check_revoked=False)
+    if not isinstance(claims.get("jit"), dict):
+        raise InvalidRequest("this is not a JIT token")
+    return claims
+
+
+def consume(
+    session: Session,
+    *,
+    org_id: str,
+    token: str,
+    permission: str,
+    operation: Any,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Redeem a JIT token for exactly one operation."""
+    now = now or utcnow()
+    claims = _verified_jit_claims(org_id, token)
+    row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+    if permission != row.permission or claims.get("scope") != row.permission:
+        raise OperationMismatch(f"this token is for {row.permission}, not {permission}")
+    op, op_hash = operations.normalize(operation)
+    if op_hash != row.operation_hash or op_hash != claims["jit"].get("operation_hash"):
+        raise OperationMismatch("the operation differs from the one that was approved")
+    won = transition(
+        session,
+        row.id,
+        expected=APPROVED,
+        values={"status": CONSUMED, "consumed_at": now},
+        extra_where=(col(JitRequest.token_jti) == claims["jti"],),
+    )
+    if not won:
+        _explain_refusal(session, org_id, row.id)
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor=actor or row.agent_id,
+            action="jit.consume",
+            target=row.id,
+            outcome=CONSUMED,
+            ts=now,
+            details={"jti": claims["jti"], "operation_hash": op_hash},
+        ),
+    )
+    access_tokens.mark_revoked(claims["jti"], max(int(claims["exp"] - time.time()), 1))
+    after_change(session, row, "consumed")
+    return {
+        "valid": True,
+        "request_id": row.id,
+        "agent_id": row.agent_id,
+        "permission": row.permission,
+        "operation": op,
+    }
+
+
+def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
+    row = get_request(session, org_id=org_id, request_id=request_id)
+    if row.status == CONSUMED:
+        raise TokenAlreadyUsed("this JIT token has already been used")
+    if row.status == REVOKED:
+        raise TokenRevoked("this JIT token has been revoked")
+    if row.status == TOKEN_EXPIRED:
+        raise TokenExpired("this JIT token has expired")
+    raise InvalidTransition(f"request {row.id} is {row.status}")
+
+
+def revoke(
+    session: Session, *, org_id: str, request_id: str, actor: str, now: datetime | None = None
+) -> JitRequest:
+    """Kill an issued, unused token (approved → revoked)."""
+    now = now or utcnow()
+    row = get_request(session, org_id=org_id, request_id=request_id)
+    if not transition(
+        session,
+        row.id,
+        expected=APPROVED,
+        values={"status": REVOKED, "decision_reason": f"revoked by {actor}"},
+    ):
+        raise InvalidTransition(
+            f"request {row.id} is {row.status}; only an approved token can be revoked"
+        )
+    if row.token_jti:
+        session.execute(
+            update(IssuedToken).where(col(IssuedToken.jti) == row.token_jti).values(revoked_at=now)
+        )
+        access_tokens.mark_revoked(row.token_jti, 3600)
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id, actor=actor, action="jit.revoke", target=row.id, outcome=REVOKED, ts=now
+        ),
+    )
+    after_change(session, row, "decided")
+    return get_request(session, org_id=org_id, request_id=request_id)
+
+
+def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:
+    """approved → token_expired for tokens past their exp (the token itself already fails exp)."""
+    now = now or utcnow()
+    stmt = select(JitRequest.id).where(
+        JitRequest.status == APPROVED, col(JitRequest.token_expires_at) <= now
+    )
+    expired = []
+    for request_id in session.exec(stmt).all():
+        if transition(
+            session,
+            request_id,
+            expected=APPROVED,
+            values={"status": TOKEN_EXPIRED},
+            extra_where=(col(JitRequest.token_expires_at) <= now,),
+        ):
+            row = session.get(JitRequest, request_id)
+            assert row is not None
+            audit.record(
+                session,
+                audit.EventIn(
+                    org_id=row.org_id,
+                    actor="system",
+                    action="jit.token_expire",
+                    target=request_id,
+                    outcome=TOKEN_EXPIRED,
+                    ts=now,
+                ),
+            )
+            after_change(session, row, "decided")
+            expired.append(request_id)
+    return expired
+
+
+def token_is_live(session: Session, claims: dict[str, Any]) -> bool:
+    row = session.get(JitRequest, claims["jit"].get("request_id"))
+    return row is not None and row.status == APPROVED and row.token_jti == claims.get("jti")
+
+
+def check_with_jit_token(
+    session: Session,
+    *,
+    org_id: str,
+    caller: Any,
+    subject: authz.AgentFacts,
+    permission: str,
+    operation: Any,
+) -> authz.Decision:
+    """/authz/check with a JIT token as the bearer: allowed once, for its permission and operation."""
+
+    def refuse(reason: str) -> authz.Decision:
+        return authz.Decision(False, reason, permission, subject.agent_id, jit_required=True)
+
+    if subject.agent_id != caller.agent_id:
+        return refuse("a JIT token only speaks for its own agent")
+    if permission != caller.claims.get("scope"):
+        return refuse(f"this JIT token is for {caller.claims.get('scope')}, not {permission}")
+    try:
+        result = consume(
+            session,
+            org_id=org_id,
+            token=caller.token,
+            permission=permission,
+            operation=operation,
+            actor=caller.agent_id,
+        )
+    except (
+        TokenAlreadyUsed,
+        TokenRevoked,
+        TokenExpired,
+        OperationMismatch,
+        InvalidTransition,
+    ) as exc:
+        return refuse(exc.description)
+    decision = authz.Decision(
+        True,
+        f"approved just in time (request {result['request_id']}); the token is now used",
+        permission,
+        subject.agent_id,
+    )
+    decision.extra["request_id"] = result["request_id"]
+    return decision

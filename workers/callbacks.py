@@ -1,0 +1,49 @@
+"""Signed decision callbacks to the agent's callback_url."""
+
+import json
+
+import httpx
+
+from app.db import session_scope
+from app.models import JitRequest
+from app.models._types import utcnow
+from app.security.access_tokens import issuer_for
+from notifiers.webhook import SIGNATURE_HEADER, sign_body
+
+TIMEOUT_SECONDS = 5.0
+
+
+class CallbackFailed(Exception):
+    """The receiver did not take the callback (5xx, 408, 429): retried with backoff."""
+
+
+def callback_body(row: JitRequest) -> bytes:
+    document = {
+        "event": f"jit_request.{row.status}",
+        "request_id": row.id,
+        "status": row.status,
+        "permission": row.permission,
+        "operation_hash": row.operation_hash,
+        "reason": row.decision_reason,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "sent_at": utcnow().isoformat(),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def post_callback(request_id: str) -> bool:
+    """POST the decision (never the token: the agent fetches it with its own credentials)."""
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        if row is None or not row.callback_url or row.status == "pending":
+            return False
+        url, body, issuer = row.callback_url, callback_body(row), issuer_for(row.org_id)
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign_body(body, audience=url, issuer=issuer),
+    }
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        response = client.post(url, content=body, headers=headers)
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise CallbackFailed(f"callback answered HTTP {response.status_code}")
+    return 200 <= response.status_code < 300

@@ -1,0 +1,49 @@
+"""The Celery application: Redis broker when JITGATE_REDIS_URL is set, in-memory otherwise.
+
+Reliability settings are the point of this module: tasks are acknowledged only after they ran
+(acks_late) and given back if the worker dies (reject_on_worker_lost); each worker takes one
+message at a time (prefetch 1), so a killed worker strands at most one task, which Redis hands
+out again once the visibility timeout has passed.
+"""
+
+import os
+
+from celery import Celery
+
+from app.settings import get_settings
+
+SWEEP_SECONDS = float(os.environ.get("JITGATE_SWEEP_SECONDS", "5"))
+
+
+def _transport_options(redis_url: str | None) -> dict[str, float]:
+    if redis_url:
+        # How long an unacknowledged task waits before Redis hands it to another worker.
+        return {"visibility_timeout": float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))}
+    # The in-memory transport polls; a short interval keeps decision → agent latency low.
+    return {"polling_interval": 0.01}
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    broker = settings.redis_url or "memory://"
+    app = Celery("jitgate", broker=broker, include=["workers.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(settings.redis_url),
+        task_default_queue="jitgate",
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep": {"task": "jitgate.sweep", "schedule": SWEEP_SECONDS},
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+celery_app = make_celery()

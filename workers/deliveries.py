@@ -1,0 +1,177 @@
+"""Notification deliveries: one row per (request, channel, kind, target) with a unique dedup key.
+
+Network calls happen outside any database transaction. A row is marked sent right after its
+post succeeds, so a redelivered task skips what was already delivered; a transient failure
+leaves the row pending and raises NotifierUnavailable for the task to retry with backoff; a
+permanent one is recorded on the row and in the audit trail and never retried.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.db import session_scope
+from app.models import Delivery, JitRequest
+from app.models._types import utcnow
+from app.services import audit
+from app.services.jit_views import request_view
+from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
+from notifiers.registry import get_notifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    channel: str
+    target: Target
+    reference: dict[str, Any] | None = None
+
+
+def _ensure_row(
+    session: Session, *, key: str, request_id: str, channel: str, kind: str, target: str
+) -> None:
+    if session.exec(select(Delivery.id).where(Delivery.dedup_key == key)).first() is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                Delivery(
+                    dedup_key=key,
+                    request_id=request_id,
+                    channel=channel,
+                    kind=kind,
+                    target=target[:320],
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        pass  # a concurrent copy of this task created it
+
+
+def _already_sent(key: str) -> bool:
+    with session_scope() as session:
+        row = session.exec(select(Delivery).where(Delivery.dedup_key == key)).first()
+        return row is not None and row.status in ("sent", "failed")
+
+
+def _record(
+    key: str, *, status: str, error: str | None = None, reference: dict[str, Any] | None = None
+) -> None:
+    with session_scope() as session:
+        row = session.exec(select(Delivery).where(Delivery.dedup_key == key)).one()
+        row.attempts += 1
+        row.status = status
+        row.last_error = error[:2000] if error else None
+        if reference is not None:
+            row.external_ref = reference
+        row.updated_at = utcnow()
+        session.add(row)
+        if status == "failed":
+            request = session.get(JitRequest, row.request_id)
+            if request is not None:
+                audit.record(
+                    session,
+                    audit.EventIn(
+                        org_id=request.org_id,
+                        actor="system",
+                        action="notify.failed",
+                        target=request.id,
+                        outcome="failed",
+                        reason=error or "",
+                        details={"channel": row.channel, "kind": row.kind},
+                    ),
+                )
+
+
+def _run(plan: list[Planned], call: Any) -> int:
+    """Deliver each planned item not yet sent; raise NotifierUnavailable if any should retry."""
+    sent, transient = 0, None
+    for item in plan:
+        if _already_sent(item.key):
+            continue
+        try:
+            reference = call(get_notifier(item.channel), item)
+        except NotifierUnavailable as exc:
+            _record(item.key, status="pending", error=str(exc))
+            transient = exc
+            continue
+        except (NotifierRejected, Exception) as exc:  # permanent: recorded, not retried
+            log.warning("delivery %s failed permanently: %s", item.key, exc)
+            _record(item.key, status="failed", error=f"{type(exc).__name__}: {exc}")
+            continue
+        _record(item.key, status="sent", reference=reference)
+        sent += 1
+    if transient is not None:
+        raise transient
+    return sent
+
+
+def _plan_announce(session: Session, view: RequestView) -> list[Planned]:
+    plan = []
+    for channel in view.extra.get("channels", []):
+        notifier: Notifier = get_notifier(channel)
+        for target in notifier.targets(view):
+            key = f"{view.request_id}:announce:{channel}:{target.address}"
+            _ensure_row(
+                session,
+                key=key,
+                request_id=view.request_id,
+                channel=channel,
+                kind="announce",
+                target=target.address,
+            )
+            plan.append(Planned(key, channel, target))
+    return plan
+
+
+def announce(request_id: str) -> int:
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        if row is None:
+            return 0
+        view = request_view(session, row)
+        plan = _plan_announce(session, view) if row.status == "pending" else []
+    sent = _run(plan, lambda notifier, item: notifier.announce(view, item.target))
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        if row is not None and row.notified_at is None:
+            row.notified_at = utcnow()
+            session.add(row)
+    return sent
+
+
+def show_outcome(request_id: str) -> int:
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        if row is None or row.status == "pending":
+            return 0
+        view = request_view(session, row)
+        announced = session.exec(
+            select(Delivery)
+            .where(
+                Delivery.request_id == request_id,
+                Delivery.kind == "announce",
+                Delivery.status == "sent",
+            )
+            .order_by(col(Delivery.id))
+        ).all()
+        plan = []
+        for d in announced:
+            key = f"{request_id}:outcome:{row.status}:{d.channel}:{d.target}"
+            _ensure_row(
+                session,
+                key=key,
+                request_id=request_id,
+                channel=d.channel,
+                kind="outcome",
+                target=d.target,
+            )
+            plan.append(Planned(key, d.channel, Target(address=d.target), d.external_ref))
+    return _run(
+        plan, lambda notifier, item: notifier.show_outcome(view, item.target, item.reference)
+    )

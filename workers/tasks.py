@@ -1,0 +1,104 @@
+"""Celery tasks. Each takes an id, loads the row, and returns early when the work is done already,
+so a redelivered task changes nothing twice."""
+
+import logging
+from datetime import timedelta
+
+import httpx
+from sqlmodel import col, select
+
+from app.db import session_scope
+from app.models import JitRequest
+from app.models._types import utcnow
+from app.services import jit, jit_tokens
+from notifiers.base import NotifierUnavailable
+from workers import deliveries
+from workers.callbacks import CallbackFailed, post_callback
+from workers.celery_app import celery_app
+
+log = logging.getLogger(__name__)
+RETRY = {
+    "autoretry_for": (NotifierUnavailable,),
+    "max_retries": 6,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+}
+RENOTIFY_AFTER = timedelta(seconds=30)
+REMINT_AFTER = timedelta(seconds=5)
+
+
+@celery_app.task(name="jitgate.notify_request", **RETRY)
+def notify_request(request_id: str) -> int:
+    """Announce a new request on each of its policy's channels (one delivery row per target)."""
+    return deliveries.announce(request_id)
+
+
+@celery_app.task(name="jitgate.notify_outcome", **RETRY)
+def notify_outcome(request_id: str) -> int:
+    """Show the outcome wherever the request was announced."""
+    return deliveries.show_outcome(request_id)
+
+
+@celery_app.task(
+    name="jitgate.mint_token", autoretry_for=(Exception,), max_retries=5, retry_backoff=True
+)
+def mint_token(request_id: str) -> bool:
+    with session_scope() as session:
+        return jit_tokens.mint_token(session, request_id=request_id)
+
+
+@celery_app.task(name="jitgate.expire_request")
+def expire_request(request_id: str) -> bool:
+    """The countdown fast path for short deadlines; the sweep covers everything else."""
+    with session_scope() as session:
+        return jit.expire(session, request_id=request_id)
+
+
+@celery_app.task(
+    name="jitgate.deliver_callback",
+    autoretry_for=(httpx.HTTPError, CallbackFailed),
+    max_retries=6,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+)
+def deliver_callback(request_id: str) -> bool:
+    return post_callback(request_id)
+
+
+@celery_app.task(name="jitgate.sweep")
+def sweep() -> dict[str, int]:
+    """Expire overdue requests and tokens; resend work a lost message or a broker outage dropped."""
+    now = utcnow()
+    counts = {"expired": 0, "tokens_expired": 0, "renotified": 0, "reminted": 0}
+    with session_scope() as session:
+        overdue = session.exec(
+            select(JitRequest.id).where(
+                JitRequest.status == jit.PENDING, col(JitRequest.pending_deadline) <= now
+            )
+        ).all()
+        counts["expired"] = sum(jit.expire(session, request_id=rid, now=now) for rid in overdue)
+        counts["tokens_expired"] = len(jit_tokens.expire_tokens(session, now=now))
+        unnotified = session.exec(
+            select(JitRequest.id).where(
+                JitRequest.status == jit.PENDING,
+                col(JitRequest.notified_at).is_(None),
+                col(JitRequest.created_at) <= now - RENOTIFY_AFTER,
+            )
+        ).all()
+        unminted = session.exec(
+            select(JitRequest.id).where(
+                JitRequest.status == jit.APPROVED,
+                col(JitRequest.token_jti).is_(None),
+                col(JitRequest.decided_at) <= now - REMINT_AFTER,
+            )
+        ).all()
+    for rid in unnotified:
+        notify_request.delay(rid)
+    for rid in unminted:
+        mint_token.delay(rid)
+    counts["renotified"], counts["reminted"] = len(unnotified), len(unminted)
+    if any(counts.values()):
+        log.info("sweep: %s", counts)
+    return counts
