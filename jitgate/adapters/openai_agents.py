@@ -1,0 +1,121 @@
+"""OpenAI Agents SDK: `needs_approval` driven by jitgate, and a helper that resumes the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from agents import FunctionTool, RunResult, RunState, function_tool
+    from agents.tool_context import ToolContext
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "install the OpenAI Agents extra: pip install 'jitgate[openai-agents]'"
+    ) from exc
+
+from jitgate._protocol import Approval
+from jitgate.errors import JitgateError
+from jitgate.guard import AnyAuth, Gate, Refusal, async_client
+
+GATE_ATTR = "_jitgate_gate"
+
+
+def _key(call_id: str) -> str:
+    return f"oa:{call_id}"
+
+
+def gated_tool(
+    func: Callable[..., Any] | FunctionTool,
+    permission: str,
+    *,
+    auth: AnyAuth | None = None,
+    justification: str | Callable[..., str] | None = None,
+    operation: dict[str, Any] | Callable[..., dict[str, Any]] | None = None,
+    expires_in: str | int = "10m",
+    timeout: float = 300,
+    on_pending: Callable[[Approval], Any] | None = None,
+) -> FunctionTool:
+    """A function tool whose calls pause the run (needs_approval) until a jitgate approver decides.
+
+    needs_approval files the JIT request, keyed on the tool call id; `resolve_approvals` waits
+    for the decisions and approves or rejects the interruptions; the tool body then redeems
+    the single-use token, so an approved call runs exactly once.
+    """
+    base = func if isinstance(func, FunctionTool) else function_tool(func)
+    gate = Gate(permission, True, justification, operation, expires_in, timeout, on_pending)
+
+    async def needs_approval(_ctx: Any, params: dict[str, Any], call_id: str) -> bool:
+        approval = await _request(gate, auth, base.name, params, call_id, wait=False)
+        return not approval.granted
+
+    async def on_invoke(ctx: ToolContext[Any], input_json: str) -> Any:
+        arguments = json.loads(input_json or "{}")
+        client = async_client(auth)
+        try:
+            approval = await _request(gate, auth, base.name, arguments, ctx.tool_call_id, wait=True)
+            token = approval.raise_for_status().token or ""
+            await client.consume_jit_token(
+                token, permission, gate.operation_for(arguments, base.name)
+            )
+        except JitgateError as error:
+            return str(Refusal.from_error(permission, error))
+        return await base.on_invoke_tool(ctx, input_json)
+
+    tool = dataclasses.replace(base, on_invoke_tool=on_invoke, needs_approval=needs_approval)
+    setattr(tool, GATE_ATTR, gate)
+    return tool
+
+
+async def _request(
+    gate: Gate,
+    auth: AnyAuth | None,
+    name: str,
+    arguments: dict[str, Any],
+    call_id: str,
+    *,
+    wait: bool,
+) -> Approval:
+    client = async_client(auth)
+    return await client.request_jit_permission(
+        gate.permission,
+        gate.justification_for(arguments, name),
+        gate.expires_in,
+        gate.operation_for(arguments, name),
+        wait=wait,
+        timeout=gate.timeout,
+        idempotency_key=_key(call_id),
+        on_pending=gate.on_pending,
+    )
+
+
+async def resolve_approvals(
+    result: RunResult, tools: list[FunctionTool], *, auth: AnyAuth | None = None
+) -> RunState:
+    """Wait for jitgate's decision on each interrupted gated call; approve or reject it.
+
+    Returns the RunState to pass back to `Runner.run(agent, state)`.
+    """
+    state = result.to_state()
+    gates = {t.name: getattr(t, GATE_ATTR) for t in tools if hasattr(t, GATE_ATTR)}
+    for item in result.interruptions:
+        gate = gates.get(item.tool_name or "")
+        if gate is None:
+            continue
+        raw = item.raw_item
+        call_id = raw.get("call_id") if isinstance(raw, dict) else raw.call_id
+        args_json = raw.get("arguments") if isinstance(raw, dict) else raw.arguments
+        arguments = json.loads(args_json or "{}")
+        approval = await _request(gate, auth, item.tool_name or "", arguments, call_id, wait=True)
+        if approval.granted:
+            state.approve(item)
+        else:
+            refusal = Refusal(
+                gate.permission,
+                approval.status,
+                approval.reason or approval.status,
+                approval.request_id,
+            )
+            state.reject(item, rejection_message=str(refusal))
+    return state

@@ -1,0 +1,81 @@
+"""LangChain / LangGraph adapter against the real packages, driven by tool calls (no model)."""
+
+from __future__ import annotations
+
+import uuid
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
+
+from jitgate.adapters.langchain import gated_tool, pending_approvals, wait_and_resume
+
+
+def tool_call(amount: int, call_id: str = "call_1") -> dict:
+    message = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "pay_invoice", "args": {"amount": amount}, "id": call_id, "type": "tool_call"}
+        ],
+    )
+    return {"messages": [message]}
+
+
+def build_graph(tool, checkpointer=None):
+    builder = StateGraph(MessagesState)
+    builder.add_node("tools", ToolNode([tool]))
+    builder.add_edge(START, "tools")
+    return builder.compile(checkpointer=checkpointer)
+
+
+def make_pay(calls: list[int]):
+    def pay_invoice(amount: int) -> str:
+        """Pay an invoice of the given amount."""
+        calls.append(amount)
+        return f"paid {amount}"
+
+    return pay_invoice
+
+
+def test_blocking_gated_tool_waits_for_approval_and_runs_once(auth, human):
+    calls: list[int] = []
+    tool = gated_tool(make_pay(calls), "payments.authorize", auth=auth, on_pending=human())
+
+    result = build_graph(tool).invoke(tool_call(42))
+
+    message = result["messages"][-1]
+    assert isinstance(message, ToolMessage) and message.content == "paid 42"
+    assert calls == [42]
+
+
+def test_denied_call_returns_the_refusal_to_the_model(auth, human):
+    calls: list[int] = []
+    tool = gated_tool(make_pay(calls), "payments.authorize", auth=auth, on_pending=human(deny=True))
+
+    result = build_graph(tool).invoke(tool_call(7))
+
+    assert result["messages"][-1].content.startswith("Refused: payments.authorize")
+    assert calls == []
+
+
+def test_interrupt_flow_pauses_the_graph_and_resumes_on_the_decision(admin, agent, auth):
+    calls: list[int] = []
+    tool = gated_tool(make_pay(calls), "payments.authorize", auth=auth, use_interrupt=True)
+    graph = build_graph(tool, InMemorySaver())
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+    paused = graph.invoke(tool_call(99), config)
+    (pending,) = pending_approvals(paused)
+    assert calls == [] and pending["permission"] == "payments.authorize"
+
+    # Replaying the paused node asks jitgate again with the same key: the same request.
+    again = graph.invoke(tool_call(99), config)
+    assert pending_approvals(again)[0]["request_id"] == pending["request_id"]
+
+    admin.approve(pending["request_id"], agent.approver_token)
+    done = wait_and_resume(graph, config, again, auth=auth)
+
+    assert done["messages"][-1].content == "paid 99"
+    assert calls == [99]
+    assert auth.get_jit_request(pending["request_id"]).status == "consumed"

@@ -1,0 +1,67 @@
+"""OpenAI Agents SDK adapter, run by Runner with the SDK's own ScriptedModel (no LLM)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agents import Agent, Runner
+from agents.testing import ScriptedModel, assistant_message, function_call
+
+from jitgate.adapters.openai_agents import gated_tool, resolve_approvals
+
+
+def make_agent(tool, *, call_id: str = "call_1"):
+    model = ScriptedModel(
+        [
+            [function_call("pay_invoice", {"amount": 42}, call_id=call_id)],
+            [assistant_message("done")],
+        ]
+    )
+    return Agent(name="payer", instructions="pay", model=model, tools=[tool])
+
+
+def pay_tool(calls: list[int], auth, on_pending):
+    async def pay_invoice(amount: int) -> str:
+        """Pay an invoice of the given amount."""
+        calls.append(amount)
+        return f"paid {amount}"
+
+    return gated_tool(pay_invoice, "payments.authorize", auth=auth, on_pending=on_pending)
+
+
+def test_run_pauses_for_jitgate_and_the_approved_call_runs_once(async_auth, human):
+    calls: list[int] = []
+    tool = pay_tool(calls, async_auth, human())
+    agent = make_agent(tool)
+
+    async def scenario():
+        paused = await Runner.run(agent, "pay invoice 42")
+        assert len(paused.interruptions) == 1 and calls == []
+        state = await resolve_approvals(paused, [tool], auth=async_auth)
+        return await Runner.run(agent, state)
+
+    result = asyncio.run(scenario())
+    assert result.final_output == "done"
+    assert calls == [42]
+    outputs = [
+        i.output for i in result.new_items if getattr(i, "type", "") == "tool_call_output_item"
+    ]
+    assert "paid 42" in outputs
+
+
+def test_denied_call_is_rejected_with_the_reason(async_auth, human):
+    calls: list[int] = []
+    tool = pay_tool(calls, async_auth, human(deny=True))
+    agent = make_agent(tool, call_id="call_2")
+
+    async def scenario():
+        paused = await Runner.run(agent, "pay invoice 42")
+        state = await resolve_approvals(paused, [tool], auth=async_auth)
+        return await Runner.run(agent, state)
+
+    result = asyncio.run(scenario())
+    assert calls == []
+    outputs = [
+        str(i.output) for i in result.new_items if getattr(i, "type", "") == "tool_call_output_item"
+    ]
+    assert any("Refused" in o for o in outputs)
