@@ -133,7 +133,8 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # `not abs(value) < 1e15` also catches NaN, the infinities and integers no float can hold.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e15:
         raise AssertionRejected(name, f"{name} must be a NumericDate (seconds since the epoch)")
     return float(value)
 
@@ -196,7 +197,9 @@ def verify_assertion(
     header, unverified = split_compact(token)
     validate_header(header)
     agent_id = validate_iss_sub(unverified)
-    agent = session.get(Agent, agent_id)
+    # A NUL byte or an id longer than the column never reaches the database (PostgreSQL errors).
+    plausible = len(agent_id) <= 64 and agent_id.isprintable()
+    agent = session.get(Agent, agent_id) if plausible else None
     if agent is None or agent.org_id != org_id or agent.status == "deleted":
         raise AssertionRejected("client", "unknown client for this organization")
     if agent.status != "active":
