@@ -115,6 +115,7 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[Aud
             update(Org)
             .where(col(Org.id) == org_id, col(Org.audit_seq) == org.audit_seq)
             .values(audit_seq=seq, audit_head=head)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if moved == 1:
             session.add_all(rows)

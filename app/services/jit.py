@@ -51,6 +51,8 @@ def transition(
         update(JitRequest)
         .where(col(JitRequest.id) == request_id, col(JitRequest.status) == expected, *extra_where)
         .values(**values)
+        # The database decides; don't re-evaluate the WHERE in Python on loaded objects.
+        .execution_options(synchronize_session=False)
     )
     won = session.execute(stmt).rowcount == 1
     if won:

@@ -79,6 +79,7 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
             token_encrypted=encrypt(issued.access_token),
             token_expires_at=expires_at,
         )
+        .execution_options(synchronize_session=False)
     )
     if session.execute(stmt).rowcount != 1:
         return False  # another worker minted first; this token was never handed out
@@ -202,7 +203,10 @@ def revoke(
         )
     if row.token_jti:
         session.execute(
-            update(IssuedToken).where(col(IssuedToken.jti) == row.token_jti).values(revoked_at=now)
+            update(IssuedToken)
+            .where(col(IssuedToken.jti) == row.token_jti)
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
         )
         access_tokens.mark_revoked(row.token_jti, 3600)
     audit.record(
