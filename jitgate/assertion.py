@@ -60,13 +60,12 @@ def algorithm_for(key: PrivateKey) -> str:
 
 def public_jwk(key: PrivateKey) -> dict[str, Any]:
     """The public half as a JWK (no private members), without kid/alg."""
-    public = key.public_key()
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        jwk = jwt.algorithms.OKPAlgorithm.to_jwk(public, as_dict=True)
+        jwk = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
     elif isinstance(key, ec.EllipticCurvePrivateKey):
-        jwk = jwt.algorithms.ECAlgorithm.to_jwk(public, as_dict=True)
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     else:
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     return {k: v for k, v in jwk.items() if k in {"kty", "crv", "x", "y", "n", "e"}}
 
 

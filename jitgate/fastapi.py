@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from jitgate.errors import JitgateError
 from jitgate.resource import TokenVerifier, VerifiedToken
 
-OperationOf = Callable[[Request], dict[str, Any] | None]
+# Rebuilds the approved operation from the request's JSON body.
+OperationOf = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 _verifier: TokenVerifier | None = None
 
@@ -38,31 +40,41 @@ def require(
     verifier: TokenVerifier | None = None,
     jit: bool | None = None,
     operation: dict[str, Any] | OperationOf | None = None,
-) -> Callable[[Request], VerifiedToken]:
+) -> Callable[[Request], Awaitable[VerifiedToken]]:
     """A dependency that admits a bearer token carrying `permission`.
 
     A JIT token (jit=True requires one; jit=None accepts either kind) is redeemed with the
-    issuer before the handler runs, so the handler runs at most once per approval.
+    issuer before the handler runs, so the handler runs at most once per approval. The
+    operation it is redeemed for must equal the approved one: pass it, or a function of the
+    request's JSON body that rebuilds it.
     """
 
-    def dependency(request: Request) -> VerifiedToken:
-        # A plain def: FastAPI runs it in a worker thread, so discovery I/O never blocks the loop.
+    async def dependency(request: Request) -> VerifiedToken:
         v = verifier or _default_verifier()
         token = _bearer_token(request)
         try:
-            verified = v.verify_permission(token, permission)
+            # Discovery and JWKS fetches are blocking (then cached): keep them off the loop.
+            verified = await run_in_threadpool(v.verify_permission, token, permission)
             if jit and verified.jit is None:
                 raise JitgateError(
                     "a just-in-time token is required", code="jit_required", status=403
                 )
             if verified.jit is not None:
-                op = operation(request) if callable(operation) else operation
-                v.consume_jit(token, permission, op)
+                await v.aconsume_jit(token, permission, await _operation(operation, request))
         except JitgateError as error:
             raise _http_error(error) from error
         return verified
 
     return dependency
+
+
+async def _operation(
+    operation: dict[str, Any] | OperationOf | None, request: Request
+) -> dict[str, Any] | None:
+    if not callable(operation):
+        return operation
+    body = await request.json() if await request.body() else {}
+    return operation(body if isinstance(body, dict) else {"body": body})
 
 
 def _bearer_token(request: Request) -> str:

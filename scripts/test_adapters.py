@@ -150,7 +150,7 @@ def main() -> int:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=30)
-    width = max(len(n) for n, _, _ in rows)
+    width = max([len("framework"), *(len(n) for n, _, _ in rows)])
     print(f"\n{'framework'.ljust(width)}  result           details")
     for name, result, details in rows:
         print(f"{name.ljust(width)}  {result.ljust(15)}  {details}")

@@ -104,7 +104,7 @@ async def resolve_approvals(
         if gate is None:
             continue
         raw = item.raw_item
-        call_id = raw.get("call_id") if isinstance(raw, dict) else raw.call_id
+        call_id = str(raw.get("call_id") if isinstance(raw, dict) else raw.call_id)
         args_json = raw.get("arguments") if isinstance(raw, dict) else raw.arguments
         arguments = json.loads(args_json or "{}")
         approval = await _request(gate, auth, item.tool_name or "", arguments, call_id, wait=True)

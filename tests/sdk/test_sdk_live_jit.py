@@ -143,3 +143,44 @@ def test_demo_walks_the_whole_story(live_server):
     text = "\n".join(lines)
     assert "first use: valid=True" in text
     assert "second use refused: token_already_used" in text
+
+
+def test_resource_server_dependency_runs_the_handler_once_per_approval(
+    live_server, live_admin, live_agent, live_auth
+):
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+
+    from jitgate.fastapi import require
+    from jitgate.resource import VerifiedToken
+
+    verifier = TokenVerifier(f"{live_server.base_url}/orgs/{live_server.org_id}")
+    api = FastAPI()
+    paid: list[dict] = []
+
+    def operation_of(body: dict) -> dict:
+        return {"invoice": body["invoice"], "amount": body["amount"]}
+
+    gate = require("payments.authorize", verifier=verifier, jit=True, operation=operation_of)
+
+    @api.post("/payments")
+    def pay(body: dict, token: VerifiedToken = Depends(gate)):
+        paid.append(body)
+        return {"paid": True, "request_id": token.jit["request_id"]}
+
+    approval = live_auth.request_jit_permission(
+        "payments.authorize",
+        "pay INV-7",
+        operation=OPERATION,
+        timeout=30,
+        on_pending=approve_in_background(live_admin, live_agent.approver_token),
+    )
+    bearer = {"Authorization": f"Bearer {approval.token}"}
+    with TestClient(api) as client:
+        assert client.post("/payments", json=OPERATION, headers=bearer).status_code == 200
+        again = client.post("/payments", json=OPERATION, headers=bearer)
+        standing = {"Authorization": f"Bearer {live_auth.get_access_token()}"}
+        not_jit = client.post("/payments", json=OPERATION, headers=standing)
+    assert again.status_code == 409 and again.json()["detail"]["error"] == "token_already_used"
+    assert not_jit.status_code == 403
+    assert paid == [OPERATION]
