@@ -63,8 +63,9 @@ def validate_resource(resource: str | None) -> str | None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(resource)
-    # RFC 8707 §2: an absolute URI without a fragment.
-    if not parts.scheme or not parts.netloc or parts.fragment or len(resource) > 2048:
+    # RFC 8707 §2: an absolute URI without a fragment (a URI has no spaces or control characters).
+    plain = resource.isprintable() and not any(c.isspace() for c in resource)
+    if not plain or not parts.scheme or not parts.netloc or parts.fragment or len(resource) > 2048:
         raise jwt_invalid_target()
     return resource
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.factories import DROP, make_org, register_agent, request_token
-from tests.helpers import assert_nothing_issued, assert_rule, b64json, issued_tokens
+from tests.helpers import assert_nothing_issued, assert_rule, issued_tokens
 
 
 def test_missing_exp_is_refused(client, org, agent):
@@ -289,7 +289,3 @@ def _b64decode(segment: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def test_b64json_helper_roundtrips():
-    assert json.loads(_b64decode(b64json({"a": 1}))) == {"a": 1}

@@ -1,0 +1,281 @@
+"""Token endpoint: grant forms, request encoding, scope and resource rules, key types, limits."""
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key as rsa_key
+
+from tests.factories import DROP, register_agent, request_token, set_policy
+from tests.helpers import (
+    assert_nothing_issued,
+    assert_oauth_error,
+    assert_rule,
+    audit_events,
+    issued_tokens,
+)
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def claims_of(access_token: str) -> dict:
+    return jwt.decode(access_token, options={"verify_signature": False})
+
+
+def post_form(client, org, data):
+    return client.post(f"{org.api}/oauth/token", data=data)
+
+
+# --- grant forms -------------------------------------------------------------------------
+
+
+def test_client_credentials_with_assertion_issues_a_bearer_token(client, org, agent):
+    resp = request_token(client, org, agent.assertion())
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+    assert resp.headers["cache-control"] == "no-store"
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "EdDSA" and header["kid"]
+    claims = claims_of(body["access_token"])
+    assert claims["iss"] == org.issuer and claims["aud"] == org.issuer
+    assert claims["sub"] == claims["client_id"] == agent.agent_id
+    assert claims["agent"] == agent.name and claims["org"] == org.org_id
+    assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
+    assert issued_tokens(agent.agent_id) == 1
+
+
+def test_jwt_bearer_grant_issues_a_token(client, org, agent):
+    resp = post_form(client, org, {"grant_type": JWT_BEARER, "assertion": agent.assertion()})
+    assert resp.status_code == 200, resp.text
+    assert claims_of(resp.json()["access_token"])["sub"] == agent.agent_id
+
+
+@pytest.mark.parametrize(
+    ("claims", "rule"),
+    [({"exp": DROP}, "exp"), ({"aud": "https://elsewhere.example"}, "aud"), ({"jti": DROP}, "jti")],
+)
+def test_jwt_bearer_grant_errors_are_invalid_grant(client, org, agent, claims, rule):
+    # RFC 7523 §3.1: a bad assertion *grant* is invalid_grant (400), not invalid_client
+    resp = post_form(
+        client, org, {"grant_type": JWT_BEARER, "assertion": agent.assertion(**claims)}
+    )
+    assert_oauth_error(resp, 400, "invalid_grant", mentions=f"({rule})")
+    assert_nothing_issued(client, org, agent.agent_id, rule=rule)
+
+
+def test_jwt_bearer_grant_without_assertion_is_invalid_request(client, org, agent):
+    resp = post_form(client, org, {"grant_type": JWT_BEARER})
+    assert_oauth_error(resp, 400, "invalid_request", mentions="assertion")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+@pytest.mark.parametrize("grant", ["password", "authorization_code", "refresh_token", "x" * 500])
+def test_unsupported_grant_type_is_refused(client, org, agent, grant):
+    data = {"grant_type": grant, "client_assertion_type": ASSERTION_TYPE}
+    resp = post_form(client, org, {**data, "client_assertion": agent.assertion()})
+    body = assert_oauth_error(resp, 400, "unsupported_grant_type", mentions="grant_type")
+    assert len(body["error_description"]) < 200
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_missing_grant_type_is_invalid_request(client, org, agent):
+    resp = post_form(client, org, {"client_assertion": agent.assertion()})
+    assert_oauth_error(resp, 400, "invalid_request", mentions="grant_type")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_wrong_client_assertion_type_is_invalid_client(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), client_assertion_type="urn:x:saml")
+    assert_oauth_error(resp, 401, "invalid_client", mentions="client_assertion_type")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_missing_client_assertion_is_invalid_client(client, org, agent):
+    resp = request_token(client, org, "")
+    assert_oauth_error(resp, 401, "invalid_client", mentions="client_assertion")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_json_body_instead_of_form_is_refused(client, org, agent):
+    body = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": agent.assertion(),
+    }
+    resp = client.post(f"{org.api}/oauth/token", json=body)
+    assert_oauth_error(resp, 400, "invalid_request", mentions="x-www-form-urlencoded")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_multipart_body_is_refused(client, org, agent):
+    resp = client.post(
+        f"{org.api}/oauth/token",
+        files={"client_assertion": ("a", agent.assertion().encode())},
+        data={"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE},
+    )
+    assert_oauth_error(resp, 400, "invalid_request", mentions="x-www-form-urlencoded")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+@pytest.mark.parametrize("param", ["grant_type", "client_assertion", "scope"])
+def test_repeated_parameter_is_refused(client, org, agent, param):
+    # RFC 6749 §3.2: request parameters MUST NOT be included more than once
+    pairs = [
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", agent.assertion()),
+        ("scope", "document.read"),
+    ]
+    pairs.append(next(p for p in pairs if p[0] == param))
+    resp = client.post(
+        f"{org.api}/oauth/token",
+        content="&".join(f"{k}={v}" for k, v in pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_oauth_error(resp, 400, "invalid_request", mentions="repeated")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+# --- scope --------------------------------------------------------------------------------
+
+
+def test_default_scope_is_every_standing_capability(client, org, agent):
+    set_policy(client, org, "payments.authorize", "jit", groups=["finance"])
+    set_policy(client, org, "email.send", "deny")
+    resp = request_token(client, org, agent.assertion())
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["scope"].split() == ["document.read", "document.summarize"]
+    assert claims_of(resp.json()["access_token"])["scope"] == "document.read document.summarize"
+
+
+def test_requested_scope_narrows_the_token(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), scope="document.read")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["scope"] == "document.read"
+
+
+def test_jit_capability_in_scope_is_invalid_scope(client, org, agent):
+    set_policy(client, org, "payments.*", "jit", groups=["finance"])
+    resp = request_token(client, org, agent.assertion(), scope="document.read payments.authorize")
+    assert_oauth_error(resp, 400, "invalid_scope", mentions="just-in-time")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+def test_scope_outside_the_capabilities_is_invalid_scope(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), scope="document.read admin.delete")
+    assert_oauth_error(resp, 400, "invalid_scope", mentions="registered capabilities")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+def test_denied_capability_in_scope_is_invalid_scope(client, org, agent):
+    set_policy(client, org, "email.send", "deny")
+    resp = request_token(client, org, agent.assertion(), scope="email.send")
+    assert_oauth_error(resp, 400, "invalid_scope", mentions="denied")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+def test_too_many_scope_values_is_invalid_scope(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), scope=" ".join(["document.read"] * 201))
+    assert_oauth_error(resp, 400, "invalid_scope", mentions="too many")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+# --- resource (RFC 8707) ------------------------------------------------------------------
+
+
+def test_resource_becomes_the_tokens_audience(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), resource="https://docs.example/api")
+    assert resp.status_code == 200, resp.text
+    assert claims_of(resp.json()["access_token"])["aud"] == "https://docs.example/api"
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["not a uri", "/relative/path", "https://docs.example/#frag", "https://x/\x00", "https://x/\n"],
+    ids=["text", "relative", "fragment", "nul", "newline"],
+)
+def test_invalid_resource_is_invalid_target(client, org, agent, resource):
+    resp = request_token(client, org, agent.assertion(), resource=resource)
+    assert_oauth_error(resp, 400, "invalid_target", mentions="resource")
+    assert_nothing_issued(client, org, agent.agent_id)
+
+
+# --- key types ----------------------------------------------------------------------------
+
+
+def _ec_agent(client, org):
+    key = generate_private_key(SECP256R1())
+    jwk = {**jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "ec-1"}
+    return register_agent(
+        client, org, capabilities=["document.read"], private_key=key, jwk=jwk, alg="ES256"
+    )
+
+
+def _rsa_agent(client, org, alg):
+    key = rsa_key(public_exponent=65537, key_size=2048)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk = {**jwk, "kid": f"rsa-{alg}", "alg": alg}
+    return register_agent(
+        client, org, capabilities=["document.read"], private_key=key, jwk=jwk, alg=alg
+    )
+
+
+def test_p256_agent_key_signs_es256_assertions(client, org):
+    agent = _ec_agent(client, org)
+    resp = request_token(client, org, agent.assertion())
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_rsa_2048_agent_key_signs_assertions(client, org, alg):
+    agent = _rsa_agent(client, org, alg)
+    resp = request_token(client, org, agent.assertion())
+    assert resp.status_code == 200, resp.text
+
+
+def test_rsa_key_registered_for_ps256_refuses_rs256(client, org):
+    agent = _rsa_agent(client, org, "PS256")
+    agent.alg = "RS256"
+    resp = request_token(client, org, agent.assertion())
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+def test_oversized_body_is_413(client, org, agent):
+    resp = request_token(client, org, agent.assertion(), scope="x" * (70 * 1024))
+    assert_oauth_error(resp, 413, "request_too_large")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_oversized_headers_are_431(client, org, agent):
+    resp = client.post(
+        f"{org.api}/oauth/token",
+        data={"grant_type": "client_credentials", "client_assertion": agent.assertion()},
+        headers={"X-Padding": "p" * (9 * 1024)},
+    )
+    assert_oauth_error(resp, 431, "request_too_large")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_oversized_assertion_is_refused_as_malformed(client, org, agent):
+    resp = request_token(client, org, agent.assertion(pad="p" * 9000))
+    assert_rule(resp, "malformed")
+    assert_nothing_issued(client, org, agent.agent_id, rule="malformed")
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+def test_issued_and_refused_tokens_are_audit_events(client, org, agent):
+    agent.token(client)
+    request_token(client, org, agent.assertion(aud="https://elsewhere.example"))
+    events = audit_events(client, org, action="token.issue")
+    issued = [e for e in events if e["outcome"] == "success"]
+    refused = [e for e in events if e["outcome"] == "refused"]
+    assert len(issued) == 1 and issued[0]["actor"] == agent.agent_id
+    assert issued[0]["details"]["kid"] == agent.kid
+    assert len(refused) == 1 and "(aud)" in refused[0]["reason"]
