@@ -1,6 +1,6 @@
 """The audit trail, for admins."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -33,7 +33,13 @@ def list_audit(
     events = audit.list_events(
         session, org_id=org_id, actor=actor, action=action, since=since, limit=limit
     )
-    return {"events": [e.model_dump(exclude={"id"}) for e in events]}
+    return {"events": [_public(e) for e in events]}
+
+
+def _public(event: audit.AuditEvent) -> dict[str, Any]:
+    body = event.model_dump(exclude={"id"})
+    ts = event.ts if event.ts.tzinfo else event.ts.replace(tzinfo=UTC)
+    return {**body, "ts": ts.isoformat()}
 
 
 @router.get("/audit/verify")
