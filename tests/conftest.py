@@ -6,9 +6,37 @@ import tempfile
 
 # Settings are read once per process: fix them before any app module is imported.
 _TMP = tempfile.mkdtemp(prefix="jitgate-tests-")
-os.environ.setdefault(
-    "JITGATE_DATABASE_URL",
-    os.environ.get("JITGATE_TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db",
+
+
+def _private_postgres_database(url: str) -> str:
+    """A database of this run's own on the given server, dropped at exit, so concurrent runs
+    (CI, a developer, helpers) never share or reset each other's tables."""
+    import atexit
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"jitgate_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        from app.db import get_engine
+
+        get_engine().dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    atexit.register(drop)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+_PG = os.environ.get("JITGATE_TEST_DATABASE_URL")
+os.environ["JITGATE_DATABASE_URL"] = (
+    _private_postgres_database(_PG) if _PG else f"sqlite:///{_TMP}/test.db"
 )
 os.environ["JITGATE_PUBLIC_URL"] = "http://testserver"
 os.environ["JITGATE_SECRET_KEY"] = "test-secret-key-0123456789abcdef"
@@ -21,23 +49,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from tests import factories  # noqa: E402
 
 
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    from app.db import make_engine
-
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def app():
-    url = os.environ["JITGATE_DATABASE_URL"]
-    if url.startswith("postgresql"):
-        _reset_postgres(url)
     from app.main import create_app
 
     return create_app()

@@ -25,7 +25,7 @@ def _transport_options(redis_url: str | None) -> dict[str, float]:
 
 def make_celery() -> Celery:
     settings = get_settings()
-    broker = settings.redis_url or "memory://"
+    broker = settings.redis_url or "memory://localhost/"
     app = Celery("jitgate", broker=broker, include=["workers.tasks"])
     app.conf.update(
         task_acks_late=True,
