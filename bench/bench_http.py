@@ -1,0 +1,900 @@
+"""HTTP benchmark: token issuance and /authz/check against the floor of a bare FastAPI JWT check.
+
+What it does, in one run with one set of settings:
+
+1. Starts bench/floor_app.py (FastAPI, one POST route that verifies an EdDSA bearer JWT with
+   PyJWT and a cached key) as one uvicorn process on 127.0.0.1, measures it with wrk, stops it.
+2. Creates a temp SQLite database and an org (`jitgate orgs create bench --json`), starts
+   `jitgate serve` (one uvicorn process, the same uvicorn settings), registers an agent with an
+   Ed25519 key, gets a token, and measures POST /authz/check (audit on: every check is an audit
+   event, batched by the writer thread) and POST /oauth/token (client_credentials with a fresh
+   pre-generated assertion per request, unique jti). Stops it.
+3. Prints requests/s, p50, p99 and errors per target, the ratios to the floor with PASS/FAIL
+   (check >= 70 %, token >= 40 %), and writes JSON to bench/results/.
+
+The two servers never run at the same time (the machine may have 2 cores; wrk needs some).
+Everything binds 127.0.0.1, every wrk run is bounded, and servers are killed at exit.
+
+    . /work/venv/bin/activate
+    python bench/bench_http.py                       # wrk -t2 -c32 -d10s --latency
+    python bench/bench_http.py -d 20 -c 64           # longer / more connections
+    python bench/bench_http.py --loop asyncio --http h11
+    python bench/bench_http.py --profile             # plus a py-spy run per target (top frames)
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import collections
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WRK_DIR = BENCH / "wrk"
+RESULTS = BENCH / "results"
+CHECK_TARGET = 0.70
+TOKEN_TARGET = 0.40
+PERMISSION = "document.read"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_LIFETIME = 290  # the service accepts exp at most 300 s (+30 s leeway) ahead
+
+_children: list[subprocess.Popen] = []
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _stop(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGINT (uvicorn shuts down gracefully, the audit writer flushes), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # our own session: only what we started
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def _cleanup() -> None:
+    while _children:
+        _stop(_children.pop())
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    _cleanup()
+    sys.exit(128 + signum)
+
+
+def _spawn(cmd: list[str], *, env: dict[str, str], log: Path, cwd: Path = REPO) -> subprocess.Popen:
+    fh = open(log, "ab")  # noqa: SIM115 - lives as long as the child
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _children.append(proc)
+    return proc
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"server exited with {proc.returncode}; log:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server not ready after {timeout}s; log:\n{log.read_text()[-3000:]}")
+
+
+def _stop_server(proc: subprocess.Popen) -> None:
+    _stop(proc)
+    if proc in _children:
+        _children.remove(proc)
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class WrkResult:
+    name: str
+    url: str
+    requests: int = 0
+    duration_s: float = 0.0
+    rps: float = 0.0
+    p50_ms: float | None = None
+    p75_ms: float | None = None
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    avg_ms: float | None = None
+    max_ms: float | None = None
+    non_2xx: int = 0
+    socket_errors: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    assertions_exhausted: int = 0
+    wrk_exit: int = 0
+    raw: str = ""
+    stall_dump: str = ""
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + sum(self.socket_errors.values()) + (self.wrk_exit != 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and self.requests > 0 and not self.assertions_exhausted
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"unparsable wrk latency {text!r}")
+    return float(m.group(1)) * _UNITS_MS[m.group(2)]
+
+
+def parse_wrk(name: str, url: str, out: str, exit_code: int) -> WrkResult:
+    r = WrkResult(name=name, url=url, raw=out, wrk_exit=exit_code)
+    if m := re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)", out, re.M):
+        r.requests = int(m.group(1))
+        r.duration_s = _ms(m.group(2) + m.group(3)) / 1000.0
+    if m := re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M):
+        r.rps = float(m.group(1))
+    if m := re.search(r"^\s*Latency\s+(\S+)\s+\S+\s+(\S+)", out, re.M):
+        r.avg_ms, r.max_ms = _ms(m.group(1)), _ms(m.group(2))
+    for pct, attr in (("50", "p50_ms"), ("75", "p75_ms"), ("90", "p90_ms"), ("99", "p99_ms")):
+        if m := re.search(rf"^\s*{pct}%\s+(\S+)", out, re.M):
+            setattr(r, attr, _ms(m.group(1)))
+    wrk_non2xx = 0
+    if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        wrk_non2xx = int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        r.socket_errors = {
+            k: int(v)
+            for k, v in zip(("connect", "read", "write", "timeout"), m.groups(), strict=True)
+            if int(v)
+        }
+    for code, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M):
+        r.statuses[code] = r.statuses.get(code, 0) + int(n)
+    from_lua = sum(n for code, n in r.statuses.items() if not code.startswith("2"))
+    r.non_2xx = max(wrk_non2xx, from_lua)
+    if m := re.search(r"^ASSERTIONS_EXHAUSTED (\d+)$", out, re.M):
+        r.assertions_exhausted = int(m.group(1))
+    return r
+
+
+def run_wrk(
+    name: str,
+    url: str,
+    script: Path,
+    env_extra: dict[str, str],
+    args: argparse.Namespace,
+    *,
+    duration: float,
+    pid: int | None = None,
+    dump_dir: Path | None = None,
+) -> WrkResult:
+    """One bounded wrk run. With pid, a py-spy dump of the server is taken half-way through and
+    kept (in dump_dir and the result) when the run saw errors or completed no request at all."""
+    cmd = [
+        args.wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{int(duration)}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    env = {**os.environ, **env_extra, "BENCH_THREADS": str(args.threads)}
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    _children.append(proc)
+    dump = ""
+    try:
+        if pid is not None and shutil.which("py-spy"):
+            try:
+                proc.wait(timeout=duration / 2)
+            except subprocess.TimeoutExpired:
+                dump = _pyspy_dump(pid)
+        try:  # bounded: wrk stops itself at -d; the timeout is a backstop
+            out, _ = proc.communicate(timeout=duration + 60)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            out, code = "wrk timed out", -1
+    finally:
+        if proc in _children:
+            _children.remove(proc)
+    result = parse_wrk(name, url, out, code)
+    if dump and (result.errors or result.requests == 0 or result.assertions_exhausted):
+        result.stall_dump = dump
+        if dump_dir is not None:
+            (dump_dir / f"pyspy-dump-{name}.txt").write_text(dump)
+        print(f"  !! {name}: errors or no responses; server stacks half-way through:")
+        print(_summarize_dump(dump))
+    return result
+
+
+def _pyspy_dump(pid: int) -> str:
+    try:
+        return subprocess.run(
+            ["py-spy", "dump", "-p", str(pid)], capture_output=True, text=True, timeout=20
+        ).stdout
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        return f"py-spy dump failed: {exc}"
+
+
+def _summarize_dump(dump: str) -> str:
+    """Group threads of a py-spy dump by the app/DB frames they are in."""
+    groups: collections.Counter[str] = collections.Counter()
+    for block in re.split(r"\nThread ", dump)[1:]:
+        frames = [ln.strip().split(" (")[0] for ln in block.splitlines()[1:]]
+        files = [ln.strip() for ln in block.splitlines()[1:]]
+        keep = [
+            f
+            for f, ln in zip(frames, files, strict=True)
+            if "app/" in ln or "_do_get" in f or "do_execute" in f or "do_commit" in f
+        ]
+        groups[" <- ".join(keep[:5]) or "(idle / event loop)"] += 1
+    return "\n".join(f"    {n:3d} thread(s): {k}" for k, n in groups.most_common())
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def profile_run(
+    name: str,
+    pid: int,
+    url: str,
+    script: Path,
+    env_extra: dict[str, str],
+    args: argparse.Namespace,
+    outdir: Path,
+) -> dict[str, Any] | None:
+    """A separate wrk run with py-spy attached (sampling slows the server; figures not used)."""
+    pyspy = shutil.which("py-spy")
+    if pyspy is None:
+        print("  (py-spy not installed: pip install py-spy)")
+        return None
+    raw = outdir / f"pyspy-{name}.txt"
+    spy = subprocess.Popen(
+        [
+            pyspy,
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(int(args.duration)),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(raw),
+            *(["--gil"] if args.profile_gil else []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    _children.append(spy)
+    time.sleep(0.5)
+    run_wrk(f"{name}-profiled", url, script, env_extra, args, duration=args.duration)
+    try:
+        spy.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        _stop(spy)
+    if spy in _children:
+        _children.remove(spy)
+    if not raw.exists():
+        print(
+            f"  py-spy produced nothing: {spy.stderr.read().decode()[-500:] if spy.stderr else ''}"
+        )
+        return None
+    return summarize_stacks(raw, top=args.profile_top)
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy raw frames look like "function (path/to/file.py:123)"; keep file and function.
+    m = re.match(r"(.*) \((.*?):\d+\)$", frame)
+    if not m:
+        return frame
+    func, path = m.groups()
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{func} ({path})"
+
+
+def summarize_stacks(raw: Path, top: int) -> dict[str, Any]:
+    """Self and inclusive sample shares per function, over all threads, idle excluded."""
+    self_c: collections.Counter[str] = collections.Counter()
+    incl_c: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        frames = [_frame_name(f) for f in stack.split(";") if f]
+        # drop the thread label py-spy puts first ("process 123:..." / "thread (0x..)")
+        frames = [f for f in frames if not f.startswith(("process ", "thread ("))]
+        if not frames:
+            continue
+        total += n
+        self_c[frames[-1]] += n
+        for f in set(frames):
+            incl_c[f] += n
+    pct = lambda c: round(100.0 * c / total, 1) if total else 0.0  # noqa: E731
+    return {
+        "samples": total,
+        "raw_file": str(raw),
+        "self": [(f, pct(c)) for f, c in self_c.most_common(top)],
+        "inclusive": [(f, pct(c)) for f, c in incl_c.most_common(top * 3)],
+    }
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def _ed25519_jwk(key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+    jwk = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid, "alg": "EdDSA"}
+
+
+def _assertion(key: Ed25519PrivateKey, kid: str, agent_id: str, aud: str, now: int) -> str:
+    claims = {
+        "iss": agent_id,
+        "sub": agent_id,
+        "aud": aud,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def write_assertions(
+    path: Path, n: int, key: Ed25519PrivateKey, kid: str, agent_id: str, aud: str
+) -> float:
+    t0 = time.perf_counter()
+    now = int(time.time())
+    with path.open("w") as fh:
+        for _ in range(n):
+            fh.write(_assertion(key, kid, agent_id, aud, now) + "\n")
+    return time.perf_counter() - t0
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "pyjwt",
+        "cryptography",
+        "sqlalchemy",
+        "sqlmodel",
+        "pydantic",
+    ):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "-"
+    try:
+        out["wrk"] = subprocess.run(
+            ["wrk", "-v"], capture_output=True, text=True, timeout=5
+        ).stdout.splitlines()[0]
+    except Exception:  # noqa: BLE001
+        out["wrk"] = "?"
+    try:
+        out["git"] = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except Exception:  # noqa: BLE001
+        out["git"] = "?"
+    return out
+
+
+def _uvicorn_flags(args: argparse.Namespace) -> list[str]:
+    return ["--loop", args.loop, "--http", args.http]
+
+
+# --------------------------------------------------------------------------- the runs
+
+
+def bench_floor(
+    args: argparse.Namespace, tmp: Path, results: dict[str, WrkResult], profiles: dict[str, Any]
+) -> None:
+    port = _free_port()
+    issuer = f"http://127.0.0.1:{port}/floor"
+    key = Ed25519PrivateKey.generate()
+    pem = tmp / "floor_public.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "iss": issuer,
+            "aud": issuer,
+            "sub": "agt_floor",
+            "iat": now,
+            "exp": now + 3600,
+            "jti": uuid.uuid4().hex,
+            "scope": PERMISSION,
+        },
+        key,
+        algorithm="EdDSA",
+        headers={"kid": "floor", "typ": "at+jwt"},
+    )
+    env = {**os.environ, "BENCH_FLOOR_PUBLIC_KEY": str(pem), "BENCH_FLOOR_ISSUER": issuer}
+    log = tmp / "floor.log"
+    cmd = [sys.executable, str(BENCH / "floor_app.py"), "--port", str(port), *_uvicorn_flags(args)]
+    print(f"[floor] starting: {' '.join(cmd)}")
+    proc = _spawn(cmd, env=env, log=log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(proc, f"{base}/docs", log)
+        body = json.dumps({"permission": PERMISSION})
+        for route in ("/check", "/check-sync"):
+            resp = httpx.post(
+                base + route,
+                content=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            if resp.status_code != 200:
+                raise SystemExit(f"floor sanity check failed: {resp.status_code} {resp.text}")
+        wenv = {"BENCH_TOKEN": token, "BENCH_BODY": body}
+        targets = [("floor", "/check")]
+        if not args.no_floor_sync:
+            targets.append(("floor-sync", "/check-sync"))
+        for name, route in targets:
+            url = base + route
+            if args.warmup:
+                run_wrk(
+                    f"{name}-warmup",
+                    url,
+                    WRK_DIR / "post_bearer.lua",
+                    wenv,
+                    args,
+                    duration=args.warmup,
+                )
+            results[name] = r = run_wrk(
+                name,
+                url,
+                WRK_DIR / "post_bearer.lua",
+                wenv,
+                args,
+                duration=args.duration,
+                pid=proc.pid,
+                dump_dir=tmp,
+            )
+            print(
+                f"[floor] {name}: {r.rps:.0f} req/s, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
+                f"errors {r.errors}"
+            )
+            if args.profile and name == "floor":
+                profiles[name] = profile_run(
+                    name, proc.pid, url, WRK_DIR / "post_bearer.lua", wenv, args, tmp
+                )
+    finally:
+        _stop_server(proc)
+
+
+def bench_jitgate(
+    args: argparse.Namespace,
+    tmp: Path,
+    results: dict[str, WrkResult],
+    profiles: dict[str, Any],
+    info: dict[str, Any],
+) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "JITGATE_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "JITGATE_PUBLIC_URL": base,
+        "JITGATE_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+    }
+    env.pop("JITGATE_REDIS_URL", None)  # embedded mode: one process
+    cwd = REPO
+    jitgate = [shutil.which("jitgate") or "jitgate"]
+    if args.src:  # a snapshot of the code (e.g. `git archive HEAD | tar -x -C DIR`)
+        cwd = Path(args.src).resolve()
+        env["PYTHONPATH"] = str(cwd)  # found before the editable install's finder
+        jitgate = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())"]
+    out = subprocess.run(
+        [*jitgate, "orgs", "create", "bench", "--json"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"jitgate orgs create failed: {out.stderr}")
+    org = json.loads(out.stdout.strip().splitlines()[-1])
+    org_id, admin = org["org_id"], org["admin_token"]
+    api = f"{base}/orgs/{org_id}/api/v1"
+
+    if args.loop == "auto" and args.http == "auto":
+        cmd = [*jitgate, "serve", "--port", str(port)]
+    else:  # `jitgate serve` has no loop/http flags: the same uvicorn.run settings via the CLI
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "info",
+            "--proxy-headers",
+            *_uvicorn_flags(args),
+        ]
+    log = tmp / "jitgate.log"
+    print(f"[jitgate] starting: {' '.join(cmd)}")
+    proc = _spawn(cmd, env=env, log=log, cwd=cwd)
+    try:
+        _wait_ready(proc, f"{base}/healthz", log)
+        key = Ed25519PrivateKey.generate()
+        kid = "bench-" + uuid.uuid4().hex[:8]
+        with httpx.Client(timeout=30) as client:
+            resp = client.post(
+                f"{api}/agents/register",
+                headers={"Authorization": f"Bearer {admin}"},
+                json={
+                    "name": "bench-agent",
+                    "capabilities": [PERMISSION, "document.write"],
+                    "jwks": {"keys": [_ed25519_jwk(key, kid)]},
+                },
+            )
+            if resp.status_code != 201:
+                raise SystemExit(f"agent registration failed: {resp.status_code} {resp.text}")
+            agent_id = resp.json()["agent_id"]
+            token_url = f"{api}/oauth/token"
+            resp = client.post(
+                token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                    "client_assertion": _assertion(key, kid, agent_id, token_url, int(time.time())),
+                },
+            )
+            if resp.status_code != 200:
+                raise SystemExit(f"token request failed: {resp.status_code} {resp.text}")
+            access = resp.json()["access_token"]
+            check_body = json.dumps({"permission": PERMISSION})
+            resp = client.post(
+                f"{api}/authz/check",
+                content=check_body,
+                headers={"Authorization": f"Bearer {access}", "Content-Type": "application/json"},
+            )
+            if resp.status_code != 200 or resp.json().get("allowed") is not True:
+                raise SystemExit(f"check sanity failed: {resp.status_code} {resp.text}")
+        info.update(org_id=org_id, agent_id=agent_id)
+
+        if "check" in args.targets:
+            url = f"{api}/authz/check"
+            wenv = {"BENCH_TOKEN": access, "BENCH_BODY": check_body}
+            if args.warmup:
+                run_wrk(
+                    "check-warmup",
+                    url,
+                    WRK_DIR / "post_bearer.lua",
+                    wenv,
+                    args,
+                    duration=args.warmup,
+                )
+            results["check"] = r = run_wrk(
+                "check",
+                url,
+                WRK_DIR / "post_bearer.lua",
+                wenv,
+                args,
+                duration=args.duration,
+                pid=proc.pid,
+                dump_dir=tmp,
+            )
+            print(
+                f"[jitgate] check: {r.rps:.0f} req/s, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
+                f"errors {r.errors} {r.statuses}"
+            )
+            if args.profile:
+                profiles["check"] = profile_run(
+                    "check", proc.pid, url, WRK_DIR / "post_bearer.lua", wenv, args, tmp
+                )
+
+        if "token" in args.targets:
+            script = WRK_DIR / "token_assertions.lua"
+            runs = [("token", args.duration)]
+            if args.warmup:
+                runs.insert(0, ("token-warmup", args.warmup))
+            if args.profile:
+                runs.append(("token-profiled", args.duration))
+            for name, duration in runs:
+                n = max(1000, int(args.assertions * duration / 10.0))
+                afile = tmp / f"assertions-{name}.txt"
+                secs = write_assertions(afile, n, key, kid, agent_id, token_url)
+                print(f"[jitgate] {name}: {n} assertions signed in {secs:.1f}s")
+                wenv = {"BENCH_ASSERTIONS": str(afile)}
+                if name == "token-profiled":
+                    profiles["token"] = profile_run(
+                        "token", proc.pid, token_url, script, wenv, args, tmp
+                    )
+                    continue
+                r = run_wrk(
+                    name,
+                    token_url,
+                    script,
+                    wenv,
+                    args,
+                    duration=duration,
+                    pid=proc.pid if name == "token" else None,
+                    dump_dir=tmp,
+                )
+                if name == "token":
+                    results["token"] = r
+                    print(
+                        f"[jitgate] token: {r.rps:.0f} req/s, p50 {r.p50_ms} ms, "
+                        f"p99 {r.p99_ms} ms, errors {r.errors} {r.statuses}"
+                        + (
+                            f" ASSERTIONS EXHAUSTED x{r.assertions_exhausted}"
+                            if r.assertions_exhausted
+                            else ""
+                        )
+                    )
+    finally:
+        _stop_server(proc)
+    info["audit_events"] = _audit_counts(tmp / "bench.db")
+
+
+def _audit_counts(db: Path) -> dict[str, int]:
+    """After shutdown (the writer flushed): audit events per action, proof that audit was on."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(db)
+        rows = con.execute(
+            "SELECT action || ':' || outcome, count(*) FROM audit_event GROUP BY 1"
+        ).fetchall()
+        con.close()
+        return dict(rows)
+    except sqlite3.Error as exc:
+        return {"error": str(exc)}  # type: ignore[dict-item]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def report(
+    args: argparse.Namespace,
+    results: dict[str, WrkResult],
+    profiles: dict[str, Any],
+    info: dict[str, Any],
+) -> int:
+    print()
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{int(args.duration)}s --latency, "
+        f"uvicorn loop={args.loop} http={args.http}, 1 process each, 127.0.0.1, "
+        f"{os.cpu_count()} CPUs"
+    )
+    head = f"{'target':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}  {'errors':<}"
+    print(head)
+    print("-" * len(head) + "-" * 12)
+    for name in ("floor", "floor-sync", "check", "token"):
+        r = results.get(name)
+        if r is None:
+            continue
+        err = (
+            "none"
+            if r.ok
+            else (
+                f"ERRORS: non-2xx {r.non_2xx} {r.statuses} socket {r.socket_errors}"
+                + (f" wrk-exit {r.wrk_exit}" if r.wrk_exit else "")
+                + (
+                    f" assertions-exhausted {r.assertions_exhausted}"
+                    if r.assertions_exhausted
+                    else ""
+                )
+            )
+        )
+        print(
+            f"{name:<12}{r.rps:>10.0f}{_fmt(r.p50_ms):>9}{_fmt(r.p99_ms):>9}{r.requests:>10}  {err}"
+        )
+    print()
+    verdicts: dict[str, Any] = {}
+    floor = results.get("floor")
+    status = 0
+    for name, target in (("check", CHECK_TARGET), ("token", TOKEN_TARGET)):
+        r = results.get(name)
+        if r is None or floor is None or not floor.rps:
+            continue
+        ratio = r.rps / floor.rps
+        # a run with errors proves nothing either way
+        verdict = "ERROR" if not (r.ok and floor.ok) else "PASS" if ratio >= target else "FAIL"
+        if verdict != "PASS":
+            status = 1
+        verdicts[name] = {"ratio": round(ratio, 4), "target": target, "verdict": verdict}
+        label = "/authz/check" if name == "check" else "/oauth/token"
+        print(
+            f"{label:<14} {r.rps:8.0f} / floor {floor.rps:8.0f} = {ratio:6.1%}  "
+            f"(target >= {target:.0%})  {verdict}"
+        )
+    if info.get("audit_events"):
+        print(f"audit events written: {info['audit_events']}")
+    for name, prof in profiles.items():
+        if not prof:
+            continue
+        print(f"\npy-spy {name}: {prof['samples']} samples (all threads, active only)")
+        print("  self time:")
+        for frame, p in prof["self"]:
+            print(f"    {p:5.1f}%  {frame}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = RESULTS / f"http-{stamp}-{args.loop}-{args.http}.json"
+    payload = {
+        "when": stamp,
+        "settings": {
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "loop": args.loop,
+            "http": args.http,
+            "cpus": os.cpu_count(),
+            "assertions_per_10s": args.assertions,
+            "src": args.src or str(REPO),
+        },
+        "versions": _versions(),
+        "results": {k: {**asdict(v), "errors": v.errors, "ok": v.ok} for k, v in results.items()},
+        "ratios": verdicts,
+        "info": info,
+        "profiles": profiles,
+    }
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"\nresults: {out}")
+    return status
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-d", "--duration", type=float, default=10, help="seconds per measured run")
+    p.add_argument("-c", "--connections", type=int, default=32)
+    p.add_argument("-t", "--threads", type=int, default=2)
+    p.add_argument(
+        "--warmup", type=float, default=2, help="seconds of unmeasured warm-up per target (0: none)"
+    )
+    p.add_argument(
+        "--assertions",
+        type=int,
+        default=60_000,
+        help="pre-signed assertions per 10 s of token run (scaled by duration)",
+    )
+    p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
+    p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
+    p.add_argument(
+        "--targets", default="floor,check,token", help="comma list of floor, check, token"
+    )
+    p.add_argument(
+        "--no-floor-sync", action="store_true", help="skip the informational sync-route floor"
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each measurement, one more run under py-spy; print top frames",
+    )
+    p.add_argument("--profile-top", type=int, default=25)
+    p.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="py-spy --gil: only samples holding the GIL (pure CPU attribution)",
+    )
+    p.add_argument("--keep-tmp", action="store_true")
+    p.add_argument(
+        "--src",
+        default=None,
+        help="run jitgate from this source snapshot instead of the installed tree",
+    )
+    p.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    args = p.parse_args()
+    args.targets = {t.strip() for t in args.targets.split(",") if t.strip()}
+    if not Path(args.wrk).exists():
+        raise SystemExit("wrk not found: apt-get install -y wrk")
+
+    atexit.register(_cleanup)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    tmp = Path(tempfile.mkdtemp(prefix="jitgate-bench-"))
+    results: dict[str, WrkResult] = {}
+    profiles: dict[str, Any] = {}
+    info: dict[str, Any] = {"tmp": str(tmp)}
+    try:
+        if "floor" in args.targets:
+            bench_floor(args, tmp, results, profiles)
+        if args.targets & {"check", "token"}:
+            bench_jitgate(args, tmp, results, profiles, info)
+        return report(args, results, profiles, info)
+    finally:
+        _cleanup()
+        if args.keep_tmp or args.profile:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
