@@ -83,33 +83,18 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[Aud
         rows = []
         for ev in events:
             seq += 1
-            digest = event_hash(
-                head,
-                org_id=org_id,
-                seq=seq,
-                ts=ev.ts,
-                actor=ev.actor,
-                action=ev.action,
-                target=ev.target,
-                outcome=ev.outcome,
-                reason=ev.reason,
-                details=ev.details,
-            )
-            rows.append(
-                AuditEvent(
-                    org_id=org_id,
-                    seq=seq,
-                    ts=ev.ts,
-                    actor=ev.actor,
-                    action=ev.action,
-                    target=ev.target,
-                    outcome=ev.outcome,
-                    reason=ev.reason[:2000],
-                    details=ev.details,
-                    prev_hash=head,
-                    hash=digest,
-                )
-            )
+            # Hash exactly what is stored, so the chain verifies from the rows alone.
+            fields = {
+                "ts": ev.ts,
+                "actor": _storable(ev.actor, 200),
+                "action": _storable(ev.action, 64),
+                "target": _storable(ev.target, 200),
+                "outcome": _storable(ev.outcome, 32),
+                "reason": _storable(ev.reason, 2000),
+                "details": ev.details,
+            }
+            digest = event_hash(head, org_id=org_id, seq=seq, **fields)
+            rows.append(AuditEvent(org_id=org_id, seq=seq, prev_hash=head, hash=digest, **fields))
             head = digest
         moved = session.execute(
             update(Org)
@@ -122,6 +107,11 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[Aud
             session.flush()
             return rows
     raise RuntimeError("audit chain contention: could not append after 50 attempts")
+
+
+def _storable(text: str, limit: int) -> str:
+    """What the column can hold: PostgreSQL refuses NUL bytes, and the column has a length."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def record(session: Session, event: EventIn) -> AuditEvent:
@@ -201,9 +191,10 @@ class AuditWriter:
         Call it with no write transaction open in this thread: with SQLite that transaction
         would hold the lock this write waits for (GET /audit flushes before authenticating).
         """
-        while self._buffer:
-            if not self._write_some():
-                break
+        # Always take the write lock at least once: the background thread may hold events it
+        # has taken from the buffer but not yet committed.
+        while self._write_some():
+            pass
 
 
 writer = AuditWriter()

@@ -1,0 +1,170 @@
+"""The audit trail: what becomes an event, the admin filters, and the hash chain's tamper evidence."""
+
+import threading
+from datetime import UTC, datetime
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from app.cli import main
+from app.db import get_engine
+from app.services import audit
+from tests.factories import register_agent, request_token
+from tests.helpers import audit_events
+
+
+def verify(org_id: str):
+    return CliRunner().invoke(main, ["audit", "verify", "--org", org_id])
+
+
+def tamper(org_id: str, seq: int, **columns: str) -> None:
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    with get_engine().begin() as conn:
+        changed = conn.execute(
+            text(f"UPDATE audit_event SET {assignments} WHERE org_id = :org AND seq = :seq"),
+            {"org": org_id, "seq": seq, **columns},
+        ).rowcount
+    assert changed == 1
+
+
+def check(client, agent, headers, permission):
+    resp = client.post(
+        f"{agent.org.api}/authz/check", json={"permission": permission}, headers=headers
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_registration_token_and_decisions_are_events(client, org, agent):
+    # given an agent that gets a token, is refused one, and asks two questions
+    headers = agent.bearer(client)
+    request_token(client, org, agent.assertion(jti="dup"))
+    request_token(client, org, agent.assertion(jti="dup"))
+    allowed = check(client, agent, headers, "document.read")
+    denied = check(client, agent, headers, "admin.delete")
+    # then each is one event in the trail
+    events = audit_events(client, org)
+    actions = [(e["action"], e["outcome"]) for e in events]
+    assert ("agent.register", "success") in actions
+    assert actions.count(("token.issue", "success")) == 2
+    assert actions.count(("token.issue", "refused")) == 1
+    decisions = {e["details"]["decision_id"]: e for e in events if e["action"] == "authz.check"}
+    assert decisions[allowed["decision_id"]]["outcome"] == "allowed"
+    assert decisions[denied["decision_id"]]["outcome"] == "denied"
+    assert decisions[denied["decision_id"]]["reason"] == denied["reason"]
+
+
+def test_events_are_filtered_by_actor_action_since_and_limit(client, org, agent):
+    other = register_agent(client, org, capabilities=["document.read"])
+    agent.token(client)
+    middle = datetime.now(UTC)
+    other.token(client)
+    other.token(client)
+
+    by_actor = audit_events(client, org, actor=other.agent_id)
+    assert len(by_actor) == 2 and {e["actor"] for e in by_actor} == {other.agent_id}
+    by_action = audit_events(client, org, action="agent.register")
+    assert len(by_action) == 2 and {e["action"] for e in by_action} == {"agent.register"}
+    since = audit_events(client, org, since=middle.isoformat().replace("+00:00", "Z"))
+    assert [e["actor"] for e in since] == [other.agent_id, other.agent_id]
+    newest = audit_events(client, org, limit=2)
+    everything = audit_events(client, org)
+    assert [e["seq"] for e in newest] == [e["seq"] for e in everything[:2]]
+    assert everything[0]["seq"] > everything[1]["seq"]
+
+
+def test_audit_listing_needs_this_orgs_admin(client, org, other_org, agent):
+    resp = client.get(f"{org.api}/audit", headers=other_org.admin)
+    assert resp.status_code == 404 and resp.json()["error"] == "not_found"
+    resp = client.get(f"{org.api}/audit", headers=agent.bearer(client))
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_token"
+
+
+def test_audit_verify_passes_on_an_untouched_chain(client, org, agent):
+    agent.token(client)
+    result = verify(org.org_id)
+    assert result.exit_code == 0, result.output
+    assert f"{org.org_id}: ok" in result.output
+
+
+def test_edited_row_makes_audit_verify_name_the_first_broken_seq(client, org, agent):
+    # given a chain of several events
+    agent.token(client)
+    agent.token(client)
+    events = audit_events(client, org)
+    target = sorted(e["seq"] for e in events)[1]
+    # when someone edits one row by hand
+    tamper(org.org_id, target, reason="x")
+    # then verify exits 1 and names that event
+    result = verify(org.org_id)
+    assert result.exit_code == 1
+    assert f"BROKEN at event {target}:" in result.output
+    assert "Traceback" not in result.output
+    report = client.get(f"{org.api}/audit/verify", headers=org.admin).json()
+    assert report["ok"] is False and report["broken_seq"] == target
+
+
+def test_edited_hash_is_caught_at_the_next_link(client, org, agent):
+    agent.token(client)
+    first = min(e["seq"] for e in audit_events(client, org))
+    tamper(org.org_id, first, hash="0" * 64)
+    result = verify(org.org_id)
+    assert result.exit_code == 1 and f"BROKEN at event {first}:" in result.output
+
+
+def test_deleted_last_event_is_caught(client, org, agent):
+    agent.token(client)
+    last = max(e["seq"] for e in audit_events(client, org))
+    with get_engine().begin() as conn:
+        conn.execute(
+            text("DELETE FROM audit_event WHERE org_id = :o AND seq = :s"),
+            {"o": org.org_id, "s": last},
+        )
+    result = verify(org.org_id)
+    assert result.exit_code == 1 and f"BROKEN at event {last}:" in result.output
+
+
+def test_a_refusal_with_a_long_reason_keeps_the_chain_verifiable(client, org, agent):
+    # given a refusal whose description quotes a very long scope value
+    resp = request_token(client, org, agent.assertion(), scope="a." + "b" * 5000)
+    assert resp.status_code == 400
+    # then the stored (bounded) reason still hashes to the stored hash
+    result = verify(org.org_id)
+    assert result.exit_code == 0, result.output
+
+
+def test_hostile_permission_text_is_recorded_and_does_not_block_the_trail(client, org, agent):
+    # given a decision on a permission name with a NUL byte and a newline in it
+    headers = agent.bearer(client)
+    decision = check(client, agent, headers, "doc\x00ument.re\nad")
+    assert decision["allowed"] is False
+    # when a later event happens
+    later = register_agent(client, org, capabilities=["document.read"])
+    # then both are in the trail and the chain verifies
+    events = audit_events(client, org)
+    assert any(e["details"].get("decision_id") == decision["decision_id"] for e in events)
+    assert any(e["target"] == later.agent_id for e in events)
+    assert verify(org.org_id).exit_code == 0
+
+
+def test_flush_waits_for_a_write_already_in_flight(client, org):
+    # given a writer whose background thread is in the middle of writing an event
+    writer = audit.AuditWriter(interval=0)
+    started, release = threading.Event(), threading.Event()
+    real_write = writer._write
+
+    def slow_write(items):
+        started.set()
+        release.wait(5)
+        real_write(items)
+
+    writer._write = slow_write  # type: ignore[method-assign]
+    writer.submit(audit.EventIn(org_id=org.org_id, actor="t", action="test.flush", outcome="ok"))
+    assert started.wait(5)
+    flushed = threading.Event()
+    threading.Thread(target=lambda: (writer.flush(), flushed.set()), daemon=True).start()
+    # then flush does not return before that write is durable
+    assert not flushed.wait(0.2)
+    release.set()
+    assert flushed.wait(5)
+    assert [e["action"] for e in audit_events(client, org, action="test.flush")] == ["test.flush"]
