@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -90,10 +91,13 @@ class Admin:
             "POST", f"jit/requests/{request_id}/deny", token=approver_token, json={"reason": reason}
         )
 
-    def audit(self, limit: int = 12) -> list[dict[str, Any]]:
-        body = self.call("GET", "audit", params={"limit": limit})
-        events = body.get("events", body.get("items", []))
-        return events if isinstance(events, list) else []
+    def audit(self, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Audit events in the order they happened."""
+        params: dict[str, Any] = {"limit": limit} | ({"since": since} if since else {})
+        events = self.call("GET", "audit", params=params).get("events", [])
+        return (
+            sorted(events, key=lambda e: str(e.get("ts", ""))) if isinstance(events, list) else []
+        )
 
 
 def setup_agent(
@@ -137,6 +141,7 @@ def _optional_approver(admin: Admin, email: str) -> dict[str, Any]:
 def run_demo(base_url: str, admin_token: str, org_id: str, out: Out = print) -> DemoAgent:
     """Walk the agent story against a running server, printing each step."""
     admin = Admin(base_url, org_id, admin_token)
+    started = datetime.now(UTC).isoformat()
     out(f"jitgate demo against {admin.endpoints.issuer}\n")
     out("1. Set up: key, approver, JIT policy, agent")
     demo = setup_agent(admin, out=out)
@@ -186,11 +191,12 @@ def run_demo(base_url: str, admin_token: str, org_id: str, out: Out = print) -> 
     except JitgateError as error:
         out(f"  second use refused: {error.code} ({error.status})")
 
-    out("\n7. Audit trail (latest events)")
-    for event in admin.audit()[-12:]:
+    out("\n7. Audit trail of this demo")
+    for event in admin.audit(since=started):
+        actor, action = str(event.get("actor", "")), str(event.get("action", ""))
         out(
-            f"  {event.get('ts', '')} {event.get('actor', '')} {event.get('action', '')} "
-            f"{event.get('target', '')} {event.get('outcome', '')}"
+            f"  {str(event.get('ts', ''))[11:19]}  {actor:<28} {action:<16} "
+            f"{event.get('target', '')}  {event.get('outcome', '')}"
         )
     out("\nDone.")
     return demo
