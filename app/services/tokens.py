@@ -212,7 +212,9 @@ def revoke(
     except jwt.PyJWTError:
         return
     jti = claims.get("jti")
-    record = session.get(IssuedToken, jti) if isinstance(jti, str) else None
+    # Unverified input: a NUL byte or an overlong jti must not reach PostgreSQL (DataError).
+    ours = isinstance(jti, str) and len(jti) <= 64 and jti.isprintable()
+    record = session.get(IssuedToken, jti) if ours else None
     if record is None or record.org_id != org_id:
         return
     if requester_agent_id is not None and record.agent_id != requester_agent_id:
