@@ -1,0 +1,93 @@
+"""The Ask API: interpret a plain-words question, then decide each permission like /authz/check.
+
+The interpreter only proposes permissions. The decision for each one comes from `decide`, the
+same code that answers /authz/check, and the answer is `allowed` only when something was
+asked, nothing was left unresolved, and every permission asked for is allowed.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.services.ask_interpreter import Interpreter, interpret
+from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping
+
+
+@dataclass(frozen=True)
+class PermissionDecision:
+    """One permission's answer from the /authz/check rules."""
+
+    allowed: bool
+    reason: str
+    jit_required: bool = False
+    policy_id: str | None = None
+    mode: str | None = None
+
+
+def answer(
+    *,
+    question: str,
+    catalog: Sequence[CatalogEntry],
+    decide: Callable[[str], PermissionDecision],
+    interpreter: Interpreter | None = None,
+) -> dict[str, Any]:
+    """The response body of POST /agents/ask, without its decision_id."""
+    reading = (interpreter or interpret)(question, catalog)
+    mappings, unresolved, reasons = _only_catalog(reading, catalog)
+    permissions = [_decided(mapping, decide(mapping.permission)) for mapping in mappings]
+    allowed = bool(permissions) and not unresolved and all(p["allowed"] for p in permissions)
+    return {
+        "allowed": allowed,
+        "reason": _reason(allowed, permissions, unresolved, reasons),
+        "permissions": permissions,
+        "on_behalf_of": reading.on_behalf_of,
+        "unresolved": unresolved,
+        "interpreter": reading.interpreter,
+    }
+
+
+def _only_catalog(
+    reading: Interpretation, catalog: Sequence[CatalogEntry]
+) -> tuple[list[Mapping], list[str], list[str]]:
+    """Re-check what any interpreter proposed: only concrete catalog permissions are asked."""
+    names = {item.permission for item in catalog if "*" not in item.permission}
+    mappings: list[Mapping] = []
+    unresolved, reasons = list(reading.unresolved), list(reading.reasons)
+    for mapping in dict.fromkeys(reading.mappings):
+        if mapping.permission in names:
+            mappings.append(mapping)
+        else:
+            unresolved.append(mapping.phrase)
+            reasons.append(f"'{mapping.permission}' is not a permission in the catalog")
+    return mappings, unresolved, reasons
+
+
+def _decided(mapping: Mapping, decision: PermissionDecision) -> dict[str, Any]:
+    return {
+        "permission": mapping.permission,
+        "allowed": decision.allowed,
+        "reason": decision.reason,
+        "jit_required": decision.jit_required,
+        "phrase": mapping.phrase,
+        "policy_id": decision.policy_id,
+    }
+
+
+def _reason(
+    allowed: bool, permissions: list[dict[str, Any]], unresolved: list[str], reasons: list[str]
+) -> str:
+    if allowed:
+        return "allowed: " + ", ".join(p["permission"] for p in permissions)
+    parts = []
+    if unresolved:
+        detail = "; ".join(reasons) if reasons else ", ".join(repr(u) for u in unresolved)
+        parts.append(f"not understood, so not allowed: {detail}")
+    jit = [p["permission"] for p in permissions if p["jit_required"]]
+    if jit:
+        parts.append(f"{', '.join(jit)} needs a just-in-time approval (POST /jit/requests)")
+    parts += [
+        f"{p['permission']}: {p['reason']}"
+        for p in permissions
+        if not p["allowed"] and not p["jit_required"]
+    ]
+    return "; ".join(parts) or "no permission was asked for"

@@ -1,0 +1,40 @@
+"""Value types shared by the Ask API's interpreters and the service that answers questions."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One permission of the org's catalog as an admin described it."""
+
+    permission: str
+    description: str | None = None
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A phrase of the question and the catalog permission it was read as."""
+
+    phrase: str
+    permission: str
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What an interpreter proposes; it never decides anything by itself."""
+
+    mappings: tuple[Mapping, ...]
+    unresolved: tuple[str, ...]
+    on_behalf_of: str | None
+    reasons: tuple[str, ...]
+    interpreter: str  # "builtin" | "llm" | "llm-fallback-builtin"
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.permission for m in self.mappings))
+
+
+def refusal(phrase: str, reason: str, *, interpreter: str = "builtin") -> Interpretation:
+    """An interpretation that maps nothing and says why, so the answer fails closed."""
+    return Interpretation((), (phrase,), None, (reason,), interpreter)

@@ -1,0 +1,120 @@
+"""Runs the Ask API over the evaluation set with a `decide` that mirrors /authz/check's rules.
+
+Shared by tests/ask/test_eval_set.py and bench/ask_eval.py so both count the same way.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.services.ask import PermissionDecision, answer
+from app.services.ask_interpreter import CatalogEntry, Interpretation, interpret
+
+EVAL_SET = Path(__file__).with_name("eval_set.json")
+
+
+def load(path: Path = EVAL_SET) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def catalog_of(data: dict) -> list[CatalogEntry]:
+    return [
+        CatalogEntry(c["permission"], c.get("description"), tuple(c.get("synonyms") or ()))
+        for c in data["catalog"]
+    ]
+
+
+def policy_mode(permission: str, policies: dict[str, str]) -> tuple[str, str | None]:
+    """The most specific matching pattern wins; with none the permission is standing."""
+    best: str | None = None
+    for pattern in policies:
+        prefix = pattern[:-1] if pattern.endswith("*") else None
+        hit = pattern == permission or (prefix is not None and permission.startswith(prefix))
+        if (
+            hit
+            and (best is None or pattern == permission or len(pattern) > len(best))
+            and (best != permission)
+        ):
+            best = pattern
+    return (policies[best], best) if best else ("standing", None)
+
+
+def decider(held: set[str], policies: dict[str, str]) -> Callable[[str], PermissionDecision]:
+    def decide(permission: str) -> PermissionDecision:
+        mode, pattern = policy_mode(permission, policies)
+        if permission not in held:
+            return PermissionDecision(False, "not among the agent's capabilities", mode=mode)
+        if mode == "deny":
+            return PermissionDecision(False, "denied by policy", policy_id=pattern, mode=mode)
+        if mode == "jit":
+            return PermissionDecision(False, "needs just-in-time approval", True, pattern, mode)
+        return PermissionDecision(True, "granted", policy_id=pattern, mode=mode)
+
+    return decide
+
+
+@dataclass
+class Report:
+    total: int = 0
+    exact: int = 0
+    allowed_right: int = 0
+    false_allows: list[dict] = field(default_factory=list)
+    false_denies: list[dict] = field(default_factory=list)
+    misses: list[dict] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+def run(data: dict, interpreter: Callable[..., Interpretation] | None = None) -> Report:
+    catalog = catalog_of(data)
+    limit = data.get("max_question_chars", 1000)
+    base = interpreter or (lambda q, c: interpret(q, c, max_chars=limit))
+    report = Report()
+    for case in data["cases"]:
+        timed: list[float] = []
+
+        def timed_interpreter(question, entries, _timed=timed):
+            start = time.perf_counter()
+            result = base(question, entries)
+            _timed.append((time.perf_counter() - start) * 1000)
+            return result
+
+        held = set(case.get("held") or data["agents"][case["agent"]])
+        body = answer(
+            question=case["question"],
+            catalog=catalog,
+            decide=decider(held, data["policies"]),
+            interpreter=timed_interpreter,
+        )
+        report.latencies_ms += timed
+        _score(report, case, body)
+    return report
+
+
+def _score(report: Report, case: dict, body: dict) -> None:
+    report.total += 1
+    got = {p["permission"] for p in body["permissions"]}
+    exact = got == set(case["expect_permissions"])
+    if "expect_on_behalf_of" in case:
+        exact = exact and body["on_behalf_of"] == case["expect_on_behalf_of"]
+    report.exact += exact
+    report.allowed_right += body["allowed"] == case["expect_allowed"]
+    row = {
+        "id": case["id"],
+        "question": case["question"][:120],
+        "got": sorted(got),
+        "allowed": body["allowed"],
+        "unresolved": body["unresolved"],
+        "reason": body["reason"],
+    }
+    if body["allowed"] and not case["expect_allowed"]:
+        report.false_allows.append(row)
+    if not body["allowed"] and case["expect_allowed"]:
+        report.false_denies.append(row)
+    if not exact:
+        report.misses.append(row | {"expected": sorted(case["expect_permissions"])})
