@@ -30,12 +30,13 @@ SDK_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",
 ]
+# Keep in step with the extras in pyproject.toml (these are the versions the adapters target).
 FRAMEWORKS: dict[str, list[str]] = {
-    "langchain": ["langchain-core>=0.3", "langgraph>=0.3"],
-    "crewai": ["crewai>=0.150"],
-    "openai_agents": ["openai-agents>=0.4"],
-    "agno": ["agno>=2.0"],
-    "adk": ["google-adk>=1.15"],
+    "langchain": ["langchain-core>=1.0", "langgraph>=1.0"],
+    "crewai": ["crewai>=1.0"],
+    "openai_agents": ["openai-agents>=0.24"],
+    "agno": ["agno>=3.0"],
+    "adk": ["google-adk>=2.0"],
 }
 QUIET_ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
