@@ -4,9 +4,10 @@ from typing import Any, ClassVar
 
 from notifiers.base import RequestView, Target
 
-# The same words as Delivery.kind, so a dashboard event says which verb produced it.
-KIND_ANNOUNCE = "announce"
-KIND_OUTCOME = "outcome"
+# The same words the JIT engine publishes on its own changes (`request.created`,
+# `request.decided`), so a dashboard handles both sources with one code path.
+KIND_ANNOUNCE = "created"
+KIND_OUTCOME = "decided"
 
 
 class WebsocketNotifier:

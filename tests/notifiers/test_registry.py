@@ -1,8 +1,6 @@
 """The channel registry, and the two channels with no outside service: log and websocket."""
 
 import logging
-import sys
-import types
 
 import pytest
 
@@ -44,13 +42,14 @@ def test_log_channel_logs_ids_but_not_the_operation_or_justification(caplog):
 
 def test_websocket_channel_publishes_request_events(monkeypatch):
     published = []
-    events = types.ModuleType("app.services.events")
-    events.publish_request_event = lambda view, kind: published.append((view.request_id, kind))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app.services.events", events)
+    monkeypatch.setattr(
+        "app.services.events.publish_request_event",
+        lambda view, kind: published.append((view.request_id, kind)),
+    )
     notifier = registry.get_notifier("websocket")
     view = request_view()
     [target] = notifier.targets(view)
     assert target == Target(f"org:{view.org_id}")
     notifier.announce(view, target)
     notifier.show_outcome(decided(view, "expired"), target, None)
-    assert published == [(view.request_id, "announce"), (view.request_id, "outcome")]
+    assert published == [(view.request_id, "created"), (view.request_id, "decided")]
