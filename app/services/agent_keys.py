@@ -70,8 +70,10 @@ def parse_jwk(jwk: Any, index: int) -> PublicKey:
     if alg in ("RS256", "PS256") and key.key_size < MIN_RSA_BITS:
         raise RuleViolation(f"keys[{index}] is RSA-{key.key_size}; at least {MIN_RSA_BITS} bits")
     kid = jwk.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= 200):
-        raise RuleViolation(f"keys[{index}].kid must be a non-empty string")
+    if kid is not None and (
+        not isinstance(kid, str) or not 0 < len(kid) <= 200 or not kid.isprintable()
+    ):
+        raise RuleViolation(f"keys[{index}].kid must be a non-empty printable string")
     kid = kid or _thumbprint(jwk)
     public = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
     return PublicKey(kid=kid, alg=alg, jwk={**public, "kid": kid, "alg": alg})
@@ -120,20 +122,20 @@ def fetch_jwks(uri: str) -> list[PublicKey]:
     """GET the agent's JWKS: http(s) only, no redirects, bounded time and size."""
     settings = get_settings()
     try:
-        with httpx.Client(timeout=settings.jwks_fetch_timeout, follow_redirects=False) as client:
-            with client.stream("GET", uri, headers={"Accept": "application/json"}) as resp:
-                if resp.status_code != 200:
-                    raise JwksFetchFailed(f"jwks_uri answered HTTP {resp.status_code}")
-                body = b""
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > settings.jwks_max_bytes:
-                        raise JwksFetchFailed("jwks_uri document is larger than the limit")
+        client = httpx.Client(timeout=settings.jwks_fetch_timeout, follow_redirects=False)
+        with client, client.stream("GET", uri, headers={"Accept": "application/json"}) as resp:
+            if resp.status_code != 200:
+                raise JwksFetchFailed(f"jwks_uri answered HTTP {resp.status_code}")
+            body = b""
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if len(body) > settings.jwks_max_bytes:
+                    raise JwksFetchFailed("jwks_uri document is larger than the limit")
     except httpx.HTTPError as exc:
         raise JwksFetchFailed(f"jwks_uri could not be fetched: {type(exc).__name__}") from exc
     try:
         return parse_jwks(json.loads(body))
-    except (ValueError, RuleViolation) as exc:
+    except (ValueError, RecursionError, RuleViolation) as exc:
         raise JwksFetchFailed(f"jwks_uri document is not a valid public JWKS: {exc}") from exc
 
 
