@@ -39,6 +39,8 @@ class AgentAuth:
         self._tokens: dict[ScopeKey, AccessToken] = {}
         self._locks: dict[ScopeKey, asyncio.Lock] = {}
         self._sync: Any = None
+        self._owns_http = http_client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_credentials(
@@ -82,6 +84,13 @@ class AgentAuth:
         await self.aclose()
 
     def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # Used from a new event loop (each asyncio.run): connections and locks from the old
+            # one cannot be reused there.
+            self._loop, self._locks = loop, {}
+            if self._owns_http:
+                self._http = None
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
         return self._http
@@ -94,13 +103,14 @@ class AgentAuth:
         cached = self._tokens.get(key)
         if cached is not None and cached.fresh():
             return cached.access_token
+        client = self._client()
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             cached = self._tokens.get(key)
             if cached is not None and cached.fresh():
                 return cached.access_token
             form = proto.token_form(self.credentials, key)
-            response = await self._client().post(self.endpoints.token_url, data=form)
+            response = await client.post(self.endpoints.token_url, data=form)
             token = proto.parse_token(response)
             self._tokens[key] = token
             return token.access_token

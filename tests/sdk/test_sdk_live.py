@@ -119,3 +119,12 @@ def test_fastapi_dependency_admits_a_token_with_the_permission(live_server, live
         refused = client.post("/payments", headers=bearer)
         assert refused.status_code == 403
         assert refused.json()["detail"]["error"] == "insufficient_scope"
+
+
+def test_async_client_survives_being_used_from_successive_event_loops(live_server, live_agent):
+    auth = AgentAuth(
+        live_server.base_url, live_server.org_id, live_agent.agent_id, live_agent.private_key_pem
+    )
+    first = asyncio.run(auth.check("document.read"))
+    second = asyncio.run(auth.check("document.read"))
+    assert first["allowed"] and second["allowed"]
