@@ -23,7 +23,9 @@ from app.services.agent_keys import (
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STATUSES = ("active", "suspended")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$")
+# Control characters other than line breaks and tabs (PostgreSQL refuses NUL in text columns).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _keys_from(jwks: Any, jwks_uri: Any) -> tuple[list[PublicKey], str | None]:
@@ -44,6 +46,12 @@ def _validate_owner(owner: Any) -> str | None:
     if not isinstance(owner, str) or not EMAIL.match(owner):
         raise RuleViolation("owner must be the email address of the responsible human")
     return owner.lower()
+
+
+def _validate_description(description: Any) -> str | None:
+    if description is not None and CONTROL.search(description):
+        raise RuleViolation("description must not contain control characters")
+    return description or None
 
 
 def register(
@@ -68,7 +76,7 @@ def register(
         capabilities=caps,
         jwks_uri=uri,
         owner=_validate_owner(owner),
-        description=(description or None),
+        description=_validate_description(description),
     )
     try:
         with session.begin_nested():
@@ -100,7 +108,9 @@ def _store_keys(session: Session, agent_id: str, keys: Sequence[PublicKey]) -> N
 
 
 def get(session: Session, *, org_id: str, agent_id: str) -> Agent:
-    agent = session.get(Agent, agent_id)
+    # Path input: a NUL byte or an overlong id must not reach PostgreSQL (DataError).
+    plausible = len(agent_id) <= 64 and agent_id.isprintable()
+    agent = session.get(Agent, agent_id) if plausible else None
     if agent is None or agent.org_id != org_id or agent.status == "deleted":
         raise NotFound(f"no agent {agent_id} in this organization")
     return agent
@@ -138,7 +148,7 @@ def update(
     if "owner" in changes:
         agent.owner = _validate_owner(changes["owner"])
     if "description" in changes:
-        agent.description = changes["description"]
+        agent.description = _validate_description(changes["description"])
     agent.updated_at = now or utcnow()
     session.add(agent)
     session.flush()
