@@ -1,11 +1,12 @@
 """Engine, sessions and the after-commit hook that sends queued work only once data is durable."""
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
@@ -42,7 +43,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=20,
+            max_overflow=60,
+        )
         if read_only:
             _configure_sqlite_reader(engine)
         else:
@@ -110,7 +116,25 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def get_session() -> Iterator[Session]:
-    """The request's unit of work (FastAPI dependency)."""
-    with session_scope() as session:
+# Commits get threads of their own: if they queued behind request handlers for the shared
+# thread pool, handlers waiting for a lock that only a pending commit releases would starve it.
+_commit_threads = anyio.CapacityLimiter(16)
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """The request's unit of work (FastAPI dependency): commit on success, roll back on error."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+        await anyio.to_thread.run_sync(session.commit, limiter=_commit_threads)
+    except BaseException:
+        await anyio.to_thread.run_sync(session.rollback, limiter=_commit_threads)
+        raise
+    finally:
+        await anyio.to_thread.run_sync(session.close, limiter=_commit_threads)
+
+
+def rows_changed(session: OrmSession, statement: Any) -> int:
+    """Execute an UPDATE/DELETE and say how many rows it changed (the compare-and-set verdict)."""
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0))

@@ -30,7 +30,7 @@ class RequestLimits:
         seen = 0
         max_body = self.max_body
 
-        async def wrapped() -> dict[str, Any]:
+        async def wrapped() -> Any:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":

@@ -60,7 +60,7 @@ def verify(
     if public_key is None:
         raise Unauthenticated("the bearer token was signed by an unknown key")
     issuer = issuer_for(org_id)
-    options = {"require": ["exp", "iat", "iss", "sub", "jti", "aud"], "verify_iat": False}
+    options: Any = {"require": ["exp", "iat", "iss", "sub", "jti", "aud"], "verify_iat": False}
     try:
         claims = jwt.decode(
             token,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.db import rows_changed
 from app.models import AuditEvent, Org
 from app.models._types import utcnow
 
@@ -84,7 +85,7 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[Aud
         for ev in events:
             seq += 1
             # Hash exactly what is stored, so the chain verifies from the rows alone.
-            fields = {
+            fields: dict[str, Any] = {
                 "ts": ev.ts,
                 "actor": _storable(ev.actor, 200),
                 "action": _storable(ev.action, 64),
@@ -96,12 +97,13 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> list[Aud
             digest = event_hash(head, org_id=org_id, seq=seq, **fields)
             rows.append(AuditEvent(org_id=org_id, seq=seq, prev_hash=head, hash=digest, **fields))
             head = digest
-        moved = session.execute(
+        moved = rows_changed(
+            session,
             update(Org)
             .where(col(Org.id) == org_id, col(Org.audit_seq) == org.audit_seq)
             .values(audit_seq=seq, audit_head=head)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if moved == 1:
             session.add_all(rows)
             session.flush()

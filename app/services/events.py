@@ -77,7 +77,7 @@ def _redis() -> Any:
         import redis
 
         _redis_client = redis.Redis.from_url(
-            get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2
+            get_settings().redis_url or "", socket_timeout=2, socket_connect_timeout=2
         )
     return _redis_client
 

@@ -8,12 +8,13 @@ status = <expected> decides which one wins, and the losers answer 409.
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.db import rows_changed
 from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.models._types import utcnow
@@ -34,7 +35,12 @@ CONSUMED, REVOKED, TOKEN_EXPIRED = "consumed", "revoked", "token_expired"
 MAX_TTL = 3600
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -54,14 +60,16 @@ def transition(
         # The database decides; don't re-evaluate the WHERE in Python on loaded objects.
         .execution_options(synchronize_session=False)
     )
-    won = session.execute(stmt).rowcount == 1
+    won = rows_changed(session, stmt) == 1
     if won:
         session.expire_all()
     return won
 
 
-def get_request(session: Session, *, org_id: str, request_id: str) -> JitRequest:
-    row = session.get(JitRequest, request_id, populate_existing=True)
+def get_request(
+    session: Session, *, org_id: str, request_id: str, for_update: bool = False
+) -> JitRequest:
+    row = session.get(JitRequest, request_id, populate_existing=True, with_for_update=for_update)
     if row is None or row.org_id != org_id:
         raise NotFound(f"no JIT request {request_id} in this organization")
     return row
@@ -243,7 +251,9 @@ def decide(
     now: datetime | None = None,
 ) -> JitRequest:
     now = now or utcnow()
-    row = get_request(session, org_id=approver.org_id, request_id=request_id)
+    # Lock the request before the audit head, the order expiry and consume take them in;
+    # otherwise a decision and the sweep deadlock on PostgreSQL instead of one losing with 409.
+    row = get_request(session, org_id=approver.org_id, request_id=request_id, for_update=True)
     _ensure_pending(session, row, now)
     _check_decider(session, row, approver)
     try:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.db import rows_changed
 from app.errors import (
     InvalidRequest,
     InvalidTransition,
@@ -81,7 +82,7 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
         )
         .execution_options(synchronize_session=False)
     )
-    if session.execute(stmt).rowcount != 1:
+    if rows_changed(session, stmt) != 1:
         return False  # another worker minted first; this token was never handed out
     audit.record(
         session,

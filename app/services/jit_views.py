@@ -77,8 +77,8 @@ def request_view(session: Session, row: JitRequest) -> RequestView:
         requested_ttl=row.requested_ttl,
         granted_ttl=row.granted_ttl,
         status=row.status,
-        created_at=aware(row.created_at),  # type: ignore[arg-type]
-        pending_deadline=aware(row.pending_deadline),  # type: ignore[arg-type]
+        created_at=aware(row.created_at),
+        pending_deadline=aware(row.pending_deadline),
         approvals_required=row.approvals_required,
         decisions=tuple(
             DecisionView(
@@ -88,7 +88,7 @@ def request_view(session: Session, row: JitRequest) -> RequestView:
                 d.comment,
                 d.channel,
                 aware(d.created_at),
-            )  # type: ignore[arg-type]
+            )
             for d, a in _decisions(session, row.id)
         ),
         approvers=tuple(ApproverView(a.id, a.email, a.name, a.slack_user_id) for a in approvers),
