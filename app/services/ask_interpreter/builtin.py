@@ -38,10 +38,8 @@ class _Result:
         self.reasons.append(reason)
 
 
-def interpret(
-    question: str, catalog: Sequence[CatalogEntry], *, max_chars: int = 1000
-) -> Interpretation:
-    """Map a plain-words question to catalog permissions; never decide anything."""
+def screen(question: str, max_chars: int) -> Interpretation | None:
+    """The refusal for a question no interpreter should read: empty, too long, not English."""
     if not question or not question.strip():
         return refusal("", f"the question is empty; ask about an action, {EXAMPLE}")
     if len(question) > max_chars:
@@ -50,10 +48,18 @@ def interpret(
             f"the question is {len(question)} characters long; "
             f"the limit is {max_chars}: ask about one task at a time",
         )
+    problem = script_problem(clean(question))
+    return refusal(clean(question)[:80], problem) if problem else None
+
+
+def interpret(
+    question: str, catalog: Sequence[CatalogEntry], *, max_chars: int = 1000
+) -> Interpretation:
+    """Map a plain-words question to catalog permissions; never decide anything."""
+    refused = screen(question, max_chars)
+    if refused:
+        return refused
     text = clean(question)
-    problem = script_problem(text)
-    if problem:
-        return refusal(text[:80], problem)
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
     parse = group(classify(tokenize(join_phrases(rest)), index))
