@@ -1,0 +1,328 @@
+"""The approvers' dashboard: sign in with an approver token, see pending requests live, decide.
+
+Pages are server-rendered (app/dashboard/templates); a little JavaScript keeps the pending
+list current over the WebSocket. Page data lives in app.dashboard.views, sessions and CSRF in
+app.dashboard.session, rendering and refusals in app.dashboard.pages.
+"""
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request, WebSocket
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, select
+
+from app.api.audit import Flushed
+from app.api.deps import SessionDep
+from app.dashboard import live, views
+from app.dashboard import session as sessions
+from app.dashboard.pages import (
+    HERE,
+    CurrentUser,
+    DashboardRoute,
+    DashboardUser,
+    PostingUser,
+    Problem,
+    check_origin,
+    render,
+    safe_next,
+)
+from app.errors import JitgateError, NotFound
+from app.models import Approver, JitRequest
+from app.security.secrets import APPROVER_TOKEN_PREFIX, hash_token
+from app.services import audit, jit
+
+router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
+CHANNEL = "dashboard"
+MAX_NOTE_CHARS = 2000
+MAX_FILTER_CHARS = 200
+DONE_TEXT = {"approved": "Your approval is recorded.", "denied": "Your denial is recorded."}
+STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+
+TextField = Annotated[str, Form()]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.get("")
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    signed_in = sessions.decode(request.cookies.get(sessions.COOKIE)) is not None
+    return _see_other("/dashboard/pending" if signed_in else "/dashboard/login")
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+def _login_page(request: Request, *, next_url: str, error: str = "", status: int = 200) -> Response:
+    nonce = sessions.new_login_nonce()
+    context = {"login_csrf": nonce, "next": safe_next(next_url), "error": error}
+    response = render(request, "dashboard_login.html", context, status=status)
+    response.set_cookie(
+        sessions.LOGIN_COOKIE, nonce, **sessions.cookie_options(sessions.LOGIN_FORM_SECONDS)
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "") -> Response:
+    if sessions.decode(request.cookies.get(sessions.COOKIE)) is not None:
+        return _see_other(safe_next(next))
+    return _login_page(request, next_url=next)
+
+
+def _approver_for_token(session: Session, token: str) -> Approver | None:
+    token = token.strip()
+    if not token.startswith(APPROVER_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    token: TextField = "",
+    login_csrf: TextField = "",
+    next: TextField = "",
+) -> Response:
+    check_origin(request)
+    if not sessions.login_nonce_matches(request.cookies.get(sessions.LOGIN_COOKIE), login_csrf):
+        error = "The sign-in form expired. Please try again."
+        return _login_page(request, next_url=next, error=error, status=403)
+    approver = _approver_for_token(session, token)
+    if approver is None:
+        error = "That token is not recognised. Paste the whole jgapr_… approver token."
+        return _login_page(request, next_url=next, error=error, status=401)
+    state = sessions.new_session(
+        approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
+    )
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=approver.org_id,
+            actor=approver.id,
+            action="dashboard.login",
+            outcome="success",
+            details={"channel": CHANNEL},
+        ),
+    )
+    response = _see_other(safe_next(next))
+    response.set_cookie(
+        sessions.COOKIE, sessions.encode(state), **sessions.cookie_options(sessions.SESSION_SECONDS)
+    )
+    response.delete_cookie(sessions.LOGIN_COOKIE, path="/dashboard")
+    return response
+
+
+@router.post("/logout")
+def logout(user: PostingUser) -> Response:
+    sessions.log_out(user.state)
+    response = _see_other("/dashboard/login")
+    response.delete_cookie(
+        sessions.COOKIE, path="/dashboard", secure=sessions.secure_cookies(), httponly=True
+    )
+    return response
+
+
+# --- pending requests -----------------------------------------------------------------------
+
+
+@router.get("/pending")
+def pending_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    rows = views.pending_for(session, user.approver)
+    return render(
+        request, "dashboard_pending.html", {"requests": rows, "page": "pending"}, user=user
+    )
+
+
+@router.get("/fragments/pending")
+def pending_fragment(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    rows = views.pending_for(session, user.approver)
+    return render(request, "dashboard_pending_list.html", {"requests": rows}, user=user)
+
+
+# --- one request ----------------------------------------------------------------------------
+
+
+def _request_row(session: Session, user: DashboardUser, request_id: str) -> JitRequest:
+    if len(request_id) > 64:
+        raise Problem(404, "No such request", "Check the address.")
+    try:
+        return jit.get_request(session, org_id=user.approver.org_id, request_id=request_id)
+    except NotFound as exc:
+        raise Problem(404, "No such request", "It does not exist in your organization.") from exc
+
+
+def _request_page(
+    request: Request,
+    session: Session,
+    user: DashboardUser,
+    request_id: str,
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    row = _request_row(session, user, request_id)
+    context = {
+        "jit": views.request_detail(session, user.approver, row),
+        "notice": notice,
+        "error": error,
+        "note_max": MAX_NOTE_CHARS,
+        "page": "request",
+    }
+    return render(request, "dashboard_request.html", context, user=user, status=status)
+
+
+@router.get("/requests/{request_id}")
+def request_page(
+    request: Request, request_id: str, session: SessionDep, user: CurrentUser, done: str = ""
+) -> HTMLResponse:
+    return _request_page(request, session, user, request_id, notice=DONE_TEXT.get(done, ""))
+
+
+def _decide(
+    request: Request, session: Session, user: DashboardUser, request_id: str, verb: str, note: str
+) -> Response:
+    _request_row(session, user, request_id)  # a friendly 404 before any rule
+    note = note.strip()
+    if len(note) > MAX_NOTE_CHARS:
+        error = f"Please keep it under {MAX_NOTE_CHARS} characters."
+        return _request_page(request, session, user, request_id, error=error, status=422)
+    if verb == "deny" and not note:
+        error = "Say why you deny it: the agent and its owner will see your reason."
+        return _request_page(request, session, user, request_id, error=error, status=422)
+    decide = jit.approve if verb == "approve" else jit.deny
+    note_arg = {"comment": note or None} if verb == "approve" else {"reason": note}
+    try:
+        decide(
+            session=session,
+            request_id=request_id,
+            approver=user.approver,
+            channel=CHANNEL,
+            **note_arg,
+        )
+    except JitgateError as exc:
+        session.rollback()  # the session would commit after a rendered error page
+        return _request_page(
+            request, session, user, request_id, error=exc.description, status=exc.status
+        )
+    done = "approved" if verb == "approve" else "denied"
+    return _see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
+
+
+@router.post("/requests/{request_id}/approve")
+def approve(
+    request: Request,
+    request_id: str,
+    session: SessionDep,
+    user: PostingUser,
+    comment: TextField = "",
+) -> Response:
+    return _decide(request, session, user, request_id, "approve", comment)
+
+
+@router.post("/requests/{request_id}/deny")
+def deny(
+    request: Request,
+    request_id: str,
+    session: SessionDep,
+    user: PostingUser,
+    reason: TextField = "",
+) -> Response:
+    return _decide(request, session, user, request_id, "deny", reason)
+
+
+# --- history and audit ----------------------------------------------------------------------
+
+
+def _limit(raw: str, default: int) -> int:
+    return min(max(int(raw), 1), views.MAX_ROWS) if raw.strip().isdigit() else default
+
+
+def _since(raw: str) -> datetime | None:
+    """An ISO date or date-time (as a datetime-local input sends it), read as UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
+    return value if value.tzinfo else value.replace(tzinfo=views.UTC)
+
+
+@router.get("/history")
+def history_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    status: str = "",
+    permission: str = "",
+    agent: str = "",
+    limit: str = "",
+) -> HTMLResponse:
+    filters = views.HistoryFilters(
+        status=status if status in views.HISTORY_STATUSES else "",
+        permission=permission.strip()[:MAX_FILTER_CHARS],
+        agent=agent.strip()[:MAX_FILTER_CHARS],
+        limit=_limit(limit, 50),
+    )
+    rows = views.history(session, user.approver.org_id, filters)
+    context = {
+        "requests": rows,
+        "filters": filters,
+        "statuses": views.HISTORY_STATUSES,
+        "page": "history",
+    }
+    return render(request, "dashboard_history.html", context, user=user)
+
+
+@router.get("/audit")
+def audit_page(
+    _flushed: Flushed,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    actor: str = "",
+    action: str = "",
+    since: str = "",
+    limit: str = "",
+) -> HTMLResponse:
+    filters = views.AuditFilters(
+        actor=actor.strip()[:MAX_FILTER_CHARS],
+        action=action.strip()[:MAX_FILTER_CHARS],
+        since=_since(since) if since.strip() else None,
+        limit=_limit(limit, 100),
+    )
+    rows = views.audit_trail(session, user.approver.org_id, filters)
+    context = {"events": rows, "filters": filters, "since": since.strip(), "page": "audit"}
+    return render(request, "dashboard_audit.html", context, user=user)
+
+
+# --- live updates and static files ----------------------------------------------------------
+
+
+@router.websocket("/ws")
+async def live_updates(websocket: WebSocket) -> None:
+    state = await live.authenticate(websocket)
+    if state is None:
+        await websocket.close(code=live.POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    await live.serve(websocket, state)
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> FileResponse:
+    if name not in STATIC:
+        raise Problem(404, "Not found", "There is no such file.")
+    return FileResponse(
+        HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/{anything:path}")
+def not_found(anything: str) -> Response:
+    raise Problem(404, "Page not found", "There is nothing at this address.")

@@ -1,0 +1,1 @@
+"""The approvers' web dashboard: signed-cookie sessions, page data, templates and static files."""

@@ -1,0 +1,189 @@
+"""Rendering for the dashboard: templates, security headers, who is signed in, friendly errors.
+
+Dashboard routes use DashboardRoute, which turns every refusal (not signed in, bad form, a
+domain error, a malformed request) into a page or a redirect instead of the API's JSON. The
+session dependency commits after the handler returns, so a handler that may fail half way
+through a write rolls back itself before rendering its error.
+"""
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.deps import SessionDep
+from app.api.limits import BodyTooLarge
+from app.dashboard import session as sessions
+from app.errors import JitgateError
+from app.models import Approver
+from app.security.secrets import constant_time_equal
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+LOGIN_PATH = "/dashboard/login"
+
+
+def security_headers() -> dict[str, str]:
+    ws_origin = sessions.public_origin().replace("http", "ws", 1)
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            f"connect-src 'self' {ws_origin}; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'"
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class DashboardUser:
+    approver: Approver
+    state: sessions.SessionState
+
+    @property
+    def label(self) -> str:
+        return self.approver.name or self.approver.email
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to the login form."""
+
+
+class Problem(Exception):
+    """A refusal shown as a page: status, a heading and a sentence."""
+
+    def __init__(self, status: int, title: str, text: str = "") -> None:
+        super().__init__(title)
+        self.status, self.title, self.text = status, title, text
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    user: DashboardUser | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
+    return templates.TemplateResponse(
+        request, name, ctx, status_code=status, headers=security_headers()
+    )
+
+
+def problem_page(request: Request, problem: Problem) -> HTMLResponse:
+    context = {"title": problem.title, "text": problem.text}
+    return render(request, "dashboard_error.html", context, status=problem.status)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a dashboard page is a place to return to after login (no open redirect)."""
+    if (
+        target
+        and target.startswith("/dashboard/")
+        and not target.startswith(("/dashboard/fragments", "/dashboard/static", "//"))
+        and "\\" not in target
+        and all(" " < c < "\x7f" for c in target)
+    ):
+        return target
+    return "/dashboard/pending"
+
+
+def to_login(request: Request) -> RedirectResponse:
+    url = LOGIN_PATH
+    if request.method == "GET":
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if safe_next(here) == here:
+            url += "?next=" + quote(here, safe="/")
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _problem_for(exc: Exception) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, JitgateError):
+        return Problem(exc.status, "That did not work", exc.description)
+    if isinstance(exc, StarletteHTTPException):
+        return Problem(exc.status_code, "That did not work", str(exc.detail))
+    if isinstance(exc, BodyTooLarge):
+        return Problem(413, "That was too much", "The form you sent is too large.")
+    return Problem(400, "That request was not understood", "Check the address or the form.")
+
+
+class DashboardRoute(APIRoute):
+    """Refusals become pages: the API's JSON error handlers never see a dashboard route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return to_login(request)
+            except (
+                Problem,
+                JitgateError,
+                RequestValidationError,
+                StarletteHTTPException,
+                BodyTooLarge,
+            ) as exc:
+                return problem_page(request, _problem_for(exc))
+
+        return route
+
+
+def current_user(request: Request, session: SessionDep) -> DashboardUser:
+    state = sessions.decode(request.cookies.get(sessions.COOKIE))
+    if state is None:
+        raise LoginRequired()
+    approver = session.get(Approver, state.approver)
+    if (
+        approver is None
+        or approver.org_id != state.org
+        or not constant_time_equal(sessions.token_fingerprint(approver.token_hash), state.tok)
+    ):
+        raise LoginRequired()
+    return DashboardUser(approver=approver, state=state)
+
+
+CurrentUser = Annotated[DashboardUser, Depends(current_user)]
+CsrfField = Annotated[str, Form(alias="csrf_token")]
+
+FORM_EXPIRED = Problem(
+    403,
+    "This form has expired",
+    "For your safety the form could not be checked. Go back, reload the page and try again.",
+)
+WRONG_ORIGIN = Problem(
+    403,
+    "This form came from another site",
+    "Open the dashboard at its own address and try again.",
+)
+
+
+def check_origin(request: Request) -> None:
+    if not sessions.origin_allowed(request.headers.get("origin"), required=False):
+        raise WRONG_ORIGIN
+
+
+def posting_user(request: Request, user: CurrentUser, csrf_token: CsrfField = "") -> DashboardUser:
+    """A signed-in approver whose form carries this session's CSRF token (checked in constant time)."""
+    check_origin(request)
+    if not sessions.csrf_matches(user.state, csrf_token):
+        raise FORM_EXPIRED
+    return user
+
+
+PostingUser = Annotated[DashboardUser, Depends(posting_user)]

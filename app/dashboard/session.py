@@ -1,0 +1,135 @@
+"""Dashboard sessions: a signed cookie naming the approver, plus its CSRF token.
+
+The cookie holds `base64url(json).signature`, where the JSON is {approver, org, exp, csrf, sid,
+tok} and the signature is an HMAC (purpose "dashboard-session"). Nothing is stored server-side
+except the ids of sessions that logged out (in the shared key-value store, until they would
+have expired anyway). `tok` is a fingerprint of the approver's token hash, so issuing the
+approver a new token ends every session opened with the old one.
+"""
+
+import base64
+import binascii
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from app.kv import get_store
+from app.security.secrets import constant_time_equal, sign_value, verify_signed_value
+from app.settings import get_settings
+
+COOKIE = "jitgate_dashboard"
+LOGIN_COOKIE = "jitgate_dashboard_login"
+PURPOSE = "dashboard-session"
+SESSION_SECONDS = 12 * 3600
+LOGIN_FORM_SECONDS = 3600
+MAX_COOKIE_CHARS = 2048
+
+
+@dataclass(frozen=True)
+class SessionState:
+    approver: str
+    org: str
+    exp: int
+    csrf: str
+    sid: str
+    tok: str
+
+    def expired(self, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) >= self.exp
+
+
+def token_fingerprint(token_hash: str) -> str:
+    return sign_value("dashboard-token", token_hash)[:22]
+
+
+def new_session(
+    *, approver_id: str, org_id: str, token_hash: str, now: float | None = None
+) -> SessionState:
+    issued = int(now if now is not None else time.time())
+    return SessionState(
+        approver=approver_id,
+        org=org_id,
+        exp=issued + SESSION_SECONDS,
+        csrf=secrets.token_urlsafe(24),
+        sid=secrets.token_urlsafe(12),
+        tok=token_fingerprint(token_hash),
+    )
+
+
+def encode(state: SessionState) -> str:
+    body = json.dumps(asdict(state), separators=(",", ":"), sort_keys=True).encode()
+    payload = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+    return f"{payload}.{sign_value(PURPOSE, payload)}"
+
+
+def decode(cookie: str | None, *, now: float | None = None) -> SessionState | None:
+    """The session a cookie carries, or None when it is missing, altered, expired or logged out."""
+    if not cookie or len(cookie) > MAX_COOKIE_CHARS or cookie.count(".") != 1:
+        return None
+    payload, signature = cookie.split(".")
+    if not verify_signed_value(PURPOSE, payload, signature):
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        state = SessionState(**raw)
+    except (binascii.Error, ValueError, TypeError):
+        return None
+    if not isinstance(state.exp, int) or state.expired(now) or is_logged_out(state):
+        return None
+    return state
+
+
+def csrf_matches(state: SessionState, submitted: str | None) -> bool:
+    """The per-session CSRF token, compared in constant time."""
+    return bool(submitted) and constant_time_equal(state.csrf, submitted or "")
+
+
+def _logout_key(state: SessionState) -> str:
+    return f"dashboard-logout:{state.sid}"
+
+
+def log_out(state: SessionState) -> None:
+    """Remember the session id until the cookie would have expired anyway."""
+    get_store().put(_logout_key(state), max(int(state.exp - time.time()), 1))
+
+
+def is_logged_out(state: SessionState) -> bool:
+    return get_store().exists(_logout_key(state))
+
+
+# The login form has no session yet: its CSRF token is a random nonce that must come back
+# both in a SameSite=Strict cookie and in the form (a cross-site page can set neither).
+def new_login_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def login_nonce_matches(cookie: str | None, submitted: str | None) -> bool:
+    return bool(cookie) and bool(submitted) and constant_time_equal(cookie or "", submitted or "")
+
+
+def public_origin() -> str:
+    parts = urlsplit(get_settings().public_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def secure_cookies() -> bool:
+    return get_settings().public_url.lower().startswith("https://")
+
+
+def cookie_options(max_age: int) -> dict:
+    return {
+        "max_age": max_age,
+        "path": "/dashboard",
+        "httponly": True,
+        "samesite": "strict",
+        "secure": secure_cookies(),
+    }
+
+
+def origin_allowed(origin: str | None, *, required: bool) -> bool:
+    """Browsers send Origin on WebSockets and POSTs; when present it must be our public URL."""
+    if origin is None:
+        return not required
+    return constant_time_equal(origin.rstrip("/").lower(), public_origin())

@@ -1,0 +1,84 @@
+// jitgate dashboard: live pending list over a WebSocket, and countdowns. No build step.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var statusBadge = document.getElementById("live-status");
+
+  function setStatus(state, text) {
+    if (!statusBadge) return;
+    statusBadge.dataset.state = state;
+    statusBadge.textContent = text;
+  }
+
+  function formatLeft(ms) {
+    var s = Math.floor(ms / 1000);
+    if (s <= 0) return "expired";
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    if (h) return h + "h " + m + "m left";
+    if (m) return m + "m " + (r < 10 ? "0" : "") + r + "s left";
+    return r + "s left";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var at = Date.parse(el.dataset.deadline);
+      if (!isNaN(at)) el.textContent = formatLeft(at - now);
+    });
+  }
+
+  // Fetch the server-rendered list and swap it in; a lost session sends the user to sign in.
+  var refreshing = null, again = false;
+  function refreshPending() {
+    if (refreshing) { again = true; return; }
+    refreshing = fetch("/dashboard/fragments/pending", { credentials: "same-origin", cache: "no-store" })
+      .then(function (resp) {
+        if (resp.redirected || resp.status === 401) { window.location.assign("/dashboard/login"); return null; }
+        return resp.ok ? resp.text() : null;
+      })
+      .then(function (html) {
+        var list = document.getElementById("pending-list");
+        if (html !== null && html !== undefined && list) { list.innerHTML = html; tick(); }
+      })
+      .catch(function () { /* the next event or reconnect tries again */ })
+      .then(function () {
+        refreshing = null;
+        if (again) { again = false; refreshPending(); }
+      });
+  }
+
+  function onEvent(event) {
+    if (event.type === "ping") return;
+    if (body.dataset.live === "pending") refreshPending();
+    var here = body.dataset.requestId;
+    if (here && event.request_id === here) {
+      var notice = document.getElementById("changed");
+      if (notice) notice.hidden = false;
+    }
+  }
+
+  var delay = 1000;
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + "/dashboard/ws");
+    socket.onopen = function () {
+      delay = 1000;
+      setStatus("live", "Live");
+      // Anything that happened while we were away is fetched once.
+      if (body.dataset.live === "pending") refreshPending();
+    };
+    socket.onmessage = function (msg) {
+      try { onEvent(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed message */ }
+    };
+    socket.onclose = function () {
+      setStatus("offline", "Reconnecting…");
+      window.setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+
+  tick();
+  window.setInterval(tick, 1000);
+  if (body.dataset.live || body.dataset.requestId) connect();
+})();
