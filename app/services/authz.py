@@ -68,6 +68,8 @@ def resolve_subject(
 ) -> AgentFacts | None:
     if subject is None or subject in (caller.agent_id, f"agent:{caller.name}"):
         return caller
+    if not subject.isprintable():  # a NUL byte makes PostgreSQL raise DataError
+        return None
     if subject.startswith("agent:"):
         name = subject.removeprefix("agent:")
         agent_id = session.exec(

@@ -1,0 +1,173 @@
+"""Permission checks (/authz/check, /authz/check-bulk): the rules in order, subjects, and callers."""
+
+import pytest
+
+from tests.factories import make_org, register_agent, set_policy
+from tests.helpers import assert_oauth_error, audit_events
+
+
+def check(client, agent, headers, **body):
+    return client.post(f"{agent.org.api}/authz/check", json=body, headers=headers)
+
+
+def decide(client, agent, headers, permission, **body):
+    resp = check(client, agent, headers, permission=permission, **body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_standing_capability_is_allowed(client, org, agent):
+    answer = decide(client, agent, agent.bearer(client), "document.read")
+    assert answer["allowed"] is True and answer["jit_required"] is False
+    assert answer["subject"] == agent.agent_id and answer["permission"] == "document.read"
+    assert answer["decision_id"].startswith("dec_")
+    assert "standing" in answer["reason"]
+
+
+def test_permission_outside_the_capabilities_is_denied(client, org, agent):
+    answer = decide(client, agent, agent.bearer(client), "admin.delete")
+    assert answer["allowed"] is False and "capabilities" in answer["reason"]
+
+
+def test_jit_permission_answers_jit_required(client, org, agent):
+    policy = set_policy(client, org, "payments.authorize", "jit", groups=["finance"])
+    answer = decide(client, agent, agent.bearer(client), "payments.authorize")
+    assert answer["allowed"] is False and answer["jit_required"] is True
+    assert answer["policy_id"] == policy["policy_id"]
+
+
+def test_denied_permission_is_denied_by_its_policy(client, org, agent):
+    policy = set_policy(client, org, "email.*", "deny")
+    answer = decide(client, agent, agent.bearer(client), "email.send")
+    assert answer["allowed"] is False and policy["policy_id"] in answer["reason"]
+
+
+def test_capability_outside_the_token_scope_is_denied(client, org, agent):
+    headers = agent.bearer(client, scope="document.read")
+    answer = decide(client, agent, headers, "document.summarize")
+    assert answer["allowed"] is False and "scope" in answer["reason"]
+
+
+@pytest.mark.parametrize("permission", ["Document.Read", "read", "", "a.b.c.d.e", "doc\x00.read"])
+def test_invalid_permission_name_is_denied_not_an_error(client, org, agent, permission):
+    answer = decide(client, agent, agent.bearer(client), permission)
+    assert answer["allowed"] is False and "valid permission" in answer["reason"]
+
+
+def test_suspended_agent_is_denied_with_its_existing_token(client, org, agent):
+    headers = agent.bearer(client)
+    client.patch(
+        f"{org.api}/agents/{agent.agent_id}", json={"status": "suspended"}, headers=org.admin
+    )
+    answer = decide(client, agent, headers, "document.read")
+    assert answer["allowed"] is False and "suspended" in answer["reason"]
+
+
+def test_deleted_agents_token_is_refused(client, org, agent):
+    headers = agent.bearer(client)
+    client.delete(f"{org.api}/agents/{agent.agent_id}", headers=org.admin)
+    resp = check(client, agent, headers, permission="document.read")
+    assert_oauth_error(resp, 401, "invalid_token", mentions="no longer exists")
+
+
+@pytest.mark.parametrize("form", ["name", "id"])
+def test_subject_may_be_another_agent_by_name_or_id(client, org, agent, form):
+    other = register_agent(client, org, capabilities=["email.send"])
+    subject = f"agent:{other.name}" if form == "name" else other.agent_id
+    answer = decide(client, agent, agent.bearer(client), "email.send", subject=subject)
+    assert answer["allowed"] is True and answer["subject"] == other.agent_id
+
+
+def test_subject_defaults_to_the_caller_in_both_spellings(client, org, agent):
+    headers = agent.bearer(client)
+    for subject in (f"agent:{agent.name}", agent.agent_id):
+        assert decide(client, agent, headers, "document.read", subject=subject)["allowed"] is True
+
+
+@pytest.mark.parametrize(
+    "kind", ["unknown-name", "unknown-id", "nul", "nul-name", "long", "other-org"]
+)
+def test_unknown_subject_is_404(client, org, agent, kind):
+    subjects = {
+        "unknown-name": "agent:nobody",
+        "unknown-id": "agt_nobody",
+        "nul": "agt_\x00",
+        "nul-name": "agent:a\x00b",
+        "long": "agt_" + "x" * 190,
+    }
+    if kind == "other-org":
+        stranger = register_agent(client, make_org("Org B"), capabilities=["document.read"])
+        subjects[kind] = stranger.agent_id
+    resp = check(
+        client, agent, agent.bearer(client), permission="document.read", subject=subjects[kind]
+    )
+    assert_oauth_error(resp, 404, "not_found", mentions="subject")
+
+
+def test_assertion_used_as_bearer_token_is_refused(client, org, agent):
+    # given a perfectly valid client assertion
+    headers = {"Authorization": f"Bearer {agent.assertion()}"}
+    # then it is not an access token
+    resp = check(client, agent, headers, permission="document.read")
+    assert_oauth_error(resp, 401, "invalid_token", mentions="not an access token")
+    assert not audit_events(client, org, action="authz.check")
+
+
+def test_admin_token_cannot_call_check(client, org, agent):
+    resp = check(client, agent, org.admin, permission="document.read")
+    assert_oauth_error(resp, 401, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"permission": 5}, {"permission": "document.read", "extra": 1}, {"permission": "x" * 300}],
+)
+def test_invalid_check_body_is_422(client, org, agent, body):
+    resp = client.post(f"{org.api}/authz/check", json=body, headers=agent.bearer(client))
+    assert_oauth_error(resp, 422, "invalid_request")
+
+
+def test_malformed_check_json_is_400(client, org, agent):
+    headers = {**agent.bearer(client), "Content-Type": "application/json"}
+    resp = client.post(f"{org.api}/authz/check", content=b"{not json", headers=headers)
+    assert_oauth_error(resp, 400, "invalid_request", mentions="JSON")
+
+
+def test_bulk_check_answers_in_order(client, org, agent):
+    set_policy(client, org, "payments.authorize", "jit", groups=["finance"])
+    checks = [
+        {"permission": "document.read"},
+        {"permission": "admin.delete"},
+        {"permission": "payments.authorize"},
+    ]
+    resp = client.post(
+        f"{org.api}/authz/check-bulk", json={"checks": checks}, headers=agent.bearer(client)
+    )
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["permission"] for r in results] == [c["permission"] for c in checks]
+    assert [r["allowed"] for r in results] == [True, False, False]
+    assert results[2]["jit_required"] is True
+    assert len(audit_events(client, org, action="authz.check")) == 3
+
+
+def test_bulk_check_of_more_than_100_is_422(client, org, agent):
+    checks = [{"permission": "document.read"}] * 101
+    resp = client.post(
+        f"{org.api}/authz/check-bulk", json={"checks": checks}, headers=agent.bearer(client)
+    )
+    assert_oauth_error(resp, 422, "invalid_request")
+    assert not audit_events(client, org, action="authz.check")
+
+
+def test_every_decision_is_an_audit_event(client, org, agent):
+    headers = agent.bearer(client)
+    yes = decide(client, agent, headers, "document.read", resource="doc:42")
+    no = decide(client, agent, headers, "admin.delete")
+    events = {
+        e["details"]["decision_id"]: e for e in audit_events(client, org, action="authz.check")
+    }
+    assert events[yes["decision_id"]]["outcome"] == "allowed"
+    assert events[yes["decision_id"]]["details"]["resource"] == "doc:42"
+    assert events[no["decision_id"]]["outcome"] == "denied"
+    assert events[no["decision_id"]]["actor"] == agent.agent_id
