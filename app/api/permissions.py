@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from app.api.ask import invalidate_catalog
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import PermissionIn
 from app.services import audit, permissions
@@ -31,6 +32,7 @@ def upsert(
         description=body.description,
         synonyms=body.synonyms,
     )
+    invalidate_catalog(org_id)
     audit.record(
         session,
         audit.EventIn(

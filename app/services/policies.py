@@ -127,8 +127,8 @@ def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -
         raise Conflict(
             f"a policy for {pattern!r} exists already; PUT /policies/{{id}} changes it"
         ) from exc
-    if not pattern.endswith("*"):
-        permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
+    # Patterns are listed too; the Ask interpreter never maps a phrase to a wildcard.
+    permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
     _rules_cache.invalidate(org_id)
     audit.record(
         session,

@@ -1,0 +1,80 @@
+"""POST /agents/ask: a plain-words question, interpreted against the catalog, decided like a check."""
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter
+from sqlmodel import Session
+
+from app.api.deps import CurrentAgent, OrgId, SessionDep
+from app.schemas import AskIn
+from app.services import ask, audit, authz, permissions
+from app.services.ask_interpreter import CatalogEntry, get_interpreter
+from app.services.cache import TtlCache
+from app.settings import get_settings
+
+router = APIRouter(tags=["ask"])
+_catalogs: TtlCache[tuple[CatalogEntry, ...]] = TtlCache(
+    lambda: get_settings().decision_cache_seconds
+)
+
+
+def catalog_for(session: Session, org_id: str) -> tuple[CatalogEntry, ...]:
+    def load() -> tuple[CatalogEntry, ...]:
+        rows = permissions.catalog(session, org_id=org_id)
+        return tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
+
+    return _catalogs.get(org_id, load)
+
+
+def invalidate_catalog(org_id: str) -> None:
+    _catalogs.invalidate(org_id)
+
+
+@router.post("/agents/ask")
+def ask_question(
+    org_id: OrgId, body: AskIn, session: SessionDep, caller: CurrentAgent
+) -> dict[str, Any]:
+    def decide(permission: str) -> ask.PermissionDecision:
+        d = authz.decide(
+            session,
+            org_id=org_id,
+            subject=caller.facts,
+            permission=permission,
+            token_scope=caller.scope,
+        )
+        return ask.PermissionDecision(d.allowed, d.reason, d.jit_required, d.policy_id, d.mode)
+
+    result = ask.answer(
+        question=body.question,
+        catalog=catalog_for(session, org_id),
+        decide=decide,
+        interpreter=get_interpreter(get_settings()),
+    )
+    decision_id = "dec_" + secrets.token_hex(10)
+    audit.record_later(
+        audit.EventIn(
+            org_id=org_id,
+            actor=caller.agent_id,
+            action="authz.ask",
+            target="ask",
+            outcome="allowed" if result["allowed"] else "denied",
+            reason=result["reason"],
+            details={
+                "decision_id": decision_id,
+                "question": body.question[:2000],
+                "permissions": [
+                    {
+                        "permission": p["permission"],
+                        "phrase": p.get("phrase"),
+                        "allowed": p["allowed"],
+                    }
+                    for p in result["permissions"]
+                ],
+                "unresolved": result["unresolved"],
+                "on_behalf_of": result["on_behalf_of"],
+                "interpreter": result.get("interpreter"),
+            },
+        )
+    )
+    return {**result, "decision_id": decision_id}
