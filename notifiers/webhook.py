@@ -67,7 +67,11 @@ def verify_signature(
     public_key: Callable[[str], Ed25519PublicKey | None],
     now: float | None = None,
 ) -> dict[str, Any]:
-    """What a receiver does: key by kid, EdDSA only, fresh, for this URL, for these bytes."""
+    """What a receiver does: key by kid, EdDSA only, fresh, for this URL, for these bytes.
+
+    A receiver should also remember each `jti` until its `exp` and refuse a second delivery
+    with the same one; retries of one event reuse its `event_id`, not its `jti`.
+    """
     try:
         header = jwt.get_unverified_header(signature)
         key = public_key(str(header.get("kid", "")))
@@ -173,8 +177,8 @@ class WebhookNotifier:
             else:
                 with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
                     response = client.post(url, content=body, headers=headers)
-        except httpx.InvalidURL as exc:
-            raise NotifierRejected(f"webhook: invalid URL ({exc})") from exc
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise NotifierRejected(f"webhook: unusable URL ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
             raise NotifierUnavailable(f"webhook unreachable: {type(exc).__name__}") from exc
         _check_status(response.status_code)

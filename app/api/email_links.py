@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from app.api.deps import SessionDep
 from app.errors import Conflict, JitgateError
 from app.models import Agent, Approver, JitDecision, JitRequest
+from app.services import jit
 from notifiers.email.links import LinkAction, LinkClaims, LinkExpired, LinkInvalid, read_token
 from notifiers.formatting import format_ttl
 
@@ -91,7 +92,7 @@ def load_link(session: Session, token: str) -> LinkContext:
     approver = session.get(Approver, claims.approver_id)
     if request is None or approver is None or {request.org_id, approver.org_id} != {claims.org_id}:
         raise LinkProblem(Page.INVALID)
-    if request.status != "pending" or _already_decided(session, request.id, approver.id):
+    if request.status != jit.PENDING or _already_decided(session, request.id, approver.id):
         raise LinkProblem(Page.USED, f"Its status is {request.status}.")
     agent = session.get(Agent, request.agent_id)
     return LinkContext(claims, request, approver, agent.name if agent else request.agent_id)
@@ -152,8 +153,6 @@ def submit_decision(
 
 
 def _record(session: Session, link: LinkContext, note: str) -> None:
-    from app.services import jit  # the JIT engine imports workers; keep this module light
-
     try:
         if link.claims.action is LinkAction.APPROVE:
             jit.approve(

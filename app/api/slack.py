@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from app.api.deps import SessionDep
 from app.errors import JitgateError, error_body
 from app.models import Approver, JitRequest
+from app.services import jit
 from app.settings import get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable
 from notifiers.slack.blocks import ephemeral_text
@@ -93,14 +94,12 @@ def decide(session: Session, decision: SlackDecision) -> str | None:
         session.rollback()  # a refusal leaves nothing behind for the request scope to commit
         return REPLY_REFUSED.format(reason=exc.description)
     session.refresh(request)
-    if request.status == "pending":  # the final state is shown by updating the message itself
+    if request.status == jit.PENDING:  # the final state is shown by updating the message itself
         return REPLY_WAITING.format(request_id=request.id)
     return None
 
 
 def _record(session: Session, decision: SlackDecision, approver: Approver) -> None:
-    from app.services import jit  # the JIT engine imports workers; keep this module light
-
     if decision.decision is Decision.APPROVE:
         jit.approve(
             session=session,

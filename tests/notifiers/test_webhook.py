@@ -142,3 +142,9 @@ def test_an_unreachable_receiver_is_transient(signing_key):
     )
     with pytest.raises(NotifierUnavailable):
         notifier.announce(request_view(), Target(HOOK))
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example/x", "not a url"])
+def test_an_unusable_url_is_permanent(signing_key, url):
+    with pytest.raises(NotifierRejected):
+        webhook.WebhookNotifier(settings=Settings()).announce(request_view(), Target(url))
