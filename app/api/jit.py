@@ -45,6 +45,13 @@ def create_request(
     )
 
 
+def _answer(body: dict[str, Any]) -> JSONResponse:
+    """Render in the handler's thread. A returned dict would be validated on another threadpool
+    hop while this request still holds its transaction (SQLite's write lock, PostgreSQL's row
+    locks); with every pool thread blocked on that lock, the hop never comes: deadlock."""
+    return JSONResponse(jsonable_encoder(body))
+
+
 def _authorize_read(principal: Principal, row: Any) -> None:
     if principal.kind == "agent" and row.agent_id != principal.id:
         raise NotFound(f"no JIT request {row.id} in this organization")
@@ -124,9 +131,9 @@ async def stream_events(org_id: OrgId, request_id: str, request: Request) -> Str
 @router.post("/jit/requests/{request_id}/cancel")
 def cancel(
     org_id: OrgId, request_id: str, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> JSONResponse:
     row = jit.cancel(session, org_id=org_id, request_id=request_id, agent_id=agent.agent_id)
-    return jit_views.public(session, row)
+    return _answer(jit_views.public(session, row))
 
 
 @router.post("/jit/requests/{request_id}/approve")
@@ -136,10 +143,10 @@ def approve(
     session: SessionDep,
     approver: CurrentApprover,
     body: DecisionIn | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     comment = body.comment if body else None
     row = jit.approve(session=session, request_id=request_id, approver=approver, comment=comment)
-    return jit_views.public(session, row)
+    return _answer(jit_views.public(session, row))
 
 
 @router.post("/jit/requests/{request_id}/deny")
@@ -149,29 +156,34 @@ def deny(
     session: SessionDep,
     approver: CurrentApprover,
     body: DecisionIn | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     reason = body and (body.reason or body.comment)
     row = jit.deny(session=session, request_id=request_id, approver=approver, reason=reason or None)
-    return jit_views.public(session, row)
+    return _answer(jit_views.public(session, row))
 
 
 @router.post("/jit/requests/{request_id}/revoke")
 def revoke(
     org_id: OrgId, request_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> JSONResponse:
     if principal.kind == "agent":
         raise Forbidden("an approver or an admin revokes JIT tokens")
     row = jit_tokens.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
-    return jit_views.public(session, row)
+    return _answer(jit_views.public(session, row))
 
 
 @router.post("/jit/tokens/consume")
-def consume(org_id: OrgId, body: ConsumeIn, session: SessionDep) -> dict[str, Any]:
-    """The token itself is the credential: signed, bound to one operation, usable once."""
-    return jit_tokens.consume(
-        session,
-        org_id=org_id,
-        token=body.token,
-        permission=body.permission,
-        operation=body.operation,
-    )
+def consume(org_id: OrgId, body: ConsumeIn) -> JSONResponse:
+    """The token itself is the credential: signed, bound to one operation, usable once.
+
+    Its own unit of work, committed before answering: a 200 means the use is recorded.
+    """
+    with session_scope() as session:
+        result = jit_tokens.consume(
+            session,
+            org_id=org_id,
+            token=body.token,
+            permission=body.permission,
+            operation=body.operation,
+        )
+    return _answer(result)

@@ -1,0 +1,109 @@
+"""Races the compare-and-set transitions must settle: one winner, the losers get 409."""
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+from sqlmodel import func, select
+
+from app.db import session_scope
+from app.models import IssuedToken, JitRequest
+from app.services import jit as jit_service
+from app.services import jit_tokens
+from app.services.jit import aware
+from tests.helpers import audit_events
+
+CONSUMERS = 50
+ROUNDS = 6
+
+
+def test_fifty_concurrent_consumes_succeed_exactly_once(jit, agent, alice):
+    jit.policy([alice])
+    request_id, token = jit.approved_token(agent, alice)
+    start = Barrier(CONSUMERS)
+
+    def consume() -> int:
+        start.wait()
+        return jit.consume(token).status_code
+
+    with ThreadPoolExecutor(CONSUMERS) as pool:
+        statuses = Counter(pool.map(lambda _: consume(), range(CONSUMERS)))
+
+    assert statuses == {200: 1, 409: CONSUMERS - 1}
+    consumed = [e for e in audit_events(jit.client, jit.org, action="jit.consume")]
+    assert [e["target"] for e in consumed] == [request_id]
+
+
+def _jit_tokens_for(request_id: str) -> int:
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        assert row is not None
+        stmt = (
+            select(func.count())
+            .select_from(IssuedToken)
+            .where(IssuedToken.agent_id == row.agent_id, IssuedToken.kind == "jit")
+        )
+        return session.exec(stmt).one()
+
+
+def _race_once(jit, agent, approver, denier) -> tuple[str, dict[str, object]]:
+    request_id = jit.pending(agent)["request_id"]
+    with session_scope() as session:
+        deadline = aware(session.get(JitRequest, request_id).pending_deadline)
+    start = Barrier(3)
+
+    def approve() -> int:
+        start.wait()
+        return jit.decide(request_id, approver, "approve").status_code
+
+    def deny() -> int:
+        start.wait()
+        return jit.decide(request_id, denier, "deny").status_code
+
+    def expire() -> bool:
+        start.wait()
+        with session_scope() as session:
+            return jit_service.expire(
+                session, request_id=request_id, now=deadline + timedelta(seconds=1)
+            )
+
+    with ThreadPoolExecutor(3) as pool:
+        futures = {
+            name: pool.submit(fn)
+            for name, fn in [("approve", approve), ("deny", deny), ("expire", expire)]
+        }
+        return request_id, {name: f.result() for name, f in futures.items()}
+
+
+def test_approve_deny_and_expiry_race_to_exactly_one_end_state(jit, client, agent, alice, bob):
+    jit.policy([alice, bob])
+    winners: Counter[str] = Counter()
+    for _ in range(ROUNDS):
+        request_id, outcome = _race_once(jit, agent, alice, bob)
+        won = [name for name, result in outcome.items() if result in (200, True)]
+        lost = [result for name, result in outcome.items() if name not in won]
+        assert len(won) == 1, outcome
+        assert all(result in (409, False) for result in lost), outcome
+        status = {"approve": "approved", "deny": "denied", "expire": "expired"}[won[0]]
+        view = jit.get(request_id, agent.bearer(client), wait=10 if status == "approved" else 0)
+        assert view["status"] == status
+        assert ("token" in view) == (status == "approved")
+        winners[won[0]] += 1
+    mints = [e["target"] for e in audit_events(client, jit.org, action="jit.token_mint")]
+    assert len(mints) == len(set(mints)) == winners["approve"]
+    assert _jit_tokens_for(request_id) == winners["approve"]
+
+
+def test_redelivered_mint_tasks_mint_one_token(jit, agent, alice):
+    jit.policy([alice])
+    request_id, token = jit.approved_token(agent, alice)
+
+    def mint_again() -> bool:
+        with session_scope() as session:
+            return jit_tokens.mint_token(session, request_id=request_id)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert not any(pool.map(lambda _: mint_again(), range(8)))
+    assert jit.token(agent, request_id) == token
+    assert _jit_tokens_for(request_id) == 1
