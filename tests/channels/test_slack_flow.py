@@ -260,3 +260,22 @@ def test_a_slack_outage_is_retried_and_the_message_delivered_once(client, org, a
     assert slack.attempts == 3
     time.sleep(1)  # a duplicate would show up here
     assert len(slack.calls(SlackMethod.POST_MESSAGE)) == 1
+
+
+def test_a_click_on_a_request_decided_elsewhere_is_refused_privately(
+    client, org, agent, slack, alice
+):
+    jit_policy(client, org, [alice])
+    request_id = ask(client, agent)["request_id"]
+    value = posted_value(slack, request_id)
+    client.post(f"{org.api}/jit/requests/{request_id}/cancel", headers=agent.bearer(client))
+    assert click(client, value, user="U0ALICE").status_code == 200
+    [reply] = slack.calls(SlackMethod.POST_EPHEMERAL)
+    assert "not recorded" in reply.params["text"] and "cancelled" in reply.params["text"]
+    assert status_of(client, org, request_id)["status"] == "cancelled"
+
+
+def test_interactions_that_are_not_jitgate_buttons_are_acknowledged_and_ignored(client, slack):
+    body = b"payload=" + b'{"type":"view_closed"}'.replace(b'"', b"%22")
+    resp = client.post(INTERACTIONS_URL, content=body, headers=slack_headers(body, SIGNING_SECRET))
+    assert resp.status_code == 200 and slack.calls() == []
