@@ -27,13 +27,22 @@ def configure(auth: AnyAuth | None) -> None:
     _default_auth = auth
 
 
+def _resolve(auth: AnyAuth | None) -> AnyAuth:
+    global _default_auth
+    if auth is not None:
+        return auth
+    if _default_auth is None:
+        _default_auth = AgentAuth.from_env()  # once, so its token cache is shared
+    return _default_auth
+
+
 def sync_client(auth: AnyAuth | None) -> SyncAgentAuth:
-    auth = auth or _default_auth or AgentAuth.from_env()
+    auth = _resolve(auth)
     return auth.sync if isinstance(auth, AgentAuth) else auth
 
 
 def async_client(auth: AnyAuth | None) -> AgentAuth:
-    auth = auth or _default_auth or AgentAuth.from_env()
+    auth = _resolve(auth)
     if isinstance(auth, SyncAgentAuth):
         return AgentAuth.from_credentials(auth.credentials)
     return auth
