@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from app.services.ask_interpreter import lexicon as lx
 from app.services.ask_interpreter import onbehalf
 from app.services.ask_interpreter import words as w
-from app.services.ask_interpreter.index import CatalogIndex, Entry, build_index, noun_group
+from app.services.ask_interpreter.index import CatalogIndex, Entry, build_index, noun_group, party
 from app.services.ask_interpreter.index import verb_class as vclass
 from app.services.ask_interpreter.parse import Group, group
 from app.services.ask_interpreter.text import clean, join_phrases, script_problem, tokenize
@@ -137,13 +137,16 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         phrase = _text([*g.verbs, *g.broad])
         result.refuse(phrase, f"'{phrase}' is too broad; name what the action applies to")
         return
+    people = [f for f in g.fillers if f.kind in (w.NAME, w.PARTY)]
     for verb in g.verbs:
         # An admin's synonym already names its object; places ("with the team") do not count.
         for phrase in (g.phrases if verb.entry else objects) or [[]]:
-            _resolve_one(verb, phrase, index, result)
+            _resolve_one(verb, phrase, people, index, result)
 
 
-def _resolve_one(verb: Word, phrase: list[Word], index: CatalogIndex, result: _Result) -> None:
+def _resolve_one(
+    verb: Word, phrase: list[Word], people: list[Word], index: CatalogIndex, result: _Result
+) -> None:
     shown = f"{verb.text} {_text(phrase)}".strip()
     if verb.kind in (w.UNKNOWN, w.VERB):
         result.refuse(shown, f"'{verb.text}' is not an action in the permission catalog")
@@ -151,7 +154,7 @@ def _resolve_one(verb: Word, phrase: list[Word], index: CatalogIndex, result: _R
     if verb.kind == w.VAGUE and "action" not in verb.extra:
         result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
         return
-    found = _synonym(verb, phrase) if verb.entry else _match(verb, phrase, index)
+    found = _synonym(verb, phrase) if verb.entry else _match(verb, phrase, people, index)
     if found.entry is None:
         result.refuse(shown, found.reason.replace("{phrase}", shown))
     else:
@@ -177,7 +180,7 @@ def _tiers(action: str) -> list:
     ]
 
 
-def _match(verb: Word, phrase: list[Word], index: CatalogIndex) -> _Found:
+def _match(verb: Word, phrase: list[Word], people: list[Word], index: CatalogIndex) -> _Found:
     action = verb.extra.get("action") or verb.base
     implied = None if "action" in verb.extra else lx.IMPLIED_OBJECT.get(verb.base)
     known = [x for x in phrase if x.extra.get("object") or x.entry] if _is_named(phrase) else []
@@ -192,8 +195,12 @@ def _match(verb: Word, phrase: list[Word], index: CatalogIndex) -> _Found:
         return _Found(None, "no catalog permission covers '{phrase}'")
     if phrase:
         return _Found(None, "'{phrase}': what it applies to is not in the permission catalog")
-    for candidates in filter(None, tiers):
-        return _pick_only(candidates)
+    if implied:  # "text a customer" names SMS; an email permission does not cover it
+        return _Found(None, f"nothing in the catalog covers '{verb.text}' ({implied})")
+    # With no object, only the action's own name or class may decide, and only if unique;
+    # a person as the object must be a kind the admin described ("refund a customer").
+    for candidates in filter(None, tiers[:2]):
+        return _pick_only([e for e in candidates if _serves(e, people)] or candidates, people)
     return _Found(None, f"no permission in the catalog matches the action '{verb.text}'")
 
 
@@ -206,8 +213,17 @@ def _pick(candidates: list[Entry], objects: list[Word]) -> _Found | None:
     return _Found(top[0]) if len(top) == 1 else _ambiguous(top)
 
 
-def _pick_only(candidates: list[Entry]) -> _Found:
-    return _Found(candidates[0]) if len(candidates) == 1 else _ambiguous(candidates)
+def _pick_only(candidates: list[Entry], people: list[Word]) -> _Found:
+    if len(candidates) > 1:
+        return _ambiguous(candidates)
+    if not _serves(candidates[0], people):
+        who = " ".join(p.text for p in people)
+        return _Found(None, f"'{{phrase}}': {candidates[0].permission} says nothing about '{who}'")
+    return _Found(candidates[0])
+
+
+def _serves(entry: Entry, people: list[Word]) -> bool:
+    return all(p.kind == w.PARTY and party(p.base) in entry.parties for p in people)
 
 
 def _ambiguous(entries: list[Entry]) -> _Found:

@@ -37,6 +37,10 @@ def verb_class(word: str) -> str:
     return lexicon.VERB_CLASS.get(word, word)
 
 
+def party(word: str) -> str:
+    return lexicon.PARTY_GROUP.get(word, word)
+
+
 def noun_group(word: str) -> str:
     return lexicon.NOUN_GROUP.get(word, word)
 
@@ -50,7 +54,8 @@ class Entry:
     qualifiers: tuple[str, ...]
     resource: tuple[str, ...]
     words: frozenset[str]  # content words of the admin's description and synonyms
-    described_actions: frozenset[str]  # verb classes named in the description
+    parties: frozenset[str]  # kinds of people the description names ("a customer's payment")
+    described_actions: frozenset[str]  # verb classes the description opens with
 
 
 @dataclass
@@ -113,8 +118,15 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         and w not in lexicon.PARTIES
         and len(w) > 2
     )
+    parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
-        item.permission, action, qualifiers, resource, content, _described_actions(prose[0])
+        item.permission,
+        action,
+        qualifiers,
+        resource,
+        content,
+        parties,
+        _described_actions(prose[0]),
     )
 
 

@@ -48,7 +48,7 @@ export: download extract dump back_up backup
 import: upload ingest
 run: execute trigger launch start invoke process kick_off
 deploy: ship release roll_out
-schedule: book arrange reschedule plan organize
+schedule: book arrange reschedule organize
 cancel: call_off abort
 invite:
 merge:
@@ -84,6 +84,7 @@ RELATED = {
     "schedule": ("create", "write"),
     "reply": ("send",),
     "publish": ("send",),
+    "send": ("publish",),
     "sign": ("approve",),
     "pay": ("transfer",),
     "transfer": ("pay",),
@@ -155,6 +156,7 @@ ticket: case incident issue
 order: purchase_order po
 secret: password credential key token
 spreadsheet: sheet
+sms: sms
 report: dashboard
 """)
 
@@ -168,8 +170,12 @@ trying plan planning intend hoping let lets just also still now today currently 
 actually really here there hi hello hey thanks thank yes check_whether know what which whom
 when where why how question agent assistant bot ai it's i'm i'd i'll we'd we're there's let's
 mine yours ours theirs own quick fyi good morning afternoon evening sorry wondering wonder
-curious mind assuming again first hereby sure certain can't cannot cant couldn't isn't aren't
+curious mind assuming again first hereby sure certain fine acceptable alright u ur plz can't cannot cant couldn't isn't aren't
 shouldn't wouldn't doesn't didn't haven't hasn't mustn't am_i possibly authorized authorised
+""")
+# After these a verb is expected: "can I email", "this agent may export".
+BEFORE_VERB = word_set("""
+i we you u agent assistant bot ai can could may might should would will shall must please let
 """)
 # Pronouns that point back at the object already named in the question.
 PRONOUNS = word_set("it them they those these this that one ones")
@@ -184,12 +190,22 @@ PARTIES = word_set("""
 customer client user person someone somebody team colleague vendor supplier employee manager
 boss him her them everyone everybody partner contractor candidate
 """)
+# Kinds of people that name the same party: "pay the vendor" fits "Pay a supplier invoice".
+PARTY_GROUP = _groups("""
+supplier: vendor contractor
+customer: client buyer
+employee: staff worker colleague
+user: member
+""")
 # Work products any communication verb may carry without naming a catalog resource.
 CONTENT_NOUNS = word_set("""
 summary note reply response answer result finding overview update draft copy reminder
 """)
 CONJUNCTIONS = word_set("and or & plus , / nor")
-SEPARATORS = word_set("then afterwards later next finally but . ; ! ? : ( ) [ ]")
+SEPARATORS = word_set("""
+then afterwards later next finally but while whilst because unless although though whereas
+. ; ! ? : ( ) [ ]
+""")
 JUNK = word_set("< > { } = # |")
 NEGATORS = word_set("not no never without don't dont won't wont avoid neither except excluding")
 # After a negator these words mean the question is about the action, not a refusal of it:
@@ -319,6 +335,8 @@ PHRASES = {
     "run sql": "run_sql",
     "pull request": "pull_request",
     "pull requests": "pull_request",
+    "text message": "sms",
+    "text messages": "sms",
     "merge request": "merge_request",
     "merge requests": "merge_request",
     "expense report": "expense_report",
@@ -344,6 +362,19 @@ PHRASES = {
     "and not": "without",
     "or not": "without",
     "tell me": "",
+    "could you confirm": "",
+    "can you confirm": "",
+    "please confirm": "",
+    "confirm that": "",
+    "confirm whether": "",
+    "confirm if": "",
+    "allow me to": "to",
+    "allows me to": "to",
+    "permit me to": "to",
+    "permits me to": "to",
+    "do you think": "",
+    "do you know if": "",
+    "do you know whether": "",
     "let me know": "",
     "whether or not": "whether",
     "is it ok": "",

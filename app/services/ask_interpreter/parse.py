@@ -13,6 +13,7 @@ from app.services.ask_interpreter.words import Word
 
 _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
+_SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -77,6 +78,9 @@ class _Grouper:
             self.structure(i, word)
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
+            self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
+        elif kind == w.NAME and self.expect_verb and self.kind_at(i + 1) in (w.PRON, w.DET):
+            self.verb(i, word)  # "and Frobnicate them": a verb we cannot map, not a name
         elif kind in (w.PRON, w.BROAD) or kind in _FILLERS:
             self.filler(word)
         elif kind in (w.ACTION, w.BOTH, w.VAGUE, w.VERB, w.SYNONYM, w.UNKNOWN):
@@ -141,7 +145,9 @@ class _Grouper:
         after_det = prev == w.DET or (
             i > 0 and self.words[i - 1].token is not None and self.words[i - 1].token.possessive
         )
-        if self.modifier_position(i, word):
+        if word.base == "do" and i + 1 < len(self.words) and self.words[i + 1].base in _SUBJECTS:
+            self.expect_verb = True  # "do you think", "does the agent": an auxiliary
+        elif self.modifier_position(i, word):
             self.object(word)  # a noun modifier: "the old draft documents"
         elif self.is_verb(i, word, prev, after_det):
             self.verb(i, word)
@@ -172,6 +178,8 @@ class _Grouper:
         if kind == w.BOTH:
             if word.gerund or prev == w.TO:
                 return True
+            if word.plural:
+                return False  # "invoices", "emails": a first-person question has no -s verbs
             if self.expect_verb and self.last_conj and self.g.verbs and self.g.phrases:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
@@ -184,8 +192,15 @@ class _Grouper:
 
     def verb(self, i: int, word: Word) -> None:
         g = self.g
-        if g.verbs and g.has_object or g.verbs and g.negated and not self.continues(word):
+        if g.negated and (g.has_object or g.verbs and not self.continues(word)):
+            self.groups.append(Group())  # a negation ends with its objects or a new verb form
+        elif g.verbs and g.has_object:
             self.groups.append(Group())
+        elif not g.verbs:
+            # Objects named before the verb ("which invoices can I pay?") are its objects;
+            # "is it fine if I ..." names nothing, so only named phrases are kept.
+            g.phrases = [p for p in g.phrases if p[-1].extra.get("object") or p[-1].entry]
+            g.pronoun, g.fillers = False, []
         self.g.verbs.append(word)
         self.expect_verb, self.pp, self.phrase_open, self.last_conj = False, False, False, None
         if word.base in lx.LIGHT_VERBS:

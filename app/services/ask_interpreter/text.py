@@ -60,8 +60,9 @@ def strip_accents(word: str) -> str:
 
 def join_phrases(text: str) -> str:
     """Join multi-word expressions ('look at', 'pull request') into single tokens."""
+    lower = text.lower()
     for phrase, joined in _PHRASE_ORDER:
-        if phrase in text:
+        if phrase in lower:
             text = re.sub(rf"\b{re.escape(phrase)}\b", joined, text, flags=re.IGNORECASE)
     return text
 

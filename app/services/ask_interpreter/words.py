@@ -76,7 +76,8 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
     is_object = base in index.object_words
     if base in lx.STOPWORDS and not (is_action or is_object):
         return STOP
-    if token.capitalized and not token.sentence_start and not (is_action or is_object):
+    known = is_action or is_object or base in lx.COMMON_VERBS
+    if token.capitalized and not token.sentence_start and not known:
         return NAME
     if token.possessive and not is_object:
         return NAME
