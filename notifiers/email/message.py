@@ -9,7 +9,7 @@ from email.utils import format_datetime, make_msgid
 from jinja2 import Environment, StrictUndefined
 
 from notifiers.base import RequestView
-from notifiers.formatting import deciders, format_ttl, outcome_of
+from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of
 
 SUBJECT_PREFIX = "[jitgate]"
 MAX_SUBJECT_CHARS = 200
@@ -79,10 +79,10 @@ OUTCOME_HTML = _html.from_string(
 )
 
 OUTCOME_PHRASES = {
-    "approved": "was approved",
-    "denied": "was denied",
-    "expired": "expired without a decision",
-    "cancelled": "was cancelled by the agent",
+    Outcome.APPROVED: "was approved",
+    Outcome.DENIED: "was denied",
+    Outcome.EXPIRED: "expired without a decision",
+    Outcome.CANCELLED: "was cancelled by the agent",
 }
 
 
@@ -133,7 +133,7 @@ def request_message(
 
 def outcome_phrase(request: RequestView) -> str:
     outcome = outcome_of(request.status)
-    phrase = OUTCOME_PHRASES.get(str(outcome), f"is now {request.status}")
+    phrase = OUTCOME_PHRASES[outcome] if outcome else f"is now {request.status}"
     decided_by = deciders(request)
     if decided_by:
         phrase += " by " + ", ".join(d.approver_label for d in decided_by)

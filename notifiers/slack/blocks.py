@@ -74,7 +74,8 @@ def parse_button_value(value: str) -> tuple[str, str]:
     if len(parts) != 3 or not all(parts):
         raise TamperedButton("button value is not jitgate's")
     org_id, request_id, mac = parts
-    if not verify_signed_value(BUTTON_VALUE_PURPOSE, f"{org_id}|{request_id}", mac):
+    body = BUTTON_VALUE_SEPARATOR.join((org_id, request_id))
+    if not verify_signed_value(BUTTON_VALUE_PURPOSE, body, mac):
         raise TamperedButton("button value signature does not match")
     return org_id, request_id
 
@@ -140,7 +141,7 @@ def _operation_block(operation: dict[str, Any]) -> dict[str, Any]:
         text = text[:MAX_TEXT_CHARS] + "\n… (truncated: see the dashboard for the whole operation)"
     preformatted = {
         "type": BlockType.RICH_TEXT_PREFORMATTED,
-        "elements": [{"type": "text", "text": text}],
+        "elements": [{"type": BlockType.TEXT, "text": text}],
     }
     return {"type": BlockType.RICH_TEXT, "elements": [preformatted]}
 

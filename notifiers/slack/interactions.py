@@ -30,6 +30,24 @@ class InteractionType(StrEnum):
     BLOCK_ACTIONS = "block_actions"
 
 
+class Field(StrEnum):
+    """The parts of Slack's block_actions payload that jitgate reads."""
+
+    TYPE = "type"
+    ACTIONS = "actions"
+    ACTION_ID = "action_id"
+    VALUE = "value"
+    USER = "user"
+    TEAM = "team"
+    CHANNEL = "channel"
+    CONTAINER = "container"
+    ID = "id"
+    TEAM_ID = "team_id"
+    CHANNEL_ID = "channel_id"
+    MESSAGE_TS = "message_ts"
+    RESPONSE_URL = "response_url"
+
+
 class Decision(StrEnum):
     APPROVE = "approve"
     DENY = "deny"
@@ -158,9 +176,10 @@ def load_payload(body: bytes) -> dict[str, Any]:
 
 
 def _jitgate_action(payload: dict[str, Any]) -> tuple[Decision, str] | None:
-    for action in payload.get("actions") or []:
-        if isinstance(action, dict) and action.get("action_id") in DECISION_FOR_ACTION:
-            return DECISION_FOR_ACTION[ActionId(action["action_id"])], str(action.get("value", ""))
+    for action in payload.get(Field.ACTIONS) or []:
+        if isinstance(action, dict) and action.get(Field.ACTION_ID) in DECISION_FOR_ACTION:
+            decision = DECISION_FOR_ACTION[ActionId(action[Field.ACTION_ID])]
+            return decision, str(action.get(Field.VALUE, ""))
     return None
 
 
@@ -173,13 +192,13 @@ def _get(payload: dict[str, Any], outer: str, inner: str) -> str | None:
 def parse_decision(body: bytes) -> SlackDecision | None:
     """The decision a verified body asks for; None for interactions that are not ours to act on."""
     payload = load_payload(body)
-    if payload.get("type") != InteractionType.BLOCK_ACTIONS:
+    if payload.get(Field.TYPE) != InteractionType.BLOCK_ACTIONS:
         return None
     found = _jitgate_action(payload)
     if found is None:
         return None
     decision, value = found
-    user_id = _get(payload, "user", "id")
+    user_id = _get(payload, Field.USER, Field.ID)
     if not user_id:
         raise MalformedPayload("block_actions payload without a user")
     try:
@@ -191,8 +210,9 @@ def parse_decision(body: bytes) -> SlackDecision | None:
         org_id=org_id,
         slack_user_id=user_id,
         decision=decision,
-        response_url=payload.get("response_url") or None,
-        channel_id=_get(payload, "channel", "id") or _get(payload, "container", "channel_id"),
-        team_id=_get(payload, "team", "id") or _get(payload, "user", "team_id"),
-        message_ts=_get(payload, "container", "message_ts"),
+        response_url=payload.get(Field.RESPONSE_URL) or None,
+        channel_id=_get(payload, Field.CHANNEL, Field.ID)
+        or _get(payload, Field.CONTAINER, Field.CHANNEL_ID),
+        team_id=_get(payload, Field.TEAM, Field.ID) or _get(payload, Field.USER, Field.TEAM_ID),
+        message_ts=_get(payload, Field.CONTAINER, Field.MESSAGE_TS),
     )
