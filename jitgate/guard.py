@@ -44,7 +44,11 @@ def sync_client(auth: AnyAuth | None) -> SyncAgentAuth:
 def async_client(auth: AnyAuth | None) -> AgentAuth:
     auth = _resolve(auth)
     if isinstance(auth, SyncAgentAuth):
-        return AgentAuth.from_credentials(auth.credentials)
+        twin = getattr(auth, "_async_twin", None)
+        if twin is None:
+            twin = AgentAuth.from_credentials(auth.credentials)
+            auth._async_twin = twin  # type: ignore[attr-defined]
+        return twin
     return auth
 
 
