@@ -19,7 +19,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
         from app.errors import JitgateError
         from app.settings import InsecureSettings
@@ -32,6 +32,8 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(str(exc)) from None
         except OperationalError as exc:
             raise CliError(f"database error: {str(exc.orig).splitlines()[0]}") from None
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise CliError(f"JITGATE_DATABASE_URL is not usable: {exc}") from None
 
     return wrapper
 

@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import func, select
@@ -75,3 +77,26 @@ def assert_nothing_issued(client: Any, org: OrgHandle, agent_id: str, rule: str 
     assert refusals, "a refused token request is an audit event"
     if rule is not None:
         assert any(f"({rule})" in e["reason"] for e in refusals), refusals
+
+
+@contextmanager
+def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
+    """Run with other JITGATE_* values (None removes one); settings and engines are re-read
+    inside and restored afterwards."""
+    from app.db import get_engine, get_read_engine
+    from app.settings import get_settings
+
+    caches = (get_settings, get_engine, get_read_engine)
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            if value is None:
+                patch.delenv(f"JITGATE_{name.upper()}", raising=False)
+            else:
+                patch.setenv(f"JITGATE_{name.upper()}", value)
+        for cache in caches:
+            cache.cache_clear()
+        try:
+            yield
+        finally:
+            for cache in caches:
+                cache.cache_clear()

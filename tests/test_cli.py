@@ -1,0 +1,158 @@
+"""The `jitgate` command line: machine-readable output, one-line errors, key generation."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+
+from app.cli import main
+from tests.factories import AgentHandle, OrgHandle, request_token
+from tests.helpers import jitgate_env
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result, mentions: str) -> None:
+    """Exit non-zero with a single `Error: …` line and no traceback."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert mentions in lines[0], lines[0]
+
+
+def run_cli(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The real executable in a fresh process, for settings that are read once per process."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("JITGATE_")}
+    environ.update({f"JITGATE_{k.upper()}": v for k, v in env.items()})
+    return subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_orgs_create_json_prints_exactly_one_object(client):
+    # when an org is created with --json
+    result = cli("orgs", "create", "Acme Labs", "--json")
+    # then stdout is one JSON object with exactly the two documented fields
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.strip().splitlines()) == 1
+    body = json.loads(result.stdout)
+    assert set(body) == {"org_id", "admin_token"}
+    assert body["org_id"].startswith("org_") and body["admin_token"].startswith("jgadm_")
+    # and the admin token works on the API
+    org = OrgHandle(body["org_id"], body["admin_token"])
+    assert client.get(f"{org.api}/agents", headers=org.admin).status_code == 200
+
+
+def test_orgs_create_with_a_slug_uses_it(client):
+    slug = f"acme-{uuid.uuid4().hex[:8]}"
+    result = cli("orgs", "create", "Acme", "--slug", slug, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["org_id"] == slug
+
+
+def test_duplicate_slug_is_a_one_line_error(client):
+    slug = f"dup-{uuid.uuid4().hex[:8]}"
+    assert cli("orgs", "create", "First", "--slug", slug).exit_code == 0
+    assert_one_line_error(cli("orgs", "create", "Second", "--slug", slug, "--json"), "exists")
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (["orgs", "create", "   "], "name"),
+        (["orgs", "create", "Acme", "--slug", "Not A Slug"], "slug"),
+        (["admin-tokens", "create", "--org", "org_missing"], "org_missing"),
+        (["admin-tokens", "revoke", "--org", "org_missing", "adm_x"], "adm_x"),
+        (["agents", "register", "--org", "org_missing", "--name", "Bad Name"], "name"),
+        (["audit", "verify", "--org", "org_missing"], ""),
+    ],
+    ids=["blank-name", "bad-slug", "unknown-org", "unknown-token", "bad-agent-name", "verify"],
+)
+def test_user_mistakes_are_one_line_errors(client, args, mentions):
+    result = cli(*args)
+    if args[0] == "audit":  # an org without events verifies trivially
+        assert result.exit_code == 0 and "ok, 0 events" in result.output
+        return
+    assert_one_line_error(result, mentions)
+
+
+def test_revoked_admin_token_stops_working(client, org):
+    result = cli("admin-tokens", "create", "--org", org.org_id, "--label", "ci", "--json")
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.stdout)
+    second = OrgHandle(org.org_id, issued["admin_token"])
+    assert client.get(f"{org.api}/agents", headers=second.admin).status_code == 200
+    assert cli("admin-tokens", "revoke", "--org", org.org_id, issued["token_id"]).exit_code == 0
+    resp = client.get(f"{org.api}/agents", headers=second.admin)
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_token"
+
+
+def test_keys_generate_writes_a_private_pem_and_prints_the_public_jwks(client, org, tmp_path):
+    # when a key pair is generated into a directory
+    out = tmp_path / "keys"
+    result = cli("keys", "generate", "--out", str(out), "--kid", "ci-key")
+    assert result.exit_code == 0, result.output
+    # then stdout is the public JWKS only, and the private key is a 0600 file
+    jwks = json.loads(result.stdout)
+    assert [k["kid"] for k in jwks["keys"]] == ["ci-key"]
+    assert "d" not in jwks["keys"][0]
+    pem = out / "agent.pem"
+    assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+    assert "PRIVATE KEY" in pem.read_text() and "PRIVATE" not in result.stdout
+    assert json.loads((out / "agent.jwks.json").read_text()) == jwks
+    # and the pair works end to end: register with the CLI, sign an assertion, get a token
+    (tmp_path / "jwks.json").write_text(result.stdout)
+    reg = cli(
+        "agents", "register", "--org", org.org_id, "--name", "cli-agent",
+        "--capability", "document.read", "--jwks", str(tmp_path / "jwks.json"),
+    )  # fmt: skip
+    assert reg.exit_code == 0, reg.output
+    agent_id = json.loads(reg.stdout)["agent_id"]
+    key = serialization.load_pem_private_key(pem.read_bytes(), password=None)
+    agent = AgentHandle(org=org, agent_id=agent_id, name="cli-agent", private_key=key, kid="ci-key")
+    assert request_token(client, org, agent.assertion()).status_code == 200
+
+
+def test_keys_generate_without_out_is_a_one_line_error(client):
+    result = cli("keys", "generate")
+    assert_one_line_error(result, "--out")
+    assert result.stdout.count("PRIVATE") == 0
+
+
+def test_agents_register_with_a_broken_jwks_file_is_a_one_line_error(client, org, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = cli("agents", "register", "--org", org.org_id, "--name", "x-agent", "--jwks", str(bad))
+    assert_one_line_error(result, "not a JSON file")
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))
+    result = cli(
+        "agents", "register", "--org", org.org_id, "--name", "x-agent", "--jwks", str(private)
+    )
+    assert_one_line_error(result, "oct")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["nonsense", "foo://x/y", "postgresql://nobody@127.0.0.1:1/x", "sqlite:////no/such/dir/x.db"],
+    ids=["garbage", "dialect", "refused", "unwritable"],
+)
+def test_unusable_database_url_is_a_one_line_error(monkeypatch, url):
+    with jitgate_env(monkeypatch, database_url=url):
+        result = cli("orgs", "create", "Acme", "--json")
+    assert_one_line_error(result, "")
+    assert result.stdout == ""
