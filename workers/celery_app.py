@@ -47,3 +47,6 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+# Tasks retried from a worker thread publish through the *default* app; without this, retries in
+# the embedded worker would go to Celery's built-in default broker and be lost.
+celery_app.set_default()

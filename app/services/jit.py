@@ -232,11 +232,11 @@ def _check_decider(session: Session, row: JitRequest, approver: Approver) -> Pol
     return policy
 
 
-def _ensure_pending(session: Session, row: JitRequest, now: datetime) -> None:
+def _ensure_pending(row: JitRequest, now: datetime) -> None:
     if row.status != PENDING:
         raise InvalidTransition(f"request {row.id} is already {row.status}")
-    if aware(row.pending_deadline) <= now:  # type: ignore[operator]
-        expire(session, request_id=row.id, now=now)
+    if aware(row.pending_deadline) <= now:
+        # Refused here without writing: this transaction rolls back; the sweep records the expiry.
         raise InvalidTransition(f"request {row.id} has expired")
 
 
@@ -254,7 +254,7 @@ def decide(
     # Lock the request before the audit head, the order expiry and consume take them in;
     # otherwise a decision and the sweep deadlock on PostgreSQL instead of one losing with 409.
     row = get_request(session, org_id=approver.org_id, request_id=request_id, for_update=True)
-    _ensure_pending(session, row, now)
+    _ensure_pending(row, now)
     _check_decider(session, row, approver)
     try:
         with session.begin_nested():
