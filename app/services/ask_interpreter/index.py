@@ -56,6 +56,9 @@ class Entry:
     words: frozenset[str]  # content words of the admin's description and synonyms
     parties: frozenset[str]  # kinds of people the description names ("a customer's payment")
     described_actions: frozenset[str]  # verb classes the description opens with
+    lead_words: frozenset[str] = frozenset()  # its opening verbs as written ("mark", "move")
+    alt_actions: frozenset[str] = frozenset()  # "stripe.charge.create" also charges
+    word_groups: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -108,16 +111,8 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     action, qualifiers, resource = _split_name(item.permission, known)
     prose = [join_phrases((item.description or "").lower())] + list(item.synonyms)
     bases = [_base(w, known) for text in prose for w in _words(text)]
-    content = frozenset(
-        w
-        for w in bases
-        if w not in lexicon.STOPWORDS
-        and w not in lexicon.DETERMINERS
-        and w not in ACTION_WORDS
-        and w not in lexicon.PRONOUNS
-        and w not in lexicon.PARTIES
-        and len(w) > 2
-    )
+    classes, leads = _described_actions(prose[0], known)
+    content = frozenset(w for w in bases if _is_content(w)) - leads
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
@@ -126,28 +121,51 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         resource,
         content,
         parties,
-        _described_actions(prose[0]),
+        classes,
+        leads,
+        _alternative_actions(action, resource),
+        frozenset(noun_group(w) for w in content),
     )
 
 
-def _described_actions(description: str) -> frozenset[str]:
+def _is_content(word: str) -> bool:
+    """A description word that can name what a permission applies to."""
+    pure_verb = word in ACTION_WORDS and word not in lexicon.NOUN_GROUP
+    filler = word in lexicon.STOPWORDS or word in lexicon.DETERMINERS or word in lexicon.PRONOUNS
+    return not (pure_verb or filler or word in lexicon.PARTIES) and len(word) > 2
+
+
+def _alternative_actions(action: str, resource: tuple[str, ...]) -> frozenset[str]:
+    """'stripe.refund.create' refunds: a making action over a noun that names an action."""
+    if action not in lexicon.LIGHT_VERBS and verb_class(action) not in ("create", "run"):
+        return frozenset()
+    found = {verb_class(r) for r in resource if r in lexicon.VERB_CLASS}
+    found |= {lexicon.NOMINAL_ACTIONS[r] for r in resource if r in lexicon.NOMINAL_ACTIONS}
+    return frozenset(found)
+
+
+def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str], frozenset[str]]:
     """Verbs an imperative description opens with: 'Create, move or cancel calendar events'.
 
     Only the leading run counts, so nouns that double as verbs later in the sentence ('post a
-    message') and participles ('an approved invoice') name nothing.
+    message') and participles ('an approved invoice') name nothing. Returns their verb classes
+    and their base forms, so that a verb the lexicon lacks ('mark') can still match.
     """
-    found: set[str] = set()
+    classes: set[str] = set()
+    leads: set[str] = set()
     expect_verb = True
     for word in re.findall(r"[a-z][a-z0-9_\-]*|,", description):
         if word in (",", "and", "or"):
             expect_verb = True
-        elif expect_verb and (word in lexicon.VERB_CLASS or word in lexicon.COMMON_VERBS):
-            if word in lexicon.VERB_CLASS:
-                found.add(verb_class(word))
-            expect_verb = False
-        else:
+            continue
+        base = _base(word, known)
+        if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
             break
-    return frozenset(found)
+        leads.add(base)
+        if base in lexicon.VERB_CLASS:
+            classes.add(verb_class(base))
+        expect_verb = False
+    return frozenset(classes), frozenset(leads)
 
 
 def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:

@@ -89,6 +89,8 @@ RELATED = {
     "pay": ("transfer",),
     "transfer": ("pay",),
 }
+# Single words whose other sense is a different action: "open a ticket" creates one.
+WORD_RELATED = {"open": ("create",), "raise": ("create",), "file": ("create",)}
 # Verbs too vague to stand for any one permission: "can I use the calendar?" is unresolved.
 VAGUE_VERBS = word_set("do use handle manage perform work deal touch interact operate")
 
@@ -344,6 +346,14 @@ PHRASES = {
     "address book": "address_book",
     "right now": "right_now",
     "e mail": "email",
+    "check to see if": "",
+    "checking whether": "",
+    "checking if": "",
+    "not only": "",
+    "not just": "",
+    "not to mention": "and",
+    "but also": "and",
+    "no matter": "",
     "check whether": "check_whether",
     "check if": "check_whether",
     "in order to": "to",
@@ -360,7 +370,7 @@ PHRASES = {
     "apart from": "without",
     "but not": "without",
     "and not": "without",
-    "or not": "without",
+    "or not": "",
     "tell me": "",
     "could you confirm": "",
     "can you confirm": "",

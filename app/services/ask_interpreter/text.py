@@ -13,7 +13,8 @@ _TOKEN = re.compile(
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
     r"|(?P<word>[A-Za-z0-9][A-Za-z0-9_'\-]*)|(?P<punct>[,;.!?&/:()\[\]{}<>=#|])"
 )
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+# Dashes between words separate them ("documents—and purge"); a hyphen inside a word stays.
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": " - ", "—": " - "})
 # Words far more common in other languages than in English questions about permissions.
 _FOREIGN = lexicon.word_set(
     "puedo leer los las del para por est-ce je peux les des und der die das ich kann darf "
