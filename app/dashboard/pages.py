@@ -28,6 +28,16 @@ from app.security.secrets import constant_time_equal
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def short_id(value: str) -> str:
+    """agt_5653748566cba18c3b25ec57 → agt_565374…ec57: enough to tell ids apart in a table."""
+    if len(value) <= 18:
+        return value
+    return f"{value[:10]}…{value[-4:]}"
+
+
+templates.env.filters["short_id"] = short_id
 LOGIN_PATH = "/dashboard/login"
 
 
