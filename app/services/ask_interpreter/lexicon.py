@@ -28,8 +28,8 @@ def _groups(spec: str) -> dict[str, str]:
 # class. Multi-word verbs are joined with '_' by PHRASES below before lookup.
 VERB_CLASS = _groups("""
 read: view open see access browse check get fetch retrieve inspect consult peek peruse examine
-  show display look_at go_through pull look_into
-summarize: summary recap digest condense abridge sum_up tldr
+  show display look_at go_through pull look_into skim glance glance_at scan
+summarize: recap digest condense abridge sum_up tldr
 list: enumerate
 search: find look_up lookup query
 create: add make generate establish set_up produce issue
@@ -172,7 +172,9 @@ trying plan planning intend hoping let lets just also still now today currently 
 actually really here there hi hello hey thanks thank yes check_whether know what which whom
 when where why how question agent assistant bot ai it's i'm i'd i'll we'd we're there's let's
 mine yours ours theirs own quick fyi good morning afternoon evening sorry wondering wonder
-curious mind assuming again first hereby sure certain fine acceptable alright u ur plz can't cannot cant couldn't isn't aren't
+curious mind assuming again first hereby sure certain fine acceptable alright u ur plz
+maybe perhaps cleared promise swear guess think suppose believe hope reckon nothing else only
+permissible ok'd can't cannot cant couldn't isn't aren't
 shouldn't wouldn't doesn't didn't haven't hasn't mustn't am_i possibly authorized authorised
 """)
 # After these a verb is expected: "can I email", "this agent may export".
@@ -184,7 +186,7 @@ PRONOUNS = word_set("it them they those these this that one ones")
 # Quantifiers with nothing to point back at: "delete everything" is too broad to map.
 BROAD = word_set("everything anything all something whatever every")
 DETERMINERS = word_set("""
-a an the this that these those my our your his her their its some any all every each both
+couple a an the this that these those my our your his her their its some any all every each both
 another other several few many
 """)
 # People the action is done to or for; a verb may take them without naming a catalog object.
@@ -218,6 +220,11 @@ i we allowed permitted able authorized authorised permission entitled ok okay po
 PREPOSITIONS = word_set("""
 in on at from with by about into onto over under via per within across through during before
 after until between among toward towards regarding re against since for
+""")
+# Asking for more power than the catalog grants is never a detail to skip: "with admin rights".
+ESCALATION = word_set("""
+admin administrator root superuser sudo privilege elevated unrestricted god-mode override
+bypass impersonate
 """)
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.
 COMMON_VERBS = word_set("""
@@ -372,6 +379,8 @@ PHRASES = {
     "and not": "without",
     "or not": "",
     "tell me": "",
+    "please advise": "",
+    "glance at": "glance_at",
     "could you confirm": "",
     "can you confirm": "",
     "please confirm": "",

@@ -68,6 +68,7 @@ class _Grouper:
             if i not in self.skip:
                 self.feed(i, word)
             self.track_unknown(word)
+            self.track_escalation(word)
         self.flush_unknown()
         return Parse([g for g in self.groups if g.verbs or g.has_object], self.problems)
 
@@ -222,6 +223,11 @@ class _Grouper:
                 self.skip.add(j)
                 self.g.fillers.append(nxt)  # the noun was the object: "for order 12" is not
             return
+
+    def track_escalation(self, word: Word) -> None:
+        if word.base in lx.ESCALATION and not word.extra.get("object") and not self.g.negated:
+            reason = f"'{word.text}' asks for more than a catalog permission"
+            self.problems.append((word.text, reason))
 
     def track_unknown(self, word: Word) -> None:
         if word.kind == w.UNKNOWN and not self.g.negated:

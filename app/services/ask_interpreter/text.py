@@ -93,6 +93,8 @@ def tokenize(text: str) -> list[Token]:
 def forms(word: str) -> Iterator[str]:
     """Candidate base forms of a word, most likely first (the caller keeps the first known one)."""
     yield word
+    if word.startswith("re-") and len(word) > 5:  # "re-read" reads, "re-share" shares
+        yield from forms(word[3:])
     for table in (lexicon.IRREGULAR, lexicon.BRITISH):
         if word in table:
             yield table[word]
