@@ -182,3 +182,25 @@ def test_deleted_agent_is_gone_and_its_name_is_free(client, org, agent):
     assert_rule(request_token(client, org, agent.assertion()), "client")
     again = register_agent(client, org, capabilities=["document.read"], name=agent.name)
     assert again.agent_id != agent.agent_id
+
+
+def _streamed(size: int):
+    yield b'{"name": "'
+    for _ in range(size // 1024):
+        yield b"x" * 1024
+    yield b'", "capabilities": []}'
+
+
+def test_oversized_body_without_content_length_is_413(client, org):
+    # given a JSON body streamed in chunks (no Content-Length for the early check)
+    headers = {**org.admin, "Content-Type": "application/json"}
+    resp = client.post(f"{org.api}/agents/register", content=_streamed(100 * 1024), headers=headers)
+    # then the streaming limit answers 413, not a generic parse error
+    assert_oauth_error(resp, 413, "request_too_large")
+    assert agent_names(client, org) == []
+
+
+def test_oversized_body_with_content_length_is_413(client, org):
+    resp = register(client, org, description="d" * (70 * 1024))
+    assert_oauth_error(resp, 413, "request_too_large")
+    assert agent_names(client, org) == []

@@ -48,7 +48,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", text), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, BodyTooLarge):
+            # FastAPI wraps any error while reading a JSON body in a generic 400.
+            return await _too_large(request, exc.__cause__)
         code = _HTTP_CODES.get(exc.status_code, "invalid_request")
         return JSONResponse(
             error_body(code, str(exc.detail)),

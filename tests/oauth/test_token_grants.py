@@ -251,6 +251,18 @@ def test_oversized_body_is_413(client, org, agent):
     assert issued_tokens(agent.agent_id) == 0
 
 
+def test_oversized_streamed_form_is_413(client, org, agent):
+    def chunks():
+        yield b"grant_type=client_credentials&scope="
+        for _ in range(80):
+            yield b"x" * 1024
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    resp = client.post(f"{org.api}/oauth/token", content=chunks(), headers=headers)
+    assert_oauth_error(resp, 413, "request_too_large")
+    assert issued_tokens(agent.agent_id) == 0
+
+
 def test_oversized_headers_are_431(client, org, agent):
     resp = client.post(
         f"{org.api}/oauth/token",
