@@ -9,6 +9,16 @@ def word_set(spec: str) -> frozenset[str]:
     return frozenset(spec.split())
 
 
+def pairs(spec: str) -> dict[str, str]:
+    """'a=b; c=d' lines -> {a: b, c: d}; keys may hold spaces, values may be empty."""
+    out: dict[str, str] = {}
+    for line in spec.strip().splitlines():
+        for item in line.split(";"):
+            key, _, value = item.strip().partition("=")
+            out[key] = value
+    return out
+
+
 def _groups(spec: str) -> dict[str, str]:
     """'canon: a b c' lines -> {a: canon, b: canon, ...}; the canonical word maps to itself."""
     out: dict[str, str] = {}
@@ -34,6 +44,7 @@ list: enumerate
 search: find look_up lookup query
 create: add make generate establish set_up produce issue
 update: edit modify change alter amend revise correct adjust tweak rename fill_in fill_out patch
+  set
 write: rewrite overwrite
 delete: remove erase wipe purge destroy drop trash discard shred expunge get_rid_of take_down
 send: forward deliver dispatch transmit email mail reply respond text message send_out
@@ -47,8 +58,8 @@ reject: deny decline refuse veto
 export: download extract dump back_up backup
 import: upload ingest
 run: execute trigger launch start invoke process kick_off
-deploy: ship release roll_out
-schedule: book arrange reschedule organize
+deploy: ship release roll_out push
+schedule: book arrange reschedule organize reserve
 cancel: call_off abort
 invite:
 merge:
@@ -95,47 +106,22 @@ WORD_RELATED = {"open": ("create",), "raise": ("create",), "file": ("create",)}
 VAGUE_VERBS = word_set("do use handle manage perform work deal touch interact operate")
 
 # A verb that names its own object: "email Carol the summary" sends an email.
-IMPLIED_OBJECT = {
-    "email": "email",
-    "mail": "email",
-    "text": "sms",
-    "message": "message",
-    "invoice": "invoice",
-    "wire": "payment",
-    "tweet": "tweet",
-}
+IMPLIED_OBJECT = pairs("""
+email=email; mail=email; text=sms; message=message; invoice=invoice; wire=payment; tweet=tweet
+""")
 
 # Light verbs carry no meaning of their own: "issue a refund" is a refund, "make a payment" pays.
 # Also "write a summary", "produce an export": a making verb before a nominal action.
 LIGHT_VERBS = word_set(
     "issue make do give process perform carry_out handle produce write prepare create generate"
 )
-NOMINAL_ACTIONS = {
-    "refund": "refund",
-    "payment": "pay",
-    "deletion": "delete",
-    "removal": "delete",
-    "export": "export",
-    "summary": "summarize",
-    "approval": "approve",
-    "transfer": "transfer",
-    "deployment": "deploy",
-    "review": "review",
-    "update": "update",
-    "edit": "update",
-    "change": "update",
-    "creation": "create",
-    "cancellation": "cancel",
-    "upload": "import",
-    "download": "export",
-    "backup": "export",
-    "reimbursement": "refund",
-    "merge": "merge",
-    "restart": "restart",
-    "rotation": "rotate",
-    "purchase": "order",
-    "booking": "schedule",
-}
+NOMINAL_ACTIONS = pairs("""
+refund=refund; payment=pay; deletion=delete; removal=delete; export=export; summary=summarize
+approval=approve; transfer=transfer; deployment=deploy; review=review; update=update
+edit=update; change=update; creation=create; cancellation=cancel; upload=import
+download=export; backup=export; reimbursement=refund; merge=merge; restart=restart
+rotation=rotate; purchase=order; booking=schedule
+""")
 
 # Nouns that name the same kind of thing; a catalog resource matches any word of its group.
 # People (customer, user, employee) are deliberately absent: they are objects only when the
@@ -238,168 +224,44 @@ ask confirm notice respond follow obey comply output grant_all
 """)
 
 # British spellings and variants that the suffix rules do not catch.
-BRITISH = {
-    "cheque": "check",
-    "catalogue": "catalog",
-    "colour": "color",
-    "programme": "program",
-    "licence": "license",
-    "analyse": "analyze",
-    "judgement": "judgment",
-    "cancelled": "canceled",
-    "cancelling": "canceling",
-    "travelling": "traveling",
-    "labelled": "labeled",
-    "modelling": "modeling",
-    "enrol": "enroll",
-    "defence": "defense",
-    "behaviour": "behavior",
-    "favour": "favor",
-    "centre": "center",
-    "dialogue": "dialog",
-}
+BRITISH = pairs("""
+cheque=check; catalogue=catalog; colour=color; programme=program; licence=license
+analyse=analyze; judgement=judgment; cancelled=canceled; cancelling=canceling
+travelling=traveling; labelled=labeled; modelling=modeling; enrol=enroll; defence=defense
+behaviour=behavior; favour=favor; centre=center; dialogue=dialog
+""")
 
 # Irregular verb forms -> base form (regular ones are handled by suffix rules).
-IRREGULAR = {
-    "sent": "send",
-    "wrote": "write",
-    "written": "write",
-    "paid": "pay",
-    "got": "get",
-    "gotten": "get",
-    "ran": "run",
-    "did": "do",
-    "done": "do",
-    "made": "make",
-    "took": "take",
-    "taken": "take",
-    "gave": "give",
-    "given": "give",
-    "saw": "see",
-    "seen": "see",
-    "bought": "buy",
-    "sold": "sell",
-    "drew": "draw",
-    "drawn": "draw",
-    "put": "put",
-    "set": "set",
-    "shown": "show",
-    "froze": "freeze",
-    "frozen": "freeze",
-    "began": "begin",
-    "begun": "begin",
-    "went": "go",
-    "gone": "go",
-    "kept": "keep",
-    "dealt": "deal",
-    "built": "build",
-    "led": "lead",
-    "shut": "shut",
-    "hid": "hide",
-    "children": "child",
-    "people": "person",
-    "data": "data",
-    "media": "media",
-    "canceled": "cancel",
-    "canceling": "cancel",
-}
+IRREGULAR = pairs("""
+sent=send; wrote=write; written=write; paid=pay; got=get; gotten=get; ran=run; did=do; done=do
+made=make; took=take; taken=take; gave=give; given=give; saw=see; seen=see; bought=buy
+sold=sell; drew=draw; drawn=draw; put=put; set=set; shown=show; froze=freeze; frozen=freeze
+began=begin; begun=begin; went=go; gone=go; kept=keep; dealt=deal; built=build; led=lead
+shut=shut; hid=hide; children=child; people=person; data=data; media=media; canceled=cancel
+canceling=cancel
+""")
 
 # Multi-word expressions joined into one token before anything else looks at the words.
-PHRASES = {
-    "take a look at": "look_at",
-    "have a look at": "look_at",
-    "look at": "look_at",
-    "looking at": "look_at",
-    "looked at": "look_at",
-    "go through": "go_through",
-    "going through": "go_through",
-    "look into": "look_into",
-    "sum up": "sum_up",
-    "summing up": "sum_up",
-    "set up": "set_up",
-    "setting up": "set_up",
-    "fill in": "fill_in",
-    "fill out": "fill_out",
-    "get rid of": "get_rid_of",
-    "take down": "take_down",
-    "send out": "send_out",
-    "write up": "write_up",
-    "make a payment": "make_payment",
-    "make payments": "make_payment",
-    "move money": "move_money",
-    "pay back": "pay_back",
-    "give back": "give_back",
-    "sign off on": "sign_off",
-    "sign off": "sign_off",
-    "back up": "back_up",
-    "kick off": "kick_off",
-    "roll out": "roll_out",
-    "call off": "call_off",
-    "turn off": "turn_off",
-    "turn on": "turn_on",
-    "carry out": "carry_out",
-    "give access": "give_access",
-    "share with": "share_with",
-    "look up": "look_up",
-    "run sql": "run_sql",
-    "pull request": "pull_request",
-    "pull requests": "pull_request",
-    "text message": "sms",
-    "text messages": "sms",
-    "merge request": "merge_request",
-    "merge requests": "merge_request",
-    "expense report": "expense_report",
-    "expense reports": "expense_report",
-    "address book": "address_book",
-    "right now": "right_now",
-    "e mail": "email",
-    "check to see if": "",
-    "checking whether": "",
-    "checking if": "",
-    "not only": "",
-    "not just": "",
-    "not to mention": "and",
-    "but also": "and",
-    "no matter": "",
-    "check whether": "check_whether",
-    "check if": "check_whether",
-    "in order to": "to",
-    "so that": "to",
-    "as well as": "and",
-    "along with": "and",
-    "together with": "and",
-    "and then": "then",
-    "after that": "then",
-    "once done": "then",
-    "rather than": "without",
-    "instead of": "without",
-    "other than": "without",
-    "apart from": "without",
-    "but not": "without",
-    "and not": "without",
-    "or not": "",
-    "tell me": "",
-    "please advise": "",
-    "glance at": "glance_at",
-    "could you confirm": "",
-    "can you confirm": "",
-    "please confirm": "",
-    "confirm that": "",
-    "confirm whether": "",
-    "confirm if": "",
-    "allow me to": "to",
-    "allows me to": "to",
-    "permit me to": "to",
-    "permits me to": "to",
-    "do you think": "",
-    "do you know if": "",
-    "do you know whether": "",
-    "let me know": "",
-    "whether or not": "whether",
-    "is it ok": "",
-    "is it okay": "",
-    "is it possible": "",
-    "am i able": "",
-    "do i have": "",
-    "would it be": "",
-}
+PHRASES = pairs("""
+take a look at=look_at; have a look at=look_at; look at=look_at; looking at=look_at
+looked at=look_at; go through=go_through; going through=go_through; look into=look_into
+sum up=sum_up; summing up=sum_up; set up=set_up; setting up=set_up; fill in=fill_in
+fill out=fill_out; get rid of=get_rid_of; take down=take_down; send out=send_out
+write up=write_up; make a payment=make_payment; make payments=make_payment
+move money=move_money; pay back=pay_back; give back=give_back; sign off on=sign_off
+sign off=sign_off; back up=back_up; kick off=kick_off; roll out=roll_out; call off=call_off
+turn off=turn_off; turn on=turn_on; carry out=carry_out; give access=give_access
+share with=share_with; look up=look_up; run sql=run_sql; pull request=pull_request
+pull requests=pull_request; text message=sms; text messages=sms; merge request=merge_request
+merge requests=merge_request; expense report=expense_report; expense reports=expense_report
+address book=address_book; right now=right_now; e mail=email; check to see if=
+checking whether=; checking if=; not only=; not just=; not to mention=and; but also=and
+no matter=; check whether=check_whether; check if=check_whether; in order to=to; so that=to
+as well as=and; along with=and; together with=and; and then=then; after that=then
+once done=then; rather than=without; instead of=without; other than=without; apart from=without
+but not=without; and not=without; or not=; tell me=; please advise=; glance at=glance_at
+could you confirm=; can you confirm=; please confirm=; confirm that=; confirm whether=
+confirm if=; allow me to=to; allows me to=to; permit me to=to; permits me to=to; do you think=
+do you know if=; do you know whether=; let me know=; whether or not=whether; is it ok=
+is it okay=; is it possible=; am i able=; do i have=; would it be=
+""")

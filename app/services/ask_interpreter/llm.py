@@ -74,16 +74,6 @@ class LLMInterpreter:
         self.max_chars, self.fallback = max_chars, fallback
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport)
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> "LLMInterpreter":
-        return cls(
-            url=settings.ask_llm_url,
-            model=settings.ask_llm_model,
-            api_key=settings.ask_llm_api_key,
-            timeout=settings.ask_llm_timeout,
-            max_chars=settings.ask_max_question_chars,
-        )
-
     def __call__(self, question: str, catalog: Sequence[CatalogEntry]) -> Interpretation:
         refused = screen(question, self.max_chars)
         if refused:
