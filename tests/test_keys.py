@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key a
 
 from app.services import agent_keys
 from tests.factories import AgentHandle, ed25519_jwk, request_token
-from tests.helpers import assert_oauth_error, assert_rule, audit_events, issued_tokens
+from tests.helpers import assert_nothing_issued, assert_oauth_error, assert_rule, audit_events
 from tests.local_http import local_server
 
 
@@ -275,15 +275,19 @@ def test_jwks_uri_must_be_a_plain_http_url(client, org, uri):
     assert_refused_422(client, org, resp, mentions="jwks_uri")
 
 
-def test_unreachable_jwks_uri_at_token_time_is_invalid_client(client, org):
+def test_unreachable_jwks_uri_at_token_time_is_an_audited_refusal(client, org):
     private, jwk = _key("gone")
     with local_server() as server:
         uri = server.answer("/jwks.json", json.dumps(jwks_of(jwk)))
         agent = _handle(client, org, register(client, org, jwks_uri=uri), private, "gone")
     # the server is gone, and nothing was cached for this URI yet
     resp = request_token(client, org, agent.assertion())
-    assert_oauth_error(resp, 401, "invalid_client", mentions="jwks_uri")
-    assert issued_tokens(agent.agent_id) == 0
+    assert_rule(resp, "jwks_uri")
+    assert_nothing_issued(client, org, agent.agent_id, rule="jwks_uri")
+    # and in the RFC 7523 grant form the same refusal is invalid_grant
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer"}
+    resp = client.post(f"{org.api}/oauth/token", data={**form, "assertion": agent.assertion()})
+    assert_oauth_error(resp, 400, "invalid_grant", mentions="(jwks_uri)")
 
 
 def test_jwks_rotation_through_the_api_replaces_the_keys(client, org, agent):

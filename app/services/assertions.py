@@ -90,7 +90,10 @@ def validate_iss_sub(claims: dict[str, Any]) -> str:
 
 def _agent_keys(session: Session, agent: Agent, kid: str | None) -> list[PublicKey]:
     if agent.jwks_uri:
-        return jwks_cache.get(agent.jwks_uri, kid=kid)
+        try:
+            return jwks_cache.get(agent.jwks_uri, kid=kid)
+        except InvalidClient as exc:  # an assertion refusal like any other: audited, grant form
+            raise AssertionRejected("jwks_uri", exc.description) from exc
     rows = session.exec(select(AgentKey).where(AgentKey.agent_id == agent.id)).all()
     return [PublicKey(kid=r.kid, alg=r.alg, jwk=r.jwk) for r in rows]
 
