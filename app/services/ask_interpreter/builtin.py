@@ -54,8 +54,11 @@ def interpret(
     text = clean(question)
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
-    parse = group(classify(tokenize(join_phrases(rest)), index))
+    words = classify(tokenize(join_phrases(rest)), index)
+    parse = group(words)
     result = _Result()
+    if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
+        result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason)
     _resolve_groups(parse.groups, index, result)

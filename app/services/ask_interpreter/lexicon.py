@@ -160,7 +160,7 @@ when where why how question agent assistant bot ai it's i'm i'd i'll we'd we're 
 mine yours ours theirs own quick fyi good morning afternoon evening sorry wondering wonder
 curious mind assuming again first hereby sure certain fine acceptable alright u ur plz
 maybe perhaps cleared promise swear guess think suppose believe hope reckon nothing else only
-permissible ok'd can't cannot cant couldn't isn't aren't
+permissible ok'd behalf can't cannot cant couldn't isn't aren't
 shouldn't wouldn't doesn't didn't haven't hasn't mustn't am_i possibly authorized authorised
 """)
 # After these a verb is expected: "can I email", "this agent may export".

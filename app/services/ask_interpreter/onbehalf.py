@@ -7,7 +7,7 @@ from app.services.ask_interpreter.text import EMAIL
 
 _NAME = r"(?-i:[A-Z][a-zA-Z\-]+(?:\s[A-Z][a-zA-Z\-]+)?)"
 _ID = rf"(?:{EMAIL}|{_NAME})"
-_ANY_ID = rf"(?:{EMAIL}|[A-Za-z][\w.\-]*)"  # after "user" even a lowercase login names a person
+_ANY_ID = rf"(?:{EMAIL}|{_NAME}|[A-Za-z][\w.\-]*)"  # after "user" even a lowercase login
 _ROLE = r"(?:user|customer|client|employee|member|account|principal|boss|manager|colleague)"
 _HELPER = r"(?:assistant|agent|delegate|proxy|representative|deputy|secretary|helper|bot)"
 _OWNER = r"(?:my|our|the)\s+"
@@ -18,7 +18,7 @@ _NOT_NAMES = word_set(
 )
 
 _PATTERNS = [
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
+    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
     rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
     rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
     rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
