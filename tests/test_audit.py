@@ -1,7 +1,7 @@
 """The audit trail: what becomes an event, the admin filters, and the hash chain's tamper evidence."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -73,6 +73,22 @@ def test_events_are_filtered_by_actor_action_since_and_limit(client, org, agent)
     assert everything[0]["seq"] > everything[1]["seq"]
 
 
+def test_since_honours_the_utc_offset_it_is_written_with(client, org, agent):
+    # given events written now, and the same instant half an hour ago in two spellings
+    agent.token(client)
+    before = datetime.now(UTC) - timedelta(minutes=30)
+    as_utc = before.isoformat()
+    as_plus_two = before.astimezone(timezone(timedelta(hours=2))).isoformat()
+    as_minus_five = before.astimezone(timezone(timedelta(hours=-5))).isoformat()
+    # then every spelling selects the same events
+    expected = [e["seq"] for e in audit_events(client, org, since=as_utc)]
+    assert expected
+    assert [e["seq"] for e in audit_events(client, org, since=as_plus_two)] == expected
+    assert [e["seq"] for e in audit_events(client, org, since=as_minus_five)] == expected
+    later = (datetime.now(UTC) + timedelta(minutes=30)).astimezone(timezone(timedelta(hours=-5)))
+    assert audit_events(client, org, since=later.isoformat()) == []
+
+
 def test_audit_listing_needs_this_orgs_admin(client, org, other_org, agent):
     resp = client.get(f"{org.api}/audit", headers=other_org.admin)
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
@@ -136,7 +152,11 @@ def test_a_refusal_with_a_long_reason_keeps_the_chain_verifiable(client, org, ag
 def test_hostile_permission_text_is_recorded_and_does_not_block_the_trail(client, org, agent):
     # given a decision on a permission name with a NUL byte and a newline in it
     headers = agent.bearer(client)
-    decision = check(client, agent, headers, "doc\x00ument.re\nad")
+    decision = client.post(
+        f"{org.api}/authz/check",
+        json={"permission": "doc\x00ument.re\nad", "resource": "doc\x00:1"},
+        headers=headers,
+    ).json()
     assert decision["allowed"] is False
     # when a later event happens
     later = register_agent(client, org, capabilities=["document.read"])

@@ -221,6 +221,8 @@ def list_events(
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if since:
+        # SQLite compares the text of timestamps stored in UTC: bring any offset to UTC first.
+        since = since.astimezone(UTC) if since.tzinfo else since
         stmt = stmt.where(col(AuditEvent.ts) >= since)
     return session.exec(stmt.order_by(col(AuditEvent.seq).desc()).limit(limit)).all()
 
