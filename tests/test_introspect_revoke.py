@@ -224,6 +224,21 @@ def test_introspection_of_a_revoked_token_is_inactive(client, org, agent):
     assert introspect(client, org, token, org.admin) == {"active": False}
 
 
+@pytest.mark.parametrize("change", ["suspend", "delete"])
+def test_introspection_of_a_suspended_or_deleted_agents_token_is_inactive(
+    client, org, agent, change
+):
+    # given a live token, and then its agent suspended or deleted by an admin
+    token = agent.token(client)
+    url = f"{org.api}/agents/{agent.agent_id}"
+    if change == "suspend":
+        client.patch(url, json={"status": "suspended"}, headers=org.admin)
+    else:
+        client.delete(url, headers=org.admin)
+    # then a resource server asking about it learns it must not be honoured
+    assert introspect(client, org, token, org.admin) == {"active": False}
+
+
 def test_introspection_of_an_expired_token_is_inactive(client, org, agent):
     assert introspect(client, org, mint(agent, now=time.time() - 3600), org.admin) == {
         "active": False

@@ -180,6 +180,9 @@ def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     record = session.get(IssuedToken, claims["jti"])
     if record is None or record.revoked_at is not None:
         return {"active": False}
+    agent = session.get(Agent, record.agent_id)
+    if agent is None or agent.status != "active":  # suspending an agent cuts its live tokens too
+        return {"active": False}
     if claims.get("jit"):
         from app.services import jit_tokens
 
