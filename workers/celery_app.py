@@ -18,7 +18,14 @@ SWEEP_SECONDS = float(os.environ.get("JITGATE_SWEEP_SECONDS", "5"))
 def _transport_options(redis_url: str | None) -> dict[str, float]:
     if redis_url:
         # How long an unacknowledged task waits before Redis hands it to another worker.
-        return {"visibility_timeout": float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))}
+        visibility = float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))
+        # kombu looks for such tasks only every interval x throttle seconds (10 x 10 by default),
+        # which would leave a killed worker's task stranded long after its timeout.
+        return {
+            "visibility_timeout": visibility,
+            "unacked_restore_interval": max(visibility / 2, 1.0),
+            "unacked_restore_throttle": 1,
+        }
     # The in-memory transport polls; a short interval keeps decision → agent latency low.
     return {"polling_interval": 0.01}
 
