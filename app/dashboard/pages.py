@@ -171,28 +171,23 @@ def current_user(request: Request, session: SessionDep) -> DashboardUser:
 CurrentUser = Annotated[DashboardUser, Depends(current_user)]
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 
-FORM_EXPIRED = Problem(
-    403,
+FORM_EXPIRED = (
     "This form has expired",
     "For your safety the form could not be checked. Go back, reload the page and try again.",
 )
-WRONG_ORIGIN = Problem(
-    403,
-    "This form came from another site",
-    "Open the dashboard at its own address and try again.",
-)
+WRONG_ORIGIN = ("This form came from another site", "Open the dashboard at its own address.")
 
 
 def check_origin(request: Request) -> None:
     if not sessions.origin_allowed(request.headers.get("origin"), required=False):
-        raise WRONG_ORIGIN
+        raise Problem(403, *WRONG_ORIGIN)
 
 
 def posting_user(request: Request, user: CurrentUser, csrf_token: CsrfField = "") -> DashboardUser:
     """A signed-in approver whose form carries this session's CSRF token (checked in constant time)."""
     check_origin(request)
     if not sessions.csrf_matches(user.state, csrf_token):
-        raise FORM_EXPIRED
+        raise Problem(403, *FORM_EXPIRED)
     return user
 
 

@@ -58,27 +58,41 @@ def new_session(
     )
 
 
-def encode(state: SessionState) -> str:
-    body = json.dumps(asdict(state), separators=(",", ":"), sort_keys=True).encode()
+def sign_payload(purpose: str, data: dict) -> str:
+    """`base64url(json).hmac`: readable by anyone, alterable by no one without the secret."""
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     payload = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-    return f"{payload}.{sign_value(PURPOSE, payload)}"
+    return f"{payload}.{sign_value(purpose, payload)}"
+
+
+def read_payload(purpose: str, signed: str | None) -> dict | None:
+    """The JSON object sign_payload wrote for this purpose, or None for anything else."""
+    if not signed or len(signed) > MAX_COOKIE_CHARS or signed.count(".") != 1:
+        return None
+    payload, signature = signed.split(".")
+    if not verify_signed_value(purpose, payload, signature):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def encode(state: SessionState) -> str:
+    return sign_payload(PURPOSE, asdict(state))
 
 
 def decode(cookie: str | None, *, now: float | None = None) -> SessionState | None:
     """The session a cookie carries, or None when it is missing, altered, expired or logged out."""
-    if not cookie or len(cookie) > MAX_COOKIE_CHARS or cookie.count(".") != 1:
-        return None
-    payload, signature = cookie.split(".")
-    if not verify_signed_value(PURPOSE, payload, signature):
-        return None
+    data = read_payload(PURPOSE, cookie)
     try:
-        raw = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        state = SessionState(**raw)
-    except (binascii.Error, ValueError, TypeError):
+        state = SessionState(**data) if data is not None else None
+    except TypeError:
         return None
-    if not isinstance(state.exp, int) or state.expired(now) or is_logged_out(state):
+    if state is None or not isinstance(state.exp, int) or state.expired(now):
         return None
-    return state
+    return None if is_logged_out(state) else state
 
 
 def csrf_matches(state: SessionState, submitted: str | None) -> bool:

@@ -1,6 +1,7 @@
 """Fixtures for the dashboard: an approver with a JIT policy, a browser-like client, sign-in."""
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import factories
+from tests.fakes.smtp import smtp_server  # noqa: F401 - a fixture for the sign-in link tests
 
 PERMISSION = "payments.authorize"
 OPERATION = {"amount": 4200, "currency": "EUR", "order": "1234"}
@@ -27,7 +29,8 @@ class Team:
 
 
 def add_approver(client: Any, org: factories.OrgHandle, name: str) -> dict[str, Any]:
-    body = {"email": f"{name}@example.com", "name": name.title()}
+    # The test database is shared by every test: an address names one approver only here.
+    body = {"email": f"{name}-{uuid.uuid4().hex[:8]}@example.com", "name": name.title()}
     resp = client.post(f"{org.api}/approvers", json=body, headers=org.admin)
     assert resp.status_code == 201, resp.text
     return resp.json()

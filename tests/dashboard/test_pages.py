@@ -67,7 +67,7 @@ def test_second_decision_is_shown_as_a_page_not_an_error(client, signed_in, team
 
 def test_owner_of_the_agent_may_not_approve(client, signed_in, team):
     owned = factories.register_agent(
-        client, team.org, capabilities=["payments.authorize"], owner="alice@example.com"
+        client, team.org, capabilities=["payments.authorize"], owner=team.approver["email"]
     )
     request_id = ask(client, team, agent=owned)["request_id"]
     resp = signed_in.post(

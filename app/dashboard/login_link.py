@@ -1,0 +1,101 @@
+"""One-time sign-in links by email, for approvers who do not have their token at hand.
+
+Only offered when SMTP is configured (JITGATE_SMTP_HOST). The link names one approver, expires
+after 15 minutes and works once (its nonce is recorded in the shared key-value store when
+used). Opening it only shows a button: mail scanners follow links, and a GET must not sign
+anyone in. The answer to "email me a link" is the same whether or not the address is known.
+"""
+
+import logging
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from app.dashboard import session as sessions
+from app.kv import get_store
+from app.models import Approver
+from app.settings import get_settings
+
+log = logging.getLogger(__name__)
+PURPOSE = "dashboard-login-link"
+LINK_SECONDS = 15 * 60
+RESEND_SECONDS = 60
+LINK_PATH = "/dashboard/login/link/"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    approver: str
+    org: str
+    exp: int
+    nonce: str
+    tok: str
+
+
+def enabled() -> bool:
+    return bool(get_settings().smtp_host)
+
+
+def make_token(approver: Approver, *, now: float | None = None) -> str:
+    claims = LinkClaims(
+        approver=approver.id,
+        org=approver.org_id,
+        exp=int(now if now is not None else time.time()) + LINK_SECONDS,
+        nonce=secrets.token_urlsafe(16),
+        tok=sessions.token_fingerprint(approver.token_hash),
+    )
+    return sessions.sign_payload(PURPOSE, asdict(claims))
+
+
+def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
+    """The claims of a genuine, unexpired link (used or not), else None."""
+    data = sessions.read_payload(PURPOSE, token)
+    try:
+        claims = LinkClaims(**data) if data is not None else None
+    except TypeError:
+        return None
+    if claims is None or not isinstance(claims.exp, int):
+        return None
+    return claims if (now if now is not None else time.time()) < claims.exp else None
+
+
+def use_once(claims: LinkClaims) -> bool:
+    """True the first time a link is used, in any web process; False ever after."""
+    return get_store().add(f"dashboard-link-used:{claims.nonce}", LINK_SECONDS + 60)
+
+
+def may_send_to(email: str) -> bool:
+    """At most one link a minute per address: the form must not become a mail cannon."""
+    return get_store().add(f"dashboard-link-sent:{email.lower()}", RESEND_SECONDS)
+
+
+def message(approver: Approver, org_name: str, token: str) -> EmailMessage:
+    settings = get_settings()
+    url = settings.public_url.rstrip("/") + LINK_PATH + token
+    msg = EmailMessage()
+    msg["Subject"] = "Your jitgate sign-in link"
+    msg["From"] = settings.email_from
+    msg["To"] = approver.email
+    msg["Message-ID"] = make_msgid(domain="jitgate")
+    msg.set_content(
+        f"Hello {approver.name or approver.email},\n\n"
+        f"Open this link within 15 minutes to sign in to the jitgate dashboard "
+        f"for {org_name}:\n\n{url}\n\n"
+        "It works once. If you did not ask for it, ignore this message.\n"
+    )
+    return msg
+
+
+def send(messages: list[EmailMessage]) -> None:
+    """Runs after the response: a slow or failing SMTP server never shows in the page."""
+    from notifiers.base import NotifierRejected, NotifierUnavailable
+    from notifiers.email.notifier import SmtpSender
+
+    try:
+        sender = SmtpSender(get_settings())
+        for msg in messages:
+            sender.send(msg)
+    except (NotifierRejected, NotifierUnavailable) as exc:
+        log.warning("could not send a dashboard sign-in link: %s", exc)
