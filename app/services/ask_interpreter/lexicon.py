@@ -189,7 +189,7 @@ user: member
 """)
 # Work products any communication verb may carry without naming a catalog resource.
 CONTENT_NOUNS = word_set("""
-summary note reply response answer result finding overview update draft copy reminder
+summary note reply response answer result finding overview update draft reminder
 """)
 CONJUNCTIONS = word_set("and or & plus , / nor")
 SEPARATORS = word_set("""

@@ -16,6 +16,8 @@ from app.services.ask_interpreter.index import verb_class as vclass
 from app.services.ask_interpreter.words import Word
 
 STRONG, GROUP, DESCRIBED = 3.0, 2.0, 1.0
+# Actions whose person is a recipient rather than the thing acted on.
+_TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
 
 def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
     """No object: one candidate, and a person as the object must be a kind it describes."""
+    if vclass(ask.verb.extra.get("action") or ask.verb.base) in _TO_SOMEONE:
+        ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
     served = [e for e in candidates if _serves(e, ask.people)] or candidates
     if len(served) > 1 and ask.hints:
         picked = _pick(served, ask.hints)

@@ -80,14 +80,18 @@ class _Grouper:
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
-        elif kind == w.NAME and self.expect_verb and self.kind_at(i + 1) in (w.PRON, w.DET):
-            self.verb(i, word)  # "and Frobnicate them": a verb we cannot map, not a name
+        elif kind in (w.NAME, w.CONTENT, w.PARTY) and self.verb_like(i):
+            self.verb(i, word)  # "and Frobnicate them", "note them": a verb we cannot map
         elif kind in (w.PRON, w.BROAD) or kind in _FILLERS:
             self.filler(word)
         elif kind in (w.ACTION, w.BOTH, w.VAGUE, w.VERB, w.SYNONYM, w.UNKNOWN):
             self.content(i, word, prev)
         elif kind == w.OBJECT:
             self.object(word)
+
+    def verb_like(self, i: int) -> bool:
+        after_to = self.kind_at(i - 1) == w.TO
+        return (self.expect_verb or after_to) and self.kind_at(i + 1) in (w.PRON, w.DET)
 
     def structure(self, i: int, word: Word) -> None:
         kind = word.kind
@@ -175,7 +179,7 @@ class _Grouper:
         if kind in (w.ACTION, w.VAGUE, w.VERB):
             return True
         if kind == w.SYNONYM:
-            return self.expect_verb or not self.g.verbs
+            return self.expect_verb or not self.g.verbs or prev == w.TO
         if kind == w.BOTH:
             if word.gerund or prev == w.TO:
                 return True
@@ -188,7 +192,7 @@ class _Grouper:
         return (
             self.expect_verb
             or (word.gerund and len(word.text) > 5)
-            or (nxt == w.PRON and not self.pp)
+            or nxt in (w.PRON, w.DET)  # "... to frobnicate them", "hand them over"
         )
 
     def verb(self, i: int, word: Word) -> None:
