@@ -89,7 +89,7 @@ def test_a_second_action_the_agent_does_not_hold_is_never_dropped(ask):
 def test_a_second_action_the_agent_holds_keeps_the_answer_allowed(ask):
     denied = [
         f + j + s + "?"
-        for f in FIRSTS
+        for f in DOC_FIRSTS
         for j in JOINS
         for s in ALSO_HELD
         if not ask(f + j + s + "?", "office")["allowed"]
