@@ -68,6 +68,7 @@ def test_deleted_agents_token_is_refused(client, org, agent):
     client.delete(f"{org.api}/agents/{agent.agent_id}", headers=org.admin)
     resp = check(client, agent, headers, permission="document.read")
     assert_oauth_error(resp, 401, "invalid_token", mentions="no longer exists")
+    assert not audit_events(client, org, action="authz.check")
 
 
 @pytest.mark.parametrize("form", ["name", "id"])
@@ -102,6 +103,7 @@ def test_unknown_subject_is_404(client, org, agent, kind):
         client, agent, agent.bearer(client), permission="document.read", subject=subjects[kind]
     )
     assert_oauth_error(resp, 404, "not_found", mentions="subject")
+    assert not audit_events(client, org, action="authz.check")
 
 
 def test_assertion_used_as_bearer_token_is_refused(client, org, agent):
@@ -116,6 +118,7 @@ def test_assertion_used_as_bearer_token_is_refused(client, org, agent):
 def test_admin_token_cannot_call_check(client, org, agent):
     resp = check(client, agent, org.admin, permission="document.read")
     assert_oauth_error(resp, 401, "invalid_token")
+    assert not audit_events(client, org, action="authz.check")
 
 
 @pytest.mark.parametrize(
@@ -125,12 +128,14 @@ def test_admin_token_cannot_call_check(client, org, agent):
 def test_invalid_check_body_is_422(client, org, agent, body):
     resp = client.post(f"{org.api}/authz/check", json=body, headers=agent.bearer(client))
     assert_oauth_error(resp, 422, "invalid_request")
+    assert not audit_events(client, org, action="authz.check")
 
 
 def test_malformed_check_json_is_400(client, org, agent):
     headers = {**agent.bearer(client), "Content-Type": "application/json"}
     resp = client.post(f"{org.api}/authz/check", content=b"{not json", headers=headers)
     assert_oauth_error(resp, 400, "invalid_request", mentions="JSON")
+    assert not audit_events(client, org, action="authz.check")
 
 
 def test_bulk_check_answers_in_order(client, org, agent):

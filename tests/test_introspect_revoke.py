@@ -42,6 +42,14 @@ def signed(claims: dict, **headers) -> str:
     )
 
 
+def assert_check_refused(client, org, headers, error, mentions=None):
+    """401 with the OAuth error body, and no decision was made or recorded."""
+    before = len(audit_events(client, org, action="authz.check"))
+    resp = check(client, org, headers)
+    assert_oauth_error(resp, 401, error, mentions=mentions)
+    assert len(audit_events(client, org, action="authz.check")) == before
+
+
 def revoke(client, org, token, headers):
     return client.post(f"{org.api}/oauth/revoke", data={"token": token}, headers=headers)
 
@@ -63,15 +71,15 @@ def test_a_fresh_access_token_is_accepted(client, org, agent):
 
 def test_token_with_another_typ_is_refused(client, org, agent):
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
-    resp = check(client, org, bearer(signed(claims, typ="JWT")))
-    assert_oauth_error(resp, 401, "invalid_token", mentions="not an access token")
+    headers = bearer(signed(claims, typ="JWT"))
+    assert_check_refused(client, org, headers, "invalid_token", mentions="not an access token")
 
 
 def test_token_without_typ_is_refused(client, org, agent):
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
     key = key_ring.active()
     token = jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
-    assert_oauth_error(check(client, org, bearer(token)), 401, "invalid_token")
+    assert_check_refused(client, org, bearer(token), "invalid_token")
 
 
 def test_token_signed_by_an_unknown_key_is_refused(client, org, agent):
@@ -84,19 +92,18 @@ def test_token_signed_by_an_unknown_key_is_refused(client, org, agent):
         algorithm="EdDSA",
         headers={"kid": key_ring.active().kid, "typ": "at+jwt"},
     )
-    assert_oauth_error(check(client, org, bearer(forged)), 401, "invalid_token")
+    assert_check_refused(client, org, bearer(forged), "invalid_token")
 
 
 def test_unsigned_token_is_refused(client, org, agent):
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
     token = compact({"alg": "none", "typ": "at+jwt", "kid": key_ring.active().kid}, claims, b"")
-    assert_oauth_error(check(client, org, bearer(token)), 401, "invalid_token")
+    assert_check_refused(client, org, bearer(token), "invalid_token")
 
 
 def test_another_orgs_token_is_refused(client, org, agent):
     other = make_org("Org B")
-    resp = check(client, other, agent.bearer(client))
-    assert_oauth_error(resp, 401, "invalid_token")
+    assert_check_refused(client, other, agent.bearer(client), "invalid_token")
 
 
 def test_token_for_a_resource_audience_is_refused_on_the_jitgate_api(client, org, agent):
@@ -104,18 +111,17 @@ def test_token_for_a_resource_audience_is_refused_on_the_jitgate_api(client, org
     resp = request_token(client, org, agent.assertion(), resource="https://docs.example/api")
     token = resp.json()["access_token"]
     # then jitgate itself does not accept it
-    resp = check(client, org, bearer(token))
-    assert_oauth_error(resp, 401, "invalid_token", mentions="Audience")
+    assert_check_refused(client, org, bearer(token), "invalid_token", mentions="Audience")
 
 
 def test_expired_token_is_refused(client, org, agent):
     token = mint(agent, now=time.time() - 3600)
-    assert_oauth_error(check(client, org, bearer(token)), 401, "token_expired")
+    assert_check_refused(client, org, bearer(token), "token_expired")
 
 
 def test_token_not_yet_valid_is_refused(client, org, agent):
     token = mint(agent, now=time.time() + 600)
-    assert_oauth_error(check(client, org, bearer(token)), 401, "invalid_token")
+    assert_check_refused(client, org, bearer(token), "invalid_token")
 
 
 @pytest.mark.parametrize(
@@ -139,6 +145,7 @@ def test_missing_or_garbage_bearer_is_401_with_www_authenticate(client, org, age
     assert resp.status_code == 401, resp.text
     assert resp.json()["error"] in ("invalid_token", "invalid_request")
     assert resp.headers["www-authenticate"].startswith("Bearer")
+    assert not audit_events(client, org, action="authz.check")
 
 
 # --- revocation (RFC 7009) ----------------------------------------------------------------
@@ -152,14 +159,14 @@ def test_revoked_token_is_refused(client, org, agent):
     resp = revoke(client, org, token, bearer(token))
     assert resp.status_code == 200 and resp.json() == {}
     # then it no longer works, and the revocation is an audit event
-    assert_oauth_error(check(client, org, bearer(token)), 401, "token_revoked")
+    assert_check_refused(client, org, bearer(token), "token_revoked")
     assert audit_events(client, org, action="token.revoke")
 
 
 def test_admin_may_revoke_any_token_of_the_org(client, org, agent):
     token = agent.token(client)
     assert revoke(client, org, token, org.admin).status_code == 200
-    assert_oauth_error(check(client, org, bearer(token)), 401, "token_revoked")
+    assert_check_refused(client, org, bearer(token), "token_revoked")
 
 
 def test_an_agent_cannot_revoke_another_agents_token(client, org, agent):
@@ -312,7 +319,7 @@ def test_rotated_out_key_leaves_the_jwks_once_its_tokens_have_expired(client, or
     stale = jwt.encode(
         claims, old_private, algorithm="EdDSA", headers={"kid": old_kid, "typ": "at+jwt"}
     )
-    assert_oauth_error(check(client, org, bearer(stale)), 401, "invalid_token", mentions="key")
+    assert_check_refused(client, org, bearer(stale), "invalid_token", mentions="key")
 
 
 # --- discovery ----------------------------------------------------------------------------
