@@ -71,6 +71,21 @@ def test_deleted_agents_token_is_refused(client, org, agent):
     assert not audit_events(client, org, action="authz.check")
 
 
+def test_removed_capability_is_denied_even_with_an_older_token(client, org, agent):
+    # given a token that carries document.summarize in its scope
+    headers = agent.bearer(client)
+    # when an admin removes that capability
+    resp = client.patch(
+        f"{org.api}/agents/{agent.agent_id}",
+        json={"capabilities": ["document.read"]},
+        headers=org.admin,
+    )
+    assert resp.status_code == 200
+    # then the older token no longer grants it
+    answer = decide(client, agent, headers, "document.summarize")
+    assert answer["allowed"] is False and "capabilities" in answer["reason"]
+
+
 @pytest.mark.parametrize("form", ["name", "id"])
 def test_subject_may_be_another_agent_by_name_or_id(client, org, agent, form):
     other = register_agent(client, org, capabilities=["email.send"])

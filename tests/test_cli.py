@@ -57,6 +57,15 @@ def test_orgs_create_json_prints_exactly_one_object(client):
     assert client.get(f"{org.api}/agents", headers=org.admin).status_code == 200
 
 
+def test_orgs_create_json_on_a_fresh_database_prints_only_the_object(tmp_path):
+    # a first run migrates the schema: nothing of that may reach stdout
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    proc = run_cli(tmp_path, "orgs", "create", "Acme", "--json", database_url=url)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1
+    assert set(json.loads(proc.stdout)) == {"org_id", "admin_token"}
+
+
 def test_orgs_create_with_a_slug_uses_it(client):
     slug = f"acme-{uuid.uuid4().hex[:8]}"
     result = cli("orgs", "create", "Acme", "--slug", slug, "--json")
