@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
@@ -87,6 +88,16 @@ def test_since_honours_the_utc_offset_it_is_written_with(client, org, agent):
     assert [e["seq"] for e in audit_events(client, org, since=as_minus_five)] == expected
     later = (datetime.now(UTC) + timedelta(minutes=30)).astimezone(timezone(timedelta(hours=-5)))
     assert audit_events(client, org, since=later.isoformat()) == []
+
+
+@pytest.mark.parametrize(
+    ("since", "finds"),
+    [("0001-01-01T00:00:00+14:00", True), ("9999-12-31T23:59:59-14:00", False)],
+    ids=["first-day-of-time", "last-day-of-time"],
+)
+def test_since_at_the_edges_of_the_calendar_is_not_an_error(client, org, agent, since, finds):
+    events = audit_events(client, org, since=since)
+    assert bool(events) is finds
 
 
 def test_audit_listing_needs_this_orgs_admin(client, org, other_org, agent):

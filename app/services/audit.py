@@ -221,10 +221,18 @@ def list_events(
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if since:
-        # SQLite compares the text of timestamps stored in UTC: bring any offset to UTC first.
-        since = since.astimezone(UTC) if since.tzinfo else since
-        stmt = stmt.where(col(AuditEvent.ts) >= since)
+        stmt = stmt.where(col(AuditEvent.ts) >= _as_utc(since))
     return session.exec(stmt.order_by(col(AuditEvent.seq).desc()).limit(limit)).all()
+
+
+def _as_utc(value: datetime) -> datetime:
+    """SQLite compares the text of timestamps stored in UTC: bring any offset to UTC first."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # within 14 hours of year 1 or 9999: the clock edge is the answer
+        return datetime.min if value.year == 1 else datetime.max
 
 
 @dataclass(frozen=True)
