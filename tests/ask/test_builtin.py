@@ -163,3 +163,33 @@ def test_get_interpreter_is_builtin_without_a_model_and_honours_the_length_limit
 
     result = get_interpreter(Settings())("Can I read documents and emails?", catalog)
     assert result.interpreter == "builtin" and "limit is 20" in result.reasons[0]
+
+
+def test_a_permission_written_by_its_name_is_mapped_and_a_made_up_one_is_not(catalog):
+    assert perms("Can I use document.read?", catalog) == {"document.read"}
+    for question in ("Can I call payments.refund_all?", "Can I use payments.*?"):
+        result = interpret(question, catalog)
+        assert not result.mappings and result.unresolved
+
+
+def test_a_one_word_synonym_does_not_capture_other_objects():
+    catalog = [
+        CatalogEntry("document.read", "Read documents", ("view",)),
+        CatalogEntry("calendar.read", "See the calendar"),
+    ]
+    assert perms("Can I view documents?", catalog) == {"document.read"}
+    assert perms("Can I view the calendar?", catalog) == {"calendar.read"}
+
+
+def test_compound_action_names_are_understood():
+    catalog = [
+        CatalogEntry("payments.issue_refund", "Refund a card payment"),
+        CatalogEntry("files.bulk_delete", "Delete many files at once"),
+    ]
+    assert perms("Can I refund a payment?", catalog) == {"payments.issue_refund"}
+    assert perms("Can I delete files?", catalog) == {"files.bulk_delete"}
+
+
+def test_a_request_for_admin_rights_is_never_a_detail(catalog):
+    result = interpret("Can I read documents with admin rights?", catalog)
+    assert result.permissions == ("document.read",) and "admin" in result.unresolved

@@ -5,6 +5,7 @@ exactly one concrete permission; a verb that maps to none or to several, and any
 cannot place, is returned as unresolved so that the answer is `allowed: false`.
 """
 
+import re
 from collections.abc import Sequence
 
 from app.services.ask_interpreter import onbehalf
@@ -16,6 +17,8 @@ from app.services.ask_interpreter.text import clean, join_phrases, script_proble
 from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
 from app.services.ask_interpreter.words import Word, classify
 
+# Verbs that only carry a permission named literally: "do I hold document.read?"
+_CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))
 EXAMPLE = "e.g. 'Can I read documents for user alice@example.com?'"
 
 
@@ -54,9 +57,10 @@ def interpret(
     text = clean(question)
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
+    result = _Result()
+    rest = _literal_permissions(rest, index, result)
     words = classify(tokenize(join_phrases(rest)), index)
     parse = group(words)
-    result = _Result()
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
     for phrase, reason in parse.problems:
@@ -76,6 +80,29 @@ def interpret(
         tuple(result.reasons),
         "builtin",
     )
+
+
+_DOTTED = re.compile(
+    r"(?<![@/\w.])([A-Za-z][\w\-]+(?:\.(?:[A-Za-z][\w\-]+|\*)){1,3})(?![\w.]*@)(?![\w*])"
+)
+
+
+def _literal_permissions(text: str, index: CatalogIndex, result: _Result) -> str:
+    """'Can I use document.read?' names the permission itself; a made-up name is unresolved."""
+    names = {e.permission for e in index.entries}
+    prefixes = {e.permission.split(".")[0] for e in index.entries}
+
+    def replace(match: re.Match[str]) -> str:
+        name = match[1].lower()
+        if name in names:
+            result.mappings.append(Mapping(name, name))
+            return f" {w.PERMREF_TOKEN} "
+        if name.split(".")[0] in prefixes:
+            result.refuse(name, f"'{name}' is not a permission in the catalog")
+            return f" {w.PERMREF_TOKEN} "
+        return match[0]
+
+    return _DOTTED.sub(replace, text)
 
 
 def _hashable(item: CatalogEntry) -> CatalogEntry:
@@ -128,6 +155,8 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         result.refuse(phrase, f"'{phrase}' is too broad; name what the action applies to")
         return
     people = [f for f in g.fillers if f.kind in (w.NAME, w.PARTY)]
+    if any(f.kind == w.PERMREF for f in g.fillers):  # "use document.read": the name decides
+        g.verbs = [v for v in g.verbs if v.kind != w.VAGUE and v.base not in _CARRIERS]
     hints = [x for p in _named(g.secondary) for x in p]
     for verb in g.verbs:
         # An admin's synonym already names its object; places ("with the team") do not count.

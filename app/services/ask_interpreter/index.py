@@ -104,7 +104,11 @@ def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...],
     *resource, action_segment = permission.split(".")
     action_words = [_base(w, known) for w in re.split(r"[_\-]", action_segment) if w]
     resource_words = [_base(w, known) for seg in resource for w in re.split(r"[_\-]", seg) if w]
-    return action_words[0], tuple(action_words[1:]), tuple(resource_words)
+    # "bulk_delete" deletes: the first word that is a verb is the action, the rest qualify it.
+    verbs = [w for w in action_words if w in ACTION_WORDS or w in lexicon.COMMON_VERBS]
+    action = verbs[0] if verbs else action_words[0]
+    qualifiers = tuple(w for w in action_words if w != action)
+    return action, qualifiers, tuple(resource_words)
 
 
 def _entry(item: CatalogEntry, known: set[str]) -> Entry:
@@ -123,7 +127,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         parties,
         classes,
         leads,
-        _alternative_actions(action, resource),
+        _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
     )
 
@@ -135,12 +139,15 @@ def _is_content(word: str) -> bool:
     return not (pure_verb or filler or word in lexicon.PARTIES) and len(word) > 2
 
 
-def _alternative_actions(action: str, resource: tuple[str, ...]) -> frozenset[str]:
+def _alternative_actions(
+    action: str, resource: tuple[str, ...], qualifiers: tuple[str, ...]
+) -> frozenset[str]:
     """'stripe.refund.create' refunds: a making action over a noun that names an action."""
     if action not in lexicon.LIGHT_VERBS and verb_class(action) not in ("create", "run"):
         return frozenset()
-    found = {verb_class(r) for r in resource if r in lexicon.VERB_CLASS}
-    found |= {lexicon.NOMINAL_ACTIONS[r] for r in resource if r in lexicon.NOMINAL_ACTIONS}
+    nouns = (*resource, *qualifiers)  # "stripe.refund.create", "payments.issue_refund"
+    found = {verb_class(r) for r in nouns if r in lexicon.VERB_CLASS}
+    found |= {lexicon.NOMINAL_ACTIONS[r] for r in nouns if r in lexicon.NOMINAL_ACTIONS}
     return frozenset(found)
 
 

@@ -41,7 +41,11 @@ def named(phrase: list[Word]) -> bool:
 
 def match(ask: Ask, index: CatalogIndex) -> Found:
     if ask.verb.entry is not None:
-        return _synonym(ask.verb.entry, ask.phrase)
+        found = _synonym(ask.verb.entry, ask.phrase)
+        plain = ask.verb.extra.get("plain")
+        if found.entry is None and plain is not None:  # a one-word synonym used elsewhere
+            return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
+        return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
         found = _by_object(ask, [[e for e in index.entries if ask.verb.base in e.lead_words]])
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")

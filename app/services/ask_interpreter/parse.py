@@ -11,7 +11,7 @@ from app.services.ask_interpreter import lexicon as lx
 from app.services.ask_interpreter import words as w
 from app.services.ask_interpreter.words import Word
 
-_FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT)
+_FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand

@@ -36,6 +36,7 @@ class Token:
 def clean(question: str) -> str:
     """NFKC, no invisible format characters, plain quotes and dashes, single spaces."""
     text = unicodedata.normalize("NFKC", question)
+    text = re.sub(r"\b(?:e\.g|i\.e|etc|viz)\.", " ", text, flags=re.IGNORECASE)
     text = "".join(
         ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n\t"
     )

@@ -10,7 +10,8 @@ from app.services.ask_interpreter.text import Token
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
 SEP, CONJ, NEG, TO, PREP, DET, STOP, ADV = "sep", "conj", "neg", "to", "prep", "det", "stop", "adv"
 PRON, BROAD, PARTY, NAME, ARG, CONTENT = "pron", "broad", "party", "name", "arg", "content"
-UNKNOWN, JUNK, SYNONYM = "unknown", "junk", "synonym"
+UNKNOWN, JUNK, SYNONYM, PERMREF = "unknown", "junk", "synonym", "permref"
+PERMREF_TOKEN = "zzpermissionref"  # stands where a permission was written by its name
 
 
 @dataclass
@@ -34,7 +35,11 @@ class Word:
 
 
 def _base(token: Token, index: CatalogIndex) -> tuple[str, bool]:
-    if token.kind != "word" or any(c.isdigit() for c in token.lower):
+    if (
+        token.kind != "word"
+        or any(c.isdigit() for c in token.lower)
+        or token.lower == PERMREF_TOKEN
+    ):
         return token.lower, False
     found = index.base(token.lower)
     if found:
@@ -55,6 +60,8 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
         return _punct_kind(token.text)
     if token.kind != "word" or any(c.isdigit() for c in base):
         return ARG
+    if token.lower == PERMREF_TOKEN:
+        return PERMREF
     for kind, words in ((CONJ, lx.CONJUNCTIONS), (SEP, lx.SEPARATORS), (NEG, lx.NEGATORS)):
         if base in words or token.lower in words:
             return kind
@@ -136,7 +143,10 @@ def _apply_synonyms(words: list[Word], index: CatalogIndex) -> list[Word]:
             end = _match_synonym(bases, kinds, i, phrase)
             if end:
                 text = " ".join(w.text for w in words[i:end])
-                out.append(Word(text, phrase[-1], SYNONYM, words[i].token, entry=entry))
+                synonym = Word(text, phrase[-1], SYNONYM, words[i].token, entry=entry)
+                if end - i == 1:  # "view" may mean document.read to the admin, not for calendars
+                    synonym.extra["plain"] = words[i]
+                out.append(synonym)
                 i = end
                 break
         else:
