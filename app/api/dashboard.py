@@ -11,111 +11,52 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.api.audit import Flushed
 from app.api.deps import SessionDep
-from app.dashboard import live, login_link, views
+from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
 from app.dashboard.pages import (
+    CHANNEL,
     HERE,
     CurrentUser,
     DashboardRoute,
     DashboardUser,
     PostingUser,
     Problem,
-    check_origin,
     render,
     safe_next,
+    see_other,
 )
 from app.errors import JitgateError, NotFound
-from app.models import Approver, JitRequest, Org
-from app.security.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
-from app.services import audit, jit
+from app.models import JitRequest
+from app.services import jit
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
-CHANNEL = "dashboard"
 MAX_NOTE_CHARS = 2000
 MAX_FILTER_CHARS = 200
-FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
 DONE_TEXT = {"approved": "Your approval is recorded.", "denied": "Your denial is recorded."}
 STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 
 TextField = Annotated[str, Form()]
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
 @router.get("")
 @router.get("/")
 def home(request: Request) -> RedirectResponse:
     signed_in = sessions.decode(request.cookies.get(sessions.COOKIE)) is not None
-    return _see_other("/dashboard/pending" if signed_in else "/dashboard/login")
+    return see_other("/dashboard/pending" if signed_in else "/dashboard/login")
 
 
 # --- signing in and out ---------------------------------------------------------------------
 
 
-def _login_page(
-    request: Request, *, next_url: str = "", error: str = "", notice: str = "", status: int = 200
-) -> Response:
-    nonce = sessions.new_login_nonce()
-    context = {
-        "login_csrf": nonce,
-        "next": safe_next(next_url),
-        "error": error,
-        "notice": notice,
-        "email_enabled": login_link.enabled(),
-    }
-    response = render(request, "dashboard_login.html", context, status=status)
-    response.set_cookie(
-        sessions.LOGIN_COOKIE, nonce, **sessions.cookie_options(sessions.LOGIN_FORM_SECONDS)
-    )
-    return response
-
-
-def _login_form_checked(request: Request, login_csrf: str) -> bool:
-    check_origin(request)
-    return sessions.login_nonce_matches(request.cookies.get(sessions.LOGIN_COOKIE), login_csrf)
-
-
-def _signed_in(session: Session, approver: Approver, next_url: str, how: str) -> Response:
-    """Open a session for the approver: the cookie, an audit event, and on to the next page."""
-    state = sessions.new_session(
-        approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
-    )
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=approver.org_id,
-            actor=approver.id,
-            action="dashboard.login",
-            outcome="success",
-            details={"channel": CHANNEL, "with": how},
-        ),
-    )
-    response = _see_other(safe_next(next_url))
-    response.set_cookie(
-        sessions.COOKIE, sessions.encode(state), **sessions.cookie_options(sessions.SESSION_SECONDS)
-    )
-    response.delete_cookie(sessions.LOGIN_COOKIE, path="/dashboard")
-    return response
-
-
 @router.get("/login")
 def login_form(request: Request, next: str = "") -> Response:
     if sessions.decode(request.cookies.get(sessions.COOKIE)) is not None:
-        return _see_other(safe_next(next))
-    return _login_page(request, next_url=next)
-
-
-def _approver_for_token(session: Session, token: str) -> Approver | None:
-    token = token.strip()
-    if not token.startswith(APPROVER_TOKEN_PREFIX) or len(token) > 200:
-        return None
-    return session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+        return see_other(safe_next(next))
+    return signin.login_page(request, next_url=next)
 
 
 @router.post("/login")
@@ -126,13 +67,13 @@ def login(
     login_csrf: TextField = "",
     next: TextField = "",
 ) -> Response:
-    if not _login_form_checked(request, login_csrf):
-        return _login_page(request, next_url=next, error=FORM_EXPIRED_TEXT, status=403)
-    approver = _approver_for_token(session, token)
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, next_url=next, error=signin.FORM_EXPIRED_TEXT, status=403)
+    approver = signin.approver_for_token(session, token)
     if approver is None:
         error = "That token is not recognised. Paste the whole jgapr_… approver token."
-        return _login_page(request, next_url=next, error=error, status=401)
-    return _signed_in(session, approver, next, "token")
+        return signin.login_page(request, next_url=next, error=error, status=401)
+    return signin.signed_in(session, approver, next, "token")
 
 
 @router.post("/login/email")
@@ -145,70 +86,38 @@ def email_me_a_link(
 ) -> Response:
     if not login_link.enabled():
         raise Problem(404, "Sign-in links are not available", "Sign in with your approver token.")
-    if not _login_form_checked(request, login_csrf):
-        return _login_page(request, error=FORM_EXPIRED_TEXT, status=403)
-    address = email.strip().lower()
-    if 3 <= len(address) <= 320 and "@" in address and login_link.may_send_to(address):
-        approvers = session.exec(select(Approver).where(Approver.email == address)).all()
-        messages = [
-            login_link.message(a, _org_name(session, a.org_id), login_link.make_token(a))
-            for a in approvers
-        ]
-        if messages:
-            background.add_task(login_link.send, messages)
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+    messages = signin.link_messages(session, email)
+    if messages:
+        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
     notice = "If that address belongs to an approver, a sign-in link is on its way."
-    return _login_page(request, notice=notice)
-
-
-def _org_name(session: Session, org_id: str) -> str:
-    org = session.get(Org, org_id)
-    return org.name if org else org_id
-
-
-def _link_approver(session: Session, token: str) -> tuple[login_link.LinkClaims, Approver]:
-    claims = login_link.read_token(token)
-    approver = session.get(Approver, claims.approver) if claims else None
-    if (
-        claims is None
-        or approver is None
-        or approver.org_id != claims.org
-        or not constant_time_equal(sessions.token_fingerprint(approver.token_hash), claims.tok)
-    ):
-        raise Problem(
-            410, "This sign-in link does not work", "It has expired or is not valid: ask again."
-        )
-    return claims, approver
+    return signin.login_page(request, notice=notice)
 
 
 @router.get("/login/link/{token}")
 def link_page(request: Request, token: str, session: SessionDep) -> Response:
     """Show whom the link signs in; change nothing (mail scanners open links)."""
-    _claims, approver = _link_approver(session, token)
-    nonce = sessions.new_login_nonce()
-    context = {"login_csrf": nonce, "approver": approver, "token": token}
-    response = render(request, "dashboard_login_link.html", context)
-    response.set_cookie(
-        sessions.LOGIN_COOKIE, nonce, **sessions.cookie_options(sessions.LOGIN_FORM_SECONDS)
-    )
-    return response
+    _claims, approver = signin.link_approver(session, token)
+    return signin.link_page(request, approver, token)
 
 
 @router.post("/login/link/{token}")
 def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
-    if not _login_form_checked(request, login_csrf):
-        return _login_page(request, error=FORM_EXPIRED_TEXT, status=403)
-    claims, approver = _link_approver(session, token)
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+    claims, approver = signin.link_approver(session, token)
     if not login_link.use_once(claims):
         raise Problem(409, "This link was already used", "Ask for a new one on the sign-in page.")
-    return _signed_in(session, approver, "", "email-link")
+    return signin.signed_in(session, approver, "", "email-link")
 
 
 @router.post("/logout")
 def logout(user: PostingUser) -> Response:
     sessions.log_out(user.state)
-    response = _see_other("/dashboard/login")
+    response = see_other("/dashboard/login")
     response.delete_cookie(
         sessions.COOKIE, path="/dashboard", secure=sessions.secure_cookies(), httponly=True
     )
@@ -299,7 +208,7 @@ def _decide(
             request, session, user, request_id, error=exc.description, status=exc.status
         )
     done = "approved" if verb == "approve" else "denied"
-    return _see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
+    return see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
 
 
 @router.post("/requests/{request_id}/approve")

@@ -39,6 +39,7 @@ def short_id(value: str) -> str:
 
 templates.env.filters["short_id"] = short_id
 LOGIN_PATH = "/dashboard/login"
+CHANNEL = "dashboard"  # how decisions taken here are recorded
 
 
 def security_headers() -> dict[str, str]:
@@ -110,13 +111,17 @@ def safe_next(target: str | None) -> str:
     return "/dashboard/pending"
 
 
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
 def to_login(request: Request) -> RedirectResponse:
     url = LOGIN_PATH
     if request.method == "GET":
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if safe_next(here) == here:
             url += "?next=" + quote(here, safe="/")
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    return see_other(url)
 
 
 def _problem_for(exc: Exception) -> Problem:

@@ -7,23 +7,18 @@ approver approves it there, the agent's waiting long-poll receives the approval 
 """
 
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.factories import ed25519_jwk
+from tests.dashboard.live_org import PERMISSION, LiveOrg
 from tests.sdk.live_server import LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard-pending.png"
-PERMISSION = "payments.authorize"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -46,62 +41,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live.stop()
 
 
-class Setup:
-    """An org's admin, approver and agent talking to the live server over HTTP."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self.api = f"{server.base_url}/orgs/{server.org_id}/api/v1"
-        self.admin = {"Authorization": f"Bearer {server.admin_token}"}
-        self.key = Ed25519PrivateKey.generate()
-        self.kid = "dash-" + uuid.uuid4().hex[:8]
-
-    def post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-        resp = httpx.post(self.api + path, json=body, headers=headers, timeout=10)
-        assert resp.status_code in (200, 201, 202), resp.text
-        return resp.json()
-
-    def approver_token(self) -> str:
-        approver = self.post(
-            "/approvers", {"email": "dana@example.com", "name": "Dana Approver"}, self.admin
-        )
-        self.post(
-            "/policies",
-            {"permission": PERMISSION, "mode": "jit", "approvers": [approver["approver_id"]]},
-            self.admin,
-        )
-        return approver["api_token"]
-
-    def agent_bearer(self) -> dict[str, str]:
-        agent = self.post(
-            "/agents/register",
-            {
-                "name": "refund-bot",
-                "owner": "ops@example.com",
-                "capabilities": [PERMISSION],
-                "jwks": {"keys": [ed25519_jwk(self.key, self.kid)]},
-            },
-            self.admin,
-        )
-        now = int(time.time())
-        claims = {
-            "iss": agent["agent_id"],
-            "sub": agent["agent_id"],
-            "aud": f"{self.api}/oauth/token",
-            "iat": now,
-            "exp": now + 60,
-            "jti": uuid.uuid4().hex,
-        }
-        assertion = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
-        form = {
-            "grant_type": "client_credentials",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": assertion,
-        }
-        resp = httpx.post(f"{self.api}/oauth/token", data=form, timeout=10)
-        assert resp.status_code == 200, resp.text
-        return {"Authorization": f"Bearer {resp.json()['access_token']}"}
-
-
 def long_poll(url: str, headers: dict[str, str], into: dict[str, Any]) -> None:
     resp = httpx.get(url, params={"wait": 30}, headers=headers, timeout=40)
     into["status_code"], into["body"] = resp.status_code, resp.json()
@@ -110,8 +49,8 @@ def long_poll(url: str, headers: dict[str, str], into: dict[str, Any]) -> None:
 def test_request_appears_live_and_approval_reaches_the_waiting_agent(server):
     from playwright.sync_api import sync_playwright
 
-    setup = Setup(server)
-    approver_token = setup.approver_token()
+    setup = LiveOrg(f"{server.base_url}/orgs/{server.org_id}/api/v1", server.admin_token)
+    approver_token = setup.approver_with_jit_policy()
     agent = setup.agent_bearer()
 
     with sync_playwright() as pw:

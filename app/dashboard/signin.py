@@ -1,0 +1,113 @@
+"""Signing in to the dashboard: the login form, an approver token or an emailed link, the cookie.
+
+Both forms carry a nonce that must match a SameSite=Strict cookie (there is no session yet to
+hold a CSRF token). Every successful sign-in is an audit event.
+"""
+
+from email.message import EmailMessage
+
+from fastapi import Request, Response
+from sqlmodel import Session, select
+
+from app.dashboard import login_link
+from app.dashboard import session as sessions
+from app.dashboard.pages import CHANNEL, Problem, check_origin, render, safe_next, see_other
+from app.models import Approver, Org
+from app.security.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
+from app.services import audit
+
+FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
+
+
+def _with_nonce(response: Response, nonce: str) -> Response:
+    response.set_cookie(
+        sessions.LOGIN_COOKIE, nonce, **sessions.cookie_options(sessions.LOGIN_FORM_SECONDS)
+    )
+    return response
+
+
+def login_page(
+    request: Request, *, next_url: str = "", error: str = "", notice: str = "", status: int = 200
+) -> Response:
+    nonce = sessions.new_login_nonce()
+    context = {
+        "login_csrf": nonce,
+        "next": safe_next(next_url),
+        "error": error,
+        "notice": notice,
+        "email_enabled": login_link.enabled(),
+    }
+    return _with_nonce(render(request, "dashboard_login.html", context, status=status), nonce)
+
+
+def link_page(request: Request, approver: Approver, token: str) -> Response:
+    nonce = sessions.new_login_nonce()
+    context = {"login_csrf": nonce, "approver": approver, "token": token}
+    return _with_nonce(render(request, "dashboard_login_link.html", context), nonce)
+
+
+def form_checked(request: Request, login_csrf: str) -> bool:
+    check_origin(request)
+    return sessions.login_nonce_matches(request.cookies.get(sessions.LOGIN_COOKIE), login_csrf)
+
+
+def signed_in(session: Session, approver: Approver, next_url: str, how: str) -> Response:
+    """Open a session for the approver: the cookie, an audit event, and on to the next page."""
+    state = sessions.new_session(
+        approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
+    )
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=approver.org_id,
+            actor=approver.id,
+            action="dashboard.login",
+            outcome="success",
+            details={"channel": CHANNEL, "with": how},
+        ),
+    )
+    response = see_other(safe_next(next_url))
+    response.set_cookie(
+        sessions.COOKIE, sessions.encode(state), **sessions.cookie_options(sessions.SESSION_SECONDS)
+    )
+    response.delete_cookie(sessions.LOGIN_COOKIE, path="/dashboard")
+    return response
+
+
+def approver_for_token(session: Session, token: str) -> Approver | None:
+    token = token.strip()
+    if not token.startswith(APPROVER_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+
+
+def _org_name(session: Session, org_id: str) -> str:
+    org = session.get(Org, org_id)
+    return org.name if org else org_id
+
+
+def link_messages(session: Session, email: str) -> list[EmailMessage]:
+    """One sign-in link per org where the address is an approver (none when rate limited)."""
+    address = email.strip().lower()
+    if not (3 <= len(address) <= 320 and "@" in address) or not login_link.may_send_to(address):
+        return []
+    approvers = session.exec(select(Approver).where(Approver.email == address)).all()
+    return [
+        login_link.message(a, _org_name(session, a.org_id), login_link.make_token(a))
+        for a in approvers
+    ]
+
+
+def link_approver(session: Session, token: str) -> tuple[login_link.LinkClaims, Approver]:
+    claims = login_link.read_token(token)
+    approver = session.get(Approver, claims.approver) if claims else None
+    if (
+        claims is None
+        or approver is None
+        or approver.org_id != claims.org
+        or not constant_time_equal(sessions.token_fingerprint(approver.token_hash), claims.tok)
+    ):
+        raise Problem(
+            410, "This sign-in link does not work", "It has expired or is not valid: ask again."
+        )
+    return claims, approver
