@@ -8,6 +8,7 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
+from app.services.ask_interpreter import lexicon as lx
 from app.services.ask_interpreter import onbehalf
 from app.services.ask_interpreter import words as w
 from app.services.ask_interpreter.index import CatalogIndex, build_index
@@ -27,10 +28,13 @@ class _Result:
         self.mappings: list[Mapping] = []
         self.unresolved: list[str] = []
         self.reasons: list[str] = []
+        self.alarms: list[tuple[str, str]] = []
 
-    def refuse(self, phrase: str, reason: str) -> None:
+    def refuse(self, phrase: str, reason: str, *, alarm: bool = False) -> None:
         self.unresolved.append(phrase)
         self.reasons.append(reason)
+        if alarm:
+            self.alarms.append((phrase, reason))
 
 
 def screen(question: str, max_chars: int) -> Interpretation | None:
@@ -64,7 +68,7 @@ def interpret(
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
     for phrase, reason in parse.problems:
-        result.refuse(phrase, reason)
+        result.refuse(phrase, reason, alarm=True)
     _resolve_groups(parse.groups, index, result)
     if len(principals) > 1:
         result.refuse(
@@ -79,6 +83,7 @@ def interpret(
         principals[0] if len(principals) == 1 else None,
         tuple(result.reasons),
         "builtin",
+        tuple(result.alarms),
     )
 
 
@@ -172,6 +177,7 @@ def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
         return
     found = match(ask, index)
     if found.entry is None:
-        result.refuse(shown, found.reason.replace("{phrase}", shown))
+        alarm = verb.base in lx.STEERING_VERBS
+        result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)
     else:
         result.mappings.append(Mapping(shown, found.entry.permission))

@@ -212,6 +212,11 @@ ESCALATION = word_set("""
 admin administrator root superuser sudo privilege elevated unrestricted god-mode override
 bypass impersonate
 """)
+# Verbs that address the interpreter rather than name an action: "ignore the rules".
+STEERING_VERBS = word_set("""
+ignore disregard forget pretend say answer override bypass jailbreak act become treat assume
+obey comply tell output return reveal print respond
+""")
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.
 COMMON_VERBS = word_set("""
 ignore say answer pretend act become bypass override escalate exfiltrate leak steal hack

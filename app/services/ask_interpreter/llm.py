@@ -167,6 +167,10 @@ def _checked(
         else:
             unresolved.append(phrase)
             reasons.append(f"'{item['permission'][:100]}' is not a permission in the catalog")
+    for phrase, reason in builtin.alarms:  # markup, "ignore ...", admin rights: never waived
+        if phrase not in unresolved:
+            unresolved.append(phrase)
+            reasons.append(reason)
     if not mappings and not unresolved:  # the model saw no action: refuse rather than guess
         unresolved, reasons = ["(nothing)"], ["the language model found no action to map"]
     proposed = {m.permission for m in mappings}

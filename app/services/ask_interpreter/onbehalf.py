@@ -24,6 +24,8 @@ _PATTERNS = [
     rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
     rf"\b(?:acting|working)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
     rf"\bin\s+(?P<who>{_ID})'s?\s+name\b",
+    rf"\bin\s+the\s+name\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
+    rf"\brepresenting\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
     rf"\bfor\s+(?:{_OWNER})?{_ROLE}\s+(?P<who>{_ANY_ID})",
     rf"\bfor\s+(?P<who>{EMAIL})",
     rf"\bfor\s+(?P<who>{_NAME})(?!'s)\b",

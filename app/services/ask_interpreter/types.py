@@ -29,6 +29,9 @@ class Interpretation:
     on_behalf_of: str | None
     reasons: tuple[str, ...]
     interpreter: str  # "builtin" | "llm" | "llm-fallback-builtin"
+    # Unresolved phrases that look like an attempt to steer the answer (markup, "ignore ...",
+    # admin rights). Another interpreter's reading never overrides these.
+    alarms: tuple[tuple[str, str], ...] = ()
 
     @property
     def permissions(self) -> tuple[str, ...]:
