@@ -100,6 +100,11 @@ def test_since_at_the_edges_of_the_calendar_is_not_an_error(client, org, agent, 
     assert bool(events) is finds
 
 
+@pytest.mark.parametrize("name", ["actor", "action"])
+def test_filter_with_a_nul_byte_finds_nothing_rather_than_failing(client, org, agent, name):
+    assert audit_events(client, org, **{name: "agent\x00"}) == []
+
+
 def test_audit_listing_needs_this_orgs_admin(client, org, other_org, agent):
     resp = client.get(f"{org.api}/audit", headers=other_org.admin)
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"

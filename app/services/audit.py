@@ -216,10 +216,11 @@ def list_events(
     limit: int = 100,
 ) -> Sequence[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.org_id == org_id)
+    # Filter on the form values are stored in (no NUL bytes, which PostgreSQL also refuses).
     if actor:
-        stmt = stmt.where(AuditEvent.actor == actor)
+        stmt = stmt.where(AuditEvent.actor == _storable(actor, 200))
     if action:
-        stmt = stmt.where(AuditEvent.action == action)
+        stmt = stmt.where(AuditEvent.action == _storable(action, 64))
     if since:
         stmt = stmt.where(col(AuditEvent.ts) >= _as_utc(since))
     return session.exec(stmt.order_by(col(AuditEvent.seq).desc()).limit(limit)).all()
