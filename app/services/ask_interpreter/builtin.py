@@ -151,13 +151,13 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
 def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
     if not g.verbs:
         if g.phrases:
-            phrase = _text(g.phrases[0])
-            result.refuse(phrase, f"no action was named for '{phrase}'; say what to do with it")
+            what = _text(g.phrases[0])
+            result.refuse(what, f"no action was named for '{what}'; say what to do with it")
         return
     objects = _objects(g, antecedent)
     if not objects and g.broad and not g.pronoun:
-        phrase = _text([*g.verbs, *g.broad])
-        result.refuse(phrase, f"'{phrase}' is too broad; name what the action applies to")
+        broad = _text([*g.verbs, *g.broad])
+        result.refuse(broad, f"'{broad}' is too broad; name what the action applies to")
         return
     people = [f for f in g.fillers if f.kind in (w.NAME, w.PARTY)]
     if any(f.kind == w.PERMREF for f in g.fillers):  # "use document.read": the name decides

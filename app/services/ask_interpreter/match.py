@@ -47,8 +47,10 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
             return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
-        found = _by_object(ask, [[e for e in index.entries if ask.verb.base in e.lead_words]])
-        return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
+        leads = [[e for e in index.entries if ask.verb.base in e.lead_words]]
+        return _by_object(ask, leads) or Found(
+            None, f"'{ask.verb.text}' is not an action in the catalog"
+        )
     return _match(ask, _tiers(ask.verb, index))
 
 

@@ -147,9 +147,8 @@ class _Grouper:
         self.expect_verb = False
 
     def content(self, i: int, word: Word, prev: str | None) -> None:
-        after_det = prev == w.DET or (
-            i > 0 and self.words[i - 1].token is not None and self.words[i - 1].token.possessive
-        )
+        before = self.words[i - 1].token if i > 0 else None
+        after_det = prev == w.DET or (before is not None and before.possessive)
         if word.base == "do" and i + 1 < len(self.words) and self.words[i + 1].base in _SUBJECTS:
             self.expect_verb = True  # "do you think", "does the agent": an auxiliary
         elif self.modifier_position(i, word):
