@@ -1,6 +1,8 @@
 """Agents' public keys: what a JWK must be to be registered, and keys served from a jwks_uri."""
 
 import json
+import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -214,8 +216,8 @@ def test_unknown_kid_refetches_the_jwks_after_a_rotation_at_the_uri(client, org,
         assert_rule(resp, "kid")
         assert server.hits("/jwks.json") == fetched
         # and once the floor has passed the unknown kid forces one refetch, which succeeds
-        clock = agent_keys.time.monotonic() + agent_keys.JwksCache.MIN_REFRESH_SECONDS + 1
-        monkeypatch.setattr(agent_keys.time, "monotonic", lambda: clock)
+        later = time.monotonic() + agent_keys.JwksCache.MIN_REFRESH_SECONDS + 1
+        monkeypatch.setattr(agent_keys, "time", SimpleNamespace(monotonic=lambda: later))
         resp = request_token(client, org, agent.assertion())
         assert resp.status_code == 200, resp.text
         assert server.hits("/jwks.json") == fetched + 1
