@@ -66,3 +66,57 @@ def test_questions_map_on_a_catalog_in_another_style(question, expected):
 )
 def test_what_the_catalog_does_not_clearly_cover_is_unresolved(question):
     assert interpret(question, CATALOG).unresolved
+
+
+WORKSPACE = [
+    C("docs.read", "Read internal documents", ("view docs",)),
+    C("docs.summarize", "Summarize a document"),
+    C("mail.send", "Send an email for a user"),
+    C("mail.draft", "Prepare an email draft"),
+    C("calendar.events.create", "Create calendar events"),
+    C("calendar.events.delete", "Cancel or delete calendar events"),
+    C("finance.payments.authorize", "Authorize an outgoing payment"),
+    C("finance.refunds.issue", "Issue a refund to a customer"),
+    C("crm.deals.update", "Update a deal in the CRM"),
+    C("support.tickets.reply", "Reply to a customer on a support ticket"),
+    C("infra.db.backup", "Back up the database"),
+    C("files.delete", "Delete a file from shared storage"),
+    C("users.suspend", "Suspend a user account"),
+    C("travel.book", "Book flights and hotels"),
+    C("finance.*"),
+]
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        (
+            "Am I allowed to view docs and summarise them for user alice@acme.com?",
+            {"docs.read", "docs.summarize"},
+        ),
+        ("Can I cancel tomorrow's meeting?", {"calendar.events.delete"}),
+        ("Can I approve payments?", {"finance.payments.authorize"}),
+        ("Can I refund the customer?", {"finance.refunds.issue"}),
+        ("Can I update the Acme deal in the CRM?", {"crm.deals.update"}),
+        ("Can I back up the database?", {"infra.db.backup"}),
+        ("Can I delete a file from shared storage?", {"files.delete"}),
+        ("Can I suspend Bob's account?", {"users.suspend"}),
+        ("Can I book a flight to Berlin?", {"travel.book"}),
+    ],
+)
+def test_questions_map_on_a_workspace_catalog(question, expected):
+    result = interpret(question, WORKSPACE)
+    assert set(result.permissions) == expected and not result.unresolved
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I pay a vendor?",
+        "Can I delete the database?",
+        "Can I terminate Bob?",
+        "Can I give Bob a raise?",
+    ],
+)
+def test_what_the_workspace_catalog_does_not_cover_is_unresolved(question):
+    assert interpret(question, WORKSPACE).unresolved

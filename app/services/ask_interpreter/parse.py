@@ -165,7 +165,12 @@ class _Grouper:
 
     def modifier_position(self, i: int, word: Word) -> bool:
         """Between an adjective and its noun an action word is a modifier, not a verb."""
-        if word.kind == w.UNKNOWN or not self.phrase_open or self.kind_at(i + 1) != w.OBJECT:
+        if word.kind == w.UNKNOWN or self.kind_at(i + 1) not in (w.OBJECT, w.UNKNOWN, w.BOTH):
+            return False
+        participle = word.text.lower().endswith("ed") and word.base != word.text.lower()
+        if participle and not self.expect_verb:
+            return True  # "from shared storage", "an approved invoice"
+        if not self.phrase_open or self.kind_at(i + 1) != w.OBJECT:
             return False
         phrase = (self.g.secondary if self.pp else self.g.phrases)[-1]
         return not any(x.extra.get("object") for x in phrase)
@@ -175,8 +180,10 @@ class _Grouper:
         nxt = self.kind_at(i + 1)
         if after_det:
             return False
-        if kind in (w.ACTION, w.VAGUE, w.VERB):
+        if kind in (w.ACTION, w.VERB):
             return True
+        if kind == w.VAGUE:
+            return self.expect_verb  # "the Acme deal" is a deal, "deal with it" is vague
         if kind == w.SYNONYM:
             return self.expect_verb or not self.g.verbs or prev == w.TO
         if kind == w.BOTH:

@@ -88,7 +88,7 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
         return NAME
     if token.possessive and not is_object:
         return NAME
-    if base in lx.VAGUE_VERBS:
+    if base in lx.VAGUE_VERBS and not is_object:
         return VAGUE
     if is_action and is_object:
         return BOTH
