@@ -24,7 +24,15 @@ _BASE_VOCAB = (
     | lexicon.NEGATORS
     | lexicon.SEPARATORS
     | set(lexicon.IMPLIED_OBJECT)
-)
+    | lexicon.PREPOSITIONS
+    | lexicon.BROAD
+    | lexicon.BEFORE_VERB
+    | lexicon.ESCALATION
+    | lexicon.STEERING_VERBS
+    | lexicon.CONJUNCTIONS
+    | lexicon.NEGATION_BREAKERS
+    | {"to"}
+)  # every word the lexicon knows, so that none is "corrected" into another ('about' != 'abort')
 ACTION_WORDS = (
     set(lexicon.VERB_CLASS)
     | lexicon.LIGHT_VERBS
@@ -73,8 +81,12 @@ class CatalogIndex:
     def base(self, word: str) -> str | None:
         return base_form(word, self.known)
 
-    def correct(self, word: str) -> str | None:
-        """The one vocabulary word a misspelling stands for, or None when unsure."""
+    def correct(self, word: str, *, want_object: bool = False) -> str | None:
+        """The one vocabulary word a misspelling stands for, or None when unsure.
+
+        After a verb an object is expected, so 'pay invoces' may choose 'invoice' over
+        'invoke'; anywhere else two meanings mean no correction.
+        """
         if len(word) < 4 or not word.isalpha():
             return None
         for form in forms(word):
@@ -84,6 +96,8 @@ class CatalogIndex:
                 for w in hits
                 if damerau1(form, w) and (len(form) > 4 or len(w) > 4 or sorted(form) == sorted(w))
             }
+            if want_object and len(hits) > 1:
+                hits = {w for w in hits if w in self.object_words} or hits
             meanings = {(verb_class(w), noun_group(w)) for w in hits}
             if len(meanings) == 1:
                 return sorted(hits)[0]

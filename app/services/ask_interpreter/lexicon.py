@@ -158,7 +158,7 @@ trying plan planning intend hoping let lets just also still now today currently 
 actually really here there hi hello hey thanks thank yes check_whether know what which whom
 when where why how question agent assistant bot ai it's i'm i'd i'll we'd we're there's let's
 mine yours ours theirs own quick fyi good morning afternoon evening sorry wondering wonder
-curious mind assuming again first hereby sure certain fine acceptable alright u ur plz
+curious mind assuming again first next hereby sure certain fine acceptable alright u ur plz
 maybe perhaps cleared promise swear guess think suppose believe hope reckon nothing else only
 permissible ok'd behalf can't cannot cant couldn't isn't aren't
 shouldn't wouldn't doesn't didn't haven't hasn't mustn't am_i possibly authorized authorised
@@ -193,10 +193,10 @@ summary note reply response answer result finding overview update draft reminder
 """)
 CONJUNCTIONS = word_set("and or & plus , / nor")
 SEPARATORS = word_set("""
-then afterwards later next finally but while whilst because unless although though whereas
+then afterwards later finally but while whilst because unless although though whereas
 . ; ! ? : ( ) [ ]
 """)
-JUNK = word_set("< > { } = # |")
+JUNK = word_set("< > { } = |")
 NEGATORS = word_set("not no never without don't dont won't wont avoid neither except excluding")
 # After a negator these words mean the question is about the action, not a refusal of it:
 # "don't I have permission to delete", "am I not allowed to delete".

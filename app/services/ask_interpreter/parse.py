@@ -178,8 +178,8 @@ class _Grouper:
     def is_verb(self, i: int, word: Word, prev: str | None, after_det: bool) -> bool:
         kind = word.kind
         nxt = self.kind_at(i + 1)
-        if after_det:
-            return False
+        if after_det or (prev == w.PREP and not word.gerund):
+            return False  # "for review", "after approval": nouns; "before deleting" acts
         if kind in (w.ACTION, w.VERB):
             return True
         if kind == w.VAGUE:

@@ -34,7 +34,7 @@ class Word:
         return low.endswith("s") and not low.endswith("ss") and low != self.base
 
 
-def _base(token: Token, index: CatalogIndex) -> tuple[str, bool]:
+def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[str, bool]:
     if (
         token.kind != "word"
         or any(c.isdigit() for c in token.lower)
@@ -44,7 +44,7 @@ def _base(token: Token, index: CatalogIndex) -> tuple[str, bool]:
     found = index.base(token.lower)
     if found:
         return found, False
-    fixed = index.correct(token.lower)
+    fixed = index.correct(token.lower, want_object=after_verb)
     return (fixed, True) if fixed else (token.lower, False)
 
 
@@ -119,7 +119,11 @@ def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple
 
 
 def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
-    bases = [_base(t, index) for t in tokens]
+    bases: list[tuple[str, bool]] = []
+    for token in tokens:
+        before = bases[-1][0] if bases else ""
+        after_verb = before in index.action_words or before in lx.DETERMINERS
+        bases.append(_base(token, index, after_verb))
     words: list[Word] = []
     for i, (token, (base, fixed)) in enumerate(zip(tokens, bases, strict=True)):
         next_word = i + 1 < len(tokens) and tokens[i + 1].kind != "punct"
