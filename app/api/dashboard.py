@@ -5,7 +5,7 @@ list current over the WebSocket. Page data lives in app.dashboard.views, session
 app.dashboard.session, rendering and refusals in app.dashboard.pages.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -246,7 +246,7 @@ def _since(raw: str) -> datetime | None:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
-    return value if value.tzinfo else value.replace(tzinfo=views.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/history")

@@ -110,13 +110,12 @@ def pending_for(session: Session, approver: Approver) -> list[dict[str, Any]]:
 
 def request_detail(session: Session, approver: Approver, row: JitRequest) -> dict[str, Any]:
     view = jit_views.public(session, row)
-    agent = session.get(Agent, row.agent_id)
     mine = [d for d in view["decisions"] if d["approver_id"] == approver.id]
-    open_ = row.status == PENDING and aware(row.pending_deadline) > utcnow()  # type: ignore[operator]
+    still_open = row.status == PENDING and aware(row.pending_deadline) > utcnow()  # type: ignore[operator]
+    eligible_here = _may_decide(session, row, approver, {})
     return {
         **_summary(session, row, {}),
         "agent_id": row.agent_id,
-        "owner": (agent.owner if agent else None) or "",
         "operation_json": json.dumps(row.operation, indent=2, sort_keys=True, ensure_ascii=False),
         "operation_hash": row.operation_hash,
         "requested_ttl": row.requested_ttl,
@@ -124,8 +123,8 @@ def request_detail(session: Session, approver: Approver, row: JitRequest) -> dic
         "approvals_required": row.approvals_required,
         "approvals": sum(1 for d in view["decisions"] if d["decision"] == "approve"),
         "decisions": [{**d, "at": when(d["at"])} for d in view["decisions"]],
-        "can_decide": open_ and not mine and _may_decide(session, row, approver, {}),
-        "eligible": _may_decide(session, row, approver, {}),
+        "eligible": eligible_here,
+        "can_decide": still_open and eligible_here and not mine,
         "you_decided": mine[0]["decision"] if mine else "",
         "failed_deliveries": failed_deliveries(session, row.id),
     }

@@ -113,3 +113,23 @@ def test_pages_forbid_framing_and_caching(signed_in):
     assert resp.headers["x-frame-options"] == "DENY"
     assert resp.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+
+
+def test_a_new_approver_token_ends_sessions_opened_with_the_old_one(signed_in, team):
+    from app.db import session_scope
+    from app.models import Approver
+    from app.security.secrets import hash_token
+
+    with session_scope() as session:
+        approver = session.get(Approver, team.approver["approver_id"])
+        approver.token_hash = hash_token("jgapr_rotated-" + team.approver["approver_id"])
+    assert signed_in.get("/dashboard/pending").status_code == 303
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "public_url", "https://jitgate.example.com")
+    assert sessions.cookie_options(60)["secure"] is True
+    assert sessions.origin_allowed("https://jitgate.example.com", required=True)
+    assert not sessions.origin_allowed("http://jitgate.example.com", required=True)

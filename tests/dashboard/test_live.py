@@ -37,3 +37,25 @@ def test_websocket_from_another_origin_is_refused(signed_in):
 
 def test_websocket_without_origin_is_refused(signed_in):
     assert refused_code(signed_in, cookie_of(signed_in)) == 1008
+
+
+def test_websocket_hears_events_from_other_processes_but_only_its_orgs(signed_in, team):
+    """The Redis listener feeds the hub from another thread; other orgs' events stay out."""
+    import threading
+
+    from app.services import events
+
+    def publish(org_id: str, request_id: str) -> None:
+        payload = {"type": "request.updated", "request_id": request_id, "org_id": org_id}
+        listener = threading.Thread(
+            target=events.hub.deliver, args=(events.org_topic(org_id), payload)
+        )
+        listener.start()
+        listener.join()
+
+    headers = {"Origin": ORIGIN, **cookie_of(signed_in)}
+    with signed_in.websocket_connect("/dashboard/ws", headers=headers) as ws:
+        publish("org_someone_else", "jit_theirs")
+        publish(team.org.org_id, "jit_ours")
+        event = ws.receive_json()
+    assert event == {"type": "request.updated", "request_id": "jit_ours"}
