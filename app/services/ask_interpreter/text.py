@@ -11,7 +11,7 @@ EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
     rf"(?P<email>{EMAIL})|(?P<url>https?://\S+)|(?P<quote>\"[^\"]*\")"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
-    r"|(?P<word>[A-Za-z0-9][A-Za-z0-9_'\-]*)|(?P<punct>[,;.!?&/:()\[\]{}<>=#|])"
+    r"|(?P<word>[A-Za-z0-9][A-Za-z0-9_'\-]*)|(?P<punct>[,;.!?&/:()\[\]{}<>=|])"
 )
 # Dashes between words separate them ("documents—and purge"); a hyphen inside a word stays.
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": " - ", "—": " - "})
