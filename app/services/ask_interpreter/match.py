@@ -149,13 +149,18 @@ def score(entry: Entry, objects: list[Word]) -> float:
     groups = {noun_group(r) for r in entry.resource}
     total = 0.0
     for obj in objects:
-        if obj.entry is not None:
-            total += STRONG if obj.entry.resource == entry.resource else 0
-        elif obj.base in entry.resource or obj.base in entry.qualifiers:
-            total += STRONG
-        elif noun_group(obj.base) in groups:
-            total += GROUP
-        elif obj.base in entry.words or noun_group(obj.base) in entry.word_groups:
-            total += DESCRIBED
+        total += _fit(entry, obj, groups) / (2 if obj.corrected else 1)  # a guess counts less
     missing = sum(q not in {obj.base for obj in objects} for q in entry.qualifiers)
     return total - 0.5 * missing if total > 0 else 0.0
+
+
+def _fit(entry: Entry, obj: Word, groups: set[str]) -> float:
+    if obj.entry is not None:
+        return STRONG if obj.entry.resource == entry.resource else 0.0
+    if obj.base in entry.resource or obj.base in entry.qualifiers:
+        return STRONG
+    if noun_group(obj.base) in groups:
+        return GROUP
+    if obj.base in entry.words or noun_group(obj.base) in entry.word_groups:
+        return DESCRIBED
+    return 0.0

@@ -82,6 +82,8 @@ class _Grouper:
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
         elif kind in (w.NAME, w.CONTENT, w.PARTY) and self.verb_like(i):
             self.verb(i, word)  # "and Frobnicate them", "note them": a verb we cannot map
+        elif kind == w.PARTY and not self.pp and self.kind_at(i + 1) in (w.OBJECT, w.UNKNOWN):
+            self.object(word)  # "the finance team documents": a modifier of the noun
         elif kind in (w.PRON, w.BROAD) or kind in _FILLERS:
             self.filler(word)
         elif kind in (w.ACTION, w.BOTH, w.VAGUE, w.VERB, w.SYNONYM, w.UNKNOWN):
@@ -139,12 +141,20 @@ class _Grouper:
 
     def object(self, word: Word) -> None:
         target = self.g.secondary if self.pp else self.g.phrases
+        if self.phrase_open and target and word.extra.get("object"):
+            self.between_nouns(target[-1])
         if self.phrase_open and target:
             target[-1].append(word)
         else:
             target.append([word])
         self.phrase_open = True
         self.expect_verb = False
+
+    def between_nouns(self, phrase: list[Word]) -> None:
+        """'documents frobnicate documents': an unknown word between two nouns is a verb."""
+        last = phrase[-1]
+        if last.kind == w.UNKNOWN and any(x.extra.get("object") for x in phrase[:-1]):
+            self.problems.append((last.text, f"'{last.text}' is not an action in the catalog"))
 
     def content(self, i: int, word: Word, prev: str | None) -> None:
         before = self.words[i - 1].token if i > 0 else None
