@@ -168,6 +168,11 @@ class WrkResult:
     raw: str = ""
     stall_dump: str = ""
     loadavg_before: float | None = None
+    server_cpu_s: float | None = None  # user+system CPU the server used during the run
+    server_cpu_util: float | None = None  # of one core
+    cpu_us_per_req: float | None = None
+    server_sys_share: float | None = None  # kernel share of the server's CPU
+    ctx_switches_per_req: float | None = None
 
     @property
     def errors(self) -> int:
@@ -686,6 +691,25 @@ def _audit_counts(db: Path) -> dict[str, int]:
         return {"error": str(exc)}  # type: ignore[dict-item]
 
 
+def _cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """utime + stime (or stime only) of a process, all its threads, from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _ctx_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of all the process's threads."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/status") as fh:
+            for line in fh:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    return total
+
+
 def measure(args: argparse.Namespace, t: Target, tag: str, tmp: Path) -> WrkResult:
     """Warm-up then one measured run, with only t's server running."""
     warm_env = t.make_env(f"{t.name}-warmup{tag}", args.warmup) if args.warmup else None
@@ -695,15 +719,27 @@ def measure(args: argparse.Namespace, t: Target, tag: str, tmp: Path) -> WrkResu
         if warm_env is not None:
             run_wrk(f"{t.name}-warmup", t.url, t.script, warm_env, args, duration=args.warmup)
         load = os.getloadavg()[0]
+        pid = t.server.proc.pid
+        cpu0, wall0 = _cpu_seconds(pid), time.monotonic()
+        sys0, cs0 = _cpu_seconds(pid, system_only=True), _ctx_switches(pid)
         r = run_wrk(t.name, t.url, t.script, env, args, duration=args.duration,
                     pid=t.server.proc.pid, dump_dir=tmp)  # fmt: skip
+        cpu, wall = _cpu_seconds(pid) - cpu0, time.monotonic() - wall0
+        sys_cpu, switches = _cpu_seconds(pid, system_only=True) - sys0, _ctx_switches(pid) - cs0
+        r.server_sys_share = round(sys_cpu / cpu, 3) if cpu else None
+        r.ctx_switches_per_req = round(switches / r.requests, 1) if r.requests else None
         r.loadavg_before = round(load, 2)
+        r.server_cpu_s = round(cpu, 2)
+        r.server_cpu_util = round(cpu / wall, 3) if wall else None
+        r.cpu_us_per_req = round(1e6 * cpu / r.requests, 1) if r.requests else None
     finally:
         t.server.pause()
     print(
         f"  {t.name + tag:<14} {r.rps:8.0f} req/s  p50 {_fmt(r.p50_ms):>8} ms  "
         f"p99 {_fmt(r.p99_ms):>8} ms  {'ok' if r.ok else 'ERRORS ' + str(r.statuses)}"
-        f"  (load {load:.1f})"
+        f"  server CPU {_fmt(r.server_cpu_util and 100 * r.server_cpu_util, '.0f')}%"
+        f" = {_fmt(r.cpu_us_per_req, '.0f')} us/req (sys {_fmt(r.server_sys_share, '.0%')},"
+        f" {_fmt(r.ctx_switches_per_req, '.1f')} ctx sw/req)  (load {load:.1f})"
     )
     return r
 
@@ -735,7 +771,7 @@ def report(
     )
     head = (
         f"{'target':<12}{'req/s':>9}{'min-max':>13}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'requests':>10}  errors"
+        f"{'CPU us/req':>11}{'requests':>10}  errors"
     )
     print(head)
     print("-" * (len(head) + 10))
@@ -759,7 +795,8 @@ def report(
         lo, hi = min(r.rps for r in runs), max(r.rps for r in runs)
         print(
             f"{name:<12}{m.rps:>9.0f}{f'{lo:.0f}-{hi:.0f}':>13}{_fmt(m.p50_ms):>9}"
-            f"{_fmt(m.p99_ms):>9}{sum(r.requests for r in runs):>10}  {err}"
+            f"{_fmt(m.p99_ms):>9}{_fmt(m.cpu_us_per_req, '.0f'):>11}"
+            f"{sum(r.requests for r in runs):>10}  {err}"
         )
     print()
     verdicts: dict[str, Any] = {}
@@ -775,8 +812,15 @@ def report(
         verdict = "ERROR" if not ok else "PASS" if ratio >= target else "FAIL"
         if verdict != "PASS":
             status = 1
+        effs = sorted(
+            b.cpu_us_per_req / a.cpu_us_per_req
+            for a, b in pairs
+            if a.cpu_us_per_req and b.cpu_us_per_req
+        )
+        eff = effs[len(effs) // 2] if effs else None
         verdicts[name] = {
             "ratio": round(ratio, 4),
+            "cpu_efficiency_vs_floor": round(eff, 4) if eff else None,
             "per_round": [round(x, 4) for x in ratios],
             "target": target,
             "verdict": verdict,
@@ -785,6 +829,7 @@ def report(
         print(
             f"{label:<13} / floor = {ratio:6.1%}  (per round {', '.join(f'{x:.1%}' for x in ratios)};"
             f" target >= {target:.0%})  {verdict}"
+            + (f"   [CPU per request: floor/{name} = {eff:.1%}]" if eff else "")
         )
     if info.get("audit_events"):
         print(f"audit events written: {info['audit_events']}")
@@ -822,6 +867,7 @@ def report(
                 "rps_median": _median_run(per[n]).rps,
                 "p50_ms": _median_run(per[n]).p50_ms,
                 "p99_ms": _median_run(per[n]).p99_ms,
+                "cpu_us_per_req": _median_run(per[n]).cpu_us_per_req,
                 "ok": all(r.ok for r in per[n]),
             }
             for n in names
