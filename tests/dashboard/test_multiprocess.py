@@ -49,9 +49,9 @@ def web_process(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
 def two_processes(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str, dict[str, str]]]:
     first, second = free_port(), free_port()
     env = {**server_env(tmp_path, first), "JITGATE_REDIS_URL": redis_url}
-    processes = []
+    processes: list[subprocess.Popen] = []
     try:
-        for port in (first, second):
+        for port in (first, second):  # one at a time: the first creates the schema
             log = tmp_path / f"web-{port}.log"
             processes.append(web_process(env, port, log))
             _wait_healthy(f"http://127.0.0.1:{port}", processes[-1], log, 30)
