@@ -1,5 +1,7 @@
 """The agent registry (admin token): registration, reads, updates, removal, and who may do them."""
 
+import threading
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -40,6 +42,24 @@ def test_duplicate_agent_name_is_409_and_changes_nothing(client, org):
     assert first.status_code == 201
     resp = register(client, org)
     assert_oauth_error(resp, 409, "conflict", mentions="billing-bot")
+    assert agent_names(client, org) == ["billing-bot"]
+    assert len(audit_events(client, org, action="agent.register")) == 1
+
+
+def test_concurrent_registrations_of_one_name_create_exactly_one_agent(client, org):
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def attempt() -> None:
+        start.wait()
+        statuses.append(register(client, org).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201, 409, 409, 409]
     assert agent_names(client, org) == ["billing-bot"]
     assert len(audit_events(client, org, action="agent.register")) == 1
 
