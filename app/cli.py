@@ -2,50 +2,12 @@
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-
-class CliError(click.ClickException):
-    """A user mistake: printed as one line, exit status 1, no traceback."""
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain and settings errors into one-line messages."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-
-        from app.errors import JitgateError
-        from app.settings import InsecureSettings
-
-        try:
-            return fn(*args, **kwargs)
-        except JitgateError as exc:
-            raise CliError(exc.description) from None
-        except InsecureSettings as exc:
-            raise CliError(str(exc)) from None
-        except OperationalError as exc:
-            raise CliError(f"database error: {str(exc.orig).splitlines()[0]}") from None
-        except (ArgumentError, NoSuchModuleError) as exc:
-            raise CliError(f"JITGATE_DATABASE_URL is not usable: {exc}") from None
-
-    return wrapper
-
-
-def _session():  # type: ignore[no-untyped-def]
-    from app.db import get_engine, session_scope
-    from app.migrate import ensure_schema
-    from app.settings import get_settings
-
-    get_settings().check_secure()
-    ensure_schema(get_engine())
-    return session_scope()
+from app.cli_common import CliError, cli_session, friendly
 
 
 @click.group()
@@ -81,7 +43,7 @@ def orgs_create(name: str, slug: str | None, as_json: bool) -> None:
     """Create an organization and its first admin token."""
     from app.services import orgs as org_service
 
-    with _session() as session:
+    with cli_session() as session:
         org, issued = org_service.create_org(session, name=name, slug=slug)
     if as_json:
         click.echo(json.dumps({"org_id": org.id, "admin_token": issued.token}))
@@ -104,7 +66,7 @@ def admin_tokens() -> None:
 def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
     from app.services import orgs as org_service
 
-    with _session() as session:
+    with cli_session() as session:
         issued = org_service.create_admin_token(session, org_id=org_id, label=label)
     if as_json:
         click.echo(json.dumps({"token_id": issued.token_id, "admin_token": issued.token}))
@@ -119,7 +81,7 @@ def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
 def admin_tokens_revoke(org_id: str, token_id: str) -> None:
     from app.services import orgs as org_service
 
-    with _session() as session:
+    with cli_session() as session:
         org_service.revoke_admin_token(session, org_id=org_id, token_id=token_id)
     click.echo(f"revoked {token_id}")
 
@@ -162,7 +124,7 @@ def keys_rotate_signing() -> None:
     """Rotate the service's signing key; the old one stays published until its tokens expire."""
     from app.security.keys import rotate_signing_key
 
-    with _session() as session:
+    with cli_session() as session:
         row = rotate_signing_key(session)
     click.echo(f"new signing key {row.kid}; the previous key stays in the JWKS for one hour")
 
@@ -191,7 +153,7 @@ def agents_register(
     from app.services import agents as agent_service
 
     jwks = _read_json(jwks_file) if jwks_file else None
-    with _session() as session:
+    with cli_session() as session:
         agent, kids = agent_service.register(
             session,
             org_id=org_id,
@@ -238,7 +200,7 @@ def audit_verify(org_id: str | None) -> None:
 
     broken = False
     audit_service.writer.flush()
-    with _session() as session:
+    with cli_session() as session:
         org_ids = [org_id] if org_id else list(session.exec(select(Org.id)).all())
         for oid in org_ids:
             report = audit_service.verify_chain(session, oid)

@@ -8,7 +8,7 @@ import time
 import click
 import httpx
 
-from app.cli import CliError, friendly
+from app.cli_common import CliError, friendly
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -55,10 +55,10 @@ def _start_embedded(url_hint: str) -> str:
 
 
 def _demo_org() -> tuple[str, str]:
-    from app.cli import _session
+    from app.cli_common import cli_session
     from app.services import orgs
 
-    with _session() as session:
+    with cli_session() as session:
         org, issued = orgs.create_org(session, name="jitgate demo")
     return org.id, issued.token
 

@@ -4,7 +4,7 @@ import json
 
 import click
 
-from app.cli import _session, friendly
+from app.cli_common import cli_session, friendly
 
 
 def register(main: click.Group) -> None:
@@ -29,7 +29,7 @@ def approvers_add(
 ) -> None:
     from app.services import approvers as service
 
-    with _session() as session:
+    with cli_session() as session:
         created = service.create(
             session,
             org_id=org_id,
@@ -98,7 +98,7 @@ def policies_set(
         "allow_self_approval": allow_self_approval,
         "auto_approve": auto_approve,
     }
-    with _session() as session:
+    with cli_session() as session:
         existing = session.exec(
             select(Policy).where(Policy.org_id == org_id, Policy.permission == permission)
         ).first()

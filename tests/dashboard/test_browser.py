@@ -6,6 +6,7 @@ when the agent asks, the request appears on the open pending page without a relo
 approver approves it there, the agent's waiting long-poll receives the approval and its token.
 """
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from tests.dashboard.live_org import PERMISSION, LiveOrg
 from tests.sdk.live_server import LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard-pending.png"
+# The README's picture is refreshed only on request (JITGATE_UPDATE_SCREENSHOT=1), so an ordinary
+# run leaves the work tree clean; otherwise the screenshot goes to a temporary file.
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard-pending.png"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -46,7 +49,13 @@ def long_poll(url: str, headers: dict[str, str], into: dict[str, Any]) -> None:
     into["status_code"], into["body"] = resp.status_code, resp.json()
 
 
-def test_request_appears_live_and_approval_reaches_the_waiting_agent(server):
+def _screenshot_path(tmp_path: Path) -> Path:
+    if os.environ.get("JITGATE_UPDATE_SCREENSHOT") == "1":
+        return DOCS_SCREENSHOT
+    return tmp_path / "dashboard-pending.png"
+
+
+def test_request_appears_live_and_approval_reaches_the_waiting_agent(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     setup = LiveOrg(f"{server.base_url}/orgs/{server.org_id}/api/v1", server.admin_token)
@@ -87,8 +96,8 @@ def test_request_appears_live_and_approval_reaches_the_waiting_agent(server):
             page.wait_for_selector(f'[data-request-id="{request_id}"]', timeout=10_000)
             assert navigations == []
             assert page.evaluate("window.__sameDocument") is True
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(_screenshot_path(tmp_path)), full_page=True)
 
             # And while the agent waits, the approver opens the request and approves it
             waited: dict[str, Any] = {}
