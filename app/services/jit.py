@@ -175,7 +175,7 @@ def create_request(
     )
     if policy is None or policy.mode == "standing" or policy.auto_approve:
         why = "auto_approve policy" if policy and policy.auto_approve else "standing permission"
-        _approve_now(session, row, actor="policy:auto", reason=why, now=now, mint_inline=True)
+        _approve_now(session, row, actor="policy:auto", reason=why, now=now)
     else:
         after_change(session, row, "created")
     return row, True
@@ -188,10 +188,10 @@ def _approve_now(
     actor: str,
     reason: str | None,
     now: datetime,
-    mint_inline: bool = False,
 ) -> None:
-    """pending → approved. The token is minted by the mint task after commit; auto-approval
-    mints inline so the agent's 200 already carries it."""
+    """pending → approved, and the token minted in the same transaction: the waiting agent's
+    wake-up carries it, with no broker round trip and second transaction on that path (the
+    100 ms target). The mint task sent after commit is the idempotent safety net."""
     if not transition(
         session,
         row.id,
@@ -211,10 +211,9 @@ def _approve_now(
             ts=now,
         ),
     )
-    if mint_inline:
-        from app.services.jit_tokens import mint_token
+    from app.services.jit_tokens import mint_token
 
-        mint_token(session, request_id=row.id, now=now)
+    mint_token(session, request_id=row.id, now=now)
     after_change(session, row, "decided")
 
 
