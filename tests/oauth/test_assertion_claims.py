@@ -121,6 +121,16 @@ def test_same_jti_in_a_fresh_assertion_is_refused(client, org, agent):
     assert issued_tokens(agent.agent_id) == 1
 
 
+def test_jti_replayed_through_the_other_grant_form_is_refused(client, org, agent):
+    assertion = agent.assertion()
+    assert request_token(client, org, assertion).status_code == 200
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    resp = client.post(f"{org.api}/oauth/token", data=form)
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+    assert "(jti)" in resp.json()["error_description"]
+    assert issued_tokens(agent.agent_id) == 1
+
+
 def test_concurrent_replay_yields_exactly_one_token(client, org, agent):
     # given one assertion posted by several threads at the same moment
     assertion = agent.assertion()

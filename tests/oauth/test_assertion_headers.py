@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key as rsa_key
 
 from tests.factories import AgentHandle, register_agent, request_token
 from tests.helpers import (
@@ -74,6 +75,20 @@ def test_hs256_keyed_with_the_agents_public_key_is_refused(client, org, agent, f
     # when it is presented
     resp = request_token(client, org, token)
     # then the key's pinned algorithm (EdDSA) decides, not the header
+    assert_rule(resp, "alg")
+    assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+def test_hs256_keyed_with_an_rsa_agents_pem_is_refused(client, org):
+    # given an RSA agent: the textbook target of the RS256 -> HS256 confusion
+    private = rsa_key(public_exponent=65537, key_size=2048)
+    jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "r1"}
+    agent = register_agent(client, org, capabilities=["document.read"], jwk=jwk, alg="RS256")
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    token = hs256({"alg": "HS256", "kid": "r1"}, claims_for(agent), pem)
+    resp = request_token(client, org, token)
     assert_rule(resp, "alg")
     assert_nothing_issued(client, org, agent.agent_id, rule="alg")
 
