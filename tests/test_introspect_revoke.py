@@ -367,6 +367,14 @@ def test_authorization_server_metadata_describes_the_endpoints(client, org):
     )
 
 
+def test_metadata_is_also_at_the_rfc_8414_inserted_path(client, org):
+    # RFC 8414 §3.1: https://host/.well-known/oauth-authorization-server/<issuer path>
+    inserted = client.get(f"/.well-known/oauth-authorization-server/orgs/{org.org_id}")
+    appended = client.get(f"/orgs/{org.org_id}/.well-known/oauth-authorization-server")
+    assert inserted.status_code == 200 and inserted.json() == appended.json()
+    assert inserted.json()["issuer"] == org.issuer
+
+
 @pytest.mark.parametrize("doc", ["jwks.json", "oauth-authorization-server"])
 def test_discovery_of_an_unknown_org_is_404(client, doc):
     resp = client.get(f"/orgs/org_nope/.well-known/{doc}")

@@ -18,6 +18,9 @@ def jwks(org_id: OrgId, session: SessionDep) -> JSONResponse:
     return JSONResponse({"keys": published_keys(session)}, headers={"Cache-Control": "max-age=300"})
 
 
+# RFC 8414 §3.1 inserts the well-known path before the issuer's path; the second form is the
+# path-appended one many clients also try.
+@router.get("/.well-known/oauth-authorization-server/orgs/{org_id}")
 @router.get("/orgs/{org_id}/.well-known/oauth-authorization-server")
 def metadata(org_id: OrgId, session: SessionDep) -> dict[str, Any]:
     require_org(session, org_id)
