@@ -12,9 +12,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key as rsa_key
 
-from tests.factories import AgentHandle, register_agent, request_token
+from tests.factories import AgentHandle, ed25519_jwk, register_agent, request_token
 from tests.helpers import (
     assert_nothing_issued,
     assert_rule,
@@ -22,6 +23,7 @@ from tests.helpers import (
     b64url,
     compact,
     hs256,
+    issued_tokens,
 )
 from tests.local_http import local_server
 
@@ -121,6 +123,23 @@ def test_kid_of_another_agents_key_is_refused(client, org, agent):
     assert_rule(resp, "kid")
     assert_nothing_issued(client, org, agent.agent_id, rule="kid")
     assert_nothing_issued(client, org, other.agent_id)
+
+
+def test_with_several_keys_an_assertion_without_kid_is_refused(client, org):
+    # given an agent registered with two keys (a rotation in progress)
+    first, second = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    body = {
+        "name": "two-keys",
+        "capabilities": ["document.read"],
+        "jwks": {"keys": [ed25519_jwk(first, "one"), ed25519_jwk(second, "two")]},
+    }
+    resp = client.post(f"{org.api}/agents/register", json=body, headers=org.admin)
+    agent = AgentHandle(org, resp.json()["agent_id"], "two-keys", second, "two")
+    # then each key works when named, and an unnamed key is refused
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    unnamed = jwt.encode(claims_for(agent), second, algorithm="EdDSA")
+    assert_rule(request_token(client, org, unnamed), "kid")
+    assert issued_tokens(agent.agent_id) == 1
 
 
 def test_another_agents_key_without_kid_does_not_verify(client, org, agent):
@@ -237,18 +256,12 @@ def test_malformed_compact_jwt_is_refused(client, org, agent, shape):
 def test_access_token_used_as_assertion_is_refused(client, org, agent):
     # given a real access token of this agent
     access = agent.token(client)
-    before = _count_issued(agent)
+    before = issued_tokens(agent.agent_id)
     # when it is presented as the client assertion
     resp = request_token(client, org, access)
     # then it is refused (typ at+jwt), and no second token is issued
     assert_rule(resp, "typ")
-    assert _count_issued(agent) == before
-
-
-def _count_issued(agent: AgentHandle) -> int:
-    from tests.helpers import issued_tokens
-
-    return issued_tokens(agent.agent_id)
+    assert issued_tokens(agent.agent_id) == before
 
 
 @pytest.mark.parametrize(
