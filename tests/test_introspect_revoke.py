@@ -163,6 +163,20 @@ def test_revoked_token_is_refused(client, org, agent):
     assert audit_events(client, org, action="token.revoke")
 
 
+def test_revocations_are_reloaded_when_the_process_restarts(client, org, agent):
+    from app import runtime
+    from app.kv import get_store
+
+    # given a revoked token
+    token = agent.token(client)
+    assert revoke(client, org, token, org.admin).status_code == 200
+    # when the process starts again with an empty in-memory store
+    get_store.cache_clear()
+    runtime.reload_revocations()
+    # then the token is still refused
+    assert_check_refused(client, org, bearer(token), "token_revoked")
+
+
 def test_admin_may_revoke_any_token_of_the_org(client, org, agent):
     token = agent.token(client)
     assert revoke(client, org, token, org.admin).status_code == 200
