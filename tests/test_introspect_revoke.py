@@ -336,6 +336,21 @@ def test_rotated_out_key_leaves_the_jwks_once_its_tokens_have_expired(client, or
     assert_check_refused(client, org, bearer(stale), "invalid_token", mentions="key")
 
 
+def test_a_longer_access_token_ttl_keeps_the_old_key_published_as_long(client, org, monkeypatch):
+    # given a deployment whose access tokens live two hours
+    from tests.helpers import jitgate_env
+
+    with jitgate_env(monkeypatch, access_token_ttl="7200"):
+        old_kid = key_ring.active().kid
+        # when the key was rotated 90 minutes ago
+        with session_scope() as session:
+            rotate_signing_key(session, now=utcnow() - timedelta(minutes=90))
+        key_ring.invalidate()
+        # then tokens it signed have not expired yet, so it is still published
+        jwks = client.get(f"/orgs/{org.org_id}/.well-known/jwks.json").json()
+    assert old_kid in {k["kid"] for k in jwks["keys"]}
+
+
 # --- discovery ----------------------------------------------------------------------------
 
 

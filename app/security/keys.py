@@ -76,9 +76,10 @@ def rotate_signing_key(session: Session, *, now: datetime | None = None) -> Sign
     old = active_key_row(session)
     if old is not None:
         old.retired_at = now
-        old.publish_until = (
-            now + MAX_TOKEN_LIFETIME + timedelta(seconds=get_settings().clock_leeway)
-        )
+        settings = get_settings()
+        # Until every token the old key signed has expired, whatever the configured lifetime.
+        lifetime = max(MAX_TOKEN_LIFETIME, timedelta(seconds=settings.access_token_ttl))
+        old.publish_until = now + lifetime + timedelta(seconds=settings.clock_leeway)
         session.add(old)
     new = create_signing_key(session, now=now)
     key_ring.invalidate()
