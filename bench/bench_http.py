@@ -242,7 +242,7 @@ def run_wrk(
         f"-c{args.connections}",
         f"-d{int(duration)}s",
         "--timeout",
-        "10s",
+        f"{args.wrk_timeout:g}s",
         "--latency",
         "-s",
         str(script),
@@ -851,6 +851,7 @@ def report(
         "settings": {
             "threads": args.threads,
             "connections": args.connections,
+            "wrk_timeout_s": args.wrk_timeout,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "rounds": args.rounds,
@@ -933,6 +934,13 @@ def main() -> int:
         help="run jitgate from this source snapshot instead of the installed tree",
     )
     p.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    p.add_argument(
+        "--wrk-timeout",
+        type=float,
+        default=5,
+        help="seconds before wrk counts a request as a timeout error (a stalled server then "
+        "shows up as errors, not as a slow run)",
+    )
     p.add_argument(
         "--nice",
         type=int,
