@@ -8,7 +8,6 @@ from app.db import after_commit
 
 NOTIFY = "jitgate.notify_request"
 OUTCOME = "jitgate.notify_outcome"
-MINT = "jitgate.mint_token"
 EXPIRE = "jitgate.expire_request"
 CALLBACK = "jitgate.deliver_callback"
 FAST_EXPIRY_MAX_SECONDS = (
@@ -27,7 +26,8 @@ def after_change(session: Session, row: Any, kind: str) -> None:
         if timeout <= FAST_EXPIRY_MAX_SECONDS:
             send_after_commit(session, EXPIRE, request_id, countdown=timeout + 0.5)
     if kind == "decided":
-        send_after_commit(session, MINT, request_id)
+        # No mint task: an approval mints in its own transaction (jit._approve_now); the sweep
+        # still re-mints any approved request found without a token.
         send_after_commit(session, OUTCOME, request_id)
         if row.callback_url:
             send_after_commit(session, CALLBACK, request_id)
