@@ -3,7 +3,8 @@
 What runs: `uvicorn app.main:create_app --factory` twice (web A and web B, one shared database)
 and `celery -A workers.celery_app:celery_app worker --pool threads -c 4 -Q jitgate`, all with
 JITGATE_REDIS_URL on Redis database 15 (flushed first). Skipped only when that Redis does not
-answer. Set JITGATE_INTEGRATION_DATABASE_URL to run against PostgreSQL instead of a SQLite file.
+answer. Set JITGATE_INTEGRATION_DATABASE_URL to run against PostgreSQL instead of a SQLite file
+(a database of its own: its schema is dropped and recreated).
 """
 
 import os
@@ -54,11 +55,23 @@ class Deployment:
         Celery(broker=self.stack.redis_url).send_task("jitgate.sweep", queue="jitgate")
 
 
+def _fresh_postgres(url: str) -> None:
+    """Leftover pending requests would be swept (and notified) along with this run's."""
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
-    stack = Stack(
-        redis_db=REDIS_DB, database_url=os.environ.get("JITGATE_INTEGRATION_DATABASE_URL")
-    )
+    url = os.environ.get("JITGATE_INTEGRATION_DATABASE_URL")
+    if url:
+        _fresh_postgres(url)
+    stack = Stack(redis_db=REDIS_DB, database_url=url)
     stack.flush_redis()
     try:
         web_a = stack.web("web-a")
