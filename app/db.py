@@ -105,6 +105,13 @@ def _drop_after_commit(session: OrmSession) -> None:
 
 
 @contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reads only (never committed); with SQLite it takes no write lock."""
+    with Session(get_read_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
 def session_scope() -> Iterator[Session]:
     """A unit of work for tasks and the CLI: commit on success, roll back on error."""
     with Session(get_engine(), expire_on_commit=False) as session:

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.api.deps import OrgId, SessionDep, current_admin, current_agent, require_org
-from app.db import session_scope
+from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
 from app.services import tokens
@@ -54,9 +54,9 @@ def _assertion_from(form: dict[str, str]) -> tuple[str, str]:
 
 def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
     assertion, grant = _assertion_from(form)
-    with session_scope() as session:
+    with read_session() as session:
         require_org(session, org_id)
-        issued = tokens.issue_for_assertion(
+        granted = tokens.authenticate(
             session,
             org_id=org_id,
             assertion=assertion,
@@ -64,6 +64,8 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
             resource=form.get("resource"),
             grant_form=grant,
         )
+    with session_scope() as session:
+        issued = tokens.issue(session, granted)
     return {
         "access_token": issued.access_token,
         "token_type": "Bearer",

@@ -33,6 +33,7 @@ class AssertionRejected(InvalidClient):
     def __init__(self, rule: str, description: str):
         super().__init__(f"client assertion refused ({rule}): {description}")
         self.rule = rule
+        self.agent_id: str | None = None  # set once the assertion names a known agent
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,26 @@ def verify_assertion(
     agent = session.get(Agent, agent_id) if plausible else None
     if agent is None or agent.org_id != org_id or agent.status == "deleted":
         raise AssertionRejected("client", "unknown client for this organization")
+    try:
+        return _verify_for(session, agent, token, header, unverified, accepted_audiences, now)
+    except AssertionRejected as exc:
+        exc.agent_id = agent.id  # the refusal is audited under the agent it names
+        raise
+
+
+def _verify_for(
+    session: Session,
+    agent: Agent,
+    token: str,
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    accepted_audiences: tuple[str, ...],
+    now: float,
+) -> VerifiedAssertion:
     if agent.status != "active":
         raise AssertionRejected("client", f"the agent is {agent.status}")
     key = select_key(_agent_keys(session, agent, header.get("kid")), header)
     verify_signature(token, key)
-    claims = unverified
     exp = validate_exp(claims, now)
     validate_nbf(claims, now)
     validate_iat(claims, now)

@@ -119,7 +119,17 @@ def mint(
     return IssuedAccessToken(access_token=token, expires_in=ttl, scope=claims["scope"], jti=jti)
 
 
-def issue_for_assertion(
+@dataclass(frozen=True)
+class Grant:
+    """An authenticated agent and what it may be given; minting is a separate, short write."""
+
+    agent: Agent
+    scope: list[str]
+    audience: str
+    kid: str
+
+
+def authenticate(
     session: Session,
     *,
     org_id: str,
@@ -127,8 +137,12 @@ def issue_for_assertion(
     scope: str | None,
     resource: str | None,
     grant_form: str,
-) -> IssuedAccessToken:
-    """Authenticate the agent by its assertion and issue a standing access token."""
+) -> Grant:
+    """Verify the client assertion and decide scope and audience; reads only.
+
+    Callers run this on a read-only session: with SQLite no write lock is held while a
+    jwks_uri is fetched or a signature checked.
+    """
     issuer = access_tokens.issuer_for(org_id)
     accepted = (access_tokens.token_endpoint_for(org_id), issuer)
     try:
@@ -136,7 +150,7 @@ def issue_for_assertion(
             session, org_id=org_id, token=assertion, accepted_audiences=accepted
         )
     except AssertionRejected as exc:
-        _audit_refusal(org_id, exc.description, actor="unknown")
+        _audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
         if grant_form == JWT_BEARER_GRANT:
             raise InvalidGrant(exc.description) from exc
         raise
@@ -147,17 +161,26 @@ def issue_for_assertion(
     except (InvalidScope, InvalidGrant) as exc:
         _audit_refusal(org_id, exc.description, actor=agent.id)
         raise
+    return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
+
+
+def issue(session: Session, grant: Grant) -> IssuedAccessToken:
+    """Mint the standing access token for an authenticated grant and record it."""
     issued = mint(
-        session, agent=agent, scope=granted, audience=audience, ttl=get_settings().access_token_ttl
+        session,
+        agent=grant.agent,
+        scope=grant.scope,
+        audience=grant.audience,
+        ttl=get_settings().access_token_ttl,
     )
     audit.record_later(
         audit.EventIn(
-            org_id=org_id,
-            actor=agent.id,
+            org_id=grant.agent.org_id,
+            actor=grant.agent.id,
             action="token.issue",
             target=issued.jti,
             outcome="success",
-            details={"scope": issued.scope, "aud": audience, "kid": verified.kid},
+            details={"scope": issued.scope, "aud": grant.audience, "kid": grant.kid},
         )
     )
     return issued
