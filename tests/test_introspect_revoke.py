@@ -214,7 +214,8 @@ def test_revoking_an_unknown_token_answers_200_and_changes_nothing(client, org, 
 def test_revoke_needs_authentication_and_a_token(client, org, agent):
     token = agent.token(client)
     resp = client.post(f"{org.api}/oauth/revoke", data={"token": token})
-    assert_oauth_error(resp, 401, "invalid_token")
+    # No credentials at all: 401, with the same code as every other route that needs a bearer.
+    assert_oauth_error(resp, 401, "invalid_request", mentions="bearer")
     resp = client.post(f"{org.api}/oauth/revoke", data={"other": "x"}, headers=org.admin)
     assert_oauth_error(resp, 400, "invalid_request", mentions="token")
     assert check(client, org, bearer(token)).status_code == 200
@@ -283,7 +284,13 @@ def test_introspection_of_foreign_tokens_is_inactive(client, org, agent, kind):
 
 def test_introspection_needs_authentication(client, org, agent):
     resp = client.post(f"{org.api}/oauth/introspect", data={"token": agent.token(client)})
-    assert_oauth_error(resp, 401, "invalid_token")
+    assert_oauth_error(resp, 401, "invalid_request", mentions="bearer")
+    resp = client.post(
+        f"{org.api}/oauth/introspect",
+        data={"token": agent.token(client)},
+        headers={"Authorization": "Basic Zm9vOmJhcg=="},
+    )
+    assert_oauth_error(resp, 401, "invalid_request", mentions="bearer")
 
 
 # --- signing-key rotation -----------------------------------------------------------------

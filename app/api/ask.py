@@ -4,9 +4,9 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter
-from sqlmodel import Session
 
-from app.api.deps import CurrentAgent, OrgId, SessionDep
+from app.api.deps import CurrentAgent, OrgId
+from app.db import read_session
 from app.schemas import AskIn
 from app.services import ask, audit, authz, permissions
 from app.services.ask_interpreter import CatalogEntry, get_interpreter
@@ -19,9 +19,10 @@ _catalogs: TtlCache[tuple[CatalogEntry, ...]] = TtlCache(
 )
 
 
-def catalog_for(session: Session, org_id: str) -> tuple[CatalogEntry, ...]:
+def catalog_for(org_id: str) -> tuple[CatalogEntry, ...]:
     def load() -> tuple[CatalogEntry, ...]:
-        rows = permissions.catalog(session, org_id=org_id)
+        with read_session() as session:
+            rows = permissions.catalog(session, org_id=org_id)
         return tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
 
     return _catalogs.get(org_id, load)
@@ -32,12 +33,11 @@ def invalidate_catalog(org_id: str) -> None:
 
 
 @router.post("/agents/ask")
-def ask_question(
-    org_id: OrgId, body: AskIn, session: SessionDep, caller: CurrentAgent
-) -> dict[str, Any]:
+async def ask_question(org_id: OrgId, body: AskIn, caller: CurrentAgent) -> dict[str, Any]:
+    """Async and session-free like /authz/check: the catalog and the rules come from caches."""
+
     def decide(permission: str) -> ask.PermissionDecision:
         d = authz.decide(
-            session,
             org_id=org_id,
             subject=caller.facts,
             permission=permission,
@@ -47,7 +47,7 @@ def ask_question(
 
     result = ask.answer(
         question=body.question,
-        catalog=catalog_for(session, org_id),
+        catalog=catalog_for(org_id),
         decide=decide,
         interpreter=get_interpreter(get_settings()),
     )

@@ -1,11 +1,17 @@
-"""Permission checks for agents holding an access token."""
+"""Permission checks for agents holding an access token.
+
+The hot path is async and touches no database session: the token is verified offline and the
+agent's status and the org's policies come from short-lived caches. Only a check made with a
+JIT token writes (it redeems the token), and that part runs on a worker thread.
+"""
 
 from typing import Any
 
 from fastapi import APIRouter
-from sqlmodel import Session
+from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import AgentCaller, CurrentAgent, OrgId, SessionDep
+from app.api.deps import AgentCaller, CurrentAgent, OrgId
+from app.db import session_scope
 from app.errors import NotFound
 from app.schemas import CheckBulkIn, CheckIn
 from app.services import authz
@@ -13,14 +19,13 @@ from app.services import authz
 router = APIRouter(tags=["authz"])
 
 
-def _check_one(session: Session, org_id: str, caller: AgentCaller, body: CheckIn) -> dict[str, Any]:
-    subject = authz.resolve_subject(session, org_id, caller.facts, body.subject)
-    if subject is None:
-        raise NotFound("no such subject in this organization")
-    if caller.claims.get("jit"):
-        from app.services import jit_tokens
+def _with_jit_token(
+    org_id: str, caller: AgentCaller, subject: authz.AgentFacts, body: CheckIn
+) -> authz.Decision:
+    from app.services import jit_tokens
 
-        decision = jit_tokens.check_with_jit_token(
+    with session_scope() as session:
+        return jit_tokens.check_with_jit_token(
             session,
             org_id=org_id,
             caller=caller,
@@ -28,10 +33,17 @@ def _check_one(session: Session, org_id: str, caller: AgentCaller, body: CheckIn
             permission=body.permission,
             operation=body.operation or (body.context or {}).get("operation"),
         )
+
+
+async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[str, Any]:
+    subject = authz.resolve_subject(org_id, caller.facts, body.subject)
+    if subject is None:
+        raise NotFound("no such subject in this organization")
+    if caller.claims.get("jit"):
+        decision = await run_in_threadpool(_with_jit_token, org_id, caller, subject, body)
     else:
         own = subject.agent_id == caller.agent_id
         decision = authz.decide(
-            session,
             org_id=org_id,
             subject=subject,
             permission=body.permission,
@@ -43,14 +55,10 @@ def _check_one(session: Session, org_id: str, caller: AgentCaller, body: CheckIn
 
 
 @router.post("/authz/check")
-def check(
-    org_id: OrgId, body: CheckIn, session: SessionDep, caller: CurrentAgent
-) -> dict[str, Any]:
-    return _check_one(session, org_id, caller, body)
+async def check(org_id: OrgId, body: CheckIn, caller: CurrentAgent) -> dict[str, Any]:
+    return await _check_one(org_id, caller, body)
 
 
 @router.post("/authz/check-bulk")
-def check_bulk(
-    org_id: OrgId, body: CheckBulkIn, session: SessionDep, caller: CurrentAgent
-) -> dict[str, Any]:
-    return {"results": [_check_one(session, org_id, caller, c) for c in body.checks]}
+async def check_bulk(org_id: OrgId, body: CheckBulkIn, caller: CurrentAgent) -> dict[str, Any]:
+    return {"results": [await _check_one(org_id, caller, c) for c in body.checks]}

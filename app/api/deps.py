@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from sqlmodel import Session, select
 
-from app.db import get_session
+from app.db import get_session, read_session
 from app.errors import NotFound, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
@@ -18,7 +18,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def bearer_token(request: Request) -> str:
+def parse_bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -26,20 +26,35 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+async def bearer_token(request: Request) -> str:
+    return parse_bearer(request)
+
+
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 _orgs: TtlCache[bool] = TtlCache(lambda: 5.0)
 
 
-def require_org(session: Session, org_id: str) -> None:
-    if not _orgs.get(org_id, lambda: session.get(Org, org_id) is not None):
+def require_org(org_id: str) -> None:
+    def exists() -> bool:
+        with read_session() as session:
+            return session.get(Org, org_id) is not None
+
+    if not _orgs.get(org_id, exists):
         raise NotFound("no such organization")
 
 
-def current_admin(session: SessionDep, org_id: OrgId, token: BearerToken) -> AdminToken:
+# Who is calling is looked up on a read-only session of its own, never on the request's
+# unit of work: with SQLite that would take the write lock in the dependency, and the handler
+# would then need a second worker thread while holding it.
+
+
+def find_admin(org_id: str, token: str) -> AdminToken:
     if not token.startswith(ADMIN_TOKEN_PREFIX):
         raise Unauthenticated("an admin token (jgadm_…) is required")
-    row = session.exec(select(AdminToken).where(AdminToken.token_hash == hash_token(token))).first()
+    with read_session() as session:
+        stmt = select(AdminToken).where(AdminToken.token_hash == hash_token(token))
+        row = session.exec(stmt).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the admin token is unknown or revoked")
     if row.org_id != org_id:
@@ -47,10 +62,12 @@ def current_admin(session: SessionDep, org_id: OrgId, token: BearerToken) -> Adm
     return row
 
 
-def current_approver(session: SessionDep, org_id: OrgId, token: BearerToken) -> Approver:
+def find_approver(org_id: str, token: str) -> Approver:
     if not token.startswith(APPROVER_TOKEN_PREFIX):
         raise Unauthenticated("an approver token (jgapr_…) is required")
-    row = session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+    with read_session() as session:
+        stmt = select(Approver).where(Approver.token_hash == hash_token(token))
+        row = session.exec(stmt).first()
     if row is None:
         raise Unauthenticated("the approver token is unknown")
     if row.org_id != org_id:
@@ -73,10 +90,11 @@ class AgentCaller:
         return frozenset(str(self.claims.get("scope", "")).split())
 
 
-def current_agent(session: SessionDep, org_id: OrgId, token: BearerToken) -> AgentCaller:
-    require_org(session, org_id)
+def find_agent(org_id: str, token: str) -> AgentCaller:
+    """Verify an access token offline; the agent's facts come from the decision cache."""
+    require_org(org_id)
     claims = access_tokens.verify(token, org_id=org_id)
-    facts = authz.agent_facts(session, org_id, claims["sub"])
+    facts = authz.agent_facts(org_id, claims["sub"])
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
     return AgentCaller(facts=facts, claims=claims, token=token)
@@ -92,15 +110,32 @@ class Principal:
     approver: Approver | None = None
 
 
-def current_principal(session: SessionDep, org_id: OrgId, token: BearerToken) -> Principal:
+def find_principal(org_id: str, token: str) -> Principal:
     if token.startswith(ADMIN_TOKEN_PREFIX):
-        admin = current_admin(session, org_id, token)
-        return Principal(kind="admin", id=admin.id)
+        return Principal(kind="admin", id=find_admin(org_id, token).id)
     if token.startswith(APPROVER_TOKEN_PREFIX):
-        approver = current_approver(session, org_id, token)
+        approver = find_approver(org_id, token)
         return Principal(kind="approver", id=approver.id, approver=approver)
-    agent = current_agent(session, org_id, token)
+    agent = find_agent(org_id, token)
     return Principal(kind="agent", id=agent.agent_id, agent=agent)
+
+
+def current_admin(org_id: OrgId, token: BearerToken) -> AdminToken:
+    return find_admin(org_id, token)
+
+
+def current_approver(org_id: OrgId, token: BearerToken) -> Approver:
+    return find_approver(org_id, token)
+
+
+async def current_agent(org_id: OrgId, token: BearerToken) -> AgentCaller:
+    # Async on purpose: on the hot path (cache hits) this is pure CPU, and a hop to the thread
+    # pool would cost more than the check itself.
+    return find_agent(org_id, token)
+
+
+def current_principal(org_id: OrgId, token: BearerToken) -> Principal:
+    return find_principal(org_id, token)
 
 
 CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]

@@ -17,8 +17,8 @@ from app.api.deps import (
     OrgId,
     Principal,
     SessionDep,
-    bearer_token,
-    current_principal,
+    find_principal,
+    parse_bearer,
 )
 from app.db import session_scope
 from app.errors import Forbidden, NotFound
@@ -60,7 +60,7 @@ def _authorize_read(principal: Principal, row: Any) -> None:
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
     """One short unit of work: authenticate, load, render. Never held open while waiting."""
     with session_scope() as session:
-        principal = current_principal(session, org_id, token)
+        principal = find_principal(org_id, token)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         _authorize_read(principal, row)
         view = jit_views.public(
@@ -76,7 +76,7 @@ def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], boo
 async def get_request(
     org_id: OrgId, request_id: str, request: Request, wait: Annotated[int, Query(ge=0, le=60)] = 0
 ) -> JSONResponse:
-    token = bearer_token(request)
+    token = parse_bearer(request)
     view, settled = await run_in_threadpool(_load, org_id, request_id, token)
     if wait and not settled:
         loop = asyncio.get_running_loop()
@@ -94,7 +94,7 @@ async def get_request(
 
 @router.get("/jit/requests/{request_id}/events")
 async def stream_events(org_id: OrgId, request_id: str, request: Request) -> StreamingResponse:
-    token = bearer_token(request)
+    token = parse_bearer(request)
     first, _ = await run_in_threadpool(_load, org_id, request_id, token)  # authenticates now
 
     async def stream() -> AsyncIterator[bytes]:

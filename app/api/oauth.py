@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.api.deps import OrgId, SessionDep, current_admin, current_agent, require_org
+from app.api.deps import OrgId, find_admin, find_agent, parse_bearer, require_org
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
@@ -55,7 +55,7 @@ def _assertion_from(form: dict[str, str]) -> tuple[str, str]:
 def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
     assertion, grant = _assertion_from(form)
     with read_session() as session:
-        require_org(session, org_id)
+        require_org(org_id)
         granted = tokens.authenticate(
             session,
             org_id=org_id,
@@ -80,14 +80,13 @@ async def token(org_id: OrgId, form: Form) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-def _caller(session: SessionDep, org_id: str, request: Request) -> tuple[str, str | None]:
+def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
     """Who asks: an admin (any token of the org) or an agent (its own tokens only)."""
-    header = request.headers.get("authorization", "")
-    token = header.partition(" ")[2].strip()
+    token = parse_bearer(request)
     if token.startswith(ADMIN_TOKEN_PREFIX):
-        admin = current_admin(session, org_id, token)
+        admin = find_admin(org_id, token)
         return admin.id, None
-    agent = current_agent(session, org_id, token)
+    agent = find_agent(org_id, token)
     return agent.agent_id, agent.agent_id
 
 
@@ -95,7 +94,7 @@ def _caller(session: SessionDep, org_id: str, request: Request) -> tuple[str, st
 async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> dict[str, Any]:
         with session_scope() as session:
-            _caller(session, org_id, request)
+            _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
             return tokens.introspect(session, org_id=org_id, token=form["token"])
@@ -107,7 +106,7 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
 async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> None:
         with session_scope() as session:
-            actor, agent_id = _caller(session, org_id, request)
+            actor, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
             tokens.revoke(

@@ -14,7 +14,7 @@ router = APIRouter(tags=["discovery"])
 
 @router.get("/orgs/{org_id}/.well-known/jwks.json")
 def jwks(org_id: OrgId, session: SessionDep) -> JSONResponse:
-    require_org(session, org_id)
+    require_org(org_id)
     return JSONResponse({"keys": published_keys(session)}, headers={"Cache-Control": "max-age=300"})
 
 
@@ -23,7 +23,7 @@ def jwks(org_id: OrgId, session: SessionDep) -> JSONResponse:
 @router.get("/.well-known/oauth-authorization-server/orgs/{org_id}")
 @router.get("/orgs/{org_id}/.well-known/oauth-authorization-server")
 def metadata(org_id: OrgId, session: SessionDep) -> dict[str, Any]:
-    require_org(session, org_id)
+    require_org(org_id)
     issuer = issuer_for(org_id)
     api = f"{issuer}/api/v1"
     return {

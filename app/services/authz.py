@@ -4,8 +4,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import read_session
 from app.models import Agent
 from app.services import audit, policies
 from app.services.cache import TtlCache
@@ -53,9 +54,12 @@ def invalidate_agent(agent_id: str) -> None:
     _agents.invalidate(agent_id)
 
 
-def agent_facts(session: Session, org_id: str, agent_id: str) -> AgentFacts | None:
+def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
+    """The agent's status and capabilities (cached; read on a session of its own)."""
+
     def load() -> AgentFacts | None:
-        agent = session.get(Agent, agent_id)
+        with read_session() as session:
+            agent = session.get(Agent, agent_id)
         if agent is None or agent.org_id != org_id:
             return None
         return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities))
@@ -63,24 +67,22 @@ def agent_facts(session: Session, org_id: str, agent_id: str) -> AgentFacts | No
     return _agents.get(agent_id, load)
 
 
-def resolve_subject(
-    session: Session, org_id: str, caller: AgentFacts, subject: str | None
-) -> AgentFacts | None:
+def resolve_subject(org_id: str, caller: AgentFacts, subject: str | None) -> AgentFacts | None:
     if subject is None or subject in (caller.agent_id, f"agent:{caller.name}"):
         return caller
     if not subject.isprintable():  # a NUL byte makes PostgreSQL raise DataError
         return None
     if subject.startswith("agent:"):
         name = subject.removeprefix("agent:")
-        agent_id = session.exec(
-            select(Agent.id).where(Agent.org_id == org_id, Agent.name == name)
-        ).first()
-        return agent_facts(session, org_id, agent_id) if agent_id else None
-    return agent_facts(session, org_id, subject)
+        with read_session() as session:
+            agent_id = session.exec(
+                select(Agent.id).where(Agent.org_id == org_id, Agent.name == name)
+            ).first()
+        return agent_facts(org_id, agent_id) if agent_id else None
+    return agent_facts(org_id, subject)
 
 
 def decide(
-    session: Session,
     *,
     org_id: str,
     subject: AgentFacts,
@@ -101,7 +103,7 @@ def decide(
         return answer(False, f"the agent is {subject.status}")
     if permission not in subject.capabilities:
         return answer(False, "not among the agent's registered capabilities")
-    rule = policies.mode_for(session, org_id, permission)
+    rule = policies.mode_for(org_id, permission)
     pid, mode = (rule.policy_id, rule.mode) if rule else (None, "standing")
     if mode == "deny":
         return answer(False, f"denied by policy {pid}", policy_id=pid, mode=mode)

@@ -1,7 +1,9 @@
-"""A small time-bounded cache for the hot decision path (agent status, org policies).
+"""A small time-bounded cache for the hot decision path (agent status, org policies, catalogs).
 
 Entries live `decision_cache_seconds` (default 1 s); local writes invalidate at once, and other
-processes see a change within that bound.
+processes see a change within that bound. When an entry goes stale, one caller reloads it while
+the others keep answering from the old value for that moment, so a busy process never sends a
+burst of identical queries to the database at every expiry.
 """
 
 import threading
@@ -17,6 +19,7 @@ class TtlCache(Generic[V]):
         self._ttl = ttl
         self._max = max_entries
         self._items: dict[Hashable, tuple[float, V]] = {}
+        self._loading: set[Hashable] = set()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, load: Callable[[], V]) -> V:
@@ -24,11 +27,21 @@ class TtlCache(Generic[V]):
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        value = load()
-        with self._lock:
-            if len(self._items) >= self._max:
-                self._items.clear()
-            self._items[key] = (now + self._ttl(), value)
+        if hit is not None:
+            with self._lock:
+                if key in self._loading:
+                    return hit[1]  # someone is already reloading it
+                self._loading.add(key)
+        try:
+            value = load()
+            with self._lock:
+                if len(self._items) >= self._max:
+                    self._items.clear()
+                self._items[key] = (time.monotonic() + self._ttl(), value)
+        finally:
+            if hit is not None:
+                with self._lock:
+                    self._loading.discard(key)
         return value
 
     def invalidate(self, key: Hashable | None = None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.db import read_session
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import Approver, Policy
 from app.models._types import utcnow
@@ -55,16 +56,19 @@ _rules_cache: TtlCache[tuple[PolicyRule, ...]] = TtlCache(
 )
 
 
-def rules_for_org(session: Session, org_id: str) -> tuple[PolicyRule, ...]:
+def rules_for_org(org_id: str) -> tuple[PolicyRule, ...]:
+    """The org's policies as (pattern, mode) rules, cached; read on a session of its own."""
+
     def load() -> tuple[PolicyRule, ...]:
-        rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
+        with read_session() as session:
+            rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
         return tuple(PolicyRule(r.id, r.permission, r.mode) for r in rows)
 
     return _rules_cache.get(org_id, load)
 
 
-def mode_for(session: Session, org_id: str, permission: str) -> PolicyRule | None:
-    return most_specific(rules_for_org(session, org_id), permission)
+def mode_for(org_id: str, permission: str) -> PolicyRule | None:
+    return most_specific(rules_for_org(org_id), permission)
 
 
 def resolve(session: Session, *, org_id: str, permission: str) -> Policy | None:

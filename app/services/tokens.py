@@ -28,9 +28,9 @@ class IssuedAccessToken:
     jti: str
 
 
-def standing_capabilities(session: Session, agent: Agent) -> list[str]:
+def standing_capabilities(agent: Agent) -> list[str]:
     """Capabilities whose policy is standing (or that no policy governs)."""
-    rules = policies.rules_for_org(session, agent.org_id)
+    rules = policies.rules_for_org(agent.org_id)
     return [
         c
         for c in agent.capabilities
@@ -38,14 +38,14 @@ def standing_capabilities(session: Session, agent: Agent) -> list[str]:
     ]
 
 
-def resolve_scope(session: Session, agent: Agent, requested: str | None) -> list[str]:
-    standing = standing_capabilities(session, agent)
+def resolve_scope(agent: Agent, requested: str | None) -> list[str]:
+    standing = standing_capabilities(agent)
     if requested is None or not requested.strip():
         return standing
     items = requested.split()
     if len(items) > MAX_SCOPE_ITEMS:
         raise InvalidScope("too many scope values")
-    rules = policies.rules_for_org(session, agent.org_id)
+    rules = policies.rules_for_org(agent.org_id)
     for item in items:
         if item not in agent.capabilities:
             raise InvalidScope(f"{item!r} is not among the agent's registered capabilities")
@@ -156,7 +156,7 @@ def authenticate(
         raise
     agent = verified.agent
     try:
-        granted = resolve_scope(session, agent, scope)
+        granted = resolve_scope(agent, scope)
         audience = validate_resource(resource) or issuer
     except (InvalidScope, InvalidGrant) as exc:
         _audit_refusal(org_id, exc.description, actor=agent.id)
