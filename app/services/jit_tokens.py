@@ -125,6 +125,9 @@ def _verified_jit_claims(org_id: str, token: str) -> dict[str, Any]:
     return claims
 
 
+REFUSALS = (OperationMismatch, TokenAlreadyUsed, TokenRevoked, TokenExpired, InvalidTransition)
+
+
 def consume(
     session: Session,
     *,
@@ -135,9 +138,37 @@ def consume(
     actor: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Redeem a JIT token for exactly one operation."""
+    """Redeem a JIT token for exactly one operation; a refused redemption is audited too."""
     now = now or utcnow()
     claims = _verified_jit_claims(org_id, token)
+    try:
+        return _redeem(session, org_id, claims, permission, operation, actor, now)
+    except REFUSALS as exc:
+        # The request's transaction rolls back with the refusal: record it on its own.
+        audit.record_later(
+            audit.EventIn(
+                org_id=org_id,
+                actor=actor or str(claims["sub"]),
+                action="jit.consume",
+                target=str(claims["jit"].get("request_id", "")),
+                outcome="refused",
+                reason=exc.description,
+                ts=now,
+                details={"jti": claims["jti"], "error": exc.code},
+            )
+        )
+        raise
+
+
+def _redeem(
+    session: Session,
+    org_id: str,
+    claims: dict[str, Any],
+    permission: str,
+    operation: Any,
+    actor: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
     if permission != row.permission or claims.get("scope") != row.permission:
         raise OperationMismatch(f"this token is for {row.permission}, not {permission}")
@@ -285,13 +316,7 @@ def check_with_jit_token(
             operation=operation,
             actor=caller.agent_id,
         )
-    except (
-        TokenAlreadyUsed,
-        TokenRevoked,
-        TokenExpired,
-        OperationMismatch,
-        InvalidTransition,
-    ) as exc:
+    except REFUSALS as exc:
         return refuse(exc.description)
     decision = authz.Decision(
         True,
