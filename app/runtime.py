@@ -12,7 +12,7 @@ from app.migrate import ensure_schema
 from app.models import IssuedToken
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
-from app.services import audit
+from app.services import audit, tokens
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -61,4 +61,5 @@ async def stop(app: FastAPI) -> None:
         part = getattr(app.state, name, None)
         if part is not None:
             part.stop()
+    tokens.records.flush()
     audit.writer.flush()

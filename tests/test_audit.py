@@ -10,6 +10,7 @@ from sqlalchemy import text
 from app.cli import main
 from app.db import get_engine
 from app.services import audit
+from app.services.batching import BatchWriter
 from tests.factories import register_agent, request_token
 from tests.helpers import audit_events
 
@@ -185,16 +186,14 @@ def test_hostile_permission_text_is_recorded_and_does_not_block_the_trail(client
 
 def test_flush_waits_for_a_write_already_in_flight(client, org):
     # given a writer whose background thread is in the middle of writing an event
-    writer = audit.AuditWriter(interval=0)
     started, release = threading.Event(), threading.Event()
-    real_write = writer._write
 
     def slow_write(items):
         started.set()
         release.wait(5)
-        real_write(items)
+        audit._write_events(items)
 
-    writer._write = slow_write  # type: ignore[method-assign]
+    writer = BatchWriter("test-audit-writer", slow_write, interval=0)
     writer.submit(audit.EventIn(org_id=org.org_id, actor="t", action="test.flush", outcome="ok"))
     assert started.wait(5)
     flushed = threading.Event()

@@ -4,12 +4,24 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
+from app.db import after_commit
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 from app.security.access_tokens import token_endpoint_for
-from app.services import agents, authz
+from app.services import agents, assertions, authz
 
 router = APIRouter(tags=["agents"])
+
+
+def _forget(session: Session, agent_id: str) -> None:
+    """Once the change commits, drop this process's cached view of the agent (other processes
+    follow within decision_cache_seconds)."""
+
+    def forget() -> None:
+        authz.invalidate_agent(agent_id)
+        assertions.forget_agent(agent_id)
+
+    after_commit(session, forget)
 
 
 def _public(session: Session, agent: Agent, key_ids: list[str] | None = None) -> AgentPublic:
@@ -58,7 +70,7 @@ def patch_agent(
         actor=admin.id,
         changes=body.model_dump(exclude_unset=True),
     )
-    authz.invalidate_agent(agent.id)
+    _forget(session, agent.id)
     return _public(session, agent)
 
 
@@ -74,6 +86,7 @@ def rotate_jwks(
         jwks=body.jwks,
         jwks_uri=body.jwks_uri,
     )
+    _forget(session, agent.id)
     return _public(session, agent, kids)
 
 
@@ -82,5 +95,5 @@ def delete_agent(
     org_id: OrgId, agent_id: str, session: SessionDep, admin: CurrentAdmin
 ) -> Response:
     agents.remove(session, org_id=org_id, agent_id=agent_id, actor=admin.id)
-    authz.invalidate_agent(agent_id)
+    _forget(session, agent_id)
     return Response(status_code=204)

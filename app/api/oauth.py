@@ -64,8 +64,7 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
             resource=form.get("resource"),
             grant_form=grant,
         )
-    with session_scope() as session:
-        issued = tokens.issue(session, granted)
+    issued = tokens.issue(granted)
     return {
         "access_token": issued.access_token,
         "token_type": "Bearer",
@@ -93,6 +92,7 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
 @router.post("/oauth/introspect")
 async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> dict[str, Any]:
+        tokens.records.flush()  # before the transaction: the record may still be queued
         with session_scope() as session:
             _caller(org_id, request)
             if not form.get("token"):
@@ -105,6 +105,7 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
 @router.post("/oauth/revoke")
 async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> None:
+        tokens.records.flush()
         with session_scope() as session:
             actor, agent_id = _caller(org_id, request)
             if not form.get("token"):

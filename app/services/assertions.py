@@ -21,6 +21,7 @@ from app.errors import InvalidClient
 from app.kv import get_store
 from app.models import Agent, AgentKey
 from app.services.agent_keys import PublicKey, jwks_cache
+from app.services.cache import TtlCache
 from app.settings import get_settings
 
 KEY_BEARING_HEADERS = ("jku", "x5u", "jwk", "x5c")
@@ -89,14 +90,42 @@ def validate_iss_sub(claims: dict[str, Any]) -> str:
     return iss
 
 
-def _agent_keys(session: Session, agent: Agent, kid: str | None) -> list[PublicKey]:
+@dataclass(frozen=True)
+class _Registered:
+    agent: Agent  # detached, fully loaded; read only
+    keys: tuple[PublicKey, ...]  # inline keys (jwks_uri agents fetch theirs)
+
+
+# The token endpoint's lookups, cached like the decision facts (decision_cache_seconds): a
+# registry change made on this process applies at once (forget_agent), elsewhere within the bound.
+_registered: TtlCache[_Registered | None] = TtlCache(lambda: get_settings().decision_cache_seconds)
+
+
+def forget_agent(agent_id: str) -> None:
+    _registered.invalidate(agent_id)
+
+
+def registered(session: Session, agent_id: str) -> _Registered | None:
+    def load() -> _Registered | None:
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            return None
+        rows = session.exec(select(AgentKey).where(AgentKey.agent_id == agent.id)).all()
+        keys = tuple(PublicKey(kid=r.kid, alg=r.alg, jwk=r.jwk) for r in rows)
+        session.expunge(agent)
+        return _Registered(agent=agent, keys=keys)
+
+    return _registered.get(agent_id, load)
+
+
+def _agent_keys(entry: _Registered, kid: str | None) -> list[PublicKey]:
+    agent = entry.agent
     if agent.jwks_uri:
         try:
             return jwks_cache.get(agent.jwks_uri, kid=kid)
         except InvalidClient as exc:  # an assertion refusal like any other: audited, grant form
             raise AssertionRejected("jwks_uri", exc.description) from exc
-    rows = session.exec(select(AgentKey).where(AgentKey.agent_id == agent.id)).all()
-    return [PublicKey(kid=r.kid, alg=r.alg, jwk=r.jwk) for r in rows]
+    return list(entry.keys)
 
 
 def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
@@ -203,28 +232,29 @@ def verify_assertion(
     agent_id = validate_iss_sub(unverified)
     # A NUL byte or an id longer than the column never reaches the database (PostgreSQL errors).
     plausible = len(agent_id) <= 64 and agent_id.isprintable()
-    agent = session.get(Agent, agent_id) if plausible else None
-    if agent is None or agent.org_id != org_id or agent.status == "deleted":
+    entry = registered(session, agent_id) if plausible else None
+    agent = entry.agent if entry else None
+    if entry is None or agent is None or agent.org_id != org_id or agent.status == "deleted":
         raise AssertionRejected("client", "unknown client for this organization")
     try:
-        return _verify_for(session, agent, token, header, unverified, accepted_audiences, now)
+        return _verify_for(entry, token, header, unverified, accepted_audiences, now)
     except AssertionRejected as exc:
         exc.agent_id = agent.id  # the refusal is audited under the agent it names
         raise
 
 
 def _verify_for(
-    session: Session,
-    agent: Agent,
+    entry: _Registered,
     token: str,
     header: dict[str, Any],
     claims: dict[str, Any],
     accepted_audiences: tuple[str, ...],
     now: float,
 ) -> VerifiedAssertion:
+    agent = entry.agent
     if agent.status != "active":
         raise AssertionRejected("client", f"the agent is {agent.status}")
-    key = select_key(_agent_keys(session, agent, header.get("kid")), header)
+    key = select_key(_agent_keys(entry, header.get("kid")), header)
     verify_signature(token, key)
     exp = validate_exp(claims, now)
     validate_nbf(claims, now)

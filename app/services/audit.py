@@ -8,8 +8,6 @@ same chain without forking it.
 import hashlib
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from sqlmodel import Session, col, select
 from app.db import rows_changed
 from app.models import AuditEvent, Org
 from app.models._types import utcnow
+from app.services.batching import BatchWriter
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -128,78 +127,17 @@ def _group_by_org(events: Iterable[EventIn]) -> dict[str, list[EventIn]]:
     return groups
 
 
-class AuditWriter:
-    """Batches events from hot paths (checks, token issuance, refusals) into few transactions.
+def _write_events(items: list[EventIn]) -> None:
+    from app.db import session_scope
 
-    A refused request rolls its own transaction back, and a permission check should not wait
-    for a disk write; both hand their event here. Events leave the buffer only under the write
-    lock, so flush() returns once everything submitted before it is durable.
-    """
-
-    def __init__(self, interval: float = 0.02, batch: int = 500) -> None:
-        self._buffer: list[EventIn] = []
-        self._ready = threading.Condition()
-        self._write_lock = threading.Lock()
-        self._interval = interval
-        self._batch = batch
-        self._thread: threading.Thread | None = None
-
-    def submit(self, event: EventIn) -> None:
-        with self._ready:
-            self._buffer.append(event)
-            self._ready.notify()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-                self._thread.start()
-
-    def _take(self) -> list[EventIn]:
-        with self._ready:
-            items, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
-            return items
-
-    def _write(self, items: list[EventIn]) -> None:
-        from app.db import session_scope
-
-        with session_scope() as session:
-            for org_id, events in _group_by_org(items).items():
-                append(session, org_id, events)
-
-    def _write_some(self) -> bool:
-        with self._write_lock:
-            items = self._take()
-            if not items:
-                return False
-            try:
-                self._write(items)
-            except Exception:
-                log.exception("audit writer failed to write %d events; will retry", len(items))
-                with self._ready:
-                    self._buffer[:0] = items
-                return False
-            return True
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._buffer:
-                    self._ready.wait()
-            time.sleep(self._interval)
-            if not self._write_some():
-                time.sleep(0.5)
-
-    def flush(self) -> None:
-        """Make everything submitted so far durable.
-
-        Call it with no write transaction open in this thread: with SQLite that transaction
-        would hold the lock this write waits for (GET /audit flushes before authenticating).
-        """
-        # Always take the write lock at least once: the background thread may hold events it
-        # has taken from the buffer but not yet committed.
-        while self._write_some():
-            pass
+    with session_scope() as session:
+        for org_id, events in _group_by_org(items).items():
+            append(session, org_id, events)
 
 
-writer = AuditWriter()
+# Checks, token issuance and refusals hand their events here: a check never waits for a disk
+# write, and a refused request's own transaction (rolled back) cannot take its event with it.
+writer: BatchWriter[EventIn] = BatchWriter("audit-writer", _write_events)
 
 
 def record_later(event: EventIn) -> None:

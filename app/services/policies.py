@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.db import read_session
+from app.db import after_commit, read_session
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import Approver, Policy
 from app.models._types import utcnow
@@ -149,7 +149,7 @@ def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -
         ) from exc
     # Patterns are listed too; the Ask interpreter never maps a phrase to a wildcard.
     permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
-    _rules_cache.invalidate(org_id)
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
     audit.record(
         session,
         audit.EventIn(
@@ -182,7 +182,7 @@ def replace(
     policy.updated_at = utcnow()
     session.add(policy)
     session.flush()
-    _rules_cache.invalidate(org_id)
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
     audit.record(
         session,
         audit.EventIn(
@@ -201,7 +201,7 @@ def delete(session: Session, *, org_id: str, policy_id: str, actor: str) -> None
     policy = get(session, org_id=org_id, policy_id=policy_id)
     session.delete(policy)
     session.flush()
-    _rules_cache.invalidate(org_id)
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
     audit.record(
         session,
         audit.EventIn(

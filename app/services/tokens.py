@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from app.errors import InvalidGrant, InvalidScope
@@ -13,6 +14,7 @@ from app.models import Agent, IssuedToken
 from app.security import access_tokens
 from app.services import audit, policies
 from app.services.assertions import AssertionRejected, verify_assertion
+from app.services.batching import BatchWriter
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -76,8 +78,19 @@ def jwt_invalid_target() -> InvalidGrant:
     )
 
 
-def mint(
-    session: Session,
+def _insert_records(rows: list[dict[str, Any]]) -> None:
+    from app.db import session_scope
+
+    with session_scope() as session:
+        session.execute(insert(IssuedToken), rows)
+
+
+# Standing tokens are recorded in batches: issuing one never waits for a disk write.
+# Introspection and revocation flush this writer before they look a record up.
+records: BatchWriter[dict[str, Any]] = BatchWriter("token-record-writer", _insert_records)
+
+
+def sign_token(
     *,
     agent: Agent,
     scope: list[str],
@@ -86,7 +99,8 @@ def mint(
     kind: str = "access",
     extra: dict[str, Any] | None = None,
     now: float | None = None,
-) -> IssuedAccessToken:
+) -> tuple[IssuedAccessToken, dict[str, Any]]:
+    """Sign an access token; return it with the issued_token row that records it."""
     now_s = int(time.time() if now is None else now)
     jti = access_tokens.new_jti()
     claims = {
@@ -103,20 +117,28 @@ def mint(
         "org": agent.org_id,
         **(extra or {}),
     }
-    token = access_tokens.sign(claims)
-    session.add(
-        IssuedToken(
-            jti=jti,
-            org_id=agent.org_id,
-            agent_id=agent.id,
-            kind=kind,
-            scope=claims["scope"],
-            audience=audience,
-            issued_at=datetime.fromtimestamp(now_s, UTC),
-            expires_at=datetime.fromtimestamp(now_s + ttl, UTC),
-        )
+    record = {
+        "jti": jti,
+        "org_id": agent.org_id,
+        "agent_id": agent.id,
+        "kind": kind,
+        "scope": claims["scope"],
+        "audience": audience,
+        "issued_at": datetime.fromtimestamp(now_s, UTC),
+        "expires_at": datetime.fromtimestamp(now_s + ttl, UTC),
+        "revoked_at": None,
+    }
+    issued = IssuedAccessToken(
+        access_token=access_tokens.sign(claims), expires_in=ttl, scope=claims["scope"], jti=jti
     )
-    return IssuedAccessToken(access_token=token, expires_in=ttl, scope=claims["scope"], jti=jti)
+    return issued, record
+
+
+def mint(session: Session, **kwargs: Any) -> IssuedAccessToken:
+    """Sign a token and record it in the caller's transaction (JIT tokens)."""
+    issued, record = sign_token(**kwargs)
+    session.add(IssuedToken(**record))
+    return issued
 
 
 @dataclass(frozen=True)
@@ -164,15 +186,15 @@ def authenticate(
     return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
 
 
-def issue(session: Session, grant: Grant) -> IssuedAccessToken:
-    """Mint the standing access token for an authenticated grant and record it."""
-    issued = mint(
-        session,
+def issue(grant: Grant) -> IssuedAccessToken:
+    """Sign the standing access token for an authenticated grant; its record is batched."""
+    issued, record = sign_token(
         agent=grant.agent,
         scope=grant.scope,
         audience=grant.audience,
         ttl=get_settings().access_token_ttl,
     )
+    records.submit(record)
     audit.record_later(
         audit.EventIn(
             org_id=grant.agent.org_id,

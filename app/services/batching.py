@@ -1,0 +1,97 @@
+"""Background batch writers: hot paths hand rows to a thread that writes them in few transactions.
+
+Items leave the buffer only under the write lock, so flush() returns once everything submitted
+before it is durable. A batch that keeps failing is retried, then written item by item; an item
+that still fails on its own is logged and dropped, so one bad row never blocks the rest.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+MAX_BATCH_ATTEMPTS = 5
+
+
+class BatchWriter(Generic[T]):
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[list[T]], None],
+        *,
+        interval: float = 0.02,
+        batch: int = 500,
+    ) -> None:
+        self._name = name
+        self._write = write
+        self._buffer: list[T] = []
+        self._ready = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._interval = interval
+        self._batch = batch
+        self._failures = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, item: T) -> None:
+        with self._ready:
+            self._buffer.append(item)
+            self._ready.notify()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _take(self) -> list[T]:
+        with self._ready:
+            items, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
+            return items
+
+    def _write_some(self) -> bool:
+        with self._write_lock:
+            items = self._take()
+            if not items:
+                return False
+            try:
+                self._write(items)
+            except Exception:
+                self._failures += 1
+                if self._failures < MAX_BATCH_ATTEMPTS:
+                    log.exception("%s: writing %d items failed; will retry", self._name, len(items))
+                    with self._ready:
+                        self._buffer[:0] = items
+                    return False
+                self._write_one_by_one(items)
+            self._failures = 0
+            return True
+
+    def _write_one_by_one(self, items: list[T]) -> None:
+        for item in items:
+            try:
+                self._write([item])
+            except Exception:
+                log.exception("%s: dropping an item that cannot be written: %r", self._name, item)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._buffer:
+                    self._ready.wait()
+            time.sleep(self._interval)
+            if not self._write_some():
+                time.sleep(0.5)
+
+    def flush(self) -> None:
+        """Make everything submitted so far durable.
+
+        Call it with no write transaction open in this thread: with SQLite that transaction
+        would hold the lock this write waits for.
+        """
+        # Take the write lock at least once: the thread may hold a batch it has not committed.
+        while self._write_some():
+            pass
+
+    def pending(self) -> int:
+        with self._ready:
+            return len(self._buffer)
