@@ -20,11 +20,13 @@ def _transport_options(redis_url: str | None) -> dict[str, float]:
         # How long an unacknowledged task waits before Redis hands it to another worker.
         visibility = float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))
         # kombu looks for such tasks only every interval x throttle seconds (10 x 10 by default),
-        # which would leave a killed worker's task stranded long after its timeout.
+        # which would leave a killed worker's task stranded long after its timeout; and a worker
+        # killed mid-scan holds the scan's lock for its expiry (5 minutes by default).
         return {
             "visibility_timeout": visibility,
             "unacked_restore_interval": max(visibility / 2, 1.0),
             "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": max(int(visibility), 10),
         }
     # The in-memory transport polls; a short interval keeps decision → agent latency low.
     return {"polling_interval": 0.01}
