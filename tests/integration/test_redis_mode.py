@@ -175,6 +175,19 @@ def test_decision_on_web_a_reaches_the_agent_waiting_on_web_b(deployment):
     assert waiter.answered_at - decided < 5, waiter.answered_at - decided
 
 
+def test_an_accepted_request_is_readable_at_once_from_another_web_process(deployment):
+    """The 202 promises "stored first": the row must be committed before the answer leaves."""
+    org = make_org(deployment)
+    with deployment.client(deployment.web_a) as a, deployment.client(deployment.web_b) as b:
+        bearer = org.agent.bearer(a)
+        unseen = []
+        for _ in range(50):
+            request_id = ask(a, org, bearer)
+            if b.get(f"{org.handle.api}/jit/requests/{request_id}", headers=bearer).is_error:
+                unseen.append(request_id)
+    assert unseen == [], f"{len(unseen)} of 50 accepted requests were not there yet"
+
+
 def test_the_whole_story_in_redis_mode(deployment):
     """Request with a justification, approval through the API, the waiting agent's token,
     one use, and every later use refused; the audit chain shows each step."""
@@ -217,17 +230,18 @@ def test_the_whole_story_in_redis_mode(deployment):
         expired = consume(b, org, late)
         assert expired.status_code == 401 and expired.json()["error"] == "token_expired"
 
-        def trail() -> list[tuple[str, str]]:
+        def trail(target: str) -> list[tuple[str, str]]:
             events = a.get(
                 f"{org.handle.api}/audit", params={"limit": 1000}, headers=org.handle.admin
             ).json()["events"]
-            return [
-                (e["action"], e["outcome"]) for e in reversed(events) if e["target"] == request_id
-            ]
+            return [(e["action"], e["outcome"]) for e in reversed(events) if e["target"] == target]
 
-        # Web B writes its refusals in batches of its own: wait for both to land.
+        # Web B writes refusals in batches of its own: wait for all three to land.
+        wait_until(lambda: ("jit.consume", "refused") in trail(request_id_2), 10, "a refusal")
         steps = wait_until(
-            lambda: (s := trail()).count(("jit.consume", "refused")) == 2 and s, 10, "the refusals"
+            lambda: (s := trail(request_id)).count(("jit.consume", "refused")) == 2 and s,
+            10,
+            "the refusals",
         )
         assert steps[0] == ("jit.request", "pending"), steps
         for step in (("jit.approve", "approved"), ("jit.token_mint", "success")):
