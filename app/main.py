@@ -4,36 +4,32 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
-from app.api import agents, audit, authz, errors, oauth, permissions, policies, wellknown
+from app.api import (
+    agents,
+    approvers,
+    ask,
+    audit,
+    authz,
+    dashboard,
+    email_links,
+    errors,
+    jit,
+    oauth,
+    permissions,
+    policies,
+    slack,
+    wellknown,
+)
 from app.api.limits import RequestLimits
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
-
-
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    for module in (agents, oauth, authz, audit, permissions, policies):
-        router.include_router(module.router)
-    for name in ("approvers", "jit", "ask"):
-        module = _optional(name)
-        if module is not None:
-            router.include_router(module.router)
-    return router
-
-
-def _optional(name: str):  # type: ignore[no-untyped-def]
-    import importlib
-
-    try:
-        return importlib.import_module(f"app.api.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"app.api.{name}":
-            raise
-        return None
+# The hot routes come first: routing tries them in order on every request.
+API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
+OTHER_MODULES = (wellknown, slack, email_links, dashboard)
 
 
 @asynccontextmanager
@@ -57,12 +53,10 @@ def create_app() -> FastAPI:
         description="Identity, scoped tokens, authorization and just-in-time approval for AI agents",
     )
     errors.install(app)
-    app.include_router(api_router())
-    app.include_router(wellknown.router)
-    for name in ("slack", "email_links", "dashboard"):
-        module = _optional(name)
-        if module is not None:
-            app.include_router(module.router)
+    for module in API_MODULES:
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in OTHER_MODULES:
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

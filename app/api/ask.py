@@ -1,6 +1,5 @@
 """POST /agents/ask: a plain-words question, interpreted against the catalog, decided like a check."""
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter
@@ -8,6 +7,7 @@ from fastapi import APIRouter
 from app.api.deps import CurrentAgent, OrgId
 from app.db import read_session
 from app.schemas import AskIn
+from app.security.ids import random_hex
 from app.services import ask, audit, authz, permissions
 from app.services.ask_interpreter import CatalogEntry, get_interpreter
 from app.services.cache import TtlCache
@@ -51,7 +51,7 @@ async def ask_question(org_id: OrgId, body: AskIn, caller: CurrentAgent) -> dict
         decide=decide,
         interpreter=get_interpreter(get_settings()),
     )
-    decision_id = "dec_" + secrets.token_hex(10)
+    decision_id = "dec_" + random_hex(10)
     audit.record_later(
         audit.EventIn(
             org_id=org_id,

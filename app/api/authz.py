@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from app.api.deps import AgentCaller, CurrentAgent, OrgId
 from app.db import session_scope
@@ -55,8 +56,9 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 
 
 @router.post("/authz/check")
-async def check(org_id: OrgId, body: CheckIn, caller: CurrentAgent) -> dict[str, Any]:
-    return await _check_one(org_id, caller, body)
+async def check(org_id: OrgId, body: CheckIn, caller: CurrentAgent) -> JSONResponse:
+    # A plain JSONResponse: the body is already JSON-ready, no encoder pass needed.
+    return JSONResponse(await _check_one(org_id, caller, body))
 
 
 @router.post("/authz/check-bulk")

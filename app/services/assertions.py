@@ -105,6 +105,17 @@ def forget_agent(agent_id: str) -> None:
     _registered.invalidate(agent_id)
 
 
+def verifiable_without_io(token: str) -> bool:
+    """True when the assertion names an agent whose keys are cached here and inline (no
+    jwks_uri to fetch): then verifying it needs no database and no network."""
+    try:
+        agent_id = split_compact(token)[1].get("iss")
+    except AssertionRejected:
+        return True  # refused without any lookup
+    entry = _registered.peek(agent_id) if isinstance(agent_id, str) else None
+    return entry is not None and not entry.agent.jwks_uri
+
+
 def registered(session: Session, agent_id: str) -> _Registered | None:
     def load() -> _Registered | None:
         agent = session.get(Agent, agent_id)

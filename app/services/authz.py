@@ -1,6 +1,5 @@
 """Permission decisions for /authz/check, /authz/check-bulk and the Ask API (one code path)."""
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,6 +7,7 @@ from sqlmodel import select
 
 from app.db import read_session
 from app.models import Agent
+from app.security.ids import random_hex
 from app.services import audit, policies
 from app.services.cache import TtlCache
 from app.services.permissions import PERMISSION
@@ -31,7 +31,7 @@ class Decision:
     jit_required: bool = False
     policy_id: str | None = None
     mode: str | None = None
-    decision_id: str = field(default_factory=lambda: "dec_" + secrets.token_hex(10))
+    decision_id: str = field(default_factory=lambda: "dec_" + random_hex(10))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:

@@ -44,6 +44,11 @@ class TtlCache(Generic[V]):
                     self._loading.discard(key)
         return value
 
+    def peek(self, key: Hashable) -> V | None:
+        """The value if it is cached and fresh, without loading anything."""
+        hit = self._items.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def invalidate(self, key: Hashable | None = None) -> None:
         with self._lock:
             if key is None:
