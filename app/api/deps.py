@@ -14,7 +14,9 @@ from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash
 from app.services import authz
 from app.services.cache import TtlCache
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent, so a client that got
+# its 201 can read what it created from any process (FastAPI otherwise commits after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
