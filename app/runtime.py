@@ -4,6 +4,7 @@ import logging
 import os
 from datetime import UTC, datetime
 
+import anyio
 from fastapi import FastAPI
 from sqlmodel import col, select
 
@@ -34,8 +35,15 @@ def reload_revocations() -> int:
     return len(rows)
 
 
+# Sync routes hold SQLite's write lock from their first write to the commit; if every worker
+# thread were taken by requests queued on that lock, the holder could not get one back to
+# finish. More threads than the default 40 push that point far beyond realistic concurrency.
+WORKER_THREADS = 200
+
+
 async def start(app: FastAPI) -> None:
     settings = get_settings()
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     ensure_schema(get_engine())
     with session_scope() as session:
         ensure_signing_key(session)

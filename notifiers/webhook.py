@@ -138,6 +138,18 @@ def event_body(request: RequestView, *, event: str, event_id: str) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
+_shared: httpx.Client | None = None
+
+
+def shared_client() -> httpx.Client:
+    """One pooled client per process (webhooks and callbacks): building a client, and its TLS
+    context, for every POST cost more than the POST itself. httpx.Client is thread-safe."""
+    global _shared
+    if _shared is None:
+        _shared = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    return _shared
+
+
 class WebhookNotifier:
     slug: ClassVar[str] = "webhook"
 
@@ -172,11 +184,7 @@ class WebhookNotifier:
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            if self._http is not None:
-                response = self._http.post(url, content=body, headers=headers)
-            else:
-                with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-                    response = client.post(url, content=body, headers=headers)
+            response = (self._http or shared_client()).post(url, content=body, headers=headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise NotifierRejected(f"webhook: unusable URL ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:

@@ -2,15 +2,12 @@
 
 import json
 
-import httpx
-
 from app.db import session_scope
 from app.models import JitRequest
 from app.models._types import utcnow
 from app.security.access_tokens import issuer_for
-from notifiers.webhook import SIGNATURE_HEADER, sign_body
+from notifiers.webhook import SIGNATURE_HEADER, shared_client, sign_body
 
-TIMEOUT_SECONDS = 5.0
 
 
 class CallbackFailed(Exception):
@@ -42,8 +39,7 @@ def post_callback(request_id: str) -> bool:
         "Content-Type": "application/json",
         SIGNATURE_HEADER: sign_body(body, audience=url, issuer=issuer),
     }
-    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-        response = client.post(url, content=body, headers=headers)
+    response = shared_client().post(url, content=body, headers=headers)
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise CallbackFailed(f"callback answered HTTP {response.status_code}")
     return 200 <= response.status_code < 300

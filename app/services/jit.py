@@ -189,9 +189,12 @@ def _approve_now(
     reason: str | None,
     now: datetime,
 ) -> None:
-    """pending → approved, and the token minted in the same transaction: the waiting agent's
-    wake-up carries it, with no broker round trip and second transaction on that path (the
-    100 ms target). The mint task sent after commit is the idempotent safety net."""
+    """pending → approved, with the token minted in the same transaction.
+
+    The contract sketches a worker minting it; doing it here makes approval and token atomic
+    (there is no "approved but no token yet" state) and keeps a broker round trip off the
+    decision → agent path (the 100 ms target). The worker's idempotent mint task remains for
+    the sweep, which re-sends it for any approval ever found without a token."""
     if not transition(
         session,
         row.id,
