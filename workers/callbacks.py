@@ -9,7 +9,6 @@ from app.security.access_tokens import issuer_for
 from notifiers.webhook import SIGNATURE_HEADER, shared_client, sign_body
 
 
-
 class CallbackFailed(Exception):
     """The receiver did not take the callback (5xx, 408, 429): retried with backoff."""
 
