@@ -1,16 +1,19 @@
 """One place that turns every refusal into an OAuth-style JSON error with the right status."""
 
 import logging
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.limits import BodyTooLarge
-from app.errors import JitgateError, error_body
+from app.errors import InvalidRequest, JitgateError, RuleViolation, error_body
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 _HTTP_CODES = {
     401: "invalid_token",
@@ -22,7 +25,7 @@ _HTTP_CODES = {
 }
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+def _describe_validation(exc: RequestValidationError | ValidationError) -> tuple[int, str]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return 400, "the request body is not valid JSON"
@@ -31,6 +34,17 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
         loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
         parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
     return 422, "; ".join(parts)
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
+    """Validate a JSON body straight into a model, with the same errors as FastAPI's own
+    parsing. For the hottest routes, which read the body themselves."""
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        status, text = _describe_validation(exc)
+        error = RuleViolation if status == 422 else InvalidRequest
+        raise error(text) from None
 
 
 def install(app: FastAPI) -> None:

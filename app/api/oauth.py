@@ -1,6 +1,7 @@
 """OAuth endpoints: token (RFC 6749/7523/8707), introspection (RFC 7662), revocation (RFC 7009)."""
 
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,19 +16,28 @@ from app.services import assertions, tokens
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 50
 
 
 async def read_form(request: Request) -> dict[str, str]:
     """OAuth parameters are form-encoded; a repeated parameter is an error (RFC 6749 §3.1)."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
         raise InvalidRequest(f"the body must be {FORM}")
-    form = await request.form()
+    try:
+        # parse_qsl, not request.form(): same urlencoded semantics, a fraction of the cost.
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise InvalidRequest("the body must be UTF-8") from None
+    except ValueError:
+        raise InvalidRequest(f"at most {MAX_FORM_FIELDS} parameters") from None
     values: dict[str, str] = {}
-    for key, value in form.multi_items():
+    for key, value in pairs:
         if key in values:
             raise InvalidRequest(f"parameter {key!r} is repeated")
-        if not isinstance(value, str):
-            raise InvalidRequest(f"parameter {key!r} must be text")
         values[key] = value
     return values
 

@@ -39,7 +39,9 @@ class BatchWriter(Generic[T]):
         with self._ready:
             self._buffer.append(item)
             self._ready.notify()
-            if self._thread is None or not self._thread.is_alive():
+            # Not is_alive(): on a busy process that call can hand the GIL to another thread
+            # and cost more than the check it is part of. The loop in _run never exits.
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
