@@ -61,6 +61,8 @@ WRK_DIR = BENCH / "wrk"
 RESULTS = BENCH / "results"
 CHECK_TARGET = 0.70
 TOKEN_TARGET = 0.40
+ASK_TARGET = 0.50  # issue 5: POST /agents/ask at least half the throughput of /authz/check
+ASK_QUESTION = "Can I read and summarize documents for user alice@acme.com?"
 PERMISSION = "document.read"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 290  # the service accepts exp at most 300 s (+30 s leeway) ahead
@@ -620,7 +622,7 @@ def start_jitgate(
             headers={"Authorization": f"Bearer {admin}"},
             json={
                 "name": "bench-agent",
-                "capabilities": [PERMISSION, "document.write"],
+                "capabilities": [PERMISSION, "document.write", "document.summarize"],
                 "jwks": {"keys": [_ed25519_jwk(key, kid)]},
             },
         )
@@ -672,6 +674,17 @@ def start_jitgate(
     if "token" in args.targets:
         targets.append(
             Target("token", server, token_url, WRK_DIR / "token_assertions.lua", token_env)
+        )
+    if "ask" in args.targets:
+        ask_env = {"BENCH_TOKEN": access, "BENCH_BODY": json.dumps({"question": ASK_QUESTION})}
+        targets.append(
+            Target(
+                "ask",
+                server,
+                f"{api}/agents/ask",
+                WRK_DIR / "post_bearer.lua",
+                lambda _n, _d: ask_env,
+            )
         )
     return server, targets
 
@@ -761,7 +774,9 @@ def report(
     profiles: dict[str, Any],
     info: dict[str, Any],
 ) -> int:
-    names = [n for n in ("floor", "floor-sync", "check", "token") if any(n in r for r in rounds)]
+    names = [
+        n for n in ("floor", "floor-sync", "check", "token", "ask") if any(n in r for r in rounds)
+    ]
     per = {n: [r[n] for r in rounds if n in r] for n in names}
     print()
     print(
@@ -801,8 +816,10 @@ def report(
     print()
     verdicts: dict[str, Any] = {}
     status = 0
-    for name, target in (("check", CHECK_TARGET), ("token", TOKEN_TARGET)):
-        pairs = [(r[name], r["floor"]) for r in rounds if name in r and "floor" in r]
+    checks = (("check", "floor", CHECK_TARGET), ("token", "floor", TOKEN_TARGET),
+              ("ask", "check", ASK_TARGET))  # fmt: skip
+    for name, base, target in checks:
+        pairs = [(r[name], r[base]) for r in rounds if name in r and base in r]
         if not pairs:
             continue
         ratios = sorted(a.rps / b.rps for a, b in pairs if b.rps)
@@ -825,11 +842,11 @@ def report(
             "target": target,
             "verdict": verdict,
         }
-        label = "/authz/check" if name == "check" else "/oauth/token"
+        label = {"check": "/authz/check", "token": "/oauth/token", "ask": "/agents/ask"}[name]
         print(
-            f"{label:<13} / floor = {ratio:6.1%}  (per round {', '.join(f'{x:.1%}' for x in ratios)};"
+            f"{label:<13} / {base:<5} = {ratio:6.1%}  (per round {', '.join(f'{x:.1%}' for x in ratios)};"
             f" target >= {target:.0%})  {verdict}"
-            + (f"   [CPU per request: floor/{name} = {eff:.1%}]" if eff else "")
+            + (f"   [CPU per request: {base}/{name} = {eff:.1%}]" if eff else "")
         )
     if info.get("audit_events"):
         print(f"audit events written: {info['audit_events']}")
@@ -911,7 +928,7 @@ def main() -> int:
     p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
     p.add_argument(
-        "--targets", default="floor,check,token", help="comma list of floor, check, token"
+        "--targets", default="floor,check,token,ask", help="comma list of floor, check, token, ask"
     )
     p.add_argument(
         "--no-floor-sync", action="store_true", help="skip the informational sync-route floor"
@@ -972,7 +989,7 @@ def main() -> int:
             server.pause()
             servers.append(server)
             targets += ts
-        if args.targets & {"check", "token"}:
+        if args.targets & {"check", "token", "ask"}:
             server, ts = start_jitgate(args, tmp, info)
             server.pause()
             servers.append(server)
