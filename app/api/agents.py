@@ -13,12 +13,12 @@ from app.services import agents, assertions, authz
 router = APIRouter(tags=["agents"])
 
 
-def _forget(session: Session, agent_id: str) -> None:
+def _forget(session: Session, org_id: str, agent_id: str) -> None:
     """Once the change commits, drop this process's cached view of the agent (other processes
     follow within decision_cache_seconds)."""
 
     def forget() -> None:
-        authz.invalidate_agent(agent_id)
+        authz.invalidate_agent(org_id, agent_id)
         assertions.forget_agent(agent_id)
 
     after_commit(session, forget)
@@ -70,7 +70,7 @@ def patch_agent(
         actor=admin.id,
         changes=body.model_dump(exclude_unset=True),
     )
-    _forget(session, agent.id)
+    _forget(session, org_id, agent.id)
     return _public(session, agent)
 
 
@@ -86,7 +86,7 @@ def rotate_jwks(
         jwks=body.jwks,
         jwks_uri=body.jwks_uri,
     )
-    _forget(session, agent.id)
+    _forget(session, org_id, agent.id)
     return _public(session, agent, kids)
 
 
@@ -95,5 +95,5 @@ def delete_agent(
     org_id: OrgId, agent_id: str, session: SessionDep, admin: CurrentAdmin
 ) -> Response:
     agents.remove(session, org_id=org_id, agent_id=agent_id, actor=admin.id)
-    _forget(session, agent_id)
+    _forget(session, org_id, agent_id)
     return Response(status_code=204)

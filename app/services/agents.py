@@ -145,6 +145,8 @@ def update(
         if changes["status"] not in STATUSES:
             raise RuleViolation("status is 'active' or 'suspended'")
         agent.status = changes["status"]
+        if agent.status != "active":
+            _withdraw_jit(session, agent, "the agent was suspended")
     if "owner" in changes:
         agent.owner = _validate_owner(changes["owner"])
     if "description" in changes:
@@ -191,11 +193,19 @@ def rotate_keys(
     return agent, [k.kid for k in keys]
 
 
+def _withdraw_jit(session: Session, agent: Agent, reason: str) -> None:
+    from app.services import jit_tokens  # the JIT engine builds on this module
+
+    session.flush()
+    jit_tokens.withdraw_for_agent(session, org_id=agent.org_id, agent_id=agent.id, reason=reason)
+
+
 def remove(session: Session, *, org_id: str, agent_id: str, actor: str) -> None:
     """Suspend-and-forget: keys go away so no new token can ever be issued."""
     agent = get(session, org_id=org_id, agent_id=agent_id)
     session.execute(delete(AgentKey).where(col(AgentKey.agent_id) == agent.id))
     agent.status = "deleted"
+    _withdraw_jit(session, agent, "the agent was deleted")
     agent.name = f"deleted-{agent.id[-12:]}"[:63]
     agent.updated_at = utcnow()
     session.add(agent)

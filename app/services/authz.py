@@ -50,8 +50,8 @@ class Decision:
 _agents: TtlCache[AgentFacts | None] = TtlCache(lambda: get_settings().decision_cache_seconds)
 
 
-def invalidate_agent(agent_id: str) -> None:
-    _agents.invalidate(agent_id)
+def invalidate_agent(org_id: str, agent_id: str) -> None:
+    _agents.invalidate((org_id, agent_id))
 
 
 def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
@@ -64,7 +64,9 @@ def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
             return None
         return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities))
 
-    return _agents.get(agent_id, load)
+    # Keyed by org too: an id asked about from another org must never see, or displace, the
+    # entry its own org uses.
+    return _agents.get((org_id, agent_id), load)
 
 
 def resolve_subject(org_id: str, caller: AgentFacts, subject: str | None) -> AgentFacts | None:

@@ -220,6 +220,19 @@ def _approve_now(
     after_change(session, row, "decided")
 
 
+def ensure_still_grantable(session: Session, row: JitRequest) -> None:
+    """What made the request eligible must still hold when it is approved and when its token
+    is used: an active agent, the capability still registered, no deny policy since."""
+    agent = session.get(Agent, row.agent_id)
+    if agent is None or agent.status != "active":
+        raise NotEligible("the requesting agent is no longer active")
+    if row.permission not in agent.capabilities:
+        raise NotEligible(f"{row.permission} is no longer among the agent's capabilities")
+    policy = policies.resolve(session, org_id=row.org_id, permission=row.permission)
+    if policy is not None and policy.mode == "deny":
+        raise NotEligible(f"{row.permission} is now denied by policy {policy.id}")
+
+
 def _check_decider(session: Session, row: JitRequest, approver: Approver) -> Policy | None:
     policy = session.get(Policy, row.policy_id) if row.policy_id else None
     if policy is None or approver.id not in {a.id for a in eligible(session, policy)}:
@@ -258,6 +271,7 @@ def decide(
     row = get_request(session, org_id=approver.org_id, request_id=request_id, for_update=True)
     _ensure_pending(row, now)
     _check_decider(session, row, approver)
+    ensure_still_grantable(session, row)
     try:
         with session.begin_nested():
             session.add(

@@ -23,10 +23,13 @@ from app.security.secrets import decrypt, encrypt
 from app.services import audit, authz, operations, tokens
 from app.services.jit import (
     APPROVED,
+    CANCELLED,
     CONSUMED,
+    PENDING,
     REVOKED,
     TOKEN_EXPIRED,
     aware,
+    ensure_still_grantable,
     get_request,
     transition,
 )
@@ -39,7 +42,8 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
     if row is None or row.status != APPROVED or row.token_jti is not None:
         return False
     agent = session.get(Agent, row.agent_id)
-    assert agent is not None
+    if agent is None or agent.status != "active":
+        return False  # withdraw_for_agent revokes such approvals
     approved_at = aware(row.decided_at) or utcnow()
     approvers = session.exec(
         select(JitDecision.approver_id).where(
@@ -170,6 +174,9 @@ def _redeem(
     now: datetime,
 ) -> dict[str, Any]:
     row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+    if row.status != APPROVED:
+        _explain_refusal(session, org_id, row.id)  # used, revoked, expired: say which
+    ensure_still_grantable(session, row)
     if permission != row.permission or claims.get("scope") != row.permission:
         raise OperationMismatch(f"this token is for {row.permission}, not {permission}")
     op, op_hash = operations.normalize(operation)
@@ -218,8 +225,55 @@ def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
     raise InvalidTransition(f"request {row.id} is {row.status}")
 
 
+def withdraw_for_agent(
+    session: Session, *, org_id: str, agent_id: str, reason: str, now: datetime | None = None
+) -> int:
+    """An agent suspended or deleted loses what it was waiting for or holding: pending requests
+    are cancelled and approved, unused tokens revoked. Returns how many requests changed."""
+    now = now or utcnow()
+    stmt = select(JitRequest).where(
+        JitRequest.org_id == org_id,
+        JitRequest.agent_id == agent_id,
+        col(JitRequest.status).in_((PENDING, APPROVED)),
+    )
+    changed = 0
+    for row in session.exec(stmt).all():
+        if row.status == APPROVED:
+            revoke(
+                session, org_id=org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
+            )
+            changed += 1
+        elif transition(
+            session,
+            row.id,
+            expected=PENDING,
+            values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
+        ):
+            audit.record(
+                session,
+                audit.EventIn(
+                    org_id=org_id,
+                    actor="system",
+                    action="jit.cancelled",
+                    target=row.id,
+                    outcome=CANCELLED,
+                    reason=reason,
+                    ts=now,
+                ),
+            )
+            after_change(session, row, "decided")
+            changed += 1
+    return changed
+
+
 def revoke(
-    session: Session, *, org_id: str, request_id: str, actor: str, now: datetime | None = None
+    session: Session,
+    *,
+    org_id: str,
+    request_id: str,
+    actor: str,
+    now: datetime | None = None,
+    missing_ok: bool = False,
 ) -> JitRequest:
     """Kill an issued, unused token (approved → revoked)."""
     now = now or utcnow()
@@ -230,6 +284,8 @@ def revoke(
         expected=APPROVED,
         values={"status": REVOKED, "decision_reason": f"revoked by {actor}"},
     ):
+        if missing_ok:
+            return row
         raise InvalidTransition(
             f"request {row.id} is {row.status}; only an approved token can be revoked"
         )

@@ -7,10 +7,10 @@ from typing import Any
 
 import jwt
 from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.errors import InvalidGrant, InvalidScope
-from app.models import Agent, IssuedToken
+from app.models import Agent, IssuedToken, JitRequest
 from app.security import access_tokens
 from app.services import audit, policies
 from app.services.assertions import AssertionRejected, verify_assertion
@@ -267,6 +267,9 @@ def revoke(
         return
     if requester_agent_id is not None and record.agent_id != requester_agent_id:
         return
+    if record.kind == "jit":
+        _revoke_jit(session, org_id, record.jti, actor)
+        return
     if record.revoked_at is None:
         record.revoked_at = datetime.now(UTC)
         session.add(record)
@@ -284,3 +287,14 @@ def revoke(
                 outcome="success",
             ),
         )
+
+
+def _revoke_jit(session: Session, org_id: str, jti: str, actor: str) -> None:
+    """A JIT token's life is its request's status: revoking it moves the request to revoked,
+    which is what redemption reads."""
+    from app.services import jit_tokens  # the JIT engine builds on this module
+
+    stmt = select(JitRequest).where(JitRequest.org_id == org_id, JitRequest.token_jti == jti)
+    row = session.exec(stmt).first()
+    if row is not None:
+        jit_tokens.revoke(session, org_id=org_id, request_id=row.id, actor=actor, missing_ok=True)
