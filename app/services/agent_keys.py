@@ -139,6 +139,9 @@ def fetch_jwks(uri: str) -> list[PublicKey]:
         raise JwksFetchFailed(f"jwks_uri document is not a valid public JWKS: {exc}") from exc
 
 
+STALE_LIMIT = 2  # multiples of jwks_cache_seconds
+
+
 class JwksCache:
     """Keys fetched from agents' jwks_uri, cached; an unknown kid forces one refresh."""
 
@@ -161,7 +164,9 @@ class JwksCache:
             try:
                 keys = fetch_jwks(uri)
             except JwksFetchFailed as exc:
-                if entry is not None:
+                # Ride out a short outage on the last keys, but not forever: a key removed
+                # from the JWKS must stop working even if the endpoint stays down.
+                if entry is not None and now - entry[0] < STALE_LIMIT * ttl:
                     return entry[1]
                 raise InvalidClient(str(exc)) from exc
             self._entries[uri] = (now, keys)

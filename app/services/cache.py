@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+STALE_GRACE_SECONDS = 0.5
 
 
 class TtlCache(Generic[V]):
@@ -29,8 +30,10 @@ class TtlCache(Generic[V]):
             return hit[1]
         if hit is not None:
             with self._lock:
-                if key in self._loading:
-                    return hit[1]  # someone is already reloading it
+                # Someone is reloading it: answer from the old value, but only just past its
+                # expiry; beyond that (a stalled database), wait for a value of our own.
+                if key in self._loading and now - hit[0] < STALE_GRACE_SECONDS:
+                    return hit[1]
                 self._loading.add(key)
         try:
             value = load()
