@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     jwks_max_bytes: int = 64 * 1024
     jwks_cache_seconds: int = 300
     decision_cache_seconds: float = 1.0
+    verified_token_cache: int = 10_000
     audit_flush_interval: float = 0.02
 
     slack_bot_token: str | None = None

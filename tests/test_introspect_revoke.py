@@ -420,3 +420,35 @@ def test_discovery_of_an_unknown_org_is_404(client, doc):
 def test_issuer_helpers_match_the_metadata(org):
     assert access_tokens.issuer_for(org.org_id) == org.issuer
     assert access_tokens.token_endpoint_for(org.org_id) == org.token_endpoint
+
+
+# --- the verified-token cache -------------------------------------------------------------
+
+
+def test_a_cached_verification_still_honours_expiry_and_revocation(client, org, agent):
+    from app.errors import TokenExpired, TokenRevoked
+    from app.security import access_tokens
+
+    # given a token verified once (so its verification is cached)
+    token = agent.token(client)
+    claims = access_tokens.verify(token, org_id=org.org_id)
+    assert access_tokens.verified_tokens.get((token, org.org_id, "")) is not None
+    # then a later use past its expiry is refused without a new signature check
+    with pytest.raises(TokenExpired):
+        access_tokens.verify(token, org_id=org.org_id, now=claims["exp"] + 31)
+    # and a revoked token is refused although its verification is cached
+    resp = client.post(f"{org.api}/oauth/revoke", data={"token": token}, headers=org.admin)
+    assert resp.status_code == 200
+    with pytest.raises(TokenRevoked):
+        access_tokens.verify(token, org_id=org.org_id)
+
+
+def test_a_cached_verification_is_specific_to_the_org_it_was_presented_to(
+    client, org, other_org, agent
+):
+    token = agent.token(client)
+    assert check(client, org, bearer(token)).status_code == 200
+    resp = client.post(
+        f"{other_org.api}/authz/check", json={"permission": "document.read"}, headers=bearer(token)
+    )
+    assert_oauth_error(resp, 401, "invalid_token")

@@ -56,6 +56,35 @@ def _peek_header(token: str) -> dict[str, Any]:
     return header
 
 
+class VerifiedTokens:
+    """Tokens whose signature and claims already checked out, keyed by the exact token text
+    and where it was presented (org, audience).
+
+    An agent presents the same access token on every check for its whole life; verifying the
+    EdDSA signature again each time is the largest single cost of a check. What can change
+    during a token's life is still checked on every use: expiry and the revocation list (and,
+    by the callers, the agent's status). Only successful verifications are stored; the store
+    is bounded (JITGATE_VERIFIED_TOKEN_CACHE, 0 turns it off).
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def get(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        return self._items.get(key)
+
+    def put(self, key: tuple[str, str, str], claims: dict[str, Any]) -> None:
+        limit = get_settings().verified_token_cache
+        if limit <= 0:
+            return
+        if len(self._items) >= limit:
+            self._items.clear()
+        self._items[key] = claims
+
+
+verified_tokens = VerifiedTokens()
+
+
 def verify(
     token: str,
     *,
@@ -65,6 +94,19 @@ def verify(
     check_revoked: bool = True,
 ) -> dict[str, Any]:
     """Check typ, alg, kid, signature, iss, aud, exp/nbf and the revocation list; no DB access."""
+    key = (token, org_id, audience or "")
+    claims = verified_tokens.get(key)
+    if claims is None:
+        claims = _verify_fully(token, org_id=org_id, audience=audience)
+        verified_tokens.put(key, claims)
+    elif claims["exp"] + get_settings().clock_leeway <= (time.time() if now is None else now):
+        raise TokenExpired("the access token has expired")
+    if check_revoked and get_store().exists(revoked_key(claims["jti"])):
+        raise TokenRevoked("the access token has been revoked")
+    return claims
+
+
+def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str, Any]:
     header = _peek_header(token)
     if header.get("typ") != ACCESS_TOKEN_TYP or header.get("alg") != SIGNING_ALG:
         raise Unauthenticated("the bearer token is not an access token issued by jitgate")
@@ -90,9 +132,6 @@ def verify(
         raise Unauthenticated(f"the bearer token is not valid here: {exc}") from exc
     if claims.get("org") != org_id:
         raise Unauthenticated("the bearer token belongs to another organization")
-    if check_revoked and get_store().exists(revoked_key(claims["jti"])):
-        raise TokenRevoked("the access token has been revoked")
-    del now  # the library reads the clock; the parameter keeps the service signature uniform
     return claims
 
 
