@@ -8,7 +8,7 @@ import httpx
 from sqlmodel import col, select
 
 from app.db import session_scope
-from app.models import JitRequest
+from app.models import Delivery, JitRequest
 from app.models._types import utcnow
 from app.services import jit, jit_tokens
 from notifiers.base import NotifierUnavailable
@@ -80,11 +80,16 @@ def sweep() -> dict[str, int]:
         ).all()
         counts["expired"] = sum(jit.expire(session, request_id=rid, now=now) for rid in overdue)
         counts["tokens_expired"] = len(jit_tokens.expire_tokens(session, now=now))
+        # Only requests whose notify task never ran (no delivery row at all: the broker lost
+        # the message). A task that ran and used up its retries on a failing channel is not
+        # re-sent every sweep; its deliveries show the failure.
+        ran = select(Delivery.id).where(col(Delivery.request_id) == col(JitRequest.id)).exists()
         unnotified = session.exec(
             select(JitRequest.id).where(
                 JitRequest.status == jit.PENDING,
                 col(JitRequest.notified_at).is_(None),
                 col(JitRequest.created_at) <= now - RENOTIFY_AFTER,
+                ~ran,
             )
         ).all()
         unminted = session.exec(
