@@ -1,5 +1,7 @@
 """POST /agents/ask: a plain-words question, interpreted against the catalog, decided like a check."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter
@@ -9,27 +11,56 @@ from app.db import read_session
 from app.schemas import AskIn
 from app.security.ids import random_hex
 from app.services import ask, audit, authz, permissions
-from app.services.ask_interpreter import CatalogEntry, get_interpreter
+from app.services.ask_interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter
 from app.services.cache import TtlCache
 from app.settings import get_settings
 
 router = APIRouter(tags=["ask"])
-_catalogs: TtlCache[tuple[CatalogEntry, ...]] = TtlCache(
-    lambda: get_settings().decision_cache_seconds
-)
 
 
-def catalog_for(org_id: str) -> tuple[CatalogEntry, ...]:
-    def load() -> tuple[CatalogEntry, ...]:
+@dataclass(frozen=True)
+class _Catalog:
+    """An org's catalog and the readings of questions already asked against it.
+
+    The interpreters are functions of (question, catalog), and agents ask the same questions in
+    their loops: a reading is kept as long as the catalog it was made from (reloaded every
+    decision_cache_seconds, or at once after POST /permissions). Decisions are never cached.
+    """
+
+    entries: tuple[CatalogEntry, ...]
+    readings: dict[str, Interpretation] = field(default_factory=dict)
+
+
+MAX_READINGS = 2_000
+_catalogs: TtlCache[_Catalog] = TtlCache(lambda: get_settings().decision_cache_seconds)
+
+
+def catalog_for(org_id: str) -> _Catalog:
+    def load() -> _Catalog:
         with read_session() as session:
             rows = permissions.catalog(session, org_id=org_id)
-        return tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
+        return _Catalog(
+            tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
+        )
 
     return _catalogs.get(org_id, load)
 
 
 def invalidate_catalog(org_id: str) -> None:
     _catalogs.invalidate(org_id)
+
+
+def _remembering(catalog: _Catalog, interpreter: Interpreter) -> Interpreter:
+    def read(question: str, entries: Sequence[CatalogEntry]) -> Interpretation:
+        reading = catalog.readings.get(question)
+        if reading is None:
+            reading = interpreter(question, entries)
+            if len(catalog.readings) >= MAX_READINGS:
+                catalog.readings.clear()
+            catalog.readings[question] = reading
+        return reading
+
+    return read
 
 
 @router.post("/agents/ask")
@@ -45,11 +76,12 @@ async def ask_question(org_id: OrgId, body: AskIn, caller: CurrentAgent) -> dict
         )
         return ask.PermissionDecision(d.allowed, d.reason, d.jit_required, d.policy_id, d.mode)
 
+    catalog = catalog_for(org_id)
     result = ask.answer(
         question=body.question,
-        catalog=catalog_for(org_id),
+        catalog=catalog.entries,
         decide=decide,
-        interpreter=get_interpreter(get_settings()),
+        interpreter=_remembering(catalog, get_interpreter(get_settings())),
     )
     decision_id = "dec_" + random_hex(10)
     audit.record_later(
