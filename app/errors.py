@@ -78,14 +78,6 @@ class RuleViolation(JitgateError):
     status, code = 422, "invalid_request"
 
 
-class PayloadTooLarge(JitgateError):
-    status, code = 413, "request_too_large"
-
-
-class RateLimited(JitgateError):
-    status, code = 429, "rate_limited"
-
-
 class TokenAlreadyUsed(Conflict):
     code = "token_already_used"
 

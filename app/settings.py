@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     access_token_ttl: int = 900
     assertion_max_lifetime: int = 300
     clock_leeway: int = 30
-    signing_key_rotation_grace: int = 3600
 
     max_body_bytes: int = 64 * 1024
     max_header_bytes: int = 8 * 1024
@@ -33,7 +32,6 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = 300
     decision_cache_seconds: float = 1.0
     verified_token_cache: int = 10_000
-    audit_flush_interval: float = 0.02
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

@@ -133,7 +133,3 @@ def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str,
     if claims.get("org") != org_id:
         raise Unauthenticated("the bearer token belongs to another organization")
     return claims
-
-
-def lifetime_left(claims: dict[str, Any]) -> int:
-    return max(int(claims["exp"] - time.time()), 0)

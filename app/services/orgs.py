@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import AdminToken, Org
@@ -85,12 +85,4 @@ def revoke_admin_token(
                 outcome="success",
             ),
         )
-    return row
-
-
-def admin_token_org(session: Session, token: str) -> AdminToken | None:
-    """The live admin token row for a presented secret (lookup by hash), or None."""
-    row = session.exec(select(AdminToken).where(AdminToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
-        return None
     return row
