@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from app.db import get_engine, session_scope
 from app.migrate import ensure_schema
 from app.models import IssuedToken
+from app.models._types import aware
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
 from app.services import audit, tokens
@@ -28,10 +29,8 @@ def reload_revocations() -> int:
         )
         rows = session.exec(stmt).all()
         for row in rows:
-            expires = (
-                row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-            )
-            access_tokens.mark_revoked(row.jti, int((expires - now).total_seconds()))
+            left = aware(row.expires_at) - now
+            access_tokens.mark_revoked(row.jti, int(left.total_seconds()))
     return len(rows)
 
 

@@ -1,11 +1,12 @@
 """The audit trail, for admins."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
+from app.models._types import aware
 from app.services import audit
 
 router = APIRouter(tags=["audit"])
@@ -38,8 +39,7 @@ def list_audit(
 
 def _public(event: audit.AuditEvent) -> dict[str, Any]:
     body = event.model_dump(exclude={"id"})
-    ts = event.ts if event.ts.tzinfo else event.ts.replace(tzinfo=UTC)
-    return {**body, "ts": ts.isoformat()}
+    return {**body, "ts": aware(event.ts).isoformat()}
 
 
 @router.get("/audit/verify")

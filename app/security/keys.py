@@ -1,12 +1,9 @@
 """The service's own Ed25519 signing keys: creation, encrypted storage, rotation, the JWKS."""
 
-import base64
-import hashlib
-import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -14,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Session, col, select
 
 from app.models import SigningKey
-from app.models._types import utcnow
+from app.models._types import aware, utcnow
 from app.security.secrets import decrypt, encrypt
+from app.services.agent_keys import jwk_thumbprint
 from app.settings import get_settings
 
 SIGNING_ALG = "EdDSA"
@@ -39,7 +37,7 @@ def create_signing_key(session: Session, *, now: datetime | None = None) -> Sign
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    kid = _thumbprint(private_key.public_key())
+    kid = jwk_thumbprint(_public_jwk("", private_key.public_key()))
     row = SigningKey(
         kid=kid,
         private_key_encrypted=encrypt(pem),
@@ -49,16 +47,6 @@ def create_signing_key(session: Session, *, now: datetime | None = None) -> Sign
     session.add(row)
     session.flush()
     return row
-
-
-def _thumbprint(public_key: Ed25519PublicKey) -> str:
-    """RFC 7638 JWK thumbprint, used as the kid."""
-    jwk = jwt.algorithms.OKPAlgorithm.to_jwk(public_key, as_dict=True)
-    canonical = json.dumps(
-        {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":")
-    )
-    digest = hashlib.sha256(canonical.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def active_key_row(session: Session) -> SigningKey | None:
@@ -92,12 +80,8 @@ def published_keys(session: Session, *, now: datetime | None = None) -> list[dic
     return [
         r.public_jwk
         for r in rows
-        if r.retired_at is None or (r.publish_until is not None and _aware(r.publish_until) > now)
+        if r.retired_at is None or (r.publish_until is not None and aware(r.publish_until) > now)
     ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class KeyRing:

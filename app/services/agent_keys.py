@@ -7,12 +7,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import jwt
 
 from app.errors import InvalidClient, RuleViolation
+from app.services.validation import http_url
 from app.settings import get_settings
 
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -74,12 +74,12 @@ def parse_jwk(jwk: Any, index: int) -> PublicKey:
         not isinstance(kid, str) or not 0 < len(kid) <= 200 or not kid.isprintable()
     ):
         raise RuleViolation(f"keys[{index}].kid must be a non-empty printable string")
-    kid = kid or _thumbprint(jwk)
+    kid = kid or jwk_thumbprint(jwk)
     public = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
     return PublicKey(kid=kid, alg=alg, jwk={**public, "kid": kid, "alg": alg})
 
 
-def _thumbprint(jwk: dict[str, Any]) -> str:
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
     required = {
         "OKP": ("crv", "kty", "x"),
         "EC": ("crv", "kty", "x", "y"),
@@ -104,14 +104,7 @@ def parse_jwks(jwks: Any) -> list[PublicKey]:
 
 
 def validate_jwks_uri(uri: Any) -> str:
-    if not isinstance(uri, str) or len(uri) > 2048:
-        raise RuleViolation("jwks_uri must be a URL string")
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RuleViolation("jwks_uri must be an http(s) URL")
-    if parts.username or parts.password:
-        raise RuleViolation("jwks_uri must not carry credentials")
-    return uri
+    return http_url(uri, "jwks_uri")
 
 
 class JwksFetchFailed(Exception):

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import Agent, AgentKey
 from app.models._types import utcnow
-from app.services import audit, permissions
+from app.services import audit, permissions, validation
 from app.services.agent_keys import (
     JwksFetchFailed,
     PublicKey,
@@ -23,7 +23,6 @@ from app.services.agent_keys import (
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STATUSES = ("active", "suspended")
-EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$")
 # Control characters other than line breaks and tabs (PostgreSQL refuses NUL in text columns).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -43,9 +42,7 @@ def _keys_from(jwks: Any, jwks_uri: Any) -> tuple[list[PublicKey], str | None]:
 def _validate_owner(owner: Any) -> str | None:
     if owner is None:
         return None
-    if not isinstance(owner, str) or not EMAIL.match(owner):
-        raise RuleViolation("owner must be the email address of the responsible human")
-    return owner.lower()
+    return validation.email(owner, "owner must be the email address of the responsible human")
 
 
 def _validate_description(description: Any) -> str | None:

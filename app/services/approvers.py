@@ -10,9 +10,8 @@ from sqlmodel import Session, select
 from app.errors import Conflict, RuleViolation
 from app.models import Approver, Policy
 from app.security.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
-from app.services import audit
+from app.services import audit, validation
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -32,8 +31,7 @@ def create(
     groups: Sequence[str],
     actor: str,
 ) -> CreatedApprover:
-    if not EMAIL.match(email):
-        raise RuleViolation("email must be an email address")
+    email = validation.email(email, "email must be an email address")
     if any(not GROUP.match(g) for g in groups):
         raise RuleViolation("groups are short lowercase names ([a-z0-9_.-])")
     token = new_secret_token(APPROVER_TOKEN_PREFIX)

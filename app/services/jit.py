@@ -7,8 +7,8 @@ A decision, a second click, the expiry sweep and a cancel can race; the UPDATE â
 status = <expected> decides which one wins, and the losers answer 409.
 """
 
-from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +17,13 @@ from sqlmodel import Session, col, select
 from app.db import rows_changed
 from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.models._types import utcnow
+from app.models._types import aware, utcnow
 from app.services import audit, operations, policies
 from app.services.approvers import eligible
 from app.services.durations import parse_duration
 from app.services.jit_notify import after_change
 from app.services.permissions import validate_permission
+from app.services.validation import http_url
 
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
     "pending",
@@ -33,15 +34,6 @@ PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
 )
 CONSUMED, REVOKED, TOKEN_EXPIRED = "consumed", "revoked", "token_expired"
 MAX_TTL = 3600
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def transition(
@@ -73,17 +65,6 @@ def get_request(
     if row is None or row.org_id != org_id:
         raise NotFound(f"no JIT request {request_id} in this organization")
     return row
-
-
-def _validate_callback(url: str | None) -> str | None:
-    if url is None:
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-        raise RuleViolation("callback_url must be an http(s) URL without credentials")
-    return url
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:
@@ -149,7 +130,7 @@ def create_request(
         created_at=now,
         pending_deadline=now + timedelta(seconds=timeout),
         idempotency_key=idempotency_key,
-        callback_url=_validate_callback(callback_url),
+        callback_url=http_url(callback_url, "callback_url") if callback_url is not None else None,
     )
     try:
         with session.begin_nested():

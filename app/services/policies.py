@@ -14,6 +14,7 @@ from app.models._types import utcnow
 from app.services import audit, permissions
 from app.services.cache import TtlCache
 from app.services.durations import parse_duration
+from app.services.validation import http_url
 from app.settings import get_settings
 
 MODES = ("standing", "jit", "deny")
@@ -78,22 +79,6 @@ def resolve(session: Session, *, org_id: str, permission: str) -> Policy | None:
     return next((r for r in rows if rule and r.id == rule.policy_id), None)
 
 
-def _http_url(value: Any, field: str) -> str | None:
-    from urllib.parse import urlsplit
-
-    if value is None:
-        return None
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username
-    ):
-        raise RuleViolation(f"{field} must be an http(s) URL without credentials")
-    return value
-
-
 def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
     mode = body.get("mode")
     if mode not in MODES:
@@ -130,7 +115,11 @@ def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dic
         ),
         "channels": list(dict.fromkeys(channels)),
         "slack_channel": body.get("slack_channel"),
-        "webhook_url": _http_url(body.get("webhook_url"), "webhook_url"),
+        "webhook_url": (
+            http_url(body["webhook_url"], "webhook_url")
+            if body.get("webhook_url") is not None
+            else None
+        ),
         "allow_self_approval": bool(body.get("allow_self_approval", False)),
         "auto_approve": bool(body.get("auto_approve", False)),
     }

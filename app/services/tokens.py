@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from app.errors import InvalidGrant, InvalidScope
 from app.models import Agent, IssuedToken, JitRequest
+from app.models._types import aware
 from app.security import access_tokens
 from app.services import audit, policies
 from app.services.assertions import AssertionRejected, verify_assertion
@@ -273,10 +274,8 @@ def revoke(
     if record.revoked_at is None:
         record.revoked_at = datetime.now(UTC)
         session.add(record)
-        expires = (
-            record.expires_at if record.expires_at.tzinfo else record.expires_at.replace(tzinfo=UTC)
-        )
-        access_tokens.mark_revoked(record.jti, int((expires - datetime.now(UTC)).total_seconds()))
+        left = aware(record.expires_at) - datetime.now(UTC)
+        access_tokens.mark_revoked(record.jti, int(left.total_seconds()))
         audit.record(
             session,
             audit.EventIn(

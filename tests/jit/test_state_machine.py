@@ -370,3 +370,16 @@ def test_audit_chain_verifies_and_shows_every_step(jit, client, org, agent, alic
     assert steps.index("jit.request") < steps.index("jit.token_mint") < steps.index("jit.consume")
     report = client.get(f"{org.api}/audit/verify", headers=org.admin).json()
     assert report["ok"] is True and report["checked"] >= len(steps), report
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.com/cb", "http://u:p@example.com/"])
+def test_a_malformed_callback_url_is_refused_not_a_server_error(jit, agent, alice, url):
+    jit.policy([alice])
+    assert_oauth_error(jit.request(agent, callback_url=url), 422, "invalid_request")
+
+
+def test_an_approver_email_with_a_control_character_is_refused(client, org):
+    resp = client.post(
+        f"{org.api}/approvers", json={"email": "a\x00b@example.com"}, headers=org.admin
+    )
+    assert_oauth_error(resp, 422, "invalid_request")
