@@ -38,13 +38,22 @@ MAX_TTL = 3600
 
 def transition(
     session: Session,
-    request_id: str,
+    row: JitRequest,
     *,
     expected: str,
     values: dict[str, Any],
+    action: str,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    kind: str = "decided",
     extra_where: tuple = (),
 ) -> bool:
-    """UPDATE … SET values WHERE id = :id AND status = :expected; True when this call won."""
+    """The one way a request changes state: UPDATE … SET values WHERE id = :id AND status =
+    :expected. When this call wins, the change is an audit event (outcome: the new status) and
+    its tasks and events are queued for after the commit. True when this call won."""
+    request_id, org_id = row.id, row.org_id
     stmt = (
         update(JitRequest)
         .where(col(JitRequest.id) == request_id, col(JitRequest.status) == expected, *extra_where)
@@ -52,10 +61,22 @@ def transition(
         # The database decides; don't re-evaluate the WHERE in Python on loaded objects.
         .execution_options(synchronize_session=False)
     )
-    won = rows_changed(session, stmt) == 1
-    if won:
-        session.expire_all()
-    return won
+    if rows_changed(session, stmt) != 1:
+        return False
+    session.expire_all()
+    event = audit.EventIn(
+        org_id=org_id,
+        actor=actor,
+        action=action,
+        target=request_id,
+        outcome=values["status"],
+        reason=reason,
+        ts=now,
+        details=details or {},
+    )
+    audit.record(session, event)
+    after_change(session, row, kind)
+    return True
 
 
 def get_request(
@@ -178,27 +199,18 @@ def _approve_now(
     the sweep, which re-sends it for any approval ever found without a token."""
     if not transition(
         session,
-        row.id,
+        row,
         expected=PENDING,
         values={"status": APPROVED, "decided_at": now, "decision_reason": reason},
+        action="jit.approve",
+        actor=actor,
+        reason=reason or "",
+        now=now,
     ):
         raise InvalidTransition(f"request {row.id} is no longer pending")
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor=actor,
-            action="jit.approve",
-            target=row.id,
-            outcome=APPROVED,
-            reason=reason or "",
-            ts=now,
-        ),
-    )
     from app.services.jit_tokens import mint_token
 
     mint_token(session, request_id=row.id, now=now)
-    after_change(session, row, "decided")
 
 
 def ensure_still_grantable(session: Session, row: JitRequest) -> None:
@@ -305,24 +317,15 @@ def _finish(
 ) -> None:
     if not transition(
         session,
-        row.id,
+        row,
         expected=PENDING,
         values={"status": status, "decided_at": now, "decision_reason": reason},
+        action=f"jit.{status}",
+        actor=actor,
+        reason=reason,
+        now=now,
     ):
         raise InvalidTransition(f"request {row.id} is no longer pending")
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor=actor,
-            action=f"jit.{status}",
-            target=row.id,
-            outcome=status,
-            reason=reason,
-            ts=now,
-        ),
-    )
-    after_change(session, row, "decided")
 
 
 def approve(
@@ -384,28 +387,17 @@ def expire(session: Session, *, request_id: str, now: datetime | None = None) ->
     row = session.get(JitRequest, request_id)
     if row is None or row.status != PENDING or aware(row.pending_deadline) > now:  # type: ignore[operator]
         return False
-    won = transition(
+    return transition(
         session,
-        request_id,
+        row,
         expected=PENDING,
         values={
             "status": EXPIRED,
             "decided_at": now,
             "decision_reason": "nobody decided before the deadline",
         },
+        action="jit.expire",
+        actor="system",
+        now=now,
         extra_where=(col(JitRequest.pending_deadline) <= now,),
     )
-    if won:
-        audit.record(
-            session,
-            audit.EventIn(
-                org_id=row.org_id,
-                actor="system",
-                action="jit.expire",
-                target=request_id,
-                outcome=EXPIRED,
-                ts=now,
-            ),
-        )
-        after_change(session, row, "decided")
-    return won

@@ -184,27 +184,19 @@ def _redeem(
         raise OperationMismatch("the operation differs from the one that was approved")
     won = transition(
         session,
-        row.id,
+        row,
         expected=APPROVED,
         values={"status": CONSUMED, "consumed_at": now},
+        action="jit.consume",
+        actor=actor or row.agent_id,
+        now=now,
+        details={"jti": claims["jti"], "operation_hash": op_hash},
+        kind="consumed",
         extra_where=(col(JitRequest.token_jti) == claims["jti"],),
     )
     if not won:
         _explain_refusal(session, org_id, row.id)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor or row.agent_id,
-            action="jit.consume",
-            target=row.id,
-            outcome=CONSUMED,
-            ts=now,
-            details={"jti": claims["jti"], "operation_hash": op_hash},
-        ),
-    )
     access_tokens.mark_revoked(claims["jti"], max(int(claims["exp"] - time.time()), 1))
-    after_change(session, row, "consumed")
     return {
         "valid": True,
         "request_id": row.id,
@@ -245,23 +237,14 @@ def withdraw_for_agent(
             changed += 1
         elif transition(
             session,
-            row.id,
+            row,
             expected=PENDING,
             values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
+            action="jit.cancelled",
+            actor="system",
+            reason=reason,
+            now=now,
         ):
-            audit.record(
-                session,
-                audit.EventIn(
-                    org_id=org_id,
-                    actor="system",
-                    action="jit.cancelled",
-                    target=row.id,
-                    outcome=CANCELLED,
-                    reason=reason,
-                    ts=now,
-                ),
-            )
-            after_change(session, row, "decided")
             changed += 1
     return changed
 
@@ -280,9 +263,12 @@ def revoke(
     row = get_request(session, org_id=org_id, request_id=request_id)
     if not transition(
         session,
-        row.id,
+        row,
         expected=APPROVED,
         values={"status": REVOKED, "decision_reason": f"revoked by {actor}"},
+        action="jit.revoke",
+        actor=actor,
+        now=now,
     ):
         if missing_ok:
             return row
@@ -297,47 +283,29 @@ def revoke(
             .execution_options(synchronize_session=False)
         )
         access_tokens.mark_revoked(row.token_jti, 3600)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id, actor=actor, action="jit.revoke", target=row.id, outcome=REVOKED, ts=now
-        ),
-    )
-    after_change(session, row, "decided")
     return get_request(session, org_id=org_id, request_id=request_id)
 
 
 def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:
     """approved → token_expired for tokens past their exp (the token itself already fails exp)."""
     now = now or utcnow()
-    stmt = select(JitRequest.id).where(
+    stmt = select(JitRequest).where(
         JitRequest.status == APPROVED, col(JitRequest.token_expires_at) <= now
     )
-    expired = []
-    for request_id in session.exec(stmt).all():
+    return [
+        row.id
+        for row in session.exec(stmt).all()
         if transition(
             session,
-            request_id,
+            row,
             expected=APPROVED,
             values={"status": TOKEN_EXPIRED},
+            action="jit.token_expire",
+            actor="system",
+            now=now,
             extra_where=(col(JitRequest.token_expires_at) <= now,),
-        ):
-            row = session.get(JitRequest, request_id)
-            assert row is not None
-            audit.record(
-                session,
-                audit.EventIn(
-                    org_id=row.org_id,
-                    actor="system",
-                    action="jit.token_expire",
-                    target=request_id,
-                    outcome=TOKEN_EXPIRED,
-                    ts=now,
-                ),
-            )
-            after_change(session, row, "decided")
-            expired.append(request_id)
-    return expired
+        )
+    ]
 
 
 def token_is_live(session: Session, claims: dict[str, Any]) -> bool:
