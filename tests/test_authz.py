@@ -153,6 +153,49 @@ def test_malformed_check_json_is_400(client, org, agent):
     assert not audit_events(client, org, action="authz.check")
 
 
+# /authz/check is a LeanRoute (it reads its own path, headers and body): the framework's usual
+# answers must still hold for it.
+
+
+@pytest.mark.parametrize("org_id", ["x" * 65, "bad.id", "bad%20id"])
+def test_check_with_a_malformed_org_id_is_422(client, agent, org_id):
+    resp = client.post(
+        f"/orgs/{org_id}/api/v1/authz/check",
+        json={"permission": "document.read"},
+        headers=agent.bearer(client),
+    )
+    assert_oauth_error(resp, 422, "invalid_request", mentions="org_id")
+
+
+def test_check_in_an_unknown_org_is_404(client, agent):
+    resp = client.post(
+        "/orgs/org_nosuchorg/api/v1/authz/check",
+        json={"permission": "document.read"},
+        headers=agent.bearer(client),
+    )
+    assert_oauth_error(resp, 404, "not_found", mentions="organization")
+
+
+def test_check_with_another_method_is_405_with_allow(client, org, agent):
+    resp = client.get(f"{org.api}/authz/check", headers=agent.bearer(client))
+    assert_oauth_error(resp, 405, "method_not_allowed")
+    assert resp.headers["allow"] == "POST"
+
+
+def test_check_without_a_bearer_token_is_401(client, org, agent):
+    resp = client.post(f"{org.api}/authz/check", json={"permission": "document.read"})
+    assert_oauth_error(resp, 401, "invalid_request", mentions="bearer")
+    assert not audit_events(client, org, action="authz.check")
+
+
+def test_check_is_documented_with_its_path_parameter_and_body(client):
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/orgs/{org_id}/api/v1/authz/check"]["post"]
+    assert [p["name"] for p in operation["parameters"]] == ["org_id"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["permission"]
+
+
 def test_bulk_check_answers_in_order(client, org, agent):
     set_policy(client, org, "payments.authorize", "jit", groups=["finance"])
     checks = [

@@ -7,12 +7,22 @@ JIT token writes (it redeems the token), and that part runs on a worker thread.
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.requests import Request
 
-from app.api.deps import AgentCaller, CurrentAgent, OrgId, find_agent, parse_bearer
+from app.api.deps import (
+    ORG_ID_OPENAPI,
+    AgentCaller,
+    CurrentAgent,
+    OrgId,
+    find_agent,
+    parse_bearer,
+    path_org_id,
+)
 from app.api.errors import parse_body
+from app.api.lean_route import LeanRoute
 from app.db import session_scope
 from app.errors import NotFound
 from app.schemas import CheckBulkIn, CheckIn
@@ -56,20 +66,30 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
     return decision.public()
 
 
-CHECK_BODY = {
-    "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
-    "required": True,
-}
-
-
-@router.post("/authz/check", openapi_extra={"requestBody": CHECK_BODY})
-async def check(org_id: OrgId, request: Request) -> JSONResponse:
-    """The hottest route: it reads its body and caller itself (same rules and errors as the
-    dependency-injected routes) and answers a plain JSONResponse, skipping FastAPI's generic
-    dependency and encoder passes."""
+# The hottest route is a LeanRoute (app/api/lean_route.py): it reads its org, caller and body
+# itself, with the same rules and errors as the dependency-injected routes.
+async def check(request: Request) -> JSONResponse:
+    """May the calling agent (or the agent named in `subject`) use `permission` now?"""
+    org_id = path_org_id(request)
     caller = find_agent(org_id, parse_bearer(request))
     body = parse_body(CheckIn, await request.body())
     return JSONResponse(await _check_one(org_id, caller, body))
+
+
+router.add_api_route(
+    "/authz/check",
+    check,
+    methods=["POST"],
+    route_class_override=LeanRoute,
+    summary="Check",
+    openapi_extra={
+        "parameters": [ORG_ID_OPENAPI],
+        "requestBody": {
+            "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
+            "required": True,
+        },
+    },
+)
 
 
 @router.post("/authz/check-bulk")

@@ -1,5 +1,6 @@
 """Annotated dependencies: the session and who is calling (admin, agent, approver)."""
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -7,7 +8,7 @@ from fastapi import Depends, Path, Request
 from sqlmodel import Session, select
 
 from app.db import get_session, read_session
-from app.errors import NotFound, Unauthenticated
+from app.errors import NotFound, RuleViolation, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
@@ -17,7 +18,24 @@ from app.services.cache import TtlCache
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
+# The same parameter for lean routes (app/api/lean_route.py), which read it themselves.
+ORG_ID_OPENAPI = {
+    "name": "org_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ORG_ID_PATTERN},
+}
+_ORG_ID = re.compile(ORG_ID_PATTERN)
+
+
+def path_org_id(request: Request) -> str:
+    """The {org_id} of a lean route, with OrgId's rule and status."""
+    org_id = request.path_params.get("org_id", "")
+    if _ORG_ID.fullmatch(org_id) is None:
+        raise RuleViolation("org_id: must be 1 to 64 letters, digits, '_' or '-'")
+    return org_id
 
 
 def parse_bearer(request: Request) -> str:
