@@ -29,4 +29,3 @@ class LeanRoute(APIRoute):
         endpoint = cast(LeanEndpoint, self.endpoint)
         response = await endpoint(Request(scope, receive, send))
         await response(scope, receive, send)
-
