@@ -7,7 +7,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.api.deps import OrgId, find_admin, find_agent, parse_bearer, require_org
+from app.api.deps import (
+    ORG_ID_OPENAPI,
+    OrgId,
+    find_admin,
+    find_agent,
+    parse_bearer,
+    path_org_id,
+    require_org,
+)
+from app.api.lean_route import LeanRoute
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
@@ -83,8 +92,11 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@router.post("/oauth/token")
-async def token(org_id: OrgId, form: Form) -> JSONResponse:
+# Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
+async def token(request: Request) -> JSONResponse:
+    """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
+    org_id = path_org_id(request)
+    form = await read_form(request)
     assertion = form.get("client_assertion") or form.get("assertion") or ""
     if assertions.verifiable_without_io(assertion):
         # Known agent, cached inline keys: pure CPU, cheaper here than a hop to a worker thread.
@@ -92,6 +104,34 @@ async def token(org_id: OrgId, form: Form) -> JSONResponse:
     else:
         body = await run_in_threadpool(_issue, org_id, form)
     return JSONResponse(body, headers=NO_STORE)
+
+
+_TOKEN_FORM = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {
+            "type": "string",
+            "enum": ["client_credentials", tokens.JWT_BEARER_GRANT],
+        },
+        "client_assertion_type": {"type": "string", "enum": [tokens.CLIENT_ASSERTION_TYPE]},
+        "client_assertion": {"type": "string", "description": "client_credentials form"},
+        "assertion": {"type": "string", "description": "jwt-bearer grant form"},
+        "scope": {"type": "string", "description": "space-separated capabilities"},
+        "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
+    },
+}
+router.add_api_route(
+    "/oauth/token",
+    token,
+    methods=["POST"],
+    route_class_override=LeanRoute,
+    summary="Token",
+    openapi_extra={
+        "parameters": [ORG_ID_OPENAPI],
+        "requestBody": {"content": {FORM: {"schema": _TOKEN_FORM}}, "required": True},
+    },
+)
 
 
 def _caller(org_id: str, request: Request) -> tuple[str, str | None]:

@@ -137,6 +137,38 @@ def test_repeated_parameter_is_refused(client, org, agent, param):
     assert issued_tokens(agent.agent_id) == 0
 
 
+# The token endpoint is a LeanRoute (it reads its own path and form): the framework's usual
+# answers must still hold for it.
+
+
+def test_token_endpoint_with_another_method_is_405(client, org):
+    resp = client.get(f"{org.api}/oauth/token")
+    assert_oauth_error(resp, 405, "method_not_allowed")
+    assert resp.headers["allow"] == "POST"
+
+
+def test_token_endpoint_with_a_malformed_org_id_is_422(client, org, agent):
+    resp = client.post(
+        "/orgs/bad.org/api/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": agent.assertion(),
+        },
+    )
+    assert_oauth_error(resp, 422, "invalid_request", mentions="org_id")
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def test_token_endpoint_documents_its_form(client):
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/orgs/{org_id}/api/v1/oauth/token"]["post"]
+    assert [p["name"] for p in operation["parameters"]] == ["org_id"]
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["grant_type"]
+    assert {"client_assertion", "assertion", "scope", "resource"} <= set(form["properties"])
+
+
 # --- scope --------------------------------------------------------------------------------
 
 
