@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -64,6 +65,8 @@ TOKEN_TARGET = 0.40
 ASK_TARGET = 0.50  # issue 5: POST /agents/ask at least half the throughput of /authz/check
 ASK_QUESTION = "Can I read and summarize documents for user alice@acme.com?"
 PERMISSION = "document.read"
+AGENT_NAME = "bench-agent"
+CAPABILITIES = [PERMISSION, "document.write", "document.summarize"]
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 290  # the service accepts exp at most 300 s (+30 s leeway) ahead
 
@@ -512,7 +515,11 @@ class Target:
 
 def start_floor(args: argparse.Namespace, tmp: Path) -> tuple[Server, list[Target]]:
     port = _free_port()
-    issuer = f"http://127.0.0.1:{port}/floor"
+    # The floor verifies a token of the same shape and size as the service's access tokens
+    # (the contract's claims, ids of the same lengths): PyJWT's cost grows with the token.
+    org_id = "org_" + uuid.uuid4().hex[:24]
+    agent_id = "agt_" + uuid.uuid4().hex[:24]
+    issuer = f"http://127.0.0.1:{port}/orgs/{org_id}"
     key = Ed25519PrivateKey.generate()
     pem = tmp / "floor_public.pem"
     pem.write_bytes(
@@ -524,12 +531,16 @@ def start_floor(args: argparse.Namespace, tmp: Path) -> tuple[Server, list[Targe
     token = jwt.encode(
         {
             "iss": issuer,
+            "sub": agent_id,
+            "client_id": agent_id,
+            "agent": AGENT_NAME,
             "aud": issuer,
-            "sub": "agt_floor",
+            "scope": " ".join(sorted(CAPABILITIES)),
             "iat": now,
+            "nbf": now,
             "exp": now + 6 * 3600,
-            "jti": uuid.uuid4().hex,
-            "scope": PERMISSION,
+            "jti": secrets.token_urlsafe(18),
+            "org": org_id,
         },
         key,
         algorithm="EdDSA",
@@ -552,6 +563,7 @@ def start_floor(args: argparse.Namespace, tmp: Path) -> tuple[Server, list[Targe
         )
         if resp.status_code != 200:
             raise SystemExit(f"floor sanity check failed: {resp.status_code} {resp.text}")
+    print(f"[floor] bearer token: {len(token)} characters, claims as the service's access tokens")
     wenv = {"BENCH_TOKEN": token, "BENCH_BODY": body}
     targets = [
         Target("floor", server, f"{base}/check", WRK_DIR / "post_bearer.lua", lambda _n, _d: wenv)
@@ -621,8 +633,8 @@ def start_jitgate(
             f"{api}/agents/register",
             headers={"Authorization": f"Bearer {admin}"},
             json={
-                "name": "bench-agent",
-                "capabilities": [PERMISSION, "document.write", "document.summarize"],
+                "name": AGENT_NAME,
+                "capabilities": CAPABILITIES,
                 "jwks": {"keys": [_ed25519_jwk(key, kid)]},
             },
         )
@@ -650,6 +662,7 @@ def start_jitgate(
         if resp.status_code != 200 or resp.json().get("allowed") is not True:
             raise SystemExit(f"check sanity failed: {resp.status_code} {resp.text}")
     info.update(org_id=org_id, agent_id=agent_id, server_cmd=cmd)
+    print(f"[jitgate] access token: {len(access)} characters")
     wenv = {"BENCH_TOKEN": access, "BENCH_BODY": check_body}
 
     def token_env(name: str, duration: float) -> dict[str, str]:

@@ -43,16 +43,28 @@ def mark_revoked(jti: str, ttl_seconds: int) -> None:
     get_store().put(revoked_key(jti), ttl_seconds + get_settings().clock_leeway)
 
 
+# Every token one signing key issues has the same header segment: parse each one once. Bounded,
+# so a caller sending many distinct headers only empties it.
+_headers: dict[str, dict[str, Any]] = {}
+_MAX_HEADERS = 64
+
+
 def _peek_header(token: str) -> dict[str, Any]:
     """The JOSE header only, to pick the key. jwt.get_unverified_header would decode and check
     the whole token, which jwt.decode then does again; a bearer token is checked on every call."""
+    segment = token.split(".", 1)[0]
+    header = _headers.get(segment)
+    if header is not None:
+        return header
     try:
-        segment = token.split(".", 1)[0]
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise Unauthenticated("the bearer token is not a JWT") from exc
     if not isinstance(header, dict):
         raise Unauthenticated("the bearer token is not a JWT")
+    if len(_headers) >= _MAX_HEADERS:
+        _headers.clear()
+    _headers[segment] = header
     return header
 
 
