@@ -1,0 +1,205 @@
+"""In-process CPU per request of the ASGI apps, with no HTTP server and no load generator.
+
+Where bench/bench_http.py measures throughput end to end, this isolates what the application
+itself costs: the floor app (bench/floor_app.py) and jitgate's /authz/check and /oauth/token are
+called directly with a prepared ASGI scope, alternating, several rounds. It prints, per target,
+the main thread's CPU (the event loop, where requests queue) and the whole process's CPU (the
+main thread plus the batching writers), minimum and median over rounds, and the ratios to the
+floor. Use it to see what a change to a hot path costs before running the HTTP benchmark.
+
+    . /work/venv/bin/activate
+    python bench/asgi_cost.py                   # 2000 requests per round, 6 rounds
+    python bench/asgi_cost.py -n 4000 --rounds 10
+    JITGATE_VERIFIED_TOKEN_CACHE=1000 python bench/asgi_cost.py   # with the verified-token cache
+
+The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
+verifies every time). Pin it to one CPU (`taskset -c 1 ...`) for steadier figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+_TMP = Path(tempfile.mkdtemp(prefix="jitgate-asgi-cost-"))
+# Settings are read once per process: fix them before the app is imported.
+os.environ.update(
+    JITGATE_DATABASE_URL=f"sqlite:///{_TMP / 'bench.db'}",
+    JITGATE_PUBLIC_URL="http://testserver",  # the address tests/factories use
+    JITGATE_SECRET_KEY="asgi-cost-" + os.urandom(8).hex(),
+    JITGATE_ENV="test",
+)
+os.environ.setdefault("JITGATE_VERIFIED_TOKEN_CACHE", "0")
+os.environ.pop("JITGATE_REDIS_URL", None)
+sys.path[:0] = [str(REPO), str(BENCH)]
+
+Call = Callable[[], Awaitable[int]]
+
+
+def _scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def caller(app: Any, path: str, headers: dict[str, str], bodies: Callable[[], bytes]) -> Call:
+    """One request to app; returns the response status."""
+
+    async def call() -> int:
+        body = bodies()
+        status = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        scope = _scope(path, {**headers, "content-length": str(len(body))})
+        await app(scope, receive, send)
+        return status
+
+    return call
+
+
+def measure(call: Call, n: int) -> tuple[float, float]:
+    """(main-thread µs, whole-process µs) of CPU per request over n requests."""
+    if prepare := getattr(call, "prepare", None):
+        prepare(n)
+
+    async def run() -> tuple[float, float]:
+        if (status := await call()) != 200:
+            raise SystemExit(f"sanity request answered {status}")
+        cpu0, main0 = time.process_time(), time.thread_time()
+        for _ in range(n):
+            await call()
+        return (time.thread_time() - main0) / n * 1e6, (time.process_time() - cpu0) / n * 1e6
+
+    return asyncio.run(run())
+
+
+def floor_target() -> Call:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = _TMP / "floor_public.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    issuer = "http://127.0.0.1:8000/orgs/org_" + "0" * 24
+    os.environ.update(BENCH_FLOOR_PUBLIC_KEY=str(pem), BENCH_FLOOR_ISSUER=issuer)
+    import floor_app
+
+    now, agent = int(time.time()), "agt_" + "1" * 24
+    claims = {
+        "iss": issuer, "sub": agent, "client_id": agent, "agent": "bench-agent", "aud": issuer,
+        "scope": "document.read document.summarize document.write", "iat": now, "nbf": now,
+        "exp": now + 3600, "jti": "j" * 24, "org": issuer.rsplit("/", 1)[1],
+    }  # fmt: skip
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "floor", "typ": "at+jwt"})
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    return caller(floor_app.app, "/check", headers, lambda: b'{"permission":"document.read"}')
+
+
+def jitgate_targets() -> tuple[Any, Call, Call]:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests import factories
+
+    app = create_app()
+    client = TestClient(app)
+    client.__enter__()  # runs the lifespan (migrations, keys, writers); closed at exit
+    org = factories.make_org()
+    agent = factories.register_agent(
+        client, org, capabilities=["document.read", "document.summarize", "document.write"]
+    )
+    bearer = {"authorization": f"Bearer {agent.token(client)}", "content-type": "application/json"}
+    check = caller(
+        app, f"/orgs/{org.org_id}/api/v1/authz/check", bearer,
+        lambda: b'{"permission":"document.read"}',
+    )  # fmt: skip
+
+    forms: list[bytes] = []
+
+    def sign_forms(n: int) -> None:
+        """Pre-signed assertions (unique jti each), made before a round's clock starts."""
+        forms[:] = [
+            urlencode({
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": agent.assertion(),
+            }).encode()
+            for _ in range(n + 1)
+        ]  # fmt: skip
+
+    token = caller(
+        app, f"/orgs/{org.org_id}/api/v1/oauth/token",
+        {"content-type": "application/x-www-form-urlencoded"}, forms.pop,
+    )  # fmt: skip
+    token.prepare = sign_forms  # type: ignore[attr-defined]
+    return client, check, token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=2000, help="requests per round and target")
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args()
+
+    floor = floor_target()
+    client, check, token = jitgate_targets()
+    print(
+        f"{args.rounds} rounds of {args.n} requests, alternating; verified-token cache "
+        f"{os.environ['JITGATE_VERIFIED_TOKEN_CACHE']} (0 = off)"
+    )
+    results: dict[str, list[tuple[float, float]]] = {"floor": [], "check": [], "token": []}
+    for _ in range(args.rounds):
+        for name, call in (("floor", floor), ("check", check), ("token", token)):
+            results[name].append(measure(call, args.n))
+    client.__exit__(None, None, None)
+
+    print(f"{'target':8} {'main min':>9} {'main med':>9} {'all min':>9} {'all med':>9}  µs/req")
+    base_main = min(m for m, _ in results["floor"])
+    base_all = min(a for _, a in results["floor"])
+    for name, runs in results.items():
+        mains, alls = [m for m, _ in runs], [a for _, a in runs]
+        print(
+            f"{name:8} {min(mains):9.1f} {statistics.median(mains):9.1f} "
+            f"{min(alls):9.1f} {statistics.median(alls):9.1f}"
+            + ("" if name == "floor" else
+               f"   floor/{name}: main {base_main / min(mains):.0%}, all {base_all / min(alls):.0%}")
+        )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
