@@ -2,11 +2,14 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
 
-from app.api.deps import CurrentAgent, OrgId
+from app.api.deps import ORG_ID_OPENAPI, find_agent, parse_bearer, path_org_id
+from app.api.errors import parse_body
+from app.api.lean_route import LeanRoute
 from app.db import read_session
 from app.schemas import AskIn
 from app.security.ids import random_hex
@@ -63,9 +66,13 @@ def _remembering(catalog: _Catalog, interpreter: Interpreter) -> Interpreter:
     return read
 
 
-@router.post("/agents/ask")
-async def ask_question(org_id: OrgId, body: AskIn, caller: CurrentAgent) -> dict[str, Any]:
-    """Async and session-free like /authz/check: the catalog and the rules come from caches."""
+# A LeanRoute like /authz/check (app/api/lean_route.py), async and session-free: the catalog
+# and the rules come from caches.
+async def ask_question(request: Request) -> JSONResponse:
+    """Ask in plain words whether the calling agent may do something; fails closed."""
+    org_id = path_org_id(request)
+    caller = find_agent(org_id, parse_bearer(request))
+    body = parse_body(AskIn, await request.body())
 
     def decide(permission: str) -> ask.PermissionDecision:
         d = authz.decide(
@@ -109,4 +116,20 @@ async def ask_question(org_id: OrgId, body: AskIn, caller: CurrentAgent) -> dict
             },
         )
     )
-    return {**result, "decision_id": decision_id}
+    return JSONResponse({**result, "decision_id": decision_id})
+
+
+router.add_api_route(
+    "/agents/ask",
+    ask_question,
+    methods=["POST"],
+    route_class_override=LeanRoute,
+    summary="Ask",
+    openapi_extra={
+        "parameters": [ORG_ID_OPENAPI],
+        "requestBody": {
+            "content": {"application/json": {"schema": AskIn.model_json_schema()}},
+            "required": True,
+        },
+    },
+)

@@ -1,6 +1,9 @@
 """POST /agents/ask end to end: the route, the catalog, the interpreter and /authz/check's rules."""
 
+import pytest
+
 from tests.factories import set_policy
+from tests.helpers import assert_oauth_error, audit_events
 
 SEED = "Can I read and summarize documents for user alice@acme.com?"
 
@@ -57,3 +60,49 @@ def test_admin_synonyms_in_the_catalog_are_understood(client, org, agent):
     assert resp.status_code in (200, 201), resp.text
     body = ask(client, agent, "Can I boil down the quarterly documents?")
     assert body["allowed"] is True, body
+
+
+# /agents/ask is a LeanRoute (it reads its own path, caller and body): every refusal keeps its
+# OAuth-style body and is not audited as an answer.
+
+
+def test_ask_without_a_bearer_token_is_401(client, org, agent):
+    resp = client.post(f"{org.api}/agents/ask", json={"question": SEED})
+    assert_oauth_error(resp, 401, "invalid_request", mentions="bearer")
+    assert not audit_events(client, org, action="authz.ask")
+
+
+def test_ask_with_an_admin_token_is_401(client, org, agent):
+    resp = client.post(f"{org.api}/agents/ask", json={"question": SEED}, headers=org.admin)
+    assert_oauth_error(resp, 401, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"question": 5}, {"question": "x" * 20001}, {"question": "a", "extra": 1}]
+)
+def test_invalid_ask_body_is_422(client, org, agent, body):
+    resp = client.post(f"{org.api}/agents/ask", json=body, headers=agent.bearer(client))
+    assert_oauth_error(resp, 422, "invalid_request")
+    assert not audit_events(client, org, action="authz.ask")
+
+
+def test_malformed_ask_json_is_400(client, org, agent):
+    headers = {**agent.bearer(client), "Content-Type": "application/json"}
+    resp = client.post(f"{org.api}/agents/ask", content=b'{"question": ', headers=headers)
+    assert_oauth_error(resp, 400, "invalid_request", mentions="JSON")
+
+
+def test_ask_with_a_malformed_org_id_is_422(client, org, agent):
+    # (GET /agents/ask is GET /agents/{agent_id}, an admin route: no 405 to test here)
+    resp = client.post(
+        "/orgs/bad.org/api/v1/agents/ask", json={"question": SEED}, headers=agent.bearer(client)
+    )
+    assert_oauth_error(resp, 422, "invalid_request", mentions="org_id")
+
+
+def test_every_answer_is_an_audit_event_and_the_route_is_documented(client, org, agent):
+    body = ask(client, agent, SEED)
+    events = audit_events(client, org, action="authz.ask")
+    assert [e["details"]["decision_id"] for e in events] == [body["decision_id"]]
+    spec = client.get("/openapi.json").json()["paths"]["/orgs/{org_id}/api/v1/agents/ask"]["post"]
+    assert spec["requestBody"]["content"]["application/json"]["schema"]["required"] == ["question"]
