@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     jwks_fetch_timeout: float = 3.0
     jwks_max_bytes: int = 64 * 1024
     jwks_cache_seconds: int = 300
+    # jwks_uri, callback_url and webhook URLs on loopback/private/link-local addresses:
+    # unset means allowed only when env is development or test (app/security/outbound.py).
+    allow_private_urls: bool | None = None
     decision_cache_seconds: float = 1.0
     verified_token_cache: int = 10_000
 

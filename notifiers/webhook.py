@@ -18,6 +18,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from app.security import outbound
 from app.settings import Settings, get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
 
@@ -143,10 +144,11 @@ _shared: httpx.Client | None = None
 
 def shared_client() -> httpx.Client:
     """One pooled client per process (webhooks and callbacks): building a client, and its TLS
-    context, for every POST cost more than the POST itself. httpx.Client is thread-safe."""
+    context, for every POST cost more than the POST itself. httpx.Client is thread-safe.
+    Internal addresses are refused outside development (app/security/outbound.py)."""
     global _shared
     if _shared is None:
-        _shared = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        _shared = outbound.client(timeout=TIMEOUT_SECONDS)
     return _shared
 
 
@@ -187,6 +189,10 @@ class WebhookNotifier:
             response = (self._http or shared_client()).post(url, content=body, headers=headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise NotifierRejected(f"webhook: unusable URL ({type(exc).__name__})") from exc
+        except httpx.ConnectError as exc:
+            if outbound.refused_as_internal(exc):  # retrying would not change the answer
+                raise NotifierRejected(f"webhook: {exc}") from exc
+            raise NotifierUnavailable(f"webhook unreachable: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise NotifierUnavailable(f"webhook unreachable: {type(exc).__name__}") from exc
         _check_status(response.status_code)

@@ -1,12 +1,18 @@
 """Signed decision callbacks to the agent's callback_url."""
 
 import json
+import logging
+
+import httpx
 
 from app.db import session_scope
 from app.models import JitRequest
 from app.models._types import utcnow
+from app.security import outbound
 from app.security.access_tokens import issuer_for
 from notifiers.webhook import SIGNATURE_HEADER, shared_client, sign_body
+
+log = logging.getLogger(__name__)
 
 
 class CallbackFailed(Exception):
@@ -38,7 +44,13 @@ def post_callback(request_id: str) -> bool:
         "Content-Type": "application/json",
         SIGNATURE_HEADER: sign_body(body, audience=url, issuer=issuer),
     }
-    response = shared_client().post(url, content=body, headers=headers)
+    try:
+        response = shared_client().post(url, content=body, headers=headers)
+    except httpx.ConnectError as exc:
+        if outbound.refused_as_internal(exc):  # retrying would not change the answer
+            log.warning("callback for %s refused: %s", request_id, exc)
+            return False
+        raise
     if response.status_code >= 500 or response.status_code in (408, 429):
         raise CallbackFailed(f"callback answered HTTP {response.status_code}")
     return 200 <= response.status_code < 300

@@ -12,6 +12,7 @@ import httpx
 import jwt
 
 from app.errors import InvalidClient, RuleViolation
+from app.security import outbound
 from app.services.validation import http_url
 from app.settings import get_settings
 
@@ -115,7 +116,7 @@ def fetch_jwks(uri: str) -> list[PublicKey]:
     """GET the agent's JWKS: http(s) only, no redirects, bounded time and size."""
     settings = get_settings()
     try:
-        client = httpx.Client(timeout=settings.jwks_fetch_timeout, follow_redirects=False)
+        client = outbound.client(timeout=settings.jwks_fetch_timeout)
         with client, client.stream("GET", uri, headers={"Accept": "application/json"}) as resp:
             if resp.status_code != 200:
                 raise JwksFetchFailed(f"jwks_uri answered HTTP {resp.status_code}")

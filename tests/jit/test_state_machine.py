@@ -383,3 +383,15 @@ def test_an_approver_email_with_a_control_character_is_refused(client, org):
         f"{org.api}/approvers", json={"email": "a\x00b@example.com"}, headers=org.admin
     )
     assert_oauth_error(resp, 422, "invalid_request")
+
+
+def test_a_callback_url_on_an_internal_address_is_refused_outside_development(
+    jit, agent, alice, monkeypatch
+):
+    from app.settings import get_settings
+
+    jit.policy([alice])
+    monkeypatch.setattr(get_settings(), "allow_private_urls", False)
+    for url in ("http://10.0.0.5/cb", "http://169.254.169.254/latest", "http://localhost:8080/"):
+        resp = jit.request(agent, callback_url=url)
+        assert_oauth_error(resp, 422, "invalid_request", mentions="internal address")
