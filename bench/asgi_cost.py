@@ -124,7 +124,8 @@ def floor_target() -> Call:
         "scope": "document.read document.summarize document.write", "iat": now, "nbf": now,
         "exp": now + 3600, "jti": "j" * 24, "org": issuer.rsplit("/", 1)[1],
     }  # fmt: skip
-    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "floor", "typ": "at+jwt"})
+    kid = "k" * 43  # the length of the service's kids (RFC 7638 thumbprints)
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     return caller(floor_app.app, "/check", headers, lambda: b'{"permission":"document.read"}')
 

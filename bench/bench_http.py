@@ -544,7 +544,7 @@ def start_floor(args: argparse.Namespace, tmp: Path) -> tuple[Server, list[Targe
         },
         key,
         algorithm="EdDSA",
-        headers={"kid": "floor", "typ": "at+jwt"},
+        headers={"kid": secrets.token_urlsafe(32), "typ": "at+jwt"},  # a thumbprint's length
     )
     env = {**os.environ, "BENCH_FLOOR_PUBLIC_KEY": str(pem), "BENCH_FLOOR_ISSUER": issuer}
     log = tmp / "floor.log"
