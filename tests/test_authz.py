@@ -234,3 +234,31 @@ def test_every_decision_is_an_audit_event(client, org, agent):
     assert events[yes["decision_id"]]["details"]["resource"] == "doc:42"
     assert events[no["decision_id"]]["outcome"] == "denied"
     assert events[no["decision_id"]]["actor"] == agent.agent_id
+
+
+def test_a_client_gone_before_its_body_arrived_gets_no_answer_and_no_decision(
+    app, client, org, agent
+):
+    # Straight through the ASGI app: the client disconnects instead of sending the body.
+    import asyncio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    token = agent.token(client)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/orgs/{org.org_id}/api/v1/authz/check",
+        "raw_path": f"/orgs/{org.org_id}/api/v1/authz/check".encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"), (b"content-length", b"30")],
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert sent == []
+    assert not audit_events(client, org, action="authz.check")

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from fastapi.routing import APIRoute
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -27,5 +27,8 @@ class LeanRoute(APIRoute):
             await super().handle(scope, receive, send)  # FastAPI's own 405 with Allow
             return
         endpoint = cast(LeanEndpoint, self.endpoint)
-        response = await endpoint(Request(scope, receive, send))
+        try:
+            response = await endpoint(Request(scope, receive, send))
+        except ClientDisconnect:  # gone before its body arrived: nobody to answer
+            return
         await response(scope, receive, send)
