@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from app.api.deps import ORG_ID_OPENAPI, find_agent, parse_bearer, path_org_id
 from app.api.errors import parse_body
-from app.api.lean_route import LeanRoute
+from app.api.lean_route import add_lean_post
 from app.db import read_session
 from app.schemas import AskIn
 from app.security.ids import random_hex
@@ -119,17 +119,12 @@ async def ask_question(request: Request) -> JSONResponse:
     return JSONResponse({**result, "decision_id": decision_id})
 
 
-router.add_api_route(
+add_lean_post(
+    router,
     "/agents/ask",
     ask_question,
-    methods=["POST"],
-    route_class_override=LeanRoute,
     summary="Ask",
-    openapi_extra={
-        "parameters": [ORG_ID_OPENAPI],
-        "requestBody": {
-            "content": {"application/json": {"schema": AskIn.model_json_schema()}},
-            "required": True,
-        },
-    },
+    parameters=[ORG_ID_OPENAPI],
+    media_type="application/json",
+    schema=AskIn.model_json_schema(),
 )

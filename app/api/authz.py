@@ -22,7 +22,7 @@ from app.api.deps import (
     path_org_id,
 )
 from app.api.errors import parse_body
-from app.api.lean_route import LeanRoute
+from app.api.lean_route import add_lean_post
 from app.db import session_scope
 from app.errors import NotFound
 from app.schemas import CheckBulkIn, CheckIn
@@ -76,19 +76,14 @@ async def check(request: Request) -> JSONResponse:
     return JSONResponse(await _check_one(org_id, caller, body))
 
 
-router.add_api_route(
+add_lean_post(
+    router,
     "/authz/check",
     check,
-    methods=["POST"],
-    route_class_override=LeanRoute,
     summary="Check",
-    openapi_extra={
-        "parameters": [ORG_ID_OPENAPI],
-        "requestBody": {
-            "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
-            "required": True,
-        },
-    },
+    parameters=[ORG_ID_OPENAPI],
+    media_type="application/json",
+    schema=CheckIn.model_json_schema(),
 )
 
 

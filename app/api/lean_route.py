@@ -11,8 +11,9 @@ A lean endpoint reads and validates its own path parameters, headers and body.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -32,3 +33,27 @@ class LeanRoute(APIRoute):
         except ClientDisconnect:  # gone before its body arrived: nobody to answer
             return
         await response(scope, receive, send)
+
+
+def add_lean_post(
+    router: APIRouter,
+    path: str,
+    endpoint: LeanEndpoint,
+    *,
+    summary: str,
+    parameters: list[dict[str, Any]],
+    media_type: str,
+    schema: dict[str, Any],
+) -> None:
+    """Register a POST LeanRoute, documented with the parameters and body it reads itself."""
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        route_class_override=LeanRoute,
+        summary=summary,
+        openapi_extra={
+            "parameters": parameters,
+            "requestBody": {"content": {media_type: {"schema": schema}}, "required": True},
+        },
+    )

@@ -16,7 +16,7 @@ from app.api.deps import (
     path_org_id,
     require_org,
 )
-from app.api.lean_route import LeanRoute
+from app.api.lean_route import add_lean_post
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
@@ -121,16 +121,14 @@ _TOKEN_FORM = {
         "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
     },
 }
-router.add_api_route(
+add_lean_post(
+    router,
     "/oauth/token",
     token,
-    methods=["POST"],
-    route_class_override=LeanRoute,
     summary="Token",
-    openapi_extra={
-        "parameters": [ORG_ID_OPENAPI],
-        "requestBody": {"content": {FORM: {"schema": _TOKEN_FORM}}, "required": True},
-    },
+    parameters=[ORG_ID_OPENAPI],
+    media_type=FORM,
+    schema=_TOKEN_FORM,
 )
 
 
