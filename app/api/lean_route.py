@@ -24,7 +24,7 @@ LeanEndpoint = Callable[[Request], Awaitable[Response]]
 
 class LeanRoute(APIRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in self.methods:
+        if scope["method"] not in (self.methods or ()):
             await super().handle(scope, receive, send)  # FastAPI's own 405 with Allow
             return
         endpoint = cast(LeanEndpoint, self.endpoint)

@@ -67,7 +67,8 @@ class _GuardedBackend(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # info[4][0] is the address text; an IPv6 scope ("%eth0") is not part of the address.
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         internal = [a for a in addresses if is_internal(a)]
         if internal:
             raise InternalAddressRefused(
