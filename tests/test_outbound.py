@@ -134,3 +134,14 @@ def test_a_policy_webhook_on_an_internal_address_is_422(client, org, refuse_priv
         },
     )
     assert_oauth_error(resp, 422, "invalid_request", mentions="internal address")
+
+
+def test_the_setting_reads_from_the_environment(monkeypatch):
+    from app.settings import Settings
+
+    monkeypatch.delenv("JITGATE_ALLOW_PRIVATE_URLS", raising=False)
+    assert Settings().allow_private_urls is None
+    monkeypatch.setenv("JITGATE_ALLOW_PRIVATE_URLS", "false")
+    assert Settings().allow_private_urls is False
+    monkeypatch.setenv("JITGATE_ALLOW_PRIVATE_URLS", "true")
+    assert Settings().allow_private_urls is True
