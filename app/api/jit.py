@@ -23,7 +23,7 @@ from app.api.deps import (
 from app.db import session_scope
 from app.errors import Forbidden, NotFound
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.services import events, jit, jit_tokens, jit_views
+from app.services import events, jit, jit_intake, jit_tokens, jit_views
 
 router = APIRouter(tags=["jit"])
 FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})
@@ -35,7 +35,7 @@ SSE_KEEPALIVE_SECONDS = 15
 def create_request(
     org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: CurrentAgent
 ) -> JSONResponse:
-    row, created = jit.create_request(
+    row, created = jit_intake.create_request(
         session, org_id=org_id, agent_id=agent.agent_id, **body.model_dump()
     )
     view = jit_views.public(session, row, for_agent_id=agent.agent_id)

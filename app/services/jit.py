@@ -7,7 +7,7 @@ A decision, a second click, the expiry sweep and a cancel can race; the UPDATE â
 status = <expected> decides which one wins, and the losers answer 409.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -15,15 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.db import rows_changed
-from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
+from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.models._types import aware, utcnow
-from app.services import audit, operations, policies
+from app.services import audit, policies
 from app.services.approvers import eligible
-from app.services.durations import parse_duration
 from app.services.jit_notify import after_change
-from app.services.permissions import validate_permission
-from app.services.validation import http_url
 
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
     "pending",
@@ -88,102 +85,7 @@ def get_request(
     return row
 
 
-def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:
-    stmt = select(JitRequest).where(
-        JitRequest.org_id == org_id,
-        JitRequest.agent_id == agent_id,
-        JitRequest.idempotency_key == key,
-    )
-    return session.exec(stmt).first()
-
-
-def _same_request(row: JitRequest, permission: str, op_hash: str) -> JitRequest:
-    if row.permission != permission or row.operation_hash != op_hash:
-        raise InvalidTransition(
-            "idempotency_key was already used for a different request", code="idempotency_conflict"
-        )
-    return row
-
-
-def create_request(
-    session: Session,
-    *,
-    org_id: str,
-    agent_id: str,
-    permission: str,
-    justification: str,
-    expires_in: Any = "10m",
-    operation: Any = None,
-    callback_url: str | None = None,
-    idempotency_key: str | None = None,
-    now: datetime | None = None,
-) -> tuple[JitRequest, bool]:
-    """Open a request (or return the one with the same idempotency key). Returns (row, created)."""
-    now = now or utcnow()
-    validate_permission(permission)
-    agent = session.get(Agent, agent_id)
-    if agent is None or agent.org_id != org_id or agent.status != "active":
-        raise NotEligible("the agent is not active")
-    if permission not in agent.capabilities:
-        raise NotEligible(f"{permission} is not among the agent's registered capabilities")
-    policy = policies.resolve(session, org_id=org_id, permission=permission)
-    if policy is not None and policy.mode == "deny":
-        raise NotEligible(f"{permission} is denied by policy {policy.id}")
-    if not isinstance(justification, str) or not justification.strip():
-        raise RuleViolation("justification is required: say why this operation is needed")
-    op, op_hash = operations.normalize(operation)
-    if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
-        return _same_request(row, permission, op_hash), False
-    requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)
-    max_ttl = policy.max_token_ttl if policy else 600
-    timeout = policy.pending_timeout if policy else 900
-    row = JitRequest(
-        org_id=org_id,
-        agent_id=agent_id,
-        permission=permission,
-        operation=op,
-        operation_hash=op_hash,
-        justification=justification.strip(),
-        requested_ttl=requested,
-        granted_ttl=min(requested, max_ttl),
-        policy_id=policy.id if policy else None,
-        approvals_required=policy.approvals_required if policy else 1,
-        created_at=now,
-        pending_deadline=now + timedelta(seconds=timeout),
-        idempotency_key=idempotency_key,
-        callback_url=http_url(callback_url, "callback_url") if callback_url is not None else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        existing = _existing(session, org_id, agent_id, idempotency_key or "")
-        if existing is None:
-            raise
-        return _same_request(existing, permission, op_hash), False
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=agent_id,
-            action="jit.request",
-            target=row.id,
-            outcome="pending",
-            reason=row.justification,
-            ts=now,
-            details={"permission": permission, "operation_hash": op_hash, "ttl": row.granted_ttl},
-        ),
-    )
-    if policy is None or policy.mode == "standing" or policy.auto_approve:
-        why = "auto_approve policy" if policy and policy.auto_approve else "standing permission"
-        _approve_now(session, row, actor="policy:auto", reason=why, now=now)
-    else:
-        after_change(session, row, "created")
-    return row, True
-
-
-def _approve_now(
+def approve_now(
     session: Session,
     row: JitRequest,
     *,
@@ -299,7 +201,7 @@ def decide(
     if decision == "deny":
         _finish(session, row, DENIED, comment or f"denied by {label}", approver.id, now)
     elif _approvals(session, row.id) >= row.approvals_required:
-        _approve_now(session, row, actor=approver.id, reason=comment, now=now)
+        approve_now(session, row, actor=approver.id, reason=comment, now=now)
     else:
         after_change(session, row, "updated")
     return get_request(session, org_id=row.org_id, request_id=row.id)

@@ -26,7 +26,7 @@ def after_change(session: Session, row: Any, kind: str) -> None:
         if timeout <= FAST_EXPIRY_MAX_SECONDS:
             send_after_commit(session, EXPIRE, request_id, countdown=timeout + 0.5)
     if kind == "decided":
-        # No mint task: an approval mints in its own transaction (jit._approve_now); the sweep
+        # No mint task: an approval mints in its own transaction (jit.approve_now); the sweep
         # still re-mints any approved request found without a token.
         send_after_commit(session, OUTCOME, request_id)
         if row.callback_url:
