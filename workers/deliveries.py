@@ -139,9 +139,15 @@ def announce(request_id: str) -> int:
     sent = _run(plan, lambda notifier, item: notifier.announce(view, item.target))
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
+        decided = row is not None and row.status != "pending"
         if row is not None and row.notified_at is None:
             row.notified_at = utcnow()
             session.add(row)
+    if decided:
+        # The decision landed while the announcements went out: its own outcome task may have
+        # looked before they were recorded as sent and found nothing to follow up. Follow up
+        # now; outcome deliveries are keyed, so one already made is not made again.
+        show_outcome(request_id)
     return sent
 
 

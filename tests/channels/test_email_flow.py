@@ -137,3 +137,41 @@ def test_the_outcome_is_mailed_in_the_same_thread(client, org, agent, smtp, alic
     client.post(approve)
     follow_up = wait_for(lambda: [m for m in smtp.messages if m["In-Reply-To"]])
     assert "approved" in follow_up[0]["Subject"]
+
+
+def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_up(
+    client, org, agent, smtp, alice, monkeypatch
+):
+    # The approval lands after the message left but before the delivery was recorded as sent,
+    # and its outcome task runs at once (as on another worker), finding no announcement to
+    # follow up.
+    from app.db import session_scope
+    from app.models import Approver
+    from app.services import jit, jit_notify
+    from notifiers.email.notifier import EmailNotifier
+    from workers import deliveries, enqueue
+
+    real_send, real_announce = enqueue.send, EmailNotifier.announce
+
+    def outcome_runs_at_once(task_name, *args, countdown=None):
+        if task_name == jit_notify.OUTCOME:
+            deliveries.show_outcome(*args)
+        else:
+            real_send(task_name, *args, countdown=countdown)
+
+    def announce_then_decided(self, request, target):
+        reference = real_announce(self, request, target)
+        with session_scope() as session:
+            approver = session.get(Approver, alice["approver_id"])
+            jit.approve(session=session, request_id=request.request_id, approver=approver)
+        return reference
+
+    monkeypatch.setattr(EmailNotifier, "announce", announce_then_decided)
+    monkeypatch.setattr(enqueue, "send", outcome_runs_at_once)
+    email_policy(client, org, [alice])
+    request_id = ask(client, agent)["request_id"]
+    follow_up = wait_for(lambda: [m for m in smtp.messages if m["In-Reply-To"]])
+    assert "approved" in follow_up[0]["Subject"] and request_id in follow_up[0].as_string()
+    first = next(m for m in smtp.messages if not m["In-Reply-To"])
+    assert follow_up[0]["In-Reply-To"] == first["Message-ID"]
+    assert len([m for m in smtp.messages if m["In-Reply-To"]]) == 1
