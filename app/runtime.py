@@ -14,7 +14,7 @@ from app.models import IssuedToken
 from app.models._types import aware
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
-from app.services import audit, tokens
+from app.services import audit, replay, tokens
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ async def start(app: FastAPI) -> None:
     key_ring.invalidate()
     if settings.embedded:
         reload_revocations()
+        replay.reload()
     if settings.embedded:
         if os.environ.get("JITGATE_EMBEDDED_WORKER", "1") != "0":
             from workers.embedded import EmbeddedWorker
@@ -69,4 +70,5 @@ async def stop(app: FastAPI) -> None:
         if part is not None:
             part.stop()
     tokens.records.flush()
+    replay.writer.flush()
     audit.writer.flush()

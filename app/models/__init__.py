@@ -9,6 +9,7 @@ from app.models.identity import (
     Org,
     Permission,
     SigningKey,
+    UsedAssertion,
 )
 from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
 
@@ -26,4 +27,5 @@ __all__ = [
     "Permission",
     "Policy",
     "SigningKey",
+    "UsedAssertion",
 ]

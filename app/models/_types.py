@@ -33,5 +33,5 @@ def json_column_nullable() -> Any:
     return Column(JSON, nullable=True)
 
 
-def tz_column(nullable: bool = False) -> Any:
-    return Column(DateTime(timezone=True), nullable=nullable)
+def tz_column(nullable: bool = False, index: bool = False) -> Any:
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)

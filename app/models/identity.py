@@ -66,6 +66,16 @@ class IssuedToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
 
 
+class UsedAssertion(SQLModel, table=True):
+    """Client assertion jtis already used, kept until the assertion expires, so that in embedded
+    mode (no Redis) a restart does not reopen the replay window (app/services/replay.py)."""
+
+    __tablename__ = "used_assertion"
+    agent_id: str = Field(primary_key=True, max_length=64)
+    jti: str = Field(primary_key=True, max_length=256)
+    expires_at: datetime = Field(sa_column=tz_column(index=True))
+
+
 class SigningKey(SQLModel, table=True):
     """The service's own Ed25519 keys; the private half is encrypted with JITGATE_SECRET_KEY."""
 

@@ -18,8 +18,8 @@ import jwt
 from sqlmodel import Session, select
 
 from app.errors import InvalidClient
-from app.kv import get_store
 from app.models import Agent, AgentKey
+from app.services import replay
 from app.services.agent_keys import PublicKey, jwks_cache
 from app.services.cache import TtlCache
 from app.settings import get_settings
@@ -224,8 +224,7 @@ def validate_jti(claims: dict[str, Any]) -> str:
 
 
 def validate_jti_unused(agent: Agent, jti: str, exp: float, now: float) -> None:
-    ttl = int(exp - now) + get_settings().clock_leeway + 1
-    if not get_store().add(f"jti:{agent.id}:{jti}", ttl):
+    if not replay.claim(agent.id, jti, expires_at=exp, now=now):
         raise AssertionRejected("jti", "this jti was already used (replay)")
 
 

@@ -155,6 +155,70 @@ def test_concurrent_replay_yields_exactly_one_token(client, org, agent):
     assert issued_tokens(agent.agent_id) == 1
 
 
+def test_a_used_assertion_is_still_refused_after_a_restart_in_embedded_mode(client, org, agent):
+    from app.kv import get_store
+    from app.services import replay
+
+    # given an assertion exchanged for a token, its claim written out
+    assertion = agent.assertion()
+    assert request_token(client, org, assertion).status_code == 200
+    replay.writer.flush()
+    # when the process starts again: an empty in-memory store, then the start-up reload
+    get_store.cache_clear()
+    assert not get_store().exists(f"jti:{agent.agent_id}:{json_claims(assertion)['jti']}")
+    assert replay.reload() >= 1
+    # then the same assertion is still a replay
+    resp = request_token(client, org, assertion)
+    assert_rule(resp, "jti")
+    assert issued_tokens(agent.agent_id) == 1
+
+
+def test_expired_claims_are_not_reloaded_and_are_pruned(client, org, agent):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.kv import get_store
+    from app.models import UsedAssertion
+    from app.services import replay
+
+    with session_scope() as session:
+        session.add(
+            UsedAssertion(
+                agent_id=agent.agent_id,
+                jti="long-gone",
+                expires_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    get_store.cache_clear()
+    replay.reload()
+    assert not get_store().exists(f"jti:{agent.agent_id}:long-gone")
+    with session_scope() as session:
+        assert (
+            session.exec(select(UsedAssertion).where(UsedAssertion.jti == "long-gone")).first()
+            is None
+        )
+
+
+def test_with_redis_claims_are_not_written_to_the_database(monkeypatch):
+    from app.kv import MemoryStore
+    from app.services import replay
+    from app.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "redis_url", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(replay, "get_store", lambda: MemoryStore())
+    replay.writer.flush()
+    assert replay.claim("agt_x", "j1", expires_at=time.time() + 60, now=time.time())
+    assert replay.writer.pending() == 0
+
+
+def json_claims(token: str) -> dict:
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
+
+
 def test_iss_different_from_sub_is_refused(client, org, agent):
     other = register_agent(client, org, capabilities=["document.read"])
     resp = request_token(client, org, agent.assertion(sub=other.agent_id))

@@ -1,0 +1,85 @@
+"""Replay protection for client assertions: each (agent, jti) is accepted once until it expires.
+
+With Redis the claim is a SET NX with expiry, shared by every web process. In embedded mode
+the store is this process's memory, so each claimed jti is also written to the database (in
+batches, off the request path) and read back at start-up: a restart does not reopen the
+window in which an unexpired assertion could be replayed. What a crash can lose is the last
+batch (about 20 ms of claims).
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import col, select
+
+from app.kv import get_store
+from app.models import UsedAssertion
+from app.services.batching import BatchWriter
+from app.settings import get_settings
+
+PRUNE_EVERY_SECONDS = 60.0
+
+
+def _key(agent_id: str, jti: str) -> str:
+    return f"jti:{agent_id}:{jti}"
+
+
+def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
+    """True when this call is the first use of (agent, jti) before expires_at."""
+    settings = get_settings()
+    ttl = int(expires_at - now) + settings.clock_leeway + 1
+    if not get_store().add(_key(agent_id, jti), ttl):
+        return False
+    if settings.embedded:
+        writer.submit({"agent_id": agent_id, "jti": jti, "expires_at": _utc(now + ttl)})
+    return True
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+_next_prune = 0.0
+
+
+def _expired_before(now: float) -> Any:
+    # The database decides; no evaluation on loaded objects (SQLite returns naive datetimes).
+    return (
+        delete(UsedAssertion)
+        .where(col(UsedAssertion.expires_at) <= _utc(now))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _write(rows: list[dict[str, Any]]) -> None:
+    from app.db import session_scope
+
+    global _next_prune
+    now = time.time()
+    with session_scope() as session:
+        session.execute(insert(UsedAssertion), rows)
+        if now >= _next_prune:  # expired claims are of no use: keep the table small
+            _next_prune = now + PRUNE_EVERY_SECONDS
+            session.execute(_expired_before(now))
+
+
+writer: BatchWriter[dict[str, Any]] = BatchWriter("used-assertion-writer", _write)
+
+
+def reload() -> int:
+    """At start-up in embedded mode: the claims still unexpired go back into the store."""
+    from app.db import session_scope
+    from app.models._types import aware
+
+    now = time.time()
+    store = get_store()
+    with session_scope() as session:
+        rows = session.exec(
+            select(UsedAssertion).where(col(UsedAssertion.expires_at) > _utc(now))
+        ).all()
+        for row in rows:
+            store.put(_key(row.agent_id, row.jti), int(aware(row.expires_at).timestamp() - now) + 1)
+        session.execute(_expired_before(now))
+    return len(rows)
