@@ -13,12 +13,14 @@ from celery import Celery
 from app.settings import get_settings
 
 SWEEP_SECONDS = float(os.environ.get("JITGATE_SWEEP_SECONDS", "5"))
+# How long an unacknowledged task waits before Redis hands it to another worker; also how long a
+# delivery claimed by a worker stays its own (workers/deliveries.py) before it counts as dead.
+VISIBILITY_TIMEOUT = float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))
 
 
 def _transport_options(redis_url: str | None) -> dict[str, float]:
     if redis_url:
-        # How long an unacknowledged task waits before Redis hands it to another worker.
-        visibility = float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))
+        visibility = VISIBILITY_TIMEOUT
         # kombu looks for such tasks only every interval x throttle seconds (10 x 10 by default),
         # which would leave a killed worker's task stranded long after its timeout; and a worker
         # killed mid-scan holds the scan's lock for its expiry (5 minutes by default).

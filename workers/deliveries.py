@@ -1,25 +1,31 @@
 """Notification deliveries: one row per (request, channel, kind, target) with a unique dedup key.
 
-Network calls happen outside any database transaction. A row is marked sent right after its
-post succeeds, so a redelivered task skips what was already delivered; a transient failure
-leaves the row pending and raises NotifierUnavailable for the task to retry with backoff; a
-permanent one is recorded on the row and in the audit trail and never retried.
+Network calls happen outside any database transaction. Before its post, a task claims the row
+(compare-and-set pending → sending), so two tasks never post the same delivery at once; a claim
+older than the broker's visibility timeout belongs to a worker that died and may be taken over.
+A row is marked sent right after its post succeeds, so a redelivered task skips what was
+already delivered; a transient failure puts the row back to pending and raises
+NotifierUnavailable for the task to retry with backoff; a permanent one is recorded on the row
+and in the audit trail and never retried.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.db import session_scope
+from app.db import rows_changed, session_scope
 from app.models import Delivery, JitRequest
 from app.models._types import utcnow
 from app.services import audit
 from app.services.jit_views import request_view
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
+from workers.celery_app import VISIBILITY_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,29 @@ def _ensure_row(
         pass  # a concurrent copy of this task created it
 
 
-def _already_sent(key: str) -> bool:
+CLAIMED, DONE, BUSY = "claimed", "done", "busy"
+
+
+def _claim(key: str) -> str:
+    """CLAIMED when this task may post now; DONE when the row is sent or failed; BUSY when
+    another task holds a live claim on it."""
+    now = utcnow()
+    stale = now - timedelta(seconds=VISIBILITY_TIMEOUT)
     with session_scope() as session:
-        row = session.exec(select(Delivery).where(Delivery.dedup_key == key)).first()
-        return row is not None and row.status in ("sent", "failed")
+        claimable = or_(
+            col(Delivery.status) == "pending",
+            and_(col(Delivery.status) == "sending", col(Delivery.updated_at) < stale),
+        )
+        stmt = (
+            update(Delivery)
+            .where(col(Delivery.dedup_key) == key, claimable)
+            .values(status="sending", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if rows_changed(session, stmt) == 1:
+            return CLAIMED
+        row = session.exec(select(Delivery.status).where(Delivery.dedup_key == key)).first()
+        return BUSY if row == "sending" else DONE
 
 
 def _record(
@@ -92,7 +117,11 @@ def _run(plan: list[Planned], call: Any) -> int:
     """Deliver each planned item not yet sent; raise NotifierUnavailable if any should retry."""
     sent, transient = 0, None
     for item in plan:
-        if _already_sent(item.key):
+        claim = _claim(item.key)
+        if claim == BUSY:  # retried later: by then it is sent, or its claim has gone stale
+            transient = NotifierUnavailable(f"{item.key} is being delivered by another task")
+            continue
+        if claim == DONE:
             continue
         try:
             reference = call(get_notifier(item.channel), item)

@@ -89,7 +89,7 @@ class Delivery(SQLModel, table=True):
     channel: str = Field(max_length=16)
     kind: str = Field(max_length=16)  # announce | outcome
     target: str = Field(default="", max_length=320)
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
     external_ref: dict | None = Field(default=None, sa_column=json_column_nullable())

@@ -1,6 +1,8 @@
 """Approvers decide by email: the message's link shows a confirmation page, its form decides."""
 
 import re
+import threading
+import time
 
 import pytest
 
@@ -170,8 +172,59 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
     monkeypatch.setattr(enqueue, "send", outcome_runs_at_once)
     email_policy(client, org, [alice])
     request_id = ask(client, agent)["request_id"]
-    follow_up = wait_for(lambda: [m for m in smtp.messages if m["In-Reply-To"]])
-    assert "approved" in follow_up[0]["Subject"] and request_id in follow_up[0].as_string()
-    first = next(m for m in smtp.messages if not m["In-Reply-To"])
-    assert follow_up[0]["In-Reply-To"] == first["Message-ID"]
-    assert len([m for m in smtp.messages if m["In-Reply-To"]]) == 1
+
+    def about_this_request():  # the SMTP server is shared with the other tests of this file
+        return [m for m in smtp.messages if request_id in m.get_body(("plain",)).get_content()]
+
+    follow_ups = wait_for(lambda: [m for m in about_this_request() if m["In-Reply-To"]])
+    assert "approved" in follow_ups[0]["Subject"]
+    first = next(m for m in about_this_request() if not m["In-Reply-To"])
+    assert follow_ups[0]["In-Reply-To"] == first["Message-ID"]
+    time.sleep(0.5)  # a second follow-up, if any, would have arrived by now
+    assert len([m for m in about_this_request() if m["In-Reply-To"]]) == 1
+
+
+def test_outcome_tasks_running_at_once_send_one_follow_up(
+    client, org, agent, smtp, alice, monkeypatch
+):
+    # Three copies of the outcome work at the same moment (the worker's task and two more, as a
+    # redelivery or a second worker would run them) while the send is slow: one posts.
+    from notifiers.base import NotifierUnavailable
+    from notifiers.email.notifier import EmailNotifier
+    from workers import deliveries
+
+    email_policy(client, org, [alice])
+    request_id = ask(client, agent)["request_id"]
+    approve, _ = links_for(smtp, "alice@example.com", request_id)
+    real_show_outcome = EmailNotifier.show_outcome
+
+    def slow_show_outcome(self, request, target, reference):
+        time.sleep(0.5)
+        return real_show_outcome(self, request, target, reference)
+
+    monkeypatch.setattr(EmailNotifier, "show_outcome", slow_show_outcome)
+    client.post(approve)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(deliveries.show_outcome(request_id))
+        except NotifierUnavailable as exc:  # busy elsewhere: the task would retry later
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def follow_ups():
+        return [
+            m
+            for m in smtp.messages
+            if m["In-Reply-To"] and request_id in m.get_body(("plain",)).get_content()
+        ]
+
+    wait_for(follow_ups)
+    time.sleep(1.0)  # a duplicate, if any, would have arrived by now
+    assert len(follow_ups()) == 1, outcomes
