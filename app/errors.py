@@ -72,6 +72,10 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class UnsupportedMediaType(JitgateError):
+    status, code = 415, "invalid_request"
+
+
 class RuleViolation(JitgateError):
     """A well-formed body that breaks a rule (422)."""
 

@@ -188,6 +188,35 @@ def test_check_without_a_bearer_token_is_401(client, org, agent):
     assert not audit_events(client, org, action="authz.check")
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_check_with_a_body_that_is_not_json_is_415(client, org, agent, content_type):
+    headers = agent.bearer(client)
+    if content_type:
+        headers["Content-Type"] = content_type
+    resp = client.post(
+        f"{org.api}/authz/check", content=b'{"permission": "document.read"}', headers=headers
+    )
+    assert_oauth_error(resp, 415, "invalid_request", mentions="application/json")
+    assert not audit_events(client, org, action="authz.check")
+
+
+def test_check_accepts_json_media_types_with_parameters_or_a_suffix(client, org, agent):
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        headers = {**agent.bearer(client), "Content-Type": content_type}
+        body = b'{"permission": "document.read"}'
+        resp = client.post(f"{org.api}/authz/check", content=body, headers=headers)
+        assert resp.status_code == 200 and resp.json()["allowed"] is True, resp.text
+
+
+def test_a_bearer_token_with_a_deeply_nested_header_is_401_not_500(client, org):
+    import base64
+
+    segment = base64.urlsafe_b64encode(b"[" * 3000).rstrip(b"=").decode()
+    headers = {"Authorization": f"Bearer {segment}.e30.c2ln"}
+    resp = client.post(f"{org.api}/authz/check", json={"permission": "x.y"}, headers=headers)
+    assert_oauth_error(resp, 401, "invalid_token", mentions="not a JWT")
+
+
 def test_check_is_documented_with_its_path_parameter_and_body(client):
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/orgs/{org_id}/api/v1/authz/check"]["post"]

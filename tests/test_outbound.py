@@ -32,13 +32,19 @@ def refuse_private(monkeypatch):
     [
         "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
         "0.0.0.0", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::",
+        # IPv4 carried in IPv6: compatible, translated, NAT64 (well-known and local), 6to4, Teredo
+        "::127.0.0.1", "::a00:5", "::ffff:0:7f00:1", "64:ff9b::a00:5", "64:ff9b:1::a00:5",
+        "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
     ],
 )  # fmt: skip
 def test_internal_addresses_are_internal(address):
     assert outbound.is_internal(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"],
+)
 def test_global_addresses_are_not_internal(address):
     assert not outbound.is_internal(ipaddress.ip_address(address))
 
@@ -111,7 +117,16 @@ def test_webhook_to_an_internal_address_is_rejected_not_retried(refuse_private):
         "http://127.0.0.1:9/jwks",
         "https://[::1]/j",
         "http://localhost/j",
-    ],
+        "http://localhost./j",
+        # the legacy IPv4 spellings resolvers still accept
+        "http://2130706433/j",
+        "http://0x7f.1/j",
+        "http://127.1/j",
+        "http://0/j",
+        "http://0177.0.0.1/j",
+        "http://[::ffff:10.0.0.5]/j",
+        "http://[64:ff9b::a9fe:a9fe]/j",
+    ],  # fmt: skip
 )
 def test_registering_an_internal_jwks_uri_is_422(client, org, refuse_private, uri):
     resp = client.post(

@@ -21,7 +21,7 @@ from app.api.deps import (
     parse_bearer,
     path_org_id,
 )
-from app.api.errors import parse_body
+from app.api.errors import json_body
 from app.api.lean_route import add_lean_post
 from app.db import session_scope
 from app.errors import NotFound
@@ -72,7 +72,7 @@ async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
     org_id = path_org_id(request)
     caller = find_agent(org_id, parse_bearer(request))
-    body = parse_body(CheckIn, await request.body())
+    body = await json_body(request, CheckIn)
     return JSONResponse(await _check_one(org_id, caller, body))
 
 

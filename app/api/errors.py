@@ -10,7 +10,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.limits import BodyTooLarge
-from app.errors import InvalidRequest, JitgateError, RuleViolation, error_body
+from app.errors import (
+    InvalidRequest,
+    JitgateError,
+    RuleViolation,
+    UnsupportedMediaType,
+    error_body,
+)
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +40,20 @@ def _describe_validation(exc: RequestValidationError | ValidationError) -> tuple
         loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
         parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
     return 422, "; ".join(parts)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """A lean route's JSON body (app/api/lean_route.py): the media type, then the model."""
+    if not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("the body must be application/json")
+    return parse_body(model, await request.body())
 
 
 def parse_body(model: type[M], raw: bytes) -> M:

@@ -58,7 +58,7 @@ def _peek_header(token: str) -> dict[str, Any]:
         return header
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, UnicodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise Unauthenticated("the bearer token is not a JWT") from exc
     if not isinstance(header, dict):
         raise Unauthenticated("the bearer token is not a JWT")

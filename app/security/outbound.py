@@ -31,23 +31,63 @@ def private_urls_allowed() -> bool:
     return settings.env in ("development", "test")
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible (deprecated),
+# IPv4-translated (SIIT) and the well-known NAT64 prefix. A NAT64 gateway turns
+# 64:ff9b::10.0.0.5 into a connection to 10.0.0.5, so the IPv4 address is what must be judged.
+_LAST_32_BITS_V4 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+# Local-use NAT64 (RFC 8215): the IPv4 address sits where the operator chose; never allowed.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:  # 2002::/16
+        return address.sixtofour
+    if address.teredo is not None:  # (server, client)
+        return address.teredo[1]
+    if any(address in net for net in _LAST_32_BITS_V4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_internal(address: IPAddress) -> bool:
     """Anything but a global unicast address: loopback, private, link-local, shared (CGNAT),
-    reserved, documentation, unspecified and multicast ranges, also IPv4 mapped into IPv6."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    reserved, documentation, unspecified and multicast ranges, also an IPv4 address of those
+    kinds carried inside an IPv6 one (mapped, compatible, translated, NAT64, 6to4, Teredo)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return True
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and is_internal(embedded):
+            return True
     return not address.is_global or address.is_multicast
 
 
+def _ip_literal(name: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    # The legacy IPv4 forms resolvers still accept: 2130706433, 0x7f.1, 127.1, 0177.0.0.1, 0.
+    if name and all(c in "0123456789abcdefx." for c in name) and any(c.isdigit() for c in name):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    return None
+
+
 def literal_host_is_internal(host: str) -> bool:
-    """For checks at validation time, without DNS: an IP literal or a localhost name."""
+    """For checks at validation time, without DNS: an IP literal (in any form a resolver would
+    take) or a localhost name. Other names are checked when resolved, at connect time."""
     name = host.strip("[]").rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True
-    try:
-        return is_internal(ipaddress.ip_address(name))
-    except ValueError:
-        return False  # a name: checked when it is resolved, at connect time
+    literal = _ip_literal(name.split("%", 1)[0])
+    return literal is not None and is_internal(literal)
 
 
 class InternalAddressRefused(httpcore.ConnectError):

@@ -86,6 +86,14 @@ def test_invalid_ask_body_is_422(client, org, agent, body):
     assert not audit_events(client, org, action="authz.ask")
 
 
+def test_ask_with_a_body_that_is_not_json_is_415(client, org, agent):
+    headers = {**agent.bearer(client), "Content-Type": "text/plain"}
+    body = b'{"question": "Can I read?"}'
+    resp = client.post(f"{org.api}/agents/ask", content=body, headers=headers)
+    assert_oauth_error(resp, 415, "invalid_request", mentions="application/json")
+    assert not audit_events(client, org, action="authz.ask")
+
+
 def test_malformed_ask_json_is_400(client, org, agent):
     headers = {**agent.bearer(client), "Content-Type": "application/json"}
     resp = client.post(f"{org.api}/agents/ask", content=b'{"question": ', headers=headers)
