@@ -14,7 +14,7 @@ from app.models import IssuedToken
 from app.models._types import aware
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
-from app.services import audit, replay, tokens
+from app.services import audit, replay, row_writer
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,5 @@ async def stop(app: FastAPI) -> None:
         part = getattr(app.state, name, None)
         if part is not None:
             part.stop()
-    tokens.records.flush()
-    replay.writer.flush()
+    row_writer.rows.flush()
     audit.writer.flush()

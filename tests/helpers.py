@@ -53,9 +53,9 @@ def assert_rule(resp: Any, rule: str, *, status: int = 401, error: str = "invali
 def issued_tokens(agent_id: str) -> int:
     from app.db import session_scope
     from app.models import IssuedToken
-    from app.services import tokens
+    from app.services import row_writer
 
-    tokens.records.flush()  # standing tokens are recorded in batches
+    row_writer.rows.flush()  # standing tokens are recorded in batches
     with session_scope() as session:
         stmt = select(func.count()).select_from(IssuedToken).where(IssuedToken.agent_id == agent_id)
         return session.exec(stmt).one()

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from app.db import session_scope
 from app.models import Delivery, JitRequest
 from app.models._types import utcnow
-from app.services import jit, jit_tokens
+from app.services import jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
 from workers import deliveries
 from workers.callbacks import CallbackFailed, post_callback
@@ -69,7 +69,8 @@ def deliver_callback(request_id: str) -> bool:
 
 @celery_app.task(name="jitgate.sweep")
 def sweep() -> dict[str, int]:
-    """Expire overdue requests and tokens; resend work a lost message or a broker outage dropped."""
+    """Expire overdue requests and tokens; resend work a lost message or a broker outage dropped;
+    prune expired assertion claims."""
     now = utcnow()
     counts = {"expired": 0, "tokens_expired": 0, "renotified": 0, "reminted": 0}
     with session_scope() as session:
@@ -104,6 +105,7 @@ def sweep() -> dict[str, int]:
     for rid in unminted:
         mint_token.delay(rid)
     counts["renotified"], counts["reminted"] = len(unnotified), len(unminted)
+    counts["claims_pruned"] = replay.prune()  # expired assertion jtis (embedded mode's store)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts

@@ -20,7 +20,7 @@ from app.api.lean_route import add_lean_post
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
-from app.services import assertions, tokens
+from app.services import assertions, row_writer, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -145,7 +145,7 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
 @router.post("/oauth/introspect")
 async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> dict[str, Any]:
-        tokens.records.flush()  # before the transaction: the record may still be queued
+        row_writer.rows.flush()  # before the transaction: the record may still be queued
         with session_scope() as session:
             _caller(org_id, request)
             if not form.get("token"):
@@ -158,7 +158,7 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
 @router.post("/oauth/revoke")
 async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
     def run() -> None:
-        tokens.records.flush()
+        row_writer.rows.flush()
         with session_scope() as session:
             actor, agent_id = _caller(org_id, request)
             if not form.get("token"):

@@ -2,24 +2,22 @@
 
 With Redis the claim is a SET NX with expiry, shared by every web process. In embedded mode
 the store is this process's memory, so each claimed jti is also written to the database (in
-batches, off the request path) and read back at start-up: a restart does not reopen the
-window in which an unexpired assertion could be replayed. What a crash can lose is the last
-batch (about 20 ms of claims).
+batches by app/services/row_writer.py, off the request path) and read back at start-up: a
+restart does not reopen the window in which an unexpired assertion could be replayed. What a
+crash can lose is the last batch (about 20 ms of claims). The sweep prunes expired claims.
 """
 
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from app.kv import get_store
 from app.models import UsedAssertion
-from app.services.batching import BatchWriter
+from app.services import row_writer
 from app.settings import get_settings
-
-PRUNE_EVERY_SECONDS = 60.0
 
 
 def _key(agent_id: str, jti: str) -> str:
@@ -33,15 +31,14 @@ def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
     if not get_store().add(_key(agent_id, jti), ttl):
         return False
     if settings.embedded:
-        writer.submit({"agent_id": agent_id, "jti": jti, "expires_at": _utc(now + ttl)})
+        row_writer.append(
+            UsedAssertion, {"agent_id": agent_id, "jti": jti, "expires_at": _utc(now + ttl)}
+        )
     return True
 
 
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-_next_prune = 0.0
 
 
 def _expired_before(now: float) -> Any:
@@ -53,19 +50,12 @@ def _expired_before(now: float) -> Any:
     )
 
 
-def _write(rows: list[dict[str, Any]]) -> None:
-    from app.db import session_scope
+def prune() -> int:
+    """Delete expired claims (run by the periodic sweep): they protect nothing any more."""
+    from app.db import rows_changed, session_scope
 
-    global _next_prune
-    now = time.time()
     with session_scope() as session:
-        session.execute(insert(UsedAssertion), rows)
-        if now >= _next_prune:  # expired claims are of no use: keep the table small
-            _next_prune = now + PRUNE_EVERY_SECONDS
-            session.execute(_expired_before(now))
-
-
-writer: BatchWriter[dict[str, Any]] = BatchWriter("used-assertion-writer", _write)
+        return rows_changed(session, _expired_before(time.time()))
 
 
 def reload() -> int:

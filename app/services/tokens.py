@@ -6,16 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from app.errors import InvalidGrant, InvalidScope
 from app.models import Agent, IssuedToken, JitRequest
 from app.models._types import aware
 from app.security import access_tokens
-from app.services import audit, policies
+from app.services import audit, policies, row_writer
 from app.services.assertions import AssertionRejected, verify_assertion
-from app.services.batching import BatchWriter
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -77,18 +75,6 @@ def jwt_invalid_target() -> InvalidGrant:
     return InvalidGrant(
         "resource must be an absolute URI without a fragment", code="invalid_target"
     )
-
-
-def _insert_records(rows: list[dict[str, Any]]) -> None:
-    from app.db import session_scope
-
-    with session_scope() as session:
-        session.execute(insert(IssuedToken), rows)
-
-
-# Standing tokens are recorded in batches: issuing one never waits for a disk write.
-# Introspection and revocation flush this writer before they look a record up.
-records: BatchWriter[dict[str, Any]] = BatchWriter("token-record-writer", _insert_records)
 
 
 def sign_token(
@@ -195,7 +181,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
         audience=grant.audience,
         ttl=get_settings().access_token_ttl,
     )
-    records.submit(record)
+    row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
     audit.record_later(
         audit.EventIn(
             org_id=grant.agent.org_id,

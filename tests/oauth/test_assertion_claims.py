@@ -157,12 +157,12 @@ def test_concurrent_replay_yields_exactly_one_token(client, org, agent):
 
 def test_a_used_assertion_is_still_refused_after_a_restart_in_embedded_mode(client, org, agent):
     from app.kv import get_store
-    from app.services import replay
+    from app.services import replay, row_writer
 
     # given an assertion exchanged for a token, its claim written out
     assertion = agent.assertion()
     assert request_token(client, org, assertion).status_code == 200
-    replay.writer.flush()
+    row_writer.rows.flush()
     # when the process starts again: an empty in-memory store, then the start-up reload
     get_store.cache_clear()
     assert not get_store().exists(f"jti:{agent.agent_id}:{json_claims(assertion)['jti']}")
@@ -194,23 +194,36 @@ def test_expired_claims_are_not_reloaded_and_are_pruned(client, org, agent):
     get_store.cache_clear()
     replay.reload()
     assert not get_store().exists(f"jti:{agent.agent_id}:long-gone")
-    with session_scope() as session:
-        assert (
-            session.exec(select(UsedAssertion).where(UsedAssertion.jti == "long-gone")).first()
-            is None
+
+    def stored() -> object:
+        with session_scope() as session:
+            stmt = select(UsedAssertion).where(UsedAssertion.jti == "long-gone")
+            return session.exec(stmt).first()
+
+    assert stored() is None  # the start-up reload deletes what expired
+    with session_scope() as session:  # and so does the periodic sweep
+        session.add(
+            UsedAssertion(
+                agent_id=agent.agent_id,
+                jti="long-gone",
+                expires_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
         )
+    from workers.tasks import sweep
+
+    assert sweep()["claims_pruned"] >= 1 and stored() is None
 
 
 def test_with_redis_claims_are_not_written_to_the_database(monkeypatch):
     from app.kv import MemoryStore
-    from app.services import replay
+    from app.services import replay, row_writer
     from app.settings import get_settings
 
     monkeypatch.setattr(get_settings(), "redis_url", "redis://127.0.0.1:6379/0")
     monkeypatch.setattr(replay, "get_store", lambda: MemoryStore())
-    replay.writer.flush()
+    row_writer.rows.flush()
     assert replay.claim("agt_x", "j1", expires_at=time.time() + 60, now=time.time())
-    assert replay.writer.pending() == 0
+    assert row_writer.rows.pending() == 0
 
 
 def json_claims(token: str) -> dict:

@@ -1,0 +1,34 @@
+"""One background writer for rows the hot paths only append: issued-token records and claimed
+assertion jtis (app/services/replay.py). Issuing a token never waits for a disk write, and both
+kinds of row go to the database in one transaction per batch, from one thread.
+
+Readers that need what was queued call `rows.flush()` first (introspection, revocation, tests);
+a graceful stop flushes too.
+"""
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert
+
+from app.services.batching import BatchWriter
+
+Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
+
+
+def _write(items: list[Item]) -> None:
+    from app.db import session_scope
+
+    by_table: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for model, values in items:
+        by_table[model].append(values)
+    with session_scope() as session:
+        for model, table_rows in by_table.items():
+            session.execute(insert(model), table_rows)
+
+
+rows: BatchWriter[Item] = BatchWriter("row-writer", _write)
+
+
+def append(model: Any, values: dict[str, Any]) -> None:
+    rows.submit((model, values))
