@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.kv import get_store
 from app.models import UsedAssertion
@@ -39,6 +39,22 @@ def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
 
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _upsert_claims(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A client may use a jti again once its first assertion has expired (RFC 7523 keeps jtis
+    only for the assertion's life): the row of the old claim, if not pruned yet, is renewed."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = (postgresql.insert if postgres else sqlite.insert)(UsedAssertion)
+    renew = {"expires_at": stmt.excluded.expires_at}
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["agent_id", "jti"], set_=renew), rows
+    )
+
+
+row_writer.register(UsedAssertion, _upsert_claims)
 
 
 def _expired_before(now: float) -> Any:

@@ -7,13 +7,29 @@ a graceful stop flushes too.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert
+from sqlmodel import Session
 
 from app.services.batching import BatchWriter
 
 Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
+TableWriter = Callable[[Session, list[dict[str, Any]]], None]
+_table_writers: dict[Any, TableWriter] = {}
+
+
+def register(model: Any, write: TableWriter) -> None:
+    """How rows of one table are written when a plain INSERT is not right (e.g. an upsert)."""
+    _table_writers[model] = write
+
+
+def _insert(model: Any) -> TableWriter:
+    def write(session: Session, table_rows: list[dict[str, Any]]) -> None:
+        session.execute(insert(model), table_rows)
+
+    return write
 
 
 def _write(items: list[Item]) -> None:
@@ -24,7 +40,7 @@ def _write(items: list[Item]) -> None:
         by_table[model].append(values)
     with session_scope() as session:
         for model, table_rows in by_table.items():
-            session.execute(insert(model), table_rows)
+            _table_writers.get(model, _insert(model))(session, table_rows)
 
 
 rows: BatchWriter[Item] = BatchWriter("row-writer", _write)

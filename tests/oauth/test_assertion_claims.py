@@ -214,6 +214,28 @@ def test_expired_claims_are_not_reloaded_and_are_pruned(client, org, agent):
     assert sweep()["claims_pruned"] >= 1 and stored() is None
 
 
+def test_a_jti_used_again_after_its_first_claim_expired_renews_the_stored_claim(client, caplog):
+    from sqlmodel import select
+
+    from app.db import session_scope
+    from app.kv import get_store
+    from app.models import UsedAssertion
+    from app.models._types import aware
+    from app.services import replay, row_writer
+
+    now = time.time()
+    assert replay.claim("agt_reuse", "again", expires_at=now + 5, now=now)
+    row_writer.rows.flush()
+    get_store.cache_clear()  # the first claim's time in memory is over; its row is not pruned yet
+    assert replay.claim("agt_reuse", "again", expires_at=now + 200, now=now)
+    row_writer.rows.flush()  # an INSERT would hit the primary key here and fail the batch
+    assert "failed" not in caplog.text
+    with session_scope() as session:
+        stmt = select(UsedAssertion).where(UsedAssertion.agent_id == "agt_reuse")
+        rows = session.exec(stmt).all()
+    assert len(rows) == 1 and aware(rows[0].expires_at).timestamp() > now + 200
+
+
 def test_with_redis_claims_are_not_written_to_the_database(monkeypatch):
     from app.kv import MemoryStore
     from app.services import replay, row_writer
