@@ -15,6 +15,7 @@ from app.models._types import aware
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
 from app.services import audit, replay, row_writer
+from app.services.batching import WriteBacklog
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -69,5 +70,8 @@ async def stop(app: FastAPI) -> None:
         part = getattr(app.state, name, None)
         if part is not None:
             part.stop()
-    row_writer.rows.flush()
-    audit.writer.flush()
+    for writer in (row_writer.rows, audit.writer):
+        try:
+            writer.flush()
+        except WriteBacklog as exc:  # the database is gone: nothing more can be done here
+            log.error("stopping with unwritten rows: %s", exc)

@@ -203,3 +203,26 @@ def test_flush_waits_for_a_write_already_in_flight(client, org):
     release.set()
     assert flushed.wait(5)
     assert [e["action"] for e in audit_events(client, org, action="test.flush")] == ["test.flush"]
+
+
+def test_an_event_with_a_lone_surrogate_or_nul_is_stored_not_dropped(client, org, agent):
+    # JSON bodies with "\ud800" are refused (400), but a JWT's claims are read by json.loads,
+    # which accepts it; no UTF-8 column holds it. The event must still be written (sanitised),
+    # or a caller could make its own audit event disappear.
+    audit.record_later(
+        audit.EventIn(
+            org_id=org.org_id,
+            actor="agt_\ud800x",
+            action="token.issue",
+            outcome="refused",
+            reason="kid \ud800 and \x00",
+            details={"kid": "\ud800", "nested": ["a\x00b", {"k\ud800": 1}]},
+        )
+    )
+    events = audit_events(client, org, action="token.issue")
+    assert len(events) == 1
+    event = events[0]
+    assert event["actor"] == "agt_\ufffdx" and event["reason"] == "kid \ufffd and \ufffd"
+    assert event["details"] == {"kid": "\ufffd", "nested": ["a\ufffdb", {"k\ufffd": 1}]}
+    report = client.get(f"{org.api}/audit/verify", headers=org.admin).json()
+    assert report["ok"] is True, report

@@ -1,8 +1,22 @@
-"""The background batch writer behind audit events and issued-token records."""
+"""The background batch writer behind audit events, issued-token records and replay claims."""
 
 import time
 
-from app.services.batching import MAX_BATCH_ATTEMPTS, BatchWriter
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from app.services.batching import MAX_BATCH_ATTEMPTS, BatchWriter, WriteBacklog
+
+
+def _flush_until_done(writer: BatchWriter, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            writer.flush()
+            return
+        except WriteBacklog:
+            pass
+    raise AssertionError("the writer never caught up")
 
 
 def test_flush_makes_every_submitted_item_durable():
@@ -28,27 +42,46 @@ def test_a_failing_batch_is_retried_then_written_item_by_item_dropping_only_the_
     writer = BatchWriter("t-dead-letter", write, interval=10)
     for item in ("a", "bad", "b"):
         writer.submit(item)
-    deadline = time.monotonic() + 10
-    while writer.pending() and time.monotonic() < deadline:
-        writer.flush()
+    _flush_until_done(writer)
     assert written == ["a", "b"]
     assert writer.pending() == 0
     assert attempts >= MAX_BATCH_ATTEMPTS  # retried as a batch before giving up on "bad"
 
 
-def test_a_transient_failure_keeps_the_items_for_the_next_attempt():
+def test_flush_raises_while_the_items_cannot_be_written_and_keeps_them():
     written: list[str] = []
     fail = {"left": 1}
 
     def write(items: list[str]) -> None:
         if fail["left"]:
             fail["left"] -= 1
-            raise ConnectionError("database restarting")
+            raise OperationalError("INSERT", {}, ConnectionError("database restarting"))
         written.extend(items)
 
     writer = BatchWriter("t-transient", write, interval=10)
     writer.submit("x")
-    writer.flush()  # fails once: the item goes back to the buffer
+    with pytest.raises(WriteBacklog):  # a reader must not go on as if "x" were stored
+        writer.flush()
     assert written == [] and writer.pending() == 1
     writer.flush()
     assert written == ["x"]
+
+
+def test_an_outage_longer_than_the_retries_loses_nothing():
+    written: list[str] = []
+    calls = {"n": 0}
+
+    def write(items: list[str]) -> None:
+        calls["n"] += 1
+        if calls["n"] <= 3 * MAX_BATCH_ATTEMPTS:  # far more failures than a poison batch gets
+            raise OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+        written.extend(items)
+
+    writer = BatchWriter("t-outage", write, interval=10)
+    for item in ("a", "b", "c"):
+        writer.submit(item)
+    for _ in range(3 * MAX_BATCH_ATTEMPTS):
+        with pytest.raises(WriteBacklog):
+            writer.flush()
+    writer.flush()
+    assert written == ["a", "b", "c"] and writer.pending() == 0

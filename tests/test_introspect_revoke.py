@@ -452,3 +452,28 @@ def test_a_cached_verification_is_specific_to_the_org_it_was_presented_to(
         f"{other_org.api}/authz/check", json={"permission": "document.read"}, headers=bearer(token)
     )
     assert_oauth_error(resp, 401, "invalid_token")
+
+
+def test_revocation_while_the_token_record_cannot_be_written_is_503_not_a_silent_200(
+    client, org, agent, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from app.services import row_writer
+
+    real_write = row_writer.rows._write
+
+    def database_down(items):
+        raise OperationalError("INSERT", {}, ConnectionError("database unreachable"))
+
+    # given a token whose record is still queued because the database is unreachable
+    monkeypatch.setattr(row_writer.rows, "_write", database_down)
+    token = agent.token(client)
+    # then revoking it says so instead of answering 200 for a record it could not find
+    resp = revoke(client, org, token, org.admin)
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    assert resp.headers["retry-after"] == "1"
+    # and once the database is back, nothing was lost: the revocation works
+    monkeypatch.setattr(row_writer.rows, "_write", real_write)
+    assert revoke(client, org, token, org.admin).status_code == 200
+    assert_check_refused(client, org, bearer(token), "token_revoked")

@@ -17,6 +17,7 @@ from app.errors import (
     UnsupportedMediaType,
     error_body,
 )
+from app.services.batching import WriteBacklog
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -97,6 +98,16 @@ def install(app: FastAPI) -> None:
     async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
         return JSONResponse(
             error_body("request_too_large", "the request body is too large"), status_code=413
+        )
+
+    @app.exception_handler(WriteBacklog)
+    async def _backlog(_request: Request, exc: WriteBacklog) -> JSONResponse:
+        # What this answer would read is still queued for the database: say so, don't guess.
+        log.warning("answering 503: %s", exc)
+        return JSONResponse(
+            error_body("temporarily_unavailable", "the database is not reachable; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -220,6 +220,10 @@ def validate_jti(claims: dict[str, Any]) -> str:
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:
         raise AssertionRejected("jti", "jti is required (a unique string up to 256 characters)")
+    # It is stored (the replay store's table): no control characters or lone surrogates, which
+    # no UTF-8 column can hold.
+    if not jti.isprintable():
+        raise AssertionRejected("jti", "jti must be printable text")
     return jti
 
 

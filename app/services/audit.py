@@ -111,7 +111,7 @@ def _chain_rows(
             "target": _storable(ev.target, 200),
             "outcome": _storable(ev.outcome, 32),
             "reason": _storable(ev.reason, 2000),
-            "details": ev.details,
+            "details": _storable_details(ev.details),
         }
         digest = event_hash(head, org_id=org_id, seq=seq, **fields)
         rows.append({"org_id": org_id, "seq": seq, "prev_hash": head, "hash": digest, **fields})
@@ -120,8 +120,23 @@ def _chain_rows(
 
 
 def _storable(text: str, limit: int) -> str:
-    """What the column can hold: PostgreSQL refuses NUL bytes, and the column has a length."""
+    """What the column can hold: PostgreSQL refuses NUL bytes, UTF-8 has no lone surrogates
+    (a JSON body may carry "\\ud800"), and the column has a length. An event that could not be
+    stored would be dropped by the writer: a caller could make its own event disappear."""
+    if not text.isascii():
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text.replace("\x00", "\ufffd")[:limit]
+
+
+def _storable_details(value: Any) -> Any:
+    """The same for every string inside the details (questions, reasons, ids from requests)."""
+    if isinstance(value, str):
+        return _storable(value, len(value))
+    if isinstance(value, dict):
+        return {_storable_details(k): _storable_details(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_details(v) for v in value]
+    return value
 
 
 def record(session: Session, event: EventIn) -> int:

@@ -1,8 +1,10 @@
 """Background batch writers: hot paths hand rows to a thread that writes them in few transactions.
 
 Items leave the buffer only under the write lock, so flush() returns once everything submitted
-before it is durable. A batch that keeps failing is retried, then written item by item; an item
-that still fails on its own is logged and dropped, so one bad row never blocks the rest.
+before it is durable, and raises WriteBacklog when it cannot be (the caller must not read as if
+it were). The database being unreachable or busy (a transient error) never loses anything:
+the batch waits and is retried. A batch that keeps failing otherwise is written item by item;
+an item that still fails on its own is logged and dropped, so one bad row never blocks the rest.
 """
 
 import logging
@@ -11,9 +13,17 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 MAX_BATCH_ATTEMPTS = 5
+# Connection lost, server down, database locked: the rows are fine, the database is not.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+class WriteBacklog(Exception):
+    """flush() could not make the queued items durable (they stay queued and are retried)."""
 
 
 class BatchWriter(Generic[T]):
@@ -33,6 +43,7 @@ class BatchWriter(Generic[T]):
         self._interval = interval
         self._batch = batch
         self._failures = 0
+        self._stalled = False  # the last write attempt failed: items wait in the buffer
         self._thread: threading.Thread | None = None
 
     def submit(self, item: T) -> None:
@@ -52,28 +63,45 @@ class BatchWriter(Generic[T]):
 
     def _write_some(self) -> bool:
         with self._write_lock:
+            self._stalled = True  # until this attempt is known to have written or found nothing
             items = self._take()
             if not items:
+                self._stalled = False
                 return False
             try:
                 self._write(items)
+            except TRANSIENT_ERRORS:
+                log.warning("%s: database unavailable; %d items wait", self._name, len(items))
+                self._requeue(items)
+                return False
             except Exception:
                 self._failures += 1
                 if self._failures < MAX_BATCH_ATTEMPTS:
                     log.exception("%s: writing %d items failed; will retry", self._name, len(items))
-                    with self._ready:
-                        self._buffer[:0] = items
+                    self._requeue(items)
                     return False
-                self._write_one_by_one(items)
+                if not self._write_one_by_one(items):
+                    return False
             self._failures = 0
+            self._stalled = False
             return True
 
-    def _write_one_by_one(self, items: list[T]) -> None:
-        for item in items:
+    def _requeue(self, items: list[T]) -> None:
+        with self._ready:
+            self._buffer[:0] = items
+
+    def _write_one_by_one(self, items: list[T]) -> bool:
+        """Drop only the items that fail on their own; stop (keeping the rest) if the database
+        itself fails meanwhile."""
+        for index, item in enumerate(items):
             try:
                 self._write([item])
+            except TRANSIENT_ERRORS:
+                self._requeue(items[index:])
+                return False
             except Exception:
                 log.exception("%s: dropping an item that cannot be written: %r", self._name, item)
+        return True
 
     def _run(self) -> None:
         while True:
@@ -93,6 +121,8 @@ class BatchWriter(Generic[T]):
         # Take the write lock at least once: the thread may hold a batch it has not committed.
         while self._write_some():
             pass
+        if self._stalled:
+            raise WriteBacklog(f"{self._name}: {self.pending()} items could not be written yet")
 
     def pending(self) -> int:
         with self._ready:

@@ -402,3 +402,12 @@ def _b64decode(segment: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+@pytest.mark.parametrize(
+    "jti", ["\ud800", "a\x00b", "line\nbreak"], ids=["surrogate", "nul", "newline"]
+)
+def test_a_jti_that_is_not_printable_text_is_refused(client, org, agent, jti):
+    resp = request_token(client, org, agent.assertion(jti=jti))
+    assert_rule(resp, "jti")
+    assert_nothing_issued(client, org, agent.agent_id, rule="jti")
