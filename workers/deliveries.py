@@ -11,7 +11,7 @@ and in the audit trail and never retried.
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
@@ -62,9 +62,9 @@ def _ensure_row(
 CLAIMED, DONE, BUSY = "claimed", "done", "busy"
 
 
-def _claim(key: str) -> str:
-    """CLAIMED when this task may post now; DONE when the row is sent or failed; BUSY when
-    another task holds a live claim on it."""
+def _claim(key: str) -> tuple[str, datetime | None]:
+    """(CLAIMED, the claim's time) when this task may post now; DONE when the row is sent or
+    failed; BUSY when another task holds a live claim on it."""
     now = utcnow()
     stale = now - timedelta(seconds=VISIBILITY_TIMEOUT)
     with session_scope() as session:
@@ -79,23 +79,44 @@ def _claim(key: str) -> str:
             .execution_options(synchronize_session=False)
         )
         if rows_changed(session, stmt) == 1:
-            return CLAIMED
+            return CLAIMED, now
         row = session.exec(select(Delivery.status).where(Delivery.dedup_key == key)).first()
-        return BUSY if row == "sending" else DONE
+        return (BUSY if row == "sending" else DONE), None
 
 
 def _record(
-    key: str, *, status: str, error: str | None = None, reference: dict[str, Any] | None = None
+    key: str,
+    *,
+    status: str,
+    claimed_at: datetime,
+    error: str | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> None:
+    """Record the outcome of a post, only while this task's claim is still the row's: a task
+    that was slow past the visibility timeout and lost its claim must not undo the new one."""
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": col(Delivery.attempts) + 1,
+        "last_error": error[:2000] if error else None,
+        "updated_at": utcnow(),
+    }
+    if reference is not None:
+        values["external_ref"] = reference
     with session_scope() as session:
+        stmt = (
+            update(Delivery)
+            .where(
+                col(Delivery.dedup_key) == key,
+                col(Delivery.status) == "sending",
+                col(Delivery.updated_at) == claimed_at,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if rows_changed(session, stmt) != 1:
+            log.warning("delivery %s was taken over by another task; its record stands", key)
+            return
         row = session.exec(select(Delivery).where(Delivery.dedup_key == key)).one()
-        row.attempts += 1
-        row.status = status
-        row.last_error = error[:2000] if error else None
-        if reference is not None:
-            row.external_ref = reference
-        row.updated_at = utcnow()
-        session.add(row)
         if status == "failed":
             request = session.get(JitRequest, row.request_id)
             if request is not None:
@@ -117,23 +138,24 @@ def _run(plan: list[Planned], call: Any) -> int:
     """Deliver each planned item not yet sent; raise NotifierUnavailable if any should retry."""
     sent, transient = 0, None
     for item in plan:
-        claim = _claim(item.key)
+        claim, claimed_at = _claim(item.key)
         if claim == BUSY:  # retried later: by then it is sent, or its claim has gone stale
             transient = NotifierUnavailable(f"{item.key} is being delivered by another task")
             continue
-        if claim == DONE:
+        if claim == DONE or claimed_at is None:
             continue
         try:
             reference = call(get_notifier(item.channel), item)
         except NotifierUnavailable as exc:
-            _record(item.key, status="pending", error=str(exc))
+            _record(item.key, status="pending", claimed_at=claimed_at, error=str(exc))
             transient = exc
             continue
         except (NotifierRejected, Exception) as exc:  # permanent: recorded, not retried
             log.warning("delivery %s failed permanently: %s", item.key, exc)
-            _record(item.key, status="failed", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            _record(item.key, status="failed", claimed_at=claimed_at, error=error)
             continue
-        _record(item.key, status="sent", reference=reference)
+        _record(item.key, status="sent", claimed_at=claimed_at, reference=reference)
         sent += 1
     if transient is not None:
         raise transient

@@ -14,7 +14,7 @@ from app.services import jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
 from workers import deliveries
 from workers.callbacks import CallbackFailed, post_callback
-from workers.celery_app import celery_app
+from workers.celery_app import VISIBILITY_TIMEOUT, celery_app
 
 log = logging.getLogger(__name__)
 RETRY = {
@@ -93,6 +93,17 @@ def sweep() -> dict[str, int]:
                 ~ran,
             )
         ).all()
+        # Deliveries claimed by a task that died mid-send (or failed to record) and that no
+        # redelivery will finish (embedded mode has no redelivery): the task runs again and
+        # takes the stale claim over.
+        stuck = session.exec(
+            select(Delivery.request_id, Delivery.kind)
+            .where(
+                Delivery.status == "sending",
+                col(Delivery.updated_at) < now - timedelta(seconds=VISIBILITY_TIMEOUT),
+            )
+            .distinct()
+        ).all()
         unminted = session.exec(
             select(JitRequest.id).where(
                 JitRequest.status == jit.APPROVED,
@@ -102,9 +113,12 @@ def sweep() -> dict[str, int]:
         ).all()
     for rid in unnotified:
         notify_request.delay(rid)
+    for rid, kind in stuck:
+        (notify_request if kind == "announce" else notify_outcome).delay(rid)
     for rid in unminted:
         mint_token.delay(rid)
     counts["renotified"], counts["reminted"] = len(unnotified), len(unminted)
+    counts["stuck_redelivered"] = len(stuck)
     counts["claims_pruned"] = replay.prune()  # expired assertion jtis (embedded mode's store)
     if any(counts.values()):
         log.info("sweep: %s", counts)
