@@ -7,8 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-from app.api.deps import ORG_ID_OPENAPI, find_agent, parse_bearer, path_org_id
-from app.api.errors import json_body
+from app.api.deps import ORG_ID_OPENAPI, agent_request
 from app.api.lean_route import add_lean_post
 from app.db import read_session
 from app.schemas import AskIn
@@ -70,9 +69,7 @@ def _remembering(catalog: _Catalog, interpreter: Interpreter) -> Interpreter:
 # and the rules come from caches.
 async def ask_question(request: Request) -> JSONResponse:
     """Ask in plain words whether the calling agent may do something; fails closed."""
-    org_id = path_org_id(request)
-    caller = find_agent(org_id, parse_bearer(request))
-    body = await json_body(request, AskIn)
+    org_id, caller, body = await agent_request(request, AskIn)
 
     def decide(permission: str) -> ask.PermissionDecision:
         d = authz.decide(

@@ -17,11 +17,8 @@ from app.api.deps import (
     AgentCaller,
     CurrentAgent,
     OrgId,
-    find_agent,
-    parse_bearer,
-    path_org_id,
+    agent_request,
 )
-from app.api.errors import json_body
 from app.api.lean_route import add_lean_post
 from app.db import session_scope
 from app.errors import NotFound
@@ -70,9 +67,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 # itself, with the same rules and errors as the dependency-injected routes.
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
-    org_id = path_org_id(request)
-    caller = find_agent(org_id, parse_bearer(request))
-    body = await json_body(request, CheckIn)
+    org_id, caller, body = await agent_request(request, CheckIn)
     return JSONResponse(await _check_one(org_id, caller, body))
 
 

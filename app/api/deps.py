@@ -2,11 +2,13 @@
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
+from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from app.api.errors import json_body
 from app.db import get_session, read_session
 from app.errors import NotFound, RuleViolation, Unauthenticated
 from app.models import AdminToken, Approver, Org
@@ -18,6 +20,7 @@ from app.services.cache import TtlCache
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+M = TypeVar("M", bound=BaseModel)
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
 # The same parameter for lean routes (app/api/lean_route.py), which read it themselves.
@@ -162,3 +165,11 @@ CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
 CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
 CurrentApprover = Annotated[Approver, Depends(current_approver)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def agent_request(request: Request, model: type[M]) -> tuple[str, AgentCaller, M]:
+    """What a lean agent route (app/api/lean_route.py) reads itself: its org, the calling agent
+    and the JSON body, with the same rules and errors as the dependency-injected routes."""
+    org_id = path_org_id(request)
+    caller = find_agent(org_id, parse_bearer(request))
+    return org_id, caller, await json_body(request, model)

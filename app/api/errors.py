@@ -43,8 +43,12 @@ def _describe_validation(exc: RequestValidationError | ValidationError) -> tuple
     return 422, "; ".join(parts)
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+def media_type(request: Request) -> str:
+    """The request's media type without parameters ("application/json; charset=utf-8" → ...)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
@@ -52,7 +56,7 @@ def _is_json(content_type: str) -> bool:
 
 async def json_body(request: Request, model: type[M]) -> M:
     """A lean route's JSON body (app/api/lean_route.py): the media type, then the model."""
-    if not _is_json(request.headers.get("content-type", "")):
+    if not _is_json(media_type(request)):
         raise UnsupportedMediaType("the body must be application/json")
     return parse_body(model, await request.body())
 

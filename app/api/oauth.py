@@ -16,6 +16,7 @@ from app.api.deps import (
     path_org_id,
     require_org,
 )
+from app.api.errors import media_type
 from app.api.lean_route import add_lean_post
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
@@ -30,7 +31,7 @@ MAX_FORM_FIELDS = 50
 
 async def read_form(request: Request) -> dict[str, str]:
     """OAuth parameters are form-encoded; a repeated parameter is an error (RFC 6749 §3.1)."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+    if media_type(request) != FORM:
         raise InvalidRequest(f"the body must be {FORM}")
     try:
         # parse_qsl, not request.form(): same urlencoded semantics, a fraction of the cost.

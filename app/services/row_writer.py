@@ -25,13 +25,6 @@ def register(model: Any, write: TableWriter) -> None:
     _table_writers[model] = write
 
 
-def _insert(model: Any) -> TableWriter:
-    def write(session: Session, table_rows: list[dict[str, Any]]) -> None:
-        session.execute(insert(model), table_rows)
-
-    return write
-
-
 def _write(items: list[Item]) -> None:
     from app.db import session_scope
 
@@ -40,7 +33,10 @@ def _write(items: list[Item]) -> None:
         by_table[model].append(values)
     with session_scope() as session:
         for model, table_rows in by_table.items():
-            _table_writers.get(model, _insert(model))(session, table_rows)
+            if (write := _table_writers.get(model)) is not None:
+                write(session, table_rows)
+            else:
+                session.execute(insert(model), table_rows)
 
 
 rows: BatchWriter[Item] = BatchWriter("row-writer", _write)
