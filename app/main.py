@@ -15,6 +15,7 @@ from app.api import (
     dashboard,
     email_links,
     errors,
+    health,
     jit,
     oauth,
     permissions,
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
 API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
-OTHER_MODULES = (wellknown, slack, email_links, dashboard)
+OTHER_MODULES = (health, wellknown, slack, email_links, dashboard)
 
 
 @asynccontextmanager
@@ -57,10 +58,6 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     for module in OTHER_MODULES:
         app.include_router(module.router)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     app.add_middleware(
         RequestLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes

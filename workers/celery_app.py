@@ -38,7 +38,7 @@ def _transport_options(redis_url: str | None) -> dict[str, float]:
 def make_celery() -> Celery:
     settings = get_settings()
     broker = settings.redis_url or "memory://localhost/"
-    app = Celery("jitgate", broker=broker, include=["workers.tasks"])
+    app = Celery("jitgate", broker=broker, include=["workers.tasks", "workers.heartbeat"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -59,3 +59,7 @@ class EmbeddedWorker:
                 log.debug("embedded worker stop raised", exc_info=True)
         if self._thread is not None:
             self._thread.join(5)
+
+    def alive(self) -> bool:
+        """The worker thread runs (what /readyz reports as "embedded")."""
+        return self._thread is not None and self._thread.is_alive()

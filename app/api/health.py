@@ -1,0 +1,84 @@
+"""Liveness (`/healthz`, nothing but the process) and readiness (`/readyz`, its dependencies)."""
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.db import get_engine
+from app.settings import get_settings
+
+router = APIRouter(tags=["ops"])
+REDIS_TIMEOUT_SECONDS = 1.0
+_redis_clients: dict[str, Any] = {}
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def database_check() -> str:
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", named below
+        return f"unavailable ({type(exc).__name__})"
+    return "ok"
+
+
+def _redis(url: str) -> Any:
+    if url not in _redis_clients:
+        import redis
+
+        _redis_clients[url] = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+    return _redis_clients[url]
+
+
+def redis_and_workers_checks(url: str | None) -> tuple[str, str | None]:
+    """(redis, workers) in Redis mode; workers is None when Redis cannot say."""
+    from workers.heartbeat import live_workers
+
+    if not url:
+        return "not_configured", None
+    try:
+        client = _redis(url)
+        client.ping()
+        return "ok", "ok" if live_workers(client, time.time()) else "none"
+    except Exception as exc:  # noqa: BLE001 - redis-py raises several families
+        return f"unavailable ({type(exc).__name__})", None
+
+
+def embedded_worker_check(request: Request) -> str:
+    worker = getattr(request.app.state, "worker", None)
+    return "embedded" if worker is not None and worker.alive() else "none"
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """503 names what is down: the database, Redis, or (Redis mode) every worker."""
+    settings = get_settings()
+    redis_state, workers_state = redis_and_workers_checks(settings.redis_url)
+    checks = {
+        "database": database_check(),
+        "redis": redis_state,
+        "workers": workers_state or "unknown",
+    }
+    if settings.embedded:
+        checks["workers"] = embedded_worker_check(request)
+    failing = [name for name, state in checks.items() if state.startswith("unavailable")]
+    if not settings.embedded and checks["workers"] == "none":
+        failing.append("workers")  # requests would be accepted and never announced
+    if not failing:
+        return JSONResponse({"status": "ready", "checks": checks})
+    body = {
+        "status": "unavailable",
+        "checks": checks,
+        "error": "temporarily_unavailable",
+        "error_description": "not ready: " + ", ".join(f"{n} {checks[n]}" for n in failing),
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
