@@ -18,15 +18,41 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes (Redis mode only: embedded state lives in one process).",
+)
 @friendly
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int) -> None:
     """Run the service (everything in one process unless JITGATE_REDIS_URL is set)."""
     import uvicorn
 
-    from app.main import create_app
+    from app.settings import get_settings
 
-    app = create_app()
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    if workers == 1:
+        from app.main import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    if get_settings().embedded:
+        raise CliError(
+            "--workers needs JITGATE_REDIS_URL: the embedded mode keeps its worker, "
+            "event bus and replay store in one process"
+        )
+    with cli_session():  # migrate once here, not in N processes racing at start-up
+        pass
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 @main.group()

@@ -165,3 +165,57 @@ def test_unusable_database_url_is_a_one_line_error(monkeypatch, url):
         result = cli("orgs", "create", "Acme", "--json")
     assert_one_line_error(result, "")
     assert result.stdout == ""
+
+
+def test_serve_with_several_workers_is_refused_in_embedded_mode(client):
+    result = CliRunner().invoke(main, ["serve", "--workers", "2"])
+
+    assert result.exit_code == 1
+    assert "--workers needs JITGATE_REDIS_URL" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(
+    subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True).returncode != 0,
+    reason="needs the Redis at 127.0.0.1:6379",
+)
+def test_serve_with_several_workers_runs_that_many_web_processes(tmp_path):
+    from tests.sdk.live_server import free_port, server_env
+
+    port = free_port()
+    db = os.environ.get("JITGATE_TEST_REDIS_DB", "15")
+    env = server_env(tmp_path, port) | {"JITGATE_REDIS_URL": f"redis://127.0.0.1:6379/{db}"}
+    jitgate = os.path.join(os.path.dirname(sys.executable), "jitgate")
+    argv = [jitgate, "serve", "--workers", "2", "--port", str(port)]
+    with (tmp_path / "serve.log").open("wb") as log:
+        parent = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_healthy(f"http://127.0.0.1:{port}", parent), (
+            tmp_path / "serve.log"
+        ).read_text()
+        assert len(spawned_children(parent.pid)) == 2, (tmp_path / "serve.log").read_text()
+    finally:
+        parent.terminate()
+        parent.wait(20)
+
+
+def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> bool:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.3)
+    return False
+
+
+def spawned_children(pid: int) -> list[str]:
+    """uvicorn's worker processes (multiprocessing spawn), not its resource tracker."""
+    with open(f"/proc/{pid}/task/{pid}/children") as kids:
+        pids = kids.read().split()
+    return [kid for kid in pids if "spawn_main" in open(f"/proc/{kid}/cmdline").read()]
