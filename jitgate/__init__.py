@@ -29,8 +29,10 @@ from jitgate.errors import (
     TokenRevoked,
 )
 from jitgate.guard import Refusal, configure, requires
+from jitgate.operations import operation_hash
 
 __all__ = [
+    "operation_hash",
     "AgentAuth",
     "Approval",
     "AuthenticationFailed",
