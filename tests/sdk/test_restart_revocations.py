@@ -122,8 +122,8 @@ def _use_sign_in_link(server: LiveServer, smtp: CapturingHandler, email: str) ->
     return path
 
 
-def _approve_by_email(server: LiveServer, smtp: CapturingHandler, request_id: str) -> str:
-    del request_id  # the only request of this org: its mail carries the only approve link
+def _approve_by_email(server: LiveServer, smtp: CapturingHandler) -> str:
+    # The org's only JIT request: its mail carries the only approve link.
     path = _wait_for("approve link", _link(smtp, r"Approve: http://[^/\s]+(/approve-link/\S+)"))
     with _browser(server) as browser:
         assert browser.get(path).status_code == 200  # the confirmation page
@@ -173,7 +173,7 @@ def _consume_jit_token(
     server: LiveServer, auth: SyncAgentAuth, smtp: CapturingHandler
 ) -> tuple[str, str]:
     pending = auth.request_jit_permission(PERMISSION, "pay INV-9", "10m", OPERATION, wait=False)
-    approve_link = _approve_by_email(server, smtp, pending.request_id)
+    approve_link = _approve_by_email(server, smtp)
     approval = auth.wait_for_approval(pending.request_id, timeout=WAIT_SECONDS)
     assert approval.granted and approval.token, approval
     assert auth.consume_jit_token(approval.token, PERMISSION, OPERATION)["valid"]
