@@ -14,7 +14,7 @@ from app.models import IssuedToken
 from app.models._types import aware
 from app.security import access_tokens
 from app.security.keys import ensure_signing_key, key_ring
-from app.services import audit, replay, row_writer
+from app.services import audit, durable_store, replay, row_writer
 from app.services.batching import WriteBacklog
 from app.settings import get_settings
 
@@ -51,6 +51,7 @@ async def start(app: FastAPI) -> None:
     if settings.embedded:
         reload_revocations()
         replay.reload()
+        durable_store.reload()
     if settings.embedded:
         if os.environ.get("JITGATE_EMBEDDED_WORKER", "1") != "0":
             from workers.embedded import EmbeddedWorker

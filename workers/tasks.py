@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from app.db import session_scope
 from app.models import Delivery, JitRequest
 from app.models._types import utcnow
-from app.services import jit, jit_tokens, replay
+from app.services import durable_store, jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
 from workers import deliveries
 from workers.callbacks import CallbackFailed, post_callback
@@ -120,6 +120,7 @@ def sweep() -> dict[str, int]:
     counts["renotified"], counts["reminted"] = len(unnotified), len(unminted)
     counts["stuck_redelivered"] = len(stuck)
     counts["claims_pruned"] = replay.prune()  # expired assertion jtis (embedded mode's store)
+    counts["keys_pruned"] = durable_store.prune()  # sign-outs, used links: expired ones
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts

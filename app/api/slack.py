@@ -17,6 +17,7 @@ from app.api.deps import SessionDep
 from app.errors import JitgateError, error_body
 from app.models import Approver, JitRequest
 from app.services import jit
+from app.services.durable_store import durable_store
 from app.settings import get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable
 from notifiers.slack.blocks import ephemeral_text
@@ -59,7 +60,8 @@ def slack_interactions(
     if not secret:
         return JSONResponse(error_body("not_found", "Slack is not configured"), status_code=404)
     try:
-        verify_request(body, request.headers, signing_secret=secret)
+        # Signatures seen are kept across a restart: a captured click cannot be sent again.
+        verify_request(body, request.headers, signing_secret=secret, store=durable_store)
         decision = parse_decision(body)
     except InteractionRefused as exc:
         log.warning("refused a Slack interaction: %s", exc.code)

@@ -2,7 +2,7 @@
 
 Only offered when SMTP is configured (JITGATE_SMTP_HOST). The link names one approver, expires
 after 15 minutes and works once (its nonce is recorded in the shared key-value store when
-used). Opening it only shows a button: mail scanners follow links, and a GET must not sign
+used, and in the database in embedded mode, so a restart does not make it work again). Opening it only shows a button: mail scanners follow links, and a GET must not sign
 anyone in. The answer to "email me a link" is the same whether or not the address is known.
 """
 
@@ -16,6 +16,7 @@ from email.utils import make_msgid
 from app.dashboard import session as sessions
 from app.kv import get_store
 from app.models import Approver
+from app.services.durable_store import durable_store
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,12 @@ def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
 
 def use_once(claims: LinkClaims) -> bool:
     """True the first time a link is used, in any web process; False ever after."""
-    return get_store().add(f"dashboard-link-used:{claims.nonce}", LINK_SECONDS + 60)
+    return durable_store.add(f"dashboard-link-used:{claims.nonce}", LINK_SECONDS + 60)
 
 
 def may_send_to(email: str) -> bool:
-    """At most one link a minute per address: the form must not become a mail cannon."""
+    """At most one link a minute per address: the form must not become a mail cannon. A rate
+    limit, not a credential: it may start afresh after a restart."""
     return get_store().add(f"dashboard-link-sent:{email.lower()}", RESEND_SECONDS)
 
 

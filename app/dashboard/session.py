@@ -3,7 +3,7 @@
 The cookie holds `base64url(json).signature`, where the JSON is {approver, org, exp, csrf, sid,
 tok} and the signature is an HMAC (purpose "dashboard-session"). Nothing is stored server-side
 except the ids of sessions that logged out (in the shared key-value store, until they would
-have expired anyway). `tok` is a fingerprint of the approver's token hash, so issuing the
+have expired anyway; recorded in the database too in embedded mode, so a restart keeps them). `tok` is a fingerprint of the approver's token hash, so issuing the
 approver a new token ends every session opened with the old one.
 """
 
@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from app.kv import get_store
 from app.security.secrets import constant_time_equal, sign_value, verify_signed_value
+from app.services.durable_store import durable_store
 from app.settings import get_settings
 
 COOKIE = "jitgate_dashboard"
@@ -106,11 +106,11 @@ def _logout_key(state: SessionState) -> str:
 
 def log_out(state: SessionState) -> None:
     """Remember the session id until the cookie would have expired anyway."""
-    get_store().put(_logout_key(state), max(int(state.exp - time.time()), 1))
+    durable_store.put(_logout_key(state), max(int(state.exp - time.time()), 1))
 
 
 def is_logged_out(state: SessionState) -> bool:
-    return get_store().exists(_logout_key(state))
+    return durable_store.exists(_logout_key(state))
 
 
 # The login form has no session yet: its CSRF token is a random nonce that must come back

@@ -196,7 +196,7 @@ def _redeem(
     )
     if not won:
         _explain_refusal(session, org_id, row.id)
-    access_tokens.mark_revoked(claims["jti"], max(int(claims["exp"] - time.time()), 1))
+    _retire_token(session, claims["jti"], now, ttl=max(int(claims["exp"] - time.time()), 1))
     return {
         "valid": True,
         "request_id": row.id,
@@ -276,14 +276,20 @@ def revoke(
             f"request {row.id} is {row.status}; only an approved token can be revoked"
         )
     if row.token_jti:
-        session.execute(
-            update(IssuedToken)
-            .where(col(IssuedToken.jti) == row.token_jti)
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        access_tokens.mark_revoked(row.token_jti, 3600)
+        _retire_token(session, row.token_jti, now, ttl=3600)
     return get_request(session, org_id=org_id, request_id=request_id)
+
+
+def _retire_token(session: Session, jti: str, now: datetime, *, ttl: int) -> None:
+    """A used or revoked JIT token is dead as a bearer too: on the revocation list now, and
+    in its issued_token row, from which the list is rebuilt when an embedded server starts."""
+    session.execute(
+        update(IssuedToken)
+        .where(col(IssuedToken.jti) == jti)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    access_tokens.mark_revoked(jti, ttl)
 
 
 def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:

@@ -47,7 +47,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_env(workdir: Path, port: int) -> dict[str, str]:
+def server_env(workdir: Path, port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JITGATE_")}
     env.update(
         {
@@ -56,33 +56,23 @@ def server_env(workdir: Path, port: int) -> dict[str, str]:
             "JITGATE_SECRET_KEY": "sdk-tests-secret-0123456789abcdef",
             "JITGATE_ENV": "test",
             "PYTHONPATH": str(REPO),
+            **(extra or {}),
         }
     )
     return env
 
 
 def start_server(
-    python: str = sys.executable, workdir: Path | None = None, timeout: float = 30.0
+    python: str = sys.executable,
+    workdir: Path | None = None,
+    timeout: float = 30.0,
+    extra_env: dict[str, str] | None = None,
 ) -> LiveServer:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="jitgate-live-"))
     port = free_port()
-    env = server_env(workdir, port)
+    env = server_env(workdir, port, extra_env)
     log_path = workdir / "server.log"
-    cmd = [
-        python,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = _launch(python, port, env, log_path)
     base_url = f"http://127.0.0.1:{port}"
     _wait_healthy(base_url, process, log_path, timeout)
     made = subprocess.run(
@@ -99,6 +89,37 @@ def start_server(
         raise RuntimeError(f"orgs create failed: {made.stderr.strip() or made.stdout.strip()}")
     org = json.loads(made.stdout.strip().splitlines()[-1])
     return LiveServer(base_url, org["org_id"], org["admin_token"], process, log_path)
+
+
+def restart_server(
+    server: LiveServer, workdir: Path, extra_env: dict[str, str] | None = None
+) -> LiveServer:
+    """Stop the server gracefully (SIGTERM) and start a new process on the same port and
+    database, as a deployment restarts one: whatever it kept only in memory is gone."""
+    server.stop()
+    port = int(server.base_url.rsplit(":", 1)[1])
+    log_path = workdir / "restarted.log"
+    process = _launch(sys.executable, port, server_env(workdir, port, extra_env), log_path)
+    _wait_healthy(server.base_url, process, log_path, 30)
+    return LiveServer(server.base_url, server.org_id, server.admin_token, process, log_path)
+
+
+def _launch(python: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    cmd = [
+        python,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
