@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET
 
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    log_level: str = "INFO"
+    access_log: bool = True  # one line per request (route template, status, duration)
+
     access_token_ttl: int = 900
     assertion_max_lifetime: int = 300
     clock_leeway: int = 30

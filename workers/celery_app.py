@@ -9,6 +9,7 @@ out again once the visibility timeout has passed.
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from app.settings import get_settings
 
@@ -56,6 +57,15 @@ def make_celery() -> Celery:
         timezone="UTC",
     )
     return app
+
+
+@setup_logging.connect
+def _jitgate_logging(**_: object) -> None:
+    """Workers and beat log like the web process (JITGATE_LOG_FORMAT, redaction of secrets)."""
+    from app import logs
+
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
 
 
 celery_app = make_celery()

@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from app import logs
 from app.api.errors import json_body
 from app.db import get_session, read_session
 from app.errors import NotFound, RuleViolation, Unauthenticated
@@ -117,6 +118,7 @@ def find_agent(org_id: str, token: str) -> AgentCaller:
     """Verify an access token offline; the agent's facts come from the decision cache."""
     require_org(org_id)
     claims = access_tokens.verify(token, org_id=org_id)
+    logs.bind(agent=claims["sub"])
     facts = authz.agent_facts(org_id, claims["sub"])
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
