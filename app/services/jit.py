@@ -275,8 +275,8 @@ def cancel(
 ) -> JitRequest:
     now = now or utcnow()
     row = get_request(session, org_id=org_id, request_id=request_id)
-    if row.agent_id != agent_id:
-        raise Forbidden("only the requesting agent may cancel its request")
+    if row.agent_id != agent_id:  # the same answer as an unknown id: another agent's is not ours
+        raise NotFound(f"no JIT request {request_id} in this organization")
     if row.status != PENDING:
         raise InvalidTransition(f"request {row.id} is already {row.status}")
     _finish(session, row, CANCELLED, "cancelled by the agent", agent_id, now)
