@@ -32,12 +32,9 @@ def normalize(operation: Any) -> tuple[dict[str, Any], str]:
         raise RuleViolation("operation must be a JSON object")
     try:
         text = canonical(operation)
-        size = len(text.encode())
-    except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 form, so no hash either
-        raise RuleViolation("operation must be valid Unicode text") from exc
     except ValueError as exc:
         raise RuleViolation("operation must be plain JSON (no NaN or Infinity)") from exc
-    if size > MAX_OPERATION_BYTES:
+    if len(text.encode()) > MAX_OPERATION_BYTES:
         raise RuleViolation(f"operation is larger than {MAX_OPERATION_BYTES} bytes")
     if _depth(operation) > MAX_DEPTH:
         raise RuleViolation(f"operation nests deeper than {MAX_DEPTH} levels")
