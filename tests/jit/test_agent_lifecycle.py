@@ -60,11 +60,12 @@ def test_another_orgs_agent_id_as_subject_is_unknown_and_does_not_lock_it_out(
     # given an agent of another org whose id is known
     victim = factories.register_agent(client, other_org, capabilities=["document.read"])
     victim_headers = victim.bearer(client)
-    # when an agent of this org asks about it
+    # when an agent of this org that may check others asks about it
+    checker = factories.register_agent(client, org, capabilities=["authz.check_others"])
     resp = client.post(
         f"{org.api}/authz/check",
         json={"permission": "document.read", "subject": victim.agent_id},
-        headers=agent.bearer(client),
+        headers=checker.bearer(client),
     )
     # then it is unknown here, and the other org's agent still works
     assert_oauth_error(resp, 404, "not_found")
