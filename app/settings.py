@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     email_from: str = "jitgate@localhost"
     webhook_url: str | None = None
+    # Third-party deliveries (webhooks, agents' callback_url): a wall-clock limit per POST,
+    # connect to last byte, since a per-read timeout never fires on a receiver that drips.
+    delivery_deadline_seconds: float = 10.0
 
     ask_llm_url: str | None = None
     ask_llm_model: str | None = None
