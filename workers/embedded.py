@@ -96,3 +96,7 @@ class EmbeddedWorker:
                 log.debug("embedded worker stop raised", exc_info=True)
         for _worker, thread in self._workers:
             thread.join(5)
+
+    def alive(self) -> bool:
+        """Both consumers' threads run (main's /readyz asks this of the embedded worker)."""
+        return bool(self._workers) and all(thread.is_alive() for _w, thread in self._workers)

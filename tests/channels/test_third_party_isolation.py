@@ -129,6 +129,7 @@ def test_the_embedded_worker_consumes_each_queue_with_its_own_pool(app, client):
 
     consuming = app.state.worker.consuming()
     assert sorted(consuming.values()) == [[QUEUE], [DELIVERIES_QUEUE]], consuming
+    assert app.state.worker.alive()
 
 
 def test_webhooks_and_callbacks_are_routed_to_the_deliveries_queue():
