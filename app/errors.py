@@ -90,6 +90,12 @@ class OperationMismatch(Forbidden):
     code = "operation_mismatch"
 
 
+class AudienceMismatch(Forbidden):
+    """RFC 8707: the token is bound to another resource server than the one redeeming it."""
+
+    code = "invalid_target"
+
+
 class TokenExpired(Unauthenticated):
     code = "token_expired"
 

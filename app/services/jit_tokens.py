@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.db import rows_changed
 from app.errors import (
+    AudienceMismatch,
     InvalidRequest,
     InvalidTransition,
     OperationMismatch,
@@ -59,7 +60,7 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
         session,
         agent=agent,
         scope=[row.permission],
-        audience=access_tokens.issuer_for(row.org_id),
+        audience=row.resource or access_tokens.issuer_for(row.org_id),
         ttl=ttl,
         kind="jit",
         extra={
@@ -123,13 +124,31 @@ def token_for_agent(row: JitRequest) -> dict[str, Any] | None:
 
 def _verified_jit_claims(org_id: str, token: str) -> dict[str, Any]:
     # The request's status, not the revocation list, explains a used or revoked JIT token.
-    claims = access_tokens.verify(token, org_id=org_id, check_revoked=False)
+    # Any audience of this issuer verifies here (a token bound to a resource server is redeemed
+    # by that server); _check_audience then holds it to the one its request named.
+    audience = tokens.any_audience(token)
+    claims = access_tokens.verify(token, org_id=org_id, audience=audience, check_revoked=False)
     if not isinstance(claims.get("jit"), dict):
         raise InvalidRequest("this is not a JIT token")
     return claims
 
 
-REFUSALS = (OperationMismatch, TokenAlreadyUsed, TokenRevoked, TokenExpired, InvalidTransition)
+def _check_audience(row: JitRequest, claims: dict[str, Any], resource: str | None) -> None:
+    bound_to = row.resource or access_tokens.issuer_for(row.org_id)
+    if claims.get("aud") != bound_to:
+        raise AudienceMismatch("this token was not issued for the resource its request named")
+    if resource is not None and resource != bound_to:
+        raise AudienceMismatch(f"this token is for {bound_to}, not {resource}")
+
+
+REFUSALS = (
+    OperationMismatch,
+    AudienceMismatch,
+    TokenAlreadyUsed,
+    TokenRevoked,
+    TokenExpired,
+    InvalidTransition,
+)
 
 
 def consume(
@@ -140,13 +159,17 @@ def consume(
     permission: str,
     operation: Any,
     actor: str | None = None,
+    resource: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Redeem a JIT token for exactly one operation; a refused redemption is audited too."""
+    """Redeem a JIT token for exactly one operation; a refused redemption is audited too.
+    `resource`, when the redeeming server names itself, must be the token's audience."""
     now = now or utcnow()
     claims = _verified_jit_claims(org_id, token)
     try:
-        return _redeem(session, org_id, claims, permission, operation, actor, now)
+        row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+        _check_audience(row, claims, resource)
+        return _redeem(session, row, claims, permission, operation, actor, now)
     except REFUSALS as exc:
         # The request's transaction rolls back with the refusal: record it on its own.
         audit.record_later(
@@ -166,14 +189,14 @@ def consume(
 
 def _redeem(
     session: Session,
-    org_id: str,
+    row: JitRequest,
     claims: dict[str, Any],
     permission: str,
     operation: Any,
     actor: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+    org_id = row.org_id
     if row.status != APPROVED:
         _explain_refusal(session, org_id, row.id)  # used, revoked, expired: say which
     ensure_still_grantable(session, row)
