@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.api.errors import json_body
 from app.db import get_session, read_session
-from app.errors import NotFound, RuleViolation, Unauthenticated
+from app.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
@@ -130,6 +130,8 @@ def find_agent(org_id: str, token: str, *, redeems_jit: bool = False) -> AgentCa
     facts = authz.agent_facts(org_id, claims["sub"])
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
+    if not access_tokens.same_status_epoch(claims, facts.status_epoch):
+        raise TokenRevoked("the token was issued before the agent was suspended")
     return AgentCaller(facts=facts, claims=claims, token=token)
 
 

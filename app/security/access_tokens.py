@@ -35,6 +35,12 @@ def sign(claims: dict[str, Any]) -> str:
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
 
 
+def same_status_epoch(claims: dict[str, Any], agent_epoch: int) -> bool:
+    """False for a token issued before the agent's latest suspension (tokens signed before
+    status epochs existed carry none: epoch 0)."""
+    return claims.get("status_epoch", 0) == agent_epoch
+
+
 def revoked_key(jti: str) -> str:
     return f"revoked:{jti}"
 

@@ -107,6 +107,8 @@ def sign_token(
         "exp": now_s + ttl,
         "jti": jti,
         "org": agent.org_id,
+        # Compared with the agent's on every use: a suspension outlives its reactivation.
+        "status_epoch": agent.status_epoch,
         **(extra or {}),
     }
     record = {
@@ -220,6 +222,8 @@ def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     agent = session.get(Agent, record.agent_id)
     if agent is None or agent.status != "active":  # suspending an agent cuts its live tokens too
         return {"active": False}
+    if not access_tokens.same_status_epoch(claims, agent.status_epoch):
+        return {"active": False}  # issued before a suspension
     if claims.get("jit"):
         from app.services import jit_tokens
 
