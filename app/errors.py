@@ -104,5 +104,15 @@ class TokenRevoked(Unauthenticated):
     code = "token_revoked"
 
 
+class TemporarilyUnavailable(JitgateError):
+    """A dependency is down and no answer would be safe: retry shortly (RFC 6749 §4.1.2.1)."""
+
+    status, code = 503, "temporarily_unavailable"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
 def error_body(code: str, description: str) -> dict[str, str]:
     return {"error": code, "error_description": description}

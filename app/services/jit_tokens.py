@@ -1,5 +1,6 @@
 """Single-operation JIT tokens: minting on approval, redemption exactly once, revocation, expiry."""
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from app.errors import (
     TokenExpired,
     TokenRevoked,
 )
+from app.kv import StoreUnavailable
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
 from app.models._types import utcnow
 from app.security import access_tokens
@@ -35,6 +37,8 @@ from app.services.jit import (
     transition,
 )
 from app.services.jit_notify import after_change
+
+log = logging.getLogger(__name__)
 
 
 def mint_token(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
@@ -219,7 +223,7 @@ def _redeem(
     )
     if not won:
         _explain_refusal(session, org_id, row.id)
-    access_tokens.mark_revoked(claims["jti"], max(int(claims["exp"] - time.time()), 1))
+    _also_list_revoked(claims["jti"], max(int(claims["exp"] - time.time()), 1))
     return {
         "valid": True,
         "request_id": row.id,
@@ -227,6 +231,16 @@ def _redeem(
         "permission": row.permission,
         "operation": op,
     }
+
+
+def _also_list_revoked(jti: str, ttl: int) -> None:
+    """A JIT token's life is its request's status in the database, which every redemption
+    reads; the shared revocation list is defence in depth, so an outage of it must not stop a
+    redemption or a revocation."""
+    try:
+        access_tokens.mark_revoked(jti, ttl)
+    except StoreUnavailable:
+        log.warning("JIT token %s: not added to the revocation list (Redis unreachable)", jti)
 
 
 def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
@@ -305,7 +319,7 @@ def revoke(
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
-        access_tokens.mark_revoked(row.token_jti, 3600)
+        _also_list_revoked(row.token_jti, 3600)
     return get_request(session, org_id=org_id, request_id=request_id)
 
 
