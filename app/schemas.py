@@ -126,6 +126,9 @@ class JitRequestIn(Body):
     operation: dict[str, Any] | None = None
     callback_url: str | None = Field(default=None, max_length=2048)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    # RFC 8707: the server the JIT token will be presented to (its aud). The length is checked
+    # by the rule, so an overlong URI is invalid_target like any other bad one.
+    resource: str | None = None
 
 
 class DecisionIn(Body):
@@ -137,3 +140,5 @@ class ConsumeIn(Body):
     token: str = Field(max_length=8192)
     permission: str = Field(max_length=200)
     operation: dict[str, Any] | None = None
+    # The redeeming server's own URI: a token bound to another audience is refused, unused.
+    resource: str | None = Field(default=None, max_length=2048)

@@ -64,7 +64,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 # itself, with the same rules and errors as the dependency-injected routes.
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
-    org_id, caller, body = await agent_request(request, CheckIn)
+    org_id, caller, body = await agent_request(request, CheckIn, redeems_jit=True)
     return JSONResponse(await _check_one(org_id, caller, body))
 
 

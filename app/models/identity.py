@@ -37,6 +37,9 @@ class Agent(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="active", max_length=16)
+    # Raised on every reactivation; tokens carry the value they were issued under, so a token
+    # from before a suspension stays dead after the agent is reactivated.
+    status_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
 

@@ -26,6 +26,7 @@ class AgentFacts:
     name: str
     status: str
     capabilities: frozenset[str]
+    status_epoch: int = 0
 
 
 @dataclass
@@ -68,7 +69,9 @@ def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
             agent = session.get(Agent, agent_id)
         if agent is None or agent.org_id != org_id:
             return None
-        return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities))
+        return AgentFacts(
+            agent.id, agent.name, agent.status, frozenset(agent.capabilities), agent.status_epoch
+        )
 
     # Keyed by org too: an id asked about from another org must never see, or displace, the
     # entry its own org uses.
