@@ -14,6 +14,7 @@ connect directly (no HTTP_PROXY from the environment).
 
 import ipaddress
 import socket
+import time
 from typing import Any
 
 import httpcore
@@ -131,14 +132,78 @@ def refused_as_internal(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, InternalAddressRefused)
 
 
-def client(*, timeout: float) -> httpx.Client:
+class DeadlinePassed(httpcore.TimeoutException):
+    """The exchange's overall deadline passed; httpx reports it as an httpx.TimeoutException."""
+
+
+def _time_left(deadline: float, timeout: float | None) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlinePassed("the overall deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Every read and write waits at most until the deadline: httpx's own timeouts apply per
+    operation, so a peer sending a byte just before each read timeout could hold us forever."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def _left(self, timeout: float | None) -> float:
+        return _time_left(self._deadline, timeout)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend, deadline: float) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = _time_left(self._deadline, timeout)  # name resolution itself is not bounded
+        stream = self._inner.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def client(*, timeout: float, deadline: float | None = None) -> httpx.Client:
     """An httpx client for URLs that callers chose: no redirects, and internal addresses
-    refused unless private URLs are allowed."""
-    if private_urls_allowed():
+    refused unless private URLs are allowed. With `deadline` (seconds from now) the whole
+    exchange, connect and every read and write, ends by then however the peer paces it."""
+    backend: httpcore.NetworkBackend | None = None if private_urls_allowed() else _GuardedBackend()
+    if deadline is not None:
+        backend = _DeadlineBackend(backend or httpcore.SyncBackend(), time.monotonic() + deadline)
+    if backend is None:
         return httpx.Client(timeout=timeout, follow_redirects=False)
     transport = httpx.HTTPTransport(retries=0)
     pool = transport._pool  # httpcore.ConnectionPool: every new connection uses its backend
     if not hasattr(pool, "_network_backend"):  # an httpcore that moved it: fail closed
         raise RuntimeError("cannot guard outbound connections with this httpcore version")
-    pool._network_backend = _GuardedBackend()
+    pool._network_backend = backend
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
