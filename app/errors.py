@@ -98,5 +98,19 @@ class TokenRevoked(Unauthenticated):
     code = "token_revoked"
 
 
+class TemporarilyUnavailable(JitgateError):
+    """The service cannot answer this now, through no fault of the caller; retry after a while."""
+
+    status, code = 503, "temporarily_unavailable"
+
+    def __init__(self, description: str, *, retry_after: int = 1):
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 def error_body(code: str, description: str) -> dict[str, str]:
     return {"error": code, "error_description": description}
