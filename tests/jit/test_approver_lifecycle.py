@@ -28,7 +28,11 @@ def test_admin_changes_name_groups_and_slack_user(jit, client, alice):
 
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert (body["name"], body["groups"], body["slack_user_id"]) == ("Alice B.", ["finance"], "U0AB")
+    assert (body["name"], body["groups"], body["slack_user_id"]) == (
+        "Alice B.",
+        ["finance"],
+        "U0AB",
+    )
     assert audit_events(client, jit.org, action="approver.update")
 
 
@@ -85,9 +89,7 @@ def test_a_change_that_leaves_every_policy_whole_has_no_warnings(jit, client, al
     assert resp.json()["warnings"] == []
 
 
-def test_rotating_the_token_shows_a_new_one_once_and_ends_the_old_one(
-    jit, client, agent, alice
-):
+def test_rotating_the_token_shows_a_new_one_once_and_ends_the_old_one(jit, client, agent, alice):
     jit.policy([alice])
     request_id = jit.pending(agent)["request_id"]
 
@@ -102,9 +104,7 @@ def test_rotating_the_token_shows_a_new_one_once_and_ends_the_old_one(
     assert "api_token" not in client.get(_url(jit, alice), headers=jit.org.admin).json()
 
 
-def test_a_deleted_approver_is_refused_but_kept_for_the_audit_trail(
-    jit, client, agent, alice, bob
-):
+def test_a_deleted_approver_is_refused_but_kept_for_the_audit_trail(jit, client, agent, alice, bob):
     jit.policy([alice, bob])
     decided = jit.pending(agent)["request_id"]
     jit.decide(decided, alice, "deny")
