@@ -49,7 +49,7 @@ def create(
             session.add(approver)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"an approver with email {email!r} already exists") from exc
+        raise Conflict(_taken(session, org_id, approver.email)) from exc
     audit.record(
         session,
         audit.EventIn(
@@ -62,6 +62,17 @@ def create(
         ),
     )
     return CreatedApprover(approver=approver, api_token=token)
+
+
+def _taken(session: Session, org_id: str, email: str) -> str:
+    stmt = select(Approver).where(Approver.org_id == org_id, Approver.email == email)
+    existing = session.exec(stmt).first()
+    if existing is not None and existing.status == DELETED:
+        return (
+            f"approver {existing.id} with email {email!r} was deleted; its row keeps the address "
+            "for the audit trail, so this address cannot be added again"
+        )
+    return f"an approver with email {email!r} already exists"
 
 
 def list_approvers(session: Session, *, org_id: str) -> Sequence[Approver]:

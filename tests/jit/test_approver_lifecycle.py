@@ -131,6 +131,16 @@ def test_a_deleted_approver_cannot_be_changed_again(jit, client, alice):
     assert_oauth_error(resp, 409, "conflict")
 
 
+def test_adding_the_address_of_a_deleted_approver_says_why_it_is_refused(jit, client, alice):
+    client.delete(_url(jit, alice), headers=jit.org.admin)
+
+    resp = client.post(
+        f"{jit.org.api}/approvers", json={"email": alice.email}, headers=jit.org.admin
+    )
+
+    assert_oauth_error(resp, 409, "conflict", mentions="was deleted")
+
+
 def test_a_policy_cannot_name_a_deleted_approver(jit, client, alice, bob):
     client.delete(_url(jit, alice), headers=jit.org.admin)
 
