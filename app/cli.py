@@ -1,7 +1,9 @@
 """The `jitgate` command line: serve, orgs, admin tokens, keys, agents, approvers, policies, audit, demo."""
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,9 @@ def serve(host: str, port: int, workers: int) -> None:
         )
     with cli_session():  # migrate once here, not in N processes racing at start-up
         pass
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One /metrics for N processes: prometheus-client adds up their files at each scrape.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jitgate-metrics-")
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -8,6 +8,7 @@ import anyio
 from fastapi import FastAPI
 from sqlmodel import col, select
 
+from app import metrics
 from app.db import get_engine, session_scope
 from app.migrate import ensure_schema
 from app.models import IssuedToken
@@ -49,6 +50,8 @@ async def start(app: FastAPI) -> None:
         ensure_org_keys(session)
         retire_shared_keys(session)
     key_ring.invalidate()
+    metrics.watch_backlog("audit", audit.writer.pending)
+    metrics.watch_backlog("rows", row_writer.rows.pending)
     if settings.embedded:
         reload_revocations()
         replay.reload()

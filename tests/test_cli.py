@@ -180,6 +180,8 @@ def test_serve_with_several_workers_is_refused_in_embedded_mode(client):
     reason="needs the Redis at 127.0.0.1:6379",
 )
 def test_serve_with_several_workers_runs_that_many_web_processes(tmp_path):
+    import httpx
+
     from tests.sdk.live_server import free_port, server_env
 
     port = free_port()
@@ -194,6 +196,12 @@ def test_serve_with_several_workers_runs_that_many_web_processes(tmp_path):
             tmp_path / "serve.log"
         ).read_text()
         assert len(spawned_children(parent.pid)) == 2, (tmp_path / "serve.log").read_text()
+        # One /metrics adds up every process's counts (prometheus-client's multiprocess mode).
+        for _ in range(10):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        line = 'jitgate_http_requests_total{method="GET",route="/healthz",status="200"}'
+        assert f"{line} 11.0" in text, [t for t in text.splitlines() if "healthz" in t]
     finally:
         parent.terminate()
         parent.wait(20)

@@ -128,7 +128,9 @@ def test_redis_mode_readiness_follows_workers_and_redis(redis_mode, tmp_path, mo
     assert (status, body["checks"]["workers"], body["checks"]["redis"]) == (503, "none", "ok")
 
     # When a worker of the main queue starts: still not ready, the deliveries queue has none.
-    processes.append(start_worker(env, tmp_path / "worker.log", "jitgate"))
+    metrics_port = free_port()
+    worker_env = env | {"JITGATE_WORKER_METRICS_PORT": str(metrics_port)}
+    processes.append(start_worker(worker_env, tmp_path / "worker.log", "jitgate"))
     status, body = readiness_until(base, lambda s, b: b["checks"]["workers"] != "none")
     assert (status, body["checks"]["workers"]) == (503, "none for jitgate.deliveries")
 
@@ -137,6 +139,9 @@ def test_redis_mode_readiness_follows_workers_and_redis(redis_mode, tmp_path, mo
     status, body = readiness_until(base, lambda s, b: s == 200)
     assert status == 200, (body, (tmp_path / "worker.log").read_text()[-2000:])
     assert body["checks"] == {"database": "ok", "redis": "ok", "workers": "ok", "beat": "never"}
+    # The worker serves its own counters (deliveries happen in workers, not in the web process).
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert "# TYPE jitgate_notification_deliveries_total counter" in scraped
 
     # A sweep (what beat schedules) is reported; beat's absence alone does not fail readiness.
     from workers import heartbeat

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import metrics
 from app.db import rows_changed, session_scope
 from app.models import Delivery, JitRequest
 from app.models._types import utcnow
@@ -146,6 +147,11 @@ def _record(
                 )
 
 
+def _count(item: Planned, outcome: str) -> None:
+    kind = "outcome" if ":outcome:" in item.key else "announce"  # the keys' own layout
+    metrics.DELIVERIES.labels(item.channel, kind, outcome).inc()
+
+
 def _run(plan: list[Planned], call: Any) -> int:
     """Deliver each planned item not yet sent; raise NotifierUnavailable if any should retry."""
     sent, transient = 0, None
@@ -160,14 +166,17 @@ def _run(plan: list[Planned], call: Any) -> int:
             reference = call(get_notifier(item.channel), item)
         except NotifierUnavailable as exc:
             _record(item.key, status="pending", claimed_at=claimed_at, error=str(exc))
+            _count(item, "retried")
             transient = exc
             continue
         except (NotifierRejected, Exception) as exc:  # permanent: recorded, not retried
             log.warning("delivery %s failed permanently: %s", item.key, exc)
             error = f"{type(exc).__name__}: {exc}"
             _record(item.key, status="failed", claimed_at=claimed_at, error=error)
+            _count(item, "failed")
             continue
         _record(item.key, status="sent", claimed_at=claimed_at, reference=reference)
+        _count(item, "sent")
         sent += 1
     if transient is not None:
         raise transient

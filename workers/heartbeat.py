@@ -87,6 +87,11 @@ def _beat(hostname: str, queues: list[str]) -> None:
 def _start(sender: Any = None, **_: Any) -> None:
     if get_settings().embedded:
         return  # one process: /readyz knows its own worker thread
+    port = get_settings().worker_metrics_port
+    if port:  # a worker's own counters (deliveries, mints) for Prometheus to scrape
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=get_settings().worker_metrics_host)
     hostname = getattr(sender, "hostname", None) or "worker"
     app = getattr(sender, "app", None)
     queues = sorted(app.amqp.queues.consume_from or app.amqp.queues) if app else []

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from app import metrics
 from app.api.deps import ORG_ID_OPENAPI, agent_request
 from app.api.lean_route import add_lean_post
 from app.db import read_session
@@ -89,6 +90,7 @@ async def ask_question(request: Request) -> JSONResponse:
         held=caller.facts.capabilities,
     )
     decision_id = "dec_" + random_hex(10)
+    metrics.decision("authz.ask", result["allowed"], False)
     audit.record_later(
         audit.EventIn(
             org_id=org_id,

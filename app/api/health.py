@@ -4,15 +4,30 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from app import metrics
 from app.db import get_engine
+from app.errors import Unauthenticated
+from app.security.secrets import constant_time_equal
 from app.settings import get_settings
 
 router = APIRouter(tags=["ops"])
 REDIS_TIMEOUT_SECONDS = 1.0
 _redis_clients: dict[str, Any] = {}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; with JITGATE_METRICS_TOKEN set, only for its bearer."""
+    expected = get_settings().metrics_token
+    if expected:
+        sent = request.headers.get("authorization", "")
+        if not constant_time_equal(sent.removeprefix("Bearer ").strip(), expected):
+            raise Unauthenticated("GET /metrics needs the JITGATE_METRICS_TOKEN bearer token")
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/healthz")

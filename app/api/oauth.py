@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from app import metrics
 from app.api.deps import (
     ORG_ID_OPENAPI,
     OrgId,
@@ -19,7 +20,7 @@ from app.api.deps import (
 from app.api.errors import media_type
 from app.api.lean_route import add_lean_post
 from app.db import read_session, session_scope
-from app.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from app.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
 from app.services import assertions, row_writer, tokens
 
@@ -96,14 +97,18 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
 async def token(request: Request) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
-    org_id = path_org_id(request)
-    form = await read_form(request)
-    assertion = form.get("client_assertion") or form.get("assertion") or ""
-    if assertions.verifiable_without_io(assertion):
-        # Known agent, cached inline keys: pure CPU, cheaper here than a hop to a worker thread.
-        body = _issue(org_id, form)
-    else:
-        body = await run_in_threadpool(_issue, org_id, form)
+    try:
+        org_id = path_org_id(request)
+        form = await read_form(request)
+        assertion = form.get("client_assertion") or form.get("assertion") or ""
+        if assertions.verifiable_without_io(assertion):
+            # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
+            body = _issue(org_id, form)
+        else:
+            body = await run_in_threadpool(_issue, org_id, form)
+    except JitgateError as refusal:
+        metrics.TOKENS_REFUSED.labels(refusal.code).inc()
+        raise
     return JSONResponse(body, headers=NO_STORE)
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: an X-Request-ID on every response, and one log line per request.
+"""ASGI middleware: an X-Request-ID on every response, one log line and metrics per request.
 
 The id is the caller's when it sent a sane one (so a trace crosses services), otherwise a new
 one; it is in every log record of the request (app/logs.py) and in its audit events' details.
@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.logs import request_context
 
 log = logging.getLogger("jitgate.request")
@@ -26,6 +27,14 @@ def incoming_id(scope: Scope) -> str:
         if name == HEADER and _SANE_ID.fullmatch(value):
             return value.decode()
     return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template. FastAPI 0.165 keeps an included router's routes
+    unprefixed and records the effective (prefixed) route in scope["fastapi"]."""
+    effective = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(effective, "path", None) or getattr(scope.get("route"), "path", None)
+    return path or "(unmatched)"
 
 
 class RequestLog:
@@ -51,14 +60,15 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            status = context.setdefault("status", 500)  # the app raised before it answered
+            metrics.observe_request(scope["method"], route, status, seconds)
             if self.access_log:
-                self._line(scope, context, started)
+                self._line(scope, context, route, seconds)
             request_context.reset(reset)
 
-    def _line(self, scope: Scope, context: dict[str, Any], started: float) -> None:
-        route = scope.get("route")
-        context["route"] = getattr(route, "path", None) or "(unmatched)"
-        context["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    def _line(self, scope: Scope, context: dict[str, Any], route: str, seconds: float) -> None:
+        context["route"], context["duration_ms"] = route, round(seconds * 1000, 2)
         context.setdefault("org", (scope.get("path_params") or {}).get("org_id"))
-        context.setdefault("status", 500)  # the app raised before it answered
-        log.info("%s %s %s", scope["method"], context["route"], context["status"])
+        log.info("%s %s %s", scope["method"], route, context["status"])

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from app import metrics
 from app.db import read_session
 from app.errors import Forbidden, NotFound
 from app.models import Agent
@@ -166,6 +167,7 @@ def audit_decision(
     action: str = "authz.check",
     details: dict[str, Any] | None = None,
 ) -> None:
+    metrics.decision(action, decision.allowed, decision.jit_required)
     audit.record_later(
         audit.EventIn(
             org_id=org_id,

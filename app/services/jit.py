@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import metrics
 from app.db import rows_changed
 from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
@@ -50,7 +51,7 @@ def transition(
     """The one way a request changes state: UPDATE … SET values WHERE id = :id AND status =
     :expected. When this call wins, the change is an audit event (outcome: the new status) and
     its tasks and events are queued for after the commit. True when this call won."""
-    request_id, org_id = row.id, row.org_id
+    request_id, org_id, created_at = row.id, row.org_id, aware(row.created_at)
     stmt = (
         update(JitRequest)
         .where(col(JitRequest.id) == request_id, col(JitRequest.status) == expected, *extra_where)
@@ -73,6 +74,7 @@ def transition(
     )
     audit.record(session, event)
     after_change(session, row, kind)
+    metrics.jit_status(values["status"], created_at.timestamp(), now.timestamp())
     return True
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app import metrics
 from app.errors import InvalidTransition, NotEligible, RuleViolation
 from app.models import Agent, JitRequest
 from app.models._types import utcnow
@@ -100,6 +101,7 @@ def create_request(
         if existing is None:
             raise
         return _same_request(existing, permission, op_hash, resource), False
+    metrics.jit_status("pending")
     audit.record(
         session,
         audit.EventIn(

@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 from sqlmodel import Session, select
 
+from app import metrics
 from app.errors import InvalidGrant, InvalidScope
 from app.models import Agent, IssuedToken, JitRequest
 from app.models._types import aware
@@ -132,6 +133,7 @@ def mint(session: Session, **kwargs: Any) -> IssuedAccessToken:
     """Sign a token and record it in the caller's transaction (JIT tokens)."""
     issued, record = sign_token(**kwargs)
     session.add(IssuedToken(**record))
+    metrics.TOKENS_ISSUED.labels(str(kwargs.get("kind") or "access")).inc()
     return issued
 
 
@@ -189,6 +191,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
         ttl=get_settings().access_token_ttl,
     )
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
+    metrics.TOKENS_ISSUED.labels("access").inc()
     audit.record_later(
         audit.EventIn(
             org_id=grant.agent.org_id,

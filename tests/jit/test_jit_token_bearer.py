@@ -24,6 +24,7 @@ CLIENT_AUTH = {("POST", f"{API_PREFIX}/oauth/token")}
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
