@@ -54,6 +54,8 @@ class RequestView:
     slack_channel: str | None = None
     webhook_url: str | None = None
     decision_reason: str | None = None
+    # RFC 8707: the one server the token will be good for (None: jitgate's own issuer audience).
+    resource: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -478,3 +478,13 @@ def test_revocation_while_the_token_record_cannot_be_written_is_503_not_a_silent
     monkeypatch.setattr(row_writer.rows, "_write", real_write)
     assert revoke(client, org, token, org.admin).status_code == 200
     assert_check_refused(client, org, bearer(token), "token_revoked")
+
+
+def test_an_agent_learns_nothing_by_introspecting_another_agents_token(client, org, agent):
+    from tests.factories import register_agent
+
+    other = register_agent(client, org, capabilities=["document.read"])
+    victim = agent.token(client)
+
+    assert introspect(client, org, victim, other.bearer(client)) == {"active": False}
+    assert introspect(client, org, victim, agent.bearer(client))["active"] is True  # its own

@@ -4,6 +4,7 @@ development they must not reach loopback, private or link-local addresses."""
 import ipaddress
 import json
 import socket
+import threading
 
 import httpx
 import pytest
@@ -160,3 +161,29 @@ def test_the_setting_reads_from_the_environment(monkeypatch):
     assert Settings().allow_private_urls is False
     monkeypatch.setenv("JITGATE_ALLOW_PRIVATE_URLS", "true")
     assert Settings().allow_private_urls is True
+
+
+def test_a_stalled_name_lookup_ends_at_the_deadline(monkeypatch):
+    """The review's case: DNS that answers after 8 s must not hold a 1 s deadline."""
+    import socket as socket_module
+    import time as time_module
+
+    import httpx
+
+    from app.security import outbound as guard
+
+    released = threading.Event()
+
+    def stalled(*args, **kwargs):
+        released.wait(8)
+        raise OSError("gave up")
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", stalled)
+    monkeypatch.setattr(guard, "private_urls_allowed", lambda: False)
+    started = time_module.monotonic()
+    try:
+        with guard.deadline(1.0), pytest.raises(httpx.TimeoutException):
+            guard.client(timeout=5).get("https://keys.example.com/jwks.json")
+        assert time_module.monotonic() - started < 6  # not the resolver's 8 s
+    finally:
+        released.set()

@@ -153,10 +153,12 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
     def run() -> dict[str, Any]:
         row_writer.rows.flush()  # before the transaction: the record may still be queued
         with session_scope() as session:
-            _caller(org_id, request)
+            _, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
-            return tokens.introspect(session, org_id=org_id, token=form["token"])
+            return tokens.introspect(
+                session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
+            )
 
     return JSONResponse(await run_in_threadpool(run), headers=NO_STORE)
 

@@ -120,6 +120,7 @@ def request_detail(session: Session, approver: Approver, row: JitRequest) -> dic
             json.dumps(row.operation, indent=2, sort_keys=True, ensure_ascii=False)
         ),
         "operation_hash": row.operation_hash,
+        "resource": visible(row.resource) if row.resource else None,
         "requested_ttl": row.requested_ttl,
         "granted_ttl": row.granted_ttl,
         "approvals_required": row.approvals_required,

@@ -14,12 +14,14 @@ connect directly (no HTTP_PROXY from the environment).
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import httpcore
 import httpx
 
-from app.security.deadlines import DeadlineBackend
+from app.security.deadlines import DeadlineBackend, bounded
 from app.security.deadlines import deadline as deadline  # callers bound their requests with it
 from app.settings import get_settings
 
@@ -96,6 +98,22 @@ class InternalAddressRefused(httpcore.ConnectError):
     """Raised inside the transport; httpx reports it as httpx.ConnectError."""
 
 
+# Name lookups run on a small pool of their own, so that the caller stops waiting at its deadline:
+# a stalled resolver then holds a pool thread until it answers, never the caller's time.
+_RESOLVER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jitgate-dns")
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[Any]:
+    left = bounded(timeout, httpcore.ConnectTimeout)
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=left)
+    except FutureTimeout as exc:
+        raise httpcore.ConnectTimeout(f"resolving {host!r} outlasted the deadline") from exc
+    except (OSError, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
+
+
 class _GuardedBackend(DeadlineBackend):
     def connect_tcp(
         self,
@@ -105,10 +123,7 @@ class _GuardedBackend(DeadlineBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
+        infos = _resolve(host, port, timeout)
         # info[4][0] is the address text; an IPv6 scope ("%eth0") is not part of the address.
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         internal = [a for a in addresses if is_internal(a)]

@@ -209,18 +209,24 @@ def decide(
     )
     if decision == "deny":
         _finish(session, row, DENIED, comment or f"denied by {label}", approver.id, now)
-    elif _approvals(session, row.id) >= row.approvals_required:
+    elif _approvals(session, row) >= row.approvals_required:
         approve_now(session, row, actor=approver.id, reason=comment, now=now)
     else:
         after_change(session, row, "updated")
     return get_request(session, org_id=row.org_id, request_id=row.id)
 
 
-def _approvals(session: Session, request_id: str) -> int:
-    stmt = select(JitDecision).where(
-        JitDecision.request_id == request_id, JitDecision.decision == "approve"
+def _approvals(session: Session, row: JitRequest) -> int:
+    """Approvals that still count: each from an approver who may act on the request now (active,
+    still named by its policy). A vote whose approver was since disabled, deleted or taken off
+    the policy no longer makes up half of a two-person rule."""
+    stmt = (
+        select(Approver)
+        .join(JitDecision, col(JitDecision.approver_id) == col(Approver.id))
+        .where(JitDecision.request_id == row.id, JitDecision.decision == "approve")
     )
-    return len(session.exec(stmt).all())
+    voters = session.exec(stmt).all()
+    return sum(1 for voter in voters if approver_scope.may_act(session, voter, row))
 
 
 def _finish(

@@ -96,5 +96,6 @@ def request_view(session: Session, row: JitRequest) -> RequestView:
         slack_channel=policy.slack_channel if policy else None,
         webhook_url=policy.webhook_url if policy else None,
         decision_reason=row.decision_reason,
+        resource=row.resource,
         extra={"channels": list(policy.channels) if policy else []},
     )

@@ -213,14 +213,19 @@ def _audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
     )
 
 
-def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
-    """RFC 7662: inactive for anything not a live token of this org; never an error."""
+def introspect(
+    session: Session, *, org_id: str, token: str, requester_agent_id: str | None = None
+) -> dict[str, Any]:
+    """RFC 7662: inactive for anything not a live token of this org; never an error. An agent
+    (requester_agent_id) learns about its own tokens only: another's answer inactive (§4)."""
     try:
         claims = access_tokens.verify(token, org_id=org_id, audience=any_audience(token))
     except Exception:
         return {"active": False}
     record = session.get(IssuedToken, claims["jti"])
     if record is None or record.revoked_at is not None:
+        return {"active": False}
+    if requester_agent_id is not None and record.agent_id != requester_agent_id:
         return {"active": False}
     agent = session.get(Agent, record.agent_id)
     if agent is None or agent.status != "active":  # suspending an agent cuts its live tokens too

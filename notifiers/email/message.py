@@ -30,7 +30,8 @@ Operation (as the agent sent it):
 {{ quoted_operation }}
 
 Requested token lifetime: {{ ttl }}
-Decide before: {{ deadline }}
+{% if r.resource %}Token only for: {{ resource }}
+{% endif %}Decide before: {{ deadline }}
 Request: {{ r.request_id }}
 
 ----------------------------------------------------------------------
@@ -50,7 +51,7 @@ REQUEST_HTML = _html.from_string(
 <p><strong>Justification</strong> (written by the agent)<br>{{ justification }}</p>
 <p><strong>Operation</strong></p>
 <pre style="background: #f6f8fa; padding: .75em; white-space: pre-wrap">{{ operation }}</pre>
-<p>Requested token lifetime: {{ ttl }}<br>Decide before: {{ deadline }}<br>
+<p>Requested token lifetime: {{ ttl }}<br>{% if r.resource %}Token only for: <code>{{ resource }}</code><br>{% endif %}Decide before: {{ deadline }}<br>
 Request: <code>{{ r.request_id }}</code></p>
 <p><a href="{{ approve_url }}" style="background: #1a7f37; color: #fff; padding: .5em 1em;
  text-decoration: none; border-radius: 4px">Approve…</a>
@@ -127,6 +128,7 @@ def request_message(
         "justification": visible(request.justification),
         "quoted_justification": quoted(request.justification),
         "ttl": format_ttl(request.requested_ttl),
+        "resource": visible(request.resource or ""),
         "deadline": format_datetime(request.pending_deadline),
         "approve_url": links.approve_url,
         "deny_url": links.deny_url,

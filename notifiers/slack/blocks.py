@@ -118,6 +118,8 @@ def request_blocks(request: RequestView, *, dashboard_url: str | None = None) ->
     ]
     if request.approvals_required > 1:
         fields.append(_mrkdwn(f"*Approvals required*\n{request.approvals_required}"))
+    if request.resource:
+        fields.append(_mrkdwn(f"*Token only for*\n`{escape_mrkdwn(visible(request.resource))}`"))
     blocks: list[dict] = [
         {
             "type": BlockType.HEADER,

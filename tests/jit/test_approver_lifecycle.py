@@ -3,7 +3,9 @@
 
 import pytest
 
+from tests import factories
 from tests.helpers import assert_oauth_error, audit_events
+from tests.jit.conftest import PERMISSION
 
 
 def _url(jit, approver, suffix: str = "") -> str:
@@ -184,3 +186,33 @@ def test_approver_routes_are_for_the_org_s_admins_only(
     assert as_other_admin.status_code == 404
     assert_oauth_error(unknown, 404, "not_found")
     assert client.get(_url(jit, alice), headers=jit.org.admin).json()["status"] == "active"
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted", "taken_off_the_policy"])
+def test_a_vote_whose_approver_is_gone_no_longer_counts_toward_the_quorum(
+    client, org, jit, alice, bob, how
+):
+    # Given a two-person rule and Alice's approval
+    agent = factories.register_agent(client, org, capabilities=[PERMISSION])
+    policy = jit.policy([alice, bob], approvals_required=2)
+    request_id = jit.pending(agent)["request_id"]
+    assert jit.decide(request_id, alice).status_code == 200
+    # When Alice stops being an approver of it
+    url = f"{org.api}/approvers/{alice.approver_id}"
+    if how == "disabled":
+        client.patch(url, json={"status": "disabled"}, headers=org.admin)
+    elif how == "deleted":
+        client.delete(url, headers=org.admin)
+    else:
+        body = {
+            "permission": PERMISSION,
+            "mode": "jit",
+            "approvers": [bob.approver_id],
+            "approvals_required": 2,
+        }
+        put = client.put(f"{org.api}/policies/{policy['policy_id']}", json=body, headers=org.admin)
+        assert put.status_code == 200, put.text
+    # Then Bob alone does not complete the two-person rule
+    answer = jit.decide(request_id, bob)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "pending"
