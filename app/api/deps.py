@@ -14,7 +14,7 @@ from app.errors import NotFound, RuleViolation, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
-from app.services import authz
+from app.services import authz, rate_limits
 from app.services.cache import TtlCache
 
 # scope="function": the unit of work commits before the response is sent, so a client that got
@@ -120,6 +120,7 @@ def find_agent(org_id: str, token: str) -> AgentCaller:
     facts = authz.agent_facts(org_id, claims["sub"])
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
+    rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
     return AgentCaller(facts=facts, claims=claims, token=token)
 
 

@@ -37,6 +37,8 @@ class Agent(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="active", max_length=16)
+    # Overrides of the org-wide rate limits (app/services/rate_limits.py); None = all defaults.
+    budget: dict | None = Field(default=None, sa_column=json_column_nullable())
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
 

@@ -20,6 +20,7 @@ class AgentFacts:
     name: str
     status: str
     capabilities: frozenset[str]
+    requests_per_minute: int | None = None  # the agent's own rate limit, if it has one
 
 
 @dataclass
@@ -62,7 +63,8 @@ def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
             agent = session.get(Agent, agent_id)
         if agent is None or agent.org_id != org_id:
             return None
-        return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities))
+        rpm = (agent.budget or {}).get("requests_per_minute")
+        return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities), rpm)
 
     # Keyed by org too: an id asked about from another org must never see, or displace, the
     # entry its own org uses.
