@@ -3,6 +3,7 @@ ask and JIT routes, JIT requests per hour, the pending-JIT cap, and per client a
 unauthenticated routes. Every refusal is 429 rate_limited with Retry-After."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -145,6 +146,18 @@ def test_pending_jit_cap_refuses_a_new_request_until_one_is_decided(client, org,
     # when one of the two is cancelled, then the cap (counted from the database) has room again
     client.post(f"{org.api}/jit/requests/{first.json()['request_id']}/cancel", headers=bearer)
     assert jit_request(client, org, bearer, 2).status_code == 202
+
+
+def test_pending_cap_holds_exactly_when_requests_arrive_at_once(client, org, agent, jit_org):
+    # given an agent allowed 3 pending requests
+    assert set_budget(client, org, agent.agent_id, max_pending_jit=3).status_code == 200
+    bearer = agent.bearer(client)
+    # when 8 requests arrive together
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: jit_request(client, org, bearer, n), range(8)))
+    # then exactly 3 are open and the other 5 refused (no two saw the same free slot)
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [202] * 3 + [429] * 5, [r.text for r in answers]
 
 
 def test_idempotent_retry_of_a_pending_request_is_not_refused_by_the_cap(
