@@ -272,3 +272,14 @@ def test_patch_with_a_nonsensical_budget_is_422(client, org, agent, budget):
     assert_oauth_error(resp, 422, "invalid_request")
     shown = client.get(f"{org.api}/agents/{agent.agent_id}", headers=org.admin).json()
     assert shown["budget_overrides"] == {}
+
+
+def test_without_redis_a_limit_admits_rather_than_failing_the_request(caplog):
+    from app.services.rate_limits import RedisCounter
+    from tests.integration.stack import free_port
+
+    # given a Redis address where nothing listens
+    counter = RedisCounter(f"redis://127.0.0.1:{free_port()}/0")
+    # when a request is counted, then it is admitted and the gap is logged
+    assert counter.hit("agent/org_x/agt_y", 1, 60) is None
+    assert "not enforced" in caplog.text
