@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+from sdk_fakes import make_clients
 
 from jitgate import RateLimited, SyncAgentAuth
 from jitgate.errors import error_from_response
@@ -35,3 +38,19 @@ def test_retry_after_is_read_only_as_sane_seconds(header, expected):
     )  # fmt: skip
     error = error_from_response(response)
     assert isinstance(error, RateLimited) and error.retry_after == expected
+
+
+def test_waiting_for_approval_sits_out_a_rate_limit_and_carries_on():
+    # given a server that refuses the first poll with Retry-After: 1, then has the approval
+    server, _, sync = make_clients(jit_statuses=["approved"], rate_limit_next_polls=1)
+    # when the agent waits, then it waits out the refusal and gets its token
+    approval = sync.wait_for_approval("jit_1", timeout=30)
+    assert approval.status == "approved" and approval.granted
+    assert server.calls.count("GET jit/requests/jit_1") == 2
+
+
+def test_async_wait_raises_rate_limited_when_retry_after_outlasts_the_timeout():
+    _, auth, _ = make_clients(rate_limit_next_polls=1, retry_after="120")
+    with pytest.raises(RateLimited) as caught:
+        asyncio.run(auth.wait_for_approval("jit_1", timeout=5))
+    assert caught.value.retry_after == 120
