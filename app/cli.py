@@ -15,6 +15,11 @@ def main() -> None:
     """jitgate: identity, scoped tokens and just-in-time approval for AI agents."""
 
 
+# uvicorn's loggers go to our root handler (JITGATE_LOG_FORMAT), and its access line, which
+# prints raw paths, gives way to ours (route templates; app/api/request_log.py).
+UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "access_log": False}
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -35,7 +40,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
         from app.main import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, **UVICORN_LOGGING)
         return
     if get_settings().embedded:
         raise CliError(
@@ -50,8 +55,8 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
         proxy_headers=True,
+        **UVICORN_LOGGING,
     )
 
 

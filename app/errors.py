@@ -90,6 +90,12 @@ class OperationMismatch(Forbidden):
     code = "operation_mismatch"
 
 
+class AudienceMismatch(Forbidden):
+    """RFC 8707: the token is bound to another resource server than the one redeeming it."""
+
+    code = "invalid_target"
+
+
 class TokenExpired(Unauthenticated):
     code = "token_expired"
 
@@ -110,6 +116,16 @@ class RateLimited(JitgateError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class TemporarilyUnavailable(JitgateError):
+    """A dependency is down and no answer would be safe: retry shortly (RFC 6749 §4.1.2.1)."""
+
+    status, code = 503, "temporarily_unavailable"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 def error_body(code: str, description: str) -> dict[str, str]:

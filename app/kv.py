@@ -7,10 +7,19 @@ exact.
 
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from app.errors import TemporarilyUnavailable
 from app.settings import get_settings
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(TemporarilyUnavailable):
+    """Redis did not answer. Callers with a durable source of the same fact (the database)
+    fall back to it; any other caller answers 503 with Retry-After, never 500."""
 
 
 class KeyValueStore(Protocol):
@@ -59,15 +68,26 @@ class RedisStore:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors = (redis.RedisError, OSError)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except self._errors as exc:
+            raise StoreUnavailable(
+                "the shared store (Redis) is not reachable; retry shortly"
+            ) from exc
 
     def add(self, key: str, ttl_seconds: int) -> bool:
-        return bool(self._redis.set("jitgate:kv:" + key, b"1", nx=True, ex=max(ttl_seconds, 1)))
+        ex = max(ttl_seconds, 1)
+        return bool(self._call(lambda: self._redis.set("jitgate:kv:" + key, b"1", nx=True, ex=ex)))
 
     def put(self, key: str, ttl_seconds: int) -> None:
-        self._redis.set("jitgate:kv:" + key, b"1", ex=max(ttl_seconds, 1))
+        ex = max(ttl_seconds, 1)
+        self._call(lambda: self._redis.set("jitgate:kv:" + key, b"1", ex=ex))
 
     def exists(self, key: str) -> bool:
-        return bool(self._redis.exists("jitgate:kv:" + key))
+        return bool(self._call(lambda: self._redis.exists("jitgate:kv:" + key)))
 
 
 @lru_cache

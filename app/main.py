@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import logs
 from app.api import (
     agents,
     approvers,
@@ -24,6 +25,7 @@ from app.api import (
     wellknown,
 )
 from app.api.limits import RequestLimits
+from app.api.request_log import RequestLog
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     settings.check_secure()
+    if not logging.getLogger().handlers:  # a server process (a test runner brings its own)
+        logs.configure(settings.log_format, settings.log_level)
     app = FastAPI(
         title="jitgate",
         version="0.1.0",
@@ -62,4 +66,5 @@ def create_app() -> FastAPI:
     app.add_middleware(
         RequestLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes
     )
+    app.add_middleware(RequestLog, access_log=settings.access_log)  # outermost: ids on refusals too
     return app

@@ -1,13 +1,43 @@
 """Request and response bodies of the HTTP API (pydantic); the services validate the rules."""
 
+import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# A JSON string may spell half a UTF-16 pair ("\\udfff"). Python's parser accepts it, but the
+# text can never be encoded as UTF-8 (hashes, the database, Slack, email), so it is refused here,
+# for every body, before any service sees it. pydantic's own `str` fields already refuse it;
+# free-form objects (operation, context) do not.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """True when any string in a parsed JSON value, key or item, holds a lone surrogate."""
+    stack = [value]
+    while stack:  # a loop, not recursion: a deeply nested body must not overflow the stack
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        if has_lone_surrogate(data):
+            raise ValueError("text must be valid Unicode (a lone surrogate such as \\udfff is not)")
+        return data
 
 
 class AgentRegister(Body):
@@ -108,6 +138,9 @@ class JitRequestIn(Body):
     operation: dict[str, Any] | None = None
     callback_url: str | None = Field(default=None, max_length=2048)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    # RFC 8707: the server the JIT token will be presented to (its aud). The length is checked
+    # by the rule, so an overlong URI is invalid_target like any other bad one.
+    resource: str | None = None
 
 
 class DecisionIn(Body):
@@ -119,3 +152,5 @@ class ConsumeIn(Body):
     token: str = Field(max_length=8192)
     permission: str = Field(max_length=200)
     operation: dict[str, Any] | None = None
+    # The redeeming server's own URI: a token bound to another audience is refused, unused.
+    resource: str | None = Field(default=None, max_length=2048)

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET
 
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    log_level: str = "INFO"
+    access_log: bool = True  # one line per request (route template, status, duration)
+
     access_token_ttl: int = 900
     assertion_max_lifetime: int = 300
     clock_leeway: int = 30
@@ -46,6 +50,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     email_from: str = "jitgate@localhost"
     webhook_url: str | None = None
+    # Third-party deliveries (webhooks, agents' callback_url): a wall-clock limit per POST,
+    # connect to last byte, since a per-read timeout never fires on a receiver that drips.
+    delivery_deadline_seconds: float = 10.0
+    # How many third-party deliveries of one org may be in flight at once (the rest wait their
+    # turn), so one org's slow endpoints cannot take every delivery slot.
+    delivery_org_concurrency: int = 2
+    # Embedded mode: threads of the in-process worker for the jitgate.deliveries queue.
+    delivery_threads: int = 4
 
     ask_llm_url: str | None = None
     ask_llm_model: str | None = None

@@ -42,7 +42,12 @@ sys.path.insert(0, str(REPO))
 
 from tests import factories  # noqa: E402
 from tests.integration.receiver import WebhookReceiver  # noqa: E402
-from tests.integration.stack import Proc, Stack, redis_unreachable_reason  # noqa: E402
+from tests.integration.stack import (  # noqa: E402
+    DELIVERIES_QUEUE,
+    Proc,
+    Stack,
+    redis_unreachable_reason,
+)
 
 PERMISSION = "payments.authorize"
 TARGETS_MS = {"decision_to_agent_p95": 100.0, "request_to_notification_p95": 250.0}
@@ -230,6 +235,8 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
         JITGATE_ADDRESS_REQUESTS_PER_MINUTE="1000000000",
     )
     workers = [stack.worker(f"bench-worker{i}", args.worker_threads) for i in range(args.workers)]
+    if args.webhook:  # webhooks are delivered by a worker of their own queue
+        stack.worker("bench-deliveries", args.worker_threads, queues=DELIVERIES_QUEUE)
     worker = workers[0] if args.workers == 1 else None
     assert worker is not None, "the log-line timing reads one worker's log"
     receiver = WebhookReceiver().start() if args.webhook else None

@@ -1,5 +1,7 @@
-"""Channel-neutral wording of a request: lifetimes, how it ended, and who decided."""
+"""Channel-neutral wording of a request: lifetimes, how it ended, who decided, and agent text
+made safe to look at."""
 
+import unicodedata
 from enum import StrEnum
 
 from notifiers.base import DecisionView, RequestView
@@ -17,6 +19,35 @@ class Outcome(StrEnum):
 # Once approved, later states (consumed, revoked, token_expired) still read as an approval.
 APPROVED_LATER_STATES = frozenset({"consumed", "revoked", "token_expired"})
 DECISION_FOR_OUTCOME = {Outcome.APPROVED: "approve", Outcome.DENIED: "deny"}
+
+
+# Characters that change how the text around them is displayed, or are not displayed at all:
+# controls (Cc), format characters (Cf: bidi overrides and isolates, zero-width space and
+# joiners, word joiner, BOM, soft hyphen, tags), line and paragraph separators, surrogates.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+KEPT = frozenset("\n\t")  # the agent's line breaks and tabs are shown as such
+
+
+def visible(text: str) -> str:
+    """Agent-written text with every hidden character shown as ⟨U+XXXX⟩, so the approver reads
+    what is really there: "\u202e9876-5432" would otherwise be displayed as 2345-6789.
+    Every channel (dashboard, Slack, email, the email confirmation page) shows agent text
+    through this."""
+    if text.isprintable():  # the common case, and str's own C loop
+        return text
+    return "".join(_shown(char) for char in text)
+
+
+def _shown(char: str) -> str:
+    if char in KEPT or unicodedata.category(char) not in HIDDEN_CATEGORIES:
+        return char
+    return f"⟨U+{ord(char):04X}⟩"
+
+
+def quoted(text: str) -> str:
+    """Agent text as a quotation ("> " before each line), so no line of it can pass for a line
+    jitgate wrote (such as a decision link in a plain-text email)."""
+    return "\n".join("> " + line for line in visible(text).split("\n"))
 
 
 def format_ttl(seconds: int) -> str:

@@ -186,7 +186,8 @@ class WebhookNotifier:
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            response = (self._http or shared_client()).post(url, content=body, headers=headers)
+            with outbound.deadline(self._settings.delivery_deadline_seconds):
+                response = (self._http or shared_client()).post(url, content=body, headers=headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise NotifierRejected(f"webhook: unusable URL ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:

@@ -237,13 +237,17 @@ def run(args: argparse.Namespace) -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     procs = Processes(args.procfile, workdir, env)
     try:
-        say("1. the Procfile's processes, from the installed package")
+        say("1. the Procfile's processes, from the installed package, until /readyz says ready")
         check_installed(env, workdir)
         procs.start("web")
         wait_for("the web process", lambda: procs.alive("web") and _healthy(base))
-        procs.start("worker")
-        procs.start("beat")
-        wait_for("the worker", lambda: procs.alive("worker") and "ready." in procs.output("worker"))
+        for name in procs.commands:
+            if name != "web":
+                procs.start(name)  # worker, deliveries, beat: whatever the Procfile declares
+        for name in procs.commands:
+            if "celery" in procs.commands[name] and " worker " in procs.commands[name]:
+                wait_for(name, lambda n=name: procs.alive(n) and "ready." in procs.output(n))
+        wait_for("/readyz", lambda: _ready(base))
         steps(base, env, workdir, procs)
     except Exception:
         for name in procs.running:
@@ -255,6 +259,13 @@ def run(args: argparse.Namespace) -> None:
             say(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _healthy(base: str) -> bool:

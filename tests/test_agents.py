@@ -179,7 +179,7 @@ def test_patch_changes_capabilities_and_status(client, org, agent):
     scope = request_token(client, org, agent.assertion()).json()["scope"]
     assert scope == "document.read"
     events = audit_events(client, org, action="agent.update")
-    assert events[0]["details"] == {"capabilities": ["document.read"]}
+    assert events[0]["details"]["capabilities"] == ["document.read"]
 
 
 @pytest.mark.parametrize(

@@ -87,10 +87,11 @@ def test_removed_capability_is_denied_even_with_an_older_token(client, org, agen
 
 
 @pytest.mark.parametrize("form", ["name", "id"])
-def test_subject_may_be_another_agent_by_name_or_id(client, org, agent, form):
+def test_subject_may_be_another_agent_by_name_or_id(client, org, form):
+    checker = register_agent(client, org, capabilities=["authz.check_others"])
     other = register_agent(client, org, capabilities=["email.send"])
     subject = f"agent:{other.name}" if form == "name" else other.agent_id
-    answer = decide(client, agent, agent.bearer(client), "email.send", subject=subject)
+    answer = decide(client, checker, checker.bearer(client), "email.send", subject=subject)
     assert answer["allowed"] is True and answer["subject"] == other.agent_id
 
 
@@ -103,7 +104,8 @@ def test_subject_defaults_to_the_caller_in_both_spellings(client, org, agent):
 @pytest.mark.parametrize(
     "kind", ["unknown-name", "unknown-id", "nul", "nul-name", "long", "other-org"]
 )
-def test_unknown_subject_is_404(client, org, agent, kind):
+def test_unknown_subject_is_404_for_a_checker_of_others(client, org, kind):
+    agent = register_agent(client, org, capabilities=["authz.check_others", "document.read"])
     subjects = {
         "unknown-name": "agent:nobody",
         "unknown-id": "agt_nobody",

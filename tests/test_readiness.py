@@ -26,7 +26,12 @@ def test_embedded_readiness_names_each_check(client):
     assert answer.status_code == 200
     assert answer.json() == {
         "status": "ready",
-        "checks": {"database": "ok", "redis": "not_configured", "workers": "embedded"},
+        "checks": {
+            "database": "ok",
+            "redis": "not_configured",
+            "workers": "embedded",
+            "beat": "embedded",
+        },
     }
     assert client.get("/healthz").json() == {"status": "ok"}
 
@@ -95,9 +100,9 @@ def redis_mode(tmp_path: Path) -> Iterator[tuple[RedisServer, dict[str, str], li
         server.stop()
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], log: Path, queue: str) -> subprocess.Popen:
     argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker"]
-    argv += ["--pool", "threads", "-c", "2", "-Q", "jitgate", "-l", "INFO", "-n", "ready@%h"]
+    argv += ["--pool", "threads", "-c", "2", "-Q", queue, "-l", "INFO", "-n", f"{queue}@%h"]
     with log.open("wb") as out:
         return subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -112,7 +117,9 @@ def readiness_until(base: str, accept: Callable[[int, dict], bool]) -> tuple[int
 
 
 @pytest.mark.skipif(REDIS is None, reason="needs redis-server on PATH")
-def test_redis_mode_readiness_follows_workers_and_redis(redis_mode, tmp_path):
+def test_redis_mode_readiness_follows_workers_and_redis(redis_mode, tmp_path, monkeypatch):
+    from app.settings import get_settings
+
     server, env, processes = redis_mode
     base = env["BASE_URL"]
 
@@ -120,11 +127,23 @@ def test_redis_mode_readiness_follows_workers_and_redis(redis_mode, tmp_path):
     status, body = readiness_until(base, lambda s, b: True)
     assert (status, body["checks"]["workers"], body["checks"]["redis"]) == (503, "none", "ok")
 
-    # When a worker starts, its heartbeat makes the service ready.
-    processes.append(start_worker(env, tmp_path / "worker.log"))
+    # When a worker of the main queue starts: still not ready, the deliveries queue has none.
+    processes.append(start_worker(env, tmp_path / "worker.log", "jitgate"))
+    status, body = readiness_until(base, lambda s, b: b["checks"]["workers"] != "none")
+    assert (status, body["checks"]["workers"]) == (503, "none for jitgate.deliveries")
+
+    # When the deliveries worker starts too, the heartbeats make the service ready.
+    processes.append(start_worker(env, tmp_path / "deliveries.log", "jitgate.deliveries"))
     status, body = readiness_until(base, lambda s, b: s == 200)
     assert status == 200, (body, (tmp_path / "worker.log").read_text()[-2000:])
-    assert body["checks"] == {"database": "ok", "redis": "ok", "workers": "ok"}
+    assert body["checks"] == {"database": "ok", "redis": "ok", "workers": "ok", "beat": "never"}
+
+    # A sweep (what beat schedules) is reported; beat's absence alone does not fail readiness.
+    from workers import heartbeat
+
+    monkeypatch.setattr(get_settings(), "redis_url", server.url)
+    heartbeat.sweep_ran()
+    assert readiness_until(base, lambda s, b: True)[1]["checks"]["beat"] == "ok"
 
     # When Redis stops: 503 naming Redis.
     server.stop()

@@ -10,6 +10,7 @@ from app.models import JitRequest
 from app.models._types import utcnow
 from app.security import outbound
 from app.security.access_tokens import issuer_for
+from app.settings import get_settings
 from notifiers.webhook import SIGNATURE_HEADER, shared_client, sign_body
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ def post_callback(request_id: str) -> bool:
         SIGNATURE_HEADER: sign_body(body, audience=url, issuer=issuer),
     }
     try:
-        response = shared_client().post(url, content=body, headers=headers)
+        with outbound.deadline(get_settings().delivery_deadline_seconds):
+            response = shared_client().post(url, content=body, headers=headers)
     except httpx.ConnectError as exc:
         if outbound.refused_as_internal(exc):  # retrying would not change the answer
             log.warning("callback for %s refused: %s", request_id, exc)

@@ -9,9 +9,16 @@ out again once the visibility timeout has passed.
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from app.settings import get_settings
 
+QUEUE = "jitgate"
+# Deliveries to URLs that orgs and agents chose (webhooks, callbacks) have a queue and a pool of
+# their own: a slow receiver can only ever hold those threads, never the ones that announce on
+# our own channels, expire requests, sweep and mint.
+DELIVERIES_QUEUE = "jitgate.deliveries"
+THIRD_PARTY_TASKS = ("jitgate.deliver_callback", "jitgate.deliver_webhooks")
 SWEEP_SECONDS = float(os.environ.get("JITGATE_SWEEP_SECONDS", "5"))
 # How long an unacknowledged task waits before Redis hands it to another worker; also how long a
 # delivery claimed by a worker stays its own (workers/deliveries.py) before it counts as dead.
@@ -48,7 +55,8 @@ def make_celery() -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings.redis_url),
-        task_default_queue="jitgate",
+        task_default_queue=QUEUE,
+        task_routes={name: {"queue": DELIVERIES_QUEUE} for name in THIRD_PARTY_TASKS},
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep": {"task": "jitgate.sweep", "schedule": SWEEP_SECONDS},
@@ -56,6 +64,15 @@ def make_celery() -> Celery:
         timezone="UTC",
     )
     return app
+
+
+@setup_logging.connect
+def _jitgate_logging(**_: object) -> None:
+    """Workers and beat log like the web process (JITGATE_LOG_FORMAT, redaction of secrets)."""
+    from app import logs
+
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
 
 
 celery_app = make_celery()

@@ -7,6 +7,10 @@ A row is marked sent right after its post succeeds, so a redelivered task skips 
 already delivered; a transient failure puts the row back to pending and raises
 NotifierUnavailable for the task to retry with backoff; a permanent one is recorded on the row
 and in the audit trail and never retried.
+
+Channels whose address an org or agent chose (webhooks) form the third-party lane: their
+deliveries run in tasks of their own on the jitgate.deliveries queue (workers/tasks.py), which
+the tasks of our own lane start, so a slow receiver never holds our own channels up.
 """
 
 import logging
@@ -26,8 +30,16 @@ from app.services.jit_views import request_view
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
 from workers.celery_app import VISIBILITY_TIMEOUT
+from workers.enqueue import send
 
 log = logging.getLogger(__name__)
+THIRD_PARTY_CHANNELS = frozenset({"webhook"})
+DELIVER_THIRD_PARTY = "jitgate.deliver_webhooks"
+ANNOUNCE, OUTCOME = "announce", "outcome"
+
+
+def in_lane(channel: str, third_party: bool) -> bool:
+    return (channel in THIRD_PARTY_CHANNELS) == third_party
 
 
 @dataclass(frozen=True)
@@ -162,9 +174,11 @@ def _run(plan: list[Planned], call: Any) -> int:
     return sent
 
 
-def _plan_announce(session: Session, view: RequestView) -> list[Planned]:
+def _plan_announce(session: Session, view: RequestView, third_party: bool) -> list[Planned]:
     plan = []
     for channel in view.extra.get("channels", []):
+        if not in_lane(channel, third_party):
+            continue
         notifier: Notifier = get_notifier(channel)
         for target in notifier.targets(view):
             key = f"{view.request_id}:announce:{channel}:{target.address}"
@@ -180,13 +194,18 @@ def _plan_announce(session: Session, view: RequestView) -> list[Planned]:
     return plan
 
 
-def announce(request_id: str) -> int:
+def announce(request_id: str, *, third_party: bool = False, dispatch: bool = True) -> int:
+    """Announce on one lane's channels; our own lane (with dispatch) also starts the task of
+    the third-party lane when the request has channels there."""
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
         if row is None:
             return 0
         view = request_view(session, row)
-        plan = _plan_announce(session, view) if row.status == "pending" else []
+        plan = _plan_announce(session, view, third_party) if row.status == "pending" else []
+    channels = view.extra.get("channels", [])
+    if dispatch and not third_party and any(in_lane(c, True) for c in channels):
+        send(DELIVER_THIRD_PARTY, request_id, ANNOUNCE)
     sent = _run(plan, lambda notifier, item: notifier.announce(view, item.target))
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
@@ -198,11 +217,13 @@ def announce(request_id: str) -> int:
         # The decision landed while the announcements went out: its own outcome task may have
         # looked before they were recorded as sent and found nothing to follow up. Follow up
         # now; outcome deliveries are keyed, so one already made is not made again.
-        show_outcome(request_id)
+        show_outcome(request_id, third_party=third_party, dispatch=False)
     return sent
 
 
-def show_outcome(request_id: str) -> int:
+def show_outcome(request_id: str, *, third_party: bool = False, dispatch: bool = True) -> int:
+    """Show the outcome on one lane's channels; our own lane (with dispatch) also starts the
+    third-party lane's task when a third-party channel was announced to."""
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
         if row is None or row.status == "pending":
@@ -217,8 +238,12 @@ def show_outcome(request_id: str) -> int:
             )
             .order_by(col(Delivery.id))
         ).all()
+        if dispatch and not third_party and any(in_lane(d.channel, True) for d in announced):
+            send(DELIVER_THIRD_PARTY, request_id, OUTCOME)
         plan = []
         for d in announced:
+            if not in_lane(d.channel, third_party):
+                continue
             key = f"{request_id}:outcome:{row.status}:{d.channel}:{d.target}"
             _ensure_row(
                 session,

@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import httpx
+from celery import Task
 from sqlmodel import col, select
 
 from app.db import session_scope
@@ -12,9 +13,10 @@ from app.models import Delivery, JitRequest
 from app.models._types import utcnow
 from app.services import durable_store, jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
-from workers import deliveries
+from workers import deliveries, heartbeat
 from workers.callbacks import CallbackFailed, post_callback
 from workers.celery_app import VISIBILITY_TIMEOUT, celery_app
+from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
 RETRY = {
@@ -28,16 +30,35 @@ RENOTIFY_AFTER = timedelta(seconds=30)
 REMINT_AFTER = timedelta(seconds=5)
 
 
-@celery_app.task(name="jitgate.notify_request", **RETRY)
-def notify_request(request_id: str) -> int:
-    """Announce a new request on each of its policy's channels (one delivery row per target)."""
-    return deliveries.announce(request_id)
+@celery_app.task(name="jitgate.notify_request", bind=True, **RETRY)
+def notify_request(self: Task, request_id: str) -> int:
+    """Announce a new request on each of its policy's own channels (one delivery row per
+    target); the first attempt starts the third-party channels' task."""
+    return deliveries.announce(request_id, dispatch=self.request.retries == 0)
 
 
-@celery_app.task(name="jitgate.notify_outcome", **RETRY)
-def notify_outcome(request_id: str) -> int:
-    """Show the outcome wherever the request was announced."""
-    return deliveries.show_outcome(request_id)
+@celery_app.task(name="jitgate.notify_outcome", bind=True, **RETRY)
+def notify_outcome(self: Task, request_id: str) -> int:
+    """Show the outcome wherever the request was announced (third-party lane: its own task)."""
+    return deliveries.show_outcome(request_id, dispatch=self.request.retries == 0)
+
+
+@celery_app.task(name="jitgate.deliver_webhooks", bind=True, **RETRY)
+def deliver_webhooks(self: Task, request_id: str, kind: str) -> int | None:
+    """The third-party lane of notify_request / notify_outcome, on the deliveries queue, in
+    one of the org's delivery slots."""
+    org_id = _org_of(request_id)
+    if org_id is None:
+        return 0
+    if kind == deliveries.ANNOUNCE:
+        return in_org_slot(self, org_id, lambda: deliveries.announce(request_id, third_party=True))
+    return in_org_slot(self, org_id, lambda: deliveries.show_outcome(request_id, third_party=True))
+
+
+def _org_of(request_id: str) -> str | None:
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        return row.org_id if row is not None else None
 
 
 @celery_app.task(
@@ -57,14 +78,18 @@ def expire_request(request_id: str) -> bool:
 
 @celery_app.task(
     name="jitgate.deliver_callback",
+    bind=True,
     autoretry_for=(httpx.HTTPError, CallbackFailed),
     max_retries=6,
     retry_backoff=2,
     retry_backoff_max=300,
     retry_jitter=True,
 )
-def deliver_callback(request_id: str) -> bool:
-    return post_callback(request_id)
+def deliver_callback(self: Task, request_id: str) -> bool | None:
+    org_id = _org_of(request_id)
+    if org_id is None:
+        return False
+    return in_org_slot(self, org_id, lambda: post_callback(request_id))
 
 
 @celery_app.task(name="jitgate.sweep")
@@ -123,4 +148,5 @@ def sweep() -> dict[str, int]:
     counts["keys_pruned"] = durable_store.prune()  # sign-outs, used links: expired ones
     if any(counts.values()):
         log.info("sweep: %s", counts)
+    heartbeat.sweep_ran()  # beat's liveness: the sweep only runs when beat schedules it
     return counts

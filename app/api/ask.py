@@ -86,6 +86,7 @@ async def ask_question(request: Request) -> JSONResponse:
         catalog=catalog.entries,
         decide=decide,
         interpreter=_remembering(catalog, get_interpreter(get_settings())),
+        held=caller.facts.capabilities,
     )
     decision_id = "dec_" + random_hex(10)
     audit.record_later(

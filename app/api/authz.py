@@ -21,7 +21,6 @@ from app.api.deps import (
 )
 from app.api.lean_route import add_lean_post
 from app.db import session_scope
-from app.errors import NotFound
 from app.schemas import CheckBulkIn, CheckIn
 from app.services import authz
 
@@ -45,9 +44,7 @@ def _with_jit_token(
 
 
 async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[str, Any]:
-    subject = authz.resolve_subject(org_id, caller.facts, body.subject)
-    if subject is None:
-        raise NotFound("no such subject in this organization")
+    subject = authz.subject_for(org_id, caller.facts, caller.scope, body.subject)
     if caller.claims.get("jit"):
         decision = await run_in_threadpool(_with_jit_token, org_id, caller, subject, body)
     else:
@@ -67,7 +64,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 # itself, with the same rules and errors as the dependency-injected routes.
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
-    org_id, caller, body = await agent_request(request, CheckIn)
+    org_id, caller, body = await agent_request(request, CheckIn, redeems_jit=True)
     return JSONResponse(await _check_one(org_id, caller, body))
 
 

@@ -8,9 +8,10 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from app import logs
 from app.api.errors import json_body
 from app.db import get_session, read_session
-from app.errors import NotFound, RuleViolation, Unauthenticated
+from app.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
@@ -113,13 +114,26 @@ class AgentCaller:
         return frozenset(str(self.claims.get("scope", "")).split())
 
 
-def find_agent(org_id: str, token: str) -> AgentCaller:
-    """Verify an access token offline; the agent's facts come from the decision cache."""
+def find_agent(org_id: str, token: str, *, redeems_jit: bool = False) -> AgentCaller:
+    """Verify an access token offline; the agent's facts come from the decision cache.
+
+    A JIT token is good for its one operation only: as a bearer it is refused everywhere but
+    where it is redeemed (redeems_jit), so whoever it was handed to cannot act as the agent.
+    The refusal comes before anything could use it up: it still redeems afterwards.
+    """
     require_org(org_id)
     claims = access_tokens.verify(token, org_id=org_id)
+    logs.bind(agent=claims["sub"])
+    if claims.get("jit") is not None and not redeems_jit:
+        raise Unauthenticated(
+            "a JIT token is not a bearer credential here: it is good only for redeeming its one "
+            "operation (POST /jit/tokens/consume or /authz/check)"
+        )
     facts = authz.agent_facts(org_id, claims["sub"])
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
+    if not access_tokens.same_status_epoch(claims, facts.status_epoch):
+        raise TokenRevoked("the token was issued before the agent was suspended")
     rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
     return AgentCaller(facts=facts, claims=claims, token=token)
 
@@ -168,9 +182,11 @@ CurrentApprover = Annotated[Approver, Depends(current_approver)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-async def agent_request(request: Request, model: type[M]) -> tuple[str, AgentCaller, M]:
+async def agent_request(
+    request: Request, model: type[M], *, redeems_jit: bool = False
+) -> tuple[str, AgentCaller, M]:
     """What a lean agent route (app/api/lean_route.py) reads itself: its org, the calling agent
     and the JSON body, with the same rules and errors as the dependency-injected routes."""
     org_id = path_org_id(request)
-    caller = find_agent(org_id, parse_bearer(request))
+    caller = find_agent(org_id, parse_bearer(request), redeems_jit=redeems_jit)
     return org_id, caller, await json_body(request, model)

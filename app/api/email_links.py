@@ -22,7 +22,7 @@ from app.errors import Conflict, JitgateError
 from app.models import Agent, Approver, JitDecision, JitRequest
 from app.services import jit
 from notifiers.email.links import LinkAction, LinkClaims, LinkExpired, LinkInvalid, read_token
-from notifiers.formatting import format_ttl
+from notifiers.formatting import format_ttl, visible
 
 router = APIRouter(tags=["email"])
 templates = Jinja2Templates(
@@ -132,8 +132,9 @@ def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLRespo
         "agent_name": link.agent_name,
         "approver": link.approver,
         "ttl": format_ttl(link.request.requested_ttl),
-        "operation": json.dumps(
-            link.request.operation, indent=2, sort_keys=True, ensure_ascii=False
+        "justification": visible(link.request.justification),
+        "operation": visible(
+            json.dumps(link.request.operation, indent=2, sort_keys=True, ensure_ascii=False)
         ),
         "note_max": MAX_NOTE_CHARS,
     }

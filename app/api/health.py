@@ -40,7 +40,9 @@ def _redis(url: str) -> Any:
 
 
 def redis_and_workers_checks(url: str | None) -> tuple[str, str | None]:
-    """(redis, workers) in Redis mode; workers is None when Redis cannot say."""
+    """(redis, workers) in Redis mode; workers is None when Redis cannot say. Every queue needs a
+    live worker: a missing deliveries worker would hold webhooks and callbacks forever."""
+    from workers.celery_app import DELIVERIES_QUEUE, QUEUE
     from workers.heartbeat import live_workers
 
     if not url:
@@ -48,9 +50,29 @@ def redis_and_workers_checks(url: str | None) -> tuple[str, str | None]:
     try:
         client = _redis(url)
         client.ping()
-        return "ok", "ok" if live_workers(client, time.time()) else "none"
+        counts = live_workers(client, [QUEUE, DELIVERIES_QUEUE], time.time())
     except Exception as exc:  # noqa: BLE001 - redis-py raises several families
         return f"unavailable ({type(exc).__name__})", None
+    idle = [queue for queue, n in counts.items() if n == 0]
+    if len(idle) == len(counts):
+        return "ok", "none"
+    return "ok", "ok" if not idle else "none for " + ", ".join(idle)
+
+
+def beat_check(url: str | None) -> str:
+    """Informational (a web process is still ready without beat): when the sweep last ran."""
+    from workers.celery_app import SWEEP_SECONDS
+    from workers.heartbeat import last_sweep
+
+    if not url:
+        return "embedded"
+    try:
+        ran = last_sweep(_redis(url))
+    except Exception as exc:  # noqa: BLE001
+        return f"unavailable ({type(exc).__name__})"
+    if ran is None:
+        return "never"
+    return "ok" if time.time() - ran <= max(3 * SWEEP_SECONDS, 30) else "late"
 
 
 def embedded_worker_check(request: Request) -> str:
@@ -71,7 +93,8 @@ def readyz(request: Request) -> JSONResponse:
     if settings.embedded:
         checks["workers"] = embedded_worker_check(request)
     failing = [name for name, state in checks.items() if state.startswith("unavailable")]
-    if not settings.embedded and checks["workers"] == "none":
+    checks["beat"] = beat_check(settings.redis_url)
+    if not settings.embedded and checks["workers"].startswith("none"):
         failing.append("workers")  # requests would be accepted and never announced
     if not failing:
         return JSONResponse({"status": "ready", "checks": checks})

@@ -186,5 +186,6 @@ def consume(org_id: OrgId, body: ConsumeIn) -> JSONResponse:
             token=body.token,
             permission=body.permission,
             operation=body.operation,
+            resource=body.resource,
         )
     return _answer(result)

@@ -13,6 +13,7 @@ from app.models._types import utcnow
 from app.services import audit, jit_views
 from app.services.approvers import eligible
 from app.services.jit import PENDING, aware
+from notifiers.formatting import visible
 
 HISTORY_STATUSES = (
     "approved",
@@ -78,12 +79,12 @@ def _summary(session: Session, row: JitRequest, agents: dict[str, Agent]) -> dic
         "permission": row.permission,
         "agent": agent.name if agent else row.agent_id,
         "owner": (agent.owner if agent else None) or "",
-        "justification": row.justification,
+        "justification": visible(row.justification),
         "created": when(row.created_at),
         "decided": when(row.decided_at),
         "deadline": aware(row.pending_deadline).isoformat(),  # type: ignore[union-attr]
         "time_left": time_left(row.pending_deadline),
-        "reason": row.decision_reason or "",
+        "reason": visible(row.decision_reason or ""),
     }
 
 
@@ -116,7 +117,9 @@ def request_detail(session: Session, approver: Approver, row: JitRequest) -> dic
     return {
         **_summary(session, row, {}),
         "agent_id": row.agent_id,
-        "operation_json": json.dumps(row.operation, indent=2, sort_keys=True, ensure_ascii=False),
+        "operation_json": visible(
+            json.dumps(row.operation, indent=2, sort_keys=True, ensure_ascii=False)
+        ),
         "operation_hash": row.operation_hash,
         "requested_ttl": row.requested_ttl,
         "granted_ttl": row.granted_ttl,

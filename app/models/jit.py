@@ -65,6 +65,8 @@ class JitRequest(SQLModel, table=True):
     consumed_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
     idempotency_key: str | None = Field(default=None, max_length=200)
     callback_url: str | None = Field(default=None, max_length=2048)
+    # RFC 8707: the server the JIT token is for (its aud); None = jitgate's issuer.
+    resource: str | None = Field(default=None, max_length=2048)
     notified_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 
 from app.errors import TokenExpired, TokenRevoked, Unauthenticated
-from app.kv import get_store
+from app.kv import StoreUnavailable, get_store
 from app.security.ids import random_urlsafe
 from app.security.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
@@ -33,6 +33,12 @@ def sign(claims: dict[str, Any]) -> str:
     key = key_ring.active()
     headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
+
+
+def same_status_epoch(claims: dict[str, Any], agent_epoch: int) -> bool:
+    """False for a token issued before the agent's latest suspension (tokens signed before
+    status epochs existed carry none: epoch 0)."""
+    return claims.get("status_epoch", 0) == agent_epoch
 
 
 def revoked_key(jti: str) -> str:
@@ -113,9 +119,28 @@ def verify(
         verified_tokens.put(key, claims)
     elif claims["exp"] + get_settings().clock_leeway <= (time.time() if now is None else now):
         raise TokenExpired("the access token has expired")
-    if check_revoked and get_store().exists(revoked_key(claims["jti"])):
+    if check_revoked and is_revoked(claims["jti"]):
         raise TokenRevoked("the access token has been revoked")
     return claims
+
+
+def is_revoked(jti: str) -> bool:
+    """The shared revocation list; while Redis is down, the database's record of revocations
+    (every revocation writes both). A token whose row is still queued was never revoked:
+    revocation flushes the queue first."""
+    try:
+        return get_store().exists(revoked_key(jti))
+    except StoreUnavailable:
+        return _revoked_in_database(jti)
+
+
+def _revoked_in_database(jti: str) -> bool:
+    from app.db import read_session  # the database only on this rare path
+    from app.models import IssuedToken
+
+    with read_session() as session:
+        record = session.get(IssuedToken, jti)
+    return record is not None and record.revoked_at is not None
 
 
 def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str, Any]:

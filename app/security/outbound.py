@@ -19,6 +19,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from app.security.deadlines import DeadlineBackend
+from app.security.deadlines import deadline as deadline  # callers bound their requests with it
 from app.settings import get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -94,7 +96,7 @@ class InternalAddressRefused(httpcore.ConnectError):
     """Raised inside the transport; httpx reports it as httpx.ConnectError."""
 
 
-class _GuardedBackend(httpcore.SyncBackend):
+class _GuardedBackend(DeadlineBackend):
     def connect_tcp(
         self,
         host: str,
@@ -132,13 +134,12 @@ def refused_as_internal(exc: BaseException) -> bool:
 
 
 def client(*, timeout: float) -> httpx.Client:
-    """An httpx client for URLs that callers chose: no redirects, and internal addresses
-    refused unless private URLs are allowed."""
-    if private_urls_allowed():
-        return httpx.Client(timeout=timeout, follow_redirects=False)
+    """An httpx client for URLs that callers chose: no redirects, internal addresses refused
+    unless private URLs are allowed, and `outbound.deadline(seconds)` honoured (it bounds the
+    whole request, where `timeout` bounds each socket operation)."""
     transport = httpx.HTTPTransport(retries=0)
     pool = transport._pool  # httpcore.ConnectionPool: every new connection uses its backend
     if not hasattr(pool, "_network_backend"):  # an httpcore that moved it: fail closed
         raise RuntimeError("cannot guard outbound connections with this httpcore version")
-    pool._network_backend = _GuardedBackend()
+    pool._network_backend = DeadlineBackend() if private_urls_allowed() else _GuardedBackend()
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)

@@ -142,6 +142,11 @@ def update(
     if "status" in changes:
         if changes["status"] not in STATUSES:
             raise RuleViolation("status is 'active' or 'suspended'")
+        if agent.status != "active" and changes["status"] == "active":
+            # Reactivation starts a new epoch: tokens issued before the suspension carry the
+            # old one and stay dead. (While suspended they still authenticate, so that each
+            # check is answered, and audited, as a denial for a suspended agent.)
+            agent.status_epoch += 1
         agent.status = changes["status"]
         if agent.status != "active":
             _withdraw_jit(session, agent, "the agent was suspended")

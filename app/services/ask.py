@@ -3,8 +3,14 @@
 The interpreter only proposes permissions. The decision for each one comes from `decide`, the
 same code that answers /authz/check, and the answer is `allowed` only when something was
 asked, nothing was left unresolved, and every permission asked for is allowed.
+
+What the answer reveals of the org's catalog: the permission each phrase mapped to (that is the
+answer) and, for one the agent does not hold, only that it is not among its capabilities (no
+policy, mode or approval). Any other catalog permission the agent does not hold is not named in
+the reasons (an ambiguity lists only what the agent holds, by name).
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +36,14 @@ def answer(
     catalog: Sequence[CatalogEntry],
     decide: Callable[[str], PermissionDecision],
     interpreter: Interpreter | None = None,
+    held: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """The response body of POST /agents/ask, without its decision_id."""
+    """The response body of POST /agents/ask, without its decision_id. `held` is the asking
+    agent's capabilities: other catalog permissions are not named in the reasons."""
     reading = (interpreter or interpret)(question, catalog)
     mappings, unresolved, reasons = _only_catalog(reading, catalog)
+    if held is not None:
+        reasons = _unnamed(reasons, catalog, held | {m.permission for m in mappings})
     permissions = [_decided(mapping, decide(mapping.permission)) for mapping in mappings]
     allowed = bool(permissions) and not unresolved and all(p["allowed"] for p in permissions)
     return {
@@ -60,6 +70,19 @@ def _only_catalog(
             unresolved.append(mapping.phrase)
             reasons.append(f"'{mapping.permission}' is not a permission in the catalog")
     return mappings, unresolved, reasons
+
+
+_PERMISSION_NAME = re.compile(r"[A-Za-z0-9_*-]+(?:\.[A-Za-z0-9_*-]+)+")
+UNHELD = "a permission you do not hold"
+
+
+def _unnamed(reasons: list[str], catalog: Sequence[CatalogEntry], shown: set[str]) -> list[str]:
+    hidden = {item.permission for item in catalog} - shown
+
+    def mask(found: re.Match[str]) -> str:
+        return UNHELD if found.group(0) in hidden else found.group(0)
+
+    return [_PERMISSION_NAME.sub(mask, reason) for reason in reasons]
 
 
 def _decided(mapping: Mapping, decision: PermissionDecision) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from app.db import rows_changed
+from app.logs import current_request_id
 from app.models import AuditEvent, Org
 from app.models._types import utcnow
 from app.services.batching import BatchWriter
@@ -35,6 +36,12 @@ class EventIn:
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     ts: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        # The HTTP request that caused the event, to join the audit trail with the logs.
+        request_id = current_request_id()
+        if request_id and "request_id" not in self.details:
+            self.details = {**self.details, "request_id": request_id}
 
 
 def _ts_text(ts: datetime) -> str:

@@ -6,12 +6,18 @@ from typing import Any
 from sqlmodel import select
 
 from app.db import read_session
+from app.errors import Forbidden, NotFound
 from app.models import Agent
 from app.security.ids import random_hex
 from app.services import audit, policies
 from app.services.cache import TtlCache
 from app.services.permissions import PERMISSION
 from app.settings import get_settings
+
+# The capability that lets an agent ask about other agents (a gateway or orchestrator that
+# checks on behalf of the agents it runs). Without it an agent may only ask about itself.
+CHECK_OTHERS = "authz.check_others"
+OTHERS_REFUSED = f"checking another subject needs the capability {CHECK_OTHERS}"
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class AgentFacts:
     name: str
     status: str
     capabilities: frozenset[str]
+    status_epoch: int = 0
     requests_per_minute: int | None = None  # the agent's own rate limit, if it has one
 
 
@@ -63,16 +70,43 @@ def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
             agent = session.get(Agent, agent_id)
         if agent is None or agent.org_id != org_id:
             return None
-        rpm = (agent.budget or {}).get("requests_per_minute")
-        return AgentFacts(agent.id, agent.name, agent.status, frozenset(agent.capabilities), rpm)
+        return AgentFacts(
+            agent.id,
+            agent.name,
+            agent.status,
+            frozenset(agent.capabilities),
+            agent.status_epoch,
+            (agent.budget or {}).get("requests_per_minute"),
+        )
 
     # Keyed by org too: an id asked about from another org must never see, or displace, the
     # entry its own org uses.
     return _agents.get((org_id, agent_id), load)
 
 
+def is_caller(caller: AgentFacts, subject: str | None) -> bool:
+    return subject is None or subject in (caller.agent_id, f"agent:{caller.name}")
+
+
+def subject_for(
+    org_id: str, caller: AgentFacts, scope: frozenset[str], subject: str | None
+) -> AgentFacts:
+    """The agent a check is about. Another agent needs CHECK_OTHERS, decided by the usual rules
+    (registered, not denied or jit by policy, in the token's scope); the refusal comes before
+    any lookup and reads the same whether that agent exists, so it reveals nothing."""
+    if is_caller(caller, subject):
+        return caller
+    own = decide(org_id=org_id, subject=caller, permission=CHECK_OTHERS, token_scope=scope)
+    if not own.allowed:
+        raise Forbidden(OTHERS_REFUSED)
+    other = resolve_subject(org_id, caller, subject)
+    if other is None:
+        raise NotFound("no such subject in this organization")
+    return other
+
+
 def resolve_subject(org_id: str, caller: AgentFacts, subject: str | None) -> AgentFacts | None:
-    if subject is None or subject in (caller.agent_id, f"agent:{caller.name}"):
+    if subject is None or is_caller(caller, subject):
         return caller
     if not subject.isprintable():  # a NUL byte makes PostgreSQL raise DataError
         return None

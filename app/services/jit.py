@@ -18,7 +18,7 @@ from app.db import rows_changed
 from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.models._types import aware, utcnow
-from app.services import audit, policies
+from app.services import audit, policies, validation
 from app.services.approvers import eligible
 from app.services.jit_notify import after_change
 
@@ -133,8 +133,8 @@ def _check_decider(session: Session, row: JitRequest, approver: Approver) -> Pol
     if policy is None or approver.id not in {a.id for a in eligible(session, policy)}:
         raise Forbidden("you are not an approver for this request's policy", code="not_an_approver")
     agent = session.get(Agent, row.agent_id)
-    owner = (agent.owner or "").lower() if agent else ""
-    if owner and owner == approver.email.lower() and not policy.allow_self_approval:
+    owner = agent.owner if agent else None
+    if validation.same_person(owner, approver.email) and not policy.allow_self_approval:
         raise Forbidden(
             "the agent's owner may not approve its own request under this policy",
             code="self_approval_forbidden",
@@ -275,8 +275,8 @@ def cancel(
 ) -> JitRequest:
     now = now or utcnow()
     row = get_request(session, org_id=org_id, request_id=request_id)
-    if row.agent_id != agent_id:
-        raise Forbidden("only the requesting agent may cancel its request")
+    if row.agent_id != agent_id:  # the same answer as an unknown id: another agent's is not ours
+        raise NotFound(f"no JIT request {request_id} in this organization")
     if row.status != PENDING:
         raise InvalidTransition(f"request {row.id} is already {row.status}")
     _finish(session, row, CANCELLED, "cancelled by the agent", agent_id, now)

@@ -17,6 +17,7 @@ from app.services.durations import parse_duration
 from app.services.jit import MAX_TTL, approve_now
 from app.services.jit_notify import after_change
 from app.services.permissions import validate_permission
+from app.services.tokens import validate_resource
 from app.services.validation import http_url
 
 
@@ -29,8 +30,10 @@ def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequ
     return session.exec(stmt).first()
 
 
-def _same_request(row: JitRequest, permission: str, op_hash: str) -> JitRequest:
-    if row.permission != permission or row.operation_hash != op_hash:
+def _same_request(
+    row: JitRequest, permission: str, op_hash: str, resource: str | None
+) -> JitRequest:
+    if row.permission != permission or row.operation_hash != op_hash or row.resource != resource:
         raise InvalidTransition(
             "idempotency_key was already used for a different request", code="idempotency_conflict"
         )
@@ -48,6 +51,7 @@ def create_request(
     operation: Any = None,
     callback_url: str | None = None,
     idempotency_key: str | None = None,
+    resource: str | None = None,
     now: datetime | None = None,
 ) -> tuple[JitRequest, bool]:
     """Open a request (or return the one with the same idempotency key). Returns (row, created)."""
@@ -64,8 +68,9 @@ def create_request(
     if not isinstance(justification, str) or not justification.strip():
         raise RuleViolation("justification is required: say why this operation is needed")
     op, op_hash = operations.normalize(operation)
+    resource = validate_resource(resource)
     if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
-        return _same_request(row, permission, op_hash), False
+        return _same_request(row, permission, op_hash, resource), False
     requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)
     max_ttl = policy.max_token_ttl if policy else 600
     timeout = policy.pending_timeout if policy else 900
@@ -87,6 +92,7 @@ def create_request(
         pending_deadline=now + timedelta(seconds=timeout),
         idempotency_key=idempotency_key,
         callback_url=callback,
+        resource=resource,
     )
     try:
         with session.begin_nested():
@@ -96,7 +102,7 @@ def create_request(
         existing = _existing(session, org_id, agent_id, idempotency_key or "")
         if existing is None:
             raise
-        return _same_request(existing, permission, op_hash), False
+        return _same_request(existing, permission, op_hash, resource), False
     audit.record(
         session,
         audit.EventIn(
@@ -107,7 +113,12 @@ def create_request(
             outcome="pending",
             reason=row.justification,
             ts=now,
-            details={"permission": permission, "operation_hash": op_hash, "ttl": row.granted_ttl},
+            details={
+                "permission": permission,
+                "operation_hash": op_hash,
+                "ttl": row.granted_ttl,
+                **({"resource": resource} if resource else {}),
+            },
         ),
     )
     if policy is None or policy.mode == "standing" or policy.auto_approve:

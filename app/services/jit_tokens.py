@@ -1,5 +1,6 @@
 """Single-operation JIT tokens: minting on approval, redemption exactly once, revocation, expiry."""
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.db import rows_changed
 from app.errors import (
+    AudienceMismatch,
     InvalidRequest,
     InvalidTransition,
     OperationMismatch,
@@ -16,6 +18,7 @@ from app.errors import (
     TokenExpired,
     TokenRevoked,
 )
+from app.kv import StoreUnavailable
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
 from app.models._types import utcnow
 from app.security import access_tokens
@@ -34,6 +37,8 @@ from app.services.jit import (
     transition,
 )
 from app.services.jit_notify import after_change
+
+log = logging.getLogger(__name__)
 
 
 def mint_token(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
@@ -59,7 +64,7 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
         session,
         agent=agent,
         scope=[row.permission],
-        audience=access_tokens.issuer_for(row.org_id),
+        audience=row.resource or access_tokens.issuer_for(row.org_id),
         ttl=ttl,
         kind="jit",
         extra={
@@ -123,13 +128,31 @@ def token_for_agent(row: JitRequest) -> dict[str, Any] | None:
 
 def _verified_jit_claims(org_id: str, token: str) -> dict[str, Any]:
     # The request's status, not the revocation list, explains a used or revoked JIT token.
-    claims = access_tokens.verify(token, org_id=org_id, check_revoked=False)
+    # Any audience of this issuer verifies here (a token bound to a resource server is redeemed
+    # by that server); _check_audience then holds it to the one its request named.
+    audience = tokens.any_audience(token)
+    claims = access_tokens.verify(token, org_id=org_id, audience=audience, check_revoked=False)
     if not isinstance(claims.get("jit"), dict):
         raise InvalidRequest("this is not a JIT token")
     return claims
 
 
-REFUSALS = (OperationMismatch, TokenAlreadyUsed, TokenRevoked, TokenExpired, InvalidTransition)
+def _check_audience(row: JitRequest, claims: dict[str, Any], resource: str | None) -> None:
+    bound_to = row.resource or access_tokens.issuer_for(row.org_id)
+    if claims.get("aud") != bound_to:
+        raise AudienceMismatch("this token was not issued for the resource its request named")
+    if resource is not None and resource != bound_to:
+        raise AudienceMismatch(f"this token is for {bound_to}, not {resource}")
+
+
+REFUSALS = (
+    OperationMismatch,
+    AudienceMismatch,
+    TokenAlreadyUsed,
+    TokenRevoked,
+    TokenExpired,
+    InvalidTransition,
+)
 
 
 def consume(
@@ -140,13 +163,17 @@ def consume(
     permission: str,
     operation: Any,
     actor: str | None = None,
+    resource: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Redeem a JIT token for exactly one operation; a refused redemption is audited too."""
+    """Redeem a JIT token for exactly one operation; a refused redemption is audited too.
+    `resource`, when the redeeming server names itself, must be the token's audience."""
     now = now or utcnow()
     claims = _verified_jit_claims(org_id, token)
     try:
-        return _redeem(session, org_id, claims, permission, operation, actor, now)
+        row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+        _check_audience(row, claims, resource)
+        return _redeem(session, row, claims, permission, operation, actor, now)
     except REFUSALS as exc:
         # The request's transaction rolls back with the refusal: record it on its own.
         audit.record_later(
@@ -166,14 +193,14 @@ def consume(
 
 def _redeem(
     session: Session,
-    org_id: str,
+    row: JitRequest,
     claims: dict[str, Any],
     permission: str,
     operation: Any,
     actor: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
+    org_id = row.org_id
     if row.status != APPROVED:
         _explain_refusal(session, org_id, row.id)  # used, revoked, expired: say which
     ensure_still_grantable(session, row)
@@ -204,6 +231,16 @@ def _redeem(
         "permission": row.permission,
         "operation": op,
     }
+
+
+def _also_list_revoked(jti: str, ttl: int) -> None:
+    """A JIT token's life is its request's status in the database, which every redemption
+    reads; the shared revocation list is defence in depth, so an outage of it must not stop a
+    redemption or a revocation."""
+    try:
+        access_tokens.mark_revoked(jti, ttl)
+    except StoreUnavailable:
+        log.warning("JIT token %s: not added to the revocation list (Redis unreachable)", jti)
 
 
 def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
@@ -289,7 +326,7 @@ def _retire_token(session: Session, jti: str, now: datetime, *, ttl: int) -> Non
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    access_tokens.mark_revoked(jti, ttl)
+    _also_list_revoked(jti, ttl)
 
 
 def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:

@@ -53,6 +53,7 @@ def public(session: Session, row: JitRequest, *, for_agent_id: str | None = None
         ],
         "status_url": base,
         "events_url": f"{base}/events",
+        "resource": row.resource,
     }
     if for_agent_id is not None and for_agent_id == row.agent_id:
         token = token_for_agent(row)

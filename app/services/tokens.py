@@ -63,10 +63,15 @@ def validate_resource(resource: str | None) -> str | None:
         return None
     from urllib.parse import urlsplit
 
-    parts = urlsplit(resource)
+    if not isinstance(resource, str) or len(resource) > 2048:
+        raise jwt_invalid_target()
+    try:
+        parts = urlsplit(resource)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        raise jwt_invalid_target() from None
     # RFC 8707 §2: an absolute URI without a fragment (a URI has no spaces or control characters).
     plain = resource.isprintable() and not any(c.isspace() for c in resource)
-    if not plain or not parts.scheme or not parts.netloc or parts.fragment or len(resource) > 2048:
+    if not plain or not parts.scheme or not parts.netloc or parts.fragment:
         raise jwt_invalid_target()
     return resource
 
@@ -102,6 +107,8 @@ def sign_token(
         "exp": now_s + ttl,
         "jti": jti,
         "org": agent.org_id,
+        # Compared with the agent's on every use: a suspension outlives its reactivation.
+        "status_epoch": agent.status_epoch,
         **(extra or {}),
     }
     record = {
@@ -206,7 +213,7 @@ def _audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
 def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     """RFC 7662: inactive for anything not a live token of this org; never an error."""
     try:
-        claims = access_tokens.verify(token, org_id=org_id, audience=_any_audience(token))
+        claims = access_tokens.verify(token, org_id=org_id, audience=any_audience(token))
     except Exception:
         return {"active": False}
     record = session.get(IssuedToken, claims["jti"])
@@ -215,6 +222,8 @@ def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     agent = session.get(Agent, record.agent_id)
     if agent is None or agent.status != "active":  # suspending an agent cuts its live tokens too
         return {"active": False}
+    if not access_tokens.same_status_epoch(claims, agent.status_epoch):
+        return {"active": False}  # issued before a suspension
     if claims.get("jit"):
         from app.services import jit_tokens
 
@@ -229,8 +238,9 @@ def introspect(session: Session, *, org_id: str, token: str) -> dict[str, Any]:
     }
 
 
-def _any_audience(token: str) -> str | None:
-    """Introspection accepts tokens for any audience of this issuer (resource tokens too)."""
+def any_audience(token: str) -> str | None:
+    """The token's own aud, unverified: introspection and JIT redemption accept tokens for any
+    audience of this issuer (resource tokens too), and then check the audience themselves."""
     try:
         aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
     except jwt.PyJWTError:

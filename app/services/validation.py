@@ -7,15 +7,37 @@ from urllib.parse import urlsplit
 from app.errors import RuleViolation
 from app.security import outbound
 
-# Control characters are refused too: PostgreSQL rejects NUL bytes with a server error.
-EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$")
+# No whitespace in either part, and (below) nothing unprintable: control characters (a trailing
+# newline, CR LF header injection, NUL, which PostgreSQL refuses) and invisible format characters
+# (zero-width space, bidi overrides) that make two different addresses look the same.
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MAX_URL = 2048
 
 
 def email(value: Any, message: str) -> str:
-    if not isinstance(value, str) or not EMAIL.match(value):
+    """The one stored form of an email address (agent owners, approvers): surrounding spaces
+    dropped, lowercased. fullmatch, not `$`, which would let a trailing newline through."""
+    if not isinstance(value, str):
+        raise RuleViolation(message)
+    value = value.strip(" ")
+    if not EMAIL.fullmatch(value) or not value.isprintable():
         raise RuleViolation(message)
     return value.lower()
+
+
+def same_person(first: str | None, second: str | None) -> bool:
+    """Whether two addresses reach the same mailbox owner, for the self-approval rule: case and
+    surrounding whitespace ignored, and a +tag dropped (dana+bot@ is Dana). Also correct for
+    rows stored before `email` normalised them."""
+    a, b = _person(first), _person(second)
+    return bool(a) and a == b
+
+
+def _person(address: str | None) -> str:
+    local, _, domain = (address or "").strip().lower().rpartition("@")
+    if not local or not domain:
+        return ""
+    return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
 def http_url(value: Any, field: str) -> str:

@@ -9,7 +9,7 @@ from email.utils import format_datetime, make_msgid
 from jinja2 import Environment, StrictUndefined
 
 from notifiers.base import RequestView
-from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of
+from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of, quoted, visible
 
 SUBJECT_PREFIX = "[jitgate]"
 MAX_SUBJECT_CHARS = 200
@@ -23,16 +23,18 @@ _text = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_n
 REQUEST_TEXT = _text.from_string(
     """{{ r.agent_name }} asks for the permission {{ r.permission }}.
 
-Justification:
-{{ r.justification }}
+Agent's justification (written by the agent):
+{{ quoted_justification }}
 
-Operation:
-{{ operation }}
+Operation (as the agent sent it):
+{{ quoted_operation }}
 
 Requested token lifetime: {{ ttl }}
 Decide before: {{ deadline }}
 Request: {{ r.request_id }}
 
+----------------------------------------------------------------------
+Your decision links (from jitgate, not from the agent):
 Approve: {{ approve_url }}
 Deny:    {{ deny_url }}
 
@@ -45,7 +47,7 @@ REQUEST_HTML = _html.from_string(
     """<!doctype html>
 <html><body style="font-family: sans-serif; color: #1f2328; max-width: 40em">
 <h2 style="font-size: 1.2em">{{ r.agent_name }} asks for <code>{{ r.permission }}</code></h2>
-<p><strong>Justification</strong><br>{{ r.justification }}</p>
+<p><strong>Justification</strong> (written by the agent)<br>{{ justification }}</p>
 <p><strong>Operation</strong></p>
 <pre style="background: #f6f8fa; padding: .75em; white-space: pre-wrap">{{ operation }}</pre>
 <p>Requested token lifetime: {{ ttl }}<br>Decide before: {{ deadline }}<br>
@@ -98,7 +100,7 @@ def header_safe(value: str, limit: int = MAX_SUBJECT_CHARS) -> str:
 
 def operation_text(request: RequestView) -> str:
     text = json.dumps(request.operation, indent=2, sort_keys=True, ensure_ascii=False)
-    return text[:MAX_OPERATION_CHARS]
+    return visible(text[:MAX_OPERATION_CHARS])
 
 
 def _envelope(subject: str, sender: str, recipient: str) -> EmailMessage:
@@ -121,6 +123,9 @@ def request_message(
     values = {
         "r": request,
         "operation": operation_text(request),
+        "quoted_operation": quoted(operation_text(request)),
+        "justification": visible(request.justification),
+        "quoted_justification": quoted(request.justification),
         "ttl": format_ttl(request.requested_ttl),
         "deadline": format_datetime(request.pending_deadline),
         "approve_url": links.approve_url,

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.security.secrets import sign_value, verify_signed_value
 from notifiers.base import RequestView
-from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of
+from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of, visible
 
 BUTTON_VALUE_PURPOSE = "slack-button"
 BUTTON_VALUE_SEPARATOR = "|"
@@ -124,8 +124,8 @@ def request_blocks(request: RequestView, *, dashboard_url: str | None = None) ->
             "text": _plain("Approval needed: " + request.permission, MAX_HEADER_CHARS),
         },
         {"type": BlockType.SECTION, "fields": fields},
-        {"type": BlockType.SECTION, "text": _mrkdwn("*Justification*")},
-        {"type": BlockType.SECTION, "text": _plain(request.justification)},
+        {"type": BlockType.SECTION, "text": _mrkdwn("*Justification* (written by the agent)")},
+        {"type": BlockType.SECTION, "text": _plain(visible(request.justification))},
         _operation_block(request.operation),
     ]
     context = f"Request `{escape_mrkdwn(request.request_id)}`"
@@ -136,7 +136,7 @@ def request_blocks(request: RequestView, *, dashboard_url: str | None = None) ->
 
 
 def _operation_block(operation: dict[str, Any]) -> dict[str, Any]:
-    text = json.dumps(operation, indent=2, sort_keys=True, ensure_ascii=False)
+    text = visible(json.dumps(operation, indent=2, sort_keys=True, ensure_ascii=False))
     if len(text) > MAX_TEXT_CHARS:
         text = text[:MAX_TEXT_CHARS] + "\n… (truncated: see the dashboard for the whole operation)"
     preformatted = {
@@ -196,7 +196,7 @@ def outcome_line(request: RequestView) -> str:
         )
         headline += f" by {names}"
     if outcome is Outcome.DENIED and request.decision_reason:
-        headline += f": {escape_mrkdwn(request.decision_reason)}"
+        headline += f": {escape_mrkdwn(visible(request.decision_reason))}"
     return _truncate(headline)
 
 

@@ -24,6 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PUBLIC_URL = "http://testserver"  # what tests.factories signs assertions for
+QUEUE, DELIVERIES_QUEUE = "jitgate", "jitgate.deliveries"  # as in workers/celery_app.py
 
 
 def free_port() -> int:
@@ -150,9 +151,13 @@ class Stack:
         self._wait_http(web)
         return web
 
-    def worker(self, name: str = "worker", concurrency: int = 4, **env: str) -> Proc:
+    def worker(
+        self, name: str = "worker", concurrency: int = 4, queues: str = QUEUE, **env: str
+    ) -> Proc:
+        """A Celery worker process; as the Procfile runs them, one per queue (`jitgate`, or
+        `jitgate.deliveries` for webhooks and callbacks) so each has its own pool."""
         argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker"]
-        argv += ["--pool", "threads", "-c", str(concurrency), "-Q", "jitgate", "-l", "INFO"]
+        argv += ["--pool", "threads", "-c", str(concurrency), "-Q", queues, "-l", "INFO"]
         argv += ["--without-gossip", "--without-mingle", "-n", f"{name}-{len(self.procs)}@%h"]
         proc = self._spawn(name, argv, self.env(**env))
         self._wait_log(proc, "ready.")

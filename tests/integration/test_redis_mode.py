@@ -1,7 +1,8 @@
 """Redis mode for real: two web processes and Celery worker processes on this machine's Redis.
 
 What runs: `uvicorn app.main:create_app --factory` twice (web A and web B, one shared database)
-and `celery -A workers.celery_app:celery_app worker --pool threads -c 4 -Q jitgate`, all with
+and `celery -A workers.celery_app:celery_app worker --pool threads -c 4 -Q jitgate` (plus one
+with `-Q jitgate.deliveries` for webhooks and callbacks), all with
 JITGATE_REDIS_URL on Redis database 15 (flushed first). Skipped only when that Redis does not
 answer. Set JITGATE_INTEGRATION_DATABASE_URL to run against PostgreSQL instead of a SQLite file
 (a database of its own: its schema is dropped and recreated).
@@ -23,9 +24,10 @@ from sqlmodel import Session, col, select
 from app.db import make_engine
 from app.models import Delivery, JitRequest
 from tests import factories
+from tests.drip_http import DripServer
 from tests.integration.broker_proxy import BrokerProxy
 from tests.integration.receiver import WebhookReceiver
-from tests.integration.stack import REDIS_HOST, REDIS_PORT, Proc, Stack, Web
+from tests.integration.stack import DELIVERIES_QUEUE, REDIS_HOST, REDIS_PORT, Proc, Stack, Web
 from tests.integration.stack import redis_unreachable_reason as _unreachable
 
 # Concurrent runs on one machine (CI, a developer, helpers) each pick their own database.
@@ -77,7 +79,13 @@ def deployment() -> Iterator[Deployment]:
     try:
         web_a = stack.web("web-a")
         web_b = stack.web("web-b")
-        yield Deployment(stack, web_a, web_b, [stack.worker()])
+        # As the Procfile runs them: one worker per queue, the deliveries worker last.
+        # A long delivery deadline keeps the dripping receiver's requests open for a whole test.
+        deliveries = stack.worker(
+            "deliveries", queues=DELIVERIES_QUEUE, JITGATE_DELIVERY_DEADLINE_SECONDS="120"
+        )
+        workers = [stack.worker(), deliveries]
+        yield Deployment(stack, web_a, web_b, workers)
     finally:
         stack.close()
 
@@ -275,9 +283,10 @@ def test_worker_killed_mid_notification_delivers_once_after_restart(deployment):
             request_id = ask(a, org, org.agent.bearer(a))
         assert receiver.held.wait(15), "the worker never started the notification"
 
-        deployment.workers.pop().kill()  # SIGKILL: no shutdown, no ack
+        deployment.workers.pop().kill()  # the deliveries worker; SIGKILL: no shutdown, no ack
         receiver.release.set()
-        deployment.workers.append(deployment.stack.worker("worker-restarted"))
+        restarted = deployment.stack.worker("deliveries-restarted", queues=DELIVERIES_QUEUE)
+        deployment.workers.append(restarted)
 
         # Redis hands the unacknowledged task out again after JITGATE_VISIBILITY_TIMEOUT (5 s).
         wait_until(lambda: len(receiver.deliveries) >= 2, 30, "the redelivered notification")
@@ -331,3 +340,33 @@ def test_request_made_while_the_broker_is_down_is_stored_and_swept_later(deploym
         receiver.stop()
         web_c.proc.stop()
         proxy.stop()
+
+
+def test_one_orgs_dripping_callbacks_delay_neither_another_orgs_webhook_nor_its_share(deployment):
+    """Security finding 3 on real processes: org A's callbacks drip on the deliveries worker
+    (their deadline there is 120 s, so they stay open for the whole test); org B's webhook is
+    still delivered while they drip, and A never holds more than its two delivery slots."""
+    drip = DripServer(duration=120.0).start()
+    receiver = WebhookReceiver().start()
+    try:
+        org_a = make_org(deployment)
+        with deployment.client(deployment.web_a) as a:
+            bearer = org_a.agent.bearer(a)
+            for n in range(4):
+                body = {"permission": PERMISSION, "justification": "pay invoice INV-42, line 7",
+                        "operation": OPERATION, "callback_url": drip.url(f"/cb/{n}")}  # fmt: skip
+                resp = a.post(f"{org_a.handle.api}/jit/requests", json=body, headers=bearer)
+                assert resp.status_code == 202, resp.text
+                url = f"{org_a.handle.api}/jit/requests/{resp.json()['request_id']}/cancel"
+                assert a.post(url, headers=bearer).status_code == 200
+        assert drip.wait_open(2, 30), "org A's callbacks never reached the dripping receiver"
+
+        org_b = make_org(deployment, channels=["webhook"], webhook_url=receiver.url)
+        with deployment.client(deployment.web_b) as b:
+            request_id = ask(b, org_b, org_b.agent.bearer(b))
+        assert receiver.wait_for(1, 30), "org B's webhook waited behind org A's callbacks"
+        assert list(receiver.distinct()) == [f"{request_id}:jit_request.pending"]
+        assert 1 <= drip.open <= 2, f"{drip.open} of org A's callbacks in flight, cap 2"
+    finally:
+        drip.stop()
+        receiver.stop()

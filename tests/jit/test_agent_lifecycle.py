@@ -60,11 +60,12 @@ def test_another_orgs_agent_id_as_subject_is_unknown_and_does_not_lock_it_out(
     # given an agent of another org whose id is known
     victim = factories.register_agent(client, other_org, capabilities=["document.read"])
     victim_headers = victim.bearer(client)
-    # when an agent of this org asks about it
+    # when an agent of this org that may check others asks about it
+    checker = factories.register_agent(client, org, capabilities=["authz.check_others"])
     resp = client.post(
         f"{org.api}/authz/check",
         json={"permission": "document.read", "subject": victim.agent_id},
-        headers=agent.bearer(client),
+        headers=checker.bearer(client),
     )
     # then it is unknown here, and the other org's agent still works
     assert_oauth_error(resp, 404, "not_found")
@@ -72,3 +73,36 @@ def test_another_orgs_agent_id_as_subject_is_unknown_and_does_not_lock_it_out(
         f"{other_org.api}/authz/check", json={"permission": "document.read"}, headers=victim_headers
     )
     assert check.status_code == 200 and check.json()["allowed"] is True
+
+
+# --- a token from before a suspension stays dead (issue 18 finding 12) ------------------------
+
+
+def _check(client, org, headers):
+    return client.post(
+        f"{org.api}/authz/check", json={"permission": "document.read"}, headers=headers
+    )
+
+
+def test_a_token_issued_before_suspension_is_refused_after_reactivation(client, org, agent):
+    # Given a standing token that works,
+    old = agent.bearer(client)
+    assert _check(client, org, old).status_code == 200
+    # when the agent is suspended and then reactivated,
+    _patch(client, org, agent, status="suspended")
+    _patch(client, org, agent, status="active")
+    # then the old token is refused on the API and inactive to introspection,
+    assert_oauth_error(_check(client, org, old), 401, "token_revoked", mentions="suspended")
+    token = old["Authorization"].removeprefix("Bearer ")
+    resp = client.post(f"{org.api}/oauth/introspect", data={"token": token}, headers=org.admin)
+    assert resp.json() == {"active": False}
+    # and a token obtained after the reactivation works.
+    fresh = agent.bearer(client)
+    assert _check(client, org, fresh).json()["allowed"] is True
+
+
+def test_an_update_that_does_not_suspend_keeps_the_agents_tokens(client, org, agent):
+    old = agent.bearer(client)
+    _patch(client, org, agent, owner="dana@example.com")
+    _patch(client, org, agent, status="active")  # already active: not a reactivation
+    assert _check(client, org, old).json()["allowed"] is True

@@ -224,8 +224,15 @@ def test_resource_becomes_the_tokens_audience(client, org, agent):
 
 @pytest.mark.parametrize(
     "resource",
-    ["not a uri", "/relative/path", "https://docs.example/#frag", "https://x/\x00", "https://x/\n"],
-    ids=["text", "relative", "fragment", "nul", "newline"],
+    [
+        "not a uri",
+        "/relative/path",
+        "https://docs.example/#frag",
+        "https://x/\x00",
+        "https://x/\n",
+        "http://[::1",
+    ],
+    ids=["text", "relative", "fragment", "nul", "newline", "unbalanced-ipv6-bracket"],
 )
 def test_invalid_resource_is_invalid_target(client, org, agent, resource):
     resp = request_token(client, org, agent.assertion(), resource=resource)

@@ -1,0 +1,90 @@
+"""A wall-clock deadline for one outbound HTTP request: connect, TLS, send and every read.
+
+httpx's timeouts apply per socket operation, so a receiver that sends one byte every second
+keeps a request (and the worker thread making it) alive for as long as it likes. Inside
+`with deadline(seconds):` each socket operation of a client built by app/security/outbound.py
+waits at most until the deadline, and none starts after it: the request ends with an httpx
+timeout error at the deadline, whatever the receiver does.
+
+The deadline is kept per thread: the sync httpx client does all of a request's socket work in
+the calling thread, so a pooled client shared by worker threads still gives each its own.
+"""
+
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+
+_local = threading.local()
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Bound the outbound requests made in this block by this thread; nested blocks keep the
+    earlier of the two deadlines."""
+    outer: float | None = getattr(_local, "at", None)
+    mine = time.monotonic() + seconds
+    _local.at = mine if outer is None else min(outer, mine)
+    try:
+        yield
+    finally:
+        _local.at = outer
+
+
+def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
+    """The per-operation timeout, shortened to what is left before the deadline."""
+    at: float | None = getattr(_local, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise expired("the delivery deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake honours the thread's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, with every connection wrapped in a DeadlineStream."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        stream = super().connect_tcp(host, port, bounded, local_address, socket_options)
+        return DeadlineStream(stream)
