@@ -119,13 +119,17 @@ class RateLimited(JitgateError):
 
 
 class TemporarilyUnavailable(JitgateError):
-    """A dependency is down and no answer would be safe: retry shortly (RFC 6749 §4.1.2.1)."""
+    """The service cannot answer this now, through no fault of the caller; retry after a while."""
 
     status, code = 503, "temporarily_unavailable"
 
+    def __init__(self, description: str, *, retry_after: int = 1):
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
     @property
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
+        return {"Retry-After": str(self.retry_after)}
 
 
 def error_body(code: str, description: str) -> dict[str, str]:

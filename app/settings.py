@@ -31,9 +31,10 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 64 * 1024
     max_header_bytes: int = 8 * 1024
-    jwks_fetch_timeout: float = 3.0
+    jwks_fetch_timeout: float = 3.0  # seconds for the whole fetch (connect and body), not per read
     jwks_max_bytes: int = 64 * 1024
     jwks_cache_seconds: int = 300
+    jwks_failure_seconds: float = 30.0  # a failed jwks_uri is not fetched again for this long
     # jwks_uri, callback_url and webhook URLs on loopback/private/link-local addresses:
     # unset means allowed only when env is development or test (app/security/outbound.py).
     allow_private_urls: bool | None = None

@@ -2,7 +2,6 @@
 
 import json
 import time
-from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -12,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key as rsa_key
 
-from app.services import agent_keys
+from app.services import remote_jwks
 from tests.factories import AgentHandle, ed25519_jwk, request_token
 from tests.helpers import assert_nothing_issued, assert_oauth_error, assert_rule, audit_events
 from tests.local_http import local_server
@@ -216,8 +215,8 @@ def test_unknown_kid_refetches_the_jwks_after_a_rotation_at_the_uri(client, org,
         assert_rule(resp, "kid")
         assert server.hits("/jwks.json") == fetched
         # and once the floor has passed the unknown kid forces one refetch, which succeeds
-        later = time.monotonic() + agent_keys.JwksCache.MIN_REFRESH_SECONDS + 1
-        monkeypatch.setattr(agent_keys, "time", SimpleNamespace(monotonic=lambda: later))
+        later = time.monotonic() + remote_jwks.JwksCache.MIN_REFRESH_SECONDS + 1
+        monkeypatch.setattr(remote_jwks.jwks_cache, "clock", lambda: later)
         resp = request_token(client, org, agent.assertion())
         assert resp.status_code == 200, resp.text
         assert server.hits("/jwks.json") == fetched + 1

@@ -3,15 +3,13 @@
 import base64
 import hashlib
 import json
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
 
-from app.errors import InvalidClient, RuleViolation
+from app.errors import RuleViolation
 from app.security import outbound
 from app.services.validation import http_url
 from app.settings import get_settings
@@ -113,18 +111,22 @@ class JwksFetchFailed(Exception):
 
 
 def fetch_jwks(uri: str) -> list[PublicKey]:
-    """GET the agent's JWKS: http(s) only, no redirects, bounded time and size."""
+    """GET the agent's JWKS: http(s) only, no redirects, an overall deadline and a size cap."""
     settings = get_settings()
+    limit, deadline = settings.jwks_max_bytes, settings.jwks_fetch_timeout
+    headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
     try:
-        client = outbound.client(timeout=settings.jwks_fetch_timeout)
-        with client, client.stream("GET", uri, headers={"Accept": "application/json"}) as resp:
-            if resp.status_code != 200:
-                raise JwksFetchFailed(f"jwks_uri answered HTTP {resp.status_code}")
-            body = b""
-            for chunk in resp.iter_bytes():
-                body += chunk
-                if len(body) > settings.jwks_max_bytes:
-                    raise JwksFetchFailed("jwks_uri document is larger than the limit")
+        client = outbound.client(timeout=deadline)
+        with (
+            outbound.deadline(deadline),
+            client,
+            client.stream("GET", uri, headers=headers) as resp,
+        ):
+            body = _read_capped(resp, limit)
+    except httpx.TimeoutException as exc:
+        raise JwksFetchFailed(
+            f"jwks_uri did not answer within the {deadline:g} s deadline"
+        ) from exc
     except httpx.HTTPError as exc:
         raise JwksFetchFailed(f"jwks_uri could not be fetched: {type(exc).__name__}") from exc
     try:
@@ -133,41 +135,20 @@ def fetch_jwks(uri: str) -> list[PublicKey]:
         raise JwksFetchFailed(f"jwks_uri document is not a valid public JWKS: {exc}") from exc
 
 
-STALE_LIMIT = 2  # multiples of jwks_cache_seconds
-
-
-class JwksCache:
-    """Keys fetched from agents' jwks_uri, cached; an unknown kid forces one refresh."""
-
-    MIN_REFRESH_SECONDS = 10.0
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, list[PublicKey]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, uri: str, *, kid: str | None) -> list[PublicKey]:
-        now = time.monotonic()
-        entry = self._entries.get(uri)
-        ttl = get_settings().jwks_cache_seconds
-        fresh = entry is not None and now - entry[0] < ttl
-        known = entry is not None and (kid is None or any(k.kid == kid for k in entry[1]))
-        may_refresh = entry is None or now - entry[0] >= self.MIN_REFRESH_SECONDS
-        if entry is not None and fresh and (known or not may_refresh):
-            return entry[1]
-        with self._lock:
-            try:
-                keys = fetch_jwks(uri)
-            except JwksFetchFailed as exc:
-                # Ride out a short outage on the last keys, but not forever: a key removed
-                # from the JWKS must stop working even if the endpoint stays down.
-                if entry is not None and now - entry[0] < STALE_LIMIT * ttl:
-                    return entry[1]
-                raise InvalidClient(str(exc)) from exc
-            self._entries[uri] = (now, keys)
-            return keys
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-jwks_cache = JwksCache()
+def _read_capped(resp: httpx.Response, limit: int) -> bytes:
+    """The body as sent, refused past `limit` bytes. Compressed bodies are refused: a few
+    kilobytes of gzip can inflate to gigabytes before any decoded-size check could run."""
+    if resp.status_code != 200:
+        raise JwksFetchFailed(f"jwks_uri answered HTTP {resp.status_code}")
+    encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise JwksFetchFailed(f"jwks_uri answered with Content-Encoding {encoding[:40]!r}")
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise JwksFetchFailed("jwks_uri document is larger than the limit")
+    body = bytearray()
+    for chunk in resp.iter_raw():
+        body += chunk
+        if len(body) > limit:
+            raise JwksFetchFailed("jwks_uri document is larger than the limit")
+    return bytes(body)

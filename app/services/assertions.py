@@ -20,11 +20,13 @@ from sqlmodel import Session, select
 from app.errors import InvalidClient
 from app.models import Agent, AgentKey
 from app.services import replay
-from app.services.agent_keys import PublicKey, jwks_cache
+from app.services.agent_keys import PublicKey
 from app.services.cache import TtlCache
+from app.services.remote_jwks import jwks_cache
 from app.settings import get_settings
 
 KEY_BEARING_HEADERS = ("jku", "x5u", "jwk", "x5c")
+SUPPORTED_ALGS = ("EdDSA", "ES256", "RS256", "PS256")  # what pinned_algorithm can register
 MAX_ASSERTION_BYTES = 8192
 
 
@@ -133,10 +135,19 @@ def _agent_keys(entry: _Registered, kid: str | None) -> list[PublicKey]:
     agent = entry.agent
     if agent.jwks_uri:
         try:
-            return jwks_cache.get(agent.jwks_uri, kid=kid)
+            return jwks_cache.get(agent.jwks_uri, kid=kid, org_id=agent.org_id)
         except InvalidClient as exc:  # an assertion refusal like any other: audited, grant form
             raise AssertionRejected("jwks_uri", exc.description) from exc
     return list(entry.keys)
+
+
+def validate_key_hint(header: dict[str, Any]) -> None:
+    """Header facts no registered key could match; checked before keys are fetched."""
+    if header.get("alg") not in SUPPORTED_ALGS:
+        raise AssertionRejected("alg", f"alg {header.get('alg')!r:.40} is not accepted")
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= 200):
+        raise AssertionRejected("kid", "kid must be a string of at most 200 characters")
 
 
 def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
@@ -250,6 +261,10 @@ def verify_assertion(
     agent = entry.agent if entry else None
     if entry is None or agent is None or agent.org_id != org_id or agent.status == "deleted":
         raise AssertionRejected("client", "unknown client for this organization")
+    if agent.jwks_uri:
+        # The agent is loaded and detached: hand the connection back before any key fetch, so
+        # slow key hosts cannot drain the database pool that every other request needs.
+        session.close()
     try:
         return _verify_for(entry, token, header, unverified, accepted_audiences, now)
     except AssertionRejected as exc:
@@ -268,12 +283,15 @@ def _verify_for(
     agent = entry.agent
     if agent.status != "active":
         raise AssertionRejected("client", f"the agent is {agent.status}")
-    key = select_key(_agent_keys(entry, header.get("kid")), header)
-    verify_signature(token, key)
+    # Every check that needs no key comes first: for a jwks_uri agent, only an assertion that
+    # could still be valid may cost a fetch from the agent's key host.
+    validate_key_hint(header)
     exp = validate_exp(claims, now)
     validate_nbf(claims, now)
     validate_iat(claims, now)
     validate_aud(claims, accepted_audiences)
     jti = validate_jti(claims)
+    key = select_key(_agent_keys(entry, header.get("kid")), header)
+    verify_signature(token, key)
     validate_jti_unused(agent, jti, exp, now)
     return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid)
