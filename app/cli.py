@@ -150,14 +150,33 @@ def keys_generate(out_dir: Path | None, kid: str | None) -> None:
 
 
 @keys.command("rotate-signing")
+@click.option("--org", "org_id", default=None, help="Only this org's key (default: every org's).")
 @friendly
-def keys_rotate_signing() -> None:
-    """Rotate the service's signing key; the old one stays published until its tokens expire."""
+def keys_rotate_signing(org_id: str | None) -> None:
+    """Rotate orgs' signing keys; each old key stays published until its tokens expire."""
+    from sqlmodel import select
+
+    from app.models import Org
     from app.security.keys import rotate_signing_key
+    from app.services import audit
 
     with cli_session() as session:
-        row = rotate_signing_key(session)
-    click.echo(f"new signing key {row.kid}; the previous key stays in the JWKS for one hour")
+        if org_id is not None and session.get(Org, org_id) is None:
+            raise CliError(f"no organization {org_id}")
+        rotated = {}
+        for org in [org_id] if org_id else session.exec(select(Org.id)).all():
+            rotated[org] = rotate_signing_key(session, org_id=org).kid
+            event = audit.EventIn(
+                org_id=org,
+                actor="cli",
+                action="signing_key.rotate",
+                target=rotated[org],
+                outcome="success",
+            )
+            audit.record(session, event)
+    for org, kid in rotated.items():
+        click.echo(f"{org}: new signing key {kid}")
+    click.echo("previous keys stay in the JWKS until every token they signed has expired")
 
 
 @main.group()

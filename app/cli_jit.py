@@ -1,6 +1,7 @@
 """`jitgate approvers add` and `jitgate policies set`: the JIT set-up from the command line."""
 
 import json
+from typing import Any
 
 import click
 
@@ -41,6 +42,67 @@ def approvers_add(
         )
     body = {**service.public(created.approver), "api_token": created.api_token}
     click.echo(json.dumps(body, default=str))
+
+
+@approvers.command("list")
+@click.option("--org", "org_id", required=True)
+@friendly
+def approvers_list(org_id: str) -> None:
+    """One JSON object per line: the org's active and disabled approvers."""
+    from app.services import approvers as service
+
+    with cli_session() as session:
+        _require_org(session, org_id)
+        rows = [service.public(a) for a in service.list_approvers(session, org_id=org_id)]
+    for row in rows:
+        click.echo(json.dumps(row, default=str))
+
+
+@approvers.command("disable")
+@click.option("--org", "org_id", required=True)
+@click.argument("approver_id")
+@friendly
+def approvers_disable(org_id: str, approver_id: str) -> None:
+    """Stop an approver at once: token, dashboard sessions, Slack and email decisions."""
+    from app.services import approver_lifecycle, approvers
+
+    with cli_session() as session:
+        changed = approver_lifecycle.update(
+            session,
+            org_id=org_id,
+            approver_id=approver_id,
+            changes={"status": "disabled"},
+            actor="cli",
+        )
+        body = {**approvers.public(changed.approver), "warnings": changed.warnings}
+    for warning in changed.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(json.dumps(body, default=str))
+
+
+@approvers.command("rotate-token")
+@click.option("--org", "org_id", required=True)
+@click.argument("approver_id")
+@friendly
+def approvers_rotate_token(org_id: str, approver_id: str) -> None:
+    """Issue a new jgapr_ token (printed once); the old one and its sessions stop working."""
+    from app.services import approver_lifecycle, approvers
+
+    with cli_session() as session:
+        rotated = approver_lifecycle.rotate_token(
+            session, org_id=org_id, approver_id=approver_id, actor="cli"
+        )
+        body = {**approvers.public(rotated.approver), "api_token": rotated.api_token}
+    click.echo(json.dumps(body, default=str))
+
+
+def _require_org(session: Any, org_id: str) -> None:
+    """An empty list for a mistyped org would look like an org without approvers."""
+    from app.errors import NotFound
+    from app.models import Org
+
+    if session.get(Org, org_id) is None:
+        raise NotFound(f"no organization {org_id!r}")
 
 
 @click.group()

@@ -1,4 +1,4 @@
-"""Start-up and shutdown of the web process: schema, signing key, revocations, worker, events."""
+"""Start-up and shutdown of the web process: schema, signing keys, revocations, worker, events."""
 
 import logging
 import os
@@ -13,7 +13,7 @@ from app.migrate import ensure_schema
 from app.models import IssuedToken
 from app.models._types import aware
 from app.security import access_tokens
-from app.security.keys import ensure_signing_key, key_ring
+from app.security.keys import ensure_org_keys, key_ring, retire_shared_keys
 from app.services import audit, durable_store, replay, row_writer
 from app.services.batching import WriteBacklog
 from app.settings import get_settings
@@ -46,7 +46,8 @@ async def start(app: FastAPI) -> None:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     ensure_schema(get_engine())
     with session_scope() as session:
-        ensure_signing_key(session)
+        ensure_org_keys(session)
+        retire_shared_keys(session)
     key_ring.invalidate()
     if settings.embedded:
         reload_revocations()

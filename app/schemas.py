@@ -116,6 +116,13 @@ class ApproverIn(Body):
     groups: list[str] = Field(default_factory=list, max_length=50)
 
 
+class ApproverPatch(Body):
+    name: str | None = Field(default=None, max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=64)
+    groups: list[str] | None = Field(default=None, max_length=50)
+    status: str | None = Field(default=None, max_length=16)
+
+
 class PolicyIn(Body):
     permission: str = Field(max_length=200)
     mode: str

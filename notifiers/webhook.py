@@ -1,8 +1,10 @@
-"""The webhook channel: a JSON POST, signed with the service's Ed25519 key, for any other system.
+"""The webhook channel: a JSON POST, signed with the org's Ed25519 key, for any other system.
 
 `Jitgate-Signature` is a compact JWS (a JWT) whose claims bind the exact body bytes
-(`body_sha256`), the receiving URL (`aud`), a time (`iat`, `exp`) and an id (`jti`), so a
-receiver can refuse a replayed or redirected delivery. Receivers get the public key from
+(`body_sha256`), the receiving URL (`aud`), the org (`iss`), the event (`event`), a time (`iat`,
+`exp`) and an id (`jti`), and whose `typ` says whether it is a webhook or an agent's callback.
+Agents choose their callback URLs, so a receiver that checks neither `typ` nor `iss` could be
+handed a callback as if it were a webhook. Receivers get the public key from
 `/orgs/{org}/.well-known/jwks.json` by the header's `kid`; `verify_signature` shows the checks.
 """
 
@@ -24,7 +26,11 @@ from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, T
 
 SIGNATURE_HEADER = "Jitgate-Signature"
 EVENT_HEADER = "Jitgate-Event"
-SIGNATURE_TYPE = "jitgate-webhook+jwt"
+# What a signature vouches for: a webhook (to a URL an org's admin configured) or a callback (to
+# a URL an agent chose). Each has its own JOSE `typ`, so one is never taken for the other.
+WEBHOOK = "webhook"
+CALLBACK = "callback"
+SIGNATURE_TYPES = {WEBHOOK: "jitgate-webhook+jwt", CALLBACK: "jitgate-callback+jwt"}
 SIGNING_ALG = "EdDSA"
 SIGNATURE_LIFETIME_SECONDS = 300
 TIMEOUT_SECONDS = 5.0
@@ -42,21 +48,27 @@ def body_digest(body: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
 
 
-def sign_body(body: bytes, *, audience: str, issuer: str, now: float | None = None) -> str:
-    """The `Jitgate-Signature` value for body POSTed to audience (reusable for callbacks)."""
-    from app.security.keys import key_ring  # the key ring touches the database: load on use
+def sign_body(
+    body: bytes, *, org_id: str, audience: str, kind: str, event: str, now: float | None = None
+) -> str:
+    """The `Jitgate-Signature` value for body, a `kind` message about `event`, POSTed to audience,
+    signed with the org's own key and naming the org's issuer."""
+    # The key ring touches the database: load on use.
+    from app.security.access_tokens import issuer_for
+    from app.security.keys import key_ring
 
-    key = key_ring.active()
+    key = key_ring.active(org_id)
     iat = int(time.time() if now is None else now)
     claims = {
-        "iss": issuer,
+        "iss": issuer_for(org_id),
         "aud": audience,
+        "event": event,
         "iat": iat,
         "exp": iat + SIGNATURE_LIFETIME_SECONDS,
         "jti": secrets.token_urlsafe(16),
         "body_sha256": body_digest(body),
     }
-    headers = {"kid": key.kid, "typ": SIGNATURE_TYPE}
+    headers = {"kid": key.kid, "typ": SIGNATURE_TYPES[kind]}
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
 
 
@@ -64,40 +76,66 @@ def verify_signature(
     body: bytes,
     signature: str,
     *,
+    issuer: str,
     audience: str,
+    kind: str,
     public_key: Callable[[str], Ed25519PublicKey | None],
+    event: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """What a receiver does: key by kid, EdDSA only, fresh, for this URL, for these bytes.
+    """What a receiver does: the kind it expects (`typ`), key by kid from its org's JWKS, EdDSA
+    only, from its org (`iss`), for this URL (`aud`), fresh, for these bytes, and, given the
+    `Jitgate-Event` header, for that event.
 
-    A receiver should also remember each `jti` until its `exp` and refuse a second delivery
+    issuer is `{public_url}/orgs/{org}`; public_key looks a kid up in that org's JWKS only. A
+    receiver should also remember each `jti` until its `exp` and refuse a second delivery
     with the same one; retries of one event reuse its `event_id`, not its `jti`.
     """
+    if kind not in SIGNATURE_TYPES:
+        raise ValueError(f"kind is {WEBHOOK!r} or {CALLBACK!r}, not {kind!r}")
+    claims = _verified_claims(
+        signature, issuer=issuer, audience=audience, kind=kind, keys=public_key
+    )
+    current = time.time() if now is None else now
+    if not claims["iat"] - CLOCK_LEEWAY_SECONDS <= current < claims["exp"]:
+        raise WebhookSignatureInvalid("the signature is not valid at this time")
+    if claims["body_sha256"] != body_digest(body):
+        raise WebhookSignatureInvalid("the body was altered")
+    if event is not None and claims["event"] != event:
+        raise WebhookSignatureInvalid("the Jitgate-Event header is not the signed event")
+    return claims
+
+
+def _verified_claims(
+    signature: str,
+    *,
+    issuer: str,
+    audience: str,
+    kind: str,
+    keys: Callable[[str], Ed25519PublicKey | None],
+) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(signature)
-        key = public_key(str(header.get("kid", "")))
-        if key is None or header.get("typ") != SIGNATURE_TYPE:
-            raise WebhookSignatureInvalid("unknown key or wrong type")
-        claims = jwt.decode(
+        if header.get("typ") != SIGNATURE_TYPES[kind]:
+            raise WebhookSignatureInvalid(f"not a {kind} signature (typ {header.get('typ')!r})")
+        key = keys(str(header.get("kid", "")))
+        if key is None:
+            raise WebhookSignatureInvalid("signed by a key that is not in this org's JWKS")
+        return jwt.decode(
             signature,
             key,
             algorithms=[SIGNING_ALG],
             audience=audience,
-            # Time is checked below against `now`, so tests and receivers control the clock.
+            issuer=issuer,
+            # Time is checked by the caller against `now`, so tests and receivers control the clock.
             options={
-                "require": ["iat", "exp", "jti", "aud", "body_sha256"],
+                "require": ["iss", "aud", "event", "iat", "exp", "jti", "body_sha256"],
                 "verify_exp": False,
                 "verify_iat": False,
             },
         )
     except jwt.PyJWTError as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
-    current = time.time() if now is None else now
-    if not claims["iat"] - CLOCK_LEEWAY_SECONDS <= current < claims["exp"]:
-        raise WebhookSignatureInvalid("the signature is not valid at this time")
-    if claims["body_sha256"] != body_digest(body):
-        raise WebhookSignatureInvalid("the body was altered")
-    return claims
 
 
 def _decisions(request: RequestView) -> list[dict[str, Any]]:
@@ -175,11 +213,13 @@ class WebhookNotifier:
         # The event id is stable per request and event, so a retried delivery can be deduplicated.
         event_id = f"{request.request_id}:{event}"
         body = event_body(request, event=event, event_id=event_id)
-        issuer = f"{self._settings.public_url.rstrip('/')}/orgs/{request.org_id}"
+        signature = sign_body(
+            body, org_id=request.org_id, audience=target.address, kind=WEBHOOK, event=event
+        )
         headers = {
             "Content-Type": "application/json",
             EVENT_HEADER: event,
-            SIGNATURE_HEADER: sign_body(body, audience=target.address, issuer=issuer),
+            SIGNATURE_HEADER: signature,
         }
         self._post(target.address, body, headers)
         return {EVENT_ID_FIELD: event_id}

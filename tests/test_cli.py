@@ -219,3 +219,35 @@ def spawned_children(pid: int) -> list[str]:
     with open(f"/proc/{pid}/task/{pid}/children") as kids:
         pids = kids.read().split()
     return [kid for kid in pids if "spawn_main" in open(f"/proc/{kid}/cmdline").read()]
+
+
+def test_approvers_list_disable_and_rotate_token(client, org):
+    # given an approver added from the command line
+    added = cli("approvers", "add", "--org", org.org_id, "--email", "cli-apr@example.com")
+    approver = json.loads(added.stdout)
+    old = {"Authorization": f"Bearer {approver['api_token']}"}
+    # when the list is printed, then it names the approver as active
+    listed = [
+        json.loads(line)
+        for line in cli("approvers", "list", "--org", org.org_id).stdout.splitlines()
+    ]
+    assert {a["approver_id"]: a["status"] for a in listed}[approver["approver_id"]] == "active"
+    # when the token is rotated, then the old one stops working and the new one is printed once
+    rotated = cli("approvers", "rotate-token", "--org", org.org_id, approver["approver_id"])
+    assert rotated.exit_code == 0, rotated.output
+    new = {"Authorization": f"Bearer {json.loads(rotated.stdout)['api_token']}"}
+    probe = f"{org.api}/jit/requests/jit_none"
+    assert client.get(probe, headers=old).status_code == 401
+    assert client.get(probe, headers=new).status_code == 404
+    # when it is disabled, then the new token is refused too
+    disabled = cli("approvers", "disable", "--org", org.org_id, approver["approver_id"])
+    assert disabled.exit_code == 0, disabled.output
+    assert json.loads(disabled.stdout)["status"] == "disabled"
+    assert client.get(probe, headers=new).status_code == 401
+
+
+def test_approvers_commands_name_the_real_problem(client, org):
+    assert_one_line_error(cli("approvers", "list", "--org", "org_nope"), "no organization")
+    assert_one_line_error(
+        cli("approvers", "disable", "--org", org.org_id, "apr_nope"), "no approver apr_nope"
+    )

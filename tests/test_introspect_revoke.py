@@ -36,7 +36,7 @@ def mint(agent, **kw) -> str:
 
 
 def signed(claims: dict, **headers) -> str:
-    key = key_ring.active()
+    key = key_ring.active(claims["org"])
     return jwt.encode(
         claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid, **headers}
     )
@@ -77,7 +77,7 @@ def test_token_with_another_typ_is_refused(client, org, agent):
 
 def test_token_without_typ_is_refused(client, org, agent):
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
-    key = key_ring.active()
+    key = key_ring.active(org.org_id)
     token = jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
     assert_check_refused(client, org, bearer(token), "invalid_token")
 
@@ -90,14 +90,15 @@ def test_token_signed_by_an_unknown_key_is_refused(client, org, agent):
         claims,
         Ed25519PrivateKey.generate(),
         algorithm="EdDSA",
-        headers={"kid": key_ring.active().kid, "typ": "at+jwt"},
+        headers={"kid": key_ring.active(org.org_id).kid, "typ": "at+jwt"},
     )
     assert_check_refused(client, org, bearer(forged), "invalid_token")
 
 
 def test_unsigned_token_is_refused(client, org, agent):
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
-    token = compact({"alg": "none", "typ": "at+jwt", "kid": key_ring.active().kid}, claims, b"")
+    kid = key_ring.active(org.org_id).kid
+    token = compact({"alg": "none", "typ": "at+jwt", "kid": kid}, claims, b"")
     assert_check_refused(client, org, bearer(token), "invalid_token")
 
 
@@ -317,15 +318,15 @@ def test_token_signed_by_a_rotated_out_key_still_verifies(client, org, agent):
 
 def test_rotated_out_key_leaves_the_jwks_once_its_tokens_have_expired(client, org, agent):
     # given a key retired long enough ago that every token it signed has expired
-    old_kid = key_ring.active().kid
+    old_kid = key_ring.active(org.org_id).kid
     with session_scope() as session:
-        rotate_signing_key(session, now=utcnow() - timedelta(hours=2))
+        rotate_signing_key(session, org_id=org.org_id, now=utcnow() - timedelta(hours=2))
     key_ring.invalidate()
     # then it is no longer published, and tokens that name it are refused
     kids = {
         k["kid"] for k in client.get(f"/orgs/{org.org_id}/.well-known/jwks.json").json()["keys"]
     }
-    assert old_kid not in kids and key_ring.active().kid in kids
+    assert old_kid not in kids and key_ring.active(org.org_id).kid in kids
     claims = jwt.decode(agent.token(client), options={"verify_signature": False})
     with session_scope() as session:
         from cryptography.hazmat.primitives import serialization
@@ -348,10 +349,10 @@ def test_a_longer_access_token_ttl_keeps_the_old_key_published_as_long(client, o
     from tests.helpers import jitgate_env
 
     with jitgate_env(monkeypatch, access_token_ttl="7200"):
-        old_kid = key_ring.active().kid
+        old_kid = key_ring.active(org.org_id).kid
         # when the key was rotated 90 minutes ago
         with session_scope() as session:
-            rotate_signing_key(session, now=utcnow() - timedelta(minutes=90))
+            rotate_signing_key(session, org_id=org.org_id, now=utcnow() - timedelta(minutes=90))
         key_ring.invalidate()
         # then tokens it signed have not expired yet, so it is still published
         jwks = client.get(f"/orgs/{org.org_id}/.well-known/jwks.json").json()

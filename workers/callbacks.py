@@ -1,4 +1,5 @@
-"""Signed decision callbacks to the agent's callback_url."""
+"""Signed decision callbacks to the agent's callback_url (typ jitgate-callback+jwt, so that no
+webhook receiver mistakes one for a webhook: the agent, not an admin, chose the URL)."""
 
 import json
 import logging
@@ -9,9 +10,8 @@ from app.db import session_scope
 from app.models import JitRequest
 from app.models._types import utcnow
 from app.security import outbound
-from app.security.access_tokens import issuer_for
 from app.settings import get_settings
-from notifiers.webhook import SIGNATURE_HEADER, shared_client, sign_body
+from notifiers.webhook import CALLBACK, EVENT_HEADER, SIGNATURE_HEADER, shared_client, sign_body
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,13 @@ class CallbackFailed(Exception):
     """The receiver did not take the callback (5xx, 408, 429): retried with backoff."""
 
 
+def callback_event(row: JitRequest) -> str:
+    return f"jit_request.{row.status}"
+
+
 def callback_body(row: JitRequest) -> bytes:
     document = {
-        "event": f"jit_request.{row.status}",
+        "event": callback_event(row),
         "request_id": row.id,
         "status": row.status,
         "permission": row.permission,
@@ -34,17 +38,21 @@ def callback_body(row: JitRequest) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
+def signed_headers(row: JitRequest, body: bytes) -> dict[str, str]:
+    event = callback_event(row)
+    audience = row.callback_url or ""
+    signature = sign_body(body, org_id=row.org_id, audience=audience, kind=CALLBACK, event=event)
+    return {"Content-Type": "application/json", EVENT_HEADER: event, SIGNATURE_HEADER: signature}
+
+
 def post_callback(request_id: str) -> bool:
     """POST the decision (never the token: the agent fetches it with its own credentials)."""
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
         if row is None or not row.callback_url or row.status == "pending":
             return False
-        url, body, issuer = row.callback_url, callback_body(row), issuer_for(row.org_id)
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign_body(body, audience=url, issuer=issuer),
-    }
+        url, body = row.callback_url, callback_body(row)
+        headers = signed_headers(row, body)
     try:
         with outbound.deadline(get_settings().delivery_deadline_seconds):
             response = shared_client().post(url, content=body, headers=headers)

@@ -1,11 +1,12 @@
-"""Approver routes (admin token)."""
+"""Approver routes (admin token): add, list, read, change, disable, delete, rotate the token."""
 
 from typing import Any
 
 from fastapi import APIRouter
 
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
-from app.schemas import ApproverIn
+from app.schemas import ApproverIn, ApproverPatch
+from app.services import approver_lifecycle as lifecycle
 from app.services import approvers
 
 router = APIRouter(tags=["approvers"])
@@ -24,3 +25,46 @@ def list_all(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[s
     return {
         "approvers": [approvers.public(a) for a in approvers.list_approvers(session, org_id=org_id)]
     }
+
+
+@router.get("/approvers/{approver_id}")
+def read(
+    org_id: OrgId, approver_id: str, session: SessionDep, _admin: CurrentAdmin
+) -> dict[str, Any]:
+    return approvers.public(lifecycle.get(session, org_id=org_id, approver_id=approver_id))
+
+
+def _changed(changed: lifecycle.Changed) -> dict[str, Any]:
+    return {**approvers.public(changed.approver), "warnings": changed.warnings}
+
+
+@router.patch("/approvers/{approver_id}")
+def change(
+    org_id: OrgId, approver_id: str, body: ApproverPatch, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    return _changed(
+        lifecycle.update(
+            session, org_id=org_id, approver_id=approver_id, changes=changes, actor=admin.id
+        )
+    )
+
+
+@router.delete("/approvers/{approver_id}")
+def delete(
+    org_id: OrgId, approver_id: str, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """Soft delete: answers the kept row (status `deleted`) and any policy left short."""
+    return _changed(
+        lifecycle.delete(session, org_id=org_id, approver_id=approver_id, actor=admin.id)
+    )
+
+
+@router.post("/approvers/{approver_id}/rotate-token")
+def rotate_token(
+    org_id: OrgId, approver_id: str, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    rotated = lifecycle.rotate_token(
+        session, org_id=org_id, approver_id=approver_id, actor=admin.id
+    )
+    return {**approvers.public(rotated.approver), "api_token": rotated.api_token}

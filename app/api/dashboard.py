@@ -31,7 +31,7 @@ from app.dashboard.pages import (
 )
 from app.errors import JitgateError, NotFound
 from app.models import JitRequest
-from app.services import jit
+from app.services import approver_scope, jit
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 MAX_NOTE_CHARS = 2000
@@ -148,9 +148,11 @@ def _request_row(session: Session, user: DashboardUser, request_id: str) -> JitR
     if len(request_id) > 64:
         raise Problem(404, "No such request", "Check the address.")
     try:
-        return jit.get_request(session, org_id=user.approver.org_id, request_id=request_id)
+        row = jit.get_request(session, org_id=user.approver.org_id, request_id=request_id)
+        approver_scope.ensure_may_see(session, user.approver, row)
     except NotFound as exc:
         raise Problem(404, "No such request", "It does not exist in your organization.") from exc
+    return row
 
 
 def _request_page(
@@ -265,7 +267,7 @@ def history_page(
         agent=agent.strip()[:MAX_FILTER_CHARS],
         limit=_limit(limit, 50),
     )
-    rows = views.history(session, user.approver.org_id, filters)
+    rows = views.history(session, user.approver, filters)
     context = {
         "requests": rows,
         "filters": filters,
@@ -292,7 +294,7 @@ def audit_page(
         since=_since(since) if since.strip() else None,
         limit=_limit(limit, 100),
     )
-    rows = views.audit_trail(session, user.approver.org_id, filters)
+    rows = views.audit_trail(session, user.approver, filters)
     context = {"events": rows, "filters": filters, "since": since.strip(), "page": "audit"}
     return render(request, "dashboard_audit.html", context, user=user)
 

@@ -16,6 +16,7 @@ from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.services import authz, rate_limits
+from app.services.approvers import ACTIVE as APPROVER_ACTIVE
 from app.services.cache import TtlCache
 
 # scope="function": the unit of work commits before the response is sent, so a client that got
@@ -96,6 +97,8 @@ def find_approver(org_id: str, token: str) -> Approver:
         raise Unauthenticated("the approver token is unknown")
     if row.org_id != org_id:
         raise NotFound("no such organization")
+    if row.status != APPROVER_ACTIVE:
+        raise Unauthenticated("the approver is disabled")
     return row
 
 

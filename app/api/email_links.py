@@ -21,6 +21,7 @@ from app.api.throttle import ClientAddressLimit
 from app.errors import Conflict, JitgateError
 from app.models import Agent, Approver, JitDecision, JitRequest
 from app.services import jit
+from app.services.approvers import ACTIVE
 from notifiers.email.links import LinkAction, LinkClaims, LinkExpired, LinkInvalid, read_token
 from notifiers.formatting import format_ttl, visible
 
@@ -93,6 +94,8 @@ def load_link(session: Session, token: str) -> LinkContext:
     approver = session.get(Approver, claims.approver_id)
     if request is None or approver is None or {request.org_id, approver.org_id} != {claims.org_id}:
         raise LinkProblem(Page.INVALID)
+    if approver.status != ACTIVE:  # disabled or deleted since the mail went out
+        raise LinkProblem(Page.REFUSED, "Your approver account is no longer active.")
     if request.status != jit.PENDING or _already_decided(session, request.id, approver.id):
         raise LinkProblem(Page.USED, f"Its status is {request.status}.")
     agent = session.get(Agent, request.agent_id)

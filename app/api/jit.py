@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlmodel import Session
 
 from app.api.deps import (
     CurrentAgent,
@@ -24,7 +25,7 @@ from app.api.throttle import ClientAddressLimit
 from app.db import session_scope
 from app.errors import Forbidden, NotFound
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.services import events, jit, jit_intake, jit_tokens, jit_views
+from app.services import approver_scope, events, jit, jit_intake, jit_tokens, jit_views
 
 router = APIRouter(tags=["jit"])
 FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})
@@ -53,9 +54,11 @@ def _answer(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body))
 
 
-def _authorize_read(principal: Principal, row: Any) -> None:
+def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
     if principal.kind == "agent" and row.agent_id != principal.id:
         raise NotFound(f"no JIT request {row.id} in this organization")
+    if principal.approver is not None:
+        approver_scope.ensure_may_see(session, principal.approver, row)
 
 
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
@@ -63,7 +66,7 @@ def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], boo
     with session_scope() as session:
         principal = find_principal(org_id, token)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
-        _authorize_read(principal, row)
+        _authorize_read(session, principal, row)
         view = jit_views.public(
             session, row, for_agent_id=principal.id if principal.agent else None
         )
@@ -169,6 +172,9 @@ def revoke(
 ) -> JSONResponse:
     if principal.kind == "agent":
         raise Forbidden("an approver or an admin revokes JIT tokens")
+    if principal.approver is not None:
+        row = jit.get_request(session, org_id=org_id, request_id=request_id)
+        approver_scope.ensure_may_act(session, principal.approver, row)
     row = jit_tokens.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
     return _answer(jit_views.public(session, row))
 

@@ -15,7 +15,8 @@ router = APIRouter(tags=["discovery"])
 @router.get("/orgs/{org_id}/.well-known/jwks.json")
 def jwks(org_id: OrgId, session: SessionDep) -> JSONResponse:
     require_org(org_id)
-    return JSONResponse({"keys": published_keys(session)}, headers={"Cache-Control": "max-age=300"})
+    keys = published_keys(session, org_id)
+    return JSONResponse({"keys": keys}, headers={"Cache-Control": "max-age=300"})
 
 
 # RFC 8414 §3.1 inserts the well-known path before the issuer's path; the second form is the

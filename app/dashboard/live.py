@@ -15,22 +15,18 @@ from sqlmodel import Session
 
 from app.dashboard import session as sessions
 from app.db import get_engine
-from app.models import Approver
-from app.security.secrets import constant_time_equal
-from app.services import events
+from app.models import Approver, JitRequest
+from app.services import approver_scope, events
+from app.services.approver_lifecycle import approver_topic
 
 KEEPALIVE_SECONDS = 25.0
 POLICY_VIOLATION = 1008
+PING: dict = {"type": "ping"}  # the keepalive, sent only while the session still holds
 
 
 def _approver_matches(state: sessions.SessionState) -> bool:
     with Session(get_engine()) as session:
-        approver = session.get(Approver, state.approver)
-        return (
-            approver is not None
-            and approver.org_id == state.org
-            and constant_time_equal(sessions.token_fingerprint(approver.token_hash), state.tok)
-        )
+        return sessions.approver_holds(state, session.get(Approver, state.approver))
 
 
 async def authenticate(websocket: WebSocket) -> sessions.SessionState | None:
@@ -51,15 +47,46 @@ async def _until_closed(websocket: WebSocket) -> None:
             return
 
 
-async def _still_signed_in(state: sessions.SessionState) -> bool:
-    if state.expired():
+def _check(state: sessions.SessionState, request_id: object) -> tuple[bool, bool]:
+    """(still signed in, may see this request): one short read before every push, so a session
+    that ended (signed out, expired, approver disabled or re-tokened) never gets another event,
+    and an approver hears only about requests they may see (app/services/approver_scope.py)."""
+    if state.expired() or sessions.is_logged_out(state):
+        return False, False
+    with Session(get_engine()) as session:
+        approver = session.get(Approver, state.approver)
+        if not sessions.approver_holds(state, approver):
+            return False, False
+        assert approver is not None
+        row = session.get(JitRequest, request_id) if isinstance(request_id, str) else None
+        return True, row is not None and approver_scope.may_see(session, approver, row)
+
+
+async def _push(websocket: WebSocket, state: sessions.SessionState, event: dict) -> bool:
+    """Forward one event if the session still holds and may see it; False once it has ended."""
+    signed_in, visible = await run_in_threadpool(_check, state, event.get("request_id"))
+    if not signed_in:
+        await websocket.close(code=POLICY_VIOLATION, reason="session ended")
         return False
-    return not await run_in_threadpool(sessions.is_logged_out, state)
+    if visible or event is PING:
+        await websocket.send_json(
+            {"type": str(event.get("type", "")), "request_id": event.get("request_id")}
+        )
+    return True
 
 
 async def serve(websocket: WebSocket, state: sessions.SessionState) -> None:
-    """Forward the org's events until the browser leaves or the session ends."""
-    async with events.hub.subscribe(events.org_topic(state.org)) as queue:
+    """Forward the org's events until the browser leaves or the session ends.
+
+    Besides the org's events, the socket listens on its session's topic (sign-out) and its
+    approver's (disabled, deleted, token rotated): those carry no request and only make the
+    session be checked again, which closes the socket at once."""
+    topics = (
+        events.org_topic(state.org),
+        sessions.session_topic(state),
+        approver_topic(state.approver),
+    )
+    async with events.hub.subscribe(*topics) as queue:
         closed = asyncio.create_task(_until_closed(websocket))
         try:
             while not closed.done():
@@ -69,18 +96,14 @@ async def serve(websocket: WebSocket, state: sessions.SessionState) -> None:
                     {getter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if getter in done:
-                    event = getter.result()
-                    await websocket.send_json(
-                        {"type": str(event.get("type", "")), "request_id": event.get("request_id")}
-                    )
+                    if not await _push(websocket, state, getter.result()):
+                        break
                     continue
                 getter.cancel()
                 if closed.done():
                     break
-                if not await _still_signed_in(state):
-                    await websocket.close(code=POLICY_VIOLATION, reason="session ended")
+                if not await _push(websocket, state, PING):
                     break
-                await websocket.send_json({"type": "ping"})
         except (WebSocketDisconnect, RuntimeError):
             pass  # the browser went away between two sends
         finally:

@@ -24,7 +24,6 @@ from app.api.limits import BodyTooLarge
 from app.dashboard import session as sessions
 from app.errors import JitgateError
 from app.models import Approver
-from app.security.secrets import constant_time_equal
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -164,12 +163,9 @@ def current_user(request: Request, session: SessionDep) -> DashboardUser:
     if state is None:
         raise LoginRequired()
     approver = session.get(Approver, state.approver)
-    if (
-        approver is None
-        or approver.org_id != state.org
-        or not constant_time_equal(sessions.token_fingerprint(approver.token_hash), state.tok)
-    ):
+    if not sessions.approver_holds(state, approver):
         raise LoginRequired()
+    assert approver is not None
     return DashboardUser(approver=approver, state=state)
 
 

@@ -15,7 +15,10 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from app.models import Approver
 from app.security.secrets import constant_time_equal, sign_value, verify_signed_value
+from app.services import events
+from app.services.approvers import ACTIVE
 from app.services.durable_store import durable_store
 from app.settings import get_settings
 
@@ -95,6 +98,17 @@ def decode(cookie: str | None, *, now: float | None = None) -> SessionState | No
     return None if is_logged_out(state) else state
 
 
+def approver_holds(state: SessionState, approver: Approver | None) -> bool:
+    """The session's approver still exists in its org, is active, and holds the token the
+    session was opened with: disabling, deleting or re-tokening an approver ends its sessions."""
+    return (
+        approver is not None
+        and approver.org_id == state.org
+        and approver.status == ACTIVE
+        and constant_time_equal(token_fingerprint(approver.token_hash), state.tok)
+    )
+
+
 def csrf_matches(state: SessionState, submitted: str | None) -> bool:
     """The per-session CSRF token, compared in constant time."""
     return bool(submitted) and constant_time_equal(state.csrf, submitted or "")
@@ -104,9 +118,16 @@ def _logout_key(state: SessionState) -> str:
     return f"dashboard-logout:{state.sid}"
 
 
+def session_topic(state: SessionState) -> str:
+    """Where the session's open WebSockets hear that it ended (app/dashboard/live.py)."""
+    return f"dashboard-session:{state.sid}"
+
+
 def log_out(state: SessionState) -> None:
-    """Remember the session id until the cookie would have expired anyway."""
+    """Remember the session id (durably) until the cookie would have expired anyway, and tell
+    its open WebSockets, in whichever web process they are, to close now."""
     durable_store.put(_logout_key(state), max(int(state.exp - time.time()), 1))
+    events.publish(session_topic(state), {"type": "session.ended"})
 
 
 def is_logged_out(state: SessionState) -> bool:

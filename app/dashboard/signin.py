@@ -15,6 +15,7 @@ from app.dashboard.pages import CHANNEL, Problem, check_origin, render, safe_nex
 from app.models import Approver, Org
 from app.security.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
 from app.services import audit
+from app.services.approvers import ACTIVE
 
 FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
 
@@ -78,7 +79,10 @@ def approver_for_token(session: Session, token: str) -> Approver | None:
     token = token.strip()
     if not token.startswith(APPROVER_TOKEN_PREFIX) or len(token) > 200:
         return None
-    return session.exec(select(Approver).where(Approver.token_hash == hash_token(token))).first()
+    stmt = select(Approver).where(
+        Approver.token_hash == hash_token(token), Approver.status == ACTIVE
+    )
+    return session.exec(stmt).first()
 
 
 def _org_name(session: Session, org_id: str) -> str:
@@ -91,7 +95,8 @@ def link_messages(session: Session, email: str) -> list[EmailMessage]:
     address = email.strip().lower()
     if not (3 <= len(address) <= 320 and "@" in address) or not login_link.may_send_to(address):
         return []
-    approvers = session.exec(select(Approver).where(Approver.email == address)).all()
+    stmt = select(Approver).where(Approver.email == address, Approver.status == ACTIVE)
+    approvers = session.exec(stmt).all()
     return [
         login_link.message(a, _org_name(session, a.org_id), login_link.make_token(a))
         for a in approvers
@@ -105,6 +110,7 @@ def link_approver(session: Session, token: str) -> tuple[login_link.LinkClaims, 
         claims is None
         or approver is None
         or approver.org_id != claims.org
+        or approver.status != ACTIVE
         or not constant_time_equal(sessions.token_fingerprint(approver.token_hash), claims.tok)
     ):
         raise Problem(

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest, Policy
+from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest
 from app.models._types import utcnow
-from app.services import audit, jit_views
-from app.services.approvers import eligible
+from app.services import approver_scope, audit, jit_views
 from app.services.jit import PENDING, aware
 from notifiers.formatting import visible
 
@@ -64,9 +64,8 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
 
 def _may_decide(session: Session, row: JitRequest, approver: Approver, cache: dict) -> bool:
     if row.policy_id not in cache:
-        policy = session.get(Policy, row.policy_id) if row.policy_id else None
-        cache[row.policy_id] = {a.id for a in eligible(session, policy)} if policy else set()
-    return approver.id in cache[row.policy_id]
+        cache[row.policy_id] = approver_scope.may_act(session, approver, row)
+    return cache[row.policy_id]
 
 
 def _summary(session: Session, row: JitRequest, agents: dict[str, Agent]) -> dict[str, Any]:
@@ -152,9 +151,15 @@ def failed_deliveries(session: Session, request_id: str) -> list[dict[str, Any]]
     ]
 
 
-def history(session: Session, org_id: str, filters: HistoryFilters) -> list[dict[str, Any]]:
-    """Requests that left `pending`, newest decision first."""
-    stmt = select(JitRequest).where(JitRequest.org_id == org_id, JitRequest.status != PENDING)
+def history(session: Session, approver: Approver, filters: HistoryFilters) -> list[dict[str, Any]]:
+    """Requests this approver may see (app/services/approver_scope.py) that left `pending`,
+    newest decision first."""
+    org_id = approver.org_id
+    stmt = select(JitRequest).where(
+        JitRequest.org_id == org_id,
+        JitRequest.status != PENDING,
+        col(JitRequest.id).in_(approver_scope.visible_request_ids(session, approver)),
+    )
     if filters.status:
         stmt = stmt.where(JitRequest.status == filters.status)
     if filters.permission:
@@ -175,7 +180,16 @@ def _names(session: Session, org_id: str) -> dict[str, str]:
     return names
 
 
-def audit_trail(session: Session, org_id: str, filters: AuditFilters) -> list[dict[str, Any]]:
+def audit_trail(
+    session: Session, approver: Approver, filters: AuditFilters
+) -> list[dict[str, Any]]:
+    """Events about the requests this approver may see, and their own (sign-ins, decisions).
+    The org's full trail (agents, policies, tokens) is the admins' (GET /audit)."""
+    org_id = approver.org_id
+    mine = or_(
+        col(AuditEvent.target).in_(approver_scope.visible_request_ids(session, approver)),
+        AuditEvent.actor == approver.id,
+    )
     events: Sequence[AuditEvent] = audit.list_events(
         session,
         org_id=org_id,
@@ -183,6 +197,7 @@ def audit_trail(session: Session, org_id: str, filters: AuditFilters) -> list[di
         action=filters.action or None,
         since=filters.since,
         limit=filters.limit,
+        where=mine,
     )
     names = _names(session, org_id)
     return [

@@ -92,10 +92,13 @@ class DurableKey(SQLModel, table=True):
 
 
 class SigningKey(SQLModel, table=True):
-    """The service's own Ed25519 keys; the private half is encrypted with JITGATE_SECRET_KEY."""
+    """The service's own Ed25519 keys, one set per org; the private half is encrypted with
+    JITGATE_SECRET_KEY. org_id is null only for the key that releases before per-org keys
+    shared between all orgs: it no longer signs and stays published until its tokens expire."""
 
     __tablename__ = "signing_key"
     kid: str = Field(primary_key=True, max_length=64)
+    org_id: str | None = Field(default=None, index=True, max_length=64)
     private_key_encrypted: str
     public_jwk: dict = Field(sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())

@@ -17,6 +17,9 @@ class Approver(SQLModel, table=True):
     slack_user_id: str | None = Field(default=None, index=True, max_length=64)
     groups: list[str] = Field(default_factory=list, sa_column=json_column())
     token_hash: str = Field(unique=True, max_length=64)
+    # active | disabled | deleted. A deleted approver's row stays so the audit trail and past
+    # decisions keep a name; it can no longer sign in, decide or be named by a policy.
+    status: str = Field(default="active", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
 
 

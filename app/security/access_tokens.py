@@ -30,7 +30,8 @@ def new_jti() -> str:
 
 
 def sign(claims: dict[str, Any]) -> str:
-    key = key_ring.active()
+    """Sign with the key of the org the token is for (its `org` claim)."""
+    key = key_ring.active(claims["org"])
     headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
     return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
 
@@ -50,9 +51,9 @@ def mark_revoked(jti: str, ttl_seconds: int) -> None:
 
 
 # Every token one signing key issues has the same header segment: parse each one once. Bounded,
-# so a caller sending many distinct headers only empties it.
+# so a caller sending many distinct headers only empties it; room for one key per busy org.
 _headers: dict[str, dict[str, Any]] = {}
-_MAX_HEADERS = 64
+_MAX_HEADERS = 1024
 
 
 def _peek_header(token: str) -> dict[str, Any]:
@@ -148,7 +149,8 @@ def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str,
     if header.get("typ") != ACCESS_TOKEN_TYP or header.get("alg") != SIGNING_ALG:
         raise Unauthenticated("the bearer token is not an access token issued by jitgate")
     kid = header.get("kid")
-    public_key = key_ring.public_key(kid) if isinstance(kid, str) else None
+    # Only this org's keys: another org's token names a kid this org does not have.
+    public_key = key_ring.public_key(org_id, kid) if isinstance(kid, str) else None
     if public_key is None:
         raise Unauthenticated("the bearer token was signed by an unknown key")
     issuer = issuer_for(org_id)

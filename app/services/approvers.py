@@ -13,6 +13,7 @@ from app.security.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_t
 from app.services import audit, validation
 
 GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+ACTIVE, DISABLED, DELETED = "active", "disabled", "deleted"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def create(
             session.add(approver)
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"an approver with email {email!r} already exists") from exc
+        raise Conflict(_taken(session, org_id, approver.email)) from exc
     audit.record(
         session,
         audit.EventIn(
@@ -63,17 +64,35 @@ def create(
     return CreatedApprover(approver=approver, api_token=token)
 
 
+def _taken(session: Session, org_id: str, email: str) -> str:
+    stmt = select(Approver).where(Approver.org_id == org_id, Approver.email == email)
+    existing = session.exec(stmt).first()
+    if existing is not None and existing.status == DELETED:
+        return (
+            f"approver {existing.id} with email {email!r} was deleted; its row keeps the address "
+            "for the audit trail, so this address cannot be added again"
+        )
+    return f"an approver with email {email!r} already exists"
+
+
 def list_approvers(session: Session, *, org_id: str) -> Sequence[Approver]:
+    """The org's approvers, active and disabled; deleted ones are only kept for the audit trail."""
     return session.exec(
-        select(Approver).where(Approver.org_id == org_id).order_by(Approver.email)
+        select(Approver)
+        .where(Approver.org_id == org_id, Approver.status != DELETED)
+        .order_by(Approver.email)
     ).all()
 
 
+def names(policy: Policy, approver: Approver) -> bool:
+    """Whether the policy names this approver, directly or through one of its groups."""
+    return approver.id in policy.approvers or bool(set(policy.groups) & set(approver.groups))
+
+
 def eligible(session: Session, policy: Policy) -> list[Approver]:
-    """The approvers a policy names, directly or through a group."""
-    rows = session.exec(select(Approver).where(Approver.org_id == policy.org_id)).all()
-    groups = set(policy.groups)
-    return [a for a in rows if a.id in policy.approvers or groups.intersection(a.groups)]
+    """The active approvers a policy names: the ones who may decide its requests."""
+    stmt = select(Approver).where(Approver.org_id == policy.org_id, Approver.status == ACTIVE)
+    return [a for a in session.exec(stmt).all() if names(policy, a)]
 
 
 def public(approver: Approver) -> dict:
@@ -83,5 +102,6 @@ def public(approver: Approver) -> dict:
         "name": approver.name,
         "slack_user_id": approver.slack_user_id,
         "groups": approver.groups,
+        "status": approver.status,
         "created_at": approver.created_at,
     }

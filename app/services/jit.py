@@ -18,8 +18,8 @@ from app.db import rows_changed
 from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.models._types import aware, utcnow
-from app.services import audit, policies, validation
-from app.services.approvers import eligible
+from app.services import approver_scope, audit, policies, validation
+from app.services.approvers import ACTIVE
 from app.services.jit_notify import after_change
 
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
@@ -129,12 +129,19 @@ def ensure_still_grantable(session: Session, row: JitRequest) -> None:
 
 
 def _check_decider(session: Session, row: JitRequest, approver: Approver) -> Policy | None:
+    # The caller's copy may predate a disable or a delete: the row in this transaction decides.
+    current = session.get(Approver, approver.id, populate_existing=True)
+    if current is None or current.status != ACTIVE:
+        raise Forbidden("this approver is disabled", code="approver_disabled")
+    approver_scope.ensure_may_act(session, current, row)
     policy = session.get(Policy, row.policy_id) if row.policy_id else None
-    if policy is None or approver.id not in {a.id for a in eligible(session, policy)}:
-        raise Forbidden("you are not an approver for this request's policy", code="not_an_approver")
     agent = session.get(Agent, row.agent_id)
     owner = agent.owner if agent else None
-    if validation.same_person(owner, approver.email) and not policy.allow_self_approval:
+    if (
+        validation.same_person(owner, current.email)
+        and policy is not None
+        and not policy.allow_self_approval
+    ):
         raise Forbidden(
             "the agent's owner may not approve its own request under this policy",
             code="self_approval_forbidden",

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import AdminToken, Org
 from app.models._types import new_id, utcnow
+from app.security.keys import create_signing_key
 from app.security.secrets import ADMIN_TOKEN_PREFIX, hash_token, new_secret_token
 from app.services import audit
 
@@ -35,6 +36,7 @@ def create_org(
     org = Org(id=org_id, name=name)
     session.add(org)
     session.flush()
+    create_signing_key(session, org_id=org.id)
     issued = create_admin_token(session, org_id=org.id, label="initial")
     audit.record(
         session,

@@ -12,6 +12,7 @@ from app.errors import Conflict, NotFound, RuleViolation
 from app.models import Approver, Policy
 from app.models._types import utcnow
 from app.services import audit, permissions
+from app.services.approvers import DELETED
 from app.services.cache import TtlCache
 from app.services.durations import parse_duration
 from app.services.validation import http_url
@@ -87,7 +88,9 @@ def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dic
     groups = body.get("groups") or []
     if not isinstance(approvers, list) or not isinstance(groups, list):
         raise RuleViolation("approvers and groups are lists")
-    known = set(session.exec(select(Approver.id).where(Approver.org_id == org_id)).all())
+    # A deleted approver is kept for the audit trail only; no policy may name it again.
+    stmt = select(Approver.id).where(Approver.org_id == org_id, Approver.status != DELETED)
+    known = set(session.exec(stmt).all())
     unknown = [a for a in approvers if a not in known]
     if unknown:
         raise RuleViolation(f"unknown approvers: {unknown}")

@@ -228,3 +228,25 @@ def test_outcome_tasks_running_at_once_send_one_follow_up(
     wait_for(follow_ups)
     time.sleep(1.0)  # a duplicate, if any, would have arrived by now
     assert len(follow_ups()) == 1, outcomes
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
+def test_a_link_of_an_approver_no_longer_active_decides_nothing(
+    client, org, agent, smtp, alice, how
+):
+    email_policy(client, org, [alice])
+    request_id = ask(client, agent)["request_id"]
+    approve, _deny = links_for(smtp, "alice@example.com", request_id)
+    url = f"{org.api}/approvers/{alice['approver_id']}"
+    if how == "disabled":
+        resp = client.patch(url, json={"status": "disabled"}, headers=org.admin)
+    else:
+        resp = client.delete(url, headers=org.admin)
+    assert resp.status_code == 200, resp.text
+
+    page = client.get(approve)
+    done = client.post(approve, data={"note": "fine by me"})
+
+    assert page.status_code == 403 and "Approve this request?" not in page.text
+    assert done.status_code == 403 and "not recorded" in done.text
+    assert status_of(client, org, request_id)["status"] == "pending"

@@ -279,3 +279,21 @@ def test_interactions_that_are_not_jitgate_buttons_are_acknowledged_and_ignored(
     body = b"payload=" + b'{"type":"view_closed"}'.replace(b'"', b"%22")
     resp = client.post(INTERACTIONS_URL, content=body, headers=slack_headers(body, SIGNING_SECRET))
     assert resp.status_code == 200 and slack.calls() == []
+
+
+def test_a_disabled_approver_s_click_decides_nothing(client, org, agent, slack, alice):
+    jit_policy(client, org, [alice])
+    request_id = ask(client, agent)["request_id"]
+    value = posted_value(slack, request_id)
+    resp = client.patch(
+        f"{org.api}/approvers/{alice['approver_id']}",
+        json={"status": "disabled"},
+        headers=org.admin,
+    )
+    assert resp.status_code == 200, resp.text
+
+    assert click(client, value, user="U0ALICE").status_code == 200
+
+    assert status_of(client, org, request_id)["status"] == "pending"
+    [reply] = wait_for(lambda: slack.calls(SlackMethod.POST_EPHEMERAL))
+    assert "not recorded" in str(reply.params) and "disabled" in str(reply.params)

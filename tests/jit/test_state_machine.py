@@ -141,8 +141,9 @@ def test_approver_not_named_by_the_policy_may_not_decide(jit, agent, alice):
     jit.policy([alice])
     outsider = jit.approver("mallory")
     request_id = jit.pending(agent)["request_id"]
-    assert_oauth_error(jit.decide(request_id, outsider), 403, "not_an_approver")
-    assert_oauth_error(jit.decide(request_id, outsider, "deny"), 403, "not_an_approver")
+    # Not even its existence is told to an approver outside the policy (issue 18, finding 6).
+    assert_oauth_error(jit.decide(request_id, outsider), 404, "not_found")
+    assert_oauth_error(jit.decide(request_id, outsider, "deny"), 404, "not_found")
 
 
 @pytest.mark.parametrize("first", ["approve", "deny"])

@@ -4,6 +4,7 @@ import json
 import time
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -14,12 +15,19 @@ from notifiers.base import NotifierRejected, NotifierUnavailable, Target
 from tests.fakes.views import ALICE, decided, request_view
 
 HOOK = "https://hooks.example/jitgate"
+ISSUER = "http://testserver/orgs/org_acme"  # the issuer of request_view()'s org
 
 
 @pytest.fixture
 def signing_key(monkeypatch) -> ActiveKey:
+    """The org's key; signing with any other org's key fails the test."""
     key = ActiveKey(kid="test-kid", private_key=Ed25519PrivateKey.generate())
-    monkeypatch.setattr("app.security.keys.key_ring.active", lambda: key)
+
+    def active(org_id: str) -> ActiveKey:
+        assert org_id == "org_acme", f"signed with {org_id}'s key"
+        return key
+
+    monkeypatch.setattr("app.security.keys.key_ring.active", active)
     return key
 
 
@@ -43,6 +51,14 @@ def keys_of(key: ActiveKey):
     return lambda kid: key.private_key.public_key() if kid == key.kid else None
 
 
+def verify(body: bytes, signature: str, key: ActiveKey, **overrides):
+    """The receiver's check with the right expectations, but for those overridden."""
+    expected = {"issuer": ISSUER, "audience": HOOK, "kind": webhook.WEBHOOK}
+    return webhook.verify_signature(
+        body, signature, public_key=keys_of(key), **{**expected, **overrides}
+    )
+
+
 def test_targets_prefer_the_policy_url_over_the_configured_one():
     notifier = webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK))
     assert notifier.targets(request_view()) == [Target(HOOK)]
@@ -59,10 +75,12 @@ def test_announce_posts_json_signed_with_the_service_key(signing_key):
     assert document["event"] == "jit_request.pending" == sent.headers[webhook.EVENT_HEADER]
     assert document["request"]["permission"] == "payments.authorize"
     assert "alice@example.com" not in body.decode()
-    claims = webhook.verify_signature(
-        body, sent.headers[webhook.SIGNATURE_HEADER], audience=HOOK, public_key=keys_of(signing_key)
+    event = sent.headers[webhook.EVENT_HEADER]
+    claims = verify(body, sent.headers[webhook.SIGNATURE_HEADER], signing_key, event=event)
+    assert claims["iss"] == ISSUER and claims["jti"] and claims["event"] == event
+    assert jwt.get_unverified_header(sent.headers[webhook.SIGNATURE_HEADER])["typ"] == (
+        "jitgate-webhook+jwt"
     )
-    assert claims["iss"].endswith("/orgs/org_acme") and claims["jti"]
     assert reference == {"event_id": document["event_id"]}
 
 
@@ -85,36 +103,51 @@ def _signed(signing_key) -> tuple[bytes, str]:
 def test_a_receiver_refuses_an_altered_body(signing_key):
     body, signature = _signed(signing_key)
     with pytest.raises(webhook.WebhookSignatureInvalid, match="altered"):
-        webhook.verify_signature(
-            body.replace(b"4200", b"9999"),
-            signature,
-            audience=HOOK,
-            public_key=keys_of(signing_key),
-        )
+        verify(body.replace(b"4200", b"9999"), signature, signing_key)
 
 
 def test_a_receiver_refuses_a_delivery_meant_for_another_url(signing_key):
     body, signature = _signed(signing_key)
     with pytest.raises(webhook.WebhookSignatureInvalid):
-        webhook.verify_signature(
-            body, signature, audience="https://other.example/", public_key=keys_of(signing_key)
-        )
+        verify(body, signature, signing_key, audience="https://other.example/")
 
 
 def test_a_receiver_refuses_an_old_delivery(signing_key):
     body, signature = _signed(signing_key)
     later = time.time() + webhook.SIGNATURE_LIFETIME_SECONDS + 1
     with pytest.raises(webhook.WebhookSignatureInvalid):
-        webhook.verify_signature(
-            body, signature, audience=HOOK, public_key=keys_of(signing_key), now=later
-        )
+        verify(body, signature, signing_key, now=later)
 
 
 def test_a_receiver_refuses_a_signature_by_another_key(signing_key):
     body, signature = _signed(signing_key)
     stranger = ActiveKey(kid=signing_key.kid, private_key=Ed25519PrivateKey.generate())
     with pytest.raises(webhook.WebhookSignatureInvalid):
-        webhook.verify_signature(body, signature, audience=HOOK, public_key=keys_of(stranger))
+        verify(body, signature, stranger)
+
+
+def test_a_receiver_refuses_a_delivery_from_another_org(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(webhook.WebhookSignatureInvalid, match="iss"):
+        verify(body, signature, signing_key, issuer="http://testserver/orgs/org_other")
+
+
+def test_a_callback_receiver_refuses_a_webhook(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(webhook.WebhookSignatureInvalid, match="not a callback"):
+        verify(body, signature, signing_key, kind=webhook.CALLBACK)
+
+
+def test_a_receiver_refuses_a_relabelled_event(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(webhook.WebhookSignatureInvalid, match="Jitgate-Event"):
+        verify(body, signature, signing_key, event="jit_request.approved")
+
+
+def test_a_receiver_must_say_which_kind_it_expects(signing_key):
+    body, signature = _signed(signing_key)
+    with pytest.raises(ValueError, match="kind"):
+        verify(body, signature, signing_key, kind="anything")
 
 
 @pytest.mark.parametrize(
