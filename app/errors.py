@@ -104,6 +104,20 @@ class TokenRevoked(Unauthenticated):
     code = "token_revoked"
 
 
+class RateLimited(JitgateError):
+    """Over a rate limit or budget: retry after `retry_after` seconds (whole, at least 1)."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class TemporarilyUnavailable(JitgateError):
     """The service cannot answer this now, through no fault of the caller; retry after a while."""
 

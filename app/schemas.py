@@ -49,11 +49,21 @@ class AgentRegister(Body):
     description: str | None = Field(default=None, max_length=2000)
 
 
+class BudgetPatch(Body):
+    """Per-agent overrides of the org-wide rate limits; null resets one to the default.
+    Whole JSON numbers only (strict): "5", 2.5 and true are refused."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1, le=100_000, strict=True)
+    jit_requests_per_hour: int | None = Field(default=None, ge=1, le=100_000, strict=True)
+    max_pending_jit: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+
+
 class AgentPatch(Body):
     capabilities: list[str] | None = Field(default=None, max_length=200)
     status: str | None = None
     owner: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
+    budget: BudgetPatch | None = None
 
 
 class AgentJwks(Body):
@@ -71,6 +81,8 @@ class AgentPublic(BaseModel):
     owner: str | None
     description: str | None
     token_endpoint: str
+    budget: dict[str, int]  # effective: the agent's overrides, else the org-wide defaults
+    budget_overrides: dict[str, int]
     created_at: datetime
 
 

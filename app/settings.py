@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     ask_llm_timeout: float = 4.0
     ask_max_question_chars: int = Field(default=1000)
 
+    # Rate limits and budgets (app/services/rate_limits.py); per-agent values are the org-wide
+    # defaults that PATCH /agents/{id} {"budget": {..}} overrides.
+    rate_limits_enabled: bool = True
+    agent_requests_per_minute: int = Field(default=600, ge=1)
+    agent_jit_requests_per_hour: int = Field(default=60, ge=1)
+    agent_max_pending_jit: int = Field(default=10, ge=1)
+    address_requests_per_minute: int = Field(default=300, ge=1)
+
     @property
     def embedded(self) -> bool:
         """True when everything runs in one process (no Redis configured)."""

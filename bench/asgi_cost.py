@@ -39,6 +39,9 @@ os.environ.update(
     JITGATE_PUBLIC_URL="http://testserver",  # the address tests/factories use
     JITGATE_SECRET_KEY="asgi-cost-" + os.urandom(8).hex(),
     JITGATE_ENV="test",
+    # Rate limits stay on (their cost is part of what is measured), too high ever to refuse.
+    JITGATE_AGENT_REQUESTS_PER_MINUTE="1000000000",
+    JITGATE_ADDRESS_REQUESTS_PER_MINUTE="1000000000",
 )
 os.environ.setdefault("JITGATE_VERIFIED_TOKEN_CACHE", "0")
 os.environ.pop("JITGATE_REDIS_URL", None)

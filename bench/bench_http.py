@@ -591,6 +591,9 @@ def start_jitgate(
         "JITGATE_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
         "JITGATE_PUBLIC_URL": base,
         "JITGATE_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        # Rate limits stay on (their cost is measured), too high ever to refuse.
+        "JITGATE_AGENT_REQUESTS_PER_MINUTE": "1000000000",
+        "JITGATE_ADDRESS_REQUESTS_PER_MINUTE": "1000000000",
     }
     env.pop("JITGATE_REDIS_URL", None)  # embedded mode: one process
     cwd = REPO

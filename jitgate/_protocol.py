@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 
 from jitgate.assertion import JWT_BEARER_ASSERTION_TYPE, SigningKey, sign_assertion
-from jitgate.errors import JitgateError, JitTimeout, error_from_response, jit_error
+from jitgate.errors import (
+    JitgateError,
+    JitTimeout,
+    RateLimited,
+    error_from_response,
+    jit_error,
+)
 
 # Refresh a cached token this long before it expires, so it never dies in flight.
 REFRESH_MARGIN = 30.0
@@ -243,3 +249,11 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, httpx.TransportError):
         return True
     return isinstance(exc, JitgateError) and (exc.status in RETRYABLE_STATUS)
+
+
+def retry_delay(exc: BaseException, backoff: float) -> float | None:
+    """Seconds to wait before polling again, or None when the error is final. A rate limit is
+    waited out for as long as the server says (the agent's budget refills; its request stands)."""
+    if isinstance(exc, RateLimited):
+        return exc.retry_after if exc.retry_after is not None else backoff
+    return backoff if is_retryable(exc) else None

@@ -193,9 +193,10 @@ class AgentAuth:
                 approval = await self.get_jit_request(request_id, wait=proto.wait_seconds(deadline))
                 backoff = 0.5
             except (httpx.TransportError, JitgateError) as exc:
-                if not proto.is_retryable(exc) or time.monotonic() + backoff >= deadline:
+                delay = proto.retry_delay(exc, backoff)
+                if delay is None or time.monotonic() + delay >= deadline:
                     raise
-                await asyncio.sleep(backoff)
+                await asyncio.sleep(delay)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if approval.status != "pending" and (approval.status != "approved" or approval.granted):

@@ -84,7 +84,11 @@ class TokenRevoked(AuthenticationFailed):
 
 
 class RateLimited(JitgateError):
+    """Over a rate limit or budget (429); `retry_after` is the server's Retry-After in seconds,
+    or None when it sent none."""
+
     code = "rate_limited"
+    retry_after: float | None = None
 
 
 class ServerError(JitgateError):
@@ -180,7 +184,19 @@ def error_from_response(response: httpx.Response) -> JitgateError:
     cls = _BY_CODE.get(code or "") or _BY_STATUS.get(response.status_code)
     if cls is None:
         cls = ServerError if response.status_code >= 500 else InvalidRequest
-    return cls(description, code=code or cls.code, status=response.status_code)
+    error = cls(description, code=code or cls.code, status=response.status_code)
+    if isinstance(error, RateLimited):
+        error.retry_after = _retry_after(response.headers.get("retry-after"))
+    return error
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Delay-seconds only (RFC 9110 §10.2.3); an HTTP date or garbage tells us nothing."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86_400 else None
 
 
 def jit_error(status: str, reason: str | None, request_id: str) -> JitRefused:

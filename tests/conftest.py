@@ -42,6 +42,9 @@ os.environ["JITGATE_PUBLIC_URL"] = "http://testserver"
 os.environ["JITGATE_SECRET_KEY"] = "test-secret-key-0123456789abcdef"
 os.environ["JITGATE_ENV"] = "test"
 os.environ.pop("JITGATE_REDIS_URL", None)
+# Every in-process request comes from the one address "testclient": the suite would pass the
+# per-address limit within a minute. tests/test_rate_limits.py lowers it where it tests it.
+os.environ["JITGATE_ADDRESS_REQUESTS_PER_MINUTE"] = "1000000"
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

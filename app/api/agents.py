@@ -1,5 +1,7 @@
 """Agent registry routes (admin token)."""
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
@@ -8,7 +10,7 @@ from app.db import after_commit
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 from app.security.access_tokens import token_endpoint_for
-from app.services import agents, assertions, authz
+from app.services import agents, assertions, authz, rate_limits
 
 router = APIRouter(tags=["agents"])
 
@@ -35,6 +37,8 @@ def _public(session: Session, agent: Agent, key_ids: list[str] | None = None) ->
         owner=agent.owner,
         description=agent.description,
         token_endpoint=token_endpoint_for(agent.org_id),
+        budget=asdict(rate_limits.effective_budget(agent.budget)),
+        budget_overrides=agent.budget or {},
         created_at=agent.created_at,
     )
 

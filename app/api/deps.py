@@ -15,7 +15,7 @@ from app.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
-from app.services import authz
+from app.services import authz, rate_limits
 from app.services.approvers import ACTIVE as APPROVER_ACTIVE
 from app.services.cache import TtlCache
 
@@ -137,6 +137,7 @@ def find_agent(org_id: str, token: str, *, redeems_jit: bool = False) -> AgentCa
         raise Unauthenticated("the token's agent no longer exists")
     if not access_tokens.same_status_epoch(claims, facts.status_epoch):
         raise TokenRevoked("the token was issued before the agent was suspended")
+    rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
     return AgentCaller(facts=facts, claims=claims, token=token)
 
 

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from app.api.deps import SessionDep
+from app.api.throttle import ClientAddressLimit
 from app.errors import Conflict, JitgateError
 from app.models import Agent, Approver, JitDecision, JitRequest
 from app.services import jit
@@ -116,7 +117,12 @@ def result_page(request: Request, page: Page, detail: str = "") -> HTMLResponse:
     )
 
 
-@router.get(LINK_ROUTE, response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    LINK_ROUTE,
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[ClientAddressLimit],
+)
 def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Show what the link would decide; change nothing."""
     try:
@@ -138,7 +144,12 @@ def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLRespo
     return templates.TemplateResponse(request, CONFIRM_TEMPLATE, context, headers=PAGE_HEADERS)
 
 
-@router.post(LINK_ROUTE, response_class=HTMLResponse, include_in_schema=False)
+@router.post(
+    LINK_ROUTE,
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[ClientAddressLimit],
+)
 def submit_decision(
     token: str,
     request: Request,

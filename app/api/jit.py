@@ -21,6 +21,7 @@ from app.api.deps import (
     find_principal,
     parse_bearer,
 )
+from app.api.throttle import ClientAddressLimit
 from app.db import session_scope
 from app.errors import Forbidden, NotFound
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
@@ -178,7 +179,7 @@ def revoke(
     return _answer(jit_views.public(session, row))
 
 
-@router.post("/jit/tokens/consume")
+@router.post("/jit/tokens/consume", dependencies=[ClientAddressLimit])
 def consume(org_id: OrgId, body: ConsumeIn) -> JSONResponse:
     """The token itself is the credential: signed, bound to one operation, usable once.
 

@@ -19,10 +19,11 @@ from app.api.deps import (
 )
 from app.api.errors import media_type
 from app.api.lean_route import add_lean_post
+from app.api.throttle import client_address
 from app.db import read_session, session_scope
 from app.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
 from app.security.secrets import ADMIN_TOKEN_PREFIX
-from app.services import assertions, row_writer, tokens
+from app.services import assertions, rate_limits, row_writer, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -85,6 +86,8 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
             resource=form.get("resource"),
             grant_form=grant,
         )
+    budget = granted.agent.budget or {}
+    rate_limits.limit_agent_requests(org_id, granted.agent.id, budget.get("requests_per_minute"))
     issued = tokens.issue(granted)
     return {
         "access_token": issued.access_token,
@@ -98,6 +101,7 @@ def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
 async def token(request: Request) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
     try:
+        rate_limits.limit_address(client_address(request))
         org_id = path_org_id(request)
         form = await read_form(request)
         assertion = form.get("client_assertion") or form.get("assertion") or ""

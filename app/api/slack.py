@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
 from app.api.deps import SessionDep
+from app.api.throttle import ClientAddressLimit
 from app.errors import JitgateError, error_body
 from app.models import Approver, JitRequest
 from app.services import jit
@@ -52,7 +53,7 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
-@router.post(INTERACTIONS_PATH, include_in_schema=False)
+@router.post(INTERACTIONS_PATH, include_in_schema=False, dependencies=[ClientAddressLimit])
 def slack_interactions(
     body: RawBody, request: Request, session: SessionDep, background: BackgroundTasks
 ) -> Response:

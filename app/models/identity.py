@@ -37,6 +37,8 @@ class Agent(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="active", max_length=16)
+    # Overrides of the org-wide rate limits (app/services/rate_limits.py); None = all defaults.
+    budget: dict | None = Field(default=None, sa_column=json_column_nullable())
     # Raised on every reactivation; tokens carry the value they were issued under, so a token
     # from before a suspension stays dead after the agent is reactivated.
     status_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

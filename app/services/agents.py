@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models import Agent, AgentKey
 from app.models._types import utcnow
-from app.services import audit, permissions, validation
+from app.services import audit, permissions, rate_limits, validation
 from app.services.agent_keys import (
     JwksFetchFailed,
     PublicKey,
@@ -23,6 +23,7 @@ from app.services.agent_keys import (
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STATUSES = ("active", "suspended")
+AUDITED_CHANGES = ("capabilities", "status", "owner", "budget")
 # Control characters other than line breaks and tabs (PostgreSQL refuses NUL in text columns).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -153,6 +154,8 @@ def update(
         agent.owner = _validate_owner(changes["owner"])
     if "description" in changes:
         agent.description = _validate_description(changes["description"])
+    if "budget" in changes:
+        agent.budget = rate_limits.merge_overrides(agent.budget, changes["budget"])
     agent.updated_at = now or utcnow()
     session.add(agent)
     session.flush()
@@ -164,7 +167,7 @@ def update(
             action="agent.update",
             target=agent.id,
             outcome="success",
-            details={k: v for k, v in changes.items() if k in ("capabilities", "status", "owner")},
+            details={k: v for k, v in changes.items() if k in AUDITED_CHANGES},
         ),
     )
     return agent

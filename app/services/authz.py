@@ -28,6 +28,7 @@ class AgentFacts:
     status: str
     capabilities: frozenset[str]
     status_epoch: int = 0
+    requests_per_minute: int | None = None  # the agent's own rate limit, if it has one
 
 
 @dataclass
@@ -71,7 +72,12 @@ def agent_facts(org_id: str, agent_id: str) -> AgentFacts | None:
         if agent is None or agent.org_id != org_id:
             return None
         return AgentFacts(
-            agent.id, agent.name, agent.status, frozenset(agent.capabilities), agent.status_epoch
+            agent.id,
+            agent.name,
+            agent.status,
+            frozenset(agent.capabilities),
+            agent.status_epoch,
+            (agent.budget or {}).get("requests_per_minute"),
         )
 
     # Keyed by org too: an id asked about from another org must never see, or displace, the

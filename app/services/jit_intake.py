@@ -13,7 +13,7 @@ from app import metrics
 from app.errors import InvalidTransition, NotEligible, RuleViolation
 from app.models import Agent, JitRequest
 from app.models._types import utcnow
-from app.services import audit, operations, policies
+from app.services import audit, operations, policies, rate_limits
 from app.services.durations import parse_duration
 from app.services.jit import MAX_TTL, approve_now
 from app.services.jit_notify import after_change
@@ -75,6 +75,9 @@ def create_request(
     requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)
     max_ttl = policy.max_token_ttl if policy else 600
     timeout = policy.pending_timeout if policy else 900
+    callback = http_url(callback_url, "callback_url") if callback_url is not None else None
+    # Last, once the request is known to be valid and new: an idempotent retry is never refused.
+    rate_limits.admit_jit_request(session, agent=agent, now=now)
     row = JitRequest(
         org_id=org_id,
         agent_id=agent_id,
@@ -89,7 +92,7 @@ def create_request(
         created_at=now,
         pending_deadline=now + timedelta(seconds=timeout),
         idempotency_key=idempotency_key,
-        callback_url=http_url(callback_url, "callback_url") if callback_url is not None else None,
+        callback_url=callback,
         resource=resource,
     )
     try:

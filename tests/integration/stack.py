@@ -105,6 +105,10 @@ class Stack:
             JITGATE_SECRET_KEY="integration-secret-key-0123456789",
             JITGATE_VISIBILITY_TIMEOUT="5",
             JITGATE_SWEEP_SECONDS="3600",  # the tests run the sweep when they mean to
+            # One agent opens dozens of requests in some tests and benchmarks; the rate-limit
+            # tests set their own limits (per web process or per agent).
+            JITGATE_AGENT_MAX_PENDING_JIT="100000",
+            JITGATE_AGENT_JIT_REQUESTS_PER_HOUR="100000",
             PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
         )

@@ -32,6 +32,8 @@ class FakeServer:
     assertions: list[dict[str, Any]] = field(default_factory=list)
     consumed: set[str] = field(default_factory=set)
     fail_next_polls: int = 0
+    rate_limit_next_polls: int = 0
+    retry_after: str = "1"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -87,6 +89,11 @@ class FakeServer:
         if self.fail_next_polls:
             self.fail_next_polls -= 1
             raise httpx.ConnectError("connection dropped")
+        if self.rate_limit_next_polls:
+            self.rate_limit_next_polls -= 1
+            refused = _error(429, "rate_limited", "over the agent's requests a minute")
+            refused.headers["Retry-After"] = self.retry_after
+            return refused
         status = self.jit_statuses.pop(0) if len(self.jit_statuses) > 1 else self.jit_statuses[0]
         return httpx.Response(200, json=self._jit(status, {"permission": "payments.authorize"}))
 
