@@ -594,6 +594,8 @@ def start_jitgate(
         # Rate limits stay on (their cost is measured), too high ever to refuse.
         "JITGATE_AGENT_REQUESTS_PER_MINUTE": "1000000000",
         "JITGATE_ADDRESS_REQUESTS_PER_MINUTE": "1000000000",
+        # Like for like: the floor logs nothing per request (README, Performance).
+        "JITGATE_ACCESS_LOG": os.environ.get("JITGATE_ACCESS_LOG", "false"),
     }
     env.pop("JITGATE_REDIS_URL", None)  # embedded mode: one process
     cwd = REPO
