@@ -18,7 +18,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-        from app.errors import JitgateError
+        from app.core.errors import JitgateError
         from app.settings import InsecureSettings
 
         try:
@@ -36,8 +36,8 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def cli_session():  # type: ignore[no-untyped-def]
-    from app.db import get_engine, session_scope
-    from app.migrate import ensure_schema
+    from app.core.db import get_engine, session_scope
+    from app.core.migrate import ensure_schema
     from app.settings import get_settings
 
     get_settings().check_secure()

@@ -98,7 +98,7 @@ def approvers_rotate_token(org_id: str, approver_id: str) -> None:
 
 def _require_org(session: Any, org_id: str) -> None:
     """An empty list for a mistyped org would look like an org without approvers."""
-    from app.errors import NotFound
+    from app.core.errors import NotFound
     from app.models import Org
 
     if session.get(Org, org_id) is None:

@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import logs
 from app.api import (
     agents,
     approvers,
@@ -26,6 +25,7 @@ from app.api import (
 )
 from app.api.limits import RequestLimits
 from app.api.request_log import RequestLog
+from app.core import logs
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

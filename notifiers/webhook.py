@@ -20,7 +20,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.security import outbound
+from app.core import outbound
 from app.settings import Settings, get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
 

@@ -73,7 +73,7 @@ DROP = object()  # pass as a claim value to leave the claim out
 
 
 def make_org(name: str = "Acme") -> OrgHandle:
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.services import orgs
 
     with session_scope() as session:

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from app.cli import main
-from app.db import get_engine
+from app.core.batching import BatchWriter
+from app.core.db import get_engine
 from app.services import audit
-from app.services.batching import BatchWriter
 from tests.factories import register_agent, request_token
 from tests.helpers import audit_events
 

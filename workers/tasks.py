@@ -8,10 +8,11 @@ import httpx
 from celery import Task
 from sqlmodel import col, select
 
-from app.db import session_scope
+from app.core import durable_store
+from app.core.columns import utcnow
+from app.core.db import session_scope
 from app.models import Delivery, JitRequest
-from app.models._types import utcnow
-from app.services import durable_store, jit, jit_tokens, replay
+from app.services import jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
 from workers import deliveries, heartbeat
 from workers.callbacks import CallbackFailed, post_callback

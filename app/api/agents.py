@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
-from app.db import after_commit
+from app.core.db import after_commit
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 from app.security.access_tokens import token_endpoint_for

@@ -7,15 +7,15 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-from app import metrics
 from app.api.deps import ORG_ID_OPENAPI, agent_request
 from app.api.lean_route import add_lean_post
-from app.db import read_session
+from app.core import metrics
+from app.core.cache import TtlCache
+from app.core.db import read_session
+from app.core.ids import random_hex
 from app.schemas import AskIn
-from app.security.ids import random_hex
 from app.services import ask, audit, authz, permissions
 from app.services.ask_interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter
-from app.services.cache import TtlCache
 from app.settings import get_settings
 
 router = APIRouter(tags=["ask"])

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import CurrentAdmin, OrgId, SessionDep
-from app.models._types import aware
+from app.core.columns import aware
 from app.services import audit
 
 router = APIRouter(tags=["audit"])

@@ -20,7 +20,7 @@ from app.api.deps import (
     agent_request,
 )
 from app.api.lean_route import add_lean_post
-from app.db import session_scope
+from app.core.db import session_scope
 from app.schemas import CheckBulkIn, CheckIn
 from app.services import authz
 

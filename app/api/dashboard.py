@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.api.audit import Flushed
 from app.api.deps import SessionDep
+from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
 from app.dashboard.pages import (
@@ -29,7 +30,6 @@ from app.dashboard.pages import (
     safe_next,
     see_other,
 )
-from app.errors import JitgateError, NotFound
 from app.models import JitRequest
 from app.services import approver_scope, jit
 

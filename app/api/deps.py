@@ -8,16 +8,16 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from app import logs
 from app.api.errors import json_body
-from app.db import get_session, read_session
-from app.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
+from app.core import logs
+from app.core.cache import TtlCache
+from app.core.db import get_session, read_session
+from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
+from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
-from app.security.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.services import authz, rate_limits
 from app.services.approvers import ACTIVE as APPROVER_ACTIVE
-from app.services.cache import TtlCache
 
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).

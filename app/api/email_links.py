@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from app.api.deps import SessionDep
 from app.api.throttle import ClientAddressLimit
-from app.errors import Conflict, JitgateError
+from app.core.errors import Conflict, JitgateError
 from app.models import Agent, Approver, JitDecision, JitRequest
 from app.services import jit
 from app.services.approvers import ACTIVE

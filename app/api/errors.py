@@ -10,14 +10,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.limits import BodyTooLarge
-from app.errors import (
+from app.core.batching import WriteBacklog
+from app.core.errors import (
     InvalidRequest,
     JitgateError,
     RuleViolation,
     UnsupportedMediaType,
     error_body,
 )
-from app.services.batching import WriteBacklog
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from app import metrics
-from app.db import get_engine
-from app.errors import Unauthenticated
-from app.security.secrets import constant_time_equal
+from app.core import metrics
+from app.core.db import get_engine
+from app.core.errors import Unauthenticated
+from app.core.secrets import constant_time_equal
 from app.settings import get_settings
 
 router = APIRouter(tags=["ops"])

@@ -22,10 +22,11 @@ from app.api.deps import (
     parse_bearer,
 )
 from app.api.throttle import ClientAddressLimit
-from app.db import session_scope
-from app.errors import Forbidden, NotFound
+from app.core import events
+from app.core.db import session_scope
+from app.core.errors import Forbidden, NotFound
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.services import approver_scope, events, jit, jit_intake, jit_tokens, jit_views
+from app.services import approver_scope, jit, jit_intake, jit_tokens, jit_views
 
 router = APIRouter(tags=["jit"])
 FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app import metrics
 from app.api.deps import (
     ORG_ID_OPENAPI,
     OrgId,
@@ -20,10 +19,11 @@ from app.api.deps import (
 from app.api.errors import media_type
 from app.api.lean_route import add_lean_post
 from app.api.throttle import client_address
-from app.db import read_session, session_scope
-from app.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
-from app.security.secrets import ADMIN_TOKEN_PREFIX
-from app.services import assertions, rate_limits, row_writer, tokens
+from app.core import metrics, row_writer
+from app.core.db import read_session, session_scope
+from app.core.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
+from app.core.secrets import ADMIN_TOKEN_PREFIX
+from app.services import assertions, rate_limits, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

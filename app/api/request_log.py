@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics
-from app.logs import request_context
+from app.core import metrics
+from app.core.logs import request_context
 
 log = logging.getLogger("jitgate.request")
 HEADER = b"x-request-id"

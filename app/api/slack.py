@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from app.api.deps import SessionDep
 from app.api.throttle import ClientAddressLimit
-from app.errors import JitgateError, error_body
+from app.core.durable_store import durable_store
+from app.core.errors import JitgateError, error_body
 from app.models import Approver, JitRequest
 from app.services import jit
-from app.services.durable_store import durable_store
 from app.settings import get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable
 from notifiers.slack.blocks import ephemeral_text

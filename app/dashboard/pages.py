@@ -21,8 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import SessionDep
 from app.api.limits import BodyTooLarge
+from app.core.errors import JitgateError
 from app.dashboard import session as sessions
-from app.errors import JitgateError
 from app.models import Approver
 
 HERE = Path(__file__).resolve().parent

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from app.core.columns import utcnow
 from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest
-from app.models._types import utcnow
 from app.services import approver_scope, audit, jit_views
 from app.services.jit import PENDING, aware
 from notifiers.formatting import visible

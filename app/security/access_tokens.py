@@ -8,9 +8,9 @@ from typing import Any
 
 import jwt
 
-from app.errors import TokenExpired, TokenRevoked, Unauthenticated
-from app.kv import StoreUnavailable, get_store
-from app.security.ids import random_urlsafe
+from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
+from app.core.ids import random_urlsafe
+from app.core.kv import StoreUnavailable, get_store
 from app.security.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
@@ -136,7 +136,7 @@ def is_revoked(jti: str) -> bool:
 
 
 def _revoked_in_database(jti: str) -> bool:
-    from app.db import read_session  # the database only on this rare path
+    from app.core.db import read_session  # the database only on this rare path
     from app.models import IssuedToken
 
     with read_session() as session:

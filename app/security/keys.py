@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, or_, select
 
+from app.core.columns import aware, utcnow
+from app.core.secrets import decrypt, encrypt
 from app.models import Org, SigningKey
-from app.models._types import aware, utcnow
-from app.security.secrets import decrypt, encrypt
 from app.services.agent_keys import jwk_thumbprint
 from app.settings import get_settings
 
@@ -190,7 +190,7 @@ class KeyRing:
         return keys.active is not None or not signing
 
     def _load(self, org_id: str, *, create: bool) -> _OrgKeys:
-        from app.db import get_read_engine, session_scope
+        from app.core.db import get_read_engine, session_scope
 
         with Session(get_read_engine()) as session:
             row = active_key_row(session, org_id)

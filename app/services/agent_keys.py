@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import jwt
 
-from app.errors import RuleViolation
-from app.security import outbound
-from app.services.validation import http_url
+from app.core import outbound
+from app.core.errors import RuleViolation
+from app.core.validation import http_url
 from app.settings import get_settings
 
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})

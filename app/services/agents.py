@@ -9,10 +9,11 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.errors import Conflict, NotFound, RuleViolation
+from app.core import validation
+from app.core.columns import utcnow
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models import Agent, AgentKey
-from app.models._types import utcnow
-from app.services import audit, permissions, rate_limits, validation
+from app.services import audit, permissions, rate_limits
 from app.services.agent_keys import (
     JwksFetchFailed,
     PublicKey,

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.db import after_commit
-from app.errors import Conflict, NotFound, RuleViolation
+from app.core import events
+from app.core.db import after_commit
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
 from app.models import Approver, Policy
-from app.security.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
-from app.services import audit, events
+from app.services import audit
 from app.services.approvers import ACTIVE, DELETED, DISABLED, GROUP, CreatedApprover, eligible
 from app.services.approvers import names as policy_names
 

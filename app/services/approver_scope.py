@@ -10,7 +10,7 @@ agents, permissions or operations.
 from sqlalchemy import Select, or_
 from sqlmodel import Session, col, select
 
-from app.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound
 from app.models import Approver, JitDecision, JitRequest, Policy
 from app.services.approvers import ACTIVE, names
 

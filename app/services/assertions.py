@@ -17,11 +17,11 @@ from typing import Any
 import jwt
 from sqlmodel import Session, select
 
-from app.errors import InvalidClient
+from app.core.cache import TtlCache
+from app.core.errors import InvalidClient
 from app.models import Agent, AgentKey
 from app.services import replay
 from app.services.agent_keys import PublicKey
-from app.services.cache import TtlCache
 from app.services.remote_jwks import jwks_cache
 from app.settings import get_settings
 

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, update
 from sqlmodel import Session, col, select
 
-from app.db import rows_changed
-from app.logs import current_request_id
+from app.core.batching import BatchWriter
+from app.core.columns import utcnow
+from app.core.db import rows_changed
+from app.core.logs import current_request_id
 from app.models import AuditEvent, Org
-from app.models._types import utcnow
-from app.services.batching import BatchWriter
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -160,7 +160,7 @@ def _group_by_org(events: Iterable[EventIn]) -> dict[str, list[EventIn]]:
 
 
 def _write_events(items: list[EventIn]) -> None:
-    from app.db import session_scope
+    from app.core.db import session_scope
 
     with session_scope() as session:
         for org_id, events in _group_by_org(items).items():

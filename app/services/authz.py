@@ -5,13 +5,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from app import metrics
-from app.db import read_session
-from app.errors import Forbidden, NotFound
+from app.core import metrics
+from app.core.cache import TtlCache
+from app.core.db import read_session
+from app.core.errors import Forbidden, NotFound
+from app.core.ids import random_hex
 from app.models import Agent
-from app.security.ids import random_hex
 from app.services import audit, policies
-from app.services.cache import TtlCache
 from app.services.permissions import PERMISSION
 from app.settings import get_settings
 

@@ -14,12 +14,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import metrics
-from app.db import rows_changed
-from app.errors import Forbidden, InvalidTransition, NotEligible, NotFound
+from app.core import metrics, validation
+from app.core.columns import aware, utcnow
+from app.core.db import rows_changed
+from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.models._types import aware, utcnow
-from app.services import approver_scope, audit, policies, validation
+from app.services import approver_scope, audit, policies
 from app.services.approvers import ACTIVE
 from app.services.jit_notify import after_change
 

@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app import metrics
-from app.errors import InvalidTransition, NotEligible, RuleViolation
+from app.core import metrics
+from app.core.columns import utcnow
+from app.core.durations import parse_duration
+from app.core.errors import InvalidTransition, NotEligible, RuleViolation
+from app.core.validation import http_url
 from app.models import Agent, JitRequest
-from app.models._types import utcnow
 from app.services import audit, operations, policies, rate_limits
-from app.services.durations import parse_duration
 from app.services.jit import MAX_TTL, approve_now
 from app.services.jit_notify import after_change
 from app.services.permissions import validate_permission
 from app.services.tokens import validate_resource
-from app.services.validation import http_url
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import after_commit
+from app.core.db import after_commit
 
 NOTIFY = "jitgate.notify_request"
 OUTCOME = "jitgate.notify_outcome"
@@ -35,7 +35,7 @@ def after_change(session: Session, row: Any, kind: str) -> None:
 
 
 def _publish(request_id: str, org_id: str, kind: str) -> None:
-    from app.services import events
+    from app.core import events
 
     payload = {"type": f"request.{kind}", "request_id": request_id, "org_id": org_id}
     events.publish(events.request_topic(request_id), payload)

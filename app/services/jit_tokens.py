@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from app.db import rows_changed
-from app.errors import (
+from app.core.columns import utcnow
+from app.core.db import rows_changed
+from app.core.errors import (
     AudienceMismatch,
     InvalidRequest,
     InvalidTransition,
@@ -18,11 +19,10 @@ from app.errors import (
     TokenExpired,
     TokenRevoked,
 )
-from app.kv import StoreUnavailable
+from app.core.kv import StoreUnavailable
+from app.core.secrets import decrypt, encrypt
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
-from app.models._types import utcnow
 from app.security import access_tokens
-from app.security.secrets import decrypt, encrypt
 from app.services import audit, authz, operations, tokens
 from app.services.jit import (
     APPROVED,

@@ -12,7 +12,7 @@ from typing import Any
 
 import rfc8785
 
-from app.errors import RuleViolation
+from app.core.errors import RuleViolation
 
 MAX_OPERATION_BYTES = 8 * 1024
 MAX_DEPTH = 10

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session, select
 
-from app.errors import RuleViolation
+from app.core.errors import RuleViolation
 from app.models import Permission
 
 PERMISSION = re.compile(r"^[a-z][a-z0-9_-]{0,63}(\.[a-z][a-z0-9_-]{0,63}){1,3}$")

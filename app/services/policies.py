@@ -7,15 +7,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.db import after_commit, read_session
-from app.errors import Conflict, NotFound, RuleViolation
+from app.core.cache import TtlCache
+from app.core.columns import utcnow
+from app.core.db import after_commit, read_session
+from app.core.durations import parse_duration
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.validation import http_url
 from app.models import Approver, Policy
-from app.models._types import utcnow
 from app.services import audit, permissions
 from app.services.approvers import DELETED
-from app.services.cache import TtlCache
-from app.services.durations import parse_duration
-from app.services.validation import http_url
 from app.settings import get_settings
 
 MODES = ("standing", "jit", "deny")

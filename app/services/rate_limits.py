@@ -21,9 +21,9 @@ from typing import Any, Protocol
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.errors import RateLimited
+from app.core.columns import aware
+from app.core.errors import RateLimited
 from app.models import Agent, JitRequest
-from app.models._types import aware
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

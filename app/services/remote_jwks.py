@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.errors import InvalidClient, TemporarilyUnavailable
+from app.core.errors import InvalidClient, TemporarilyUnavailable
 from app.services.agent_keys import JwksFetchFailed, PublicKey, fetch_jwks
 from app.settings import get_settings
 

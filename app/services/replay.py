@@ -9,9 +9,9 @@ The writing, reloading and pruning are app/services/durable_store.py's, shared w
 security state the store keeps.
 """
 
-from app.kv import get_store
+from app.core import durable_store, row_writer
+from app.core.kv import get_store
 from app.models import UsedAssertion
-from app.services import durable_store, row_writer
 from app.settings import get_settings
 
 

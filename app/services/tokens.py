@@ -8,12 +8,12 @@ from typing import Any
 import jwt
 from sqlmodel import Session, select
 
-from app import metrics
-from app.errors import InvalidGrant, InvalidScope
+from app.core import metrics, row_writer
+from app.core.columns import aware
+from app.core.errors import InvalidGrant, InvalidScope
 from app.models import Agent, IssuedToken, JitRequest
-from app.models._types import aware
 from app.security import access_tokens
-from app.services import audit, policies, row_writer
+from app.services import audit, policies
 from app.services.assertions import AssertionRejected, verify_assertion
 from app.settings import get_settings
 

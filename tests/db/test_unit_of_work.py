@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.api.deps import SessionDep
-from app.db import after_commit
+from app.core.db import after_commit
 
 
 def _free_port() -> int:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.errors import RuleViolation
+from app.core.errors import RuleViolation
 from app.services.operations import normalize
 from jitgate import operation_hash
 from tests.jit.conftest import PERMISSION

@@ -7,7 +7,7 @@ from threading import Barrier
 
 from sqlmodel import func, select
 
-from app.db import session_scope
+from app.core.db import session_scope
 from app.models import IssuedToken, JitRequest
 from app.services import jit as jit_service
 from app.services import jit_tokens

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import session_scope
+from app.core import events
+from app.core.db import session_scope
 from app.models import JitRequest
-from app.services import events, jit_tokens
 from app.services import jit as jit_service
+from app.services import jit_tokens
 from app.services.jit import aware
 from tests import factories
 from tests.helpers import assert_oauth_error, audit_events

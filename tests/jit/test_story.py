@@ -4,9 +4,10 @@ import threading
 import time
 from datetime import timedelta
 
-from app.db import session_scope
+from app.core import events
+from app.core.db import session_scope
 from app.models import JitRequest
-from app.services import events, jit_tokens
+from app.services import jit_tokens
 from app.services.jit import aware
 from tests.helpers import audit_events
 from tests.jit.conftest import OPERATION, PERMISSION

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.db import session_scope
-from app.models._types import utcnow
+from app.core.columns import utcnow
+from app.core.db import session_scope
 from tests.helpers import assert_oauth_error
 
 
@@ -237,8 +237,8 @@ def test_upgrading_a_database_with_the_shared_key(tmp_path):
     from sqlalchemy import text
     from sqlmodel import Session
 
-    from app.db import make_engine
-    from app.migrate import alembic_config, ensure_schema
+    from app.core.db import make_engine
+    from app.core.migrate import alembic_config, ensure_schema
     from app.models import SigningKey
     from app.security import keys
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.kv import KeyValueStore, get_store
+from app.core import row_writer
+from app.core.kv import KeyValueStore, get_store
 from app.models import DurableKey
-from app.services import row_writer
 from app.settings import get_settings
 
 
@@ -79,7 +79,7 @@ def expired_before(model: Any, now: float) -> Any:
 
 def prune_table(model: Any) -> int:
     """Delete expired rows (run by the periodic sweep): they protect nothing any more."""
-    from app.db import rows_changed, session_scope
+    from app.core.db import rows_changed, session_scope
 
     with session_scope() as session:
         return rows_changed(session, expired_before(model, time.time()))
@@ -87,8 +87,8 @@ def prune_table(model: Any) -> int:
 
 def reload_table(model: Any, key_of: Callable[[Any], str]) -> int:
     """At start-up in embedded mode: the rows still unexpired go back into the store."""
-    from app.db import session_scope
-    from app.models._types import aware
+    from app.core.columns import aware
+    from app.core.db import session_scope
 
     now = time.time()
     store = get_store()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from app.services.batching import BatchWriter
+from app.core.batching import BatchWriter
 
 Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
 TableWriter = Callable[[Session, list[dict[str, Any]]], None]
@@ -27,7 +27,7 @@ def register(model: Any, write: TableWriter) -> None:
 
 
 def _write(items: list[Item]) -> None:
-    from app.db import session_scope
+    from app.core.db import session_scope
 
     by_table: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for model, values in items:

@@ -2,7 +2,7 @@
 
 import re
 
-from app.errors import RuleViolation
+from app.core.errors import RuleViolation
 
 _DURATION = re.compile(r"^\s*(\d{1,7})\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -4,8 +4,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.errors import RuleViolation
-from app.security import outbound
+from app.core import outbound
+from app.core.errors import RuleViolation
 
 # No whitespace in either part, and (below) nothing unprintable: control characters (a trailing
 # newline, CR LF header injection, NUL, which PostgreSQL refuses) and invisible format characters

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from app.errors import TemporarilyUnavailable
+from app.core.errors import TemporarilyUnavailable
 from app.settings import get_settings
 
 T = TypeVar("T")

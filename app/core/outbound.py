@@ -21,8 +21,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from app.security.deadlines import DeadlineBackend, bounded
-from app.security.deadlines import deadline as deadline  # callers bound their requests with it
+from app.core.deadlines import DeadlineBackend, bounded
+from app.core.deadlines import deadline as deadline  # callers bound their requests with it
 from app.settings import get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
