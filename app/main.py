@@ -14,8 +14,6 @@ from app.api import (
     authz,
     dashboard,
     email_links,
-    errors,
-    health,
     jit,
     oauth,
     permissions,
@@ -23,9 +21,10 @@ from app.api import (
     slack,
     wellknown,
 )
-from app.api.limits import RequestLimits
-from app.api.request_log import RequestLog
 from app.core import logs
+from app.http import errors, health
+from app.http.limits import RequestLimits
+from app.http.request_log import RequestLog
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from dataclasses import asdict
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
 from app.core.db import after_commit
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 from app.security.access_tokens import token_endpoint_for

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import ApproverIn, ApproverPatch
 from app.services import approver_lifecycle as lifecycle
 from app.services import approvers

@@ -7,12 +7,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-from app.api.deps import ORG_ID_OPENAPI, agent_request
-from app.api.lean_route import add_lean_post
 from app.core import metrics
 from app.core.cache import TtlCache
 from app.core.db import read_session
 from app.core.ids import random_hex
+from app.http.deps import ORG_ID_OPENAPI, agent_request
+from app.http.lean_route import add_lean_post
 from app.schemas import AskIn
 from app.services import ask, audit, authz, permissions
 from app.services.ask_interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter

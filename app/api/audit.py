@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
 from app.core.columns import aware
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.services import audit
 
 router = APIRouter(tags=["audit"])

@@ -14,7 +14,6 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlmodel import Session
 
 from app.api.audit import Flushed
-from app.api.deps import SessionDep
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
@@ -30,6 +29,7 @@ from app.dashboard.pages import (
     safe_next,
     see_other,
 )
+from app.http.deps import SessionDep
 from app.models import JitRequest
 from app.services import approver_scope, jit
 

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
-from app.api.deps import SessionDep
-from app.api.throttle import ClientAddressLimit
 from app.core.errors import Conflict, JitgateError
+from app.http.deps import SessionDep
+from app.http.throttle import ClientAddressLimit
 from app.models import Agent, Approver, JitDecision, JitRequest
 from app.services import jit
 from app.services.approvers import ACTIVE

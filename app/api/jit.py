@@ -11,7 +11,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
 
-from app.api.deps import (
+from app.core import events
+from app.core.db import session_scope
+from app.core.errors import Forbidden, NotFound
+from app.http.deps import (
     CurrentAgent,
     CurrentApprover,
     CurrentPrincipal,
@@ -21,10 +24,7 @@ from app.api.deps import (
     find_principal,
     parse_bearer,
 )
-from app.api.throttle import ClientAddressLimit
-from app.core import events
-from app.core.db import session_scope
-from app.core.errors import Forbidden, NotFound
+from app.http.throttle import ClientAddressLimit
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
 from app.services import approver_scope, jit, jit_intake, jit_tokens, jit_views
 

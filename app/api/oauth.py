@@ -7,7 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.api.deps import (
+from app.core import metrics, row_writer
+from app.core.db import read_session, session_scope
+from app.core.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
+from app.core.secrets import ADMIN_TOKEN_PREFIX
+from app.http.deps import (
     ORG_ID_OPENAPI,
     OrgId,
     find_admin,
@@ -16,13 +20,9 @@ from app.api.deps import (
     path_org_id,
     require_org,
 )
-from app.api.errors import media_type
-from app.api.lean_route import add_lean_post
-from app.api.throttle import client_address
-from app.core import metrics, row_writer
-from app.core.db import read_session, session_scope
-from app.core.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
-from app.core.secrets import ADMIN_TOKEN_PREFIX
+from app.http.errors import media_type
+from app.http.lean_route import add_lean_post
+from app.http.throttle import client_address
 from app.services import assertions, rate_limits, tokens
 
 router = APIRouter(tags=["oauth"])

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.ask import invalidate_catalog
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import PermissionIn
 from app.services import audit, permissions
 

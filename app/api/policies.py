@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.models import Policy
 from app.schemas import PolicyIn
 from app.services import policies

@@ -13,10 +13,10 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
-from app.api.deps import SessionDep
-from app.api.throttle import ClientAddressLimit
 from app.core.durable_store import durable_store
 from app.core.errors import JitgateError, error_body
+from app.http.deps import SessionDep
+from app.http.throttle import ClientAddressLimit
 from app.models import Approver, JitRequest
 from app.services import jit
 from app.settings import get_settings

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import OrgId, SessionDep, require_org
+from app.http.deps import OrgId, SessionDep, require_org
 from app.security.access_tokens import issuer_for, token_endpoint_for
 from app.security.keys import published_keys
 

@@ -8,12 +8,12 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from app.api.errors import json_body
 from app.core import logs
 from app.core.cache import TtlCache
 from app.core.db import get_session, read_session
 from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
+from app.http.errors import json_body
 from app.models import AdminToken, Approver, Org
 from app.security import access_tokens
 from app.services import authz, rate_limits

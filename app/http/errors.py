@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.limits import BodyTooLarge
 from app.core.batching import WriteBacklog
 from app.core.errors import (
     InvalidRequest,
@@ -18,6 +17,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     error_body,
 )
+from app.http.limits import BodyTooLarge
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
