@@ -77,7 +77,7 @@ def orgs() -> None:
 @friendly
 def orgs_create(name: str, slug: str | None, as_json: bool) -> None:
     """Create an organization and its first admin token."""
-    from app.services import orgs as org_service
+    from app.identity import orgs as org_service
 
     with cli_session() as session:
         org, issued = org_service.create_org(session, name=name, slug=slug)
@@ -100,7 +100,7 @@ def admin_tokens() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
-    from app.services import orgs as org_service
+    from app.identity import orgs as org_service
 
     with cli_session() as session:
         issued = org_service.create_admin_token(session, org_id=org_id, label=label)
@@ -115,7 +115,7 @@ def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
 @click.argument("token_id")
 @friendly
 def admin_tokens_revoke(org_id: str, token_id: str) -> None:
-    from app.services import orgs as org_service
+    from app.identity import orgs as org_service
 
     with cli_session() as session:
         org_service.revoke_admin_token(session, org_id=org_id, token_id=token_id)
@@ -139,7 +139,7 @@ def keys() -> None:
 @friendly
 def keys_generate(out_dir: Path | None, kid: str | None) -> None:
     """Make an agent's Ed25519 key pair: private PEM to a file, public JWKS on stdout."""
-    from app.security.agent_keypair import generate
+    from app.identity.agent_keypair import generate
 
     pem, jwks = generate(kid=kid)
     if out_dir is None:
@@ -161,8 +161,8 @@ def keys_rotate_signing(org_id: str | None) -> None:
     """Rotate orgs' signing keys; each old key stays published until its tokens expire."""
     from sqlmodel import select
 
+    from app.identity.keys import rotate_signing_key
     from app.models import Org
-    from app.security.keys import rotate_signing_key
     from app.services import audit
 
     with cli_session() as session:
@@ -205,7 +205,7 @@ def agents_register(
     jwks_uri: str | None,
     owner: str | None,
 ) -> None:
-    from app.services import agents as agent_service
+    from app.identity import agents as agent_service
 
     jwks = _read_json(jwks_file) if jwks_file else None
     with cli_session() as session:

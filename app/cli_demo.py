@@ -56,7 +56,7 @@ def _start_embedded(url_hint: str) -> str:
 
 def _demo_org() -> tuple[str, str]:
     from app.cli_common import cli_session
-    from app.services import orgs
+    from app.identity import orgs
 
     with cli_session() as session:
         org, issued = orgs.create_org(session, name="jitgate demo")

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import (
-    agents,
     approvers,
     ask,
     audit,
@@ -15,16 +14,15 @@ from app.api import (
     dashboard,
     email_links,
     jit,
-    oauth,
     permissions,
     policies,
     slack,
-    wellknown,
 )
 from app.core import logs
 from app.http import errors, health
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
+from app.identity.routes import agents, oauth, wellknown
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from app.core.batching import WriteBacklog
 from app.core.columns import aware
 from app.core.db import get_engine, session_scope
 from app.core.migrate import ensure_schema
+from app.identity import access_tokens, replay
+from app.identity.keys import ensure_org_keys, key_ring, retire_shared_keys
 from app.models import IssuedToken
-from app.security import access_tokens
-from app.security.keys import ensure_org_keys, key_ring, retire_shared_keys
-from app.services import audit, replay
+from app.services import audit
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

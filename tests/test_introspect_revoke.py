@@ -11,10 +11,9 @@ from click.testing import CliRunner
 from app.cli import main
 from app.core.columns import utcnow
 from app.core.db import session_scope
+from app.identity import access_tokens, tokens
+from app.identity.keys import key_ring, rotate_signing_key
 from app.models import Agent
-from app.security import access_tokens
-from app.security.keys import key_ring, rotate_signing_key
-from app.services import tokens
 from tests.factories import make_org, request_token
 from tests.helpers import assert_oauth_error, audit_events, compact
 
@@ -428,7 +427,7 @@ def test_issuer_helpers_match_the_metadata(org):
 
 def test_a_cached_verification_still_honours_expiry_and_revocation(client, org, agent):
     from app.core.errors import TokenExpired, TokenRevoked
-    from app.security import access_tokens
+    from app.identity import access_tokens
 
     # given a token verified once (so its verification is cached)
     token = agent.token(client)

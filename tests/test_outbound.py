@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.core import outbound
-from app.services import agent_keys
+from app.identity import agent_keys
 from app.settings import get_settings
 from notifiers import webhook
 from notifiers.base import NotifierRejected

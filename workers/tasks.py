@@ -11,8 +11,9 @@ from sqlmodel import col, select
 from app.core import durable_store
 from app.core.columns import utcnow
 from app.core.db import session_scope
+from app.identity import replay
 from app.models import Delivery, JitRequest
-from app.services import jit, jit_tokens, replay
+from app.services import jit, jit_tokens
 from notifiers.base import NotifierUnavailable
 from workers import deliveries, heartbeat
 from workers.callbacks import CallbackFailed, post_callback

@@ -14,9 +14,9 @@ from app.core.db import get_session, read_session
 from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.http.errors import json_body
+from app.identity import access_tokens, rate_limits
 from app.models import AdminToken, Approver, Org
-from app.security import access_tokens
-from app.services import authz, rate_limits
+from app.services import authz
 from app.services.approvers import ACTIVE as APPROVER_ACTIVE
 
 # scope="function": the unit of work commits before the response is sent, so a client that got

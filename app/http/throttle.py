@@ -2,7 +2,7 @@
 
 from fastapi import Depends, Request
 
-from app.services import rate_limits
+from app.identity import rate_limits
 
 
 def client_address(request: Request) -> str:

@@ -1,7 +1,6 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
-from app.models.audit import AuditEvent
-from app.models.identity import (
+from app.identity.models import (
     AdminToken,
     Agent,
     AgentKey,
@@ -12,6 +11,7 @@ from app.models.identity import (
     SigningKey,
     UsedAssertion,
 )
+from app.models.audit import AuditEvent
 from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
 
 __all__ = [

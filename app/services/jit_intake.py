@@ -14,12 +14,13 @@ from app.core.columns import utcnow
 from app.core.durations import parse_duration
 from app.core.errors import InvalidTransition, NotEligible, RuleViolation
 from app.core.validation import http_url
+from app.identity import rate_limits
+from app.identity.tokens import validate_resource
 from app.models import Agent, JitRequest
-from app.services import audit, operations, policies, rate_limits
+from app.services import audit, operations, policies
 from app.services.jit import MAX_TTL, approve_now
 from app.services.jit_notify import after_change
 from app.services.permissions import validate_permission
-from app.services.tokens import validate_resource
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:

@@ -21,9 +21,9 @@ from app.core.errors import (
 )
 from app.core.kv import StoreUnavailable
 from app.core.secrets import decrypt, encrypt
+from app.identity import access_tokens, tokens
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
-from app.security import access_tokens
-from app.services import audit, authz, operations, tokens
+from app.services import audit, authz, operations
 from app.services.jit import (
     APPROVED,
     CANCELLED,

@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.identity.access_tokens import issuer_for
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.security.access_tokens import issuer_for
 from app.services.approvers import eligible
 from app.services.jit import aware
 from app.services.jit_tokens import token_for_agent

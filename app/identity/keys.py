@@ -17,8 +17,8 @@ from sqlmodel import Session, col, or_, select
 
 from app.core.columns import aware, utcnow
 from app.core.secrets import decrypt, encrypt
+from app.identity.agent_keys import jwk_thumbprint
 from app.models import Org, SigningKey
-from app.services.agent_keys import jwk_thumbprint
 from app.settings import get_settings
 
 SIGNING_ALG = "EdDSA"

@@ -12,15 +12,16 @@ from sqlmodel import Session, col, select
 from app.core import validation
 from app.core.columns import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation
-from app.models import Agent, AgentKey
-from app.services import audit, permissions, rate_limits
-from app.services.agent_keys import (
+from app.identity import rate_limits
+from app.identity.agent_keys import (
     JwksFetchFailed,
     PublicKey,
     fetch_jwks,
     parse_jwks,
     validate_jwks_uri,
 )
+from app.models import Agent, AgentKey
+from app.services import audit, permissions
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STATUSES = ("active", "suspended")

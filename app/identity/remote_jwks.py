@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.errors import InvalidClient, TemporarilyUnavailable
-from app.services.agent_keys import JwksFetchFailed, PublicKey, fetch_jwks
+from app.identity.agent_keys import JwksFetchFailed, PublicKey, fetch_jwks
 from app.settings import get_settings
 
 STALE_LIMIT = 2  # multiples of jwks_cache_seconds that old keys may stand in for a failing URL

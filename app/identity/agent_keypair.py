@@ -16,7 +16,7 @@ def generate(kid: str | None = None) -> tuple[str, dict]:
     if kid:
         jwk["kid"] = kid
     else:
-        from app.services.agent_keys import jwk_thumbprint
+        from app.identity.agent_keys import jwk_thumbprint
 
         jwk["kid"] = jwk_thumbprint(jwk)
     return pem, {"keys": [jwk]}

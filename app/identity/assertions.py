@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 
 from app.core.cache import TtlCache
 from app.core.errors import InvalidClient
+from app.identity import replay
+from app.identity.agent_keys import PublicKey
+from app.identity.remote_jwks import jwks_cache
 from app.models import Agent, AgentKey
-from app.services import replay
-from app.services.agent_keys import PublicKey
-from app.services.remote_jwks import jwks_cache
 from app.settings import get_settings
 
 KEY_BEARING_HEADERS = ("jku", "x5u", "jwk", "x5c")

@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 from app.core import metrics, row_writer
 from app.core.columns import aware
 from app.core.errors import InvalidGrant, InvalidScope
+from app.identity import access_tokens
+from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken, JitRequest
-from app.security import access_tokens
 from app.services import audit, policies
-from app.services.assertions import AssertionRejected, verify_assertion
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -7,10 +7,11 @@ from sqlmodel import Session
 
 from app.core.db import after_commit
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.identity import agents, assertions, rate_limits
+from app.identity.access_tokens import token_endpoint_for
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
-from app.security.access_tokens import token_endpoint_for
-from app.services import agents, assertions, authz, rate_limits
+from app.services import authz
 
 router = APIRouter(tags=["agents"])
 

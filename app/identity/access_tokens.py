@@ -11,7 +11,7 @@ import jwt
 from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
 from app.core.ids import random_urlsafe
 from app.core.kv import StoreUnavailable, get_store
-from app.security.keys import SIGNING_ALG, key_ring
+from app.identity.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
 ACCESS_TOKEN_TYP = "at+jwt"

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.http.deps import OrgId, SessionDep, require_org
-from app.security.access_tokens import issuer_for, token_endpoint_for
-from app.security.keys import published_keys
+from app.identity.access_tokens import issuer_for, token_endpoint_for
+from app.identity.keys import published_keys
 
 router = APIRouter(tags=["discovery"])
 

@@ -23,7 +23,7 @@ from app.http.deps import (
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
 from app.http.throttle import client_address
-from app.services import assertions, rate_limits, tokens
+from app.identity import assertions, rate_limits, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
