@@ -143,8 +143,8 @@ def policies_set(
     """Create the policy for PERMISSION, or replace it if one exists."""
     from sqlmodel import select
 
+    from app.authz import policies as service
     from app.models import Policy
-    from app.services import policies as service
 
     body = {
         "permission": permission,

@@ -6,18 +6,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import (
-    approvers,
-    ask,
-    audit,
-    authz,
-    dashboard,
-    email_links,
-    jit,
-    permissions,
-    policies,
-    slack,
-)
+from app.api import approvers, audit, dashboard, email_links, jit, slack
+from app.authz.routes import ask, policies
+from app.authz.routes import catalog as permissions
+from app.authz.routes import check as authz
 from app.core import logs
 from app.http import errors, health
 from app.http.limits import RequestLimits

@@ -14,12 +14,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.authz import policies
 from app.core import metrics, validation
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.services import approver_scope, audit, policies
+from app.services import approver_scope, audit
 from app.services.approvers import ACTIVE
 from app.services.jit_notify import after_change
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.authz import policies
+from app.authz.catalog import validate_permission
 from app.core import metrics
 from app.core.columns import utcnow
 from app.core.durations import parse_duration
@@ -17,10 +19,9 @@ from app.core.validation import http_url
 from app.identity import rate_limits
 from app.identity.tokens import validate_resource
 from app.models import Agent, JitRequest
-from app.services import audit, operations, policies
+from app.services import audit, operations
 from app.services.jit import MAX_TTL, approve_now
 from app.services.jit_notify import after_change
-from app.services.permissions import validate_permission
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.authz import check as authz
 from app.core.columns import utcnow
 from app.core.db import rows_changed
 from app.core.errors import (
@@ -23,7 +24,7 @@ from app.core.kv import StoreUnavailable
 from app.core.secrets import decrypt, encrypt
 from app.identity import access_tokens, tokens
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
-from app.services import audit, authz, operations
+from app.services import audit, operations
 from app.services.jit import (
     APPROVED,
     CANCELLED,

@@ -5,13 +5,13 @@ from dataclasses import asdict
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
+from app.authz import check as authz
 from app.core.db import after_commit
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.identity import agents, assertions, rate_limits
 from app.identity.access_tokens import token_endpoint_for
 from app.models import Agent
 from app.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
-from app.services import authz
 
 router = APIRouter(tags=["agents"])
 

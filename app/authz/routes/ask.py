@@ -7,6 +7,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from app.authz import ask
+from app.authz import catalog as permissions
+from app.authz import check as authz
+from app.authz.interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter
 from app.core import metrics
 from app.core.cache import TtlCache
 from app.core.db import read_session
@@ -14,8 +18,7 @@ from app.core.ids import random_hex
 from app.http.deps import ORG_ID_OPENAPI, agent_request
 from app.http.lean_route import add_lean_post
 from app.schemas import AskIn
-from app.services import ask, audit, authz, permissions
-from app.services.ask_interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter
+from app.services import audit
 from app.settings import get_settings
 
 router = APIRouter(tags=["ask"])

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.services.ask_interpreter import Interpreter, interpret
-from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping
+from app.authz.interpreter import Interpreter, interpret
+from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping
 
 
 @dataclass(frozen=True)

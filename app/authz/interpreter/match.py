@@ -9,11 +9,11 @@ first two tiers may answer, and only with a single candidate.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.services.ask_interpreter import lexicon as lx
-from app.services.ask_interpreter import words as w
-from app.services.ask_interpreter.index import CatalogIndex, Entry, noun_group, party
-from app.services.ask_interpreter.index import verb_class as vclass
-from app.services.ask_interpreter.words import Word
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import words as w
+from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
+from app.authz.interpreter.index import verb_class as vclass
+from app.authz.interpreter.words import Word
 
 STRONG, GROUP, DESCRIBED = 3.0, 2.0, 1.0
 # Actions whose person is a recipient rather than the thing acted on.

@@ -3,8 +3,8 @@
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from app.services.ask_interpreter.builtin import interpret
-from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping
+from app.authz.interpreter.builtin import interpret
+from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping
 
 Interpreter = Callable[[str, Sequence[CatalogEntry]], Interpretation]
 
@@ -41,7 +41,7 @@ def _model_interpreter(
     url: str, model: str, api_key: str | None, timeout: float, max_chars: int
 ) -> Interpreter:
     """One client (and its connection pool) per configuration, however often this is asked."""
-    from app.services.ask_interpreter.llm import LLMInterpreter
+    from app.authz.interpreter.llm import LLMInterpreter
 
     return LLMInterpreter(
         url=url, model=model, api_key=api_key, timeout=timeout, max_chars=max_chars

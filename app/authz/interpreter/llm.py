@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from app.services.ask_interpreter.builtin import interpret, screen
-from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
+from app.authz.interpreter.builtin import interpret, screen
+from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
 
 MAX_MAPPINGS = 20
 MAX_RESPONSE_BYTES = 256 * 1024

@@ -8,15 +8,15 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.services.ask_interpreter import lexicon as lx
-from app.services.ask_interpreter import onbehalf
-from app.services.ask_interpreter import words as w
-from app.services.ask_interpreter.index import CatalogIndex, build_index
-from app.services.ask_interpreter.match import Ask, match, named
-from app.services.ask_interpreter.parse import Group, group
-from app.services.ask_interpreter.text import clean, join_phrases, script_problem, tokenize
-from app.services.ask_interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
-from app.services.ask_interpreter.words import Word, classify
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import onbehalf
+from app.authz.interpreter import words as w
+from app.authz.interpreter.index import CatalogIndex, build_index
+from app.authz.interpreter.match import Ask, match, named
+from app.authz.interpreter.parse import Group, group
+from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
+from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
+from app.authz.interpreter.words import Word, classify
 
 # Verbs that only carry a permission named literally: "do I hold document.read?"
 _CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))

@@ -12,11 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from app.authz import check as authz
 from app.core.db import session_scope
 from app.http.deps import ORG_ID_OPENAPI, AgentCaller, CurrentAgent, OrgId, agent_request
 from app.http.lean_route import add_lean_post
 from app.schemas import CheckBulkIn, CheckIn
-from app.services import authz
 
 router = APIRouter(tags=["authz"])
 

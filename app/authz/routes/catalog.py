@@ -4,10 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.ask import invalidate_catalog
+from app.authz import catalog as permissions
+from app.authz.routes.ask import invalidate_catalog
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import PermissionIn
-from app.services import audit, permissions
+from app.services import audit
 
 router = APIRouter(tags=["permissions"])
 

@@ -7,9 +7,9 @@ look like actions but map to nothing are kept so the interpreter can refuse on t
 
 from dataclasses import dataclass, field
 
-from app.services.ask_interpreter import lexicon as lx
-from app.services.ask_interpreter import words as w
-from app.services.ask_interpreter.words import Word
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import words as w
+from app.authz.interpreter.words import Word
 
 _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)

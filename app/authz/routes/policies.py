@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from app.authz import policies
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.models import Policy
 from app.schemas import PolicyIn
-from app.services import policies
 
 router = APIRouter(tags=["policies"])
 

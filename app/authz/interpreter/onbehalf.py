@@ -2,8 +2,8 @@
 
 import re
 
-from app.services.ask_interpreter.lexicon import word_set
-from app.services.ask_interpreter.text import EMAIL
+from app.authz.interpreter.lexicon import word_set
+from app.authz.interpreter.text import EMAIL
 
 _NAME = r"(?-i:[A-Z][a-zA-Z\-]+(?:\s[A-Z][a-zA-Z\-]+)?)"
 _ID = rf"(?:{EMAIL}|{_NAME})"

@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from app.services.ask_interpreter import lexicon
-from app.services.ask_interpreter.text import base_form, damerau1, deletes, forms, join_phrases
-from app.services.ask_interpreter.types import CatalogEntry
+from app.authz.interpreter import lexicon
+from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases
+from app.authz.interpreter.types import CatalogEntry
 
 _BASE_VOCAB = (
     set(lexicon.VERB_CLASS)

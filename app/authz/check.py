@@ -5,14 +5,15 @@ from typing import Any
 
 from sqlmodel import select
 
+from app.authz import policies
+from app.authz.catalog import PERMISSION
 from app.core import metrics
 from app.core.cache import TtlCache
 from app.core.db import read_session
 from app.core.errors import Forbidden, NotFound
 from app.core.ids import random_hex
 from app.models import Agent
-from app.services import audit, policies
-from app.services.permissions import PERMISSION
+from app.services import audit
 from app.settings import get_settings
 
 # The capability that lets an agent ask about other agents (a gateway or orchestrator that

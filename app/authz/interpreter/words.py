@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, field
 
-from app.services.ask_interpreter import lexicon as lx
-from app.services.ask_interpreter.index import CatalogIndex, Entry
-from app.services.ask_interpreter.text import Token
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.text import Token
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
