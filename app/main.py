@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import approvers, audit, dashboard, email_links, jit, slack
+from app.api import approvers, audit, dashboard, email_links, slack
 from app.authz.routes import ask, policies
 from app.authz.routes import catalog as permissions
 from app.authz.routes import check as authz
@@ -15,6 +15,7 @@ from app.http import errors, health
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
 from app.identity.routes import agents, oauth, wellknown
+from app.jit import routes as jit
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

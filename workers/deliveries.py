@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 from app.core import metrics
 from app.core.columns import utcnow
 from app.core.db import rows_changed, session_scope
+from app.jit.views import request_view
 from app.models import Delivery, JitRequest
 from app.services import audit
-from app.services.jit_views import request_view
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
 from workers.celery_app import VISIBILITY_TIMEOUT

@@ -12,8 +12,9 @@ from app.core import durable_store
 from app.core.columns import utcnow
 from app.core.db import session_scope
 from app.identity import replay
+from app.jit import state_machine as jit
+from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
-from app.services import jit, jit_tokens
 from notifiers.base import NotifierUnavailable
 from workers import deliveries, heartbeat
 from workers.callbacks import CallbackFailed, post_callback

@@ -30,8 +30,9 @@ from app.dashboard.pages import (
     see_other,
 )
 from app.http.deps import SessionDep
+from app.jit import state_machine as jit
 from app.models import JitRequest
-from app.services import approver_scope, jit
+from app.services import approver_scope
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 MAX_NOTE_CHARS = 2000

@@ -17,8 +17,8 @@ from app.core.durable_store import durable_store
 from app.core.errors import JitgateError, error_body
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
+from app.jit import state_machine as jit
 from app.models import Approver, JitRequest
-from app.services import jit
 from app.settings import get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable
 from notifiers.slack.blocks import ephemeral_text

@@ -202,7 +202,7 @@ def rotate_keys(
 
 
 def _withdraw_jit(session: Session, agent: Agent, reason: str) -> None:
-    from app.services import jit_tokens  # the JIT engine builds on this module
+    from app.jit import tokens as jit_tokens  # the JIT engine builds on this module
 
     session.flush()
     jit_tokens.withdraw_for_agent(session, org_id=agent.org_id, agent_id=agent.id, reason=reason)

@@ -234,7 +234,7 @@ def introspect(
     if not access_tokens.same_status_epoch(claims, agent.status_epoch):
         return {"active": False}  # issued before a suspension
     if claims.get("jit"):
-        from app.services import jit_tokens
+        from app.jit import tokens as jit_tokens
 
         if not jit_tokens.token_is_live(session, claims):
             return {"active": False}
@@ -296,7 +296,7 @@ def revoke(
 def _revoke_jit(session: Session, org_id: str, jti: str, actor: str) -> None:
     """A JIT token's life is its request's status: revoking it moves the request to revoked,
     which is what redemption reads."""
-    from app.services import jit_tokens  # the JIT engine builds on this module
+    from app.jit import tokens as jit_tokens  # the JIT engine builds on this module
 
     stmt = select(JitRequest).where(JitRequest.org_id == org_id, JitRequest.token_jti == jti)
     row = session.exec(stmt).first()

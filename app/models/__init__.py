@@ -11,8 +11,8 @@ from app.identity.models import (
     SigningKey,
     UsedAssertion,
 )
+from app.jit.models import Approver, Delivery, JitDecision, JitRequest, Policy
 from app.models.audit import AuditEvent
-from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
 
 __all__ = [
     "AdminToken",

@@ -139,7 +139,7 @@ def test_an_expired_request_updates_the_slack_message(client, org, agent, slack,
 
     from app.core.columns import utcnow
     from app.core.db import session_scope
-    from app.services import jit
+    from app.jit import state_machine as jit
 
     jit_policy(client, org, [alice])
     request_id = ask(client, agent)["request_id"]

@@ -8,10 +8,10 @@ from threading import Barrier
 from sqlmodel import func, select
 
 from app.core.db import session_scope
+from app.jit import state_machine as jit_service
+from app.jit import tokens as jit_tokens
+from app.jit.state_machine import aware
 from app.models import IssuedToken, JitRequest
-from app.services import jit as jit_service
-from app.services import jit_tokens
-from app.services.jit import aware
 from tests.helpers import audit_events
 
 CONSUMERS = 50

@@ -24,7 +24,7 @@ router = APIRouter(tags=["authz"])
 def _with_jit_token(
     org_id: str, caller: AgentCaller, subject: authz.AgentFacts, body: CheckIn
 ) -> authz.Decision:
-    from app.services import jit_tokens
+    from app.jit import tokens as jit_tokens
 
     with session_scope() as session:
         return jit_tokens.check_with_jit_token(

@@ -18,10 +18,11 @@ from app.core.errors import InvalidTransition, NotEligible, RuleViolation
 from app.core.validation import http_url
 from app.identity import rate_limits
 from app.identity.tokens import validate_resource
+from app.jit import operations
+from app.jit.notify import after_change
+from app.jit.state_machine import MAX_TTL, approve_now
 from app.models import Agent, JitRequest
-from app.services import audit, operations
-from app.services.jit import MAX_TTL, approve_now
-from app.services.jit_notify import after_change
+from app.services import audit
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:

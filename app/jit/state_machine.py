@@ -19,10 +19,10 @@ from app.core import metrics, validation
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
+from app.jit.notify import after_change
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.services import approver_scope, audit
 from app.services.approvers import ACTIVE
-from app.services.jit_notify import after_change
 
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
     "pending",
@@ -113,7 +113,7 @@ def approve_now(
         now=now,
     ):
         raise InvalidTransition(f"request {row.id} is no longer pending")
-    from app.services.jit_tokens import mint_token
+    from app.jit.tokens import mint_token
 
     mint_token(session, request_id=row.id, now=now)
 

@@ -25,8 +25,12 @@ from app.http.deps import (
     parse_bearer,
 )
 from app.http.throttle import ClientAddressLimit
+from app.jit import intake as jit_intake
+from app.jit import state_machine as jit
+from app.jit import tokens as jit_tokens
+from app.jit import views as jit_views
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.services import approver_scope, jit, jit_intake, jit_tokens, jit_views
+from app.services import approver_scope
 
 router = APIRouter(tags=["jit"])
 FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})

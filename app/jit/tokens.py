@@ -23,9 +23,9 @@ from app.core.errors import (
 from app.core.kv import StoreUnavailable
 from app.core.secrets import decrypt, encrypt
 from app.identity import access_tokens, tokens
-from app.models import Agent, IssuedToken, JitDecision, JitRequest
-from app.services import audit, operations
-from app.services.jit import (
+from app.jit import operations
+from app.jit.notify import after_change
+from app.jit.state_machine import (
     APPROVED,
     CANCELLED,
     CONSUMED,
@@ -37,7 +37,8 @@ from app.services.jit import (
     get_request,
     transition,
 )
-from app.services.jit_notify import after_change
+from app.models import Agent, IssuedToken, JitDecision, JitRequest
+from app.services import audit
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.identity.access_tokens import issuer_for
+from app.jit.state_machine import aware
+from app.jit.tokens import token_for_agent
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from app.services.approvers import eligible
-from app.services.jit import aware
-from app.services.jit_tokens import token_for_agent
 from notifiers.base import ApproverView, DecisionView, RequestView
 
 
