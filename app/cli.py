@@ -161,9 +161,9 @@ def keys_rotate_signing(org_id: str | None) -> None:
     """Rotate orgs' signing keys; each old key stays published until its tokens expire."""
     from sqlmodel import select
 
+    from app.audit import service as audit
     from app.identity.keys import rotate_signing_key
     from app.models import Org
-    from app.services import audit
 
     with cli_session() as session:
         if org_id is not None and session.get(Org, org_id) is None:
@@ -250,8 +250,8 @@ def audit_verify(org_id: str | None) -> None:
     """Recompute the hash chain; name the first broken link."""
     from sqlmodel import select
 
+    from app.audit import service as audit_service
     from app.models import Org
-    from app.services import audit as audit_service
 
     broken = False
     audit_service.writer.flush()

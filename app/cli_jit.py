@@ -28,7 +28,7 @@ def approvers() -> None:
 def approvers_add(
     org_id: str, email: str, name: str | None, slack_user_id: str | None, groups: tuple[str, ...]
 ) -> None:
-    from app.services import approvers as service
+    from app.approvers import service
 
     with cli_session() as session:
         created = service.create(
@@ -49,7 +49,7 @@ def approvers_add(
 @friendly
 def approvers_list(org_id: str) -> None:
     """One JSON object per line: the org's active and disabled approvers."""
-    from app.services import approvers as service
+    from app.approvers import service
 
     with cli_session() as session:
         _require_org(session, org_id)
@@ -64,7 +64,8 @@ def approvers_list(org_id: str) -> None:
 @friendly
 def approvers_disable(org_id: str, approver_id: str) -> None:
     """Stop an approver at once: token, dashboard sessions, Slack and email decisions."""
-    from app.services import approver_lifecycle, approvers
+    from app.approvers import lifecycle as approver_lifecycle
+    from app.approvers import service as approvers
 
     with cli_session() as session:
         changed = approver_lifecycle.update(
@@ -86,7 +87,8 @@ def approvers_disable(org_id: str, approver_id: str) -> None:
 @friendly
 def approvers_rotate_token(org_id: str, approver_id: str) -> None:
     """Issue a new jgapr_ token (printed once); the old one and its sessions stop working."""
-    from app.services import approver_lifecycle, approvers
+    from app.approvers import lifecycle as approver_lifecycle
+    from app.approvers import service as approvers
 
     with cli_session() as session:
         rotated = approver_lifecycle.rotate_token(

@@ -6,11 +6,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import approvers, audit, dashboard, email_links, slack
+from app.approvers import email_links
+from app.approvers import routes as approvers
+from app.approvers import slack_routes as slack
+from app.audit import routes as audit
 from app.authz.routes import ask, policies
 from app.authz.routes import catalog as permissions
 from app.authz.routes import check as authz
 from app.core import logs
+from app.dashboard import routes as dashboard
 from app.http import errors, health
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog

@@ -8,6 +8,7 @@ import anyio
 from fastapi import FastAPI
 from sqlmodel import col, select
 
+from app.audit import service as audit
 from app.core import durable_store, metrics, row_writer
 from app.core.batching import WriteBacklog
 from app.core.columns import aware
@@ -16,7 +17,6 @@ from app.core.migrate import ensure_schema
 from app.identity import access_tokens, replay
 from app.identity.keys import ensure_org_keys, key_ring, retire_shared_keys
 from app.models import IssuedToken
-from app.services import audit
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

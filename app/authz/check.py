@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from app.audit import service as audit
 from app.authz import policies
 from app.authz.catalog import PERMISSION
 from app.core import metrics
@@ -13,7 +14,6 @@ from app.core.db import read_session
 from app.core.errors import Forbidden, NotFound
 from app.core.ids import random_hex
 from app.models import Agent
-from app.services import audit
 from app.settings import get_settings
 
 # The capability that lets an agent ask about other agents (a gateway or orchestrator that

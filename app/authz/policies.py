@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.approvers.service import DELETED
+from app.audit import service as audit
 from app.authz import catalog as permissions
 from app.core.cache import TtlCache
 from app.core.columns import utcnow
@@ -15,8 +17,6 @@ from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.validation import http_url
 from app.models import Approver, Policy
-from app.services import audit
-from app.services.approvers import DELETED
 from app.settings import get_settings
 
 MODES = ("standing", "jit", "deny")

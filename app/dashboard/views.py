@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from app.approvers import scope as approver_scope
+from app.audit import service as audit
 from app.core.columns import utcnow
 from app.jit import views as jit_views
 from app.jit.state_machine import PENDING, aware
 from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest
-from app.services import approver_scope, audit
 from notifiers.formatting import visible
 
 HISTORY_STATUSES = (

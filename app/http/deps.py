@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from app.approvers.service import ACTIVE as APPROVER_ACTIVE
 from app.authz import check as authz
 from app.core import logs
 from app.core.cache import TtlCache
@@ -17,7 +18,6 @@ from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_tok
 from app.http.errors import json_body
 from app.identity import access_tokens, rate_limits
 from app.models import AdminToken, Approver, Org
-from app.services.approvers import ACTIVE as APPROVER_ACTIVE
 
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
 from app.authz import catalog as permissions
 from app.core import validation
 from app.core.columns import utcnow
@@ -22,7 +23,6 @@ from app.identity.agent_keys import (
     validate_jwks_uri,
 )
 from app.models import Agent, AgentKey
-from app.services import audit
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STATUSES = ("active", "suspended")

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from app.audit import service as audit
 from app.core.columns import new_id, utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token, new_secret_token
 from app.identity.keys import create_signing_key
 from app.models import AdminToken, Org
-from app.services import audit
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

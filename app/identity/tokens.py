@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 from sqlmodel import Session, select
 
+from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, row_writer
 from app.core.columns import aware
@@ -15,7 +16,6 @@ from app.core.errors import InvalidGrant, InvalidScope
 from app.identity import access_tokens
 from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken, JitRequest
-from app.services import audit
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

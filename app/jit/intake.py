@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.audit import service as audit
 from app.authz import policies
 from app.authz.catalog import validate_permission
 from app.core import metrics
@@ -22,7 +23,6 @@ from app.jit import operations
 from app.jit.notify import after_change
 from app.jit.state_machine import MAX_TTL, approve_now
 from app.models import Agent, JitRequest
-from app.services import audit
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:

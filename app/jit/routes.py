@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
 
+from app.approvers import scope as approver_scope
 from app.core import events
 from app.core.db import session_scope
 from app.core.errors import Forbidden, NotFound
@@ -30,7 +31,6 @@ from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.services import approver_scope
 
 router = APIRouter(tags=["jit"])
 FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})

@@ -14,6 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.approvers import scope as approver_scope
+from app.approvers.service import ACTIVE
+from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, validation
 from app.core.columns import aware, utcnow
@@ -21,8 +24,6 @@ from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.jit.notify import after_change
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.services import approver_scope, audit
-from app.services.approvers import ACTIVE
 
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
     "pending",

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
 from app.authz import check as authz
 from app.core.columns import utcnow
 from app.core.db import rows_changed
@@ -38,7 +39,6 @@ from app.jit.state_machine import (
     transition,
 )
 from app.models import Agent, IssuedToken, JitDecision, JitRequest
-from app.services import audit
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.approvers.service import eligible
 from app.identity.access_tokens import issuer_for
 from app.jit.state_machine import aware
 from app.jit.tokens import token_for_agent
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
-from app.services.approvers import eligible
 from notifiers.base import ApproverView, DecisionView, RequestView
 
 

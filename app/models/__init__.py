@@ -1,5 +1,6 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
+from app.audit.models import AuditEvent
 from app.identity.models import (
     AdminToken,
     Agent,
@@ -12,7 +13,6 @@ from app.identity.models import (
     UsedAssertion,
 )
 from app.jit.models import Approver, Delivery, JitDecision, JitRequest, Policy
-from app.models.audit import AuditEvent
 
 __all__ = [
     "AdminToken",

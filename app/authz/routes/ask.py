@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from app.audit import service as audit
 from app.authz import ask
 from app.authz import catalog as permissions
 from app.authz import check as authz
@@ -18,7 +19,6 @@ from app.core.ids import random_hex
 from app.http.deps import ORG_ID_OPENAPI, agent_request
 from app.http.lean_route import add_lean_post
 from app.schemas import AskIn
-from app.services import audit
 from app.settings import get_settings
 
 router = APIRouter(tags=["ask"])

@@ -4,11 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from app.audit import service as audit
 from app.authz import catalog as permissions
 from app.authz.routes.ask import invalidate_catalog
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import PermissionIn
-from app.services import audit
 
 router = APIRouter(tags=["permissions"])
 

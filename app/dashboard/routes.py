@@ -13,7 +13,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.api.audit import Flushed
+from app.approvers import scope as approver_scope
+from app.audit.routes import Flushed
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
@@ -32,7 +33,6 @@ from app.dashboard.pages import (
 from app.http.deps import SessionDep
 from app.jit import state_machine as jit
 from app.models import JitRequest
-from app.services import approver_scope
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 MAX_NOTE_CHARS = 2000

@@ -4,10 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from app.approvers import lifecycle
+from app.approvers import service as approvers
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.schemas import ApproverIn, ApproverPatch
-from app.services import approver_lifecycle as lifecycle
-from app.services import approvers
 
 router = APIRouter(tags=["approvers"])
 

@@ -10,9 +10,9 @@ agents, permissions or operations.
 from sqlalchemy import Select, or_
 from sqlmodel import Session, col, select
 
+from app.approvers.service import ACTIVE, names
 from app.core.errors import Forbidden, NotFound
 from app.models import Approver, JitDecision, JitRequest, Policy
-from app.services.approvers import ACTIVE, names
 
 
 def policy_ids_naming(session: Session, approver: Approver) -> list[str]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.audit import service as audit
 from app.core import validation
 from app.core.errors import Conflict, RuleViolation
 from app.core.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
 from app.models import Approver, Policy
-from app.services import audit
 
 GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 ACTIVE, DISABLED, DELETED = "active", "disabled", "deleted"

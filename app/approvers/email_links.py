@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
+from app.approvers.service import ACTIVE
 from app.core.errors import Conflict, JitgateError
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
 from app.jit import state_machine as jit
 from app.models import Agent, Approver, JitDecision, JitRequest
-from app.services.approvers import ACTIVE
 from notifiers.email.links import LinkAction, LinkClaims, LinkExpired, LinkInvalid, read_token
 from notifiers.formatting import format_ttl, visible
 

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from app.audit import service as audit
 from app.core.columns import aware
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.services import audit
 
 router = APIRouter(tags=["audit"])
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.approvers.service import ACTIVE, DELETED, DISABLED, GROUP, CreatedApprover, eligible
+from app.approvers.service import names as policy_names
+from app.audit import service as audit
 from app.core import events
 from app.core.db import after_commit
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
 from app.models import Approver, Policy
-from app.services import audit
-from app.services.approvers import ACTIVE, DELETED, DISABLED, GROUP, CreatedApprover, eligible
-from app.services.approvers import names as policy_names
 
 SETTABLE_STATUSES = (ACTIVE, DISABLED)
 FIELDS = ("name", "groups", "slack_user_id", "status")
