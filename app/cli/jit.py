@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from app.cli_common import cli_session, friendly
+from app.cli.common import cli_session, friendly
 
 
 def register(main: click.Group) -> None:

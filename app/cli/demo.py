@@ -8,7 +8,7 @@ import time
 import click
 import httpx
 
-from app.cli_common import CliError, friendly
+from app.cli.common import CliError, friendly
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -55,7 +55,7 @@ def _start_embedded(url_hint: str) -> str:
 
 
 def _demo_org() -> tuple[str, str]:
-    from app.cli_common import cli_session
+    from app.cli.common import cli_session
     from app.identity import orgs
 
     with cli_session() as session:

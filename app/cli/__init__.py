@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from app.cli_common import CliError, cli_session, friendly
+from app.cli.common import CliError, cli_session, friendly
 
 
 @click.group()
@@ -275,7 +275,7 @@ def _register_optional_commands() -> None:
     """Commands that live with their feature (approvers, policies, demo)."""
     import importlib
 
-    for name in ("app.cli_jit", "app.cli_demo"):
+    for name in ("app.cli.jit", "app.cli.demo"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
