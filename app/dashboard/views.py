@@ -14,18 +14,11 @@ from app.audit import service as audit
 from app.core.columns import utcnow
 from app.jit import views as jit_views
 from app.jit.state_machine import PENDING, aware
+from app.jit.status import RequestStatus
 from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest
 from notifiers.formatting import visible
 
-HISTORY_STATUSES = (
-    "approved",
-    "denied",
-    "expired",
-    "cancelled",
-    "consumed",
-    "revoked",
-    "token_expired",
-)
+HISTORY_STATUSES = tuple(s for s in RequestStatus if s != RequestStatus.PENDING)
 MAX_ROWS = 200
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from app.core.columns import aware
 from app.core.errors import RateLimited
+from app.jit.status import RequestStatus
 from app.models import Agent, JitRequest
 from app.settings import get_settings
 
@@ -172,7 +173,7 @@ def admit_jit_request(session: Session, *, agent: Agent, now: datetime) -> None:
     session.execute(select(Agent.id).where(Agent.id == agent.id).with_for_update())
     count, earliest = session.execute(
         select(func.count(), func.min(JitRequest.pending_deadline)).where(
-            JitRequest.agent_id == agent.id, JitRequest.status == "pending"
+            JitRequest.agent_id == agent.id, JitRequest.status == RequestStatus.PENDING
         )
     ).one()
     if count >= budget.max_pending_jit:

@@ -22,6 +22,7 @@ from app.identity.tokens import validate_resource
 from app.jit import operations
 from app.jit.notify import after_change
 from app.jit.state_machine import MAX_TTL, approve_now
+from app.jit.status import RequestStatus
 from app.models import Agent, JitRequest
 
 
@@ -107,7 +108,7 @@ def create_request(
         if existing is None:
             raise
         return _same_request(existing, permission, op_hash, resource), False
-    metrics.jit_status("pending")
+    metrics.jit_status(RequestStatus.PENDING)
     audit.record(
         session,
         audit.EventIn(
@@ -115,7 +116,7 @@ def create_request(
             actor=agent_id,
             action="jit.request",
             target=row.id,
-            outcome="pending",
+            outcome=RequestStatus.PENDING,
             reason=row.justification,
             ts=now,
             details={

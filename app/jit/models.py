@@ -6,6 +6,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.columns import json_column, json_column_nullable, new_id, tz_column, utcnow
+from app.jit.status import RequestStatus
 
 
 class Approver(SQLModel, table=True):
@@ -55,7 +56,7 @@ class JitRequest(SQLModel, table=True):
     justification: str = Field(max_length=2000)
     requested_ttl: int
     granted_ttl: int
-    status: str = Field(default="pending", index=True, max_length=16)
+    status: str = Field(default=RequestStatus.PENDING, index=True, max_length=16)
     policy_id: str | None = Field(default=None, max_length=64)
     approvals_required: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())

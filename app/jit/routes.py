@@ -30,10 +30,10 @@ from app.jit import intake as jit_intake
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
+from app.jit.status import FINAL, RequestStatus
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
 
 router = APIRouter(tags=["jit"])
-FINAL = frozenset({"denied", "expired", "cancelled", "consumed", "revoked", "token_expired"})
 SSE_MAX_SECONDS = 600
 SSE_KEEPALIVE_SECONDS = 15
 
@@ -46,7 +46,7 @@ def create_request(
         session, org_id=org_id, agent_id=agent.agent_id, **body.model_dump()
     )
     view = jit_views.public(session, row, for_agent_id=agent.agent_id)
-    status = 202 if row.status == "pending" else 200
+    status = 202 if row.status == RequestStatus.PENDING else 200
     return JSONResponse(
         jsonable_encoder(view), status_code=status, headers={"Location": view["status_url"]}
     )
@@ -76,9 +76,11 @@ def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], boo
             session, row, for_agent_id=principal.id if principal.agent else None
         )
     waiting_for_token = (
-        principal.kind == "agent" and view["status"] == "approved" and "token" not in view
+        principal.kind == "agent"
+        and view["status"] == RequestStatus.APPROVED
+        and "token" not in view
     )
-    return view, view["status"] != "pending" and not waiting_for_token
+    return view, view["status"] != RequestStatus.PENDING and not waiting_for_token
 
 
 @router.get("/jit/requests/{request_id}")

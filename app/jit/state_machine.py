@@ -23,16 +23,22 @@ from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
 from app.jit.notify import after_change
+from app.jit.status import RequestStatus
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 
+# Short names for the compare-and-set calls; the statuses themselves are RequestStatus.
 PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
-    "pending",
-    "approved",
-    "denied",
-    "expired",
-    "cancelled",
+    RequestStatus.PENDING,
+    RequestStatus.APPROVED,
+    RequestStatus.DENIED,
+    RequestStatus.EXPIRED,
+    RequestStatus.CANCELLED,
 )
-CONSUMED, REVOKED, TOKEN_EXPIRED = "consumed", "revoked", "token_expired"
+CONSUMED, REVOKED, TOKEN_EXPIRED = (
+    RequestStatus.CONSUMED,
+    RequestStatus.REVOKED,
+    RequestStatus.TOKEN_EXPIRED,
+)
 MAX_TTL = 3600
 
 
