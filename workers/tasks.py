@@ -12,6 +12,7 @@ from app.core import durable_store
 from app.core.columns import utcnow
 from app.core.db import session_scope
 from app.identity import replay
+from app.jit import minting
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
@@ -69,7 +70,7 @@ def _org_of(request_id: str) -> str | None:
 )
 def mint_token(request_id: str) -> bool:
     with session_scope() as session:
-        return jit_tokens.mint_token(session, request_id=request_id)
+        return minting.mint_token(session, request_id=request_id)
 
 
 @celery_app.task(name="jitgate.expire_request")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.audit import service as audit
 from app.authz import policies
@@ -15,7 +15,7 @@ from app.core.columns import aware
 from app.core.errors import InvalidGrant, InvalidScope
 from app.identity import access_tokens
 from app.identity.assertions import AssertionRejected, verify_assertion
-from app.models import Agent, IssuedToken, JitRequest
+from app.models import Agent, IssuedToken
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -233,11 +233,8 @@ def introspect(
         return {"active": False}
     if not access_tokens.same_status_epoch(claims, agent.status_epoch):
         return {"active": False}  # issued before a suspension
-    if claims.get("jit"):
-        from app.jit import tokens as jit_tokens
-
-        if not jit_tokens.token_is_live(session, claims):
-            return {"active": False}
+    if claims.get("jit") and not _jit_rules.is_live(session, claims):
+        return {"active": False}
     keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
     return {
         "active": True,
@@ -245,6 +242,26 @@ def introspect(
         "username": claims.get("agent"),
         **{k: claims[k] for k in keep if k in claims},
     }
+
+
+class JitTokenRules:
+    """What only the JIT engine knows about its tokens. app.jit builds on this module and lends
+    its rules at import (register_jit_rules), so this module never imports the engine back.
+    Until then a JIT token is never live, and revoking one is a programming error."""
+
+    def is_live(self, session: Session, claims: dict[str, Any]) -> bool:
+        return False
+
+    def revoke(self, session: Session, *, org_id: str, jti: str, actor: str) -> None:
+        raise RuntimeError("app.jit.tokens is not loaded: a JIT token cannot be revoked")
+
+
+_jit_rules = JitTokenRules()
+
+
+def register_jit_rules(rules: JitTokenRules) -> None:
+    global _jit_rules
+    _jit_rules = rules
 
 
 def any_audience(token: str) -> str | None:
@@ -274,7 +291,7 @@ def revoke(
     if requester_agent_id is not None and record.agent_id != requester_agent_id:
         return
     if record.kind == "jit":
-        _revoke_jit(session, org_id, record.jti, actor)
+        _jit_rules.revoke(session, org_id=org_id, jti=record.jti, actor=actor)
         return
     if record.revoked_at is None:
         record.revoked_at = datetime.now(UTC)
@@ -291,14 +308,3 @@ def revoke(
                 outcome="success",
             ),
         )
-
-
-def _revoke_jit(session: Session, org_id: str, jti: str, actor: str) -> None:
-    """A JIT token's life is its request's status: revoking it moves the request to revoked,
-    which is what redemption reads."""
-    from app.jit import tokens as jit_tokens  # the JIT engine builds on this module
-
-    stmt = select(JitRequest).where(JitRequest.org_id == org_id, JitRequest.token_jti == jti)
-    row = session.exec(stmt).first()
-    if row is not None:
-        jit_tokens.revoke(session, org_id=org_id, request_id=row.id, actor=actor, missing_ok=True)

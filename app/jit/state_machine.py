@@ -22,6 +22,7 @@ from app.core import metrics, validation
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
+from app.jit.minting import mint_token
 from app.jit.notify import after_change
 from app.jit.status import RequestStatus
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
@@ -120,8 +121,6 @@ def approve_now(
         now=now,
     ):
         raise InvalidTransition(f"request {row.id} is no longer pending")
-    from app.jit.tokens import mint_token
-
     mint_token(session, request_id=row.id, now=now)
 
 

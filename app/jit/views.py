@@ -6,8 +6,8 @@ from sqlmodel import Session, col, select
 
 from app.approvers.service import eligible
 from app.identity.access_tokens import issuer_for
+from app.jit.minting import token_for_agent
 from app.jit.state_machine import aware
-from app.jit.tokens import token_for_agent
 from app.models import Agent, Approver, JitDecision, JitRequest, Policy
 from notifiers.base import ApproverView, DecisionView, RequestView
 
