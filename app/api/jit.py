@@ -91,7 +91,7 @@ async def get_request(
                 try:
                     await asyncio.wait_for(queue.get(), remaining)
                 except TimeoutError:
-                    break
+                    pass  # no event came (they are hints: lost while Redis is down); the row says
                 view, settled = await run_in_threadpool(_load, org_id, request_id, token)
     return JSONResponse(jsonable_encoder(view))
 
