@@ -13,6 +13,7 @@ from app.identity.models import (
     UsedAssertion,
 )
 from app.jit.models import Approver, Delivery, JitDecision, JitRequest, Policy
+from app.jit.outbox_models import OutboxRow
 
 __all__ = [
     "AdminToken",
@@ -26,6 +27,7 @@ __all__ = [
     "JitDecision",
     "JitRequest",
     "Org",
+    "OutboxRow",
     "Permission",
     "Policy",
     "SigningKey",

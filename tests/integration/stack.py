@@ -87,13 +87,14 @@ class Stack:
 
     redis_db: int = 15
     database_url: str | None = None
+    redis_port: int = REDIS_PORT  # a private redis-server's (tests/integration/private_redis.py)
     nice: int = 0  # a negative value (as root) keeps a busy shared machine's noise out of timings
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jitgate-it-")))
     procs: list[Proc] = field(default_factory=list)
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}"
+        return f"redis://{REDIS_HOST}:{self.redis_port}/{self.redis_db}"
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JITGATE_")}
@@ -118,7 +119,7 @@ class Stack:
     def flush_redis(self) -> None:
         import redis
 
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=self.redis_db).flushdb()
+        redis.Redis(host=REDIS_HOST, port=self.redis_port, db=self.redis_db).flushdb()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
         log = self.workdir / f"{name}-{len(self.procs)}.log"
