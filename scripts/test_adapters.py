@@ -5,7 +5,7 @@ Usage: python scripts/test_adapters.py [--only langchain,crewai] [--server-pytho
 
 Run it with the server's Python (the repo's venv): it starts the server with that Python,
 creates one venv per framework under $JITGATE_ADAPTER_VENVS (default
-/tmp/jitgate-adapter-venvs), installs the SDK (--no-deps, plus httpx, pyjwt, cryptography) and
+/tmp/jitgate-adapter-venvs), installs the SDK distribution (pip install ./sdk, with its own dependencies) and
 the framework there, runs tests/adapters/test_<framework>.py, and prints a table. It exits
 non-zero when a framework that installed fails its tests; one that cannot be installed on this
 machine is reported with pip's error line, not skipped silently.
@@ -23,10 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SDK_DEPS = [
-    "httpx>=0.27",
-    "pyjwt[crypto]>=2.8",
-    "cryptography>=42",
+SDK_DEPS = [  # the test runner; the SDK brings httpx, PyJWT, cryptography and rfc8785 itself
     "pytest>=8",
     "pytest-timeout>=2.3",
 ]
@@ -74,7 +71,11 @@ def prepare(name: str, venvs: Path, base_python: str, log: Path) -> tuple[Path |
     installed = run([*pip, *SDK_DEPS, *FRAMEWORKS[name]], log)
     if installed.returncode != 0:
         return None, pip_error(installed)
-    sdk = run([*pip, "--no-deps", "--force-reinstall", str(REPO)], log)
+    # The SDK's own distribution (sdk/pyproject.toml), with its own dependencies: what an agent
+    # developer installs next to their framework, none of the server's code.
+    sdk = run([*pip, str(REPO / "sdk")], log)  # its dependencies
+    if sdk.returncode == 0:  # and this checkout's code, even over a reused environment
+        sdk = run([*pip, "--no-deps", "--force-reinstall", str(REPO / "sdk")], log)
     if sdk.returncode != 0:
         return None, f"jitgate SDK: {pip_error(sdk)}"
     return python, ""

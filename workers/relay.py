@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from app.core.db import rows_changed, session_scope
-from app.models import OutboxRow
 from app.core.columns import utcnow
+from app.core.db import rows_changed, session_scope
 from app.jit import outbox
+from app.models import OutboxRow
 from app.settings import get_settings
 from workers.enqueue import send
 

@@ -15,9 +15,9 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.core.columns import utcnow
 from app.core.db import rows_changed, session_scope
 from app.models import OutboxRow
-from app.core.columns import utcnow
 from app.settings import get_settings
 
 PENDING, DONE, FAILED = "pending", "done", "failed"

@@ -3,10 +3,10 @@ re-driven by the relay, before its request's announcement is done."""
 
 from datetime import timedelta
 
-from app.core.db import session_scope
-from app.models import OutboxRow
 from app.core.columns import utcnow
+from app.core.db import session_scope
 from app.jit import outbox
+from app.models import OutboxRow
 from workers import relay
 
 
