@@ -3,7 +3,9 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
+import fastapi.encoders
 from fastapi import FastAPI
 
 from app.approvers import email_links
@@ -14,6 +16,7 @@ from app.authz.routes import ask, policies
 from app.authz.routes import catalog as permissions
 from app.authz.routes import check as authz
 from app.core import logs
+from app.core.times import rfc3339
 from app.dashboard import routes as dashboard
 from app.http import errors, health
 from app.http.limits import RequestLimits
@@ -40,7 +43,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.stop(app)
 
 
+def _one_timestamp_format() -> None:
+    # Routes that return dicts are encoded by FastAPI's jsonable_encoder, whose per-type table is
+    # public API: every datetime leaves as RFC 3339 UTC with a Z (app/core/times.py).
+    fastapi.encoders.ENCODERS_BY_TYPE[datetime] = rfc3339
+
+
 def create_app() -> FastAPI:
+    _one_timestamp_format()
     settings = get_settings()
     settings.check_secure()
     if not logging.getLogger().handlers:  # a server process (a test runner brings its own)

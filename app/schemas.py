@@ -1,10 +1,11 @@
 """Request and response bodies of the HTTP API (pydantic); the services validate the rules."""
 
 import re
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.core.times import UtcDatetime
 
 # A JSON string may spell half a UTF-16 pair ("\\udfff"). Python's parser accepts it, but the
 # text can never be encoded as UTF-8 (hashes, the database, Slack, email), so it is refused here,
@@ -83,7 +84,7 @@ class AgentPublic(BaseModel):
     token_endpoint: str
     budget: dict[str, int]  # effective: the agent's overrides, else the org-wide defaults
     budget_overrides: dict[str, int]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class CheckIn(Body):

@@ -7,6 +7,7 @@ that does not belong in log files.
 import logging
 from typing import Any, ClassVar
 
+from app.core.times import rfc3339
 from notifiers.base import RequestView, Target
 
 log = logging.getLogger("jitgate.notifiers.log")
@@ -28,7 +29,7 @@ class LogNotifier:
             request.agent_name,
             request.permission,
             request.approvals_required,
-            request.pending_deadline.isoformat(),
+            rfc3339(request.pending_deadline),
         )
         return None
 

@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.core import outbound
+from app.core.times import rfc3339
 from app.settings import Settings, get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
 
@@ -146,7 +147,7 @@ def _decisions(request: RequestView) -> list[dict[str, Any]]:
             "decision": d.decision,
             "comment": d.comment,
             "channel": d.channel,
-            "at": d.at.isoformat(),
+            "at": rfc3339(d.at),
         }
         for d in request.decisions
     ]
@@ -167,8 +168,8 @@ def event_body(request: RequestView, *, event: str, event_id: str) -> bytes:
             "operation": request.operation,
             "requested_ttl": request.requested_ttl,
             "status": request.status,
-            "created_at": request.created_at.isoformat(),
-            "pending_deadline": request.pending_deadline.isoformat(),
+            "created_at": rfc3339(request.created_at),
+            "pending_deadline": rfc3339(request.pending_deadline),
             "approvals_required": request.approvals_required,
             "decisions": _decisions(request),
             "decision_reason": request.decision_reason,

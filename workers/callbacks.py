@@ -9,6 +9,7 @@ import httpx
 from app.core import outbound
 from app.core.columns import utcnow
 from app.core.db import session_scope
+from app.core.times import rfc3339
 from app.models import JitRequest
 from app.settings import get_settings
 from notifiers.webhook import CALLBACK, EVENT_HEADER, SIGNATURE_HEADER, shared_client, sign_body
@@ -34,8 +35,8 @@ def callback_body(row: JitRequest) -> bytes:
         "permission": row.permission,
         "operation_hash": row.operation_hash,
         "reason": row.decision_reason,
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
-        "sent_at": utcnow().isoformat(),
+        "decided_at": rfc3339(row.decided_at) if row.decided_at else None,
+        "sent_at": rfc3339(utcnow()),
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 

@@ -11,6 +11,7 @@ from app.audit import service as audit
 from app.core import validation
 from app.core.errors import Conflict, RuleViolation
 from app.core.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
+from app.core.times import rfc3339
 from app.models import Approver, Policy
 
 GROUP = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -104,5 +105,5 @@ def public(approver: Approver) -> dict:
         "slack_user_id": approver.slack_user_id,
         "groups": approver.groups,
         "status": approver.status,
-        "created_at": approver.created_at,
+        "created_at": rfc3339(approver.created_at),
     }

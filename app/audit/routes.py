@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app.audit import service as audit
-from app.core.columns import aware
+from app.core.times import rfc3339
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 
 router = APIRouter(tags=["audit"])
@@ -39,7 +39,7 @@ def list_audit(
 
 def _public(event: audit.AuditEvent) -> dict[str, Any]:
     body = event.model_dump(exclude={"id"})
-    return {**body, "ts": aware(event.ts).isoformat()}
+    return {**body, "ts": rfc3339(event.ts)}
 
 
 @router.get("/audit/verify")

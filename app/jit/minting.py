@@ -14,6 +14,7 @@ from app.audit import service as audit
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.secrets import decrypt, encrypt
+from app.core.times import rfc3339
 from app.identity import access_tokens, tokens
 from app.jit.notify import after_change
 from app.jit.status import RequestStatus
@@ -102,6 +103,6 @@ def token_for_agent(row: JitRequest) -> dict[str, Any] | None:
         "access_token": decrypt(row.token_encrypted),
         "token_type": "Bearer",
         "expires_in": left,
-        "expires_at": expires.isoformat(),
+        "expires_at": rfc3339(expires),
         "scope": row.permission,
     }
