@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import logs
+from app.admin import routes as admin
 from app.api import (
     agents,
     approvers,
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
 API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
-OTHER_MODULES = (health, wellknown, slack, email_links, dashboard)
+OTHER_MODULES = (health, wellknown, slack, email_links, dashboard, admin)
 
 
 @asynccontextmanager
