@@ -19,7 +19,7 @@ def after_change(session: Session, row: Any, kind: str) -> None:
     """kind: created | updated | decided | token | consumed."""
     from workers.enqueue import send_after_commit
 
-    request_id, org_id = row.id, row.org_id
+    request_id, org_id, status = row.id, row.org_id, row.status
     if kind == "created":
         send_after_commit(session, NOTIFY, request_id)
         timeout = (row.pending_deadline - row.created_at).total_seconds()
@@ -31,12 +31,14 @@ def after_change(session: Session, row: Any, kind: str) -> None:
         send_after_commit(session, OUTCOME, request_id)
         if row.callback_url:
             send_after_commit(session, CALLBACK, request_id)
-    after_commit(session, lambda: _publish(request_id, org_id, kind))
+    after_commit(session, lambda: _publish(request_id, org_id, kind, status))
 
 
-def _publish(request_id: str, org_id: str, kind: str) -> None:
+def _publish(request_id: str, org_id: str, kind: str, status: str) -> None:
     from app.services import events
 
+    # The status lets an open dashboard page say what happened without a reload.
     payload = {"type": f"request.{kind}", "request_id": request_id, "org_id": org_id}
+    payload["status"] = status
     events.publish(events.request_topic(request_id), payload)
     events.publish(events.org_topic(org_id), payload)
