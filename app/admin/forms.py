@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
-from app.errors import JitgateError
+from app.core.errors import JitgateError
 
 FORM = "_form"  # an error about the form as a whole, shown above it
 T = TypeVar("T")

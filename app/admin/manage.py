@@ -15,10 +15,15 @@ from sqlmodel import Session
 from app.admin import views
 from app.admin.forms import FormState, attempt, body_of, json_object, optional, words
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
-from app.api import agents as agents_api
-from app.api import permissions as permissions_api
-from app.api.deps import SessionDep
+from app.approvers import lifecycle
+from app.approvers import service as approver_service
+from app.authz import catalog as permissions
+from app.authz import policies
+from app.authz.routes import catalog as permissions_api
 from app.dashboard.pages import DashboardRoute, see_other
+from app.http.deps import SessionDep
+from app.identity import agents
+from app.identity.routes import agents as agents_api
 from app.schemas import (
     AgentJwks,
     AgentPatch,
@@ -28,9 +33,6 @@ from app.schemas import (
     PermissionIn,
     PolicyIn,
 )
-from app.services import agents, permissions, policies
-from app.services import approver_lifecycle as lifecycle
-from app.services import approvers as approver_service
 
 router = APIRouter(route_class=DashboardRoute)
 TextField = Annotated[str, Form()]

@@ -19,14 +19,15 @@ from app.admin import manage, views
 from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
-from app.api.audit import Flushed
-from app.api.audit import _public as audit_public
-from app.api.deps import SessionDep
+from app.audit import service as audit
+from app.audit.routes import Flushed
+from app.audit.routes import _public as audit_public
+from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
 from app.dashboard import session as shared
 from app.dashboard.pages import DashboardRoute, Problem, check_origin, see_other
+from app.http.deps import SessionDep
+from app.identity import orgs
 from app.models import AdminToken
-from app.security.secrets import ADMIN_TOKEN_PREFIX, hash_token
-from app.services import audit, orgs
 
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
 router.include_router(manage.router)

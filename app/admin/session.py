@@ -14,12 +14,12 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from sqlmodel import Session
 
-from app.api.deps import SessionDep
+from app.core.durable_store import durable_store
+from app.core.secrets import constant_time_equal
 from app.dashboard import session as shared
 from app.dashboard.pages import FORM_EXPIRED, LoginRequired, Problem, check_origin
+from app.http.deps import SessionDep
 from app.models import AdminToken
-from app.security.secrets import constant_time_equal
-from app.services.durable_store import durable_store
 
 COOKIE = "jitgate_admin"
 LOGIN_COOKIE = "jitgate_admin_login"

@@ -14,10 +14,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.admin.session import AdminUser
+from app.audit import service as audit
 from app.dashboard.pages import security_headers, short_id
 from app.dashboard.views import when
 from app.models import Agent, AuditEvent, JitRequest, Org
-from app.services import audit
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
