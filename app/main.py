@@ -8,6 +8,7 @@ from datetime import datetime
 import fastapi.encoders
 from fastapi import FastAPI
 
+from app.admin import routes as admin
 from app.approvers import email_links
 from app.approvers import routes as approvers
 from app.approvers import slack_routes as slack
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
 API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
-OTHER_MODULES = (health, wellknown, slack, email_links, dashboard)
+OTHER_MODULES = (health, wellknown, slack, email_links, dashboard, admin)
 
 
 @asynccontextmanager

@@ -70,8 +70,14 @@ async def _push(websocket: WebSocket, state: sessions.SessionState, event: dict)
         await websocket.close(code=POLICY_VIOLATION, reason="session ended")
         return False
     if visible or event is PING:
+        # The status lets an open request page say what happened and disable its buttons.
+        status = event.get("status")
         await websocket.send_json(
-            {"type": str(event.get("type", "")), "request_id": event.get("request_id")}
+            {
+                "type": str(event.get("type", "")),
+                "request_id": event.get("request_id"),
+                "status": status if isinstance(status, str) else None,
+            }
         )
     return True
 

@@ -67,7 +67,11 @@ class DashboardUser:
 
 
 class LoginRequired(Exception):
-    """No valid session: pages redirect to the login form."""
+    """No valid session: pages redirect to the login form (the admin portal names its own)."""
+
+    def __init__(self, login_path: str = "") -> None:
+        super().__init__(login_path)
+        self.login_path = login_path
 
 
 class Problem(Exception):
@@ -144,8 +148,8 @@ class DashboardRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except LoginRequired:
-                return to_login(request)
+            except LoginRequired as exc:
+                return see_other(exc.login_path) if exc.login_path else to_login(request)
             except (
                 Problem,
                 JitgateError,

@@ -38,7 +38,11 @@ router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_s
 MAX_NOTE_CHARS = 2000
 MAX_FILTER_CHARS = 200
 DONE_TEXT = {"approved": "Your approval is recorded.", "denied": "Your denial is recorded."}
-STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+STATIC = {
+    "dashboard.css": "text/css",
+    "dashboard.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
 
 TextField = Annotated[str, Form()]
 

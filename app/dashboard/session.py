@@ -123,10 +123,15 @@ def session_topic(state: SessionState) -> str:
     return f"dashboard-session:{state.sid}"
 
 
+def end_durably(key: str, exp: int) -> None:
+    """Remember an ended session's key (durably) until its cookie would have expired anyway."""
+    durable_store.put(key, max(int(exp - time.time()), 1))
+
+
 def log_out(state: SessionState) -> None:
-    """Remember the session id (durably) until the cookie would have expired anyway, and tell
-    its open WebSockets, in whichever web process they are, to close now."""
-    durable_store.put(_logout_key(state), max(int(state.exp - time.time()), 1))
+    """End the session for good, and tell its open WebSockets, in whichever web process they
+    are, to close now."""
+    end_durably(_logout_key(state), state.exp)
     events.publish(session_topic(state), {"type": "session.ended"})
 
 
@@ -153,10 +158,11 @@ def secure_cookies() -> bool:
     return get_settings().public_url.lower().startswith("https://")
 
 
-def cookie_options(max_age: int) -> dict:
+def cookie_options(max_age: int, *, path: str = "/dashboard") -> dict:
+    """The cookie's attributes; the admin portal (app/admin) uses the same ones under /admin."""
     return {
         "max_age": max_age,
-        "path": "/dashboard",
+        "path": path,
         "httponly": True,
         "samesite": "strict",
         "secure": secure_cookies(),

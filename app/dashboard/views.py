@@ -63,6 +63,20 @@ def _may_decide(session: Session, row: JitRequest, approver: Approver, cache: di
     return cache[row.policy_id]
 
 
+KEY_FIELDS = 4
+
+
+def key_fields(operation: dict[str, Any]) -> list[tuple[str, str]]:
+    """The operation's first few plain values (an amount, a currency, a recipient): what an
+    approver needs at a glance on a card. Nested values are on the request page."""
+    plain = [
+        (visible(str(k)), visible(str(v))[:80])
+        for k, v in operation.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool)
+    ]
+    return plain[:KEY_FIELDS]
+
+
 def _summary(session: Session, row: JitRequest, agents: dict[str, Agent]) -> dict[str, Any]:
     if row.agent_id not in agents:
         agents[row.agent_id] = session.get(Agent, row.agent_id)  # type: ignore[assignment]
@@ -74,6 +88,7 @@ def _summary(session: Session, row: JitRequest, agents: dict[str, Agent]) -> dic
         "agent": agent.name if agent else row.agent_id,
         "owner": (agent.owner if agent else None) or "",
         "justification": visible(row.justification),
+        "operation_fields": key_fields(row.operation or {}),
         "created": when(row.created_at),
         "decided": when(row.decided_at),
         "deadline": aware(row.pending_deadline).isoformat(),  # type: ignore[union-attr]

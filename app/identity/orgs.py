@@ -47,7 +47,9 @@ def create_org(
     return org, issued
 
 
-def create_admin_token(session: Session, *, org_id: str, label: str = "") -> IssuedAdminToken:
+def create_admin_token(
+    session: Session, *, org_id: str, label: str = "", actor: str = "cli"
+) -> IssuedAdminToken:
     if session.get(Org, org_id) is None:
         raise NotFound(f"no organization {org_id}")
     token = new_secret_token(ADMIN_TOKEN_PREFIX)
@@ -58,7 +60,7 @@ def create_admin_token(session: Session, *, org_id: str, label: str = "") -> Iss
         session,
         audit.EventIn(
             org_id=org_id,
-            actor="cli",
+            actor=actor,
             action="admin_token.create",
             target=row.id,
             outcome="success",
@@ -69,7 +71,7 @@ def create_admin_token(session: Session, *, org_id: str, label: str = "") -> Iss
 
 
 def revoke_admin_token(
-    session: Session, *, org_id: str, token_id: str, now: datetime | None = None
+    session: Session, *, org_id: str, token_id: str, now: datetime | None = None, actor: str = "cli"
 ) -> AdminToken:
     row = session.get(AdminToken, token_id)
     if row is None or row.org_id != org_id:
@@ -81,7 +83,7 @@ def revoke_admin_token(
             session,
             audit.EventIn(
                 org_id=org_id,
-                actor="cli",
+                actor=actor,
                 action="admin_token.revoke",
                 target=token_id,
                 outcome="success",

@@ -20,7 +20,7 @@ EVENT_PREFIX = "jit_request."
 
 def after_change(session: Session, row: Any, kind: str) -> None:
     """kind: created | updated | decided | token | consumed."""
-    request_id, org_id = row.id, row.org_id
+    request_id, org_id, status = row.id, row.org_id, row.status
     if kind == "created":
         _owe(session, row, outbox.ANNOUNCE, EVENT_PREFIX + "pending")
         _schedule_expiry(session, row)
@@ -38,7 +38,7 @@ def after_change(session: Session, row: Any, kind: str) -> None:
                 task=CALLBACK,
                 args=[request_id],
             )
-    after_commit(session, lambda: _publish(request_id, org_id, kind))
+    after_commit(session, lambda: _publish(request_id, org_id, kind, status))
 
 
 def _owe(session: Session, row: Any, kind: str, event: str) -> None:
@@ -64,9 +64,11 @@ def _schedule_expiry(session: Session, row: Any) -> None:
         send_after_commit(session, EXPIRE, row.id, countdown=timeout + 0.5)
 
 
-def _publish(request_id: str, org_id: str, kind: str) -> None:
+def _publish(request_id: str, org_id: str, kind: str, status: str) -> None:
     from app.core import events
 
+    # The status lets an open dashboard page say what happened without a reload.
     payload = {"type": f"request.{kind}", "request_id": request_id, "org_id": org_id}
+    payload["status"] = status
     events.publish(events.request_topic(request_id), payload)
     events.publish(events.org_topic(org_id), payload)

@@ -40,6 +40,9 @@ class LiveOrg:
         )
         return approver["api_token"]
 
+    def public_jwks(self) -> dict[str, Any]:
+        return {"keys": [ed25519_jwk(self.key, self.kid)]}
+
     def agent_bearer(self) -> dict[str, str]:
         """Register an agent with PERMISSION and return its access token as a header."""
         agent = self.post(
@@ -52,10 +55,14 @@ class LiveOrg:
             },
             self.admin,
         )
+        return self.bearer_for(agent["agent_id"])
+
+    def bearer_for(self, agent_id: str) -> dict[str, str]:
+        """An access token for a registered agent, signed with this org's agent key."""
         now = int(time.time())
         claims = {
-            "iss": agent["agent_id"],
-            "sub": agent["agent_id"],
+            "iss": agent_id,
+            "sub": agent_id,
             "aud": f"{self.public_api}/oauth/token",
             "iat": now,
             "exp": now + 60,

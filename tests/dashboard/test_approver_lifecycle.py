@@ -105,4 +105,4 @@ def test_websocket_forwards_only_requests_the_approver_may_see(client, signed_in
         ours = ask(client, team)["request_id"]
         event = ws.receive_json()
     # The other team's request and its denial came first; neither reached this socket.
-    assert event == {"type": "request.created", "request_id": ours}
+    assert event == {"type": "request.created", "request_id": ours, "status": "pending"}

@@ -23,7 +23,25 @@ def test_websocket_forwards_new_requests_of_the_org(client, signed_in, team):
     with signed_in.websocket_connect("/dashboard/ws", headers=headers) as ws:
         request_id = ask(client, team)["request_id"]
         event = ws.receive_json()
-    assert event == {"type": "request.created", "request_id": request_id}
+    assert event == {"type": "request.created", "request_id": request_id, "status": "pending"}
+
+
+def test_websocket_says_what_happened_to_a_request(client, signed_in, team):
+    # Given an open request page's socket, when the agent cancels its request
+    request_id = ask(client, team)["request_id"]
+    headers = {"Origin": ORIGIN, **cookie_of(signed_in)}
+    with signed_in.websocket_connect("/dashboard/ws", headers=headers) as ws:
+        resp = client.post(
+            f"{team.org.api}/jit/requests/{request_id}/cancel",
+            headers=team.agent.bearer(client),
+        )
+        assert resp.status_code == 200, resp.text
+        heard = [ws.receive_json()]
+        while heard[-1].get("request_id") != request_id or heard[-1]["type"] == "request.created":
+            assert len(heard) < 6, heard
+            heard.append(ws.receive_json())
+    # Then the event names the new status, so the page can disable its buttons and say so
+    assert heard[-1]["status"] == "cancelled"
 
 
 def test_websocket_without_session_is_refused(browser):
@@ -62,5 +80,5 @@ def test_websocket_hears_events_from_other_processes_but_only_its_orgs(client, s
         heard = [ws.receive_json()]
         while heard[-1]["type"] != "request.updated" and len(heard) < 5:
             heard.append(ws.receive_json())
-    assert heard[-1] == {"type": "request.updated", "request_id": ours}
+    assert heard[-1] == {"type": "request.updated", "request_id": ours, "status": None}
     assert all(event["request_id"] == ours for event in heard)  # never the other org's

@@ -106,4 +106,8 @@ def test_dashboard_on_one_process_hears_a_request_made_on_another(two_processes)
             agent,
         )
         event = json.loads(ws.recv(timeout=10))
-    assert event == {"type": "request.created", "request_id": created["request_id"]}
+    assert event == {
+        "type": "request.created",
+        "request_id": created["request_id"],
+        "status": "pending",
+    }

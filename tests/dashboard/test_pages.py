@@ -159,3 +159,21 @@ def test_static_files_are_served(browser):
     js = browser.get("/dashboard/static/dashboard.js")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert js.status_code == 200 and "WebSocket" in js.text
+
+
+def test_pending_cards_show_the_operations_key_fields(client, signed_in, team):
+    # Given a pending request for a refund of 4200 EUR
+    ask(client, team, justification="Customer asked")
+    # When the approver looks at the pending list
+    page = signed_in.get("/dashboard/pending")
+    # Then the card shows the amount and currency, not only the justification
+    card = page.text[page.text.index('class="card"') :]
+    assert 'class="op-fields"' in card
+    assert "amount" in card and "4200" in card and "EUR" in card
+
+
+def test_pages_name_a_favicon_that_is_served(browser):
+    page = browser.get("/dashboard/login")
+    assert 'rel="icon" href="/dashboard/static/favicon.svg"' in page.text
+    icon = browser.get("/dashboard/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

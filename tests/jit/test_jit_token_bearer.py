@@ -41,6 +41,11 @@ PUBLIC = {
     ("POST", "/dashboard/login/link/{token}"),
     ("GET", "/dashboard/static/{name}"),
     ("GET", "/dashboard/{anything:path}"),
+    ("GET", "/admin"),
+    ("GET", "/admin/"),
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("GET", "/admin/static/{name}"),
 }
 # Their own credential (a dashboard session cookie, a Slack signature, a signed email link):
 # a bearer header means nothing there, so a JIT token must not get a 2xx.
@@ -57,6 +62,20 @@ OWN_CREDENTIAL = {
     ("GET", "/dashboard/history"),
     ("GET", "/dashboard/audit"),
     ("WS", "/dashboard/ws"),
+    # The admin portal: an admin session cookie (app/admin/session.py).
+    *(
+        ("GET", f"/admin/{page}")
+        for page in ("overview", "agents", "agents/{agent_id}", "approvers", "policies")
+    ),
+    *(("GET", f"/admin/{page}") for page in ("catalog", "tokens", "audit", "audit/export.{fmt}")),
+    ("GET", "/admin/{anything:path}"),
+    *(("POST", f"/admin/{form}") for form in ("agents", "approvers", "catalog", "policies")),
+    *(("POST", f"/admin/agents/{{agent_id}}/{form}") for form in ("keys", "settings", "status")),
+    *(("POST", f"/admin/approvers/{{approver_id}}/{form}") for form in ("rotate", "status")),
+    ("POST", "/admin/policies/{policy_id}/delete"),
+    ("POST", "/admin/tokens"),
+    ("POST", "/admin/tokens/{token_id}/revoke"),
+    ("POST", "/admin/logout"),
 }
 
 

@@ -48,14 +48,29 @@
       });
   }
 
+  var OUTCOME = {
+    approved: "was approved", denied: "was denied", expired: "expired",
+    cancelled: "was cancelled by the agent", consumed: "was approved and its token used",
+    revoked: "had its token revoked", token_expired: "was approved and its token expired"
+  };
+
+  // Decided elsewhere, expired or withdrawn: say so, and make sure nobody clicks a dead button.
+  function requestChanged(status) {
+    var notice = document.getElementById("changed");
+    var text = document.getElementById("changed-text");
+    if (notice) notice.hidden = false;
+    if (!status || status === "pending") return;
+    if (text) text.textContent = "This request " + (OUTCOME[status] || "is now " + status) + " meanwhile: it can no longer be decided here.";
+    document.querySelectorAll(".decide button, .decide textarea").forEach(function (el) { el.disabled = true; });
+    var panel = document.querySelector(".decide");
+    if (panel) panel.setAttribute("aria-disabled", "true");
+  }
+
   function onEvent(event) {
     if (event.type === "ping") return;
     if (body.dataset.live === "pending") refreshPending();
     var here = body.dataset.requestId;
-    if (here && event.request_id === here) {
-      var notice = document.getElementById("changed");
-      if (notice) notice.hidden = false;
-    }
+    if (here && event.request_id === here) requestChanged(event.status);
   }
 
   var delay = 1000;
@@ -64,6 +79,7 @@
     var socket = new WebSocket(scheme + window.location.host + "/dashboard/ws");
     socket.onopen = function () {
       delay = 1000;
+      window.__jitgateLive = true;  // lets a browser test wait for the socket, not for a clock
       setStatus("live", "Live");
       // Anything that happened while we were away is fetched once.
       if (body.dataset.live === "pending") refreshPending();

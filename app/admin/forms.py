@@ -1,0 +1,100 @@
+"""Admin forms: what the admin typed, read into the API's own request bodies, and the API's
+error text placed next to the field it is about.
+
+A form is validated by the same pydantic body (app/schemas.py) and the same service as the
+JSON API, so the rules live in one place; this module only translates between a form and a
+body, and between an error and a field.
+"""
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from app.core.errors import JitgateError
+
+FORM = "_form"  # an error about the form as a whole, shown above it
+T = TypeVar("T")
+B = TypeVar("B", bound=BaseModel)
+
+
+class FieldError(Exception):
+    """A value the form could not even turn into a body (e.g. JSON that does not parse)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(text)
+        self.name, self.text = name, text
+
+
+@dataclass
+class FormState:
+    """What the admin typed (shown again) and what was wrong with it, field by field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def words(raw: str) -> list[str]:
+    """A list typed as words separated by spaces, commas or new lines."""
+    return [w for w in re.split(r"[\s,]+", raw.strip()) if w]
+
+
+def optional(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def json_object(name: str, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise FieldError(name, f"{name} is not valid JSON: {exc}") from None
+
+
+def body_of(model: type[B], data: dict[str, Any]) -> B:
+    """The API's body, or a FieldError naming the first field pydantic refused."""
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        name = loc[0] if loc else FORM
+        where = ".".join(loc) or "body"
+        raise FieldError(name, f"{where}: {first['msg']}") from None
+
+
+def field_for(text: str, names: Iterable[str], aliases: dict[str, str] | None = None) -> str:
+    """The field a service's error text is about: the first form field (or alias, such as
+    `keys[0]` for the JWKS) it names, else the form as a whole."""
+    for word, name in (aliases or {}).items():
+        if word in text:
+            return name
+    for name in names:
+        if re.search(rf"\b{re.escape(name)}\b", text):
+            return name
+    return FORM
+
+
+def attempt(
+    session: Session,
+    state: FormState,
+    call: Callable[[], T],
+    aliases: dict[str, str] | None = None,
+) -> T | None:
+    """Run a service call for a form; on a refusal roll back and note the error by field."""
+    try:
+        return call()
+    except FieldError as exc:
+        session.rollback()
+        state.errors[exc.name if exc.name in state.values else FORM] = exc.text
+    except JitgateError as exc:
+        session.rollback()  # the request's unit of work would otherwise commit a half write
+        state.errors[field_for(exc.description, state.values, aliases)] = exc.description
+    return None

@@ -1,0 +1,282 @@
+"""The admin portal's own pages: sign-in and sign-out, the overview, admin tokens, the audit
+trail (filters, paging, export, chain verification) and static files. Agents, approvers,
+policies and the catalog are in app.admin.manage.
+
+Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the API's JSON.
+"""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlmodel import Session, select
+
+from app.admin import manage, views
+from app.admin import session as admin_sessions
+from app.admin.forms import FormState, attempt
+from app.admin.session import CurrentAdminUser, PostingAdmin
+from app.audit import service as audit
+from app.audit.routes import Flushed
+from app.audit.routes import _public as audit_public
+from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
+from app.dashboard import session as shared
+from app.dashboard.pages import DashboardRoute, Problem, check_origin, see_other
+from app.http.deps import SessionDep
+from app.identity import orgs
+from app.models import AdminToken
+
+router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
+router.include_router(manage.router)
+TextField = Annotated[str, Form()]
+STATIC = {
+    "admin.css": "text/css",
+    "admin.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
+EXPORT_LIMIT = 10_000
+
+
+@router.get("")
+@router.get("/")
+def home(request: Request) -> Response:
+    signed_in = admin_sessions.decode(request.cookies.get(admin_sessions.COOKIE)) is not None
+    return see_other("/admin/overview" if signed_in else admin_sessions.LOGIN_PATH)
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+def _login_page(request: Request, *, error: str = "", status: int = 200) -> Response:
+    nonce = shared.new_login_nonce()
+    page = views.render(
+        request, "admin_login.html", {"login_csrf": nonce, "error": error}, status=status
+    )
+    page.set_cookie(
+        admin_sessions.LOGIN_COOKIE,
+        nonce,
+        **admin_sessions.cookie_options(shared.LOGIN_FORM_SECONDS),
+    )
+    return page
+
+
+def _admin_for_token(session: Session, token: str) -> AdminToken | None:
+    token = token.strip()
+    if not token.startswith(ADMIN_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.exec(select(AdminToken).where(AdminToken.token_hash == hash_token(token))).first()
+    return row if row is not None and row.revoked_at is None else None
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(
+    request: Request, session: SessionDep, token: TextField = "", login_csrf: TextField = ""
+) -> Response:
+    check_origin(request)
+    if not shared.login_nonce_matches(request.cookies.get(admin_sessions.LOGIN_COOKIE), login_csrf):
+        return _login_page(request, error="The sign-in form expired. Please try again.", status=403)
+    row = _admin_for_token(session, token)
+    if row is None:
+        error = "That token is not recognised. Paste the whole jgadm_… admin token."
+        return _login_page(request, error=error, status=401)
+    state = admin_sessions.new_session(row)
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor=row.id,
+            action="admin.login",
+            outcome="success",
+            details={"channel": "admin-portal"},
+        ),
+    )
+    response = see_other("/admin/overview")
+    response.set_cookie(
+        admin_sessions.COOKIE,
+        admin_sessions.encode(state),
+        **admin_sessions.cookie_options(admin_sessions.SESSION_SECONDS),
+    )
+    response.delete_cookie(admin_sessions.LOGIN_COOKIE, path=admin_sessions.PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(user: PostingAdmin) -> Response:
+    admin_sessions.log_out(user.state)
+    response = see_other(admin_sessions.LOGIN_PATH)
+    response.delete_cookie(
+        admin_sessions.COOKIE,
+        path=admin_sessions.PATH,
+        secure=shared.secure_cookies(),
+        httponly=True,
+    )
+    return response
+
+
+# --- overview -------------------------------------------------------------------------------
+
+
+@router.get("/overview")
+def overview(
+    _flushed: Flushed, request: Request, session: SessionDep, user: CurrentAdminUser
+) -> HTMLResponse:
+    context = {
+        "page": "overview",
+        "org_name": views.org_name(session, user.org_id),
+        "stats": views.overview(session, user.org_id),
+    }
+    return views.render(request, "admin_overview.html", context, user=user)
+
+
+# --- admin tokens ---------------------------------------------------------------------------
+
+
+def _tokens_page(
+    request: Request,
+    session: Session,
+    user: CurrentAdminUser,
+    *,
+    form: FormState | None = None,
+    issued: orgs.IssuedAdminToken | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    rows = session.exec(
+        select(AdminToken).where(AdminToken.org_id == user.org_id).order_by(AdminToken.created_at)
+    ).all()
+    context = {"page": "tokens", "tokens": rows, "form": form or FormState(), "issued": issued}
+    return views.render(request, "admin_tokens.html", context, user=user, status=status)
+
+
+@router.get("/tokens")
+def tokens_page(request: Request, session: SessionDep, user: CurrentAdminUser) -> HTMLResponse:
+    return _tokens_page(request, session, user)
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request, session: SessionDep, user: PostingAdmin, label: TextField = ""
+) -> HTMLResponse:
+    form = FormState(values={"label": label})
+    issued = attempt(
+        session,
+        form,
+        lambda: orgs.create_admin_token(
+            session, org_id=user.org_id, label=label.strip(), actor=user.token.id
+        ),
+    )
+    return _tokens_page(
+        request, session, user, form=form, issued=issued, status=201 if issued else 422
+    )
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(token_id: str, session: SessionDep, user: PostingAdmin) -> Response:
+    orgs.revoke_admin_token(
+        session, org_id=user.org_id, token_id=token_id[:64], actor=user.token.id
+    )
+    return see_other("/admin/tokens")
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def _audit_query(actor: str, action: str, since: str, before: str) -> views.AuditQuery:
+    try:
+        when = datetime.fromisoformat(since.strip()) if since.strip() else None
+    except ValueError:
+        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return views.AuditQuery(
+        actor=actor.strip()[:200],
+        action=action.strip()[:64],
+        since=when,
+        before=int(before) if before.strip().isdigit() and len(before) < 18 else None,
+    )
+
+
+@router.get("/audit")
+def audit_page(
+    _flushed: Flushed,
+    request: Request,
+    session: SessionDep,
+    user: CurrentAdminUser,
+    actor: str = "",
+    action: str = "",
+    since: str = "",
+    before: str = "",
+    verify: str = "",
+) -> HTMLResponse:
+    query = _audit_query(actor, action, since, before)
+    rows, next_before = views.audit_page(session, user.org_id, query)
+    context = {
+        "page": "audit",
+        "events": rows,
+        "query": query,
+        "next_before": next_before,
+        "chain": audit.verify_chain(session, user.org_id) if verify else None,
+    }
+    return views.render(request, "admin_audit.html", context, user=user)
+
+
+@router.get("/audit/export.{fmt}")
+def audit_export(
+    _flushed: Flushed,
+    fmt: str,
+    session: SessionDep,
+    user: CurrentAdminUser,
+    actor: str = "",
+    action: str = "",
+    since: str = "",
+) -> Response:
+    if fmt not in ("csv", "json"):
+        raise Problem(404, "No such export", "Export as CSV or JSON.")
+    query = _audit_query(actor, action, since, "")
+    rows, _next = views.audit_page(session, user.org_id, query, limit=EXPORT_LIMIT)
+    events = [audit_public(e) for e in rows]
+    headers = {"Content-Disposition": f'attachment; filename="audit-{user.org_id}.{fmt}"'}
+    if fmt == "json":
+        return Response(
+            json.dumps({"events": events}), media_type="application/json", headers=headers
+        )
+    return Response(_csv(events), media_type="text/csv", headers=headers)
+
+
+def _csv(events: list[dict]) -> str:
+    out = io.StringIO()
+    columns = ["seq", "ts", "actor", "action", "target", "outcome", "reason", "details", "hash"]
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer.writeheader()
+    for event in events:
+        row = {**event, "details": json.dumps(event.get("details"))}
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A spreadsheet runs a cell that starts like a formula: agents choose some of this text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> FileResponse:
+    if name not in STATIC:
+        raise Problem(404, "Not found", "There is no such file.")
+    return FileResponse(
+        views.HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/{anything:path}")
+def not_found(anything: str, _user: CurrentAdminUser) -> Response:
+    raise Problem(404, "Page not found", "There is nothing at this address.")

@@ -1,0 +1,118 @@
+"""What the admin pages show: rendering with the dashboard's security headers, and the
+read-only queries behind the overview, agent detail and audit pages."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.admin.session import AdminUser
+from app.audit import service as audit
+from app.dashboard.pages import security_headers, short_id
+from app.dashboard.views import when
+from app.models import Agent, AuditEvent, JitRequest, Org
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["short_id"] = short_id
+templates.env.filters["when"] = when
+DECISION_ACTIONS = ("authz.check", "authz.ask", "authz.evaluation")
+PAGE_SIZE = 50
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    user: AdminUser | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
+    return templates.TemplateResponse(
+        request, name, ctx, status_code=status, headers=security_headers()
+    )
+
+
+def org_name(session: Session, org_id: str) -> str:
+    org = session.get(Org, org_id)
+    return org.name if org else org_id
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.exec(stmt).one())
+
+
+def overview(session: Session, org_id: str, now: datetime | None = None) -> dict[str, Any]:
+    today = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
+    agents = select(func.count()).select_from(Agent)
+    pending = select(func.count()).select_from(JitRequest)
+    decisions = select(func.count()).select_from(AuditEvent)
+    chain = audit.verify_chain(session, org_id)
+    return {
+        "agents": _count(session, agents.where(Agent.org_id == org_id, Agent.status != "deleted")),
+        "pending": _count(
+            session, pending.where(JitRequest.org_id == org_id, JitRequest.status == "pending")
+        ),
+        "decisions_today": _count(
+            session,
+            decisions.where(
+                AuditEvent.org_id == org_id,
+                col(AuditEvent.action).in_(DECISION_ACTIONS),
+                col(AuditEvent.ts) >= today,
+            ),
+        ),
+        "chain": chain,
+    }
+
+
+def recent_decisions(session: Session, org_id: str, agent_id: str) -> Sequence[AuditEvent]:
+    """An agent's latest decisions: events it acted in or that name it as their target."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.org_id == org_id, AuditEvent.actor == agent_id)
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(20)
+    )
+    return session.exec(stmt).all()
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str = ""
+    action: str = ""
+    since: datetime | None = None
+    before: int | None = None  # paging: events older than this sequence number
+
+    def link(self, **changes: Any) -> str:
+        from urllib.parse import urlencode
+
+        since = self.since.strftime("%Y-%m-%dT%H:%M") if self.since else ""
+        params = {"actor": self.actor, "action": self.action, "since": since, **changes}
+        return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+def audit_page(
+    session: Session, org_id: str, query: AuditQuery, limit: int = PAGE_SIZE
+) -> tuple[Sequence[AuditEvent], int | None]:
+    """One page of the trail, newest first, and the sequence number the next page starts below."""
+    where = col(AuditEvent.seq) < query.before if query.before else None
+    rows = audit.list_events(
+        session,
+        org_id=org_id,
+        actor=query.actor or None,
+        action=query.action or None,
+        since=query.since,
+        limit=limit + 1,
+        where=where,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)
