@@ -13,6 +13,7 @@ from app.models.identity import (
     UsedAssertion,
 )
 from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
+from app.resources.models import ProtectedResource
 
 __all__ = [
     "AdminToken",
@@ -28,6 +29,7 @@ __all__ = [
     "Org",
     "Permission",
     "Policy",
+    "ProtectedResource",
     "SigningKey",
     "UsedAssertion",
 ]

@@ -13,6 +13,7 @@ from app import metrics
 from app.errors import InvalidTransition, NotEligible, RuleViolation
 from app.models import Agent, JitRequest
 from app.models._types import utcnow
+from app.resources import service as resources
 from app.services import audit, operations, policies, rate_limits
 from app.services.durations import parse_duration
 from app.services.jit import MAX_TTL, approve_now
@@ -70,6 +71,7 @@ def create_request(
         raise RuleViolation("justification is required: say why this operation is needed")
     op, op_hash = operations.normalize(operation)
     resource = validate_resource(resource)
+    resources.require_registered(session, org_id=org_id, resource=resource)
     if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
         return _same_request(row, permission, op_hash, resource), False
     requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)

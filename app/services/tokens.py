@@ -12,6 +12,7 @@ from app import metrics
 from app.errors import InvalidGrant, InvalidScope
 from app.models import Agent, IssuedToken, JitRequest
 from app.models._types import aware
+from app.resources import service as resources
 from app.security import access_tokens
 from app.services import audit, policies, row_writer
 from app.services.assertions import AssertionRejected, verify_assertion
@@ -176,6 +177,7 @@ def authenticate(
     try:
         granted = resolve_scope(agent, scope)
         audience = validate_resource(resource) or issuer
+        resources.require_registered(session, org_id=org_id, resource=resource)
     except (InvalidScope, InvalidGrant) as exc:
         _audit_refusal(org_id, exc.description, actor=agent.id)
         raise
