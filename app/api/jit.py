@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
 
 from app.api.deps import (
+    AgentOrResource,
     CurrentAgent,
     CurrentApprover,
     CurrentPrincipal,
@@ -24,7 +25,9 @@ from app.api.deps import (
 from app.api.throttle import ClientAddressLimit
 from app.db import session_scope
 from app.errors import Forbidden, NotFound
+from app.resources import service as resources
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
+from app.security.access_tokens import issuer_for
 from app.services import approver_scope, events, jit, jit_intake, jit_tokens, jit_views
 
 router = APIRouter(tags=["jit"])
@@ -35,10 +38,18 @@ SSE_KEEPALIVE_SECONDS = 15
 
 @router.post("/jit/requests")
 def create_request(
-    org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: CurrentAgent
+    org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: AgentOrResource
 ) -> JSONResponse:
+    fields = body.model_dump()
+    fields["resource"] = resources.resource_for_request(
+        session,
+        org_id=org_id,
+        caller_aud=agent.claims["aud"],
+        permission=body.permission,
+        resource=body.resource,
+    )
     row, created = jit_intake.create_request(
-        session, org_id=org_id, agent_id=agent.agent_id, **body.model_dump()
+        session, org_id=org_id, agent_id=agent.agent_id, **fields
     )
     view = jit_views.public(session, row, for_agent_id=agent.agent_id)
     status = 202 if row.status == "pending" else 200
@@ -57,6 +68,9 @@ def _answer(body: dict[str, Any]) -> JSONResponse:
 def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
     if principal.kind == "agent" and row.agent_id != principal.id:
         raise NotFound(f"no JIT request {row.id} in this organization")
+    bound_to = principal.agent.claims["aud"] if principal.agent else None
+    if bound_to not in (None, row.resource, issuer_for(row.org_id)):
+        raise NotFound(f"no JIT request {row.id} for {bound_to}")  # a server sees its own only
     if principal.approver is not None:
         approver_scope.ensure_may_see(session, principal.approver, row)
 
@@ -64,7 +78,7 @@ def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
     """One short unit of work: authenticate, load, render. Never held open while waiting."""
     with session_scope() as session:
-        principal = find_principal(org_id, token)
+        principal = find_principal(org_id, token, resource_bound=True)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         _authorize_read(session, principal, row)
         view = jit_views.public(

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, InvalidGrant, NotFound, RuleViolation
+from app.db import read_session
+from app.errors import Conflict, Forbidden, InvalidGrant, NotFound, RuleViolation
 from app.resources.models import ProtectedResource
 from app.security import access_tokens
-from app.services import audit
+from app.services import audit, policies
 from app.services.permissions import validate_permission
 from app.settings import get_settings
 
@@ -78,8 +80,16 @@ def _validated(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def public(row: ProtectedResource) -> dict[str, Any]:
+    """The resource, with how each of its permissions is granted today (standing, jit or deny),
+    which a protected server needs to list JIT tools as such."""
     body = row.model_dump(exclude={"id", "org_id"})
-    return {"resource_id": row.id, **body}
+    rules = policies.rules_for_org(row.org_id)
+    mapped = set(row.tools.values()) | ({row.default_permission} - {None})
+    modes = {}
+    for permission in sorted(p for p in mapped if p):
+        rule = policies.most_specific(rules, permission)
+        modes[permission] = rule.mode if rule is not None else "standing"
+    return {"resource_id": row.id, **body, "modes": modes}
 
 
 def _audit(session: Session, row: ProtectedResource, action: str, actor: str) -> None:
@@ -168,3 +178,39 @@ def metadata(row: ProtectedResource) -> dict[str, Any]:
         "bearer_methods_supported": ["header"],
         "scopes_supported": sorted(scopes),
     }
+
+
+def bound_audience(org_id: str, token: str) -> str | None:
+    """The token's aud when it is one of this org's registered resources, else None (the
+    issuer). Unverified here: the caller verifies the token against the audience returned."""
+    try:
+        aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(aud, str) or aud == access_tokens.issuer_for(org_id):
+        return None
+    with read_session() as session:
+        stmt = select(ProtectedResource.id).where(
+            ProtectedResource.org_id == org_id, ProtectedResource.resource_uri == aud
+        )
+        return aud if session.exec(stmt).first() is not None else None
+
+
+def resource_for_request(
+    session: Session, *, org_id: str, caller_aud: str, permission: str, resource: str | None
+) -> str | None:
+    """A resource server opening a JIT request with its caller's token (jitgate.mcp) may ask
+    only for itself and only for a permission its tool map names: the token it gets back is
+    then good on that server alone, for one of its own tools."""
+    if caller_aud == access_tokens.issuer_for(org_id):
+        return resource
+    if resource is not None and resource != caller_aud:
+        raise Forbidden(f"a token for {caller_aud} opens JIT requests for that resource only")
+    stmt = select(ProtectedResource).where(
+        ProtectedResource.org_id == org_id, ProtectedResource.resource_uri == caller_aud
+    )
+    row = session.exec(stmt).first()
+    mapped = set(row.tools.values()) | {row.default_permission} if row else set()
+    if permission not in mapped:
+        raise Forbidden(f"{permission} is not a permission of {caller_aud}'s tools")
+    return caller_aud

@@ -144,3 +144,56 @@ def test_the_rfc_9728_document_of_an_unknown_resource_is_not_found(client, org, 
     resource_id = _register(client, org).json()["resource_id"]
     url = f"/orgs/{other_org.org_id}/.well-known/oauth-protected-resource/resources/{resource_id}"
     assert_oauth_error(client.get(url), 404, "not_found")
+
+
+def _jit_body(**overrides):
+    body = {
+        "permission": "payments.authorize",
+        "justification": "tool call pay_invoice",
+        "operation": {"tool": "pay_invoice", "arguments": {"invoice": "INV-7"}},
+    }
+    return {**body, **overrides}
+
+
+def test_the_resource_lists_how_each_of_its_permissions_is_granted(client, org):
+    approver = client.post(
+        f"{org.api}/approvers", json={"email": "alice@example.com"}, headers=org.admin
+    ).json()
+    factories.set_policy(
+        client, org, "payments.authorize", "jit", approvers=[approver["approver_id"]]
+    )
+    body = _register(client, org).json()
+    assert body["modes"] == {"document.read": "standing", "payments.authorize": "jit"}
+
+
+def test_a_resource_bound_token_opens_a_jit_request_for_its_own_server(client, org, agent):
+    # Given a token the agent got for a registered MCP server (what its caller presents),
+    _register(client, org)
+    token = agent.token(client, resource=MCP_URI)
+    bearer = {"Authorization": f"Bearer {token}"}
+    # when that server opens a JIT request with it, the request is bound to that server,
+    made = client.post(f"{org.api}/jit/requests", json=_jit_body(), headers=bearer)
+    assert made.status_code in (200, 202), made.text
+    assert made.json()["resource"] == MCP_URI
+    # and the server may read it back with the same token.
+    read = client.get(f"{org.api}/jit/requests/{made.json()['request_id']}", headers=bearer)
+    assert read.status_code == 200, read.text
+
+
+def test_a_resource_bound_token_asks_only_for_its_servers_permissions(client, org, agent):
+    _register(client, org, tools={"get_balance": "document.read"})
+    bearer = {"Authorization": f"Bearer {agent.token(client, resource=MCP_URI)}"}
+    other_perm = client.post(f"{org.api}/jit/requests", json=_jit_body(), headers=bearer)
+    assert_oauth_error(other_perm, 403, "forbidden", mentions="payments.authorize")
+    other_server = _jit_body(permission="document.read", resource="https://else.example/")
+    resp = client.post(f"{org.api}/jit/requests", json=other_server, headers=bearer)
+    assert_oauth_error(resp, 403, "forbidden", mentions=MCP_URI)
+
+
+def test_a_resource_bound_token_is_still_no_credential_elsewhere_on_jitgate(client, org, agent):
+    _register(client, org)
+    bearer = {"Authorization": f"Bearer {agent.token(client, resource=MCP_URI)}"}
+    check = client.post(
+        f"{org.api}/authz/check", json={"permission": "document.read"}, headers=bearer
+    )
+    assert_oauth_error(check, 401, "invalid_token")
