@@ -6,26 +6,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import logs
-from app.api import (
-    agents,
-    approvers,
-    ask,
-    audit,
-    authz,
-    dashboard,
-    email_links,
-    errors,
-    health,
-    jit,
-    oauth,
-    permissions,
-    policies,
-    slack,
-    wellknown,
-)
-from app.api.limits import RequestLimits
-from app.api.request_log import RequestLog
+from app.approvers import email_links
+from app.approvers import routes as approvers
+from app.approvers import slack_routes as slack
+from app.audit import routes as audit
+from app.authz.routes import ask, policies
+from app.authz.routes import catalog as permissions
+from app.authz.routes import check as authz
+from app.core import logs
+from app.dashboard import routes as dashboard
+from app.http import errors, health
+from app.http.limits import RequestLimits
+from app.http.request_log import RequestLog
+from app.identity.routes import agents, oauth, wellknown
+from app.jit import routes as jit
 from app.resources import routes as resources
 from app.settings import get_settings
 

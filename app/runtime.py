@@ -8,15 +8,15 @@ import anyio
 from fastapi import FastAPI
 from sqlmodel import col, select
 
-from app import metrics
-from app.db import get_engine, session_scope
-from app.migrate import ensure_schema
+from app.audit import service as audit
+from app.core import durable_store, metrics, row_writer
+from app.core.batching import WriteBacklog
+from app.core.columns import aware
+from app.core.db import get_engine, session_scope
+from app.core.migrate import ensure_schema
+from app.identity import access_tokens, replay
+from app.identity.keys import ensure_org_keys, key_ring, retire_shared_keys
 from app.models import IssuedToken
-from app.models._types import aware
-from app.security import access_tokens
-from app.security.keys import ensure_org_keys, key_ring, retire_shared_keys
-from app.services import audit, durable_store, replay, row_writer
-from app.services.batching import WriteBacklog
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ async def start(app: FastAPI) -> None:
             app.state.worker = EmbeddedWorker()
             app.state.worker.start()
     else:
-        from app.services.events import RedisListener
+        from app.core.events import RedisListener
 
         app.state.listener = RedisListener(settings.redis_url or "")
         app.state.listener.start()

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _llm():
-    from app.services.ask_interpreter import get_interpreter
+    from app.authz.interpreter import get_interpreter
     from app.settings import get_settings
 
     return get_interpreter(get_settings())

@@ -20,7 +20,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.security import outbound
+from app.core import outbound
 from app.settings import Settings, get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
 
@@ -54,8 +54,8 @@ def sign_body(
     """The `Jitgate-Signature` value for body, a `kind` message about `event`, POSTed to audience,
     signed with the org's own key and naming the org's issuer."""
     # The key ring touches the database: load on use.
-    from app.security.access_tokens import issuer_for
-    from app.security.keys import key_ring
+    from app.identity.access_tokens import issuer_for
+    from app.identity.keys import key_ring
 
     key = key_ring.active(org_id)
     iat = int(time.time() if now is None else now)

@@ -29,6 +29,6 @@ class WebsocketNotifier:
 def _publish(request: RequestView, kind: str) -> None:
     # Imported on use: the events service pulls in Redis/pub-sub wiring that the other
     # channels (and the tests of this registry) do not need.
-    from app.services.events import publish_request_event
+    from app.core.events import publish_request_event
 
     publish_request_event(request, kind)

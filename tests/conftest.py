@@ -24,7 +24,7 @@ def _private_postgres_database(url: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        from app.db import get_engine
+        from app.core.db import get_engine
 
         get_engine().dispose()
         with admin.connect() as conn:

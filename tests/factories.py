@@ -73,8 +73,8 @@ DROP = object()  # pass as a claim value to leave the claim out
 
 
 def make_org(name: str = "Acme") -> OrgHandle:
-    from app.db import session_scope
-    from app.services import orgs
+    from app.core.db import session_scope
+    from app.identity import orgs
 
     with session_scope() as session:
         org, issued = orgs.create_org(session, name=name)

@@ -51,9 +51,9 @@ def assert_rule(resp: Any, rule: str, *, status: int = 401, error: str = "invali
 
 
 def issued_tokens(agent_id: str) -> int:
-    from app.db import session_scope
+    from app.core import row_writer
+    from app.core.db import session_scope
     from app.models import IssuedToken
-    from app.services import row_writer
 
     row_writer.rows.flush()  # standing tokens are recorded in batches
     with session_scope() as session:
@@ -85,7 +85,7 @@ def assert_nothing_issued(client: Any, org: OrgHandle, agent_id: str, rule: str 
 def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
     """Run with other JITGATE_* values (None removes one); settings and engines are re-read
     inside and restored afterwards."""
-    from app.db import get_engine, get_read_engine
+    from app.core.db import get_engine, get_read_engine
     from app.settings import get_settings
 
     caches = (get_settings, get_engine, get_read_engine)

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from app.audit import service as audit
 from app.cli import main
-from app.db import get_engine
-from app.services import audit
-from app.services.batching import BatchWriter
+from app.core.batching import BatchWriter
+from app.core.db import get_engine
 from tests.factories import register_agent, request_token
 from tests.helpers import audit_events
 

@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from app.services.batching import MAX_BATCH_ATTEMPTS, BatchWriter, WriteBacklog
+from app.core.batching import MAX_BATCH_ATTEMPTS, BatchWriter, WriteBacklog
 
 
 def _flush_until_done(writer: BatchWriter, seconds: float = 10) -> None:

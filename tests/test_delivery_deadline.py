@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.security import outbound
+from app.core import outbound
 from app.settings import get_settings
 from notifiers import webhook
 from notifiers.base import NotifierUnavailable, Target
@@ -91,7 +91,7 @@ def test_a_callback_to_a_dripping_receiver_raises_for_the_task_to_retry(
 
 def _point_callback_at(request_id: str, url: str) -> None:
     """Set after the decision, so the task that the cancel queued has nothing to call."""
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.models import JitRequest
 
     with session_scope() as session:

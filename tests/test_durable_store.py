@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from app.db import session_scope
-from app.kv import get_store
+from app.core import durable_store, row_writer
+from app.core.db import session_scope
+from app.core.durable_store import durable_store as store
+from app.core.kv import get_store
 from app.models import DurableKey
-from app.services import durable_store, row_writer
-from app.services.durable_store import durable_store as store
 
 
 def stored(key: str) -> DurableKey | None:

@@ -9,12 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.db import session_scope
+from app.core.columns import utcnow
+from app.core.db import session_scope
+from app.identity import access_tokens, tokens
+from app.identity.keys import key_ring, rotate_signing_key
 from app.models import Agent
-from app.models._types import utcnow
-from app.security import access_tokens
-from app.security.keys import key_ring, rotate_signing_key
-from app.services import tokens
 from tests.factories import make_org, request_token
 from tests.helpers import assert_oauth_error, audit_events, compact
 
@@ -166,7 +165,7 @@ def test_revoked_token_is_refused(client, org, agent):
 
 def test_revocations_are_reloaded_when_the_process_restarts(client, org, agent):
     from app import runtime
-    from app.kv import get_store
+    from app.core.kv import get_store
 
     # given a revoked token
     token = agent.token(client)
@@ -331,8 +330,8 @@ def test_rotated_out_key_leaves_the_jwks_once_its_tokens_have_expired(client, or
     with session_scope() as session:
         from cryptography.hazmat.primitives import serialization
 
+        from app.core.secrets import decrypt
         from app.models import SigningKey
-        from app.security.secrets import decrypt
 
         row = session.get(SigningKey, old_kid)
         old_private = serialization.load_pem_private_key(
@@ -427,8 +426,8 @@ def test_issuer_helpers_match_the_metadata(org):
 
 
 def test_a_cached_verification_still_honours_expiry_and_revocation(client, org, agent):
-    from app.errors import TokenExpired, TokenRevoked
-    from app.security import access_tokens
+    from app.core.errors import TokenExpired, TokenRevoked
+    from app.identity import access_tokens
 
     # given a token verified once (so its verification is cached)
     token = agent.token(client)
@@ -460,7 +459,7 @@ def test_revocation_while_the_token_record_cannot_be_written_is_503_not_a_silent
 ):
     from sqlalchemy.exc import OperationalError
 
-    from app.services import row_writer
+    from app.core import row_writer
 
     real_write = row_writer.rows._write
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key as rsa_key
 
-from app.services import remote_jwks
+from app.identity import remote_jwks
 from tests.factories import AgentHandle, ed25519_jwk, request_token
 from tests.helpers import assert_nothing_issued, assert_oauth_error, assert_rule, audit_events
 from tests.local_http import local_server

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.logs import redact
+from app.core.logs import redact
 from jitgate import SyncAgentAuth, generate_key
 from tests.sdk.live_server import REPO, _wait_healthy, free_port, server_env
 

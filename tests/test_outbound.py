@@ -9,8 +9,8 @@ import threading
 import httpx
 import pytest
 
-from app.security import outbound
-from app.services import agent_keys
+from app.core import outbound
+from app.identity import agent_keys
 from app.settings import get_settings
 from notifiers import webhook
 from notifiers.base import NotifierRejected
@@ -170,7 +170,7 @@ def test_a_stalled_name_lookup_ends_at_the_deadline(monkeypatch):
 
     import httpx
 
-    from app.security import outbound as guard
+    from app.core import outbound as guard
 
     released = threading.Event()
 

@@ -20,7 +20,7 @@ OPERATION = {"invoice": "INV-9", "amount": 90, "currency": "EUR"}
 @pytest.fixture(autouse=True)
 def fresh_counters() -> Iterator[None]:
     """Counters outlive a test in the session-wide app: each test starts from zero."""
-    from app.services import rate_limits
+    from app.identity import rate_limits
 
     rate_limits.reset()
     yield
@@ -275,7 +275,7 @@ def test_patch_with_a_nonsensical_budget_is_422(client, org, agent, budget):
 
 
 def test_without_redis_a_limit_admits_rather_than_failing_the_request(caplog):
-    from app.services.rate_limits import RedisCounter
+    from app.identity.rate_limits import RedisCounter
     from tests.integration.stack import free_port
 
     # given a Redis address where nothing listens

@@ -37,7 +37,7 @@ def test_embedded_readiness_names_each_check(client):
 
 
 def test_readiness_is_503_naming_the_database_when_it_cannot_be_reached(client, monkeypatch):
-    from app.api import health
+    from app.http import health
 
     def broken_engine():
         raise ConnectionError("database gone")

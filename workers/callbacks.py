@@ -6,10 +6,10 @@ import logging
 
 import httpx
 
-from app.db import session_scope
+from app.core import outbound
+from app.core.columns import utcnow
+from app.core.db import session_scope
 from app.models import JitRequest
-from app.models._types import utcnow
-from app.security import outbound
 from app.settings import get_settings
 from notifiers.webhook import CALLBACK, EVENT_HEADER, SIGNATURE_HEADER, shared_client, sign_body
 

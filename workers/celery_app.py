@@ -69,7 +69,7 @@ def make_celery() -> Celery:
 @setup_logging.connect
 def _jitgate_logging(**_: object) -> None:
     """Workers and beat log like the web process (JITGATE_LOG_FORMAT, redaction of secrets)."""
-    from app import logs
+    from app.core import logs
 
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)

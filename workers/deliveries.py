@@ -22,12 +22,12 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import metrics
-from app.db import rows_changed, session_scope
+from app.audit import service as audit
+from app.core import metrics
+from app.core.columns import utcnow
+from app.core.db import rows_changed, session_scope
+from app.jit.views import request_view
 from app.models import Delivery, JitRequest
-from app.models._types import utcnow
-from app.services import audit
-from app.services.jit_views import request_view
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
 from workers.celery_app import VISIBILITY_TIMEOUT

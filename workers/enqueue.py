@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import after_commit
+from app.core.db import after_commit
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,14 @@ import httpx
 from celery import Task
 from sqlmodel import col, select
 
-from app.db import session_scope
+from app.core import durable_store
+from app.core.columns import utcnow
+from app.core.db import session_scope
+from app.identity import replay
+from app.jit import minting
+from app.jit import state_machine as jit
+from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
-from app.models._types import utcnow
-from app.services import durable_store, jit, jit_tokens, replay
 from notifiers.base import NotifierUnavailable
 from workers import deliveries, heartbeat
 from workers.callbacks import CallbackFailed, post_callback
@@ -66,7 +70,7 @@ def _org_of(request_id: str) -> str | None:
 )
 def mint_token(request_id: str) -> bool:
     with session_scope() as session:
-        return jit_tokens.mint_token(session, request_id=request_id)
+        return minting.mint_token(session, request_id=request_id)
 
 
 @celery_app.task(name="jitgate.expire_request")

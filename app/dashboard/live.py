@@ -13,11 +13,12 @@ from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
+from app.approvers import scope as approver_scope
+from app.approvers.lifecycle import approver_topic
+from app.core import events
+from app.core.db import get_engine
 from app.dashboard import session as sessions
-from app.db import get_engine
 from app.models import Approver, JitRequest
-from app.services import approver_scope, events
-from app.services.approver_lifecycle import approver_topic
 
 KEEPALIVE_SECONDS = 25.0
 POLICY_VIOLATION = 1008

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from app.core.durable_store import durable_store
+from app.core.kv import get_store
 from app.dashboard import session as sessions
-from app.kv import get_store
 from app.models import Approver
-from app.services.durable_store import durable_store
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.deps import SessionDep
-from app.api.limits import BodyTooLarge
+from app.core.errors import JitgateError
 from app.dashboard import session as sessions
-from app.errors import JitgateError
+from app.http.deps import SessionDep
+from app.http.limits import BodyTooLarge
 from app.models import Approver
 
 HERE = Path(__file__).resolve().parent

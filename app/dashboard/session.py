@@ -15,11 +15,11 @@ import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from app.approvers.service import ACTIVE
+from app.core import events
+from app.core.durable_store import durable_store
+from app.core.secrets import constant_time_equal, sign_value, verify_signed_value
 from app.models import Approver
-from app.security.secrets import constant_time_equal, sign_value, verify_signed_value
-from app.services import events
-from app.services.approvers import ACTIVE
-from app.services.durable_store import durable_store
 from app.settings import get_settings
 
 COOKIE = "jitgate_dashboard"

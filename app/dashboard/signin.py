@@ -9,13 +9,13 @@ from email.message import EmailMessage
 from fastapi import Request, Response
 from sqlmodel import Session, select
 
+from app.approvers.service import ACTIVE
+from app.audit import service as audit
+from app.core.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
 from app.dashboard import login_link
 from app.dashboard import session as sessions
 from app.dashboard.pages import CHANNEL, Problem, check_origin, render, safe_next, see_other
 from app.models import Approver, Org
-from app.security.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
-from app.services import audit
-from app.services.approvers import ACTIVE
 
 FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
 

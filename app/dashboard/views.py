@@ -9,21 +9,16 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from app.approvers import scope as approver_scope
+from app.audit import service as audit
+from app.core.columns import utcnow
+from app.jit import views as jit_views
+from app.jit.state_machine import PENDING, aware
+from app.jit.status import RequestStatus
 from app.models import Agent, Approver, AuditEvent, Delivery, JitRequest
-from app.models._types import utcnow
-from app.services import approver_scope, audit, jit_views
-from app.services.jit import PENDING, aware
 from notifiers.formatting import visible
 
-HISTORY_STATUSES = (
-    "approved",
-    "denied",
-    "expired",
-    "cancelled",
-    "consumed",
-    "revoked",
-    "token_expired",
-)
+HISTORY_STATUSES = tuple(s for s in RequestStatus if s != RequestStatus.PENDING)
 MAX_ROWS = 200
 
 

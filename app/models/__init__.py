@@ -1,7 +1,7 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
-from app.models.audit import AuditEvent
-from app.models.identity import (
+from app.audit.models import AuditEvent
+from app.identity.models import (
     AdminToken,
     Agent,
     AgentKey,
@@ -12,7 +12,7 @@ from app.models.identity import (
     SigningKey,
     UsedAssertion,
 )
-from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
+from app.jit.models import Approver, Delivery, JitDecision, JitRequest, Policy
 from app.resources.models import ProtectedResource
 
 __all__ = [

@@ -4,7 +4,7 @@ import json
 
 import click
 
-from app.cli_common import CliError, cli_session, friendly
+from app.cli.common import CliError, cli_session, friendly
 
 
 def register(main: click.Group) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._types import json_column, new_id, tz_column, utcnow
+from app.core.columns import json_column, new_id, tz_column, utcnow
 
 
 class ProtectedResource(SQLModel, table=True):

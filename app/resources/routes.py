@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CurrentAdmin, OrgId, SessionDep
-from app.db import read_session
+from app.core.db import read_session
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.resources import service
 from app.resources.schemas import ResourceIn
 

@@ -11,12 +11,13 @@ import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.db import read_session
-from app.errors import Conflict, Forbidden, InvalidGrant, NotFound, RuleViolation
+from app.audit import service as audit
+from app.authz import policies
+from app.authz.catalog import validate_permission
+from app.core.db import read_session
+from app.core.errors import Conflict, Forbidden, InvalidGrant, NotFound, RuleViolation
+from app.identity import access_tokens
 from app.resources.models import ProtectedResource
-from app.security import access_tokens
-from app.services import audit, policies
-from app.services.permissions import validate_permission
 from app.settings import get_settings
 
 KINDS = ("mcp", "api")

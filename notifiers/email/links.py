@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from app.security.secrets import sign_value, verify_signed_value
+from app.core.secrets import sign_value, verify_signed_value
 
 LINK_PURPOSE = "email-decision-link"
 LINK_PATH = "/approve-link/{token}"

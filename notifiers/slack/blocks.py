@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from app.security.secrets import sign_value, verify_signed_value
+from app.core.secrets import sign_value, verify_signed_value
 from notifiers.base import RequestView
 from notifiers.formatting import Outcome, deciders, format_ttl, outcome_of, visible
 

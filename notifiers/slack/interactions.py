@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from app.kv import KeyValueStore, get_store
+from app.core.kv import KeyValueStore, get_store
 from notifiers.slack.blocks import ActionId, TamperedButton, parse_button_value
 
 SIGNATURE_HEADER = "x-slack-signature"

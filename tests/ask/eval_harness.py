@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.services.ask import PermissionDecision, answer
-from app.services.ask_interpreter import CatalogEntry, Interpretation, interpret
+from app.authz.ask import PermissionDecision, answer
+from app.authz.interpreter import CatalogEntry, Interpretation, interpret
 
 EVAL_SET = Path(__file__).with_name("eval_set.json")
 

@@ -1,7 +1,7 @@
 """answer(): the interpreter proposes, `decide` (the /authz/check rules) decides."""
 
-from app.services.ask import PermissionDecision, answer
-from app.services.ask_interpreter import CatalogEntry, Interpretation, Mapping
+from app.authz.ask import PermissionDecision, answer
+from app.authz.interpreter import CatalogEntry, Interpretation, Mapping
 from tests.ask.eval_harness import decider
 
 SEED = "Can I read and summarize documents for user alice@acme.com?"

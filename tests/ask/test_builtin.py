@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from app.services.ask_interpreter import CatalogEntry, get_interpreter, interpret
+from app.authz.interpreter import CatalogEntry, get_interpreter, interpret
 
 
 def perms(question, catalog):

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from app.services.ask import answer
-from app.services.ask_interpreter import get_interpreter
-from app.services.ask_interpreter.llm import LLMInterpreter
+from app.authz.ask import answer
+from app.authz.interpreter import get_interpreter
+from app.authz.interpreter.llm import LLMInterpreter
 from tests.ask.eval_harness import decider
 
 SEED = "Can I read and summarize documents for user alice@acme.com?"

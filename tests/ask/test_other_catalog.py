@@ -3,8 +3,8 @@ admin descriptions that carry the vocabulary): nothing here was tuned for it."""
 
 import pytest
 
-from app.services.ask_interpreter import CatalogEntry as C
-from app.services.ask_interpreter import interpret
+from app.authz.interpreter import CatalogEntry as C
+from app.authz.interpreter import interpret
 
 CATALOG = [
     C("drive.file.read", "Read files in Google Drive"),

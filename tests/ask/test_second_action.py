@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services.ask import answer
+from app.authz.ask import answer
 from tests.ask.eval_harness import decider
 
 FIRSTS = ["Can I read documents", "May I look at my emails", "Am I allowed to open the docs"]

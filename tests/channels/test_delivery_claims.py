@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from app.db import session_scope
+from app.core.columns import utcnow
+from app.core.db import session_scope
 from app.models import Delivery
-from app.models._types import utcnow
 from workers import deliveries
 
 

@@ -147,9 +147,10 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
     # The approval lands after the message left but before the delivery was recorded as sent,
     # and its outcome task runs at once (as on another worker), finding no announcement to
     # follow up.
-    from app.db import session_scope
+    from app.core.db import session_scope
+    from app.jit import notify as jit_notify
+    from app.jit import state_machine as jit
     from app.models import Approver
-    from app.services import jit, jit_notify
     from notifiers.email.notifier import EmailNotifier
     from workers import deliveries, enqueue
 

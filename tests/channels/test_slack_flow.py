@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.security.secrets import sign_value
+from app.core.secrets import sign_value
 from notifiers.slack.blocks import ActionId, BlockType, button_value
 from notifiers.slack.client import SlackMethod
 from tests import factories
@@ -137,9 +137,9 @@ def test_a_cancelled_request_updates_the_slack_message(client, org, agent, slack
 def test_an_expired_request_updates_the_slack_message(client, org, agent, slack, alice):
     from datetime import timedelta
 
-    from app.db import session_scope
-    from app.models._types import utcnow
-    from app.services import jit
+    from app.core.columns import utcnow
+    from app.core.db import session_scope
+    from app.jit import state_machine as jit
 
     jit_policy(client, org, [alice])
     request_id = ask(client, agent)["request_id"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.db import session_scope
+from app.core.db import session_scope
 from app.models import Delivery, JitRequest
 from app.settings import get_settings
 from tests import factories

@@ -116,9 +116,9 @@ def test_pages_forbid_framing_and_caching(signed_in):
 
 
 def test_a_new_approver_token_ends_sessions_opened_with_the_old_one(signed_in, team):
-    from app.db import session_scope
+    from app.core.db import session_scope
+    from app.core.secrets import hash_token
     from app.models import Approver
-    from app.security.secrets import hash_token
 
     with session_scope() as session:
         approver = session.get(Approver, team.approver["approver_id"])

@@ -43,7 +43,7 @@ def test_websocket_hears_events_from_other_processes_but_only_its_orgs(client, s
     """The Redis listener feeds the hub from another thread; other orgs' events stay out."""
     import threading
 
-    from app.services import events
+    from app.core import events
 
     def publish(org_id: str, request_id: str) -> None:
         payload = {"type": "request.updated", "request_id": request_id, "org_id": org_id}

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from app.db import session_scope
+from app.core.db import session_scope
 from app.models import Delivery
 from tests import factories
 from tests.dashboard.conftest import add_approver, ask, csrf_from

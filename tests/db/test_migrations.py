@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.db import get_engine
-from app.migrate import current_revision, ensure_schema, head_revision
+from app.core.db import get_engine
+from app.core.migrate import current_revision, ensure_schema, head_revision
 
 
 def test_the_database_is_at_the_newest_migration(client):
@@ -30,7 +30,7 @@ def test_applying_migrations_twice_changes_nothing(client):
 
 
 def test_a_fresh_sqlite_file_is_migrated_from_scratch(tmp_path):
-    from app.db import make_engine
+    from app.core.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/fresh.db")
     assert current_revision(engine) is None

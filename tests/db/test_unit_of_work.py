@@ -8,8 +8,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from app.api.deps import SessionDep
-from app.db import after_commit
+from app.core.db import after_commit
+from app.http.deps import SessionDep
 
 
 def _free_port() -> int:

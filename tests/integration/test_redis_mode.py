@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from app.db import make_engine
+from app.core.db import make_engine
 from app.models import Delivery, JitRequest
 from tests import factories
 from tests.drip_http import DripServer

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from app.errors import RuleViolation
-from app.services.operations import normalize
+from app.core.errors import RuleViolation
+from app.jit.operations import normalize
 from jitgate import operation_hash
 from tests.jit.conftest import PERMISSION
 
@@ -26,7 +26,7 @@ def test_key_order_and_unicode_spelling_do_not_matter():
 
 def test_canonical_bytes_follow_rfc_8785():
     # RFC 8785 §3.2.3: keys sorted by UTF-16 code units; numbers in ECMAScript form.
-    from app.services.operations import canonical
+    from app.jit.operations import canonical
 
     # U+1F600 is D83D DE00 in UTF-16, so it sorts before U+FB01 (code-point order says after).
     assert canonical({"\ufb01": 1, "\U0001f600": 2, "a": 250.0, "b": 1e21}) == (

@@ -7,11 +7,11 @@ from threading import Barrier
 
 from sqlmodel import func, select
 
-from app.db import session_scope
+from app.core.db import session_scope
+from app.jit import minting
+from app.jit import state_machine as jit_service
+from app.jit.state_machine import aware
 from app.models import IssuedToken, JitRequest
-from app.services import jit as jit_service
-from app.services import jit_tokens
-from app.services.jit import aware
 from tests.helpers import audit_events
 
 CONSUMERS = 50
@@ -102,7 +102,7 @@ def test_redelivered_mint_tasks_mint_one_token(jit, agent, alice):
 
     def mint_again() -> bool:
         with session_scope() as session:
-            return jit_tokens.mint_token(session, request_id=request_id)
+            return minting.mint_token(session, request_id=request_id)
 
     with ThreadPoolExecutor(8) as pool:
         assert not any(pool.map(lambda _: mint_again(), range(8)))

@@ -7,8 +7,8 @@ so every call fails the way it does in an outage (connection refused).
 
 import pytest
 
-from app.kv import RedisStore
-from app.security import access_tokens
+from app.core.kv import RedisStore
+from app.identity import access_tokens
 from tests.helpers import assert_oauth_error
 from tests.integration.stack import free_port
 

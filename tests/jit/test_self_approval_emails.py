@@ -3,7 +3,7 @@
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.db import session_scope
+from app.core.db import session_scope
 from app.models import Agent
 from tests import factories
 from tests.helpers import assert_oauth_error

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import session_scope
+from app.core import events
+from app.core.db import session_scope
+from app.jit import state_machine as jit_service
+from app.jit import tokens as jit_tokens
+from app.jit.state_machine import aware
 from app.models import JitRequest
-from app.services import events, jit_tokens
-from app.services import jit as jit_service
-from app.services.jit import aware
 from tests import factories
 from tests.helpers import assert_oauth_error, audit_events
 from tests.jit.conftest import OPERATION, PERMISSION

@@ -4,10 +4,11 @@ import threading
 import time
 from datetime import timedelta
 
-from app.db import session_scope
+from app.core import events
+from app.core.db import session_scope
+from app.jit import tokens as jit_tokens
+from app.jit.state_machine import aware
 from app.models import JitRequest
-from app.services import events, jit_tokens
-from app.services.jit import aware
 from tests.helpers import audit_events
 from tests.jit.conftest import OPERATION, PERMISSION
 

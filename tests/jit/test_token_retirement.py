@@ -3,8 +3,8 @@ list an embedded server rebuilds at start-up still refuses it as a bearer."""
 
 from sqlmodel import select
 
-from app.db import session_scope
-from app.kv import get_store
+from app.core.db import session_scope
+from app.core.kv import get_store
 from app.models import IssuedToken
 from app.runtime import reload_revocations
 from tests.jit.conftest import PERMISSION

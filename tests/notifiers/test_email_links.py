@@ -69,7 +69,7 @@ def test_malformed_tokens_are_invalid(token):
 
 
 def test_a_mac_from_another_purpose_does_not_make_a_link():
-    from app.security.secrets import sign_value
+    from app.core.secrets import sign_value
 
     encoded = links.make_token(CLAIMS).split(".")[0]
     with pytest.raises(LinkInvalid):

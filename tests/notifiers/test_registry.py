@@ -43,7 +43,7 @@ def test_log_channel_logs_ids_but_not_the_operation_or_justification(caplog):
 def test_websocket_channel_publishes_request_events(monkeypatch):
     published = []
     monkeypatch.setattr(
-        "app.services.events.publish_request_event",
+        "app.core.events.publish_request_event",
         lambda view, kind: published.append((view.request_id, kind)),
     )
     notifier = registry.get_notifier("websocket")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.kv import MemoryStore
+from app.core.kv import MemoryStore
 from notifiers.slack import interactions as ix
 from notifiers.slack.blocks import ActionId, button_value
 

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.security.keys import ActiveKey
+from app.identity.keys import ActiveKey
 from app.settings import Settings
 from notifiers import webhook
 from notifiers.base import NotifierRejected, NotifierUnavailable, Target
@@ -27,7 +27,7 @@ def signing_key(monkeypatch) -> ActiveKey:
         assert org_id == "org_acme", f"signed with {org_id}'s key"
         return key
 
-    monkeypatch.setattr("app.security.keys.key_ring.active", active)
+    monkeypatch.setattr("app.identity.keys.key_ring.active", active)
     return key
 
 

@@ -156,8 +156,9 @@ def test_concurrent_replay_yields_exactly_one_token(client, org, agent):
 
 
 def test_a_used_assertion_is_still_refused_after_a_restart_in_embedded_mode(client, org, agent):
-    from app.kv import get_store
-    from app.services import replay, row_writer
+    from app.core import row_writer
+    from app.core.kv import get_store
+    from app.identity import replay
 
     # given an assertion exchanged for a token, its claim written out
     assertion = agent.assertion()
@@ -178,10 +179,10 @@ def test_expired_claims_are_not_reloaded_and_are_pruned(client, org, agent):
 
     from sqlmodel import select
 
-    from app.db import session_scope
-    from app.kv import get_store
+    from app.core.db import session_scope
+    from app.core.kv import get_store
+    from app.identity import replay
     from app.models import UsedAssertion
-    from app.services import replay
 
     with session_scope() as session:
         session.add(
@@ -217,11 +218,12 @@ def test_expired_claims_are_not_reloaded_and_are_pruned(client, org, agent):
 def test_a_jti_used_again_after_its_first_claim_expired_renews_the_stored_claim(client, caplog):
     from sqlmodel import select
 
-    from app.db import session_scope
-    from app.kv import get_store
+    from app.core import row_writer
+    from app.core.columns import aware
+    from app.core.db import session_scope
+    from app.core.kv import get_store
+    from app.identity import replay
     from app.models import UsedAssertion
-    from app.models._types import aware
-    from app.services import replay, row_writer
 
     now = time.time()
     assert replay.claim("agt_reuse", "again", expires_at=now + 5, now=now)
@@ -237,8 +239,9 @@ def test_a_jti_used_again_after_its_first_claim_expired_renews_the_stored_claim(
 
 
 def test_with_redis_claims_are_not_written_to_the_database(monkeypatch):
-    from app.kv import MemoryStore
-    from app.services import replay, row_writer
+    from app.core import row_writer
+    from app.core.kv import MemoryStore
+    from app.identity import replay
     from app.settings import get_settings
 
     monkeypatch.setattr(get_settings(), "redis_url", "redis://127.0.0.1:6379/0")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.services.remote_jwks import JwksCache, jwks_cache
+from app.identity.remote_jwks import JwksCache, jwks_cache
 from app.settings import get_settings
 from tests.factories import DROP, AgentHandle, ed25519_jwk, make_org, register_agent, request_token
 from tests.helpers import assert_oauth_error, assert_rule

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.db import session_scope
-from app.models._types import utcnow
+from app.core.columns import utcnow
+from app.core.db import session_scope
 from tests.helpers import assert_oauth_error
 
 
@@ -97,8 +97,8 @@ def test_an_org_without_a_key_gets_one_on_first_use(client, agent):
     # given an org whose key rows are gone (as for an org created before per-org keys)
     from sqlmodel import delete
 
+    from app.identity.keys import key_ring
     from app.models import SigningKey
-    from app.security.keys import key_ring
 
     org = agent.org
     with session_scope() as session:
@@ -119,8 +119,8 @@ def legacy_kids():
     """Shared keys a test creates; removed afterwards, since they are published to every org."""
     from sqlmodel import delete
 
+    from app.identity.keys import key_ring
     from app.models import SigningKey
-    from app.security.keys import key_ring
 
     kids: list[str] = []
     yield kids
@@ -131,7 +131,7 @@ def legacy_kids():
 
 def legacy_token(agent, kids: list[str], *, issued_ago: timedelta = timedelta()) -> str:
     """A shared key as an older release left it (no org), and a token it signed for the agent."""
-    from app.security import keys
+    from app.identity import keys
 
     with session_scope() as session:
         row = keys.create_signing_key(session, org_id=None, now=utcnow() - issued_ago)
@@ -162,7 +162,7 @@ def test_a_token_signed_by_the_old_shared_key_works_until_it_expires(
     token = legacy_token(agent, legacy_kids)
     [kid] = legacy_kids
     # when the upgraded service starts (the shared key is published for one token lifetime)
-    from app.security import keys
+    from app.identity import keys
 
     with session_scope() as session:
         keys.retire_shared_keys(session)
@@ -180,7 +180,7 @@ def test_the_old_shared_key_leaves_the_jwks_once_its_tokens_have_expired(
     client, org, agent, legacy_kids
 ):
     # given a shared key retired two hours ago (every token it signed has expired)
-    from app.security import keys
+    from app.identity import keys
 
     token = legacy_token(agent, legacy_kids, issued_ago=timedelta(hours=2))
     [kid] = legacy_kids
@@ -194,8 +194,8 @@ def test_the_old_shared_key_leaves_the_jwks_once_its_tokens_have_expired(
 
 def test_restarting_does_not_extend_the_shared_keys_window(client, agent, legacy_kids):
     # given a shared key whose publication window started at an upgrade 30 minutes ago
+    from app.identity import keys
     from app.models import SigningKey
-    from app.security import keys
 
     legacy_token(agent, legacy_kids)
     with session_scope() as session:
@@ -214,8 +214,8 @@ def test_start_up_gives_each_org_without_a_key_its_own(client, org, other_org):
     # given two orgs from before per-org keys (no key of their own)
     from sqlmodel import delete
 
+    from app.identity import keys
     from app.models import SigningKey
-    from app.security import keys
 
     with session_scope() as session:
         session.exec(
@@ -237,10 +237,10 @@ def test_upgrading_a_database_with_the_shared_key(tmp_path):
     from sqlalchemy import text
     from sqlmodel import Session
 
-    from app.db import make_engine
-    from app.migrate import alembic_config, ensure_schema
+    from app.core.db import make_engine
+    from app.core.migrate import alembic_config, ensure_schema
+    from app.identity import keys
     from app.models import SigningKey
-    from app.security import keys
 
     engine = make_engine(f"sqlite:///{tmp_path}/old.db")
     cfg = alembic_config(str(engine.url))

@@ -1,0 +1,1 @@
+"""Audit: the hash-chained event trail, its table and its routes."""

@@ -1,0 +1,1 @@
+"""Authorization: the check, the permission catalog, policies, Ask and its interpreter."""

@@ -1,0 +1,183 @@
+"""The built-in interpreter: deterministic, offline, and closed by default.
+
+It proposes catalog permissions for the actions a question names. Every verb must map to
+exactly one concrete permission; a verb that maps to none or to several, and any phrase it
+cannot place, is returned as unresolved so that the answer is `allowed: false`.
+"""
+
+import re
+from collections.abc import Sequence
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import onbehalf
+from app.authz.interpreter import words as w
+from app.authz.interpreter.index import CatalogIndex, build_index
+from app.authz.interpreter.match import Ask, match, named
+from app.authz.interpreter.parse import Group, group
+from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
+from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
+from app.authz.interpreter.words import Word, classify
+
+# Verbs that only carry a permission named literally: "do I hold document.read?"
+_CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))
+EXAMPLE = "e.g. 'Can I read documents for user alice@example.com?'"
+
+
+class _Result:
+    def __init__(self) -> None:
+        self.mappings: list[Mapping] = []
+        self.unresolved: list[str] = []
+        self.reasons: list[str] = []
+        self.alarms: list[tuple[str, str]] = []
+
+    def refuse(self, phrase: str, reason: str, *, alarm: bool = False) -> None:
+        self.unresolved.append(phrase)
+        self.reasons.append(reason)
+        if alarm:
+            self.alarms.append((phrase, reason))
+
+
+def screen(question: str, max_chars: int) -> Interpretation | None:
+    """The refusal for a question no interpreter should read: empty, too long, not English."""
+    if not question or not question.strip():
+        return refusal("", f"the question is empty; ask about an action, {EXAMPLE}")
+    if len(question) > max_chars:
+        return refusal(
+            question[:60] + "…",
+            f"the question is {len(question)} characters long; "
+            f"the limit is {max_chars}: ask about one task at a time",
+        )
+    problem = script_problem(clean(question))
+    return refusal(clean(question)[:80], problem) if problem else None
+
+
+def interpret(
+    question: str, catalog: Sequence[CatalogEntry], *, max_chars: int = 1000
+) -> Interpretation:
+    """Map a plain-words question to catalog permissions; never decide anything."""
+    refused = screen(question, max_chars)
+    if refused:
+        return refused
+    text = clean(question)
+    index = build_index(tuple(_hashable(item) for item in catalog))
+    principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
+    result = _Result()
+    rest = _literal_permissions(rest, index, result)
+    words = classify(tokenize(join_phrases(rest)), index)
+    parse = group(words)
+    if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
+        result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
+    for phrase, reason in parse.problems:
+        result.refuse(phrase, reason, alarm=True)
+    _resolve_groups(parse.groups, index, result)
+    if len(principals) > 1:
+        result.refuse(
+            "on behalf of " + " and ".join(principals),
+            "name one person to act for; ask once per person",
+        )
+    if not result.mappings and not result.unresolved:
+        result.refuse(text[:80], f"no action that the catalog knows was found; {EXAMPLE}")
+    return Interpretation(
+        tuple(_dedupe(result.mappings)),
+        tuple(result.unresolved),
+        principals[0] if len(principals) == 1 else None,
+        tuple(result.reasons),
+        "builtin",
+        tuple(result.alarms),
+    )
+
+
+_DOTTED = re.compile(
+    r"(?<![@/\w.])([A-Za-z][\w\-]+(?:\.(?:[A-Za-z][\w\-]+|\*)){1,3})(?![\w.]*@)(?![\w*])"
+)
+
+
+def _literal_permissions(text: str, index: CatalogIndex, result: _Result) -> str:
+    """'Can I use document.read?' names the permission itself; a made-up name is unresolved."""
+    names = {e.permission for e in index.entries}
+    prefixes = {e.permission.split(".")[0] for e in index.entries}
+
+    def replace(match: re.Match[str]) -> str:
+        name = match[1].lower()
+        if name in names:
+            result.mappings.append(Mapping(name, name))
+            return f" {w.PERMREF_TOKEN} "
+        if name.split(".")[0] in prefixes:
+            result.refuse(name, f"'{name}' is not a permission in the catalog")
+            return f" {w.PERMREF_TOKEN} "
+        return match[0]
+
+    return _DOTTED.sub(replace, text)
+
+
+def _hashable(item: CatalogEntry) -> CatalogEntry:
+    return CatalogEntry(item.permission, item.description, tuple(item.synonyms or ()))
+
+
+def _dedupe(mappings: list[Mapping]) -> list[Mapping]:
+    seen: dict[str, Mapping] = {}
+    for mapping in mappings:
+        seen.setdefault(mapping.permission, mapping)
+    return list(seen.values())
+
+
+def _text(words: Sequence[Word]) -> str:
+    return " ".join(x.text for x in words)
+
+
+def _resolve_groups(groups: list[Group], index: CatalogIndex, result: _Result) -> None:
+    antecedent: list[list[Word]] = []
+    for g in groups:
+        if not g.negated:
+            _resolve(g, antecedent, index, result)
+        antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
+
+
+def _named(phrases: list[list[Word]]) -> list[list[Word]]:
+    return [p for p in phrases if named(p)]
+
+
+def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
+    if _named(g.phrases):
+        return g.phrases
+    if g.pronoun and antecedent:
+        return antecedent
+    # "deploy the new version to production": the place names what the object did not.
+    if _named(g.secondary) and not (g.fillers or g.pronoun):
+        return _named(g.secondary)
+    return g.phrases
+
+
+def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
+    if not g.verbs:
+        if g.phrases:
+            what = _text(g.phrases[0])
+            result.refuse(what, f"no action was named for '{what}'; say what to do with it")
+        return
+    objects = _objects(g, antecedent)
+    if not objects and g.broad and not g.pronoun:
+        broad = _text([*g.verbs, *g.broad])
+        result.refuse(broad, f"'{broad}' is too broad; name what the action applies to")
+        return
+    people = [f for f in g.fillers if f.kind in (w.NAME, w.PARTY)]
+    if any(f.kind == w.PERMREF for f in g.fillers):  # "use document.read": the name decides
+        g.verbs = [v for v in g.verbs if v.kind != w.VAGUE and v.base not in _CARRIERS]
+    hints = [x for p in _named(g.secondary) for x in p]
+    for verb in g.verbs:
+        # An admin's synonym already names its object; places ("with the team") do not count.
+        for phrase in (g.phrases if verb.entry else objects) or [[]]:
+            _resolve_one(Ask(verb, phrase, people, hints), index, result)
+
+
+def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
+    verb = ask.verb
+    shown = f"{verb.text} {_text(ask.phrase)}".strip()
+    if verb.kind == w.VAGUE and "action" not in verb.extra:
+        result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
+        return
+    found = match(ask, index)
+    if found.entry is None:
+        alarm = verb.base in lx.STEERING_VERBS
+        result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)
+    else:
+        result.mappings.append(Mapping(shown, found.entry.permission))

@@ -1,0 +1,227 @@
+"""The org's catalog turned into vocabulary the built-in interpreter can match words against."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from app.authz.interpreter import lexicon
+from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases
+from app.authz.interpreter.types import CatalogEntry
+
+_BASE_VOCAB = (
+    set(lexicon.VERB_CLASS)
+    | set(lexicon.NOUN_GROUP)
+    | lexicon.STOPWORDS
+    | lexicon.COMMON_VERBS
+    | lexicon.LIGHT_VERBS
+    | lexicon.VAGUE_VERBS
+    | set(lexicon.NOMINAL_ACTIONS)
+    | lexicon.PARTIES
+    | lexicon.CONTENT_NOUNS
+    | lexicon.PRONOUNS
+    | lexicon.DETERMINERS
+    | lexicon.NEGATORS
+    | lexicon.SEPARATORS
+    | set(lexicon.IMPLIED_OBJECT)
+    | lexicon.PREPOSITIONS
+    | lexicon.BROAD
+    | lexicon.BEFORE_VERB
+    | lexicon.ESCALATION
+    | lexicon.STEERING_VERBS
+    | lexicon.CONJUNCTIONS
+    | lexicon.NEGATION_BREAKERS
+    | {"to"}
+)  # every word the lexicon knows, so that none is "corrected" into another ('about' != 'abort')
+ACTION_WORDS = (
+    set(lexicon.VERB_CLASS)
+    | lexicon.LIGHT_VERBS
+    | lexicon.VAGUE_VERBS
+    | set(lexicon.IMPLIED_OBJECT)
+)
+
+
+def verb_class(word: str) -> str:
+    return lexicon.VERB_CLASS.get(word, word)
+
+
+def party(word: str) -> str:
+    return lexicon.PARTY_GROUP.get(word, word)
+
+
+def noun_group(word: str) -> str:
+    return lexicon.NOUN_GROUP.get(word, word)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One concrete catalog permission split into the parts a question can name."""
+
+    permission: str
+    action: str
+    qualifiers: tuple[str, ...]
+    resource: tuple[str, ...]
+    words: frozenset[str]  # content words of the admin's description and synonyms
+    parties: frozenset[str]  # kinds of people the description names ("a customer's payment")
+    described_actions: frozenset[str]  # verb classes the description opens with
+    lead_words: frozenset[str] = frozenset()  # its opening verbs as written ("mark", "move")
+    alt_actions: frozenset[str] = frozenset()  # "stripe.charge.create" also charges
+    word_groups: frozenset[str] = frozenset()
+
+
+@dataclass
+class CatalogIndex:
+    entries: list[Entry]
+    synonyms: list[tuple[tuple[str, ...], Entry]]
+    action_words: set[str]
+    object_words: set[str]
+    known: set[str]
+    _typo: dict[str, set[str]] = field(default_factory=dict)
+
+    def base(self, word: str) -> str | None:
+        return base_form(word, self.known)
+
+    def correct(self, word: str, *, want_object: bool = False) -> str | None:
+        """The one vocabulary word a misspelling stands for, or None when unsure.
+
+        After a verb an object is expected, so 'pay invoces' may choose 'invoice' over
+        'invoke'; anywhere else two meanings mean no correction.
+        """
+        if len(word) < 4 or not word.isalpha():
+            return None
+        for form in forms(word):
+            hits = {w for d in deletes(form) for w in self._typo.get(d, ())}
+            hits = {
+                w
+                for w in hits
+                if damerau1(form, w) and (len(form) > 4 or len(w) > 4 or sorted(form) == sorted(w))
+            }
+            if want_object and len(hits) > 1:
+                hits = {w for w in hits if w in self.object_words} or hits
+            meanings = {(verb_class(w), noun_group(w)) for w in hits}
+            if len(meanings) == 1:
+                return sorted(hits)[0]
+            if hits:
+                return None
+        return None
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z0-9\-]*", text.lower().replace("_", " ")) if w]
+
+
+def _base(word: str, known: set[str]) -> str:
+    return base_form(word, known) or next(iter(forms(word)))
+
+
+def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    *resource, action_segment = permission.split(".")
+    action_words = [_base(w, known) for w in re.split(r"[_\-]", action_segment) if w]
+    resource_words = [_base(w, known) for seg in resource for w in re.split(r"[_\-]", seg) if w]
+    # "bulk_delete" deletes: the first word that is a verb is the action, the rest qualify it.
+    verbs = [w for w in action_words if w in ACTION_WORDS or w in lexicon.COMMON_VERBS]
+    action = verbs[0] if verbs else action_words[0]
+    qualifiers = tuple(w for w in action_words if w != action)
+    return action, qualifiers, tuple(resource_words)
+
+
+def _entry(item: CatalogEntry, known: set[str]) -> Entry:
+    action, qualifiers, resource = _split_name(item.permission, known)
+    prose = [join_phrases((item.description or "").lower())] + list(item.synonyms)
+    bases = [_base(w, known) for text in prose for w in _words(text)]
+    classes, leads = _described_actions(prose[0], known)
+    content = frozenset(w for w in bases if _is_content(w)) - leads
+    parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
+    return Entry(
+        item.permission,
+        action,
+        qualifiers,
+        resource,
+        content,
+        parties,
+        classes,
+        leads,
+        _alternative_actions(action, resource, qualifiers),
+        frozenset(noun_group(w) for w in content),
+    )
+
+
+def _is_content(word: str) -> bool:
+    """A description word that can name what a permission applies to."""
+    pure_verb = word in ACTION_WORDS and word not in lexicon.NOUN_GROUP
+    filler = word in lexicon.STOPWORDS or word in lexicon.DETERMINERS or word in lexicon.PRONOUNS
+    return not (pure_verb or filler or word in lexicon.PARTIES) and len(word) > 2
+
+
+def _alternative_actions(
+    action: str, resource: tuple[str, ...], qualifiers: tuple[str, ...]
+) -> frozenset[str]:
+    """'stripe.refund.create' refunds: a making action over a noun that names an action."""
+    if action not in lexicon.LIGHT_VERBS and verb_class(action) not in ("create", "run"):
+        return frozenset()
+    nouns = (*resource, *qualifiers)  # "stripe.refund.create", "payments.issue_refund"
+    found = {verb_class(r) for r in nouns if r in lexicon.VERB_CLASS}
+    found |= {lexicon.NOMINAL_ACTIONS[r] for r in nouns if r in lexicon.NOMINAL_ACTIONS}
+    return frozenset(found)
+
+
+def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Verbs an imperative description opens with: 'Create, move or cancel calendar events'.
+
+    Only the leading run counts, so nouns that double as verbs later in the sentence ('post a
+    message') and participles ('an approved invoice') name nothing. Returns their verb classes
+    and their base forms, so that a verb the lexicon lacks ('mark') can still match.
+    """
+    classes: set[str] = set()
+    leads: set[str] = set()
+    expect_verb = True
+    for word in re.findall(r"[a-z][a-z0-9_\-]*|,", description):
+        if word in (",", "and", "or"):
+            expect_verb = True
+            continue
+        base = _base(word, known)
+        if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
+            break
+        leads.add(base)
+        if base in lexicon.VERB_CLASS:
+            classes.add(verb_class(base))
+        expect_verb = False
+    return frozenset(classes), frozenset(leads)
+
+
+def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
+    """Words of the permission names in the form the lexicon knows ('payments' -> 'payment')."""
+    words: set[str] = set()
+    for item in catalog:
+        for word in re.split(r"[._\-]", item.permission):
+            if word and word != "*":
+                words.add(base_form(word, _BASE_VOCAB) or _singular(word))
+    return words
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+@lru_cache(maxsize=64)
+def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
+    """Index the concrete permissions; wildcard patterns are never a mapping target."""
+    known = _BASE_VOCAB | _catalog_words(catalog)
+    concrete = [item for item in catalog if "*" not in item.permission]
+    entries = [_entry(item, known) for item in concrete]
+    actions = set(ACTION_WORDS) | {e.action for e in entries}
+    objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
+    objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS
+    known = known | objects
+    synonyms = [
+        (tuple(_base(w, known) for w in _words(s) if w not in lexicon.DETERMINERS), entry)
+        for item, entry in zip(concrete, entries, strict=True)
+        for s in item.synonyms
+    ]
+    synonyms = [(words, entry) for words, entry in synonyms if words]
+    synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
+    index = CatalogIndex(entries, synonyms, actions, objects, known)
+    for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
+        for variant in deletes(word):
+            index._typo.setdefault(variant, set()).add(word)
+    return index

@@ -1,0 +1,166 @@
+"""Matching one verb and its object against the catalog: exactly one permission, or a reason.
+
+Candidates come in tiers, closest first: the permission's own action word, the same verb
+class, a related class, then what the admin's description opens with. Within a tier the
+object decides; a tie is ambiguous and therefore unresolved. Without an object only the
+first two tiers may answer, and only with a single candidate.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import words as w
+from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
+from app.authz.interpreter.index import verb_class as vclass
+from app.authz.interpreter.words import Word
+
+STRONG, GROUP, DESCRIBED = 3.0, 2.0, 1.0
+# Actions whose person is a recipient rather than the thing acted on.
+_TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
+
+
+@dataclass(frozen=True)
+class Ask:
+    verb: Word
+    phrase: list[Word]  # the object, as written
+    people: list[Word]  # people it is done to: "refund the customer", "pay Bob"
+    hints: list[Word]  # named places that may break a tie: "in Stripe"
+
+
+@dataclass(frozen=True)
+class Found:
+    entry: Entry | None
+    reason: str = ""  # "{phrase}" stands for the question's words
+
+
+def named(phrase: list[Word]) -> bool:
+    """English noun phrases end in their head: 'the new version' is a version, whatever 'new'."""
+    return bool(phrase) and bool(phrase[-1].extra.get("object") or phrase[-1].entry)
+
+
+def match(ask: Ask, index: CatalogIndex) -> Found:
+    if ask.verb.entry is not None:
+        found = _synonym(ask.verb.entry, ask.phrase)
+        plain = ask.verb.extra.get("plain")
+        if found.entry is None and plain is not None:  # a one-word synonym used elsewhere
+            return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
+        return found
+    if ask.verb.kind in (w.UNKNOWN, w.VERB):
+        leads = [[e for e in index.entries if ask.verb.base in e.lead_words]]
+        return _by_object(ask, leads) or Found(
+            None, f"'{ask.verb.text}' is not an action in the catalog"
+        )
+    return _match(ask, _tiers(ask.verb, index))
+
+
+def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
+    action = verb.extra.get("action") or verb.base
+    cls = vclass(action)
+    related = (*lx.RELATED.get(cls, ()), *lx.WORD_RELATED.get(verb.base, ()))
+    tests: list[Callable[[Entry], bool]] = [
+        lambda e: e.action == action,
+        lambda e: vclass(e.action) == cls or cls in e.alt_actions,
+        lambda e: vclass(e.action) in related,
+        lambda e: cls in e.described_actions or action in e.lead_words,
+    ]
+    return [[e for e in index.entries if test(e)] for test in tests]
+
+
+def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
+    found = _by_object(ask, tiers)
+    if found:
+        return found
+    implied = _implied(ask.verb)
+    if _known(ask.phrase):
+        return Found(None, "no catalog permission covers '{phrase}'")
+    if ask.phrase:
+        return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
+    if implied:  # "text a customer" names SMS; an email permission does not cover it
+        return Found(None, f"nothing in the catalog covers '{ask.verb.text}' ({implied})")
+    for candidates in filter(None, tiers[:2]):
+        return _action_only(ask, candidates)
+    return Found(None, f"no permission in the catalog matches the action '{ask.verb.text}'")
+
+
+def _implied(verb: Word) -> str | None:
+    return None if "action" in verb.extra else lx.IMPLIED_OBJECT.get(verb.base)
+
+
+def _known(phrase: list[Word]) -> list[Word]:
+    return [x for x in phrase if x.extra.get("object") or x.entry] if named(phrase) else []
+
+
+def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
+    implied = _implied(ask.verb)
+    implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
+    for candidates in filter(None, tiers):
+        for objects in (implied_words, _known(ask.phrase)):
+            found = _pick(candidates, objects) if objects else None
+            if found:
+                return found
+    return None
+
+
+def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
+    """No object: one candidate, and a person as the object must be a kind it describes."""
+    if vclass(ask.verb.extra.get("action") or ask.verb.base) in _TO_SOMEONE:
+        ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
+    served = [e for e in candidates if _serves(e, ask.people)] or candidates
+    if len(served) > 1 and ask.hints:
+        picked = _pick(served, ask.hints)
+        if picked and picked.entry:
+            return picked
+    if len(served) > 1:
+        return _ambiguous(served)
+    if not _serves(served[0], ask.people):
+        who = " ".join(p.text for p in ask.people)
+        return Found(None, f"'{{phrase}}': {served[0].permission} says nothing about '{who}'")
+    return Found(served[0])
+
+
+def _serves(entry: Entry, people: list[Word]) -> bool:
+    return all(p.kind == w.PARTY and party(p.base) in entry.parties for p in people)
+
+
+def _synonym(entry: Entry, phrase: list[Word]) -> Found:
+    known = [x for x in phrase if x.extra.get("object") or x.entry]
+    if known and score(entry, known) <= 0:
+        return Found(None, f"'{{phrase}}' does not fit {entry.permission}")
+    return Found(entry)
+
+
+def _pick(candidates: list[Entry], objects: list[Word]) -> Found | None:
+    scored = [(score(e, objects), e) for e in candidates]
+    best = max(s for s, _ in scored)
+    if best <= 0:
+        return None
+    top = [e for s, e in scored if s == best]
+    return Found(top[0]) if len(top) == 1 else _ambiguous(top)
+
+
+def _ambiguous(entries: list[Entry]) -> Found:
+    names = ", ".join(sorted(e.permission for e in entries)[:5])
+    return Found(None, f"'{{phrase}}' could mean any of {names}; name the object")
+
+
+def score(entry: Entry, objects: list[Word]) -> float:
+    """How well the object words fit the permission's resource, then its description."""
+    groups = {noun_group(r) for r in entry.resource}
+    total = 0.0
+    for obj in objects:
+        total += _fit(entry, obj, groups) / (2 if obj.corrected else 1)  # a guess counts less
+    missing = sum(q not in {obj.base for obj in objects} for q in entry.qualifiers)
+    return total - 0.5 * missing if total > 0 else 0.0
+
+
+def _fit(entry: Entry, obj: Word, groups: set[str]) -> float:
+    if obj.entry is not None:
+        return STRONG if obj.entry.resource == entry.resource else 0.0
+    if obj.base in entry.resource or obj.base in entry.qualifiers:
+        return STRONG
+    if noun_group(obj.base) in groups:
+        return GROUP
+    if obj.base in entry.words or noun_group(obj.base) in entry.word_groups:
+        return DESCRIBED
+    return 0.0

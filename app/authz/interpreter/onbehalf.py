@@ -1,0 +1,57 @@
+"""Finding who the agent would act for: "for user alice@acme.com", "as Carol's assistant"."""
+
+import re
+
+from app.authz.interpreter.lexicon import word_set
+from app.authz.interpreter.text import EMAIL
+
+_NAME = r"(?-i:[A-Z][a-zA-Z\-]+(?:\s[A-Z][a-zA-Z\-]+)?)"
+_ID = rf"(?:{EMAIL}|{_NAME})"
+_ANY_ID = rf"(?:{EMAIL}|{_NAME}|[A-Za-z][\w.\-]*)"  # after "user" even a lowercase login
+_ROLE = r"(?:user|customer|client|employee|member|account|principal|boss|manager|colleague)"
+_HELPER = r"(?:assistant|agent|delegate|proxy|representative|deputy|secretary|helper|bot)"
+_OWNER = r"(?:my|our|the)\s+"
+# Names of days and months are capitalised but are dates, never principals.
+_NOT_NAMES = word_set(
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May "
+    "June July August September October November December Q1 Q2 Q3 Q4 I"
+)
+
+_PATTERNS = [
+    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
+    rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
+    rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
+    rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
+    rf"\b(?:acting|working)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
+    rf"\bin\s+(?P<who>{_ID})'s?\s+name\b",
+    rf"\bin\s+the\s+name\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
+    rf"\brepresenting\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
+    rf"\bfor\s+(?:{_OWNER})?{_ROLE}\s+(?P<who>{_ANY_ID})",
+    rf"\bfor\s+(?P<who>{EMAIL})",
+    rf"\bfor\s+(?P<who>{_NAME})(?!'s)\b",
+]
+_MORE = re.compile(rf"^\s*(?:,|and|or|&)\s+(?:{_ROLE}\s+)?({EMAIL}|{_NAME})", re.IGNORECASE)
+
+
+# Keywords match in any case; a bare name must still start with a capital letter (see _NAME).
+_COMPILED = [re.compile(p, re.IGNORECASE) for p in _PATTERNS]
+
+
+def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
+    """The principals named and the text without those phrases.
+
+    `reserved` holds catalog words ("for Slack" names a tool, not a person).
+    """
+    found: list[str] = []
+    for pattern in _COMPILED:
+        while match := pattern.search(text):
+            who = match["who"].strip().rstrip(".")
+            if who in _NOT_NAMES or any(w.lower() in reserved for w in who.split()):
+                break
+            found.append(who)
+            end = match.end()
+            while more := _MORE.match(text[end:]):
+                found.append(more[1])
+                end += more.end()
+            text = f"{text[: match.start()]} {text[end:]}"
+    return list(dict.fromkeys(found)), text

@@ -1,0 +1,266 @@
+"""Grouping classified words into verb groups: the verbs that share objects, and what is negated.
+
+"read and summarize documents" is one group (two verbs, one object); "read documents and
+delete them" is two. A negated group ("without deleting anything") asks nothing. Words that
+look like actions but map to nothing are kept so the interpreter can refuse on them.
+"""
+
+from dataclasses import dataclass, field
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import words as w
+from app.authz.interpreter.words import Word
+
+_FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
+_OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
+_SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
+_UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
+
+
+@dataclass
+class Group:
+    negated: bool = False
+    verbs: list[Word] = field(default_factory=list)
+    phrases: list[list[Word]] = field(default_factory=list)  # objects of the verbs
+    secondary: list[list[Word]] = field(default_factory=list)  # objects inside "in/from/about .."
+    fillers: list[Word] = field(default_factory=list)
+    pronoun: bool = False
+    broad: list[Word] = field(default_factory=list)
+
+    @property
+    def has_object(self) -> bool:
+        return bool(self.phrases or self.fillers or self.pronoun or self.broad)
+
+
+@dataclass
+class Parse:
+    groups: list[Group]
+    problems: list[tuple[str, str]]  # (phrase, reason) found while grouping
+
+
+class _Grouper:
+    def __init__(self, words: list[Word]) -> None:
+        self.words = words
+        self.groups = [Group()]
+        self.problems: list[tuple[str, str]] = []
+        self.expect_verb = True
+        self.pp = False
+        self.phrase_open = False
+        self.last_conj: str | None = None
+        self.skip: set[int] = set()
+        self.unknown_run: list[Word] = []
+
+    @property
+    def g(self) -> Group:
+        return self.groups[-1]
+
+    def new_group(self, negated: bool = False) -> None:
+        if self.g.verbs or self.g.has_object or self.g.secondary:
+            self.groups.append(Group(negated=negated))
+        else:
+            self.g.negated = negated
+
+    def kind_at(self, i: int) -> str | None:
+        return self.words[i].kind if 0 <= i < len(self.words) else None
+
+    def run(self) -> Parse:
+        for i, word in enumerate(self.words):
+            if i not in self.skip:
+                self.feed(i, word)
+            self.track_unknown(word)
+            self.track_escalation(word)
+        self.flush_unknown()
+        return Parse([g for g in self.groups if g.verbs or g.has_object], self.problems)
+
+    def feed(self, i: int, word: Word) -> None:
+        kind = word.kind
+        prev = self.kind_at(i - 1)
+        if kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
+            self.structure(i, word)
+        elif kind in (w.STOP, w.ADV):
+            self.phrase_open = self.phrase_open and kind == w.ADV
+            self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
+        elif kind in (w.NAME, w.CONTENT, w.PARTY) and self.verb_like(i):
+            self.verb(i, word)  # "and Frobnicate them", "note them": a verb we cannot map
+        elif kind == w.PARTY and not self.pp and self.kind_at(i + 1) in (w.OBJECT, w.UNKNOWN):
+            self.object(word)  # "the finance team documents": a modifier of the noun
+        elif kind in (w.PRON, w.BROAD) or kind in _FILLERS:
+            self.filler(word)
+        elif kind in (w.ACTION, w.BOTH, w.VAGUE, w.VERB, w.SYNONYM, w.UNKNOWN):
+            self.content(i, word, prev)
+        elif kind == w.OBJECT:
+            self.object(word)
+
+    def verb_like(self, i: int) -> bool:
+        after_to = self.kind_at(i - 1) == w.TO
+        return (self.expect_verb or after_to) and self.kind_at(i + 1) in (w.PRON, w.DET)
+
+    def structure(self, i: int, word: Word) -> None:
+        kind = word.kind
+        self.phrase_open = False
+        if kind == w.SEP:
+            self.new_group()
+            self.expect_verb, self.pp = True, False
+        elif kind == w.CONJ:
+            self.expect_verb, self.pp, self.last_conj = True, False, word.base
+        elif kind == w.NEG and self.real_negation(i):
+            self.new_group(negated=True)
+            self.expect_verb, self.pp, self.last_conj = True, False, None
+        elif kind == w.TO:
+            self.pp = bool(self.g.verbs and (self.g.has_object or self.pp))
+            self.expect_verb = not self.pp
+        elif kind == w.PREP:
+            self.pp, self.expect_verb = True, False
+        elif kind == w.DET:
+            self.expect_verb = False
+        elif kind == w.JUNK and not any(p[0] == "<markup>" for p in self.problems):
+            self.problems.append(("<markup>", "the question contains markup or symbols (<>{}=|)"))
+
+    def real_negation(self, i: int) -> bool:
+        """'without deleting' negates; 'am I not allowed to delete' and 'don't I' still ask."""
+        for word in self.words[i + 1 :]:
+            if word.base in lx.NEGATION_BREAKERS or word.text.lower() in lx.NEGATION_BREAKERS:
+                return False
+            if word.kind in (w.SEP, w.CONJ, w.JUNK):
+                return False
+            if word.kind not in (w.STOP, w.ADV, w.TO, w.DET):
+                return True
+        return False
+
+    def filler(self, word: Word) -> None:
+        self.phrase_open = False
+        if self.pp:
+            return
+        self.expect_verb = False
+        if word.kind == w.PRON:
+            self.g.pronoun = True
+        elif word.kind == w.BROAD:
+            self.g.broad.append(word)
+        else:
+            self.g.fillers.append(word)
+
+    def object(self, word: Word) -> None:
+        target = self.g.secondary if self.pp else self.g.phrases
+        if self.phrase_open and target and word.extra.get("object"):
+            self.between_nouns(target[-1])
+        if self.phrase_open and target:
+            target[-1].append(word)
+        else:
+            target.append([word])
+        self.phrase_open = True
+        self.expect_verb = False
+
+    def between_nouns(self, phrase: list[Word]) -> None:
+        """'documents frobnicate documents': an unknown word between two nouns is a verb."""
+        last = phrase[-1]
+        if last.kind == w.UNKNOWN and any(x.extra.get("object") for x in phrase[:-1]):
+            self.problems.append((last.text, f"'{last.text}' is not an action in the catalog"))
+
+    def content(self, i: int, word: Word, prev: str | None) -> None:
+        before = self.words[i - 1].token if i > 0 else None
+        after_det = prev == w.DET or (before is not None and before.possessive)
+        if word.base == "do" and i + 1 < len(self.words) and self.words[i + 1].base in _SUBJECTS:
+            self.expect_verb = True  # "do you think", "does the agent": an auxiliary
+        elif self.modifier_position(i, word):
+            self.object(word)  # a noun modifier: "the old draft documents"
+        elif self.is_verb(i, word, prev, after_det):
+            self.verb(i, word)
+        elif word.kind in (w.BOTH, w.SYNONYM) and (word.extra.get("object") or word.entry):
+            self.object(word)
+        elif word.kind in (w.ACTION, w.BOTH) and not self.pp:
+            self.g.fillers.append(word)  # a nominal use: "the summary", "a refund"
+            self.expect_verb = False
+        elif not self.pp:
+            self.object(word)  # an unknown modifier of the object: "the quarterly documents"
+
+    def modifier_position(self, i: int, word: Word) -> bool:
+        """Between an adjective and its noun an action word is a modifier, not a verb."""
+        if word.kind == w.UNKNOWN or self.kind_at(i + 1) not in (w.OBJECT, w.UNKNOWN, w.BOTH):
+            return False
+        participle = word.text.lower().endswith("ed") and word.base != word.text.lower()
+        if participle and not self.expect_verb:
+            return True  # "from shared storage", "an approved invoice"
+        if not self.phrase_open or self.kind_at(i + 1) != w.OBJECT:
+            return False
+        phrase = (self.g.secondary if self.pp else self.g.phrases)[-1]
+        return not any(x.extra.get("object") for x in phrase)
+
+    def is_verb(self, i: int, word: Word, prev: str | None, after_det: bool) -> bool:
+        kind = word.kind
+        nxt = self.kind_at(i + 1)
+        if after_det or (prev == w.PREP and not word.gerund):
+            return False  # "for review", "after approval": nouns; "before deleting" acts
+        if kind in (w.ACTION, w.VERB):
+            return True
+        if kind == w.VAGUE:
+            return self.expect_verb  # "the Acme deal" is a deal, "deal with it" is vague
+        if kind == w.SYNONYM:
+            return self.expect_verb or not self.g.verbs or prev == w.TO
+        if kind == w.BOTH:
+            if word.gerund or prev == w.TO:
+                return True
+            if word.plural:
+                return False  # "invoices", "emails": a first-person question has no -s verbs
+            if self.expect_verb and self.last_conj and self.g.verbs and self.g.phrases:
+                return not word.plural and nxt in _OBJECT_START  # "documents and emails"
+            return self.expect_verb
+        # An unknown word in a verb's place is an action we cannot map.
+        return (
+            self.expect_verb
+            or (word.gerund and len(word.text) > 5)
+            or nxt in (w.PRON, w.DET)  # "... to frobnicate them", "hand them over"
+        )
+
+    def verb(self, i: int, word: Word) -> None:
+        g = self.g
+        if g.negated and (g.has_object or g.verbs and not self.continues(word)):
+            self.groups.append(Group())  # a negation ends with its objects or a new verb form
+        elif g.verbs and g.has_object:
+            self.groups.append(Group())
+        elif not g.verbs:
+            # Objects named before the verb ("which invoices can I pay?") are its objects;
+            # "is it fine if I ..." names nothing, so only named phrases are kept.
+            g.phrases = [p for p in g.phrases if p[-1].extra.get("object") or p[-1].entry]
+            g.pronoun, g.fillers = False, []
+        self.g.verbs.append(word)
+        self.expect_verb, self.pp, self.phrase_open, self.last_conj = False, False, False, None
+        if word.base in lx.LIGHT_VERBS:
+            self.lighten(i, word)
+
+    def continues(self, word: Word) -> bool:
+        """A negation carries over 'or'/','/'nor' to a verb of the same form only."""
+        first = self.g.verbs[0]
+        return self.last_conj in ("or", ",", "nor", "/") and first.gerund == word.gerund
+
+    def lighten(self, i: int, word: Word) -> None:
+        """'issue a refund' is a refund: the light verb takes the noun's action."""
+        for j in range(i + 1, len(self.words)):
+            nxt = self.words[j]
+            if nxt.kind in (w.DET, w.STOP, w.ADV):
+                continue
+            if nxt.base in lx.NOMINAL_ACTIONS:
+                word.extra["action"] = lx.NOMINAL_ACTIONS[nxt.base]
+                self.skip.add(j)
+                self.g.fillers.append(nxt)  # the noun was the object: "for order 12" is not
+            return
+
+    def track_escalation(self, word: Word) -> None:
+        if word.base in lx.ESCALATION and not word.extra.get("object") and not self.g.negated:
+            reason = f"'{word.text}' asks for more than a catalog permission"
+            self.problems.append((word.text, reason))
+
+    def track_unknown(self, word: Word) -> None:
+        if word.kind == w.UNKNOWN and not self.g.negated:
+            self.unknown_run.append(word)
+        elif word.kind not in (w.STOP, w.DET, w.ADV):
+            self.flush_unknown()
+
+    def flush_unknown(self) -> None:
+        if len(self.unknown_run) >= _UNKNOWN_RUN:
+            phrase = " ".join(x.text for x in self.unknown_run)
+            self.problems.append((phrase, f"'{phrase}' is not something the catalog describes"))
+        self.unknown_run = []
+
+
+def group(words: list[Word]) -> Parse:
+    return _Grouper(words).run()

@@ -1,0 +1,159 @@
+"""Giving each token of a question a role: action, object, filler, negation, or unknown."""
+
+from dataclasses import dataclass, field
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.text import Token
+
+# Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
+ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
+SEP, CONJ, NEG, TO, PREP, DET, STOP, ADV = "sep", "conj", "neg", "to", "prep", "det", "stop", "adv"
+PRON, BROAD, PARTY, NAME, ARG, CONTENT = "pron", "broad", "party", "name", "arg", "content"
+UNKNOWN, JUNK, SYNONYM, PERMREF = "unknown", "junk", "synonym", "permref"
+PERMREF_TOKEN = "zzpermissionref"  # stands where a permission was written by its name
+
+
+@dataclass
+class Word:
+    text: str
+    base: str
+    kind: str
+    token: Token | None = None
+    entry: Entry | None = None  # set when an admin's synonym phrase matched here
+    corrected: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gerund(self) -> bool:
+        return self.text.lower().endswith("ing")
+
+    @property
+    def plural(self) -> bool:
+        low = self.text.lower()
+        return low.endswith("s") and not low.endswith("ss") and low != self.base
+
+
+def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[str, bool]:
+    if (
+        token.kind != "word"
+        or any(c.isdigit() for c in token.lower)
+        or token.lower == PERMREF_TOKEN
+    ):
+        return token.lower, False
+    found = index.base(token.lower)
+    if found:
+        return found, False
+    fixed = index.correct(token.lower, want_object=after_verb)
+    return (fixed, True) if fixed else (token.lower, False)
+
+
+def _punct_kind(text: str) -> str:
+    if text in lx.JUNK:
+        return JUNK
+    return CONJ if text in lx.CONJUNCTIONS else SEP
+
+
+def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
+    """The role of one token from its base form alone (position is the grouper's business)."""
+    if token.kind == "punct":
+        return _punct_kind(token.text)
+    if token.kind != "word" or any(c.isdigit() for c in base):
+        return ARG
+    if token.lower == PERMREF_TOKEN:
+        return PERMREF
+    for kind, words in ((CONJ, lx.CONJUNCTIONS), (SEP, lx.SEPARATORS), (NEG, lx.NEGATORS)):
+        if base in words or token.lower in words:
+            return kind
+    if base == "to":
+        return TO
+    if base in lx.PREPOSITIONS:
+        return PREP
+    if base in lx.DETERMINERS and (next_word or base not in lx.PRONOUNS | lx.BROAD):
+        return DET
+    if base in lx.BROAD:
+        return BROAD
+    if base in lx.PRONOUNS:
+        return PRON
+    return _content_kind(token, base, index)
+
+
+def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
+    is_action = base in index.action_words
+    is_object = base in index.object_words
+    if base in lx.STOPWORDS and not (is_action or is_object):
+        return STOP
+    known = is_action or is_object or base in lx.COMMON_VERBS
+    if token.capitalized and not token.sentence_start and not known:
+        return NAME
+    if token.possessive and not is_object:
+        return NAME
+    if base in lx.VAGUE_VERBS and not is_object:
+        return VAGUE
+    if is_action and is_object:
+        return BOTH
+    if is_action:
+        return ACTION
+    if is_object:
+        return OBJECT
+    for kind, words in ((PARTY, lx.PARTIES), (CONTENT, lx.CONTENT_NOUNS), (VERB, lx.COMMON_VERBS)):
+        if base in words:
+            return kind
+    if base in lx.NOMINAL_ACTIONS:
+        return BOTH
+    if base.endswith("ly") and len(base) > 4:
+        return ADV
+    return UNKNOWN
+
+
+def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple[str, ...]) -> int:
+    """End index (exclusive) when phrase matches from start, skipping determiners; else 0."""
+    i = start
+    for want in phrase:
+        while i < len(bases) and kinds[i] == DET and i > start:
+            i += 1
+        if i >= len(bases) or bases[i] != want:
+            return 0
+        i += 1
+    return i
+
+
+def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
+    bases: list[tuple[str, bool]] = []
+    for token in tokens:
+        before = bases[-1][0] if bases else ""
+        after_verb = before in index.action_words or before in lx.DETERMINERS
+        bases.append(_base(token, index, after_verb))
+    words: list[Word] = []
+    for i, (token, (base, fixed)) in enumerate(zip(tokens, bases, strict=True)):
+        next_word = i + 1 < len(tokens) and tokens[i + 1].kind != "punct"
+        kind = _kind(token, base, index, next_word)
+        word = Word(token.text, base, kind, token, corrected=fixed)
+        word.extra["object"] = base in index.object_words
+        words.append(word)
+    return _apply_synonyms(words, index)
+
+
+def _apply_synonyms(words: list[Word], index: CatalogIndex) -> list[Word]:
+    """Replace an admin's synonym phrase by one word that carries its permission."""
+    if not index.synonyms:
+        return words
+    bases = [w.base for w in words]
+    kinds = [w.kind for w in words]
+    out: list[Word] = []
+    i = 0
+    while i < len(words):
+        for phrase, entry in index.synonyms:
+            end = _match_synonym(bases, kinds, i, phrase)
+            if end:
+                text = " ".join(w.text for w in words[i:end])
+                synonym = Word(text, phrase[-1], SYNONYM, words[i].token, entry=entry)
+                if end - i == 1:  # "view" may mean document.read to the admin, not for calendars
+                    synonym.extra["plain"] = words[i]
+                out.append(synonym)
+                i = end
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out

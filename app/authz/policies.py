@@ -1,0 +1,209 @@
+"""Policies: how each permission is granted (standing, jit, deny); the most specific pattern wins."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.approvers.service import DELETED
+from app.audit import service as audit
+from app.authz import catalog as permissions
+from app.core.cache import TtlCache
+from app.core.columns import utcnow
+from app.core.db import after_commit, read_session
+from app.core.durations import parse_duration
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.validation import http_url
+from app.models import Approver, Policy
+from app.settings import get_settings
+
+MODES = ("standing", "jit", "deny")
+CHANNELS = ("slack", "email", "websocket", "webhook", "log")
+MAX_TOKEN_TTL_CAP = 3600
+MAX_PENDING_TIMEOUT = 7 * 86400
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """The hot-path view of a policy (no ORM object, safe to share between threads)."""
+
+    policy_id: str
+    pattern: str
+    mode: str
+
+
+def _specificity(pattern: str) -> tuple[int, int]:
+    # An exact name beats any wildcard; a longer prefix beats a shorter one.
+    if not pattern.endswith("*"):
+        return (2, len(pattern))
+    return (1, len(pattern))
+
+
+def matches(pattern: str, permission: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return permission.startswith(pattern[:-1])
+    return pattern == permission
+
+
+def most_specific(rules: Sequence[PolicyRule], permission: str) -> PolicyRule | None:
+    candidates = [r for r in rules if matches(r.pattern, permission)]
+    return max(candidates, key=lambda r: _specificity(r.pattern), default=None)
+
+
+_rules_cache: TtlCache[tuple[PolicyRule, ...]] = TtlCache(
+    lambda: get_settings().decision_cache_seconds
+)
+
+
+def rules_for_org(org_id: str) -> tuple[PolicyRule, ...]:
+    """The org's policies as (pattern, mode) rules, cached; read on a session of its own."""
+
+    def load() -> tuple[PolicyRule, ...]:
+        with read_session() as session:
+            rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
+        return tuple(PolicyRule(r.id, r.permission, r.mode) for r in rows)
+
+    return _rules_cache.get(org_id, load)
+
+
+def mode_for(org_id: str, permission: str) -> PolicyRule | None:
+    return most_specific(rules_for_org(org_id), permission)
+
+
+def resolve(session: Session, *, org_id: str, permission: str) -> Policy | None:
+    """The full policy row that governs a permission (None: standing by default)."""
+    rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
+    rule = most_specific([PolicyRule(r.id, r.permission, r.mode) for r in rows], permission)
+    return next((r for r in rows if rule and r.id == rule.policy_id), None)
+
+
+def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    mode = body.get("mode")
+    if mode not in MODES:
+        raise RuleViolation("mode is one of standing, jit, deny")
+    approvers = body.get("approvers") or []
+    groups = body.get("groups") or []
+    if not isinstance(approvers, list) or not isinstance(groups, list):
+        raise RuleViolation("approvers and groups are lists")
+    # A deleted approver is kept for the audit trail only; no policy may name it again.
+    stmt = select(Approver.id).where(Approver.org_id == org_id, Approver.status != DELETED)
+    known = set(session.exec(stmt).all())
+    unknown = [a for a in approvers if a not in known]
+    if unknown:
+        raise RuleViolation(f"unknown approvers: {unknown}")
+    required = body.get("approvals_required", 1)
+    if isinstance(required, bool) or not isinstance(required, int) or not 1 <= required <= 10:
+        raise RuleViolation("approvals_required is an integer from 1 to 10")
+    channels = body.get("channels") or ["websocket", "log"]
+    if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
+        raise RuleViolation(f"channels are among {list(CHANNELS)}")
+    if mode == "jit" and not approvers and not groups and not body.get("auto_approve"):
+        raise RuleViolation("a jit policy needs approvers or groups (or auto_approve)")
+    return {
+        "mode": mode,
+        "approvers": approvers,
+        "groups": [str(g) for g in groups],
+        "approvals_required": required,
+        "max_token_ttl": parse_duration(
+            body.get("max_token_ttl", 600), field="max_token_ttl", maximum=MAX_TOKEN_TTL_CAP
+        ),
+        "pending_timeout": parse_duration(
+            body.get("pending_timeout", 900),
+            field="pending_timeout",
+            minimum=5,
+            maximum=MAX_PENDING_TIMEOUT,
+        ),
+        "channels": list(dict.fromkeys(channels)),
+        "slack_channel": body.get("slack_channel"),
+        "webhook_url": (
+            http_url(body["webhook_url"], "webhook_url")
+            if body.get("webhook_url") is not None
+            else None
+        ),
+        "allow_self_approval": bool(body.get("allow_self_approval", False)),
+        "auto_approve": bool(body.get("auto_approve", False)),
+    }
+
+
+def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -> Policy:
+    pattern = permissions.validate_pattern(body.get("permission"))
+    policy = Policy(org_id=org_id, permission=pattern, **_validate_fields(session, org_id, body))
+    try:
+        with session.begin_nested():
+            session.add(policy)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"a policy for {pattern!r} exists already; PUT /policies/{{id}} changes it"
+        ) from exc
+    # Patterns are listed too; the Ask interpreter never maps a phrase to a wildcard.
+    permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor=actor,
+            action="policy.create",
+            target=policy.id,
+            outcome="success",
+            details={"permission": pattern, "mode": policy.mode},
+        ),
+    )
+    return policy
+
+
+def get(session: Session, *, org_id: str, policy_id: str) -> Policy:
+    policy = session.get(Policy, policy_id)
+    if policy is None or policy.org_id != org_id:
+        raise NotFound(f"no policy {policy_id} in this organization")
+    return policy
+
+
+def replace(
+    session: Session, *, org_id: str, policy_id: str, body: dict[str, Any], actor: str
+) -> Policy:
+    policy = get(session, org_id=org_id, policy_id=policy_id)
+    if body.get("permission", policy.permission) != policy.permission:
+        raise RuleViolation("a policy's permission pattern cannot change; create another policy")
+    for name, value in _validate_fields(session, org_id, body).items():
+        setattr(policy, name, value)
+    policy.updated_at = utcnow()
+    session.add(policy)
+    session.flush()
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor=actor,
+            action="policy.update",
+            target=policy.id,
+            outcome="success",
+            details={"permission": policy.permission, "mode": policy.mode},
+        ),
+    )
+    return policy
+
+
+def delete(session: Session, *, org_id: str, policy_id: str, actor: str) -> None:
+    policy = get(session, org_id=org_id, policy_id=policy_id)
+    session.delete(policy)
+    session.flush()
+    after_commit(session, lambda: _rules_cache.invalidate(org_id))
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id, actor=actor, action="policy.delete", target=policy_id, outcome="success"
+        ),
+    )
+
+
+def list_policies(session: Session, *, org_id: str) -> Sequence[Policy]:
+    return session.exec(
+        select(Policy).where(Policy.org_id == org_id).order_by(Policy.permission)
+    ).all()

@@ -1,0 +1,1 @@
+"""HTTP routes of the authz domain: check, Ask, catalog, policies."""

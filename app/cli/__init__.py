@@ -1,0 +1,292 @@
+"""The `jitgate` command line: serve, orgs, admin tokens, keys, agents, approvers, policies, audit, demo."""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli.common import CliError, cli_session, friendly
+
+
+@click.group()
+def main() -> None:
+    """jitgate: identity, scoped tokens and just-in-time approval for AI agents."""
+
+
+# uvicorn's loggers go to our root handler (JITGATE_LOG_FORMAT), and its access line, which
+# prints raw paths, gives way to ours (route templates; app/api/request_log.py).
+UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "access_log": False}
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes (Redis mode only: embedded state lives in one process).",
+)
+@friendly
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the service (everything in one process unless JITGATE_REDIS_URL is set)."""
+    import uvicorn
+
+    from app.settings import get_settings
+
+    if workers == 1:
+        from app.main import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True, **UVICORN_LOGGING)
+        return
+    if get_settings().embedded:
+        raise CliError(
+            "--workers needs JITGATE_REDIS_URL: the embedded mode keeps its worker, "
+            "event bus and replay store in one process"
+        )
+    with cli_session():  # migrate once here, not in N processes racing at start-up
+        pass
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One /metrics for N processes: prometheus-client adds up their files at each scrape.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jitgate-metrics-")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        **UVICORN_LOGGING,
+    )
+
+
+@main.group()
+def orgs() -> None:
+    """Organizations."""
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--slug", default=None, help="Use this id instead of a generated org_… id.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly
+def orgs_create(name: str, slug: str | None, as_json: bool) -> None:
+    """Create an organization and its first admin token."""
+    from app.identity import orgs as org_service
+
+    with cli_session() as session:
+        org, issued = org_service.create_org(session, name=name, slug=slug)
+    if as_json:
+        click.echo(json.dumps({"org_id": org.id, "admin_token": issued.token}))
+    else:
+        click.echo(
+            f"org_id:      {org.id}\nadmin_token: {issued.token}  (shown once; keep it secret)"
+        )
+
+
+@main.group("admin-tokens")
+def admin_tokens() -> None:
+    """Admin tokens."""
+
+
+@admin_tokens.command("create")
+@click.option("--org", "org_id", required=True)
+@click.option("--label", default="")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
+    from app.identity import orgs as org_service
+
+    with cli_session() as session:
+        issued = org_service.create_admin_token(session, org_id=org_id, label=label)
+    if as_json:
+        click.echo(json.dumps({"token_id": issued.token_id, "admin_token": issued.token}))
+    else:
+        click.echo(f"token_id:    {issued.token_id}\nadmin_token: {issued.token}  (shown once)")
+
+
+@admin_tokens.command("revoke")
+@click.option("--org", "org_id", required=True)
+@click.argument("token_id")
+@friendly
+def admin_tokens_revoke(org_id: str, token_id: str) -> None:
+    from app.identity import orgs as org_service
+
+    with cli_session() as session:
+        org_service.revoke_admin_token(session, org_id=org_id, token_id=token_id)
+    click.echo(f"revoked {token_id}")
+
+
+@main.group()
+def keys() -> None:
+    """Agent key pairs and the service's signing key."""
+
+
+@keys.command("generate")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the private key (agent.pem); default: print nothing private.",
+)
+@click.option("--kid", default=None)
+@friendly
+def keys_generate(out_dir: Path | None, kid: str | None) -> None:
+    """Make an agent's Ed25519 key pair: private PEM to a file, public JWKS on stdout."""
+    from app.identity.agent_keypair import generate
+
+    pem, jwks = generate(kid=kid)
+    if out_dir is None:
+        raise CliError("--out DIR is required: the private key is written to DIR/agent.pem")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "agent.pem"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(pem)
+    (out_dir / "agent.jwks.json").write_text(json.dumps(jwks, indent=2))
+    click.echo(json.dumps(jwks))
+    click.echo(f"private key written to {path}", err=True)
+
+
+@keys.command("rotate-signing")
+@click.option("--org", "org_id", default=None, help="Only this org's key (default: every org's).")
+@friendly
+def keys_rotate_signing(org_id: str | None) -> None:
+    """Rotate orgs' signing keys; each old key stays published until its tokens expire."""
+    from sqlmodel import select
+
+    from app.audit import service as audit
+    from app.identity.keys import rotate_signing_key
+    from app.models import Org
+
+    with cli_session() as session:
+        if org_id is not None and session.get(Org, org_id) is None:
+            raise CliError(f"no organization {org_id}")
+        rotated = {}
+        for org in [org_id] if org_id else session.exec(select(Org.id)).all():
+            rotated[org] = rotate_signing_key(session, org_id=org).kid
+            event = audit.EventIn(
+                org_id=org,
+                actor="cli",
+                action="signing_key.rotate",
+                target=rotated[org],
+                outcome="success",
+            )
+            audit.record(session, event)
+    for org, kid in rotated.items():
+        click.echo(f"{org}: new signing key {kid}")
+    click.echo("previous keys stay in the JWKS until every token they signed has expired")
+
+
+@main.group()
+def agents() -> None:
+    """Agents."""
+
+
+@agents.command("register")
+@click.option("--org", "org_id", required=True)
+@click.option("--name", required=True)
+@click.option("--capability", "capabilities", multiple=True, help="Repeat for each capability.")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jwks-uri", default=None)
+@click.option("--owner", default=None)
+@friendly
+def agents_register(
+    org_id: str,
+    name: str,
+    capabilities: tuple[str, ...],
+    jwks_file: Path | None,
+    jwks_uri: str | None,
+    owner: str | None,
+) -> None:
+    from app.identity import agents as agent_service
+
+    jwks = _read_json(jwks_file) if jwks_file else None
+    with cli_session() as session:
+        agent, kids = agent_service.register(
+            session,
+            org_id=org_id,
+            name=name,
+            capabilities=list(capabilities),
+            jwks=jwks,
+            jwks_uri=jwks_uri,
+            owner=owner,
+            actor="cli",
+        )
+    click.echo(
+        json.dumps(
+            {
+                "agent_id": agent.id,
+                "name": agent.name,
+                "capabilities": agent.capabilities,
+                "key_ids": kids,
+            }
+        )
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: not a JSON file ({exc})") from None
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--org", "org_id", default=None, help="One org (default: every org).")
+@friendly
+def audit_verify(org_id: str | None) -> None:
+    """Recompute the hash chain; name the first broken link."""
+    from sqlmodel import select
+
+    from app.audit import service as audit_service
+    from app.models import Org
+
+    broken = False
+    audit_service.writer.flush()
+    with cli_session() as session:
+        org_ids = [org_id] if org_id else list(session.exec(select(Org.id)).all())
+        for oid in org_ids:
+            report = audit_service.verify_chain(session, oid)
+            if report.broken_seq is None:
+                click.echo(f"{oid}: ok, {report.checked} events")
+            else:
+                broken = True
+                click.echo(
+                    f"{oid}: BROKEN at event {report.broken_seq}: {report.problem} "
+                    f"({report.checked} events before it are intact)"
+                )
+    if broken:
+        sys.exit(1)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live with their feature (approvers, policies, demo)."""
+    import importlib
+
+    for name in ("app.cli.jit", "app.cli.demo", "app.resources.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(main)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""One background writer for rows the hot paths only append: issued-token records, claimed
+assertion jtis (app/services/replay.py) and the embedded store's durable keys
+(app/services/durable_store.py). Issuing a token never waits for a disk write, and every kind
+of row goes to the database in one transaction per batch, from one thread.
+
+Readers that need what was queued call `rows.flush()` first (introspection, revocation, tests);
+a graceful stop flushes too.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from app.core.batching import BatchWriter
+
+Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
+TableWriter = Callable[[Session, list[dict[str, Any]]], None]
+_table_writers: dict[Any, TableWriter] = {}
+
+
+def register(model: Any, write: TableWriter) -> None:
+    """How rows of one table are written when a plain INSERT is not right (e.g. an upsert)."""
+    _table_writers[model] = write
+
+
+def _write(items: list[Item]) -> None:
+    from app.core.db import session_scope
+
+    by_table: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for model, values in items:
+        by_table[model].append(values)
+    with session_scope() as session:
+        for model, table_rows in by_table.items():
+            if (write := _table_writers.get(model)) is not None:
+                write(session, table_rows)
+            else:
+                session.execute(insert(model), table_rows)
+
+
+rows: BatchWriter[Item] = BatchWriter("row-writer", _write)
+
+
+def append(model: Any, values: dict[str, Any]) -> None:
+    rows.submit((model, values))

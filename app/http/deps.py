@@ -1,0 +1,206 @@
+"""Annotated dependencies: the session and who is calling (admin, agent, approver)."""
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Path, Request
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from app.approvers.service import ACTIVE as APPROVER_ACTIVE
+from app.authz import check as authz
+from app.core import logs
+from app.core.cache import TtlCache
+from app.core.db import get_session, read_session
+from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
+from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
+from app.http.errors import json_body
+from app.identity import access_tokens, rate_limits
+from app.models import AdminToken, Approver, Org
+from app.resources import service as resources
+
+# scope="function": the unit of work commits before the response is sent, so a client that got
+# its 201 can read what it created from any process (FastAPI otherwise commits after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+M = TypeVar("M", bound=BaseModel)
+ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
+# The same parameter for lean routes (app/api/lean_route.py), which read it themselves.
+ORG_ID_OPENAPI = {
+    "name": "org_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ORG_ID_PATTERN},
+}
+_ORG_ID = re.compile(ORG_ID_PATTERN)
+
+
+def path_org_id(request: Request) -> str:
+    """The {org_id} of a lean route, with OrgId's rule and status."""
+    org_id = request.path_params.get("org_id", "")
+    if _ORG_ID.fullmatch(org_id) is None:
+        raise RuleViolation("org_id: must be 1 to 64 letters, digits, '_' or '-'")
+    return org_id
+
+
+def parse_bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("a bearer token is required", code="invalid_request")
+    return token.strip()
+
+
+async def bearer_token(request: Request) -> str:
+    return parse_bearer(request)
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+_orgs: TtlCache[bool] = TtlCache(lambda: 5.0)
+
+
+def require_org(org_id: str) -> None:
+    def exists() -> bool:
+        with read_session() as session:
+            return session.get(Org, org_id) is not None
+
+    if not _orgs.get(org_id, exists):
+        raise NotFound("no such organization")
+
+
+# Who is calling is looked up on a read-only session of its own, never on the request's
+# unit of work: with SQLite that would take the write lock in the dependency, and the handler
+# would then need a second worker thread while holding it.
+
+
+def find_admin(org_id: str, token: str) -> AdminToken:
+    if not token.startswith(ADMIN_TOKEN_PREFIX):
+        raise Unauthenticated("an admin token (jgadm_…) is required")
+    with read_session() as session:
+        stmt = select(AdminToken).where(AdminToken.token_hash == hash_token(token))
+        row = session.exec(stmt).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("the admin token is unknown or revoked")
+    if row.org_id != org_id:
+        raise NotFound("no such organization")
+    return row
+
+
+def find_approver(org_id: str, token: str) -> Approver:
+    if not token.startswith(APPROVER_TOKEN_PREFIX):
+        raise Unauthenticated("an approver token (jgapr_…) is required")
+    with read_session() as session:
+        stmt = select(Approver).where(Approver.token_hash == hash_token(token))
+        row = session.exec(stmt).first()
+    if row is None:
+        raise Unauthenticated("the approver token is unknown")
+    if row.org_id != org_id:
+        raise NotFound("no such organization")
+    if row.status != APPROVER_ACTIVE:
+        raise Unauthenticated("the approver is disabled")
+    return row
+
+
+@dataclass(frozen=True)
+class AgentCaller:
+    facts: authz.AgentFacts
+    claims: dict[str, Any]
+    token: str
+
+    @property
+    def agent_id(self) -> str:
+        return self.facts.agent_id
+
+    @property
+    def scope(self) -> frozenset[str]:
+        return frozenset(str(self.claims.get("scope", "")).split())
+
+
+def find_agent(
+    org_id: str, token: str, *, redeems_jit: bool = False, resource_bound: bool = False
+) -> AgentCaller:
+    """Verify an access token offline; the agent's facts come from the decision cache.
+
+    A JIT token is good for its one operation only: as a bearer it is refused everywhere but
+    where it is redeemed (redeems_jit), so whoever it was handed to cannot act as the agent.
+    The refusal comes before anything could use it up: it still redeems afterwards.
+    resource_bound: a token for one of the org's registered resources is accepted too (a
+    protected MCP server opening and reading JIT requests with its caller's token).
+    """
+    require_org(org_id)
+    audience = resources.bound_audience(org_id, token) if resource_bound else None
+    claims = access_tokens.verify(token, org_id=org_id, audience=audience)
+    logs.bind(agent=claims["sub"])
+    if claims.get("jit") is not None and not redeems_jit:
+        raise Unauthenticated(
+            "a JIT token is not a bearer credential here: it is good only for redeeming its one "
+            "operation (POST /jit/tokens/consume or /authz/check)"
+        )
+    facts = authz.agent_facts(org_id, claims["sub"])
+    if facts is None or facts.status == "deleted":
+        raise Unauthenticated("the token's agent no longer exists")
+    if not access_tokens.same_status_epoch(claims, facts.status_epoch):
+        raise TokenRevoked("the token was issued before the agent was suspended")
+    rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
+    return AgentCaller(facts=facts, claims=claims, token=token)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Anyone who may read a JIT request: the requesting agent, an approver, or an admin."""
+
+    kind: str  # agent | approver | admin
+    id: str
+    agent: AgentCaller | None = None
+    approver: Approver | None = None
+
+
+def find_principal(org_id: str, token: str, *, resource_bound: bool = False) -> Principal:
+    if token.startswith(ADMIN_TOKEN_PREFIX):
+        return Principal(kind="admin", id=find_admin(org_id, token).id)
+    if token.startswith(APPROVER_TOKEN_PREFIX):
+        approver = find_approver(org_id, token)
+        return Principal(kind="approver", id=approver.id, approver=approver)
+    agent = find_agent(org_id, token, resource_bound=resource_bound)
+    return Principal(kind="agent", id=agent.agent_id, agent=agent)
+
+
+def current_admin(org_id: OrgId, token: BearerToken) -> AdminToken:
+    return find_admin(org_id, token)
+
+
+def current_approver(org_id: OrgId, token: BearerToken) -> Approver:
+    return find_approver(org_id, token)
+
+
+async def current_agent(org_id: OrgId, token: BearerToken) -> AgentCaller:
+    # Async on purpose: on the hot path (cache hits) this is pure CPU, and a hop to the thread
+    # pool would cost more than the check itself.
+    return find_agent(org_id, token)
+
+
+def current_principal(org_id: OrgId, token: BearerToken) -> Principal:
+    return find_principal(org_id, token)
+
+
+async def current_agent_or_resource(org_id: OrgId, token: BearerToken) -> AgentCaller:
+    return find_agent(org_id, token, resource_bound=True)
+
+
+CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
+AgentOrResource = Annotated[AgentCaller, Depends(current_agent_or_resource)]
+CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
+CurrentApprover = Annotated[Approver, Depends(current_approver)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def agent_request(
+    request: Request, model: type[M], *, redeems_jit: bool = False
+) -> tuple[str, AgentCaller, M]:
+    """What a lean agent route (app/api/lean_route.py) reads itself: its org, the calling agent
+    and the JSON body, with the same rules and errors as the dependency-injected routes."""
+    org_id = path_org_id(request)
+    caller = find_agent(org_id, parse_bearer(request), redeems_jit=redeems_jit)
+    return org_id, caller, await json_body(request, model)

@@ -1,0 +1,90 @@
+"""Organizations and their admin tokens."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from app.audit import service as audit
+from app.core.columns import new_id, utcnow
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token, new_secret_token
+from app.identity.keys import create_signing_key
+from app.models import AdminToken, Org
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass(frozen=True)
+class IssuedAdminToken:
+    token_id: str
+    token: str  # shown once; only its hash is stored
+
+
+def create_org(
+    session: Session, *, name: str, slug: str | None = None
+) -> tuple[Org, IssuedAdminToken]:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise RuleViolation("an organization name is 1 to 200 characters")
+    org_id = slug or new_id("org_")
+    if slug is not None and not SLUG.match(slug):
+        raise RuleViolation("an org slug is 2-63 characters of a-z, 0-9 and '-'")
+    if session.get(Org, org_id) is not None:
+        raise Conflict(f"organization {org_id} already exists")
+    org = Org(id=org_id, name=name)
+    session.add(org)
+    session.flush()
+    create_signing_key(session, org_id=org.id)
+    issued = create_admin_token(session, org_id=org.id, label="initial")
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org.id, actor="cli", action="org.create", target=org.id, outcome="success"
+        ),
+    )
+    return org, issued
+
+
+def create_admin_token(session: Session, *, org_id: str, label: str = "") -> IssuedAdminToken:
+    if session.get(Org, org_id) is None:
+        raise NotFound(f"no organization {org_id}")
+    token = new_secret_token(ADMIN_TOKEN_PREFIX)
+    row = AdminToken(org_id=org_id, label=label[:200], token_hash=hash_token(token))
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=org_id,
+            actor="cli",
+            action="admin_token.create",
+            target=row.id,
+            outcome="success",
+            details={"label": label},
+        ),
+    )
+    return IssuedAdminToken(token_id=row.id, token=token)
+
+
+def revoke_admin_token(
+    session: Session, *, org_id: str, token_id: str, now: datetime | None = None
+) -> AdminToken:
+    row = session.get(AdminToken, token_id)
+    if row is None or row.org_id != org_id:
+        raise NotFound(f"no admin token {token_id} in {org_id}")
+    if row.revoked_at is None:
+        row.revoked_at = now or utcnow()
+        session.add(row)
+        audit.record(
+            session,
+            audit.EventIn(
+                org_id=org_id,
+                actor="cli",
+                action="admin_token.revoke",
+                target=token_id,
+                outcome="success",
+            ),
+        )
+    return row

@@ -1,0 +1,1 @@
+"""Just-in-time approval: the request state machine, intake, JIT tokens, views, notification, routes."""

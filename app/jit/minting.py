@@ -1,0 +1,107 @@
+"""Minting a JIT request's token once it is approved, and handing it to its agent.
+
+Below the state machine (which mints on approval in the same transaction) and the rest of the
+token's life (app.jit.tokens), so neither is imported back.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.core.columns import aware, utcnow
+from app.core.db import rows_changed
+from app.core.secrets import decrypt, encrypt
+from app.identity import access_tokens, tokens
+from app.jit.notify import after_change
+from app.jit.status import RequestStatus
+from app.models import Agent, JitDecision, JitRequest
+
+APPROVED = RequestStatus.APPROVED
+
+
+def mint_token(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
+    """Mint the request's token if it is approved and has none yet (idempotent). True if minted."""
+    row = session.get(JitRequest, request_id, populate_existing=True)
+    if row is None or row.status != APPROVED or row.token_jti is not None:
+        return False
+    agent = session.get(Agent, row.agent_id)
+    if agent is None or agent.status != "active":
+        return False  # withdraw_for_agent revokes such approvals
+    approved_at = aware(row.decided_at) or utcnow()
+    approvers = session.exec(
+        select(JitDecision.approver_id).where(
+            JitDecision.request_id == row.id, JitDecision.decision == "approve"
+        )
+    ).all()
+    # exp counts from the approval, not from when a worker got round to minting.
+    ttl = max(
+        int((approved_at + timedelta(seconds=row.granted_ttl) - (now or utcnow())).total_seconds()),
+        1,
+    )
+    issued = tokens.mint(
+        session,
+        agent=agent,
+        scope=[row.permission],
+        audience=row.resource or access_tokens.issuer_for(row.org_id),
+        ttl=ttl,
+        kind="jit",
+        extra={
+            "jit": {
+                "request_id": row.id,
+                "operation_hash": row.operation_hash,
+                "approved_by": list(approvers) or ["policy:auto"],
+            }
+        },
+        now=(now or utcnow()).timestamp(),
+    )
+    expires_at = (now or utcnow()) + timedelta(seconds=ttl)
+    stmt = (
+        update(JitRequest)
+        .where(
+            col(JitRequest.id) == row.id,
+            col(JitRequest.status) == APPROVED,
+            col(JitRequest.token_jti).is_(None),
+        )
+        .values(
+            token_jti=issued.jti,
+            token_encrypted=encrypt(issued.access_token),
+            token_expires_at=expires_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if rows_changed(session, stmt) != 1:
+        return False  # another worker minted first; this token was never handed out
+    audit.record(
+        session,
+        audit.EventIn(
+            org_id=row.org_id,
+            actor="system",
+            action="jit.token_mint",
+            target=row.id,
+            outcome="success",
+            details={"jti": issued.jti, "ttl": ttl},
+        ),
+    )
+    session.expire_all()
+    after_change(session, row, "token")
+    return True
+
+
+def token_for_agent(row: JitRequest) -> dict[str, Any] | None:
+    if row.status != APPROVED or not row.token_encrypted or row.token_expires_at is None:
+        return None
+    expires = aware(row.token_expires_at)
+    assert expires is not None
+    left = int((expires - datetime.now(UTC)).total_seconds())
+    if left <= 0:
+        return None
+    return {
+        "access_token": decrypt(row.token_encrypted),
+        "token_type": "Bearer",
+        "expires_in": left,
+        "expires_at": expires.isoformat(),
+        "scope": row.permission,
+    }

@@ -1,0 +1,41 @@
+"""The house's shape (issue 11): the project's modules import one another without a cycle."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _import_graph():
+    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "scripts/import_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_cycle_among_project_modules_counting_function_local_imports():
+    # given every module of app/, workers/, notifiers/ and jitgate/
+    graph_tool = _import_graph()
+    modules = graph_tool.project_modules(ROOT)
+    graph = {name: graph_tool.imports_of(path, modules) - {name} for name, path in modules.items()}
+
+    # when the import graph is searched for strongly connected components
+    cycles = graph_tool.find_cycles(graph)
+
+    # then there are none
+    assert cycles == []
+
+
+def test_a_function_local_import_counts_as_an_edge(tmp_path):
+    # given a module that imports another only inside a function
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/a.py").write_text("def f():\n    from app import b\n")
+    (tmp_path / "app/b.py").write_text("from app.a import f\n")
+    graph_tool = _import_graph()
+    modules = graph_tool.project_modules(tmp_path)
+
+    # when the graph is built
+    graph = {name: graph_tool.imports_of(path, modules) - {name} for name, path in modules.items()}
+
+    # then the hidden tie is a cycle
+    assert graph_tool.find_cycles(graph) == [["app.a", "app.b"]]
