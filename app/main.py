@@ -24,12 +24,13 @@ from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
 from app.identity.routes import agents, oauth, wellknown
 from app.jit import routes as jit
+from app.resources import routes as resources
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
-API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
+API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit, resources)
 OTHER_MODULES = (health, wellknown, slack, email_links, dashboard, admin)
 
 
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     for module in OTHER_MODULES:
         app.include_router(module.router)
+    app.include_router(resources.wellknown)
 
     app.add_middleware(
         RequestLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes

@@ -18,6 +18,7 @@ from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_tok
 from app.http.errors import json_body
 from app.identity import access_tokens, rate_limits
 from app.models import AdminToken, Approver, Org
+from app.resources import service as resources
 
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).
@@ -117,15 +118,20 @@ class AgentCaller:
         return frozenset(str(self.claims.get("scope", "")).split())
 
 
-def find_agent(org_id: str, token: str, *, redeems_jit: bool = False) -> AgentCaller:
+def find_agent(
+    org_id: str, token: str, *, redeems_jit: bool = False, resource_bound: bool = False
+) -> AgentCaller:
     """Verify an access token offline; the agent's facts come from the decision cache.
 
     A JIT token is good for its one operation only: as a bearer it is refused everywhere but
     where it is redeemed (redeems_jit), so whoever it was handed to cannot act as the agent.
     The refusal comes before anything could use it up: it still redeems afterwards.
+    resource_bound: a token for one of the org's registered resources is accepted too (a
+    protected MCP server opening and reading JIT requests with its caller's token).
     """
     require_org(org_id)
-    claims = access_tokens.verify(token, org_id=org_id)
+    audience = resources.bound_audience(org_id, token) if resource_bound else None
+    claims = access_tokens.verify(token, org_id=org_id, audience=audience)
     logs.bind(agent=claims["sub"])
     if claims.get("jit") is not None and not redeems_jit:
         raise Unauthenticated(
@@ -151,13 +157,13 @@ class Principal:
     approver: Approver | None = None
 
 
-def find_principal(org_id: str, token: str) -> Principal:
+def find_principal(org_id: str, token: str, *, resource_bound: bool = False) -> Principal:
     if token.startswith(ADMIN_TOKEN_PREFIX):
         return Principal(kind="admin", id=find_admin(org_id, token).id)
     if token.startswith(APPROVER_TOKEN_PREFIX):
         approver = find_approver(org_id, token)
         return Principal(kind="approver", id=approver.id, approver=approver)
-    agent = find_agent(org_id, token)
+    agent = find_agent(org_id, token, resource_bound=resource_bound)
     return Principal(kind="agent", id=agent.agent_id, agent=agent)
 
 
@@ -179,7 +185,12 @@ def current_principal(org_id: OrgId, token: BearerToken) -> Principal:
     return find_principal(org_id, token)
 
 
+async def current_agent_or_resource(org_id: OrgId, token: BearerToken) -> AgentCaller:
+    return find_agent(org_id, token, resource_bound=True)
+
+
 CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
+AgentOrResource = Annotated[AgentCaller, Depends(current_agent_or_resource)]
 CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
 CurrentApprover = Annotated[Approver, Depends(current_approver)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

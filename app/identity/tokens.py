@@ -16,6 +16,7 @@ from app.core.errors import InvalidGrant, InvalidScope
 from app.identity import access_tokens
 from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken
+from app.resources import service as resources
 from app.settings import get_settings
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -177,6 +178,7 @@ def authenticate(
     try:
         granted = resolve_scope(agent, scope)
         audience = validate_resource(resource) or issuer
+        resources.require_registered(session, org_id=org_id, resource=resource)
     except (InvalidScope, InvalidGrant) as exc:
         _audit_refusal(org_id, exc.description, actor=agent.id)
         raise

@@ -24,6 +24,7 @@ from app.jit.notify import after_change
 from app.jit.state_machine import MAX_TTL, approve_now
 from app.jit.status import RequestStatus
 from app.models import Agent, JitRequest
+from app.resources import service as resources
 
 
 def _existing(session: Session, org_id: str, agent_id: str, key: str) -> JitRequest | None:
@@ -74,6 +75,7 @@ def create_request(
         raise RuleViolation("justification is required: say why this operation is needed")
     op, op_hash = operations.normalize(operation)
     resource = validate_resource(resource)
+    resources.require_registered(session, org_id=org_id, resource=resource)
     if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
         return _same_request(row, permission, op_hash, resource), False
     requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)

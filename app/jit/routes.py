@@ -17,6 +17,7 @@ from app.core import events
 from app.core.db import session_scope
 from app.core.errors import Forbidden, NotFound
 from app.http.deps import (
+    AgentOrResource,
     CurrentAgent,
     CurrentApprover,
     CurrentPrincipal,
@@ -27,11 +28,13 @@ from app.http.deps import (
     parse_bearer,
 )
 from app.http.throttle import ClientAddressLimit
+from app.identity.access_tokens import issuer_for
 from app.jit import intake as jit_intake
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
 from app.jit.status import FINAL, RequestStatus
+from app.resources import service as resources
 from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
 
 router = APIRouter(tags=["jit"])
@@ -41,10 +44,18 @@ SSE_KEEPALIVE_SECONDS = 15
 
 @router.post("/jit/requests")
 def create_request(
-    org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: CurrentAgent
+    org_id: OrgId, body: JitRequestIn, session: SessionDep, agent: AgentOrResource
 ) -> JSONResponse:
+    fields = body.model_dump()
+    fields["resource"] = resources.resource_for_request(
+        session,
+        org_id=org_id,
+        caller_aud=agent.claims["aud"],
+        permission=body.permission,
+        resource=body.resource,
+    )
     row, created = jit_intake.create_request(
-        session, org_id=org_id, agent_id=agent.agent_id, **body.model_dump()
+        session, org_id=org_id, agent_id=agent.agent_id, **fields
     )
     view = jit_views.public(session, row, for_agent_id=agent.agent_id)
     status = 202 if row.status == RequestStatus.PENDING else 200
@@ -63,6 +74,9 @@ def _answer(body: dict[str, Any]) -> JSONResponse:
 def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
     if principal.kind == "agent" and row.agent_id != principal.id:
         raise NotFound(f"no JIT request {row.id} in this organization")
+    bound_to = principal.agent.claims["aud"] if principal.agent else None
+    if bound_to not in (None, row.resource, issuer_for(row.org_id)):
+        raise NotFound(f"no JIT request {row.id} for {bound_to}")  # a server sees its own only
     if principal.approver is not None:
         approver_scope.ensure_may_see(session, principal.approver, row)
 
@@ -70,7 +84,7 @@ def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
     """One short unit of work: authenticate, load, render. Never held open while waiting."""
     with session_scope() as session:
-        principal = find_principal(org_id, token)
+        principal = find_principal(org_id, token, resource_bound=True)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         _authorize_read(session, principal, row)
         view = jit_views.public(

@@ -14,6 +14,7 @@ from app.identity.models import (
 )
 from app.jit.models import Approver, Delivery, JitDecision, JitRequest, Policy
 from app.jit.outbox_models import OutboxRow
+from app.resources.models import ProtectedResource
 
 __all__ = [
     "AdminToken",
@@ -30,6 +31,7 @@ __all__ = [
     "OutboxRow",
     "Permission",
     "Policy",
+    "ProtectedResource",
     "SigningKey",
     "UsedAssertion",
 ]

@@ -59,8 +59,12 @@ def test_login_returns_only_to_dashboard_pages(browser, team):
 
 def test_tampered_cookie_is_not_a_session(browser, team):
     login(browser, team.token)
-    value = browser.cookies.get(sessions.COOKIE)
-    browser.cookies.set(sessions.COOKIE, value[:-3] + "AAA", path="/dashboard")
+    # Replace the cookie in place (same domain and path): a second cookie beside it would leave
+    # the genuine one to be sent, and the test would prove nothing.
+    cookie = next(c for c in browser.cookies.jar if c.name == sessions.COOKIE)
+    tampered = cookie.value[:-3] + ("AAA" if not cookie.value.endswith("AAA") else "BBB")
+    browser.cookies.set(sessions.COOKIE, tampered, domain=cookie.domain, path=cookie.path)
+    assert [c.value for c in browser.cookies.jar if c.name == sessions.COOKIE] == [tampered]
     assert browser.get("/dashboard/pending").status_code == 303
 
 

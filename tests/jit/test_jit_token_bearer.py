@@ -32,6 +32,7 @@ PUBLIC = {
     ("GET", "/orgs/{org_id}/.well-known/jwks.json"),
     ("GET", "/orgs/{org_id}/.well-known/oauth-authorization-server"),
     ("GET", "/.well-known/oauth-authorization-server/orgs/{org_id}"),
+    ("GET", "/orgs/{org_id}/.well-known/oauth-protected-resource/resources/{resource_id}"),
     ("GET", "/dashboard"),
     ("GET", "/dashboard/"),
     ("GET", "/dashboard/login"),

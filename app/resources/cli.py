@@ -1,0 +1,87 @@
+"""`jitgate resources add|list|remove`: the protected-resource registry from the command line."""
+
+import json
+
+import click
+
+from app.cli.common import CliError, cli_session, friendly
+
+
+def register(main: click.Group) -> None:
+    main.add_command(resources)
+
+
+@click.group()
+def resources() -> None:
+    """Protected resources (API and MCP servers tokens may be bound to)."""
+
+
+def _parse_tools(pairs: tuple[str, ...]) -> dict[str, str]:
+    tools: dict[str, str] = {}
+    for pair in pairs:
+        tool, sep, permission = pair.partition("=")
+        if not sep:
+            raise CliError(f"--tool {pair!r}: write it as TOOL=PERMISSION")
+        tools[tool.strip()] = permission.strip()
+    return tools
+
+
+def _require_org(session, org_id: str) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Org
+
+    if session.get(Org, org_id) is None:
+        raise CliError(f"no organization {org_id}")
+
+
+@resources.command("add")
+@click.option("--org", "org_id", required=True)
+@click.option("--name", required=True)
+@click.option("--uri", "resource_uri", required=True, help="The server's URI (token audience).")
+@click.option("--kind", type=click.Choice(["mcp", "api"]), default="mcp", show_default=True)
+@click.option("--tool", "tools", multiple=True, help="TOOL=PERMISSION; repeat for each tool.")
+@click.option("--default-permission", default=None)
+@friendly
+def resources_add(
+    org_id: str,
+    name: str,
+    resource_uri: str,
+    kind: str,
+    tools: tuple[str, ...],
+    default_permission: str | None,
+) -> None:
+    from app.resources import service
+
+    body = {
+        "name": name,
+        "resource_uri": resource_uri,
+        "kind": kind,
+        "tools": _parse_tools(tools),
+        "default_permission": default_permission,
+    }
+    with cli_session() as session:
+        _require_org(session, org_id)
+        row = service.create(session, org_id=org_id, body=body, actor="cli")
+        click.echo(json.dumps(service.public(row), default=str))
+
+
+@resources.command("list")
+@click.option("--org", "org_id", required=True)
+@friendly
+def resources_list(org_id: str) -> None:
+    from app.resources import service
+
+    with cli_session() as session:
+        for row in service.list_resources(session, org_id=org_id):
+            click.echo(json.dumps(service.public(row), default=str))
+
+
+@resources.command("remove")
+@click.option("--org", "org_id", required=True)
+@click.argument("resource_id")
+@friendly
+def resources_remove(org_id: str, resource_id: str) -> None:
+    from app.resources import service
+
+    with cli_session() as session:
+        service.delete(session, org_id=org_id, resource_id=resource_id, actor="cli")
+    click.echo(f"removed {resource_id}")

@@ -1,0 +1,58 @@
+"""Resource routes: the admin registry and each resource's public RFC 9728 document."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from app.core.db import read_session
+from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.resources import service
+from app.resources.schemas import ResourceIn
+
+router = APIRouter(tags=["resources"])
+# Unauthenticated discovery, outside /api/v1 like the org's other .well-known documents.
+wellknown = APIRouter(tags=["resources"])
+
+
+@router.post("/resources", status_code=201)
+def create(
+    org_id: OrgId, body: ResourceIn, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    row = service.create(session, org_id=org_id, body=body.model_dump(), actor=admin.id)
+    return service.public(row)
+
+
+@router.get("/resources")
+def list_all(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
+    rows = service.list_resources(session, org_id=org_id)
+    return {"items": [service.public(r) for r in rows], "next_cursor": None}
+
+
+@router.get("/resources/{resource_id}")
+def get_one(
+    org_id: OrgId, resource_id: str, session: SessionDep, _admin: CurrentAdmin
+) -> dict[str, Any]:
+    return service.public(service.get(session, org_id=org_id, resource_id=resource_id))
+
+
+@router.put("/resources/{resource_id}")
+def replace(
+    org_id: OrgId, resource_id: str, body: ResourceIn, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    row = service.replace(
+        session, org_id=org_id, resource_id=resource_id, body=body.model_dump(), actor=admin.id
+    )
+    return service.public(row)
+
+
+@router.delete("/resources/{resource_id}", status_code=204)
+def delete(org_id: OrgId, resource_id: str, session: SessionDep, admin: CurrentAdmin) -> Response:
+    service.delete(session, org_id=org_id, resource_id=resource_id, actor=admin.id)
+    return Response(status_code=204)
+
+
+@wellknown.get("/orgs/{org_id}/.well-known/oauth-protected-resource/resources/{resource_id}")
+def protected_resource_metadata(org_id: OrgId, resource_id: str) -> dict[str, Any]:
+    with read_session() as session:
+        row = service.get(session, org_id=org_id, resource_id=resource_id)
+        return service.metadata(row)
