@@ -155,7 +155,6 @@ def authenticate(
     assertion: str,
     scope: str | None,
     resource: str | None,
-    grant_form: str,
 ) -> Grant:
     """Verify the client assertion and decide scope and audience; reads only.
 
@@ -170,8 +169,6 @@ def authenticate(
         )
     except AssertionRejected as exc:
         _audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
-        if grant_form == JWT_BEARER_GRANT:
-            raise InvalidGrant(exc.description) from exc
         raise
     agent = verified.agent
     try:

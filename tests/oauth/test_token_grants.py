@@ -330,3 +330,26 @@ def test_issued_and_refused_tokens_are_audit_events(client, org, agent):
     assert len(issued) == 1 and issued[0]["actor"] == agent.agent_id
     assert issued[0]["details"]["kid"] == agent.kid
     assert len(refused) == 1 and "(aud)" in refused[0]["reason"]
+
+
+# The token form as documented before the grant table (issue 11, follow-up 4): the table must
+# reproduce it field for field; a new grant only adds its own fields and grant_type value.
+DOCUMENTED_TOKEN_FORM = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials", JWT_BEARER]},
+        "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
+        "client_assertion": {"type": "string", "description": "client_credentials form"},
+        "assertion": {"type": "string", "description": "jwt-bearer grant form"},
+        "scope": {"type": "string", "description": "space-separated capabilities"},
+        "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
+    },
+}
+
+
+def test_token_form_is_built_from_the_grant_table_without_changing_the_document(client):
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/orgs/{org_id}/api/v1/oauth/token"]["post"]
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form == DOCUMENTED_TOKEN_FORM
