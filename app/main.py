@@ -10,7 +10,7 @@ from app.approvers import email_links
 from app.approvers import routes as approvers
 from app.approvers import slack_routes as slack
 from app.audit import routes as audit
-from app.authz.routes import ask, policies
+from app.authz.routes import ask, authzen, policies
 from app.authz.routes import catalog as permissions
 from app.authz.routes import check as authz
 from app.core import logs
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
 API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
-OTHER_MODULES = (health, wellknown, slack, email_links, dashboard)
+OTHER_MODULES = (health, wellknown, authzen, slack, email_links, dashboard)
 
 
 @asynccontextmanager
