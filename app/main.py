@@ -18,14 +18,25 @@ from app.dashboard import routes as dashboard
 from app.http import errors, health
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
-from app.identity.routes import agents, oauth, wellknown
+from app.identity.routes import agents, federation, oauth, wellknown
 from app.jit import routes as jit
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
-API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit)
+API_MODULES = (
+    authz,
+    oauth,
+    ask,
+    jit,
+    agents,
+    federation,
+    approvers,
+    policies,
+    permissions,
+    audit,
+)
 OTHER_MODULES = (health, wellknown, authzen, slack, email_links, dashboard)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.core.errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
-from app.identity import tokens
+from app.identity import exchange, tokens
 from app.identity.assertions import AssertionRejected
 
 Form = dict[str, str]
@@ -26,6 +26,7 @@ class GrantType:
     # refused without touching the database, and the route reads it to pick its fast path.
     credential: Callable[[Form], str]
     authenticate: Authenticator  # (session, *, org_id, form, credential) -> Grant
+    issued_token_type: str | None = None  # RFC 8693 §2.2.1 answers name what was issued
 
 
 # Fields every grant may carry.
@@ -99,6 +100,17 @@ GRANT_TYPES: dict[str, GrantType] = {
             fields={"assertion": {"type": "string", "description": "jwt-bearer grant form"}},
             credential=_grant_assertion,
             authenticate=authenticate_jwt_bearer,
+        ),
+        GrantType(
+            name=exchange.TOKEN_EXCHANGE_GRANT,
+            fields={
+                "subject_token": {"type": "string", "description": "token-exchange grant form"},
+                "subject_token_type": {"type": "string", "enum": [exchange.JWT_TOKEN_TYPE]},
+                "requested_token_type": {"type": "string", "enum": [exchange.ACCESS_TOKEN_TYPE]},
+            },
+            credential=exchange.subject_token,
+            authenticate=exchange.authenticate_workload,
+            issued_token_type=exchange.ACCESS_TOKEN_TYPE,
         ),
     )
 }

@@ -1,7 +1,7 @@
 """The OAuth token service: client-credentials grants, introspection (RFC 7662), revocation (RFC 7009)."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,6 +146,7 @@ class Grant:
     scope: list[str]
     audience: str
     kid: str
+    extra: dict[str, Any] = field(default_factory=dict)  # claims a grant adds (federated, act)
 
 
 def authenticate(
@@ -168,14 +169,14 @@ def authenticate(
             session, org_id=org_id, token=assertion, accepted_audiences=accepted
         )
     except AssertionRejected as exc:
-        _audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
+        audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
         raise
     agent = verified.agent
     try:
         granted = resolve_scope(agent, scope)
         audience = validate_resource(resource) or issuer
     except (InvalidScope, InvalidGrant) as exc:
-        _audit_refusal(org_id, exc.description, actor=agent.id)
+        audit_refusal(org_id, exc.description, actor=agent.id)
         raise
     return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
 
@@ -187,6 +188,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
         scope=grant.scope,
         audience=grant.audience,
         ttl=get_settings().access_token_ttl,
+        extra=grant.extra,
     )
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
     metrics.TOKENS_ISSUED.labels("access").inc()
@@ -197,13 +199,18 @@ def issue(grant: Grant) -> IssuedAccessToken:
             action="token.issue",
             target=issued.jti,
             outcome="success",
-            details={"scope": issued.scope, "aud": grant.audience, "kid": grant.kid},
+            details={
+                "scope": issued.scope,
+                "aud": grant.audience,
+                "kid": grant.kid,
+                **grant.extra,
+            },
         )
     )
     return issued
 
 
-def _audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
+def audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
     audit.record_later(
         audit.EventIn(
             org_id=org_id, actor=actor, action="token.issue", outcome="refused", reason=reason
@@ -233,6 +240,7 @@ def introspect(
     if claims.get("jit") and not _jit_rules.is_live(session, claims):
         return {"active": False}
     keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
+    keep += ("federated",)
     return {
         "active": True,
         "token_type": "Bearer",

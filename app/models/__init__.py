@@ -1,6 +1,7 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
 from app.audit.models import AuditEvent
+from app.identity.federation_models import FederationRule, TrustedIssuer
 from app.identity.models import (
     AdminToken,
     Agent,
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEvent",
     "Delivery",
     "DurableKey",
+    "FederationRule",
     "IssuedToken",
     "JitDecision",
     "JitRequest",
@@ -31,5 +33,6 @@ __all__ = [
     "Permission",
     "Policy",
     "SigningKey",
+    "TrustedIssuer",
     "UsedAssertion",
 ]

@@ -334,14 +334,25 @@ def test_issued_and_refused_tokens_are_audit_events(client, org, agent):
 
 # The token form as documented before the grant table (issue 11, follow-up 4): the table must
 # reproduce it field for field; a new grant only adds its own fields and grant_type value.
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 DOCUMENTED_TOKEN_FORM = {
     "type": "object",
     "required": ["grant_type"],
     "properties": {
-        "grant_type": {"type": "string", "enum": ["client_credentials", JWT_BEARER]},
+        "grant_type": {"type": "string", "enum": ["client_credentials", JWT_BEARER, EXCHANGE]},
         "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
         "client_assertion": {"type": "string", "description": "client_credentials form"},
         "assertion": {"type": "string", "description": "jwt-bearer grant form"},
+        # issue 16: the token-exchange grant's own fields (RFC 8693 §2.1)
+        "subject_token": {"type": "string", "description": "token-exchange grant form"},
+        "subject_token_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:token-type:jwt"],
+        },
+        "requested_token_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:token-type:access_token"],
+        },
         "scope": {"type": "string", "description": "space-separated capabilities"},
         "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
     },

@@ -66,12 +66,15 @@ def _issue(
     budget = granted.agent.budget or {}
     rate_limits.limit_agent_requests(org_id, granted.agent.id, budget.get("requests_per_minute"))
     issued = tokens.issue(granted)
-    return {
+    body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
         "scope": issued.scope,
     }
+    if grant_type.issued_token_type:
+        body["issued_token_type"] = grant_type.issued_token_type
+    return body
 
 
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
