@@ -13,7 +13,7 @@ from app.approvers import email_links
 from app.approvers import routes as approvers
 from app.approvers import slack_routes as slack
 from app.audit import routes as audit
-from app.authz.routes import ask, policies
+from app.authz.routes import ask, authzen, policies
 from app.authz.routes import catalog as permissions
 from app.authz.routes import check as authz
 from app.core import logs
@@ -22,7 +22,7 @@ from app.dashboard import routes as dashboard
 from app.http import errors, health
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
-from app.identity.routes import agents, oauth, wellknown
+from app.identity.routes import agents, federation, oauth, wellknown
 from app.jit import routes as jit
 from app.resources import routes as resources
 from app.settings import get_settings
@@ -30,8 +30,20 @@ from app.settings import get_settings
 log = logging.getLogger(__name__)
 API_PREFIX = "/orgs/{org_id}/api/v1"
 # The hot routes come first: routing tries them in order on every request.
-API_MODULES = (authz, oauth, ask, jit, agents, approvers, policies, permissions, audit, resources)
-OTHER_MODULES = (health, wellknown, slack, email_links, dashboard, admin)
+API_MODULES = (
+    authz,
+    oauth,
+    ask,
+    jit,
+    agents,
+    federation,
+    approvers,
+    policies,
+    permissions,
+    audit,
+    resources,
+)
+OTHER_MODULES = (health, wellknown, authzen, slack, email_links, dashboard, admin)
 
 
 @asynccontextmanager

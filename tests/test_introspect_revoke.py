@@ -395,6 +395,7 @@ def test_authorization_server_metadata_describes_the_endpoints(client, org):
     assert set(meta["grant_types_supported"]) == {
         "client_credentials",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     }
     assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert "none" not in meta["token_endpoint_auth_signing_alg_values_supported"]

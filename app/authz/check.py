@@ -110,7 +110,14 @@ def subject_for(
 def resolve_subject(org_id: str, caller: AgentFacts, subject: str | None) -> AgentFacts | None:
     if subject is None or is_caller(caller, subject):
         return caller
-    if not subject.isprintable():  # a NUL byte makes PostgreSQL raise DataError
+    return find_subject(org_id, subject)
+
+
+def find_subject(org_id: str, subject: str) -> AgentFacts | None:
+    """An agent of this org by id or as agent:<name>; None when there is none."""
+    if (
+        not subject.isprintable() or len(subject) > 200
+    ):  # a NUL byte makes PostgreSQL raise DataError
         return None
     if subject.startswith("agent:"):
         name = subject.removeprefix("agent:")

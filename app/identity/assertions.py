@@ -36,6 +36,7 @@ class AssertionRejected(InvalidClient):
     def __init__(self, rule: str, description: str):
         super().__init__(f"client assertion refused ({rule}): {description}")
         self.rule = rule
+        self.detail = description  # without the prefix, for refusals of other JWTs
         self.agent_id: str | None = None  # set once the assertion names a known agent
 
 
@@ -184,7 +185,7 @@ def verify_signature(token: str, key: PublicKey) -> None:
         raise AssertionRejected("signature", f"the assertion cannot be verified: {exc}") from exc
 
 
-def _number(claims: dict[str, Any], name: str) -> float | None:
+def numeric_date(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
@@ -196,7 +197,7 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
 
 def validate_exp(claims: dict[str, Any], now: float) -> float:
     settings = get_settings()
-    exp = _number(claims, "exp")
+    exp = numeric_date(claims, "exp")
     if exp is None:
         raise AssertionRejected("exp", "exp is required")
     if exp < now - settings.clock_leeway:
@@ -207,13 +208,13 @@ def validate_exp(claims: dict[str, Any], now: float) -> float:
 
 
 def validate_nbf(claims: dict[str, Any], now: float) -> None:
-    nbf = _number(claims, "nbf")
+    nbf = numeric_date(claims, "nbf")
     if nbf is not None and nbf > now + get_settings().clock_leeway:
         raise AssertionRejected("nbf", "the assertion is not valid yet (nbf)")
 
 
 def validate_iat(claims: dict[str, Any], now: float) -> None:
-    iat = _number(claims, "iat")
+    iat = numeric_date(claims, "iat")
     if iat is not None and iat > now + get_settings().clock_leeway:
         raise AssertionRejected("iat", "the assertion was issued in the future (iat)")
 

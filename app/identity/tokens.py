@@ -1,7 +1,7 @@
 """The OAuth token service: client-credentials grants, introspection (RFC 7662), revocation (RFC 7009)."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,6 +147,7 @@ class Grant:
     scope: list[str]
     audience: str
     kid: str
+    extra: dict[str, Any] = field(default_factory=dict)  # claims a grant adds (federated, act)
 
 
 def authenticate(
@@ -156,7 +157,6 @@ def authenticate(
     assertion: str,
     scope: str | None,
     resource: str | None,
-    grant_form: str,
 ) -> Grant:
     """Verify the client assertion and decide scope and audience; reads only.
 
@@ -170,9 +170,7 @@ def authenticate(
             session, org_id=org_id, token=assertion, accepted_audiences=accepted
         )
     except AssertionRejected as exc:
-        _audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
-        if grant_form == JWT_BEARER_GRANT:
-            raise InvalidGrant(exc.description) from exc
+        audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
         raise
     agent = verified.agent
     try:
@@ -180,7 +178,7 @@ def authenticate(
         audience = validate_resource(resource) or issuer
         resources.require_registered(session, org_id=org_id, resource=resource)
     except (InvalidScope, InvalidGrant) as exc:
-        _audit_refusal(org_id, exc.description, actor=agent.id)
+        audit_refusal(org_id, exc.description, actor=agent.id)
         raise
     return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
 
@@ -192,6 +190,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
         scope=grant.scope,
         audience=grant.audience,
         ttl=get_settings().access_token_ttl,
+        extra=grant.extra,
     )
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
     metrics.TOKENS_ISSUED.labels("access").inc()
@@ -202,13 +201,18 @@ def issue(grant: Grant) -> IssuedAccessToken:
             action="token.issue",
             target=issued.jti,
             outcome="success",
-            details={"scope": issued.scope, "aud": grant.audience, "kid": grant.kid},
+            details={
+                "scope": issued.scope,
+                "aud": grant.audience,
+                "kid": grant.kid,
+                **grant.extra,
+            },
         )
     )
     return issued
 
 
-def _audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
+def audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
     audit.record_later(
         audit.EventIn(
             org_id=org_id, actor=actor, action="token.issue", outcome="refused", reason=reason
@@ -238,6 +242,7 @@ def introspect(
     if claims.get("jit") and not _jit_rules.is_live(session, claims):
         return {"active": False}
     keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
+    keep += ("federated",)
     return {
         "active": True,
         "token_type": "Bearer",

@@ -1,6 +1,7 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
 from app.audit.models import AuditEvent
+from app.identity.federation_models import FederationRule, TrustedIssuer
 from app.identity.models import (
     AdminToken,
     Agent,
@@ -24,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "Delivery",
     "DurableKey",
+    "FederationRule",
     "IssuedToken",
     "JitDecision",
     "JitRequest",
@@ -33,5 +35,6 @@ __all__ = [
     "Policy",
     "ProtectedResource",
     "SigningKey",
+    "TrustedIssuer",
     "UsedAssertion",
 ]

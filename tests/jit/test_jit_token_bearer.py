@@ -33,6 +33,8 @@ PUBLIC = {
     ("GET", "/orgs/{org_id}/.well-known/oauth-authorization-server"),
     ("GET", "/.well-known/oauth-authorization-server/orgs/{org_id}"),
     ("GET", "/orgs/{org_id}/.well-known/oauth-protected-resource/resources/{resource_id}"),
+    ("GET", "/orgs/{org_id}/.well-known/authzen-configuration"),
+    ("GET", "/.well-known/authzen-configuration/orgs/{org_id}"),
     ("GET", "/dashboard"),
     ("GET", "/dashboard/"),
     ("GET", "/dashboard/login"),
@@ -47,6 +49,11 @@ PUBLIC = {
     ("GET", "/admin/login"),
     ("POST", "/admin/login"),
     ("GET", "/admin/static/{name}"),
+}
+# Bearer routes outside the API prefix (the AuthZEN PDP answers at its own path, §"HTTPS Binding").
+BEARER_OUTSIDE_API = {
+    ("POST", "/orgs/{org_id}/access/v1/evaluation"),
+    ("POST", "/orgs/{org_id}/access/v1/evaluations"),
 }
 # Their own credential (a dashboard session cookie, a Slack signature, a signed email link):
 # a bearer header means nothing there, so a JIT token must not get a 2xx.
@@ -104,7 +111,9 @@ ROUTES = all_routes()
 BEARER_ROUTES = [
     r
     for r in ROUTES
-    if r[1].startswith(API_PREFIX) and r not in REDEMPTION and r not in CLIENT_AUTH
+    if (r[1].startswith(API_PREFIX) or r in BEARER_OUTSIDE_API)
+    and r not in REDEMPTION
+    and r not in CLIENT_AUTH
 ]
 
 
@@ -135,7 +144,7 @@ def test_the_route_walk_sees_every_documented_route():
 def test_every_route_says_who_may_call_it():
     # Given every route of the application, then each one outside the agent/admin/approver API
     # is classified here; a new one fails until someone decides which credential it takes.
-    classified = REDEMPTION | CLIENT_AUTH | PUBLIC | OWN_CREDENTIAL
+    classified = REDEMPTION | CLIENT_AUTH | PUBLIC | OWN_CREDENTIAL | BEARER_OUTSIDE_API
     unclassified = [r for r in ROUTES if not r[1].startswith(API_PREFIX) and r not in classified]
     assert unclassified == []
     stale = [r for r in classified if r not in ROUTES]

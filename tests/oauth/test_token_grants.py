@@ -330,3 +330,37 @@ def test_issued_and_refused_tokens_are_audit_events(client, org, agent):
     assert len(issued) == 1 and issued[0]["actor"] == agent.agent_id
     assert issued[0]["details"]["kid"] == agent.kid
     assert len(refused) == 1 and "(aud)" in refused[0]["reason"]
+
+
+# The token form as documented before the grant table (issue 11, follow-up 4): the table must
+# reproduce it field for field; a new grant only adds its own fields and grant_type value.
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+DOCUMENTED_TOKEN_FORM = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials", JWT_BEARER, EXCHANGE]},
+        "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
+        "client_assertion": {"type": "string", "description": "client_credentials form"},
+        "assertion": {"type": "string", "description": "jwt-bearer grant form"},
+        # issue 16: the token-exchange grant's own fields (RFC 8693 §2.1)
+        "subject_token": {"type": "string", "description": "token-exchange grant form"},
+        "subject_token_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:token-type:jwt"],
+        },
+        "requested_token_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:token-type:access_token"],
+        },
+        "scope": {"type": "string", "description": "space-separated capabilities"},
+        "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
+    },
+}
+
+
+def test_token_form_is_built_from_the_grant_table_without_changing_the_document(client):
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/orgs/{org_id}/api/v1/oauth/token"]["post"]
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form == DOCUMENTED_TOKEN_FORM

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.core import metrics, row_writer
 from app.core.db import read_session, session_scope
-from app.core.errors import InvalidClient, InvalidRequest, JitgateError, UnsupportedGrantType
+from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
     ORG_ID_OPENAPI,
@@ -23,7 +23,7 @@ from app.http.deps import (
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
 from app.http.throttle import client_address
-from app.identity import assertions, rate_limits, tokens
+from app.identity import assertions, grants, rate_limits, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -57,44 +57,24 @@ async def read_form(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(read_form)]
 
 
-def _assertion_from(form: dict[str, str]) -> tuple[str, str]:
-    grant = form.get("grant_type")
-    if grant == "client_credentials":
-        if form.get("client_assertion_type") != tokens.CLIENT_ASSERTION_TYPE:
-            raise InvalidClient("client_assertion_type must be " + tokens.CLIENT_ASSERTION_TYPE)
-        if not form.get("client_assertion"):
-            raise InvalidClient("client_assertion is required")
-        return form["client_assertion"], grant
-    if grant == tokens.JWT_BEARER_GRANT:
-        if not form.get("assertion"):
-            raise InvalidRequest("assertion is required for the jwt-bearer grant")
-        return form["assertion"], grant
-    if not grant:
-        raise InvalidRequest("grant_type is required")
-    raise UnsupportedGrantType(f"grant_type {grant[:80]!r} is not supported")
-
-
-def _issue(org_id: str, form: dict[str, str]) -> dict[str, Any]:
-    assertion, grant = _assertion_from(form)
+def _issue(
+    org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
+) -> dict[str, Any]:
     with read_session() as session:
         require_org(org_id)
-        granted = tokens.authenticate(
-            session,
-            org_id=org_id,
-            assertion=assertion,
-            scope=form.get("scope"),
-            resource=form.get("resource"),
-            grant_form=grant,
-        )
+        granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
     budget = granted.agent.budget or {}
     rate_limits.limit_agent_requests(org_id, granted.agent.id, budget.get("requests_per_minute"))
     issued = tokens.issue(granted)
-    return {
+    body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
         "scope": issued.scope,
     }
+    if grant_type.issued_token_type:
+        body["issued_token_type"] = grant_type.issued_token_type
+    return body
 
 
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
@@ -104,33 +84,19 @@ async def token(request: Request) -> JSONResponse:
         rate_limits.limit_address(client_address(request))
         org_id = path_org_id(request)
         form = await read_form(request)
-        assertion = form.get("client_assertion") or form.get("assertion") or ""
-        if assertions.verifiable_without_io(assertion):
+        grant_type = grants.grant_type_of(form)
+        credential = grant_type.credential(form)  # form errors come before any lookup
+        if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
-            body = _issue(org_id, form)
+            body = _issue(org_id, form, grant_type, credential)
         else:
-            body = await run_in_threadpool(_issue, org_id, form)
+            body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
     except JitgateError as refusal:
         metrics.TOKENS_REFUSED.labels(refusal.code).inc()
         raise
     return JSONResponse(body, headers=NO_STORE)
 
 
-_TOKEN_FORM = {
-    "type": "object",
-    "required": ["grant_type"],
-    "properties": {
-        "grant_type": {
-            "type": "string",
-            "enum": ["client_credentials", tokens.JWT_BEARER_GRANT],
-        },
-        "client_assertion_type": {"type": "string", "enum": [tokens.CLIENT_ASSERTION_TYPE]},
-        "client_assertion": {"type": "string", "description": "client_credentials form"},
-        "assertion": {"type": "string", "description": "jwt-bearer grant form"},
-        "scope": {"type": "string", "description": "space-separated capabilities"},
-        "resource": {"type": "string", "description": "RFC 8707 audience (absolute URI)"},
-    },
-}
 add_lean_post(
     router,
     "/oauth/token",
@@ -138,7 +104,7 @@ add_lean_post(
     summary="Token",
     parameters=[ORG_ID_OPENAPI],
     media_type=FORM,
-    schema=_TOKEN_FORM,
+    schema=grants.token_form_schema(),
 )
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.http.deps import OrgId, SessionDep, require_org
 from app.identity.access_tokens import issuer_for, token_endpoint_for
+from app.identity.grants import GRANT_TYPES
 from app.identity.keys import published_keys
 
 router = APIRouter(tags=["discovery"])
@@ -33,10 +34,7 @@ def metadata(org_id: OrgId, session: SessionDep) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "introspection_endpoint": f"{api}/oauth/introspect",
         "revocation_endpoint": f"{api}/oauth/revoke",
-        "grant_types_supported": [
-            "client_credentials",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        ],
+        "grant_types_supported": list(GRANT_TYPES),
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "ES256", "RS256", "PS256"],
         "introspection_endpoint_auth_methods_supported": ["bearer"],
