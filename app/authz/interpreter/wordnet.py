@@ -14,7 +14,7 @@ DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
 NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
 # and a rare sense that happens to name a catalog action must not win.
-SENSES = 3
+SENSES = 2
 PARTICLES = frozenset(("up", "down", "off", "out", "over", "back", "in", "on", "away"))
 
 
@@ -49,12 +49,21 @@ def synonyms(verb: str) -> frozenset[str]:
 
 @cache
 def broader(verb: str) -> frozenset[str]:
-    """One step up from the commonest senses: 'relocate' is a kind of 'move'."""
+    """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
     synsets = _data()["synsets"]
-    senses = _data()["verbs"].get(verb, ())[:SENSES]
+    senses = _data()["verbs"].get(verb, ())[:1]
     return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
 
 
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
     return tuple(_data()["noun_verbs"].get(noun, ()))
+
+
+def join_phrasal(words: list[str]) -> list[str]:
+    """Indices of verb + particle pairs WordNet knows as one verb ('tick off', 'hand over')."""
+    return [
+        i
+        for i in range(len(words) - 1)
+        if words[i + 1] in PARTICLES and is_verb(f"{words[i]}_{words[i + 1]}")
+    ]
