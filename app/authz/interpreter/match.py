@@ -175,8 +175,7 @@ def _fit(entry: Entry, obj: Word, groups: set[str]) -> float:
 
 def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     """A verb the lexicon lacks, read through WordNet: its own senses first, then one step up
-    ('relocate' is a kind of 'move'). The object must fit, as for any other verb; with no
-    object only a single candidate answers. None when WordNet names no catalog action."""
+    ('relocate' is a kind of 'move'). None when WordNet names no catalog action."""
     verb = ask.verb.extra.get("action") or ask.verb.base
     if not wn.is_verb(verb) or verb in _ABOUT_RIGHTS:
         return None
@@ -189,11 +188,9 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
 
 
 def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
+    """A verb read through WordNet is a guess about the action, so the object must confirm it:
+    with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
+    closed."""
     objects = [x for x in ask.phrase if x.extra.get("object") or x.entry] + ask.hints
-    if objects:
-        return _pick(candidates, objects) or Found(
-            None, "'{phrase}': what it applies to is not in the permission catalog"
-        )
-    if ask.phrase:  # an object we cannot place may be a different target: fail closed
-        return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
-    return _action_only(ask, candidates)
+    found = _pick(candidates, objects) if objects else None
+    return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")

@@ -15,7 +15,6 @@ NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
 # and a rare sense that happens to name a catalog action must not win.
 SENSES = 2
-PARTICLES = frozenset(("up", "down", "off", "out", "over", "back", "in", "on", "away"))
 
 
 @cache
@@ -58,12 +57,3 @@ def broader(verb: str) -> frozenset[str]:
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
     return tuple(_data()["noun_verbs"].get(noun, ()))
-
-
-def join_phrasal(words: list[str]) -> list[str]:
-    """Indices of verb + particle pairs WordNet knows as one verb ('tick off', 'hand over')."""
-    return [
-        i
-        for i in range(len(words) - 1)
-        if words[i + 1] in PARTICLES and is_verb(f"{words[i]}_{words[i + 1]}")
-    ]
