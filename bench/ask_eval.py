@@ -1,7 +1,9 @@
 """Benchmark of the Ask API interpreter on the evaluation set in tests/ask/eval_set.json.
 
-Prints the number of questions, exact-set accuracy, allowed accuracy, false allows, false
-denies and p50/p99 interpreter latency. Run from the repository root:
+Prints the number of questions, whole-answer accuracy (allowed, jit_required and the exact
+permission set all right), exact-set accuracy, allowed accuracy, false allows, false denies
+(of the questions that should be allowed), the same per category, and p50/p99 interpreter
+latency. --set takes any set in the same format, e.g. tests/ask/blind/dev.json. Run from the repository root:
 
     python bench/ask_eval.py [--set PATH] [--repeat N] [--show-misses] [--llm]
 
@@ -53,13 +55,21 @@ def _load() -> str:
 
 def _print(report: Report, show_misses: bool) -> None:
     print(f"questions:           {report.total}")
+    print(
+        f"whole-answer acc.:   {report.whole_right / report.total:.1%} "
+        f"({report.whole_right}/{report.total})"
+    )
     print(f"exact-set accuracy:  {report.exact / report.total:.1%} ({report.exact}/{report.total})")
     print(
         f"allowed accuracy:    {report.allowed_right / report.total:.1%} "
         f"({report.allowed_right}/{report.total})"
     )
     print(f"false allows:        {len(report.false_allows)}")
-    print(f"false denies:        {len(report.false_denies)}")
+    denies = len(report.false_denies)
+    print(
+        f"false denies:        {denies} of {report.should_allow} that should be allowed "
+        f"({denies / max(1, report.should_allow):.1%})"
+    )
     print(
         f"latency p50 / p99:   {report.percentile(50):.3f} ms / {report.percentile(99):.3f} ms "
         f"wall clock ({len(report.latencies_ms)} interpreter calls, load {_load()})"
@@ -68,13 +78,17 @@ def _print(report: Report, show_misses: bool) -> None:
         f"cpu time p50 / p99:  {report.percentile(50, cpu=True):.3f} ms / "
         f"{report.percentile(99, cpu=True):.3f} ms (the interpreter's own cost)"
     )
+    print("by category (whole answer right):")
+    for category, (right, total) in sorted(report.by_category.items()):
+        print(f"  {category:<20} {right:>3}/{total:<3}")
     for row in report.false_allows:
         print(f"FALSE ALLOW #{row['id']}: {row['question']!r} -> {row['got']}")
     if show_misses:
         for row in report.misses:
             print(
-                f"miss #{row['id']}: {row['question']!r} got {row['got']} "
-                f"expected {row['expected']} unresolved {row['unresolved']}"
+                f"miss #{row['id']} [{row['category']}]: {row['question']!r} got {row['got']} "
+                f"allowed={row['allowed']} expected {row['expected']} "
+                f"unresolved {row['unresolved']}"
             )
 
 

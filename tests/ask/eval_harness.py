@@ -60,6 +60,9 @@ class Report:
     total: int = 0
     exact: int = 0
     allowed_right: int = 0
+    whole_right: int = 0  # allowed, jit_required and the exact set (and on_behalf_of) all right
+    should_allow: int = 0
+    by_category: dict[str, list[int]] = field(default_factory=dict)  # category -> [right, total]
     false_allows: list[dict] = field(default_factory=list)
     false_denies: list[dict] = field(default_factory=list)
     misses: list[dict] = field(default_factory=list)
@@ -73,6 +76,7 @@ class Report:
 
 def run(data: dict, interpreter: Callable[..., Interpretation] | None = None) -> Report:
     catalog = catalog_of(data)
+    # The blind sets do not carry the limit; the service's default applies to them.
     limit = data.get("max_question_chars", 1000)
     base = interpreter or (lambda q, c: interpret(q, c, max_chars=limit))
     report = Report()
@@ -97,11 +101,20 @@ def run(data: dict, interpreter: Callable[..., Interpretation] | None = None) ->
         )
         report.latencies_ms += [wall for wall, _ in timed]
         report.cpu_ms += [cpu for _, cpu in timed]
-        _score(report, case, body)
+        _score(report, case, body, _expect_jit(case, held, data["policies"]))
     return report
 
 
-def _score(report: Report, case: dict, body: dict) -> None:
+def _expect_jit(case: dict, held: set[str], policies: dict[str, str]) -> bool:
+    """As the blind sets define it: some named permission is held and its policy is jit."""
+    if "expect_jit_required" in case:
+        return bool(case["expect_jit_required"])
+    return any(
+        p in held and policy_mode(p, policies)[0] == "jit" for p in case["expect_permissions"]
+    )
+
+
+def _score(report: Report, case: dict, body: dict, expect_jit: bool) -> None:
     report.total += 1
     got = {p["permission"] for p in body["permissions"]}
     exact = got == set(case["expect_permissions"])
@@ -109,6 +122,13 @@ def _score(report: Report, case: dict, body: dict) -> None:
         exact = exact and body["on_behalf_of"] == case["expect_on_behalf_of"]
     report.exact += exact
     report.allowed_right += body["allowed"] == case["expect_allowed"]
+    jit = any(p["jit_required"] for p in body["permissions"])
+    whole = exact and body["allowed"] == case["expect_allowed"] and jit == expect_jit
+    report.whole_right += whole
+    report.should_allow += case["expect_allowed"]
+    tally = report.by_category.setdefault(case.get("category", "?"), [0, 0])
+    tally[0] += whole
+    tally[1] += 1
     row = {
         "id": case["id"],
         "question": case["question"][:120],
@@ -121,5 +141,6 @@ def _score(report: Report, case: dict, body: dict) -> None:
         report.false_allows.append(row)
     if not body["allowed"] and case["expect_allowed"]:
         report.false_denies.append(row)
-    if not exact:
-        report.misses.append(row | {"expected": sorted(case["expect_permissions"])})
+    if not whole:
+        expected = sorted(case["expect_permissions"])
+        report.misses.append(row | {"expected": expected, "category": case.get("category")})

@@ -2,7 +2,9 @@
 
 from collections import Counter
 
-from tests.ask.eval_harness import run
+from tests.ask.eval_harness import EVAL_SET, load, run
+
+BLIND_DEV = EVAL_SET.parent / "blind" / "dev.json"
 
 CATEGORIES = {
     "direct",
@@ -42,3 +44,11 @@ def test_interpreter_p99_cpu_time_is_under_5_ms(eval_data):
     # CPU time, not wall clock: a loaded CI machine must not fail a test about our own cost.
     report = run(eval_data)
     assert report.percentile(99, cpu=True) < 5.0
+
+
+def test_no_question_in_the_blind_dev_set_is_allowed_when_it_should_not_be():
+    # given the set a writer who never read the interpreter made (tests/ask/blind/README.md);
+    # only dev.json is read here: test.json is scored once, by hand, never in the suite
+    report = run(load(BLIND_DEV))
+    # then nothing is allowed that should not be (before WordNet: 2 false allows)
+    assert report.false_allows == []

@@ -12,7 +12,7 @@ from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import onbehalf
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
-from app.authz.interpreter.match import Ask, match, named
+from app.authz.interpreter.match import Ask, by_wordnet, match, named
 from app.authz.interpreter.parse import Group, group
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
@@ -176,6 +176,8 @@ def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
         result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
         return
     found = match(ask, index)
+    if found.entry is None and "could mean any of" not in found.reason:
+        found = by_wordnet(ask, index) or found  # ambiguity stays a refusal
     if found.entry is None:
         alarm = verb.base in lx.STEERING_VERBS
         result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)

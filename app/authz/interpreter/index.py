@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.authz.interpreter import lexicon
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases
 from app.authz.interpreter.types import CatalogEntry
 
@@ -67,6 +68,10 @@ class Entry:
     lead_words: frozenset[str] = frozenset()  # its opening verbs as written ("mark", "move")
     alt_actions: frozenset[str] = frozenset()  # "stripe.charge.create" also charges
     word_groups: frozenset[str] = frozenset()
+    # Every verb that names this action in WordNet's commonest senses: its own action, the
+    # verbs its description opens with, the verb of a noun it makes ("issue a refund"), and
+    # their synonyms. Only consulted when the hand-made lexicon found nothing.
+    verbs: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -143,14 +148,28 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         leads,
         _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
+        _verbs(action, leads, resource),
     )
+
+
+_GIVING = frozenset(("issue", "grant", "give", "make", "perform", "process"))
+
+
+def _verbs(action: str, leads: frozenset[str], resource: tuple[str, ...]) -> frozenset[str]:
+    own = {action, *leads}
+    if action in _GIVING:  # "refunds.issue" refunds; "shipments.create" does not ship
+        own |= {v for r in resource for v in wn.noun_verbs(r)}
+    return frozenset(own | {s for v in own for s in wn.synonyms(v)})
 
 
 def _is_content(word: str) -> bool:
     """A description word that can name what a permission applies to."""
     pure_verb = word in ACTION_WORDS and word not in lexicon.NOUN_GROUP
     filler = word in lexicon.STOPWORDS or word in lexicon.DETERMINERS or word in lexicon.PRONOUNS
-    return not (pure_verb or filler or word in lexicon.PARTIES) and len(word) > 2
+    # "a new shipment", "a running machine": a word WordNet knows only as an adjective or an
+    # adverb names no thing, so a question's "new" must not pick an entry by it.
+    modifier = bool(wn.pos(word)) and not wn.pos(word) & (wn.NOUN | wn.VERB)
+    return not (pure_verb or filler or modifier or word in lexicon.PARTIES) and len(word) > 2
 
 
 def _alternative_actions(

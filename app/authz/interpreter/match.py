@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
 from app.authz.interpreter.index import verb_class as vclass
@@ -18,6 +19,9 @@ from app.authz.interpreter.words import Word
 STRONG, GROUP, DESCRIBED = 3.0, 2.0, 1.0
 # Actions whose person is a recipient rather than the thing acted on.
 _TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
+# Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
+# read as an action they would turn a claim about the answer into a permission.
+_ABOUT_RIGHTS = lx.STEERING_VERBS | lx.ESCALATION | frozenset(("grant", "allow", "permit"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
     cls = vclass(action)
     related = (*lx.RELATED.get(cls, ()), *lx.WORD_RELATED.get(verb.base, ()))
     tests: list[Callable[[Entry], bool]] = [
+        # The admin's own opening verb comes first: "open an incident" is what
+        # "Open an incident in the on-call tool" says, even though "open" also reads.
+        lambda e: verb.base in e.lead_words and verb.base != e.action,
         lambda e: e.action == action,
         lambda e: vclass(e.action) == cls or cls in e.alt_actions,
         lambda e: vclass(e.action) in related,
@@ -78,7 +85,7 @@ def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
         return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
     if implied:  # "text a customer" names SMS; an email permission does not cover it
         return Found(None, f"nothing in the catalog covers '{ask.verb.text}' ({implied})")
-    for candidates in filter(None, tiers[:2]):
+    for candidates in filter(None, tiers[1:3]):
         return _action_only(ask, candidates)
     return Found(None, f"no permission in the catalog matches the action '{ask.verb.text}'")
 
@@ -164,3 +171,26 @@ def _fit(entry: Entry, obj: Word, groups: set[str]) -> float:
     if obj.base in entry.words or noun_group(obj.base) in entry.word_groups:
         return DESCRIBED
     return 0.0
+
+
+def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
+    """A verb the lexicon lacks, read through WordNet: its own senses first, then one step up
+    ('relocate' is a kind of 'move'). None when WordNet names no catalog action."""
+    verb = ask.verb.extra.get("action") or ask.verb.base
+    if not wn.is_verb(verb) or verb in _ABOUT_RIGHTS:
+        return None
+    near = {verb} | wn.synonyms(verb)
+    for words in (near, near | wn.broader(verb)):
+        candidates = [e for e in index.entries if e.verbs & words]
+        if candidates:
+            return _fitting(ask, candidates)
+    return None
+
+
+def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
+    """A verb read through WordNet is a guess about the action, so the object must confirm it:
+    with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
+    closed."""
+    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry] + ask.hints
+    found = _pick(candidates, objects) if objects else None
+    return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")

@@ -1,0 +1,59 @@
+"""WordNet 3.0, as the Ask interpreter uses it: verb senses, noun <-> verb forms, parts of speech.
+
+The data file is built by scripts/build_wordnet_data.py and ships in the package, so nothing is
+fetched at run time. It is read lazily, once per process, on the first question that needs it.
+WordNet 3.0 Copyright 2006 by Princeton University (data/WORDNET-LICENSE).
+"""
+
+import gzip
+import json
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
+NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
+# Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
+# and a rare sense that happens to name a catalog action must not win.
+SENSES = 2
+
+
+@cache
+def _data() -> dict:
+    raw = json.loads(gzip.decompress(DATA.read_bytes()))
+    pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
+    return raw | {"pos": pos}
+
+
+def pos(word: str) -> int:
+    """Bits of the parts of speech WordNet knows for a single word (0: unknown)."""
+    return _data()["pos"].get(word, 0)
+
+
+def is_verb(word: str) -> bool:
+    return word in _data()["verbs"]
+
+
+def never_a_verb(word: str) -> bool:
+    """WordNet knows the word, and only as a noun, adjective or adverb: not an action."""
+    bits = pos(word)
+    return bool(bits) and not bits & VERB and not is_verb(word)
+
+
+@cache
+def synonyms(verb: str) -> frozenset[str]:
+    """The lemmas of the verb's commonest senses: 'reboot' -> boot, bring_up."""
+    synsets = _data()["synsets"]
+    return frozenset(w for i in _data()["verbs"].get(verb, ())[:SENSES] for w in synsets[i][0])
+
+
+@cache
+def broader(verb: str) -> frozenset[str]:
+    """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
+    synsets = _data()["synsets"]
+    senses = _data()["verbs"].get(verb, ())[:1]
+    return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
+
+
+def noun_verbs(noun: str) -> tuple[str, ...]:
+    """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
+    return tuple(_data()["noun_verbs"].get(noun, ()))

@@ -1,0 +1,109 @@
+"""Build app/authz/interpreter/data/wordnet.json.gz from the WordNet 3.0 database files.
+
+The Ask interpreter reads this file (lazily, once) so that it knows the language rather than
+the words of its own tests, and needs nothing at run time. Run it where the database is:
+
+    apt-get install -y wordnet-base   # Debian: /usr/share/wordnet
+    python scripts/build_wordnet_data.py [--wordnet /usr/share/wordnet]
+
+What is kept, and why:
+- verb synsets (their single- and multi-word lemmas) and their hypernyms: "relocate" is a
+  kind of "move", "reboot" shares a synset with "boot";
+- derivationally related forms between nouns and verbs: "payment" <-> "pay", "refund";
+- which parts of speech each single word has, so that a word WordNet knows only as a noun or
+  an adjective ("mobile", "abstract", "quarterly") is read as an object or a modifier, not as
+  an action the catalog lacks.
+WordNet 3.0 Copyright 2006 by Princeton University; see data/WORDNET-LICENSE.
+"""
+
+import argparse
+import gzip
+import json
+import re
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "app/authz/interpreter/data/wordnet.json.gz"
+_WORD = re.compile(r"^[a-z][a-z\-]{1,24}$")
+_POS_BIT = {"n": 1, "v": 2, "a": 4, "s": 4, "r": 8}
+
+
+def parse_data(path: Path):
+    """Yield (offset, pos, lemmas, pointers) for each synset line of a data.* file."""
+    for line in path.read_text(encoding="latin-1").splitlines():
+        if line.startswith("  "):
+            continue  # the licence header
+        fields = line.split(" | ")[0].split()
+        offset, pos, count = fields[0], fields[2], int(fields[3], 16)
+        lemmas = [fields[4 + 2 * i].lower() for i in range(count)]
+        lemmas = [re.sub(r"\(.*\)$", "", w) for w in lemmas]  # "(p)" adjective markers
+        at = 4 + 2 * count
+        pointers = []
+        for i in range(int(fields[at])):
+            symbol, target, tpos, st = fields[at + 1 + 4 * i : at + 5 + 4 * i]
+            pointers.append((symbol, target, tpos, int(st[:2], 16), int(st[2:], 16)))
+        yield offset, pos, lemmas, pointers
+
+
+def senses(wordnet: Path):
+    """(lemma, synset offsets) from index.verb, most frequent sense first."""
+    for line in (wordnet / "index.verb").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  "):
+            continue
+        fields = line.split()
+        count = int(fields[2])
+        yield fields[0], fields[-count:]
+
+
+def _by_pos(pos_bits: dict[str, int]) -> dict[str, str]:
+    """Words grouped by their set of parts of speech: one string each, compresses well."""
+    groups: dict[str, list[str]] = {}
+    for word, bits in sorted(pos_bits.items()):
+        groups.setdefault(str(bits), []).append(word)
+    return {bits: " ".join(words) for bits, words in groups.items()}
+
+
+def build(wordnet: Path) -> dict:
+    verbs: dict[str, int] = {}  # verb synset offset -> index
+    synsets: list[list] = []
+    raw: dict[str, tuple] = {}
+    for offset, _pos, lemmas, pointers in parse_data(wordnet / "data.verb"):
+        verbs[offset] = len(synsets)
+        synsets.append([lemmas, []])
+        raw[offset] = (lemmas, pointers)
+    for offset, (_lemmas, pointers) in raw.items():
+        synsets[verbs[offset]][1] = [verbs[t] for s, t, p, *_ in pointers if s == "@" and p == "v"]
+    lemma_index = {lemma: [verbs[o] for o in offsets] for lemma, offsets in senses(wordnet)}
+    derived: dict[str, set[str]] = {}
+    pos_bits: dict[str, int] = {}
+    for name in ("noun", "verb", "adj", "adv"):
+        for _offset, pos, lemmas, pointers in parse_data(wordnet / f"data.{name}"):
+            for lemma in lemmas:
+                if _WORD.match(lemma):
+                    pos_bits[lemma] = pos_bits.get(lemma, 0) | _POS_BIT[pos]
+            if pos != "n":
+                continue
+            for symbol, target, tpos, source, dest in pointers:
+                if symbol == "+" and tpos == "v" and source and target in raw:
+                    verb = raw[target][0][dest - 1]
+                    derived.setdefault(lemmas[source - 1], set()).add(verb)
+    return {
+        "about": "WordNet 3.0 extract, Copyright 2006 by Princeton University (see WORDNET-LICENSE)",
+        "synsets": synsets,
+        "verbs": lemma_index,
+        "noun_verbs": {n: sorted(v) for n, v in sorted(derived.items()) if _WORD.match(n)},
+        "pos": _by_pos(pos_bits),  # bits: 1 noun, 2 verb, 4 adjective, 8 adverb
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    data = json.dumps(build(args.wordnet), separators=(",", ":"), sort_keys=True)
+    args.out.write_bytes(gzip.compress(data.encode(), mtime=0))
+    print(f"{args.out}: {args.out.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
