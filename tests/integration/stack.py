@@ -49,6 +49,8 @@ class Proc:
     name: str
     popen: subprocess.Popen
     log: Path
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -86,6 +88,7 @@ class Stack:
     """One database, one Redis database, any number of web processes and workers."""
 
     redis_db: int = 15
+    redis_port: int = REDIS_PORT  # a private redis-server (tests/integration/redis_server.py)
     database_url: str | None = None
     nice: int = 0  # a negative value (as root) keeps a busy shared machine's noise out of timings
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jitgate-it-")))
@@ -93,7 +96,7 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}"
+        return f"redis://{REDIS_HOST}:{self.redis_port}/{self.redis_db}"
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JITGATE_")}
@@ -118,7 +121,7 @@ class Stack:
     def flush_redis(self) -> None:
         import redis
 
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=self.redis_db).flushdb()
+        redis.Redis(host=REDIS_HOST, port=self.redis_port, db=self.redis_db).flushdb()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
         log = self.workdir / f"{name}-{len(self.procs)}.log"
@@ -132,9 +135,13 @@ class Stack:
                 start_new_session=True,
                 preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
             )
-        proc = Proc(name, popen, log)
+        proc = Proc(name, popen, log, argv, env)
         self.procs.append(proc)
         return proc
+
+    def respawn(self, proc: Proc) -> Proc:
+        """The same command again, as a supervisor (docker's restart policy) would start it."""
+        return self._spawn(proc.name, proc.argv, proc.env)
 
     def cli(self, *args: str) -> Any:
         # The console script, not `python -m app.cli` (running app.cli as __main__ imports it twice).
@@ -162,6 +169,18 @@ class Stack:
         proc = self._spawn(name, argv, self.env(**env))
         self._wait_log(proc, "ready.")
         return proc
+
+    def beat(self, name: str = "beat", **env: str) -> Proc:
+        """Celery beat as the Procfile runs it, with a schedule file of this stack's own."""
+        argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "beat"]
+        argv += ["-l", "INFO", "--schedule", str(self.workdir / "beat-schedule")]
+        proc = self._spawn(name, argv, self.env(**env))
+        self._wait_log(proc, "beat: Starting")
+        return proc
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess:
+        argv = [str(Path(sys.executable).with_name("jitgate")), *args]
+        return subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, timeout=60)
 
     def _wait_http(self, web: Web, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
