@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     delivery_org_concurrency: int = 2
     # Embedded mode: threads of the in-process worker for the jitgate.deliveries queue.
     delivery_threads: int = 4
+    # The outbox (issue 14): how long the relay leaves a side effect to its fast-path task
+    # before sending it again (doubling per attempt), and after how many attempts it gives up.
+    outbox_relay_after_seconds: float = Field(default=60.0, gt=0)
+    outbox_max_attempts: int = Field(default=10, ge=1)
 
     ask_llm_url: str | None = None
     ask_llm_model: str | None = None

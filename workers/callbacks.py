@@ -27,6 +27,8 @@ def callback_event(row: JitRequest) -> str:
 def callback_body(row: JitRequest) -> bytes:
     document = {
         "event": callback_event(row),
+        # The same for every attempt of this event: receivers deduplicate on it.
+        "event_id": f"{row.id}:{callback_event(row)}",
         "request_id": row.id,
         "status": row.status,
         "permission": row.permission,

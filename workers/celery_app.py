@@ -55,6 +55,8 @@ def make_celery() -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings.redis_url),
+        # kombu's Redis transport, repaired so a worker outlives a Redis outage (workers/broker.py)
+        broker_transport="workers.broker:Transport" if settings.redis_url else None,
         task_default_queue=QUEUE,
         task_routes={name: {"queue": DELIVERIES_QUEUE} for name in THIRD_PARTY_TASKS},
         worker_hijack_root_logger=False,

@@ -9,8 +9,9 @@ NotifierUnavailable for the task to retry with backoff; a permanent one is recor
 and in the audit trail and never retried.
 
 Channels whose address an org or agent chose (webhooks) form the third-party lane: their
-deliveries run in tasks of their own on the jitgate.deliveries queue (workers/tasks.py), which
-the tasks of our own lane start, so a slow receiver never holds our own channels up.
+deliveries run in tasks of their own on the jitgate.deliveries queue (workers/tasks.py), each
+with its own outbox row (app/services/outbox.py), so a slow receiver never holds our own
+channels up.
 """
 
 import logging
@@ -31,11 +32,9 @@ from app.services.jit_views import request_view
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
 from workers.celery_app import VISIBILITY_TIMEOUT
-from workers.enqueue import send
 
 log = logging.getLogger(__name__)
 THIRD_PARTY_CHANNELS = frozenset({"webhook"})
-DELIVER_THIRD_PARTY = "jitgate.deliver_webhooks"
 ANNOUNCE, OUTCOME = "announce", "outcome"
 
 
@@ -203,18 +202,16 @@ def _plan_announce(session: Session, view: RequestView, third_party: bool) -> li
     return plan
 
 
-def announce(request_id: str, *, third_party: bool = False, dispatch: bool = True) -> int:
-    """Announce on one lane's channels; our own lane (with dispatch) also starts the task of
-    the third-party lane when the request has channels there."""
+def announce(request_id: str, *, third_party: bool = False) -> int:
+    """Announce on one lane's channels, whatever the request's status by now: a request decided
+    before its announcement went out (the worker was down) is announced all the same, and its
+    outcome follows on each channel, so no approver's message is missing or stays "pending"."""
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
         if row is None:
             return 0
         view = request_view(session, row)
-        plan = _plan_announce(session, view, third_party) if row.status == "pending" else []
-    channels = view.extra.get("channels", [])
-    if dispatch and not third_party and any(in_lane(c, True) for c in channels):
-        send(DELIVER_THIRD_PARTY, request_id, ANNOUNCE)
+        plan = _plan_announce(session, view, third_party)
     sent = _run(plan, lambda notifier, item: notifier.announce(view, item.target))
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
@@ -223,16 +220,15 @@ def announce(request_id: str, *, third_party: bool = False, dispatch: bool = Tru
             row.notified_at = utcnow()
             session.add(row)
     if decided:
-        # The decision landed while the announcements went out: its own outcome task may have
-        # looked before they were recorded as sent and found nothing to follow up. Follow up
-        # now; outcome deliveries are keyed, so one already made is not made again.
-        show_outcome(request_id, third_party=third_party, dispatch=False)
+        # The decision landed before or while the announcements went out: its own outcome task
+        # may have looked before they were recorded as sent and found nothing to follow up.
+        # Follow up now; outcome deliveries are keyed, so one already made is not made again.
+        show_outcome(request_id, third_party=third_party)
     return sent
 
 
-def show_outcome(request_id: str, *, third_party: bool = False, dispatch: bool = True) -> int:
-    """Show the outcome on one lane's channels; our own lane (with dispatch) also starts the
-    third-party lane's task when a third-party channel was announced to."""
+def show_outcome(request_id: str, *, third_party: bool = False) -> int:
+    """Show the outcome on each of one lane's channels that announced the request."""
     with session_scope() as session:
         row = session.get(JitRequest, request_id)
         if row is None or row.status == "pending":
@@ -247,8 +243,6 @@ def show_outcome(request_id: str, *, third_party: bool = False, dispatch: bool =
             )
             .order_by(col(Delivery.id))
         ).all()
-        if dispatch and not third_party and any(in_lane(d.channel, True) for d in announced):
-            send(DELIVER_THIRD_PARTY, request_id, OUTCOME)
         plan = []
         for d in announced:
             if not in_lane(d.channel, third_party):

@@ -11,13 +11,21 @@ from app.db import after_commit
 log = logging.getLogger(__name__)
 
 
-def send(task_name: str, *args: Any, countdown: float | None = None) -> None:
+def send(
+    task_name: str, *args: Any, countdown: float | None = None, outbox_id: int | None = None
+) -> None:
+    """outbox_id: the outbox row the task marks done (app/services/outbox.py)."""
     from workers.celery_app import celery_app
 
-    celery_app.send_task(task_name, args=list(args), countdown=countdown)
+    kwargs = {"outbox_id": outbox_id} if outbox_id is not None else {}
+    celery_app.send_task(task_name, args=list(args), kwargs=kwargs, countdown=countdown)
 
 
 def send_after_commit(
-    session: Session, task_name: str, *args: Any, countdown: float | None = None
+    session: Session,
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    outbox_id: int | None = None,
 ) -> None:
-    after_commit(session, lambda: send(task_name, *args, countdown=countdown))
+    after_commit(session, lambda: send(task_name, *args, countdown=countdown, outbox_id=outbox_id))

@@ -3,6 +3,7 @@ so a redelivered task changes nothing twice."""
 
 import logging
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 from celery import Task
@@ -11,14 +12,15 @@ from sqlmodel import col, select
 from app.db import session_scope
 from app.models import Delivery, JitRequest
 from app.models._types import utcnow
-from app.services import durable_store, jit, jit_tokens, replay
+from app.services import durable_store, jit, jit_tokens, outbox, replay
 from notifiers.base import NotifierUnavailable
-from workers import deliveries, heartbeat
+from workers import deliveries, heartbeat, relay
 from workers.callbacks import CallbackFailed, post_callback
 from workers.celery_app import VISIBILITY_TIMEOUT, celery_app
 from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RETRY = {
     "autoretry_for": (NotifierUnavailable,),
     "max_retries": 6,
@@ -31,28 +33,39 @@ REMINT_AFTER = timedelta(seconds=5)
 
 
 @celery_app.task(name="jitgate.notify_request", bind=True, **RETRY)
-def notify_request(self: Task, request_id: str) -> int:
-    """Announce a new request on each of its policy's own channels (one delivery row per
-    target); the first attempt starts the third-party channels' task."""
-    return deliveries.announce(request_id, dispatch=self.request.retries == 0)
+def notify_request(self: Task, request_id: str, outbox_id: int | None = None) -> int:
+    """Announce a request on each of its policy's own channels (one delivery row per target)."""
+    return _done(outbox_id, deliveries.announce(request_id))
 
 
 @celery_app.task(name="jitgate.notify_outcome", bind=True, **RETRY)
-def notify_outcome(self: Task, request_id: str) -> int:
-    """Show the outcome wherever the request was announced (third-party lane: its own task)."""
-    return deliveries.show_outcome(request_id, dispatch=self.request.retries == 0)
+def notify_outcome(self: Task, request_id: str, outbox_id: int | None = None) -> int:
+    """Show the outcome wherever the request was announced."""
+    return _done(outbox_id, deliveries.show_outcome(request_id))
 
 
 @celery_app.task(name="jitgate.deliver_webhooks", bind=True, **RETRY)
-def deliver_webhooks(self: Task, request_id: str, kind: str) -> int | None:
-    """The third-party lane of notify_request / notify_outcome, on the deliveries queue, in
-    one of the org's delivery slots."""
+def deliver_webhooks(
+    self: Task, request_id: str, kind: str, outbox_id: int | None = None
+) -> int | None:
+    """The third-party lane of announcements and outcomes, on the deliveries queue, in one of
+    the org's delivery slots."""
     org_id = _org_of(request_id)
     if org_id is None:
-        return 0
+        return _done(outbox_id, 0)
     if kind == deliveries.ANNOUNCE:
-        return in_org_slot(self, org_id, lambda: deliveries.announce(request_id, third_party=True))
-    return in_org_slot(self, org_id, lambda: deliveries.show_outcome(request_id, third_party=True))
+        deliver = lambda: deliveries.announce(request_id, third_party=True)  # noqa: E731
+    else:
+        deliver = lambda: deliveries.show_outcome(request_id, third_party=True)  # noqa: E731
+    return _done(outbox_id, in_org_slot(self, org_id, deliver))
+
+
+def _done(outbox_id: int | None, result: T) -> T:
+    """The work ran to its end (None: deferred to a later copy of the task, which carries the
+    outbox id): its outbox row is done, and the relay will not send it again."""
+    if result is not None:
+        outbox.mark_done(outbox_id)
+    return result
 
 
 def _org_of(request_id: str) -> str | None:
@@ -85,11 +98,11 @@ def expire_request(request_id: str) -> bool:
     retry_backoff_max=300,
     retry_jitter=True,
 )
-def deliver_callback(self: Task, request_id: str) -> bool | None:
+def deliver_callback(self: Task, request_id: str, outbox_id: int | None = None) -> bool | None:
     org_id = _org_of(request_id)
     if org_id is None:
-        return False
-    return in_org_slot(self, org_id, lambda: post_callback(request_id))
+        return _done(outbox_id, False)
+    return _done(outbox_id, in_org_slot(self, org_id, lambda: post_callback(request_id)))
 
 
 @celery_app.task(name="jitgate.sweep")
@@ -144,6 +157,7 @@ def sweep() -> dict[str, int]:
         mint_token.delay(rid)
     counts["renotified"], counts["reminted"] = len(unnotified), len(unminted)
     counts["stuck_redelivered"] = len(stuck)
+    counts["relayed"] = relay.relay(now=now)  # side effects whose fast path did not finish
     counts["claims_pruned"] = replay.prune()  # expired assertion jtis (embedded mode's store)
     counts["keys_pruned"] = durable_store.prune()  # sign-outs, used links: expired ones
     if any(counts.values()):

@@ -13,6 +13,7 @@ from app.models.identity import (
     UsedAssertion,
 )
 from app.models.jit import Approver, Delivery, JitDecision, JitRequest, Policy
+from app.models.outbox import OutboxRow
 
 __all__ = [
     "AdminToken",
@@ -26,6 +27,7 @@ __all__ = [
     "JitDecision",
     "JitRequest",
     "Org",
+    "OutboxRow",
     "Permission",
     "Policy",
     "SigningKey",

@@ -1,37 +1,67 @@
-"""What happens after a JIT request changes: tasks and events, sent only once the change commits."""
+"""What happens after a JIT request changes: its side effects, written to the outbox in the
+change's own transaction (app/services/outbox.py), and its events, sent once the change commits."""
 
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.db import after_commit
+from app.models import Policy
+from app.services import outbox
 
 NOTIFY = "jitgate.notify_request"
 OUTCOME = "jitgate.notify_outcome"
 EXPIRE = "jitgate.expire_request"
 CALLBACK = "jitgate.deliver_callback"
-FAST_EXPIRY_MAX_SECONDS = (
-    600  # longer deadlines are left to the beat sweep (broker ETAs are fragile)
-)
+WEBHOOKS = "jitgate.deliver_webhooks"
+THIRD_PARTY_CHANNELS = frozenset({"webhook"})  # as workers/deliveries.py's lanes
+EVENT_PREFIX = "jit_request."
 
 
 def after_change(session: Session, row: Any, kind: str) -> None:
     """kind: created | updated | decided | token | consumed."""
-    from workers.enqueue import send_after_commit
-
     request_id, org_id = row.id, row.org_id
     if kind == "created":
-        send_after_commit(session, NOTIFY, request_id)
-        timeout = (row.pending_deadline - row.created_at).total_seconds()
-        if timeout <= FAST_EXPIRY_MAX_SECONDS:
-            send_after_commit(session, EXPIRE, request_id, countdown=timeout + 0.5)
+        _owe(session, row, outbox.ANNOUNCE, EVENT_PREFIX + "pending")
+        _schedule_expiry(session, row)
     if kind == "decided":
         # No mint task: an approval mints in its own transaction (jit.approve_now); the sweep
         # still re-mints any approved request found without a token.
-        send_after_commit(session, OUTCOME, request_id)
+        _owe(session, row, outbox.OUTCOME, EVENT_PREFIX + row.status)
         if row.callback_url:
-            send_after_commit(session, CALLBACK, request_id)
+            outbox.add(
+                session,
+                org_id=org_id,
+                request_id=request_id,
+                kind=outbox.CALLBACK,
+                event=EVENT_PREFIX + row.status,
+                task=CALLBACK,
+                args=[request_id],
+            )
     after_commit(session, lambda: _publish(request_id, org_id, kind))
+
+
+def _owe(session: Session, row: Any, kind: str, event: str) -> None:
+    """An announcement or an outcome: our own channels' row, and the third-party lane's."""
+    common = {"org_id": row.org_id, "request_id": row.id, "event": event}
+    task = NOTIFY if kind == outbox.ANNOUNCE else OUTCOME
+    outbox.add(session, kind=kind, task=task, args=[row.id], **common)
+    policy = session.get(Policy, row.policy_id) if row.policy_id else None
+    if policy is not None and THIRD_PARTY_CHANNELS.intersection(policy.channels):
+        lane = "announce" if kind == outbox.ANNOUNCE else "outcome"
+        outbox.add(session, kind=outbox.WEBHOOK, task=WEBHOOKS, args=[row.id, lane], **common)
+
+
+def _schedule_expiry(session: Session, row: Any) -> None:
+    """A countdown only while it is shorter than the broker's visibility timeout: a longer one
+    is held unacknowledged past it, redelivered and run twice (issue 14), and the worker holding
+    it is the one a broker outage hurts. Longer deadlines are the sweep's (every few seconds)."""
+    from workers.celery_app import VISIBILITY_TIMEOUT
+    from workers.enqueue import send_after_commit
+
+    timeout = (row.pending_deadline - row.created_at).total_seconds()
+    if timeout + 0.5 < VISIBILITY_TIMEOUT / 2:
+        send_after_commit(session, EXPIRE, row.id, countdown=timeout + 0.5)
 
 
 def _publish(request_id: str, org_id: str, kind: str) -> None:

@@ -155,11 +155,11 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
 
     real_send, real_announce = enqueue.send, EmailNotifier.announce
 
-    def outcome_runs_at_once(task_name, *args, countdown=None):
+    def outcome_runs_at_once(task_name, *args, **options):
         if task_name == jit_notify.OUTCOME:
             deliveries.show_outcome(*args)
         else:
-            real_send(task_name, *args, countdown=countdown)
+            real_send(task_name, *args, **options)
 
     def announce_then_decided(self, request, target):
         reference = real_announce(self, request, target)

@@ -90,6 +90,7 @@ class Stack:
     redis_db: int = 15
     redis_port: int = REDIS_PORT  # a private redis-server (tests/integration/redis_server.py)
     database_url: str | None = None
+    redis_port: int = REDIS_PORT  # a private redis-server's (tests/integration/private_redis.py)
     nice: int = 0  # a negative value (as root) keeps a busy shared machine's noise out of timings
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jitgate-it-")))
     procs: list[Proc] = field(default_factory=list)

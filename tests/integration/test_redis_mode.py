@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.db import make_engine
-from app.models import Delivery, JitRequest
+from app.models import Delivery, JitRequest, OutboxRow
 from tests import factories
 from tests.drip_http import DripServer
 from tests.integration.broker_proxy import BrokerProxy
@@ -320,11 +320,17 @@ def test_request_made_while_the_broker_is_down_is_stored_and_swept_later(deploym
             with deployment.db() as session:
                 row = session.get(JitRequest, request_id)
                 assert row is not None and row.status == "pending" and row.notified_at is None
-                # The sweep leaves fresh requests to their own task; make this one 60 s old.
+                # The sweep leaves fresh requests to their own task; make this one 60 s old
+                # (and its outbox rows due: the relay re-drives the webhook lane's).
                 session.execute(
                     update(JitRequest)
                     .where(col(JitRequest.id) == request_id)
                     .values(created_at=row.created_at - timedelta(seconds=60))
+                )
+                session.execute(
+                    update(OutboxRow)
+                    .where(col(OutboxRow.request_id) == request_id)
+                    .values(next_attempt_at=row.created_at - timedelta(seconds=1))
                 )
                 session.commit()
             deployment.run_sweep()
