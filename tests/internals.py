@@ -6,13 +6,14 @@ is gathered here, so that moving modules into domain packages changes this file 
 
 from app.db import make_engine, session_scope
 from app.errors import JitgateError
-from app.models import Approver, AuditEvent, Delivery, JitRequest
+from app.models import Approver, AuditEvent, Delivery, JitRequest, OutboxRow
 from app.services import jit as jit_service
 from app.services import jit_tokens
 from app.services.jit_intake import create_request
 from app.services.jit_tokens import token_for_agent
 from notifiers.base import NotifierUnavailable
 from workers import tasks
+from workers.relay import relay
 
 # Every status a request can be in, and the edges of the state machine between them
 # (app/services/jit.py's docstring draws the same picture).
@@ -43,10 +44,12 @@ __all__ = [
     "JitRequest",
     "JitgateError",
     "NotifierUnavailable",
+    "OutboxRow",
     "create_request",
     "jit_service",
     "jit_tokens",
     "make_engine",
+    "relay",
     "session_scope",
     "token_for_agent",
 ]

@@ -29,6 +29,13 @@ from tests.internals import JitRequest, make_engine
 SWEEP_SECONDS, PENDING_TIMEOUT = 2, 8
 OUTAGE_SECONDS = 3.0
 RECOVERY_SECONDS = 45.0
+# Timeouts shortened in proportion, as tests/integration/stack.py does the visibility timeout's
+# (5 s): the outbox relay re-drives a side effect left undone for 5 s instead of 60 s.
+ENV = {
+    "JITGATE_OUTBOX_RELAY_AFTER_SECONDS": "5",
+    "JITGATE_ADDRESS_REQUESTS_PER_MINUTE": "1000000",  # ~20 calls/s from one address
+    "JITGATE_SWEEP_SECONDS": str(SWEEP_SECONDS),
+}
 FINAL = {"approved", "denied", "cancelled", "expired"}
 
 pytestmark = [
@@ -72,11 +79,11 @@ def chaos() -> Iterator[Chaos]:
     stack = Stack(redis_db=0, redis_port=redis.port, database_url=_database_url())
     supervisor = None
     try:
-        web = stack.web(JITGATE_ADDRESS_REQUESTS_PER_MINUTE="1000000")
+        web = stack.web(**ENV)
         procs = {
-            "worker": stack.worker(),
-            "deliveries": stack.worker("deliveries", queues=DELIVERIES_QUEUE),
-            "beat": stack.beat(JITGATE_SWEEP_SECONDS=str(SWEEP_SECONDS)),
+            "worker": stack.worker(**ENV),
+            "deliveries": stack.worker("deliveries", queues=DELIVERIES_QUEUE, **ENV),
+            "beat": stack.beat(**ENV),
         }
         supervisor = Supervisor(stack, procs).start()
         yield Chaos(stack, redis, web, supervisor, receiver)

@@ -5,11 +5,13 @@ revoke, token expiry and redelivered worker tasks run against the suite's databa
 PostgreSQL with JITGATE_TEST_DATABASE_URL). A small model predicts every answer; after each step
 the database must agree with it: one final status reached along the state machine's edges, at
 most one token and one successful consume, and every transition audited, in sequence order.
+At the end of each example every outbox row of its requests is done once the relay has run.
 """
 
 import contextlib
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery.exceptions import Retry
 from hypothesis import HealthCheck, settings
@@ -36,9 +38,11 @@ from tests.internals import (
     JitgateError,
     JitRequest,
     NotifierUnavailable,
+    OutboxRow,
     create_request,
     jit_service,
     jit_tokens,
+    relay,
     session_scope,
     token_for_agent,
 )
@@ -269,6 +273,28 @@ class JitMachine(RuleBasedStateMachine):
         assert len(mints) == (1 if expected.jti else 0), (row.id, mints)
         consumes = [e for e in events if e.action == "jit.consume" and e.outcome == "consumed"]
         assert len(consumes) == expected.consumed <= 1, (row.id, consumes)
+
+    def teardown(self) -> None:
+        """Every side effect the example's changes owed is eventually done once the relay runs.
+        Each pass is a day later than the last, so no backoff holds a row back; a row waiting
+        for its announcement is sent by a later pass (eight passes: the attempt limit is ten)."""
+        for attempt in range(1, 9):
+            relay(now=datetime.now(UTC) + timedelta(days=attempt))
+            deadline = time.monotonic() + 1.5
+            while (owed := self._owed()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not owed:
+                return
+        raise AssertionError(f"outbox rows never done after eight relay passes: {owed}")
+
+    def _owed(self) -> list[tuple[str, str, str]]:
+        if not self.model:
+            return []
+        with session_scope() as session:
+            rows = session.exec(
+                select(OutboxRow).where(col(OutboxRow.request_id).in_(self.model))
+            ).all()
+            return [(r.request_id, r.kind, r.status) for r in rows if r.status != "done"]
 
     # --- helpers ------------------------------------------------------------------------------
 
