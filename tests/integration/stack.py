@@ -49,6 +49,8 @@ class Proc:
     name: str
     popen: subprocess.Popen
     log: Path
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -86,6 +88,7 @@ class Stack:
     """One database, one Redis database, any number of web processes and workers."""
 
     redis_db: int = 15
+    redis_port: int = REDIS_PORT  # a private redis-server (tests/integration/redis_server.py)
     database_url: str | None = None
     redis_port: int = REDIS_PORT  # a private redis-server's (tests/integration/private_redis.py)
     nice: int = 0  # a negative value (as root) keeps a busy shared machine's noise out of timings
@@ -133,9 +136,13 @@ class Stack:
                 start_new_session=True,
                 preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
             )
-        proc = Proc(name, popen, log)
+        proc = Proc(name, popen, log, argv, env)
         self.procs.append(proc)
         return proc
+
+    def respawn(self, proc: Proc) -> Proc:
+        """The same command again, as a supervisor (docker's restart policy) would start it."""
+        return self._spawn(proc.name, proc.argv, proc.env)
 
     def cli(self, *args: str) -> Any:
         # The console script, not `python -m app.cli` (running app.cli as __main__ imports it twice).
@@ -163,6 +170,18 @@ class Stack:
         proc = self._spawn(name, argv, self.env(**env))
         self._wait_log(proc, "ready.")
         return proc
+
+    def beat(self, name: str = "beat", **env: str) -> Proc:
+        """Celery beat as the Procfile runs it, with a schedule file of this stack's own."""
+        argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "beat"]
+        argv += ["-l", "INFO", "--schedule", str(self.workdir / "beat-schedule")]
+        proc = self._spawn(name, argv, self.env(**env))
+        self._wait_log(proc, "beat: Starting")
+        return proc
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess:
+        argv = [str(Path(sys.executable).with_name("jitgate")), *args]
+        return subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, timeout=60)
 
     def _wait_http(self, web: Web, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
