@@ -4,13 +4,13 @@ Both tests mostly speak HTTP or call the service layer; what they import from ap
 is gathered here, so that moving modules into domain packages changes this file only.
 """
 
-from app.db import make_engine, session_scope
-from app.errors import JitgateError
+from app.core.db import make_engine, session_scope
+from app.core.errors import JitgateError
+from app.jit import state_machine as jit_service
+from app.jit import tokens as jit_tokens
+from app.jit.intake import create_request
+from app.jit.minting import token_for_agent
 from app.models import Approver, AuditEvent, Delivery, JitRequest, OutboxRow
-from app.services import jit as jit_service
-from app.services import jit_tokens
-from app.services.jit_intake import create_request
-from app.services.jit_tokens import token_for_agent
 from notifiers.base import NotifierUnavailable
 from workers import tasks
 from workers.relay import relay
