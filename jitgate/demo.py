@@ -61,7 +61,7 @@ class Admin:
         except JitgateError as error:
             if error.status != 409:
                 raise
-        for policy in self.call("GET", "policies")["policies"]:
+        for policy in self.call("GET", "policies", params={"limit": 200})["items"]:
             if policy["permission"] == permission:
                 if approver_id:
                     body["approvers"] = sorted({*policy.get("approvers", []), approver_id})
@@ -94,7 +94,7 @@ class Admin:
     def audit(self, since: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Audit events in the order they happened."""
         params: dict[str, Any] = {"limit": limit} | ({"since": since} if since else {})
-        events = self.call("GET", "audit", params=params).get("events", [])
+        events = self.call("GET", "audit", params=params).get("items", [])
         return (
             sorted(events, key=lambda e: str(e.get("ts", ""))) if isinstance(events, list) else []
         )

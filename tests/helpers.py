@@ -62,9 +62,17 @@ def issued_tokens(agent_id: str) -> int:
 
 
 def audit_events(client: Any, org: OrgHandle, **filters: Any) -> list[dict[str, Any]]:
-    resp = client.get(f"{org.api}/audit", params={"limit": 1000, **filters}, headers=org.admin)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["events"]
+    """Every audit event matching filters, newest first (following next_cursor)."""
+    wanted = filters.pop("limit", None)
+    params, events = {"limit": min(wanted or 200, 200), **filters}, []
+    while True:
+        resp = client.get(f"{org.api}/audit", params=params, headers=org.admin)
+        assert resp.status_code == 200, resp.text
+        events += resp.json()["items"]
+        cursor = resp.json()["next_cursor"]
+        if cursor is None or (wanted is not None and len(events) >= wanted):
+            return events[:wanted] if wanted is not None else events
+        params["cursor"] = cursor
 
 
 def token_refusals(client: Any, org: OrgHandle) -> list[dict[str, Any]]:

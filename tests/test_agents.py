@@ -21,7 +21,7 @@ def register(client, org, headers=None, **body):
 def agent_names(client, org) -> list[str]:
     resp = client.get(f"{org.api}/agents", headers=org.admin)
     assert resp.status_code == 200, resp.text
-    return [a["name"] for a in resp.json()]
+    return [a["name"] for a in resp.json()["items"]]
 
 
 def test_registration_answers_the_agent_and_is_audited(client, org):
@@ -224,3 +224,28 @@ def test_oversized_body_with_content_length_is_413(client, org):
     resp = register(client, org, description="d" * (70 * 1024))
     assert_oauth_error(resp, 413, "request_too_large")
     assert agent_names(client, org) == []
+
+
+def test_lists_page_with_a_cursor_and_never_skip_or_repeat(client, org):
+    from tests.factories import register_agent
+
+    made = {register_agent(client, org, capabilities=["document.read"]).name for _ in range(5)}
+    seen, params = [], {"limit": 2}
+    while True:
+        body = client.get(f"{org.api}/agents", params=params, headers=org.admin).json()
+        assert len(body["items"]) <= 2
+        seen += [a["name"] for a in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize("route", ["agents", "approvers", "policies", "permissions", "audit"])
+def test_every_list_shares_one_envelope_and_refuses_bad_paging(client, org, route):
+    body = client.get(f"{org.api}/{route}", headers=org.admin).json()
+    assert set(body) == {"items", "next_cursor"}
+    too_many = client.get(f"{org.api}/{route}", params={"limit": 201}, headers=org.admin)
+    forged = client.get(f"{org.api}/{route}", params={"cursor": "%%%"}, headers=org.admin)
+    assert too_many.status_code == 422
+    assert forged.status_code == 400 and forged.json()["error"] == "invalid_request"

@@ -293,3 +293,11 @@ def test_a_client_gone_before_its_body_arrived_gets_no_answer_and_no_decision(
     asyncio.run(app(scope, receive, send))
     assert sent == []
     assert not audit_events(client, org, action="authz.check")
+
+
+def test_a_policy_for_a_permission_nobody_holds_is_accepted_with_a_warning(client, org, agent):
+    typo = set_policy(client, org, "paymnets.authorise", "deny")
+    fine = set_policy(client, org, "document.*", "standing")
+
+    assert "paymnets.authorise" in typo["warnings"][0]
+    assert "warnings" not in fine

@@ -259,3 +259,23 @@ def test_approvers_commands_name_the_real_problem(client, org):
     assert_one_line_error(
         cli("approvers", "disable", "--org", org.org_id, "apr_nope"), "no approver apr_nope"
     )
+
+
+def test_version_and_every_command_has_help():
+    import click
+
+    from app.cli import main as cli_main
+
+    version = CliRunner().invoke(cli_main, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("jitgate, version ")
+
+    missing = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if not (command.help or command.short_help):
+            missing.append(" ".join(path))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(cli_main, ["jitgate"])
+    assert missing == []

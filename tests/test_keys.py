@@ -25,7 +25,7 @@ def register(client, org, name="keyed-agent", **keys):
 def assert_refused_422(client, org, resp, mentions: str) -> None:
     """422 naming the rule, and no agent was created."""
     assert_oauth_error(resp, 422, "invalid_request", mentions=mentions)
-    agents = client.get(f"{org.api}/agents", headers=org.admin).json()
+    agents = client.get(f"{org.api}/agents", headers=org.admin).json()["items"]
     assert agents == []
     assert not audit_events(client, org, action="agent.register")
 
@@ -54,7 +54,7 @@ def test_jwk_with_private_members_is_refused(client, org, kind):
     resp = register(client, org, jwks=jwks_of(json.loads(private)))
     body = assert_oauth_error(resp, 422, "invalid_request", mentions="private key material")
     assert "d" in body["error_description"]
-    assert client.get(f"{org.api}/agents", headers=org.admin).json() == []
+    assert client.get(f"{org.api}/agents", headers=org.admin).json()["items"] == []
 
 
 @pytest.mark.parametrize("member", ["d", "p", "q", "dp", "dq", "qi", "oth", "k"])

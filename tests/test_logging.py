@@ -47,7 +47,7 @@ def test_the_request_id_is_in_the_audit_event_it_caused(client, org, agent):
 
     events = client.get(f"{org.api}/audit", params={"limit": 200}, headers=org.admin).json()
 
-    checks = [e for e in events["events"] if e["details"].get("request_id") == "trace-audit-1"]
+    checks = [e for e in events["items"] if e["details"].get("request_id") == "trace-audit-1"]
     assert [e["action"] for e in checks] == ["authz.check"]
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app.approvers import lifecycle
 from app.approvers import service as approvers
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.schemas import ApproverIn, ApproverPatch
 
 router = APIRouter(tags=["approvers"])
@@ -21,10 +22,15 @@ def create(
 
 
 @router.get("/approvers")
-def list_all(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
-    return {
-        "approvers": [approvers.public(a) for a in approvers.list_approvers(session, org_id=org_id)]
-    }
+def list_all(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    rows = approvers.list_approvers(session, org_id=org_id)
+    return page(rows, limit=limit, cursor=cursor, key=lambda a: a.id, render=approvers.public)
 
 
 @router.get("/approvers/{approver_id}")

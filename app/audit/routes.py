@@ -6,8 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app.audit import service as audit
+from app.core.errors import InvalidRequest
 from app.core.times import rfc3339
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["audit"])
 
@@ -29,12 +31,28 @@ def list_audit(
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
+    """Newest first; the cursor is the sequence number below which the next page starts."""
+    before = decode_cursor(cursor)
+    if before is not None and not isinstance(before, int):
+        raise InvalidRequest("cursor is not one this API gave out")
     events = audit.list_events(
-        session, org_id=org_id, actor=actor, action=action, since=since, limit=limit
+        session,
+        org_id=org_id,
+        actor=actor,
+        action=action,
+        since=since,
+        limit=limit + 1,
+        before_seq=before,
     )
-    return {"events": [_public(e) for e in events]}
+    chunk = events[:limit]
+    more = len(events) > limit
+    return {
+        "items": [_public(e) for e in chunk],
+        "next_cursor": encode_cursor(chunk[-1].seq) if more else None,
+    }
 
 
 def _public(event: audit.AuditEvent) -> dict[str, Any]:

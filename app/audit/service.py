@@ -188,6 +188,7 @@ def list_events(
     since: datetime | None = None,
     limit: int = 100,
     where: ColumnElement[bool] | None = None,
+    before_seq: int | None = None,
 ) -> Sequence[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.org_id == org_id)
     if where is not None:  # a narrower view, e.g. what one approver may see
@@ -199,6 +200,8 @@ def list_events(
         stmt = stmt.where(AuditEvent.action == _storable(action, 64))
     if since:
         stmt = stmt.where(col(AuditEvent.ts) >= _as_utc(since))
+    if before_seq is not None:
+        stmt = stmt.where(col(AuditEvent.seq) < before_seq)
     return session.exec(stmt.order_by(col(AuditEvent.seq).desc()).limit(limit)).all()
 
 

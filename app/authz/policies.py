@@ -16,7 +16,7 @@ from app.core.db import after_commit, read_session
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.validation import http_url
-from app.models import Approver, Policy
+from app.models import Agent, Approver, Policy
 from app.settings import get_settings
 
 MODES = ("standing", "jit", "deny")
@@ -207,3 +207,21 @@ def list_policies(session: Session, *, org_id: str) -> Sequence[Policy]:
     return session.exec(
         select(Policy).where(Policy.org_id == org_id).order_by(Policy.permission)
     ).all()
+
+
+def warnings_for(session: Session, *, org_id: str, pattern: str) -> list[str]:
+    """What looks like a mistake in an accepted policy: a pattern that matches no permission
+    any agent holds or the catalog knows (`paymnets.authorise`) governs nothing today."""
+    known = {  # a policy's own pattern is added to the catalog: that entry proves nothing
+        entry.permission
+        for entry in permissions.catalog(session, org_id=org_id)
+        if entry.source != "policy"
+    }
+    for agent in session.exec(select(Agent).where(Agent.org_id == org_id)).all():
+        known.update(agent.capabilities)
+    if any(matches(pattern, permission) for permission in known):
+        return []
+    return [
+        f"no agent holds a permission matching {pattern!r} and the catalog has none: "
+        "the policy governs nothing yet (a typo?)"
+    ]

@@ -13,6 +13,7 @@ from app.cli.common import CliError, cli_session, friendly
 
 
 @click.group()
+@click.version_option(package_name="jitgate", prog_name="jitgate")
 def main() -> None:
     """jitgate: identity, scoped tokens and just-in-time approval for AI agents."""
 
@@ -100,6 +101,7 @@ def admin_tokens() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
+    """Create an admin token for an org (shown once)."""
     from app.identity import orgs as org_service
 
     with cli_session() as session:
@@ -115,6 +117,7 @@ def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
 @click.argument("token_id")
 @friendly
 def admin_tokens_revoke(org_id: str, token_id: str) -> None:
+    """Revoke an admin token: it stops working at once, with its portal sessions."""
     from app.identity import orgs as org_service
 
     with cli_session() as session:
@@ -205,6 +208,7 @@ def agents_register(
     jwks_uri: str | None,
     owner: str | None,
 ) -> None:
+    """Register an agent with its capabilities and public keys (a JWKS file or a JWKS URL)."""
     from app.identity import agents as agent_service
 
     jwks = _read_json(jwks_file) if jwks_file else None

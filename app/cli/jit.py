@@ -28,6 +28,7 @@ def approvers() -> None:
 def approvers_add(
     org_id: str, email: str, name: str | None, slack_user_id: str | None, groups: tuple[str, ...]
 ) -> None:
+    """Add an approver (its API token, shown once, also signs in to the dashboard)."""
     from app.approvers import service
 
     with cli_session() as session:

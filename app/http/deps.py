@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
@@ -52,7 +53,22 @@ def parse_bearer(request: Request) -> str:
     return token.strip()
 
 
-async def bearer_token(request: Request) -> str:
+# Declared for OpenAPI (the Authorize button at /docs); parse_bearer does the reading, so a
+# missing or malformed header is our OAuth-style 401, not FastAPI's 403.
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description=(
+        "An admin token (jgadm_…), an approver token (jgapr_…) or an agent's access token, "
+        "as each route says (README: who may call what)."
+    ),
+)
+
+
+async def bearer_token(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)] = None,
+) -> str:
     return parse_bearer(request)
 
 

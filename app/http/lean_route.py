@@ -44,6 +44,7 @@ def add_lean_post(
     parameters: list[dict[str, Any]],
     media_type: str,
     schema: dict[str, Any],
+    bearer: bool = True,
 ) -> None:
     """Register a POST LeanRoute, documented with the parameters and body it reads itself."""
     router.add_api_route(
@@ -55,5 +56,7 @@ def add_lean_post(
         openapi_extra={
             "parameters": parameters,
             "requestBody": {"content": {media_type: {"schema": schema}}, "required": True},
+            # The same declared scheme as routes that take BearerToken (app/http/deps.py).
+            **({"security": [{"bearer": []}]} if bearer else {}),
         },
     )

@@ -49,6 +49,7 @@ def resources_add(
     tools: tuple[str, ...],
     default_permission: str | None,
 ) -> None:
+    """Register a protected API or MCP server and its tool -> permission map."""
     from app.resources import service
 
     body = {
@@ -68,6 +69,7 @@ def resources_add(
 @click.option("--org", "org_id", required=True)
 @friendly
 def resources_list(org_id: str) -> None:
+    """List an org's protected resources, one JSON object per line."""
     from app.resources import service
 
     with cli_session() as session:
@@ -80,6 +82,7 @@ def resources_list(org_id: str) -> None:
 @click.argument("resource_id")
 @friendly
 def resources_remove(org_id: str, resource_id: str) -> None:
+    """Remove a protected resource (tokens already issued for it keep their audience until they expire)."""
     from app.resources import service
 
     with cli_session() as session:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.core.db import read_session
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.resources import service
 from app.resources.schemas import ResourceIn
 
@@ -23,9 +24,15 @@ def create(
 
 
 @router.get("/resources")
-def list_all(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
+def list_all(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     rows = service.list_resources(session, org_id=org_id)
-    return {"items": [service.public(r) for r in rows], "next_cursor": None}
+    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=service.public)
 
 
 @router.get("/resources/{resource_id}")

@@ -34,7 +34,7 @@ def test_registering_an_agent_with_a_pasted_jwks_creates_it(admin, client, org):
     assert resp.status_code == 303
     page = admin.get(resp.headers["location"])
     assert name in page.text and "email.send" in page.text
-    listed = client.get(f"{org.api}/agents", headers=org.admin).json()
+    listed = client.get(f"{org.api}/agents", headers=org.admin).json()["items"]
     assert any(a["name"] == name for a in listed)
 
 
@@ -85,7 +85,7 @@ def test_a_jit_policy_is_created_through_the_form(admin, client, org):
     data = {"permission": "payments.refund", "mode": "jit", "approvers": approver_id}
     resp = post(admin, "/admin/policies", {**data, "max_token_ttl": "5m", "pending_timeout": ""})
     assert resp.status_code == 303
-    policies = client.get(f"{org.api}/policies", headers=org.admin).json()["policies"]
+    policies = client.get(f"{org.api}/policies", headers=org.admin).json()["items"]
     assert [(p["mode"], p["approvers"], p["max_token_ttl"]) for p in policies] == [
         ("jit", [approver_id], 300)
     ]

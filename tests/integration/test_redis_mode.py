@@ -241,8 +241,10 @@ def test_the_whole_story_in_redis_mode(deployment):
 
         def trail(target: str) -> list[tuple[str, str]]:
             events = a.get(
-                f"{org.handle.api}/audit", params={"limit": 1000}, headers=org.handle.admin
-            ).json()["events"]
+                f"{org.handle.api}/audit",
+                params={"limit": 200},
+                headers=org.handle.admin,
+            ).json()["items"]
             return [(e["action"], e["outcome"]) for e in reversed(events) if e["target"] == target]
 
         # Web B writes refusals in batches of its own: wait for all three to land.

@@ -116,7 +116,7 @@ def test_a_deleted_approver_is_refused_but_kept_for_the_audit_trail(jit, client,
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "deleted"
     assert_oauth_error(jit.decide(jit.pending(agent)["request_id"], alice), 401, "invalid_token")
-    listed = client.get(f"{jit.org.api}/approvers", headers=jit.org.admin).json()["approvers"]
+    listed = client.get(f"{jit.org.api}/approvers", headers=jit.org.admin).json()["items"]
     assert alice.approver_id not in {a["approver_id"] for a in listed}
     kept = client.get(_url(jit, alice), headers=jit.org.admin).json()
     assert kept["status"] == "deleted" and kept["email"] == alice.email

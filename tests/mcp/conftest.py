@@ -143,7 +143,7 @@ def approve_when_pending(admin: Admin, agent: DemoAgent, found: list[str]) -> th
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             params = {"actor": agent.agent_id, "action": "jit.request", "limit": 200}
-            events = admin.call("GET", "audit", params=params).get("events", [])
+            events = admin.call("GET", "audit", params=params).get("items", [])
             pending = [e["target"] for e in events if e["target"] not in found]
             if pending:
                 found.append(pending[0])

@@ -8,6 +8,7 @@ from app.audit import service as audit
 from app.authz import catalog as permissions
 from app.authz.routes.ask import invalidate_catalog
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.schemas import PermissionIn
 
 router = APIRouter(tags=["permissions"])
@@ -48,5 +49,12 @@ def upsert(
 
 
 @router.get("/permissions")
-def list_catalog(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
-    return {"permissions": [_public(r) for r in permissions.catalog(session, org_id=org_id)]}
+def list_catalog(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    rows = permissions.catalog(session, org_id=org_id)
+    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.permission, render=_public)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.authz import policies
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.models import Policy
 from app.schemas import PolicyIn
 
@@ -17,17 +18,31 @@ def public(p: Policy) -> dict[str, Any]:
     return {"policy_id": p.id, **body}
 
 
+def _with_warnings(session: SessionDep, policy: Policy) -> dict[str, Any]:
+    """The policy, and `warnings` when it was accepted but looks like a mistake."""
+    warnings = policies.warnings_for(session, org_id=policy.org_id, pattern=policy.permission)
+    return public(policy) | ({"warnings": warnings} if warnings else {})
+
+
 @router.post("/policies", status_code=201)
 def create(
     org_id: OrgId, body: PolicyIn, session: SessionDep, admin: CurrentAdmin
 ) -> dict[str, Any]:
     data = body.model_dump(exclude_none=True)
-    return public(policies.create(session, org_id=org_id, body=data, actor=admin.id))
+    created = policies.create(session, org_id=org_id, body=data, actor=admin.id)
+    return _with_warnings(session, created)
 
 
 @router.get("/policies")
-def list_all(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
-    return {"policies": [public(p) for p in policies.list_policies(session, org_id=org_id)]}
+def list_all(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    rows = policies.list_policies(session, org_id=org_id)
+    return page(rows, limit=limit, cursor=cursor, key=lambda p: p.id, render=public)
 
 
 @router.get("/policies/{policy_id}")
@@ -42,9 +57,10 @@ def replace(
     org_id: OrgId, policy_id: str, body: PolicyIn, session: SessionDep, admin: CurrentAdmin
 ) -> dict[str, Any]:
     data = body.model_dump(exclude_none=True)
-    return public(
-        policies.replace(session, org_id=org_id, policy_id=policy_id, body=data, actor=admin.id)
+    replaced = policies.replace(
+        session, org_id=org_id, policy_id=policy_id, body=data, actor=admin.id
     )
+    return _with_warnings(session, replaced)
 
 
 @router.delete("/policies/{policy_id}", status_code=204)

@@ -1,6 +1,7 @@
 """Agent registry routes (admin token)."""
 
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, Response
 from sqlmodel import Session
@@ -8,6 +9,7 @@ from sqlmodel import Session
 from app.authz import check as authz
 from app.core.db import after_commit
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.identity import agents, assertions, rate_limits
 from app.identity.access_tokens import token_endpoint_for
 from app.models import Agent
@@ -52,9 +54,17 @@ def register(
     return _public(session, agent, kids)
 
 
-@router.get("/agents", response_model=list[AgentPublic])
-def list_agents(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> list[AgentPublic]:
-    return [_public(session, a) for a in agents.list_agents(session, org_id=org_id)]
+@router.get("/agents")
+def list_agents(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    rows = agents.list_agents(session, org_id=org_id)
+    render = lambda a: _public(session, a).model_dump(mode="json")  # noqa: E731
+    return page(rows, limit=limit, cursor=cursor, key=lambda a: a.id, render=render)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentPublic)

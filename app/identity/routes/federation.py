@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.core.times import UtcDatetime
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.pagination import Cursor, Limit, page
 from app.identity import issuers
 from app.identity.federation_models import FederationRule, TrustedIssuer
 from app.schemas import Body
@@ -85,9 +86,15 @@ def create_issuer(
 
 
 @router.get("/trusted-issuers")
-def list_issuers(org_id: OrgId, session: SessionDep, _admin: CurrentAdmin) -> dict[str, Any]:
+def list_issuers(
+    org_id: OrgId,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     rows = issuers.list_issuers(session, org_id=org_id)
-    return {"items": [_issuer(r) for r in rows], "next_cursor": None}
+    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=_issuer)
 
 
 @router.delete("/trusted-issuers/{issuer_id}", status_code=204)
@@ -110,10 +117,15 @@ def create_rule(
 
 @router.get("/agents/{agent_id}/federation")
 def list_rules(
-    org_id: OrgId, agent_id: str, session: SessionDep, _admin: CurrentAdmin
+    org_id: OrgId,
+    agent_id: str,
+    session: SessionDep,
+    _admin: CurrentAdmin,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     rows = issuers.list_rules(session, org_id=org_id, agent_id=agent_id)
-    return {"items": [_rule(r) for r in rows], "next_cursor": None}
+    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=_rule)
 
 
 @router.delete("/agents/{agent_id}/federation/{rule_id}", status_code=204)

@@ -105,6 +105,7 @@ add_lean_post(
     parameters=[ORG_ID_OPENAPI],
     media_type=FORM,
     schema=grants.token_form_schema(),
+    bearer=False,  # the client authenticates with its signed assertion, not a bearer token
 )
 
 
