@@ -11,7 +11,8 @@ from app.core.times import UtcDatetime
 # text can never be encoded as UTF-8 (hashes, the database, Slack, email), so it is refused here,
 # for every body, before any service sees it. pydantic's own `str` fields already refuse it;
 # free-form objects (operation, context) do not.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Lone surrogates have no UTF-8 form; NUL is refused by PostgreSQL text columns (a 500 there).
+_SURROGATE = re.compile("[\ud800-\udfff\x00]")
 
 
 def has_lone_surrogate(value: Any) -> bool:
@@ -37,7 +38,9 @@ class Body(BaseModel):
     @classmethod
     def _valid_unicode(cls, data: Any) -> Any:
         if has_lone_surrogate(data):
-            raise ValueError("text must be valid Unicode (a lone surrogate such as \\udfff is not)")
+            raise ValueError(
+                "text must be valid Unicode without NUL (a lone surrogate such as \\udfff is not)"
+            )
         return data
 
 

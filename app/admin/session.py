@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from sqlmodel import Session
 
+from app.core.db import read_session
 from app.core.durable_store import durable_store
 from app.core.secrets import constant_time_equal
 from app.dashboard import session as shared
 from app.dashboard.pages import FORM_EXPIRED, LoginRequired, Problem, check_origin
-from app.http.deps import SessionDep
 from app.models import AdminToken
 
 COOKIE = "jitgate_admin"
@@ -96,9 +96,12 @@ def token_holds(state: AdminSession, token: AdminToken | None) -> bool:
     return token is not None and token.org_id == state.org and token.revoked_at is None
 
 
-def current_admin_user(request: Request, session: SessionDep) -> AdminUser:
+def current_admin_user(request: Request) -> AdminUser:
     state = decode(request.cookies.get(COOKIE))
-    token = _token(session, state.admin) if state is not None else None
+    # A read session, not the request's: a first query on the write session takes SQLite's write
+    # lock, and a page that then fetches a jwks_uri would hold it for every org (review 2, M1).
+    with read_session() as session:
+        token = _token(session, state.admin) if state is not None else None
     if state is None or not token_holds(state, token):
         raise LoginRequired(LOGIN_PATH)
     assert token is not None

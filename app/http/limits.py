@@ -6,6 +6,11 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
+def _has_nul(scope: Scope) -> bool:
+    query = scope.get("query_string", b"").lower()
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
 class RequestLimits:
     def __init__(self, app: ASGIApp, *, max_body: int, max_headers: int) -> None:
         self.app = app
@@ -15,6 +20,10 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _has_nul(scope):
+            # PostgreSQL text refuses NUL: an id or filter holding one must be a 400, not a 500.
+            await _refuse(send, 400, "invalid_request", "the URL may not contain NUL (%00)")
             return
         headers = scope.get("headers", [])
         if sum(len(k) + len(v) for k, v in headers) > self.max_headers:

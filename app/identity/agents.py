@@ -179,8 +179,9 @@ def update(
 def rotate_keys(
     session: Session, *, org_id: str, agent_id: str, jwks: Any, jwks_uri: Any, actor: str
 ) -> tuple[Agent, list[str]]:
-    agent = get(session, org_id=org_id, agent_id=agent_id)
+    # Keys first, before any query takes SQLite's write lock (a jwks_uri fetch may be slow).
     keys, uri = _keys_from(jwks, jwks_uri)
+    agent = get(session, org_id=org_id, agent_id=agent_id)
     session.execute(delete(AgentKey).where(col(AgentKey.agent_id) == agent.id))
     agent.jwks_uri = uri
     if uri is None:

@@ -6,6 +6,7 @@ exact `sub`, exact claims); the agent of that rule gets its ordinary access toke
 `federated: {iss, sub}`.
 """
 
+import json
 from typing import Any
 
 from sqlmodel import Session, select
@@ -15,6 +16,7 @@ from app.identity import access_tokens, subject_tokens, tokens
 from app.identity.federation_models import FederationRule
 from app.identity.subject_tokens import SubjectTokenRejected
 from app.models import Agent
+from app.resources import service as resources
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -37,6 +39,11 @@ def subject_token(form: dict[str, str]) -> str:
     return form["subject_token"]
 
 
+def _same(sent: Any, expected: Any) -> bool:
+    """Exact JSON equality: `true` is not `1`, `1` is not `1.0` (Python's == says they are)."""
+    return json.dumps(sent, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
 def matching_rule(session: Session, issuer_id: str, claims: dict[str, Any]) -> FederationRule:
     """Exactly one rule: same issuer, the exact subject, and every claim it names, exactly."""
     sub = claims.get("sub")
@@ -47,7 +54,7 @@ def matching_rule(session: Session, issuer_id: str, claims: dict[str, Any]) -> F
             FederationRule.issuer_id == issuer_id, FederationRule.subject == sub
         )
     ).all()
-    matches = [r for r in rows if all(claims.get(k) == v for k, v in r.claims.items())]
+    matches = [r for r in rows if all(_same(claims.get(k), v) for k, v in r.claims.items())]
     if not matches:
         raise SubjectTokenRejected("federation", f"no federation rule matches sub {sub[:200]!r}")
     if len(matches) > 1:
@@ -75,6 +82,8 @@ def authenticate_workload(
         agent = _federated_agent(session, rule)
         scope = tokens.resolve_scope(agent, form.get("scope"))
         audience = tokens.validate_resource(form.get("resource"))
+        # The same RFC 8707 rule as the other grants (review 2, L1).
+        resources.require_registered(session, org_id=org_id, resource=form.get("resource"))
     except (SubjectTokenRejected, InvalidScope, InvalidGrant) as exc:
         tokens.audit_refusal(org_id, exc.description, actor=actor)
         raise

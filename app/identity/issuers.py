@@ -47,6 +47,9 @@ def create_issuer(session: Session, *, org_id: str, actor: str, **body: Any) -> 
     issuer = body["issuer"]
     if not 0 < len(issuer) <= 2048 or not issuer.isprintable():
         raise RuleViolation("issuer must be printable text of at most 2048 characters")
+    # Keys first: a jwks_uri fetch may take seconds, and the first query below takes SQLite's
+    # write lock for the whole transaction; fetching under it stalls every org's writes.
+    jwks, uri = _validate_keys(body.get("jwks"), body.get("jwks_uri"))
     taken = select(TrustedIssuer.id).where(
         TrustedIssuer.org_id == org_id,
         TrustedIssuer.issuer == issuer,
@@ -54,7 +57,6 @@ def create_issuer(session: Session, *, org_id: str, actor: str, **body: Any) -> 
     )
     if session.exec(taken).first():
         raise Conflict(f"{issuer} is already a trusted {body['kind']} issuer")
-    jwks, uri = _validate_keys(body.get("jwks"), body.get("jwks_uri"))
     row = TrustedIssuer(
         org_id=org_id,
         issuer=issuer,

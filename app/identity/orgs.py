@@ -50,6 +50,8 @@ def create_org(
 def create_admin_token(
     session: Session, *, org_id: str, label: str = "", actor: str = "cli"
 ) -> IssuedAdminToken:
+    if label and not label.isprintable():  # NUL and control characters: a 500 on PostgreSQL
+        raise RuleViolation("label must be printable text")
     if session.get(Org, org_id) is None:
         raise NotFound(f"no organization {org_id}")
     token = new_secret_token(ADMIN_TOKEN_PREFIX)

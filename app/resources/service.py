@@ -190,6 +190,8 @@ def bound_audience(org_id: str, token: str) -> str | None:
         return None
     if not isinstance(aud, str) or aud == access_tokens.issuer_for(org_id):
         return None
+    if len(aud) > 2048 or not aud.isprintable():  # unverified input: never a query parameter
+        return None
     with read_session() as session:
         stmt = select(ProtectedResource.id).where(
             ProtectedResource.org_id == org_id, ProtectedResource.resource_uri == aud
