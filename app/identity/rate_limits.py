@@ -169,8 +169,11 @@ def admit_jit_request(session: Session, *, agent: Agent, now: datetime) -> None:
         return
     budget = effective_budget(agent.budget)
     # Two requests at once must not both see room under the cap: hold the agent's row
-    # (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises every writer).
-    session.execute(select(Agent.id).where(Agent.id == agent.id).with_for_update())
+    # (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises every writer). FOR NO KEY UPDATE
+    # (key_share): it excludes the other openers, but not the foreign-key checks of writes to
+    # the agent's requests. FOR UPDATE blocked an approval's token mint, which already held the
+    # org's audit head this opener wanted next: a deadlock, and a 500 for one of the two.
+    session.execute(select(Agent.id).where(Agent.id == agent.id).with_for_update(key_share=True))
     count, earliest = session.execute(
         select(func.count(), func.min(JitRequest.pending_deadline)).where(
             JitRequest.agent_id == agent.id, JitRequest.status == RequestStatus.PENDING

@@ -11,7 +11,9 @@ answer. Set JITGATE_INTEGRATION_DATABASE_URL to run against PostgreSQL instead o
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -346,6 +348,55 @@ def test_request_made_while_the_broker_is_down_is_stored_and_swept_later(deploym
             )
     finally:
         receiver.stop()
+        web_c.proc.stop()
+        proxy.stop()
+
+
+def _calls_while_the_broker_is_down(client: httpx.Client, org: Org, bearer: dict, pending: list):
+    """Decisions on the pending requests and new requests of the same agent, all at once: each
+    commit's publish fails (kombu's channel pool races in create_channel when Redis is gone)."""
+    base = f"{org.handle.api}/jit/requests"
+    body = {"permission": PERMISSION, "justification": "pay invoice INV-9", "operation": OPERATION}
+    calls = [(f"{base}/{rid}/{verb}", {}, org.approver_headers) for rid, verb in pending]
+    calls += [(base, {**body, "expires_in": "5m"}, bearer) for _ in pending]
+
+    def call(args: tuple) -> str:
+        url, json, headers = args
+        try:
+            return str(client.post(url, json=json, headers=headers).status_code)
+        except httpx.HTTPError as exc:  # no answer at all is as bad as a 5xx
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(8) as pool:
+        return Counter(pool.map(call, calls))
+
+
+def test_decisions_and_requests_while_the_broker_is_down_never_answer_5xx(deployment):
+    proxy = BrokerProxy((REDIS_HOST, REDIS_PORT)).start()
+    web_c = deployment.stack.web(
+        "web-c", JITGATE_REDIS_URL=f"redis://127.0.0.1:{proxy.port}/{REDIS_DB}"
+    )
+    try:
+        # Given pending requests of one agent, on a web process whose broker connection breaks
+        org = make_org(deployment)
+        with deployment.client(web_c) as c:
+            bearer = org.agent.bearer(c)
+            verbs = ["approve", "deny"] * 2  # with the new ones, within the pending cap (10)
+            pending = [(ask(c, org, bearer), verb) for verb in verbs]
+            proxy.broker_down.set()
+
+            # When they are decided while the same agent opens new ones, all at once
+            answers = _calls_while_the_broker_is_down(c, org, bearer, pending)
+
+            # Then every call was answered: the commits stand, the failed publishes are only
+            # logged (the outbox relay sends them later)
+            assert answers == {"200": len(pending), "202": len(pending)}, answers
+            assert proxy.cut > 0, "the publishes never reached the broken broker"
+            for request_id, verb in pending:
+                view = c.get(f"{org.handle.api}/jit/requests/{request_id}", headers=bearer)
+                assert view.json()["status"] == {"approve": "approved", "deny": "denied"}[verb]
+    finally:
+        proxy.broker_down.clear()
         web_c.proc.stop()
         proxy.stop()
 

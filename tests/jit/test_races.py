@@ -1,17 +1,23 @@
 """Races the compare-and-set transitions must settle: one winner, the losers get 409."""
 
+import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
-from app.core.db import session_scope
+from app.audit import service as audit
+from app.core.columns import utcnow
+from app.core.db import get_engine, session_scope
+from app.identity import rate_limits
 from app.jit import minting
 from app.jit import state_machine as jit_service
 from app.jit.state_machine import aware
-from app.models import IssuedToken, JitRequest
+from app.models import Agent, IssuedToken, JitRequest
 from tests.helpers import audit_events
 
 CONSUMERS = 50
@@ -108,3 +114,46 @@ def test_redelivered_mint_tasks_mint_one_token(jit, agent, alice):
         assert not any(pool.map(lambda _: mint_again(), range(8)))
     assert jit.token(agent, request_id) == token
     assert _jit_tokens_for(request_id) == 1
+
+
+def _done_or_waiting_on_a_lock(future: Future, seconds: float = 60) -> None:
+    """Until the thread has finished or PostgreSQL shows a session of this database waiting for
+    a lock (bounded generously; whichever comes first ends the wait, there is no timing)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    ends = time.monotonic() + seconds
+    with get_engine().connect() as probe:
+        while not future.done() and time.monotonic() < ends:
+            if probe.execute(waiting).scalar_one():
+                return
+            probe.rollback()
+            time.sleep(0.05)
+
+
+def test_approval_does_not_deadlock_with_a_new_request_of_the_same_agent(jit, agent, alice):
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite serialises every writer")
+    # Given a pending request, and a second request of the same agent being opened: it holds the
+    # agent's row (the pending cap) and has yet to append its event to the org's audit chain
+    jit.policy([alice])
+    request_id = jit.pending(agent)["request_id"]
+    with ThreadPoolExecutor(1) as pool, session_scope() as opening:
+        holder = opening.get(Agent, agent.agent_id)
+        rate_limits.admit_jit_request(opening, agent=holder, now=utcnow())
+
+        # When an approver approves the first request meanwhile (its token is minted in the same
+        # transaction), then the opening request appends to the chain and commits
+        approval = pool.submit(jit.decide, request_id, alice)
+        _done_or_waiting_on_a_lock(approval)
+        event = audit.EventIn(
+            org_id=jit.org.org_id, actor=agent.agent_id, action="jit.request",
+            target="jit_opening", outcome="pending", reason="", ts=utcnow(), details={},
+        )  # fmt: skip
+        audit.record(opening, event)
+
+    # Then neither waits for the other: the approval succeeds (no deadlock, no 500)
+    resp = approval.result(timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert jit.get(request_id, agent.bearer(jit.client))["status"] == "approved"
