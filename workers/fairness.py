@@ -71,18 +71,37 @@ class RedisSlots:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._acquire = self._redis.register_script(_ACQUIRE)
+        # Slots this process could not give back while Redis was down. Redis keeps the slot
+        # (append-only file) until its lease lapses, which would hold the org's deliveries back
+        # for a minute after the outage; they are given back before the next acquire instead.
+        self._unreleased: list[tuple[str, str]] = []
+        self._guard = threading.Lock()
 
     @staticmethod
     def _key(org_id: str) -> str:
         return f"jitgate:delivery-slots:{org_id}"
 
     def acquire(self, org_id: str, *, cap: int, lease: float) -> str | None:
+        self._release_owed()
         now, token = time.time(), secrets.token_hex(8)
         args = [now, cap, now + lease, token, int(lease) + 1]
         return token if self._acquire(keys=[self._key(org_id)], args=args) == 1 else None
 
     def release(self, org_id: str, token: str) -> None:
-        self._redis.zrem(self._key(org_id), token)
+        import redis
+
+        try:
+            self._redis.zrem(self._key(org_id), token)
+        except redis.RedisError:
+            log.warning("delivery slot of %s kept until Redis answers again", org_id)
+            with self._guard:
+                self._unreleased.append((org_id, token))
+
+    def _release_owed(self) -> None:
+        with self._guard:
+            owed, self._unreleased = self._unreleased, []
+        for org_id, token in owed:
+            self.release(org_id, token)  # owed again if Redis is still away
 
 
 @lru_cache
