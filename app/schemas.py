@@ -1,7 +1,7 @@
 """Request and response bodies of the HTTP API (pydantic); the services validate the rules."""
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,33 +13,46 @@ from app.core.times import UtcDatetime
 # free-form objects (operation, context) do not.
 # Lone surrogates have no UTF-8 form; NUL is refused by PostgreSQL text columns (a 500 there).
 _SURROGATE = re.compile("[\ud800-\udfff\x00]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text_at(value: Any, pattern: re.Pattern[str] = _SURROGATE) -> str | None:
+    """Where (a dotted path) a string of a parsed JSON value, key or item, holds a lone
+    surrogate or a NUL; None when every string can be stored and shown."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:  # a loop, not recursion: a deeply nested body must not overflow the stack
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if pattern.search(item):
+                return _SURROGATE.sub("?", path) or "body"  # the path may hold the culprit
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                here = f"{path}.{key}" if path else str(key)
+                stack.append((here, key))
+                stack.append((here, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+    return None
 
 
 def has_lone_surrogate(value: Any) -> bool:
-    """True when any string in a parsed JSON value, key or item, holds a lone surrogate."""
-    stack = [value]
-    while stack:  # a loop, not recursion: a deeply nested body must not overflow the stack
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    return unstorable_text_at(value) is not None
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # Bodies whose text is stored refuse NUL too; a check or a question is only decided (its
+    # audit event stores a cleaned copy), so NUL there is a denial, not an error.
+    _unstorable: ClassVar[re.Pattern[str]] = _SURROGATE
 
     @model_validator(mode="before")
     @classmethod
     def _valid_unicode(cls, data: Any) -> Any:
-        if has_lone_surrogate(data):
+        where = unstorable_text_at(data, cls._unstorable)
+        if where is not None:
             raise ValueError(
-                "text must be valid Unicode without NUL (a lone surrogate such as \\udfff is not)"
+                f"{where}: text must be valid Unicode without NUL "
+                "(a lone surrogate such as \\udfff is not)"
             )
         return data
 
@@ -91,6 +104,7 @@ class AgentPublic(BaseModel):
 
 
 class CheckIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = _LONE_SURROGATE
     permission: str = Field(max_length=200)
     subject: str | None = Field(default=None, max_length=200)
     resource: str | None = Field(default=None, max_length=2048)
@@ -99,10 +113,12 @@ class CheckIn(Body):
 
 
 class CheckBulkIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = _LONE_SURROGATE
     checks: list[CheckIn] = Field(max_length=100)
 
 
 class AskIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = _LONE_SURROGATE
     question: str = Field(max_length=20000)
     context: dict[str, Any] | None = None
 

@@ -70,7 +70,11 @@ def test_another_orgs_write_does_not_wait_for_a_slow_key_fetch(client, server, c
 )
 def test_nul_in_a_url_is_a_400_not_a_500(client, org, path):
     answer = client.get(path.format(org=org.org_id), headers=org.admin)
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+    assert answer.status_code == 400
+    if path.startswith("/admin"):  # a page people read
+        assert "text/html" in answer.headers["content-type"]
+    else:
+        assert answer.json()["error"] == "invalid_request"
 
 
 def test_nul_in_a_json_body_is_a_422(client, org):
@@ -113,3 +117,37 @@ def test_a_label_with_control_characters_is_refused(client, org):
 )
 def test_federation_claims_match_as_json_values(sent, expected, same):
     assert _same(sent, expected) is same
+
+
+def test_a_decision_note_with_nul_is_refused_on_every_channel(client, org, agent):
+    from app.core.db import session_scope
+    from app.core.errors import RuleViolation
+    from app.jit import state_machine
+    from app.models import Approver
+    from tests.jit.conftest import Jit
+
+    jit = Jit(client, org)
+    alice = jit.approver("nul-alice")
+    jit.policy([alice])
+    request_id = jit.pending(agent)["request_id"]
+    with pytest.raises(RuleViolation), session_scope() as session:
+        approver = session.get(Approver, alice.approver_id)
+        state_machine.decide(
+            session,
+            request_id=request_id,
+            approver=approver,
+            decision="deny",
+            comment="a\x00b",
+            channel="dashboard",
+        )
+    assert jit.get(request_id, org.admin)["status"] == "pending"
+
+
+@pytest.mark.parametrize("seq", [10**30, -1, 0, "1", 1.5])
+def test_a_forged_audit_cursor_is_a_400(client, org, seq):
+    from app.http.pagination import encode_cursor
+
+    answer = client.get(
+        f"{org.api}/audit", params={"cursor": encode_cursor(seq)}, headers=org.admin
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"

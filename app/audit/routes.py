@@ -36,7 +36,7 @@ def list_audit(
 ) -> dict[str, Any]:
     """Newest first; the cursor is the sequence number below which the next page starts."""
     before = decode_cursor(cursor)
-    if before is not None and not isinstance(before, int):
+    if before is not None and (type(before) is not int or not 0 < before < 2**63):
         raise InvalidRequest("cursor is not one this API gave out")
     events = audit.list_events(
         session,

@@ -23,7 +23,10 @@ class RequestLimits:
             return
         if _has_nul(scope):
             # PostgreSQL text refuses NUL: an id or filter holding one must be a 400, not a 500.
-            await _refuse(send, 400, "invalid_request", "the URL may not contain NUL (%00)")
+            if scope.get("path", "").startswith(BROWSER_PAGES):
+                await _refuse_page(send, 400, "This address is not valid (it holds %00).")
+            else:
+                await _refuse(send, 400, "invalid_request", "the URL may not contain NUL (%00)")
             return
         headers = scope.get("headers", [])
         if sum(len(k) + len(v) for k, v in headers) > self.max_headers:
@@ -49,6 +52,24 @@ class RequestLimits:
             return message
 
         return wrapped
+
+
+BROWSER_PAGES = ("/dashboard", "/admin")  # people read these: an HTML answer, not JSON
+
+
+async def _refuse_page(send: Send, status: int, text: str) -> None:
+    body = f"<!doctype html><title>jitgate</title><p>{text}</p>".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyTooLarge(Exception):

@@ -21,7 +21,7 @@ from app.authz import policies
 from app.core import metrics, validation
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
-from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound
+from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
 from app.jit.minting import mint_token
 from app.jit.notify import after_change
 from app.jit.status import RequestStatus
@@ -177,6 +177,8 @@ def decide(
     now: datetime | None = None,
 ) -> JitRequest:
     now = now or utcnow()
+    if comment is not None and "\x00" in comment:  # every channel: PostgreSQL refuses NUL
+        raise RuleViolation("the note may not contain NUL")
     # Lock the request before the audit head, the order expiry and consume take them in;
     # otherwise a decision and the sweep deadlock on PostgreSQL instead of one losing with 409.
     row = get_request(session, org_id=approver.org_id, request_id=request_id, for_update=True)

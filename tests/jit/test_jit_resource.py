@@ -74,7 +74,6 @@ def test_a_bound_token_is_no_credential_on_jitgate_itself(jit, agent, alice):
         "/relative/path",
         "https://payments.example/api#fragment",
         "http://[::1",
-        "https://payments.example/\x00",
         "https://payments.example/a b",
         "https://" + "a" * 2050,
         "",
@@ -84,6 +83,12 @@ def test_a_resource_that_is_not_an_absolute_uri_is_refused(jit, agent, alice, re
     jit.policy([alice])
     resp = jit.request(agent, resource=resource)
     assert_oauth_error(resp, 400, "invalid_target")
+
+
+def test_a_resource_holding_nul_is_refused_as_unstorable_text(jit, agent, alice):
+    jit.policy([alice])
+    resp = jit.request(agent, resource="https://payments.example/\x00")
+    assert_oauth_error(resp, 422, "invalid_request")
 
 
 def test_an_idempotent_retry_must_name_the_same_resource(jit, agent, alice):
