@@ -3,7 +3,7 @@
 Run with the SDK's virtual environment's python:
     python scripts/check_sdk_distribution.py --server /path/to/server-venv/bin/jitgate
 
-1. every SDK module (adapters and the FastAPI helper aside: they need their extras) imports,
+1. every SDK module (adapters, the FastAPI and MCP helpers aside: they need their extras) imports,
    and no server package (app, workers, notifiers, fastapi, sqlalchemy, celery) comes along;
 2. the environment holds no server dependency;
 3. against a real server started from the server's own installation, the SDK alone registers
@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 
 SERVER_PACKAGES = ("app", "workers", "notifiers", "fastapi", "sqlalchemy", "sqlmodel", "celery")
+# Modules for an extra the plain SDK does not install (their framework comes with the extra).
+OPTIONAL_EXTRAS = ("jitgate.fastapi", "jitgate.mcp")
 SERVER_DISTRIBUTIONS = ("fastapi", "sqlalchemy", "sqlmodel", "celery", "uvicorn", "alembic")
 
 
@@ -39,7 +41,7 @@ def check_imports() -> None:
 
     names = [m.name for m in pkgutil.walk_packages(jitgate.__path__, "jitgate.")]
     for name in names:
-        if ".adapters." not in name and name != "jitgate.fastapi":
+        if ".adapters." not in name and name not in OPTIONAL_EXTRAS:
             importlib.import_module(name)
     loaded = sorted({m.split(".")[0] for m in sys.modules} & set(SERVER_PACKAGES))
     if loaded:
