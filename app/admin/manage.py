@@ -33,6 +33,7 @@ from app.schemas import (
     PermissionIn,
     PolicyIn,
 )
+from notifiers import registry as notifier_registry
 
 router = APIRouter(route_class=DashboardRoute)
 TextField = Annotated[str, Form()]
@@ -350,7 +351,7 @@ def _policies_page(
         "page": "policies",
         "policies": policies.list_policies(session, org_id=user.org_id),
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
-        "channels": policies.CHANNELS,
+        "channels": notifier_registry.channels(),
         "modes": policies.MODES,
         "form": form
         or FormState(

@@ -18,9 +18,9 @@ from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.validation import http_url
 from app.models import Agent, Approver, Policy
 from app.settings import get_settings
+from notifiers import registry as notifier_registry
 
 MODES = ("standing", "jit", "deny")
-CHANNELS = ("slack", "email", "websocket", "webhook", "log")
 MAX_TOKEN_TTL_CAP = 3600
 MAX_PENDING_TIMEOUT = 7 * 86400
 
@@ -99,8 +99,9 @@ def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dic
     if isinstance(required, bool) or not isinstance(required, int) or not 1 <= required <= 10:
         raise RuleViolation("approvals_required is an integer from 1 to 10")
     channels = body.get("channels") or ["websocket", "log"]
-    if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
-        raise RuleViolation(f"channels are among {list(CHANNELS)}")
+    known = notifier_registry.channels()  # the registry is the one list of channels
+    if not isinstance(channels, list) or any(c not in known for c in channels):
+        raise RuleViolation(f"channels are among {known}")
     if mode == "jit" and not approvers and not groups and not body.get("auto_approve"):
         raise RuleViolation("a jit policy needs approvers or groups (or auto_approve)")
     return {

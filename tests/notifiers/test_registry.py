@@ -53,3 +53,18 @@ def test_websocket_channel_publishes_request_events(monkeypatch):
     notifier.announce(view, target)
     notifier.show_outcome(decided(view, "expired"), target, None)
     assert published == [(view.request_id, "created"), (view.request_id, "decided")]
+
+
+def test_a_newly_registered_channel_is_accepted_by_policies_at_once(client, org):
+    from notifiers import registry
+    from tests.factories import set_policy
+
+    previous = registry.register("pager", lambda: registry.get_notifier("log"))
+    try:
+        policy = set_policy(client, org, "document.read", "jit", channels=["pager"], groups=["ops"])
+        assert policy["channels"] == ["pager"]
+    finally:
+        if previous is None:
+            registry._FACTORIES.pop("pager", None)
+        else:
+            registry.register("pager", previous)
