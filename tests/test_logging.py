@@ -129,3 +129,24 @@ def test_json_logs_have_request_fields_and_no_secrets(json_server):
     assert pending.request_id in announced[0]["message"]  # the log channel prints under serve
     for secret in (access_token, org["admin_token"], approver["api_token"], pem.splitlines()[1]):
         assert secret not in text
+
+
+def test_every_answer_writes_times_as_rfc3339_utc_with_z(client, org, agent):
+    from tests.jit.conftest import Jit
+
+    jit = Jit(client, org)
+    jit.policy([jit.approver("times")])
+    created = jit.pending(agent)
+    read = jit.get(created["request_id"], org.admin)
+    event = client.get(f"{org.api}/audit", headers=org.admin).json()["items"][0]
+    listed = client.get(f"{org.api}/agents", headers=org.admin).json()["items"][0]
+    approver = client.get(f"{org.api}/approvers", headers=org.admin).json()["items"][0]
+    for value in (
+        created["created_at"],
+        created["expires_at"],
+        read["created_at"],
+        event["ts"],
+        listed["created_at"],
+        approver["created_at"],
+    ):
+        assert value.endswith("Z") and "+00:00" not in value, value

@@ -15,6 +15,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
+from app.core.kv import redis_client
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ INTERVAL = float(os.environ.get("JITGATE_WORKER_HEARTBEAT_SECONDS", "5"))
 STALE_AFTER = max(3 * INTERVAL, 15.0)
 SWEEP_KEY = "jitgate:beat:last_sweep"
 _stop = threading.Event()
-_clients: dict[str, Any] = {}
 
 
 def stamp(client: Any, hostname: str, queues: list[str], now: float | None = None) -> None:
@@ -46,11 +46,7 @@ def live_workers(client: Any, queues: list[str], now: float | None = None) -> di
 
 
 def _client(url: str) -> Any:
-    if url not in _clients:
-        import redis
-
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    return _clients[url]
+    return redis_client(url)
 
 
 def sweep_ran(now: float | None = None) -> None:
@@ -72,9 +68,7 @@ def last_sweep(client: Any) -> float | None:
 def _beat(hostname: str, queues: list[str]) -> None:
     import redis
 
-    client = redis.Redis.from_url(
-        get_settings().redis_url or "", socket_timeout=2, socket_connect_timeout=2
-    )
+    client = redis_client(get_settings().redis_url or "")
     while not _stop.is_set():
         try:
             stamp(client, hostname, queues)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from app.core.kv import redis_client
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -68,18 +69,10 @@ class Hub:
 
 
 hub = Hub()
-_redis_client: Any = None
 
 
 def _redis() -> Any:
-    global _redis_client
-    if _redis_client is None:
-        import redis
-
-        _redis_client = redis.Redis.from_url(
-            get_settings().redis_url or "", socket_timeout=2, socket_connect_timeout=2
-        )
-    return _redis_client
+    return redis_client(get_settings().redis_url or "")
 
 
 def publish(topic: str, payload: dict[str, Any]) -> None:

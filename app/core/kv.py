@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from app.core.errors import TemporarilyUnavailable
 from app.settings import get_settings
@@ -63,11 +63,21 @@ class MemoryStore:
         return expires is not None and expires > time.monotonic()
 
 
+@lru_cache(maxsize=16)
+def redis_client(url: str, timeout: float = 2.0) -> Any:
+    """One pooled, thread-safe Redis client per URL and timeout for the whole process: the
+    store, the event bus, readiness and the worker heartbeat share it instead of each keeping
+    its own cache of clients."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url)
         self._errors = (redis.RedisError, OSError)
 
     def _call(self, fn: Callable[[], T]) -> T:

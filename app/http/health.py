@@ -10,12 +10,12 @@ from sqlalchemy import text
 from app.core import metrics
 from app.core.db import get_engine
 from app.core.errors import Unauthenticated
+from app.core.kv import redis_client
 from app.core.secrets import constant_time_equal
 from app.settings import get_settings
 
 router = APIRouter(tags=["ops"])
 REDIS_TIMEOUT_SECONDS = 1.0
-_redis_clients: dict[str, Any] = {}
 
 
 @router.get("/metrics", response_class=Response)
@@ -45,13 +45,7 @@ def database_check() -> str:
 
 
 def _redis(url: str) -> Any:
-    if url not in _redis_clients:
-        import redis
-
-        _redis_clients[url] = redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-    return _redis_clients[url]
+    return redis_client(url, REDIS_TIMEOUT_SECONDS)
 
 
 def redis_and_workers_checks(url: str | None) -> tuple[str, str | None]:
