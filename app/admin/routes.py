@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
-from app.admin import manage, views
+from app.admin import link_routes, manage, signin, views
 from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
@@ -24,13 +24,14 @@ from app.audit.routes import Flushed
 from app.audit.routes import _public as audit_public
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
 from app.dashboard import session as shared
-from app.dashboard.pages import DashboardRoute, Problem, check_origin, see_other
+from app.dashboard.pages import DashboardRoute, Problem, see_other
 from app.http.deps import SessionDep
 from app.identity import orgs
 from app.models import AdminToken
 
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
 router.include_router(manage.router)
+router.include_router(link_routes.router)
 TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",
@@ -50,19 +51,6 @@ def home(request: Request) -> Response:
 # --- signing in and out ---------------------------------------------------------------------
 
 
-def _login_page(request: Request, *, error: str = "", status: int = 200) -> Response:
-    nonce = shared.new_login_nonce()
-    page = views.render(
-        request, "admin_login.html", {"login_csrf": nonce, "error": error}, status=status
-    )
-    page.set_cookie(
-        admin_sessions.LOGIN_COOKIE,
-        nonce,
-        **admin_sessions.cookie_options(shared.LOGIN_FORM_SECONDS),
-    )
-    return page
-
-
 def _admin_for_token(session: Session, token: str) -> AdminToken | None:
     token = token.strip()
     if not token.startswith(ADMIN_TOKEN_PREFIX) or len(token) > 200:
@@ -73,39 +61,20 @@ def _admin_for_token(session: Session, token: str) -> AdminToken | None:
 
 @router.get("/login")
 def login_form(request: Request) -> Response:
-    return _login_page(request)
+    return signin.login_page(request)
 
 
 @router.post("/login")
 def login(
     request: Request, session: SessionDep, token: TextField = "", login_csrf: TextField = ""
 ) -> Response:
-    check_origin(request)
-    if not shared.login_nonce_matches(request.cookies.get(admin_sessions.LOGIN_COOKIE), login_csrf):
-        return _login_page(request, error="The sign-in form expired. Please try again.", status=403)
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
     row = _admin_for_token(session, token)
     if row is None:
         error = "That token is not recognised. Paste the whole jgadm_… admin token."
-        return _login_page(request, error=error, status=401)
-    state = admin_sessions.new_session(row)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor=row.id,
-            action="admin.login",
-            outcome="success",
-            details={"channel": "admin-portal"},
-        ),
-    )
-    response = see_other("/admin/overview")
-    response.set_cookie(
-        admin_sessions.COOKIE,
-        admin_sessions.encode(state),
-        **admin_sessions.cookie_options(admin_sessions.SESSION_SECONDS),
-    )
-    response.delete_cookie(admin_sessions.LOGIN_COOKIE, path=admin_sessions.PATH)
-    return response
+        return signin.login_page(request, error=error, status=401)
+    return signin.signed_in(session, row, "token")
 
 
 @router.post("/logout")
@@ -162,14 +131,22 @@ def tokens_page(request: Request, session: SessionDep, user: CurrentAdminUser) -
 
 @router.post("/tokens")
 def create_token(
-    request: Request, session: SessionDep, user: PostingAdmin, label: TextField = ""
+    request: Request,
+    session: SessionDep,
+    user: PostingAdmin,
+    label: TextField = "",
+    email: TextField = "",
 ) -> HTMLResponse:
-    form = FormState(values={"label": label})
+    form = FormState(values={"label": label, "email": email})
     issued = attempt(
         session,
         form,
         lambda: orgs.create_admin_token(
-            session, org_id=user.org_id, label=label.strip(), actor=user.token.id
+            session,
+            org_id=user.org_id,
+            label=label.strip(),
+            actor=user.token.id,
+            email=email.strip() or None,
         ),
     )
     return _tokens_page(

@@ -74,14 +74,17 @@ def orgs() -> None:
 @orgs.command("create")
 @click.argument("name")
 @click.option("--slug", default=None, help="Use this id instead of a generated org_… id.")
+@click.option(
+    "--admin-email", default=None, help="The first admin's address, for emailed portal sign-in."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly
-def orgs_create(name: str, slug: str | None, as_json: bool) -> None:
+def orgs_create(name: str, slug: str | None, admin_email: str | None, as_json: bool) -> None:
     """Create an organization and its first admin token."""
     from app.identity import orgs as org_service
 
     with cli_session() as session:
-        org, issued = org_service.create_org(session, name=name, slug=slug)
+        org, issued = org_service.create_org(session, name=name, slug=slug, admin_email=admin_email)
     if as_json:
         click.echo(json.dumps({"org_id": org.id, "admin_token": issued.token}))
     else:
@@ -98,14 +101,15 @@ def admin_tokens() -> None:
 @admin_tokens.command("create")
 @click.option("--org", "org_id", required=True)
 @click.option("--label", default="")
+@click.option("--email", default=None, help="Its holder's address, for emailed portal sign-in.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def admin_tokens_create(org_id: str, label: str, as_json: bool) -> None:
+def admin_tokens_create(org_id: str, label: str, email: str | None, as_json: bool) -> None:
     """Create an admin token for an org (shown once)."""
     from app.identity import orgs as org_service
 
     with cli_session() as session:
-        issued = org_service.create_admin_token(session, org_id=org_id, label=label)
+        issued = org_service.create_admin_token(session, org_id=org_id, label=label, email=email)
     if as_json:
         click.echo(json.dumps({"token_id": issued.token_id, "admin_token": issued.token}))
     else:

@@ -25,6 +25,8 @@ class AdminToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
     revoked_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+    # The address an emailed one-time sign-in link for this token goes to (None: no links).
+    email: str | None = Field(default=None, index=True, max_length=320)
 
 
 class Agent(SQLModel, table=True):

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.core import validation
 from app.core.columns import new_id, utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token, new_secret_token
@@ -23,7 +24,7 @@ class IssuedAdminToken:
 
 
 def create_org(
-    session: Session, *, name: str, slug: str | None = None
+    session: Session, *, name: str, slug: str | None = None, admin_email: str | None = None
 ) -> tuple[Org, IssuedAdminToken]:
     name = name.strip()
     if not name or len(name) > 200:
@@ -37,7 +38,7 @@ def create_org(
     session.add(org)
     session.flush()
     create_signing_key(session, org_id=org.id)
-    issued = create_admin_token(session, org_id=org.id, label="initial")
+    issued = create_admin_token(session, org_id=org.id, label="initial", email=admin_email)
     audit.record(
         session,
         audit.EventIn(
@@ -48,14 +49,23 @@ def create_org(
 
 
 def create_admin_token(
-    session: Session, *, org_id: str, label: str = "", actor: str = "cli"
+    session: Session,
+    *,
+    org_id: str,
+    label: str = "",
+    actor: str = "cli",
+    email: str | None = None,
 ) -> IssuedAdminToken:
+    """A new admin token (shown once). With `email`, its holder may also sign in to the portal
+    by a one-time link sent to that address (app/admin/login_link.py)."""
     if label and not label.isprintable():  # NUL and control characters: a 500 on PostgreSQL
         raise RuleViolation("label must be printable text")
+    if email is not None:
+        email = validation.email(email, "email must be an email address")
     if session.get(Org, org_id) is None:
         raise NotFound(f"no organization {org_id}")
     token = new_secret_token(ADMIN_TOKEN_PREFIX)
-    row = AdminToken(org_id=org_id, label=label[:200], token_hash=hash_token(token))
+    row = AdminToken(org_id=org_id, label=label[:200], token_hash=hash_token(token), email=email)
     session.add(row)
     session.flush()
     audit.record(
@@ -66,7 +76,7 @@ def create_admin_token(
             action="admin_token.create",
             target=row.id,
             outcome="success",
-            details={"label": label},
+            details={"label": label, "email": email},
         ),
     )
     return IssuedAdminToken(token_id=row.id, token=token)

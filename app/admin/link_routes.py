@@ -1,0 +1,58 @@
+"""The emailed sign-in link's routes: ask for a link, see whom it signs in, use it once."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import Response
+
+from app.admin import login_link, signin, views
+from app.dashboard.pages import DashboardRoute, Problem
+from app.http.deps import SessionDep
+from app.http.throttle import ClientAddressLimit
+
+router = APIRouter(route_class=DashboardRoute)
+TextField = Annotated[str, Form()]
+DEAD_LINK = ("This sign-in link does not work", "It has expired or is not valid: ask again.")
+
+
+@router.post("/login/email", dependencies=[ClientAddressLimit])
+def email_me_a_link(
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+    email: TextField = "",
+    login_csrf: TextField = "",
+) -> Response:
+    if not login_link.enabled():
+        raise Problem(404, "Sign-in links are not available", "Sign in with your admin token.")
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+    messages = login_link.messages_for(session, email[:400])
+    if messages:
+        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
+    return signin.login_page(request, notice=signin.LINK_NOTICE)
+
+
+@router.get("/login/link/{token}")
+def link_page(request: Request, token: str, session: SessionDep) -> Response:
+    """Show whom the link signs in; change nothing (mail scanners open links)."""
+    claims = login_link.read_token(token)
+    admin = login_link.admin_for(session, claims) if claims else None
+    if admin is None:
+        raise Problem(410, *DEAD_LINK)
+    return signin.link_page(request, admin, views.org_name(session, admin.org_id), token)
+
+
+@router.post("/login/link/{token}", dependencies=[ClientAddressLimit])
+def link_sign_in(
+    request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
+) -> Response:
+    if not signin.form_checked(request, login_csrf):
+        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+    claims = login_link.read_token(token)
+    admin = login_link.admin_for(session, claims) if claims else None
+    if claims is None or admin is None:
+        raise Problem(410, *DEAD_LINK)
+    if not login_link.use_once(claims):
+        raise Problem(409, "This link was already used", "Ask for a new one on the sign-in page.")
+    return signin.signed_in(session, admin, "email-link")

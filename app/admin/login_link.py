@@ -1,0 +1,139 @@
+"""One-time portal sign-in links by email, for admins whose admin token carries an address.
+
+Which addresses are admins': an admin token may carry an `email` (set when it is created, in the
+portal, `jitgate orgs create --admin-email` or `jitgate admin-tokens create --email`). A link
+signs in as that token, so everything a session opened with the token obeys applies to it:
+revoking the token ends the session, and a link made before the revocation no longer works (it
+carries a fingerprint of the token's hash, checked when it is used).
+
+Only offered when SMTP is configured. A link expires after 10 minutes and works once: its nonce
+is claimed with a compare-and-set (`SET NX` in Redis, or the durable store's add in embedded
+mode, which a restart does not forget). Opening it only shows a button: mail scanners follow
+links, and a GET must not sign anyone in. The answer to "email me a link" is the same whether
+or not the address is known or the request was rate limited. Links are never logged: the
+request log names route templates, and the sender logs only failures, without the message.
+"""
+
+import logging
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlmodel import Session, select
+
+from app.core.durable_store import durable_store
+from app.core.kv import get_store
+from app.core.secrets import constant_time_equal
+from app.dashboard import session as shared
+from app.identity import rate_limits
+from app.models import AdminToken, Org
+from app.settings import get_settings
+
+log = logging.getLogger(__name__)
+PURPOSE = "admin-login-link"
+LINK_SECONDS = 10 * 60
+ADDRESS_RESEND_SECONDS = 60  # one link a minute to one address, whatever the org
+ORG_LINKS_PER_HOUR = 20  # and at most this many an hour into one org
+LINK_PATH = "/admin/login/link/"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    admin: str  # the admin token's id
+    org: str
+    exp: int
+    nonce: str
+    tok: str  # fingerprint of the token's hash: a rotated-away or replaced token fails it
+
+
+def enabled() -> bool:
+    return bool(get_settings().smtp_host)
+
+
+def make_token(admin: AdminToken, *, now: float | None = None) -> str:
+    claims = LinkClaims(
+        admin=admin.id,
+        org=admin.org_id,
+        exp=int(now if now is not None else time.time()) + LINK_SECONDS,
+        nonce=secrets.token_urlsafe(16),
+        tok=shared.token_fingerprint(admin.token_hash),
+    )
+    return shared.sign_payload(PURPOSE, asdict(claims))
+
+
+def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
+    """The claims of a genuine, unexpired link (used or not), else None."""
+    data = shared.read_payload(PURPOSE, token)
+    try:
+        claims = LinkClaims(**data) if data is not None else None
+    except TypeError:
+        return None
+    if claims is None or not isinstance(claims.exp, int):
+        return None
+    return claims if (now if now is not None else time.time()) < claims.exp else None
+
+
+def admin_for(session: Session, claims: LinkClaims) -> AdminToken | None:
+    """The admin token a link signs in as, while it is unrevoked and the one the link was for."""
+    row = session.get(AdminToken, claims.admin) if isinstance(claims.admin, str) else None
+    if row is None or row.org_id != claims.org or row.revoked_at is not None:
+        return None
+    fingerprint = shared.token_fingerprint(row.token_hash)
+    return row if constant_time_equal(fingerprint, str(claims.tok)) else None
+
+
+def use_once(claims: LinkClaims) -> bool:
+    """True the first time a link is used, in any web process; False ever after."""
+    return durable_store.add(f"admin-link-used:{claims.nonce}", LINK_SECONDS + 60)
+
+
+def messages_for(session: Session, email: str) -> list[EmailMessage]:
+    """One link per unrevoked admin token carrying the address, in any org. Rate limits (a
+    limit, not a credential; they may start afresh after a restart): one request a minute per
+    address, and ORG_LINKS_PER_HOUR links an hour into one org."""
+    address = email.strip().lower()
+    if not (3 <= len(address) <= 320 and "@" in address and address.isprintable()):
+        return []
+    stmt = select(AdminToken).where(AdminToken.email == address, AdminToken.revoked_at == None)  # noqa: E711
+    rows = session.exec(stmt.order_by(AdminToken.created_at)).all()
+    if not rows or not get_store().add(f"admin-link-sent:{address}", ADDRESS_RESEND_SECONDS):
+        return []
+    out = []
+    for row in rows:
+        if rate_limits.get_counter().hit(f"admin-links/{row.org_id}", ORG_LINKS_PER_HOUR, 3600):
+            continue
+        org = session.get(Org, row.org_id)
+        out.append(_message(row, org.name if org else row.org_id, make_token(row)))
+    return out
+
+
+def _message(admin: AdminToken, org_name: str, token: str) -> EmailMessage:
+    settings = get_settings()
+    url = settings.public_url.rstrip("/") + LINK_PATH + token
+    msg = EmailMessage()
+    msg["Subject"] = f"Your jitgate admin sign-in link for {org_name}"
+    msg["From"] = settings.email_from
+    msg["To"] = admin.email
+    msg["Message-ID"] = make_msgid(domain="jitgate")
+    msg.set_content(
+        f"Open this link within {LINK_SECONDS // 60} minutes to sign in to the jitgate admin "
+        f"portal of {org_name} (admin token {admin.label or admin.id}):\n\n{url}\n\n"
+        "It works once. If you did not ask for it, ignore this message.\n"
+    )
+    return msg
+
+
+def send(messages: list[EmailMessage]) -> None:
+    """Runs after the response: a slow or failing SMTP server never shows in the page, and the
+    time it takes does not tell whether the address is an admin's."""
+    from notifiers.base import NotifierRejected, NotifierUnavailable
+    from notifiers.email.notifier import SmtpSender
+
+    try:
+        sender = SmtpSender(get_settings())
+        for msg in messages:
+            sender.send(msg)
+    except (NotifierRejected, NotifierUnavailable) as exc:
+        log.warning("could not send an admin sign-in link: %s", type(exc).__name__)
