@@ -346,8 +346,10 @@ def _policies_page(
     form: FormState | None = None,
     editing: str = "",
     status: int = 200,
+    extra: dict | None = None,
 ) -> HTMLResponse:
     context = {
+        **(extra or {}),
         "page": "policies",
         "policies": policies.list_policies(session, org_id=user.org_id),
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
@@ -369,8 +371,10 @@ def _policies_page(
 
 @router.get("/policies")
 def policies_page(
-    request: Request, session: SessionDep, user: CurrentAdminUser, edit: str = ""
+    request: Request, session: SessionDep, user: CurrentAdminUser, edit: str = "", explain: str = ""
 ) -> HTMLResponse:
+    explain_form, explained = views.explanation(session, user.org_id, explain[:200])
+    extra = {"explain_form": explain_form, "explained": explained}
     form = None
     if edit:
         p = policies.get(session, org_id=user.org_id, policy_id=edit[:64])
@@ -384,7 +388,7 @@ def policies_page(
                 "auto_approve": p.auto_approve,
             }
         )
-    return _policies_page(request, session, user, form=form, editing=edit[:64])
+    return _policies_page(request, session, user, form=form, editing=edit[:64], extra=extra)
 
 
 def _policy_body(values: dict) -> PolicyIn:
@@ -483,8 +487,11 @@ def _catalog_page(
     *,
     form: FormState | None = None,
     status: int = 200,
+    extra: dict | None = None,
 ) -> HTMLResponse:
     context = {
+        "ask_form": FormState(),
+        **(extra or {}),
         "page": "catalog",
         "catalog": permissions.catalog(session, org_id=user.org_id),
         "form": form or FormState(),

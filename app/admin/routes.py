@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
-from app.admin import link_routes, manage, signin, views
+from app.admin import insight, link_routes, manage, signin, views
 from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
@@ -32,6 +32,7 @@ from app.models import AdminToken
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
 router.include_router(manage.router)
 router.include_router(link_routes.router)
+router.include_router(insight.router)
 TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",

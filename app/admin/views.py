@@ -13,8 +13,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.admin.forms import FormState, attempt
 from app.admin.session import AdminUser
 from app.audit import service as audit
+from app.authz import policies
 from app.dashboard.pages import security_headers, short_id
 from app.dashboard.views import when
 from app.models import Agent, AuditEvent, JitRequest, Org
@@ -116,3 +118,18 @@ def audit_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].seq if more and rows else None)
+
+
+def explanation(
+    session: Session, org_id: str, permission: str
+) -> tuple[FormState, policies.Explanation | None]:
+    """The policies page's "which policy applies" box: the form and, when asked, the answer
+    (policies.explain_for: the choice /authz/check makes, with the patterns it beat)."""
+    form = FormState(values={"explain": permission})
+    if not permission:
+        return form, None
+
+    def call() -> policies.Explanation:
+        return policies.explain_for(session, org_id=org_id, permission=permission.strip())
+
+    return form, attempt(session, form, call, aliases={"permission": "explain"})

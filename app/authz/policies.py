@@ -54,6 +54,35 @@ def most_specific(rules: Sequence[PolicyRule], permission: str) -> PolicyRule | 
     return max(candidates, key=lambda r: _specificity(r.pattern), default=None)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """Why a permission gets its mode: the rule that applies and the matching ones it beat."""
+
+    permission: str
+    winner: PolicyRule | None  # None: no policy matches, so a held capability is standing
+    beaten: tuple[tuple[PolicyRule, str], ...]  # (rule, why it lost), most specific first
+
+    @property
+    def mode(self) -> str:
+        return self.winner.mode if self.winner else "standing"
+
+
+def explain(rules: Sequence[PolicyRule], permission: str) -> Explanation:
+    """most_specific, with its reasons: the same choice, so the page cannot disagree with it."""
+    winner = most_specific(rules, permission)
+    others = [r for r in rules if r is not winner and matches(r.pattern, permission)]
+    others.sort(key=lambda r: _specificity(r.pattern), reverse=True)
+    return Explanation(permission, winner, tuple((r, _lost_because(winner, r)) for r in others))
+
+
+def _lost_because(winner: PolicyRule | None, loser: PolicyRule) -> str:
+    if winner is None:  # cannot happen: a matching rule exists, so there is a winner
+        return "no rule applies"
+    if _specificity(winner.pattern)[0] > _specificity(loser.pattern)[0]:
+        return f"the exact name {winner.pattern} beats any pattern"
+    return f"the longer prefix {winner.pattern} beats {loser.pattern}"
+
+
 _rules_cache: TtlCache[tuple[PolicyRule, ...]] = TtlCache(
     lambda: get_settings().decision_cache_seconds
 )
@@ -79,6 +108,13 @@ def resolve(session: Session, *, org_id: str, permission: str) -> Policy | None:
     rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
     rule = most_specific([PolicyRule(r.id, r.permission, r.mode) for r in rows], permission)
     return next((r for r in rows if rule and r.id == rule.policy_id), None)
+
+
+def explain_for(session: Session, *, org_id: str, permission: str) -> Explanation:
+    """The explanation of a permission's mode from the stored policies (not the cache)."""
+    permissions.validate_permission(permission)
+    rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
+    return explain([PolicyRule(r.id, r.permission, r.mode) for r in rows], permission)
 
 
 def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
