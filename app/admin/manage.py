@@ -349,6 +349,7 @@ def _policies_page(
     extra: dict | None = None,
 ) -> HTMLResponse:
     context = {
+        "explain_form": FormState(),
         **(extra or {}),
         "page": "policies",
         "policies": policies.list_policies(session, org_id=user.org_id),

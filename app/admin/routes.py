@@ -15,7 +15,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
-from app.admin import insight, link_routes, manage, signin, views
+from app.admin import (
+    insight,
+    issuer_pages,
+    link_routes,
+    manage,
+    resource_pages,
+    signin,
+    views,
+)
 from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
@@ -33,6 +41,8 @@ router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schem
 router.include_router(manage.router)
 router.include_router(link_routes.router)
 router.include_router(insight.router)
+router.include_router(issuer_pages.router)
+router.include_router(resource_pages.router)
 TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",

@@ -129,6 +129,12 @@ def list_rules(session: Session, *, org_id: str, agent_id: str) -> Sequence[Fede
     return session.exec(stmt.order_by(col(FederationRule.created_at))).all()
 
 
+def list_org_rules(session: Session, *, org_id: str) -> Sequence[FederationRule]:
+    """Every federation rule of the org, oldest first (the portal lists them on one page)."""
+    stmt = select(FederationRule).where(FederationRule.org_id == org_id)
+    return session.exec(stmt.order_by(col(FederationRule.created_at))).all()
+
+
 def delete_rule(session: Session, *, org_id: str, agent_id: str, rule_id: str, actor: str) -> None:
     agent = agents.get(session, org_id=org_id, agent_id=agent_id)
     rule = session.get(FederationRule, rule_id) if len(rule_id) <= 64 else None

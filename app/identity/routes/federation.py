@@ -1,28 +1,18 @@
 """Trusted issuers and workload federation rules (admin token)."""
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.core.times import UtcDatetime
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
 from app.identity import issuers
 from app.identity.federation_models import FederationRule, TrustedIssuer
-from app.schemas import Body
+from app.identity.federation_schemas import IssuerIn, RuleIn
 
 router = APIRouter(tags=["federation"])
-
-
-class IssuerIn(Body):
-    issuer: str = Field(max_length=2048)
-    kind: Literal["user", "workload"]
-    audiences: list[str] = Field(max_length=issuers.MAX_AUDIENCES)
-    jwks: dict[str, Any] | None = None
-    jwks_uri: str | None = Field(default=None, max_length=2048)
-    name: str | None = Field(default=None, max_length=200)
-    subject_claim: Literal["sub", "email"] = "sub"
 
 
 class IssuerPublic(BaseModel):
@@ -35,12 +25,6 @@ class IssuerPublic(BaseModel):
     name: str | None
     subject_claim: str
     created_at: UtcDatetime
-
-
-class RuleIn(Body):
-    issuer_id: str = Field(max_length=64)
-    subject: str = Field(max_length=512)
-    claims: dict[str, Any] | None = None
 
 
 class RulePublic(BaseModel):
