@@ -51,24 +51,28 @@ def _agents_page(
     user: AdminUser,
     *,
     q: str = "",
+    after: str = "",
     form: FormState | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    rows = agents.list_agents(session, org_id=user.org_id)
-    needle = q.strip().lower()
-    shown = [
-        a for a in rows if not needle or needle in f"{a.name} {a.id} {' '.join(a.capabilities)}"
-    ]
+    shown, next_after = views.agents_page(session, user.org_id, q=q, after=after)
     form = form or FormState(values={"jwks_source": "paste"})
-    context = {"page": "agents", "agents": shown, "q": q, "form": form}
+    context = {
+        "page": "agents",
+        "agents": shown,
+        "q": q,
+        "after": after,
+        "next_after": next_after,
+        "form": form,
+    }
     return views.render(request, "admin_agents.html", context, user=user, status=status)
 
 
 @router.get("/agents")
 def agents_page(
-    request: Request, session: SessionDep, user: CurrentAdminUser, q: str = ""
+    request: Request, session: SessionDep, user: CurrentAdminUser, q: str = "", after: str = ""
 ) -> HTMLResponse:
-    return _agents_page(request, session, user, q=q[:200])
+    return _agents_page(request, session, user, q=q[:200], after=after[:63])
 
 
 def _registration(values: dict[str, str]) -> AgentRegister:

@@ -27,7 +27,7 @@ from app.admin import (
 from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
-from app.audit import service as audit
+from app.audit import chain_state
 from app.audit.routes import Flushed
 from app.audit.routes import _public as audit_public
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
@@ -210,7 +210,7 @@ def audit_page(
         "events": rows,
         "query": query,
         "next_before": next_before,
-        "chain": audit.verify_chain(session, user.org_id) if verify else None,
+        "chain": chain_state.verify_all(session, user.org_id).report if verify else None,
     }
     return views.render(request, "admin_audit.html", context, user=user)
 

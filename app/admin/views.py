@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func
+from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from app.admin.forms import FormState, attempt
 from app.admin.session import AdminUser
+from app.audit import chain_state
 from app.audit import service as audit
 from app.authz import policies
 from app.dashboard.pages import security_headers, short_id
@@ -27,6 +28,7 @@ templates.env.filters["short_id"] = short_id
 templates.env.filters["when"] = when
 DECISION_ACTIONS = ("authz.check", "authz.ask", "authz.evaluation")
 PAGE_SIZE = 50
+AGENT_PAGE_SIZE = 50
 
 
 def render(
@@ -57,7 +59,7 @@ def overview(session: Session, org_id: str, now: datetime | None = None) -> dict
     agents = select(func.count()).select_from(Agent)
     pending = select(func.count()).select_from(JitRequest)
     decisions = select(func.count()).select_from(AuditEvent)
-    chain = audit.verify_chain(session, org_id)
+    chain = chain_state.latest(session, org_id)
     return {
         "agents": _count(session, agents.where(Agent.org_id == org_id, Agent.status != "deleted")),
         "pending": _count(
@@ -73,6 +75,40 @@ def overview(session: Session, org_id: str, now: datetime | None = None) -> dict
         ),
         "chain": chain,
     }
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def agents_page(
+    session: Session, org_id: str, *, q: str = "", after: str = "", limit: int | None = None
+) -> tuple[Sequence[Agent], str | None]:
+    """One page of the org's agents by name, matching `q` in the name, id, owner or
+    capabilities, and the name the next page starts after (keyset paging: an agent added
+    meanwhile never shifts a page). The database filters and pages, so a large org costs one
+    page of rows."""
+    limit = limit or AGENT_PAGE_SIZE
+    stmt = select(Agent).where(Agent.org_id == org_id, Agent.status != "deleted")
+    needle = q.strip().lower()
+    if needle:
+        pattern = _like(needle)
+        stmt = stmt.where(
+            or_(
+                col(Agent.name).like(pattern, escape="\\"),
+                col(Agent.id).like(pattern, escape="\\"),
+                func.lower(col(Agent.owner)).like(pattern, escape="\\"),
+                cast(Agent.capabilities, String).like(pattern, escape="\\"),  # type: ignore[arg-type]
+            )
+        )
+    if after:
+        stmt = stmt.where(col(Agent.name) > after)
+    rows = session.exec(stmt.order_by(col(Agent.name)).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].name if more and rows else None)
 
 
 def recent_decisions(session: Session, org_id: str, agent_id: str) -> Sequence[AuditEvent]:

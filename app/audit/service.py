@@ -216,46 +216,51 @@ def _as_utc(value: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class ChainPoint:
+    """An event already verified: its sequence number and stored hash."""
+
+    seq: int
+    hash: str
+
+
+ORIGIN = ChainPoint(0, GENESIS)
+
+
+@dataclass(frozen=True)
 class ChainReport:
     org_id: str
-    checked: int
+    checked: int  # events verified, counted from the start of the chain
     broken_seq: int | None
     problem: str | None
+    last_hash: str | None = None  # the verified head's hash, when the chain is intact
 
 
-def verify_chain(session: Session, org_id: str) -> ChainReport:
-    """Recompute every link; name the first event whose stored hash or predecessor is wrong.
+def verify_chain(session: Session, org_id: str, *, start: ChainPoint = ORIGIN) -> ChainReport:
+    """Recompute every link after `start` (by default the whole chain); name the first event
+    whose stored hash or predecessor is wrong.
 
     The head is read first and only events up to it are checked: appends that land while the
-    check runs belong to the next check, not to a false "events missing" report.
+    check runs belong to the next check, not to a false "events missing" report. From a later
+    `start` (a head verified before), only its own stored hash is compared again: an edit of an
+    older event is found by the next full check, not by this one.
     """
     head = session.execute(select(Org.audit_seq, Org.audit_head).where(Org.id == org_id)).first()
     last = head.audit_seq if head is not None else 0
-    prev, expected_seq, checked = GENESIS, 1, 0
+    refused = _start_refused(session, org_id, start, last)
+    if refused is not None:
+        return refused
+    prev, expected_seq, checked = start.hash, start.seq + 1, start.seq
     stmt = (
         select(AuditEvent)
-        .where(AuditEvent.org_id == org_id, col(AuditEvent.seq) <= last)
+        .where(
+            AuditEvent.org_id == org_id,
+            col(AuditEvent.seq) > start.seq,
+            col(AuditEvent.seq) <= last,
+        )
         .order_by(col(AuditEvent.seq))
     )
     for ev in session.exec(stmt):
-        problem = None
-        if ev.seq != expected_seq:
-            problem = f"sequence gap: expected {expected_seq}, found {ev.seq}"
-        elif ev.prev_hash != prev:
-            problem = "prev_hash does not match the previous event's hash"
-        elif ev.hash != event_hash(
-            prev,
-            org_id=ev.org_id,
-            seq=ev.seq,
-            ts=ev.ts,
-            actor=ev.actor,
-            action=ev.action,
-            target=ev.target,
-            outcome=ev.outcome,
-            reason=ev.reason,
-            details=ev.details,
-        ):
-            problem = "stored hash does not match the event's contents"
+        problem = _link_problem(ev, prev, expected_seq)
         if problem:
             return ChainReport(org_id, checked, ev.seq, problem)
         prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
@@ -265,4 +270,41 @@ def verify_chain(session: Session, org_id: str) -> ChainReport:
         return ChainReport(
             org_id, checked, last, "the org's chain head does not match the last event"
         )
-    return ChainReport(org_id, checked, None, None)
+    return ChainReport(org_id, checked, None, None, last_hash=prev)
+
+
+def _start_refused(
+    session: Session, org_id: str, start: ChainPoint, last: int
+) -> ChainReport | None:
+    if start.seq == 0:
+        return None
+    if start.seq > last:
+        return ChainReport(org_id, 0, last + 1, "the chain is shorter than when it was verified")
+    stored = session.exec(
+        select(AuditEvent.hash).where(AuditEvent.org_id == org_id, AuditEvent.seq == start.seq)
+    ).first()
+    if stored != start.hash:
+        return ChainReport(org_id, 0, start.seq, "an event changed since it was verified")
+    return None
+
+
+def _link_problem(ev: AuditEvent, prev: str, expected_seq: int) -> str | None:
+    if ev.seq != expected_seq:
+        return f"sequence gap: expected {expected_seq}, found {ev.seq}"
+    if ev.prev_hash != prev:
+        return "prev_hash does not match the previous event's hash"
+    recomputed = event_hash(
+        prev,
+        org_id=ev.org_id,
+        seq=ev.seq,
+        ts=ev.ts,
+        actor=ev.actor,
+        action=ev.action,
+        target=ev.target,
+        outcome=ev.outcome,
+        reason=ev.reason,
+        details=ev.details,
+    )
+    if ev.hash != recomputed:
+        return "stored hash does not match the event's contents"
+    return None
