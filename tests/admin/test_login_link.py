@@ -221,3 +221,25 @@ def test_a_token_email_that_is_not_an_address_is_refused_next_to_the_field(admin
     assert resp.status_code == 422
     assert 'id="e-email"' in resp.text and "email must be an email address" in resp.text
     assert 'value="not an address"' in resp.text
+
+
+def test_an_org_created_with_an_admin_email_can_sign_in_by_link(browser, smtp):
+    from tests.test_cli import cli
+
+    email = address("first")
+    result = cli("orgs", "create", "Linked", "--admin-email", email.upper(), "--json")
+    assert result.exit_code == 0, result.output
+    ask_for_link(browser, email)
+    [message] = smtp.messages
+    assert message["To"] == email and "Linked" in message["Subject"]
+    assert use_link(browser, link_in(message)).status_code == 303
+    assert "Linked" in browser.get("/admin/overview").text
+
+
+def test_a_bad_admin_email_on_the_command_line_is_a_one_line_error(client):
+    from tests.test_cli import assert_one_line_error, cli
+
+    result = cli("orgs", "create", "Nope", "--admin-email", "not-an-address", "--json")
+    assert_one_line_error(result, "email must be an email address")
+    result = cli("admin-tokens", "create", "--org", "org_x", "--email", "x y@z", "--json")
+    assert_one_line_error(result, "email must be an email address")
