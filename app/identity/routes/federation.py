@@ -6,11 +6,11 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from app.core.times import UtcDatetime
+from app.http.body import Body
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
 from app.identity import issuers
 from app.identity.federation_models import FederationRule, TrustedIssuer
-from app.schemas import Body
 
 router = APIRouter(tags=["federation"])
 
