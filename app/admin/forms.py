@@ -1,7 +1,7 @@
 """Admin forms: what the admin typed, read into the API's own request bodies, and the API's
 error text placed next to the field it is about.
 
-A form is validated by the same pydantic body (app/schemas.py) and the same service as the
+A form is validated by the same pydantic body (the domain's schemas.py) and the same service as the
 JSON API, so the rules live in one place; this module only translates between a form and a
 body, and between an error and a field.
 """

@@ -14,11 +14,11 @@ from app.admin import manage
 from app.admin.forms import FormState, attempt, body_of
 from app.admin.session import PostingAdmin
 from app.authz import ask_preview
+from app.authz.schemas import AskIn
 from app.core.errors import NotFound
 from app.dashboard.pages import DashboardRoute
 from app.http.deps import SessionDep
 from app.models import Agent
-from app.schemas import AskIn
 
 router = APIRouter(route_class=DashboardRoute)
 TextField = Annotated[str, Form()]

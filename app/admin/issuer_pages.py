@@ -1,6 +1,6 @@
 """Admin pages for outside identities: trusted issuers and workload federation rules.
 
-Each form is read into the API's own body (app/identity/federation_schemas.py) and handed to
+Each form is read into the API's own body (app/identity/schemas.py) and handed to
 the same service as POST /trusted-issuers and POST /agents/{id}/federation (app/identity/
 issuers.py); a refusal re-renders the page with the API's error text next to the field at
 fault and what the admin typed.
@@ -19,7 +19,7 @@ from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
 from app.identity import issuers
-from app.identity.federation_schemas import IssuerIn, RuleIn
+from app.identity.schemas import IssuerIn, RuleIn
 from app.models import Agent
 
 router = APIRouter(route_class=DashboardRoute)

@@ -1,6 +1,6 @@
 """Admin pages that change the org: agents, approvers, policies and the catalog.
 
-Each form is read into the API's own body (app/schemas.py) and handed to the same service, or
+Each form is read into the API's own body (the domain's schemas.py) and handed to the same service, or
 for a change whose aftermath lives in the API route (cache invalidation after commit), to the
 route function itself: a rule is never written twice. A refusal re-renders the form with what
 the admin typed and the API's error text next to the field at fault.
@@ -17,22 +17,15 @@ from app.admin.forms import FormState, attempt, body_of, json_object, optional, 
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.approvers import lifecycle
 from app.approvers import service as approver_service
+from app.approvers.schemas import ApproverIn
 from app.authz import catalog as permissions
-from app.authz import policies
-from app.authz.routes import catalog as permissions_api
+from app.authz import catalog_admin, policies
+from app.authz.schemas import PermissionIn, PolicyIn
 from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
 from app.identity import agents
-from app.identity.routes import agents as agents_api
-from app.schemas import (
-    AgentJwks,
-    AgentPatch,
-    AgentPublic,
-    AgentRegister,
-    ApproverIn,
-    PermissionIn,
-    PolicyIn,
-)
+from app.identity.agent_views import public_view
+from app.identity.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 from notifiers import registry as notifier_registry
 
 router = APIRouter(route_class=DashboardRoute)
@@ -136,7 +129,7 @@ def _agent_page(
     notice: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    agent = agents_api.get_agent(user.org_id, agent_id[:64], session, user.token)
+    agent = public_view(session, agents.get(session, org_id=user.org_id, agent_id=agent_id[:64]))
     form = form or FormState()
     form.values = {**_agent_values(agent), **form.values}  # what the admin typed wins
     context = {
@@ -171,7 +164,13 @@ def agent_page(
 def _patch(session: Session, user: AdminUser, agent_id: str, form: FormState, data: dict) -> bool:
     def call() -> bool:
         body = body_of(AgentPatch, data)
-        agents_api.patch_agent(user.org_id, agent_id[:64], body, session, user.token)
+        agents.update(
+            session,
+            org_id=user.org_id,
+            agent_id=agent_id[:64],
+            actor=user.token.id,
+            changes=body.model_dump(exclude_unset=True),
+        )
         return True
 
     return attempt(session, form, call) is not None
@@ -234,8 +233,14 @@ def rotate_keys(
             "jwks": None if by_url else json_object("jwks", jwks),
             "jwks_uri": optional(jwks_uri) if by_url else None,
         }
-        agents_api.rotate_jwks(
-            user.org_id, agent_id[:64], body_of(AgentJwks, data), session, user.token
+        body = body_of(AgentJwks, data)
+        agents.rotate_keys(
+            session,
+            org_id=user.org_id,
+            agent_id=agent_id[:64],
+            actor=user.token.id,
+            jwks=body.jwks,
+            jwks_uri=body.jwks_uri,
         )
         return True
 
@@ -532,7 +537,14 @@ def save_permission(
                 "synonyms": phrases,
             },
         )
-        permissions_api.upsert(user.org_id, body, session, user.token)
+        catalog_admin.define(
+            session,
+            org_id=user.org_id,
+            actor=user.token.id,
+            permission=body.permission,
+            description=body.description,
+            synonyms=body.synonyms,
+        )
         return True
 
     if attempt(session, form, call) is None:

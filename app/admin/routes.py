@@ -28,8 +28,7 @@ from app.admin import session as admin_sessions
 from app.admin.forms import FormState, attempt
 from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
-from app.audit.routes import Flushed
-from app.audit.routes import _public as audit_public
+from app.audit.views import Flushed, public_event
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
 from app.dashboard import session as shared
 from app.dashboard.pages import DashboardRoute, Problem, see_other
@@ -229,7 +228,7 @@ def audit_export(
         raise Problem(404, "No such export", "Export as CSV or JSON.")
     query = _audit_query(actor, action, since, "")
     rows, _next = views.audit_page(session, user.org_id, query, limit=EXPORT_LIMIT)
-    events = [audit_public(e) for e in rows]
+    events = [public_event(e) for e in rows]
     headers = {"Content-Disposition": f'attachment; filename="audit-{user.org_id}.{fmt}"'}
     if fmt == "json":
         return Response(

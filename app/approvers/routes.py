@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from app.approvers import lifecycle
 from app.approvers import service as approvers
+from app.approvers.schemas import ApproverIn, ApproverPatch
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
-from app.schemas import ApproverIn, ApproverPatch
 
 router = APIRouter(tags=["approvers"])
 

@@ -3,23 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from app.audit import service as audit
+from app.audit.views import Flushed, public_event
 from app.core.errors import InvalidRequest
-from app.core.times import rfc3339
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["audit"])
-
-
-def flush_audit() -> None:
-    """Runs before the session opens a transaction (see AuditWriter.flush)."""
-    audit.writer.flush()
-
-
-Flushed = Annotated[None, Depends(flush_audit)]
 
 
 @router.get("/audit")
@@ -50,14 +42,9 @@ def list_audit(
     chunk = events[:limit]
     more = len(events) > limit
     return {
-        "items": [_public(e) for e in chunk],
+        "items": [public_event(e) for e in chunk],
         "next_cursor": encode_cursor(chunk[-1].seq) if more else None,
     }
-
-
-def _public(event: audit.AuditEvent) -> dict[str, Any]:
-    body = event.model_dump(exclude={"id"})
-    return {**body, "ts": rfc3339(event.ts)}
 
 
 @router.get("/audit/verify")

@@ -10,26 +10,19 @@ as POST /agents/ask, with three differences, all because no agent is asking:
   `dry_run: true`, so the trail shows who probed which agent with what question.
 """
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
 
 from app.audit import service as audit
 from app.authz import ask, check
-from app.authz import catalog as permissions
-from app.authz.interpreter import CatalogEntry, get_interpreter
+from app.authz.catalog_cache import catalog_for, remembering
+from app.authz.interpreter import get_interpreter
 from app.core.errors import NotFound, RuleViolation
 from app.identity import agents
-from app.models import Permission
 from app.settings import get_settings
 
 ACTION = "authz.ask_preview"
-
-
-def catalog_entries(rows: Sequence[Permission]) -> tuple[CatalogEntry, ...]:
-    """The catalog as the interpreters read it (the Ask route's cache holds the same tuple)."""
-    return tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
 
 
 def preview(
@@ -47,11 +40,12 @@ def preview(
         d = check.decide(org_id=org_id, subject=facts, permission=permission, token_scope=None)
         return ask.PermissionDecision(d.allowed, d.reason, d.jit_required, d.policy_id, d.mode)
 
+    catalog = catalog_for(org_id)  # the Ask route's own cache (dropped when a permission changes)
     result = ask.answer(
         question=question,
-        catalog=catalog_entries(permissions.catalog(session, org_id=org_id)),
+        catalog=catalog.entries,
         decide=decide,
-        interpreter=get_interpreter(get_settings()),
+        interpreter=remembering(catalog, get_interpreter(get_settings())),
         held=facts.capabilities,
     )
     _audit(session, org_id=org_id, actor=actor, agent_id=agent.id, question=question, result=result)

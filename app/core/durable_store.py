@@ -19,8 +19,8 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from app.core import row_writer
+from app.core.durable_models import DurableKey
 from app.core.kv import KeyValueStore, get_store
-from app.models import DurableKey
 from app.settings import get_settings
 
 

@@ -11,10 +11,12 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.authz import catalog as permissions
+from app.authz import check as authz
 from app.core import validation
 from app.core.columns import utcnow
+from app.core.db import after_commit
 from app.core.errors import Conflict, NotFound, RuleViolation
-from app.identity import rate_limits
+from app.identity import assertions, rate_limits
 from app.identity.agent_keys import (
     JwksFetchFailed,
     PublicKey,
@@ -127,6 +129,18 @@ def list_agents(session: Session, *, org_id: str) -> Sequence[Agent]:
     return session.exec(stmt.order_by(Agent.name)).all()
 
 
+def _forget_after_commit(session: Session, agent: Agent) -> None:
+    """Once the change commits, drop this process's cached view of the agent (other processes
+    follow within decision_cache_seconds). Every change here calls it, so no caller can forget."""
+    org_id, agent_id = agent.org_id, agent.id
+
+    def forget() -> None:
+        authz.invalidate_agent(org_id, agent_id)
+        assertions.forget_agent(agent_id)
+
+    after_commit(session, forget)
+
+
 def update(
     session: Session,
     *,
@@ -173,6 +187,7 @@ def update(
             details={k: v for k, v in changes.items() if k in AUDITED_CHANGES},
         ),
     )
+    _forget_after_commit(session, agent)
     return agent
 
 
@@ -199,6 +214,7 @@ def rotate_keys(
             details={"key_ids": [k.kid for k in keys]},
         ),
     )
+    _forget_after_commit(session, agent)
     return agent, [k.kid for k in keys]
 
 
@@ -224,3 +240,4 @@ def remove(session: Session, *, org_id: str, agent_id: str, actor: str) -> None:
             org_id=org_id, actor=actor, action="agent.delete", target=agent.id, outcome="success"
         ),
     )
+    _forget_after_commit(session, agent)

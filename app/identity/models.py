@@ -83,16 +83,6 @@ class UsedAssertion(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=tz_column(index=True))
 
 
-class DurableKey(SQLModel, table=True):
-    """Keys of the key-value store that are security state (a dashboard session signed out, a
-    sign-in link used, a Slack request seen), kept until they expire, so that in embedded mode
-    a restart forgets none of them (app/services/durable_store.py)."""
-
-    __tablename__ = "durable_key"
-    key: str = Field(primary_key=True, max_length=255)
-    expires_at: datetime = Field(sa_column=tz_column(index=True))
-
-
 class SigningKey(SQLModel, table=True):
     """The service's own Ed25519 keys, one set per org; the private half is encrypted with
     JITGATE_SECRET_KEY. org_id is null only for the key that releases before per-org keys

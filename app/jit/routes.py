@@ -33,9 +33,9 @@ from app.jit import intake as jit_intake
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
+from app.jit.schemas import ConsumeIn, DecisionIn, JitRequestIn
 from app.jit.status import FINAL, RequestStatus
 from app.resources import service as resources
-from app.schemas import ConsumeIn, DecisionIn, JitRequestIn
 
 router = APIRouter(tags=["jit"])
 SSE_MAX_SECONDS = 600

@@ -1,12 +1,12 @@
 """SQLModel tables: identity (orgs, agents, keys, tokens), policy and JIT, audit."""
 
 from app.audit.models import AuditEvent
+from app.core.durable_models import DurableKey
 from app.identity.federation_models import FederationRule, TrustedIssuer
 from app.identity.models import (
     AdminToken,
     Agent,
     AgentKey,
-    DurableKey,
     IssuedToken,
     Org,
     Permission,

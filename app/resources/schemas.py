@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from app.schemas import Body
+from app.http.body import Body
 
 MAX_TOOLS = 500
 

@@ -48,6 +48,9 @@ PUBLIC = {
     ("GET", "/admin/"),
     ("GET", "/admin/login"),
     ("POST", "/admin/login"),
+    ("POST", "/admin/login/email"),
+    ("GET", "/admin/login/link/{token}"),
+    ("POST", "/admin/login/link/{token}"),
     ("GET", "/admin/static/{name}"),
 }
 # Bearer routes outside the API prefix (the AuthZEN PDP answers at its own path, §"HTTPS Binding").
@@ -81,6 +84,11 @@ OWN_CREDENTIAL = {
     *(("POST", f"/admin/agents/{{agent_id}}/{form}") for form in ("keys", "settings", "status")),
     *(("POST", f"/admin/approvers/{{approver_id}}/{form}") for form in ("rotate", "status")),
     ("POST", "/admin/policies/{policy_id}/delete"),
+    *(("GET", f"/admin/{page}") for page in ("issuers", "federation", "resources")),
+    *(("POST", f"/admin/{form}") for form in ("issuers", "federation", "resources", "catalog/ask")),
+    ("POST", "/admin/issuers/{issuer_id}/delete"),
+    ("POST", "/admin/federation/{agent_id}/{rule_id}/delete"),
+    ("POST", "/admin/resources/{resource_id}/delete"),
     ("POST", "/admin/tokens"),
     ("POST", "/admin/tokens/{token_id}/revoke"),
     ("POST", "/admin/logout"),

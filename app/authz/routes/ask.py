@@ -1,72 +1,22 @@
 """POST /agents/ask: a plain-words question, interpreted against the catalog, decided like a check."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from app.audit import service as audit
 from app.authz import ask
-from app.authz import catalog as permissions
 from app.authz import check as authz
-from app.authz.interpreter import CatalogEntry, Interpretation, Interpreter, get_interpreter
+from app.authz.catalog_cache import catalog_for, remembering
+from app.authz.interpreter import get_interpreter
+from app.authz.schemas import AskIn
 from app.core import metrics
-from app.core.cache import TtlCache
-from app.core.db import read_session
 from app.core.ids import random_hex
 from app.http.deps import ORG_ID_OPENAPI, agent_request
 from app.http.lean_route import add_lean_post
-from app.schemas import AskIn
 from app.settings import get_settings
 
 router = APIRouter(tags=["ask"])
-
-
-@dataclass(frozen=True)
-class _Catalog:
-    """An org's catalog and the readings of questions already asked against it.
-
-    The interpreters are functions of (question, catalog), and agents ask the same questions in
-    their loops: a reading is kept as long as the catalog it was made from (reloaded every
-    decision_cache_seconds, or at once after POST /permissions). Decisions are never cached.
-    """
-
-    entries: tuple[CatalogEntry, ...]
-    readings: dict[str, Interpretation] = field(default_factory=dict)
-
-
-MAX_READINGS = 2_000
-_catalogs: TtlCache[_Catalog] = TtlCache(lambda: get_settings().decision_cache_seconds)
-
-
-def catalog_for(org_id: str) -> _Catalog:
-    def load() -> _Catalog:
-        with read_session() as session:
-            rows = permissions.catalog(session, org_id=org_id)
-        return _Catalog(
-            tuple(CatalogEntry(r.permission, r.description, tuple(r.synonyms)) for r in rows)
-        )
-
-    return _catalogs.get(org_id, load)
-
-
-def invalidate_catalog(org_id: str) -> None:
-    _catalogs.invalidate(org_id)
-
-
-def _remembering(catalog: _Catalog, interpreter: Interpreter) -> Interpreter:
-    def read(question: str, entries: Sequence[CatalogEntry]) -> Interpretation:
-        reading = catalog.readings.get(question)
-        if reading is None:
-            reading = interpreter(question, entries)
-            if len(catalog.readings) >= MAX_READINGS:
-                catalog.readings.clear()
-            catalog.readings[question] = reading
-        return reading
-
-    return read
 
 
 # A LeanRoute like /authz/check (app/api/lean_route.py), async and session-free: the catalog
@@ -89,7 +39,7 @@ async def ask_question(request: Request) -> JSONResponse:
         question=body.question,
         catalog=catalog.entries,
         decide=decide,
-        interpreter=_remembering(catalog, get_interpreter(get_settings())),
+        interpreter=remembering(catalog, get_interpreter(get_settings())),
         held=caller.facts.capabilities,
     )
     decision_id = "dec_" + random_hex(10)

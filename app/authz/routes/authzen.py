@@ -7,8 +7,8 @@ from pydantic import ConfigDict, Field
 
 from app.authz import authzen
 from app.core.secrets import ADMIN_TOKEN_PREFIX
+from app.http.body import Body
 from app.http.deps import BearerToken, OrgId, find_admin, find_agent, require_org
-from app.schemas import Body
 
 router = APIRouter(tags=["authzen"])
 PREFIX = "/orgs/{org_id}/access/v1"

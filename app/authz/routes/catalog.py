@@ -4,48 +4,28 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.audit import service as audit
 from app.authz import catalog as permissions
-from app.authz.routes.ask import invalidate_catalog
+from app.authz import catalog_admin
+from app.authz.schemas import PermissionIn
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
-from app.schemas import PermissionIn
 
 router = APIRouter(tags=["permissions"])
-
-
-def _public(row: Any) -> dict[str, Any]:
-    return {
-        "permission": row.permission,
-        "description": row.description,
-        "synonyms": row.synonyms,
-        "source": row.source,
-    }
 
 
 @router.post("/permissions", status_code=201)
 def upsert(
     org_id: OrgId, body: PermissionIn, session: SessionDep, admin: CurrentAdmin
 ) -> dict[str, Any]:
-    row = permissions.upsert(
+    row = catalog_admin.define(
         session,
         org_id=org_id,
+        actor=admin.id,
         permission=body.permission,
         description=body.description,
         synonyms=body.synonyms,
     )
-    invalidate_catalog(org_id)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=admin.id,
-            action="permission.upsert",
-            target=row.permission,
-            outcome="success",
-        ),
-    )
-    return _public(row)
+    return catalog_admin.public(row)
 
 
 @router.get("/permissions")
@@ -57,4 +37,6 @@ def list_catalog(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     rows = permissions.catalog(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.permission, render=_public)
+    return page(
+        rows, limit=limit, cursor=cursor, key=lambda r: r.permission, render=catalog_admin.public
+    )

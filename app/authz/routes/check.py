@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from app.authz import check as authz
+from app.authz.schemas import CheckBulkIn, CheckIn
 from app.core.db import session_scope
 from app.http.deps import ORG_ID_OPENAPI, AgentCaller, CurrentAgent, OrgId, agent_request
 from app.http.lean_route import add_lean_post
-from app.schemas import CheckBulkIn, CheckIn
 
 router = APIRouter(tags=["authz"])
 

@@ -5,10 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from app.authz import policies
+from app.authz.schemas import PolicyIn
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
 from app.models import Policy
-from app.schemas import PolicyIn
 
 router = APIRouter(tags=["policies"])
 

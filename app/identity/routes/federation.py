@@ -10,7 +10,7 @@ from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
 from app.identity import issuers
 from app.identity.federation_models import FederationRule, TrustedIssuer
-from app.identity.federation_schemas import IssuerIn, RuleIn
+from app.identity.schemas import IssuerIn, RuleIn
 
 router = APIRouter(tags=["federation"])
 

@@ -1,0 +1,49 @@
+"""Bodies of the decision API (check, ask), the catalog and policies."""
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from app.http.body import LONE_SURROGATE, Body
+
+
+class CheckIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = LONE_SURROGATE
+    permission: str = Field(max_length=200)
+    subject: str | None = Field(default=None, max_length=200)
+    resource: str | None = Field(default=None, max_length=2048)
+    context: dict[str, Any] | None = None
+    operation: dict[str, Any] | None = None
+
+
+class CheckBulkIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = LONE_SURROGATE
+    checks: list[CheckIn] = Field(max_length=100)
+
+
+class AskIn(Body):
+    _unstorable: ClassVar[re.Pattern[str]] = LONE_SURROGATE
+    question: str = Field(max_length=20000)
+    context: dict[str, Any] | None = None
+
+
+class PermissionIn(Body):
+    permission: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    synonyms: list[str] = Field(default_factory=list, max_length=50)
+
+
+class PolicyIn(Body):
+    permission: str = Field(max_length=200)
+    mode: str
+    approvers: list[str] = Field(default_factory=list, max_length=50)
+    groups: list[str] = Field(default_factory=list, max_length=50)
+    approvals_required: int = 1
+    max_token_ttl: str | int = 600
+    pending_timeout: str | int = 900
+    channels: list[str] | None = None
+    slack_channel: str | None = Field(default=None, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=2048)
+    allow_self_approval: bool = False
+    auto_approve: bool = False
