@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core.durable_store import durable_store
 from app.core.kv import get_store
@@ -96,7 +96,9 @@ def messages_for(session: Session, email: str) -> list[EmailMessage]:
     address = email.strip().lower()
     if not (3 <= len(address) <= 320 and "@" in address and address.isprintable()):
         return []
-    stmt = select(AdminToken).where(AdminToken.email == address, AdminToken.revoked_at == None)  # noqa: E711
+    stmt = select(AdminToken).where(
+        AdminToken.email == address, col(AdminToken.revoked_at).is_(None)
+    )
     rows = session.exec(stmt.order_by(AdminToken.created_at)).all()
     if not rows or not get_store().add(f"admin-link-sent:{address}", ADDRESS_RESEND_SECONDS):
         return []
