@@ -293,3 +293,86 @@ def test_suspending_any_agent_in_the_chain_stops_the_token(
     # and reactivating the agent does not bring the old chain back
     assert client.patch(url, json={"status": "active"}, headers=org.admin).status_code == 200
     assert check(client, org, second, "email.read").status_code == 401
+
+
+# --- the same in Redis mode, and while Redis is down -------------------------------------------
+
+
+@pytest.fixture
+def redis_store(monkeypatch):
+    """The shared revocation list on this machine's Redis (the helper's own database)."""
+    import os
+
+    from app.core.kv import RedisStore
+    from tests.integration.stack import REDIS_HOST, REDIS_PORT, redis_unreachable_reason
+
+    db = int(os.environ.get("JITGATE_TEST_REDIS_DB", "15"))
+    if redis_unreachable_reason(db):
+        pytest.skip(str(redis_unreachable_reason(db)))
+    store = RedisStore(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}")
+    monkeypatch.setattr(access_tokens, "get_store", lambda: store)
+    return store
+
+
+def test_revoking_the_grant_stops_the_chain_in_redis_mode(
+    client, org, planner, mailer, idp, users, redis_store
+):
+    first = delegated_token(client, planner, idp.token())
+    second = hop(client, mailer, first).json()["access_token"]
+    assert check(client, org, second, "email.read").json()["allowed"] is True
+    client.post(f"{org.api}/oauth/revoke", data={"token": first}, headers=org.admin)
+    assert redis_store.exists(access_tokens.revoked_key(claims_of(first)["jti"]))
+    assert_oauth_error(check(client, org, second, "email.read"), 401, "token_revoked")
+
+
+def test_a_revoked_parent_stops_the_child_while_redis_is_down(
+    client, org, planner, mailer, idp, users, monkeypatch
+):
+    # given a chain, and the parent revoked in the database only (no cascade to the child)
+    from sqlmodel import select
+
+    from app.core import row_writer
+    from app.core.columns import utcnow
+    from app.core.db import session_scope
+    from app.core.kv import RedisStore
+    from app.models import IssuedToken
+    from tests.integration.stack import free_port
+
+    first = delegated_token(client, planner, idp.token())
+    second = hop(client, mailer, first).json()["access_token"]
+    assert check(client, org, second, "email.read").json()["allowed"] is True
+    row_writer.rows.flush()
+    with session_scope() as session:
+        jti = claims_of(first)["jti"]
+        row = session.exec(select(IssuedToken).where(IssuedToken.jti == jti)).one()
+        row.revoked_at = utcnow()
+        session.add(row)
+    # when Redis is unreachable, then the database answers for the parent
+    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setattr(access_tokens, "get_store", lambda: dead)
+    resp = check(client, org, second, "email.read")
+    assert_oauth_error(resp, 401, "token_revoked", mentions="delegated from")
+
+
+# --- JIT requests made for a user ----------------------------------------------------------------
+
+
+def test_jit_token_for_a_delegated_request_dies_with_the_delegation(
+    client, org, planner, idp, users
+):
+    set_policy(client, org, "email.send", "jit", auto_approve=True)
+    delegated = delegated_token(client, planner, idp.token())
+    body = {"permission": "email.send", "justification": "alice's digest", "operation": {"n": 1}}
+    made = client.post(f"{org.api}/jit/requests", json=body, headers=bearer(delegated))
+    assert made.status_code == 200, made.text
+    jit_token = made.json()["token"]["access_token"]
+    assert claims_of(jit_token)["jit"]["on_behalf_of"] == ALICE
+    # when the delegation is revoked, the JIT token it obtained cannot be redeemed either
+    client.post(f"{org.api}/oauth/revoke", data={"token": delegated}, headers=org.admin)
+    consume = {"token": jit_token, "permission": "email.send", "operation": {"n": 1}}
+    resp = client.post(f"{org.api}/jit/tokens/consume", json=consume)
+    assert_oauth_error(resp, 401, "token_revoked", mentions="delegated from")
+    refused = [
+        e for e in audit_events(client, org, action="jit.consume") if e["outcome"] == "refused"
+    ]
+    assert refused

@@ -77,3 +77,31 @@ def delegated_token(client: Any, agent: AgentHandle, subject_token: str, **kw: A
 def hop(client: Any, agent: AgentHandle, previous: str, **kw: Any) -> Any:
     """A further hop: the previous agent's delegated token is the subject."""
     return delegate(client, agent, previous, subject_type=ACCESS_TOKEN_TYPE, **kw)
+
+
+def inline_idp() -> Platform:
+    """The same identity provider, for tests that trust it with an inline JWKS (no server)."""
+    return Platform(
+        issuer="https://login.acme.example",
+        private_key=generate_private_key(SECP256R1()),
+        alg="ES256",
+        kid="idp-" + uuid.uuid4().hex[:8],
+        jwks_uri="",
+        audience="https://jitgate.acme.example",
+        base_claims={"sub": "00u1alice", "email": ALICE, "email_verified": True},
+    )
+
+
+def acting_for_alice(client: Any, agent: AgentHandle, **form: str) -> str:
+    """A delegated token for `agent` (which holds delegation.act) acting for alice."""
+    platform = inline_idp()
+    body = {
+        "issuer": platform.issuer,
+        "kind": "user",
+        "audiences": [platform.audience],
+        "jwks": {"keys": [platform.public_jwk()]},
+        "subject_claim": "email",
+    }
+    resp = client.post(f"{agent.org.api}/trusted-issuers", json=body, headers=agent.org.admin)
+    assert resp.status_code == 201, resp.text
+    return delegated_token(client, agent, platform.token(), **form)
