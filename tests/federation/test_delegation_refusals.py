@@ -245,3 +245,20 @@ def test_suspended_agent_in_the_chain_stops_further_hops(client, org, idp, users
     resp = hop(client, crew[1], first)
     assert_refused(client, org, resp, crew[1], "access_token")
     assert "suspended" in resp.json()["error_description"]
+
+
+@pytest.mark.parametrize("where", ["subject", "actor"])
+def test_admin_and_approver_tokens_are_neither_subject_nor_actor(
+    client, org, planner, idp, users, where
+):
+    approver = client.post(
+        f"{org.api}/approvers", json={"email": "ann@example.com"}, headers=org.admin
+    ).json()
+    for credential in (org.admin_token, approver["api_token"]):
+        if where == "subject":
+            resp = delegate(client, planner, credential)
+        else:
+            resp = delegate(client, planner, idp.token(), actor_token=credential)
+        assert_oauth_error(resp, 400, "invalid_request")
+    assert issued_tokens(planner.agent_id) == 0
+    assert len(token_refusals(client, org)) >= 2
