@@ -148,6 +148,8 @@ def verify_subject(session: Session, org_id: str, form: dict[str, str], now: flo
 def delegated_scope(agent: Agent, requested: str | None, subject: Subject) -> list[str]:
     """Only ever narrower: an item the previous hop did not hold is a widening, refused."""
     granted = tokens.resolve_scope(agent, requested, delegated=True)
+    # The right to act for users is the agent's own, never something it holds for a user.
+    granted = [s for s in granted if s != DELEGATION_ACT]
     previous = subject.previous_scope
     if previous is not None:
         widened = [s for s in granted if s not in previous]

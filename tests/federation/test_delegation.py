@@ -99,6 +99,7 @@ def test_default_scope_is_the_standing_capabilities(client, org, planner, idp, u
     set_policy(client, org, "email.send", "jit", auto_approve=True)
     scope = claims_of(delegated_token(client, planner, idp.token()))["scope"].split()
     assert "email.send" not in scope and {"email.read", "calendar.read"} <= set(scope)
+    assert "delegation.act" not in scope  # the right to delegate stays the agent's own
 
 
 def test_a_second_hop_nests_the_actors_and_narrows(client, org, planner, mailer, idp, users):
