@@ -156,8 +156,7 @@ def delegated_scope(agent: Agent, requested: str | None, subject: Subject) -> li
         if widened and requested and requested.strip():
             raise InvalidScope(f"{', '.join(widened)} widens the previous hop's scope")
         granted = [s for s in granted if s in previous]
-    if not granted:
-        raise InvalidScope("nothing is left to delegate: no permission is in every hop's scope")
+    # An empty scope is kept, as for the agent's own tokens: it still opens JIT requests.
     return granted
 
 
