@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from jitgate import _protocol as proto
+from jitgate import delegation
 from jitgate._protocol import AccessToken, Approval, Credentials, ScopeKey
 from jitgate.errors import JitgateError, JitTimeout
 
@@ -36,6 +37,7 @@ class SyncAgentAuth:
         self.credentials = credentials
         self._http = http_client
         self._tokens: dict[ScopeKey, AccessToken] = {}
+        self._form: Any = proto.token_form  # for_user swaps in the delegation exchange
         self._locks: dict[ScopeKey, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -55,6 +57,18 @@ class SyncAgentAuth:
     @property
     def agent_id(self) -> str:
         return self.credentials.agent_id
+
+    def for_user(
+        self,
+        subject_token: str | Callable[[], str],
+        *,
+        scope: list[str] | str | None = None,
+        subject_token_type: str | None = None,
+    ) -> SyncAgentAuth:
+        """A client whose tokens act for a user (RFC 8693 delegation); see AgentAuth.for_user."""
+        auth = SyncAgentAuth.from_credentials(self.credentials)
+        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        return auth
 
     @property
     def endpoints(self) -> proto.Endpoints:
@@ -90,7 +104,7 @@ class SyncAgentAuth:
             cached = self._tokens.get(key)
             if cached is not None and cached.fresh():
                 return cached.access_token
-            form = proto.token_form(self.credentials, key)
+            form = self._form(self.credentials, key)
             response = self._client().post(self.endpoints.token_url, data=form)
             token = proto.parse_token(response)
             self._tokens[key] = token

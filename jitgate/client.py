@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from jitgate import _protocol as proto
+from jitgate import delegation
 from jitgate._protocol import AccessToken, Approval, Credentials, ScopeKey
 from jitgate.errors import JitgateError, JitTimeout
 
@@ -37,6 +38,7 @@ class AgentAuth:
         self.credentials = credentials
         self._http = http_client
         self._tokens: dict[ScopeKey, AccessToken] = {}
+        self._form: Any = proto.token_form  # for_user swaps in the delegation exchange
         self._locks: dict[ScopeKey, asyncio.Lock] = {}
         self._sync: Any = None
         self._owns_http = http_client is None
@@ -70,7 +72,24 @@ class AgentAuth:
             from jitgate._sync import SyncAgentAuth
 
             self._sync = SyncAgentAuth.from_credentials(self.credentials)
+            self._sync._form = self._form
         return self._sync
+
+    def for_user(
+        self,
+        subject_token: str | Callable[[], str],
+        *,
+        scope: list[str] | str | None = None,
+        subject_token_type: str | None = None,
+    ) -> AgentAuth:
+        """A client whose tokens act for a user (RFC 8693 delegation): `sub` the user, `act`
+        this agent. subject_token is the user's token (or a callable returning the current
+        one), or a delegated token handed on by the previous agent; scope narrows what the
+        user's agent may do. Tokens are exchanged when first needed and cached until shortly
+        before they expire, like this client's own."""
+        auth = AgentAuth.from_credentials(self.credentials)
+        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        return auth
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -109,7 +128,7 @@ class AgentAuth:
             cached = self._tokens.get(key)
             if cached is not None and cached.fresh():
                 return cached.access_token
-            form = proto.token_form(self.credentials, key)
+            form = self._form(self.credentials, key)
             response = await client.post(self.endpoints.token_url, data=form)
             token = proto.parse_token(response)
             self._tokens[key] = token

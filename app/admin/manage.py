@@ -340,6 +340,7 @@ POLICY_FIELDS = (
     "pending_timeout",
     "slack_channel",
     "webhook_url",
+    "delegation",
 )
 
 
@@ -358,6 +359,7 @@ def _policies_page(
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
         "channels": notifier_registry.channels(),
         "modes": policies.MODES,
+        "delegation_modes": policies.DELEGATION_MODES,
         "form": form
         or FormState(
             values={
@@ -413,6 +415,7 @@ def _policy_body(values: dict) -> PolicyIn:
             "webhook_url": optional(values["webhook_url"]),
             "allow_self_approval": values["allow_self_approval"],
             "auto_approve": values["auto_approve"],
+            "delegation": values.get("delegation") or "allowed",
         },
     )
 
@@ -435,6 +438,7 @@ def save_policy(
     webhook_url: TextField = "",
     allow_self_approval: TextField = "",
     auto_approve: TextField = "",
+    delegation: TextField = "allowed",
 ) -> Response:
     form = FormState(
         values={
@@ -450,6 +454,7 @@ def save_policy(
             "webhook_url": webhook_url,
             "allow_self_approval": bool(allow_self_approval),
             "auto_approve": bool(auto_approve),
+            "delegation": delegation,
         }
     )
 
