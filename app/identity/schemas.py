@@ -1,11 +1,14 @@
-"""Bodies of the agent registration API."""
+"""Bodies of the agent registration API, and of trusted issuers and federation rules (shared
+with `jitgate issuers` and `jitgate agents federate`, so both accept and print the same)."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from app.core.times import UtcDatetime
 from app.http.body import Body
+from app.identity.federation_models import FederationRule, TrustedIssuer
+from app.identity.issuers import MAX_AUDIENCES
 
 
 class AgentRegister(Body):
@@ -52,3 +55,65 @@ class AgentPublic(BaseModel):
     budget: dict[str, int]  # effective: the agent's overrides, else the org-wide defaults
     budget_overrides: dict[str, int]
     created_at: UtcDatetime
+
+
+class IssuerIn(Body):
+    issuer: str = Field(max_length=2048)
+    kind: Literal["user", "workload"]
+    audiences: list[str] = Field(max_length=MAX_AUDIENCES)
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = Field(default=None, max_length=2048)
+    name: str | None = Field(default=None, max_length=200)
+    subject_claim: Literal["sub", "email"] = "sub"
+
+
+class IssuerPublic(BaseModel):
+    issuer_id: str
+    issuer: str
+    kind: str
+    audiences: list[str]
+    jwks_uri: str | None
+    key_ids: list[str]
+    name: str | None
+    subject_claim: str
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, row: TrustedIssuer) -> "IssuerPublic":
+        return cls(
+            issuer_id=row.id,
+            issuer=row.issuer,
+            kind=row.kind,
+            audiences=row.audiences,
+            jwks_uri=row.jwks_uri,
+            key_ids=[k["kid"] for k in (row.jwks or {}).get("keys", [])],
+            name=row.name,
+            subject_claim=row.subject_claim,
+            created_at=row.created_at,
+        )
+
+
+class RuleIn(Body):
+    issuer_id: str = Field(max_length=64)
+    subject: str = Field(max_length=512)
+    claims: dict[str, Any] | None = None
+
+
+class RulePublic(BaseModel):
+    rule_id: str
+    agent_id: str
+    issuer_id: str
+    subject: str
+    claims: dict[str, Any]
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, row: FederationRule) -> "RulePublic":
+        return cls(
+            rule_id=row.id,
+            agent_id=row.agent_id,
+            issuer_id=row.issuer_id,
+            subject=row.subject,
+            claims=row.claims,
+            created_at=row.created_at,
+        )
