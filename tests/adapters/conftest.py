@@ -109,33 +109,24 @@ def end_user(admin: Any, agent: Any) -> str:
 
 
 class ForUserSpy:
-    """The subject tokens the adapters passed to AgentAuth.for_user, and whether the real
-    method answered (True) or the stand-in below (False)."""
+    """The subject tokens the adapters passed to AgentAuth.for_user."""
 
-    def __init__(self, real: bool) -> None:
+    def __init__(self) -> None:
         self.tokens: list[str] = []
-        self.real = real
 
 
 @pytest.fixture
 def for_user(monkeypatch: pytest.MonkeyPatch) -> ForUserSpy:
-    """Spy on AgentAuth.for_user(subject_token, scope=None).
-
-    STAND-IN, marked for the lead (issue 16): AgentAuth.for_user is written in parallel. While
-    the SDK has no such method, the stand-in below answers a client with the agent's own
-    credentials (its tokens are NOT delegated); once the method exists, the real one is called
-    and the tests also check that jitgate saw the user. Drop the stand-in branch after merging.
-    """
+    """Spy on AgentAuth.for_user(subject_token, scope=None): records the token, then calls the
+    real method, so the tests also see that jitgate saw the user."""
     from jitgate import AgentAuth
 
-    real = getattr(AgentAuth, "for_user", None)
-    spy = ForUserSpy(real is not None)
+    real = AgentAuth.for_user
+    spy = ForUserSpy()
 
     def for_user(self: Any, subject_token: str, scope: Any = None) -> Any:
         spy.tokens.append(subject_token)
-        if real is not None:
-            return real(self, subject_token, scope=scope)
-        return AgentAuth.from_credentials(self.credentials)  # STAND-IN: not delegated
+        return real(self, subject_token, scope=scope)
 
-    monkeypatch.setattr(AgentAuth, "for_user", for_user, raising=False)
+    monkeypatch.setattr(AgentAuth, "for_user", for_user)
     return spy

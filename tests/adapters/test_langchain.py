@@ -101,8 +101,8 @@ def test_tool_acts_for_the_user_named_in_the_run_config(admin, auth, human, end_
     # then the call was made through a client acting for her, approved and run once
     assert for_user.tokens == [end_user]
     assert result["messages"][-1].content == "paid 5" and calls == [5]
-    if for_user.real:  # once delegation is merged: jitgate saw who the agent acted for
-        assert admin.call("GET", f"jit/requests/{seen[0]}")["on_behalf_of"] == "alice"
+    # jitgate saw who the agent acted for
+    assert admin.call("GET", f"jit/requests/{seen[0]}")["on_behalf_of"] == "alice"
 
 
 def test_without_a_user_token_the_agent_acts_as_itself(auth, human, for_user):

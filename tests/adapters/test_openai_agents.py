@@ -105,8 +105,8 @@ def test_run_acts_for_the_user_in_the_run_context(admin, async_auth, human, end_
     assert result.final_output == "done" and calls == [42]
     # every jitgate call of the run (needs_approval, resolve, the tool body) acted for the user
     assert len(for_user.tokens) == 3 and set(for_user.tokens) == {end_user}
-    if for_user.real:  # once delegation is merged: jitgate saw who the agent acted for
-        assert admin.call("GET", f"jit/requests/{seen[0]}")["on_behalf_of"] == "alice"
+    # jitgate saw who the agent acted for
+    assert admin.call("GET", f"jit/requests/{seen[0]}")["on_behalf_of"] == "alice"
 
 
 def test_a_user_token_function_returning_none_leaves_the_agent_acting_as_itself(
