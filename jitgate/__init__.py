@@ -30,6 +30,7 @@ from jitgate.errors import (
 )
 from jitgate.guard import Refusal, configure, requires
 from jitgate.operations import operation_hash
+from jitgate.workload import WorkloadCredentials, WorkloadTokenUnavailable
 
 __all__ = [
     "operation_hash",
@@ -62,6 +63,8 @@ __all__ = [
     "TokenAlreadyUsed",
     "TokenExpired",
     "TokenRevoked",
+    "WorkloadCredentials",
+    "WorkloadTokenUnavailable",
     "configure",
     "generate_key",
     "requires",

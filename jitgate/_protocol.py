@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -151,7 +151,15 @@ def scope_key(
     return (tuple(sorted(set(capabilities))) if capabilities is not None else None, resource)
 
 
-def token_form(creds: Credentials, key: ScopeKey) -> dict[str, str]:
+class OtherGrant(Protocol):
+    """Credentials that get tokens by another grant than a signed assertion (jitgate.workload)."""
+
+    def token_form(self, key: ScopeKey) -> dict[str, str]: ...
+
+
+def token_form(creds: Credentials | OtherGrant, key: ScopeKey) -> dict[str, str]:
+    if not isinstance(creds, Credentials):
+        return creds.token_form(key)
     assertion = sign_assertion(
         creds.signing_key, agent_id=creds.agent_id, audience=creds.endpoints.token_url
     )

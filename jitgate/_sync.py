@@ -10,8 +10,15 @@ from typing import Any
 import httpx
 
 from jitgate import _protocol as proto
+from jitgate import delegation
 from jitgate._protocol import AccessToken, Approval, Credentials, ScopeKey
 from jitgate.errors import JitgateError, JitTimeout
+from jitgate.workload import (
+    AnyCredentials,
+    TokenSource,
+    WorkloadCredentials,
+    credentials_from_env,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=proto.MAX_WAIT + 15.0)
 
@@ -32,16 +39,17 @@ class SyncAgentAuth:
         creds = Credentials.create(base_url, org_id, agent_id, private_key_pem, kid)
         self._setup(creds, http_client)
 
-    def _setup(self, credentials: Credentials, http_client: httpx.Client | None) -> None:
+    def _setup(self, credentials: AnyCredentials, http_client: httpx.Client | None) -> None:
         self.credentials = credentials
         self._http = http_client
         self._tokens: dict[ScopeKey, AccessToken] = {}
+        self._form: Any = proto.token_form  # for_user swaps in the delegation exchange
         self._locks: dict[ScopeKey, threading.Lock] = {}
         self._guard = threading.Lock()
 
     @classmethod
     def from_credentials(
-        cls, credentials: Credentials, http_client: httpx.Client | None = None
+        cls, credentials: AnyCredentials, http_client: httpx.Client | None = None
     ) -> SyncAgentAuth:
         auth = cls.__new__(cls)
         auth._setup(credentials, http_client)
@@ -49,12 +57,47 @@ class SyncAgentAuth:
 
     @classmethod
     def from_env(cls, http_client: httpx.Client | None = None) -> SyncAgentAuth:
-        """Read JITGATE_URL, JITGATE_ORG_ID, JITGATE_AGENT_ID, JITGATE_AGENT_PRIVATE_KEY."""
-        return cls.from_credentials(Credentials.from_env(), http_client)
+        """Read JITGATE_URL, JITGATE_ORG_ID, JITGATE_AGENT_ID, JITGATE_AGENT_PRIVATE_KEY; or,
+        with JITGATE_WORKLOAD_TOKEN_FILE set, federate with that platform token instead."""
+        credentials = credentials_from_env() or Credentials.from_env()
+        return cls.from_credentials(credentials, http_client)
+
+    @classmethod
+    def from_workload_token(
+        cls,
+        source: TokenSource,
+        *,
+        base_url: str,
+        org_id: str,
+        agent_id: str | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> SyncAgentAuth:
+        """A client that federates: it trades the platform's identity token (a file path, such
+        as Kubernetes' projected service-account token, or a callable returning the token) for
+        the agent's access token, per the org's federation rule, instead of signing assertions.
+
+        The token is read again for every exchange, so a rotated file is picked up; access
+        tokens are cached until shortly before they expire, as with a key.
+        """
+        credentials = WorkloadCredentials.create(base_url, org_id, source, agent_id)
+        return cls.from_credentials(credentials, http_client)
 
     @property
-    def agent_id(self) -> str:
+    def agent_id(self) -> str | None:
+        """The agent's id (None for a workload client built without one: the org's rule decides)."""
         return self.credentials.agent_id
+
+    def for_user(
+        self,
+        subject_token: str | Callable[[], str],
+        *,
+        scope: list[str] | str | None = None,
+        subject_token_type: str | None = None,
+    ) -> SyncAgentAuth:
+        """A client whose tokens act for a user (RFC 8693 delegation); see AgentAuth.for_user."""
+        auth = SyncAgentAuth.from_credentials(self.credentials)
+        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        return auth
 
     @property
     def endpoints(self) -> proto.Endpoints:
@@ -90,7 +133,7 @@ class SyncAgentAuth:
             cached = self._tokens.get(key)
             if cached is not None and cached.fresh():
                 return cached.access_token
-            form = proto.token_form(self.credentials, key)
+            form = self._form(self.credentials, key)
             response = self._client().post(self.endpoints.token_url, data=form)
             token = proto.parse_token(response)
             self._tokens[key] = token

@@ -17,6 +17,38 @@ from jitgate.errors import AuthenticationFailed, Forbidden, JitgateError, TokenE
 ALLOWED_ALGORITHMS = ("EdDSA",)
 ACCESS_TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti"]
+MAX_ACTORS = 3  # jitgate never issues a longer chain of agency
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One agent in a token's chain of agency (an RFC 8693 `act` object)."""
+
+    subject: str  # the acting agent's id
+    agent: str | None  # its name, as jitgate writes it
+    claims: dict[str, Any]  # the whole object but its nested `act`
+
+
+def actor_chain(claims: dict[str, Any]) -> tuple[Actor, ...]:
+    """The actors of a delegated token, most recent first (RFC 8693 §4.1 nests earlier actors
+    inside later ones); empty when the token is the agent's own. Raises ValueError on an `act`
+    jitgate would never write: not an object, no string `sub`, more than MAX_ACTORS deep."""
+    chain: list[Actor] = []
+    holder = claims
+    while "act" in holder:  # present means an object: `"act": null` is not one either
+        act = holder["act"]
+        if len(chain) == MAX_ACTORS:
+            raise ValueError(f"more than {MAX_ACTORS} actors")
+        if not isinstance(act, dict):
+            raise ValueError("act is not an object")
+        sub, agent = act.get("sub"), act.get("agent")
+        if not isinstance(sub, str) or not sub:
+            raise ValueError("an actor has no sub")
+        if agent is not None and not isinstance(agent, str):
+            raise ValueError("an actor's agent name is not a string")
+        chain.append(Actor(sub, agent, {k: v for k, v in act.items() if k != "act"}))
+        holder = act
+    return tuple(chain)
 
 
 @dataclass(frozen=True)
@@ -25,10 +57,33 @@ class VerifiedToken:
 
     claims: dict[str, Any]
     token: str = field(repr=False)
+    actors: tuple[Actor, ...] = ()
 
     @property
     def subject(self) -> str:
+        """`sub`: the agent for its own token, the user on whose behalf a delegated one acts."""
         return str(self.claims["sub"])
+
+    @property
+    def actor_chain(self) -> list[Actor]:
+        """The agents acting for the subject, most recent (the caller) first; [] if none."""
+        return list(self.actors)
+
+    @property
+    def on_behalf_of(self) -> str | None:
+        """The user a delegated token acts for; None for an agent's own token."""
+        return self.subject if self.actors else None
+
+    @property
+    def agent_id(self) -> str:
+        """The agent presenting the token: the latest actor, or the subject itself."""
+        return self.actors[0].subject if self.actors else self.subject
+
+    @property
+    def federated(self) -> dict[str, Any] | None:
+        """`{iss, sub}` of the platform token a federated workload traded for this one."""
+        value = self.claims.get("federated")
+        return value if isinstance(value, dict) else None
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -134,7 +189,13 @@ class TokenVerifier:
             raise TokenExpired("token expired", code="token_expired", status=401) from exc
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed(str(exc), code="invalid_token", status=401) from exc
-        return VerifiedToken(claims=claims, token=token)
+        try:
+            actors = actor_chain(claims)
+        except ValueError as exc:
+            # Signed by the issuer yet not its shape: trust none of it rather than a guess.
+            message = f"malformed act claim: {exc}"
+            raise AuthenticationFailed(message, code="invalid_token", status=401) from exc
+        return VerifiedToken(claims=claims, token=token, actors=actors)
 
     def verify_permission(self, token: str, permission: str) -> VerifiedToken:
         verified = self.verify(token)

@@ -57,6 +57,24 @@ class RequestView:
     # RFC 8707: the one server the token will be good for (None: jitgate's own issuer audience).
     resource: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Asked with a delegated token (RFC 8693): the user, and the agents that acted for them
+    # in order (the user's first agent first, the requesting agent last).
+    on_behalf_of: str | None = None
+    actor_names: tuple[str, ...] = ()
+
+    @property
+    def requester(self) -> str:
+        """Who asks, as approvers read it: "planner-bot for alice@acme.com" for a delegation."""
+        if self.on_behalf_of is None:
+            return self.agent_name
+        return f"{self.agent_name} for {self.on_behalf_of}"
+
+    @property
+    def chain(self) -> str | None:
+        """The whole chain of a delegation with more than one agent: "alice → a → b"."""
+        if self.on_behalf_of is None or len(self.actor_names) < 2:
+            return None
+        return " → ".join((self.on_behalf_of, *self.actor_names))
 
 
 @dataclass(frozen=True)

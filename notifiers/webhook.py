@@ -153,6 +153,13 @@ def _decisions(request: RequestView) -> list[dict[str, Any]]:
     ]
 
 
+def _delegation(request: RequestView) -> dict[str, Any]:
+    """A request made for a user (RFC 8693 delegation): the user, and the agents in order."""
+    if request.on_behalf_of is None:
+        return {}
+    return {"on_behalf_of": request.on_behalf_of, "actor_names": list(request.actor_names)}
+
+
 def event_body(request: RequestView, *, event: str, event_id: str) -> bytes:
     """The JSON document a receiver gets; approvers' addresses are deliberately left out."""
     document = {
@@ -173,6 +180,7 @@ def event_body(request: RequestView, *, event: str, event_id: str) -> bytes:
             "approvals_required": request.approvals_required,
             "decisions": _decisions(request),
             "decision_reason": request.decision_reason,
+            **_delegation(request),
         },
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()

@@ -344,6 +344,7 @@ POLICY_FIELDS = (
     "pending_timeout",
     "slack_channel",
     "webhook_url",
+    "delegation",
 )
 
 
@@ -365,6 +366,7 @@ def _policies_page(
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
         "channels": notifier_registry.channels(),
         "modes": policies.MODES,
+        "delegation_modes": policies.DELEGATION_MODES,
         "form": form
         or FormState(
             values={
@@ -422,6 +424,7 @@ def _policy_body(values: dict) -> PolicyIn:
             "webhook_url": optional(values["webhook_url"]),
             "allow_self_approval": values["allow_self_approval"],
             "auto_approve": values["auto_approve"],
+            "delegation": values.get("delegation") or "allowed",
         },
     )
 
@@ -444,6 +447,7 @@ def save_policy(
     webhook_url: TextField = "",
     allow_self_approval: TextField = "",
     auto_approve: TextField = "",
+    delegation: TextField = "allowed",
 ) -> Response:
     form = FormState(
         values={
@@ -459,6 +463,7 @@ def save_policy(
             "webhook_url": webhook_url,
             "allow_self_approval": bool(allow_self_approval),
             "auto_approve": bool(auto_approve),
+            "delegation": delegation,
         }
     )
 

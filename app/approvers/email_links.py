@@ -20,6 +20,7 @@ from app.approvers.service import ACTIVE
 from app.core.errors import Conflict, JitgateError
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
+from app.identity import chain
 from app.jit import state_machine as jit
 from app.models import Agent, Approver, JitDecision, JitRequest
 from notifiers.email.links import LinkAction, LinkClaims, LinkExpired, LinkInvalid, read_token
@@ -99,7 +100,11 @@ def load_link(session: Session, token: str) -> LinkContext:
     if request.status != jit.PENDING or _already_decided(session, request.id, approver.id):
         raise LinkProblem(Page.USED, f"Its status is {request.status}.")
     agent = session.get(Agent, request.agent_id)
-    return LinkContext(claims, request, approver, agent.name if agent else request.agent_id)
+    name = agent.name if agent else request.agent_id
+    # A request made for a user reads "planner-bot for alice@acme.com", as in the mail.
+    return LinkContext(
+        claims, request, approver, visible(chain.acting_for(request.delegation, name))
+    )
 
 
 def _already_decided(session: Session, request_id: str, approver_id: str) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.authz import check as authz
-from app.core.errors import InvalidRequest, JitgateError, NotFound
+from app.core.errors import Forbidden, InvalidRequest, JitgateError, NotFound
 from app.identity.access_tokens import issuer_for
 
 SUBJECT_TYPE = "agent"
@@ -24,6 +24,8 @@ class Asker:
     actor: str
     agent: authz.AgentFacts | None = None
     scope: frozenset[str] = frozenset()
+    on_behalf_of: str | None = None  # the user, when the agent's token is a delegation
+    delegation_details: dict[str, Any] | None = None
 
 
 def subject_ref(subject: dict[str, Any] | None) -> str:
@@ -46,6 +48,8 @@ def permission_of(action: Any, resource: Any) -> str:
 
 def _subject_facts(org_id: str, asker: Asker, ref: str) -> authz.AgentFacts:
     if asker.agent is not None:  # an agent: itself, or others with authz.check_others
+        if asker.on_behalf_of is not None and not authz.is_caller(asker.agent, ref):
+            raise Forbidden("a delegated token asks only about its own acting agent")
         return authz.subject_for(org_id, asker.agent, asker.scope, ref)
     facts = authz.find_subject(org_id, ref)
     if facts is None:
@@ -64,15 +68,19 @@ def evaluate(org_id: str, asker: Asker, request: dict[str, Any]) -> dict[str, An
         subject=subject,
         permission=permission,
         token_scope=asker.scope if own else None,
+        on_behalf_of=asker.on_behalf_of if own else None,
     )
     resource = request["resource"]
     details = {"interface": "authzen", "resource": {"type": resource["type"]}}
+    details |= asker.delegation_details or {}
     if isinstance(resource.get("id"), str):
         details["resource"]["id"] = resource["id"][:200]
     authz.audit_decision(org_id, asker.actor, decision, details=details)
     context: dict[str, Any] = {"reason": decision.reason, "decision_id": decision.decision_id}
     if decision.jit_required:
         context["jit_required"] = True
+    if "on_behalf_of" in decision.extra:
+        context["on_behalf_of"] = decision.extra["on_behalf_of"]
     return {"decision": decision.allowed, "context": context}
 
 

@@ -135,14 +135,19 @@ def decide(
     subject: AgentFacts,
     permission: str,
     token_scope: frozenset[str] | None,
+    on_behalf_of: str | None = None,
 ) -> Decision:
-    """The rules, in order: a live agent, a registered capability, the policy mode, the token scope.
+    """The rules, in order: a live agent, a registered capability, the policy mode and its
+    delegation setting, the token scope.
 
     token_scope is None when deciding for another agent than the caller (no token in hand).
+    on_behalf_of is the user of a delegated token: the agent's capabilities and policies still
+    decide, and the answer names the user.
     """
+    extra = {"on_behalf_of": on_behalf_of} if on_behalf_of is not None else {}
 
     def answer(allowed: bool, reason: str, **kw: Any) -> Decision:
-        return Decision(allowed, reason, permission, subject.agent_id, **kw)
+        return Decision(allowed, reason, permission, subject.agent_id, extra=dict(extra), **kw)
 
     if not isinstance(permission, str) or not PERMISSION.match(permission):
         return answer(False, "not a valid permission name")
@@ -154,6 +159,8 @@ def decide(
     pid, mode = (rule.policy_id, rule.mode) if rule else (None, "standing")
     if mode == "deny":
         return answer(False, f"denied by policy {pid}", policy_id=pid, mode=mode)
+    if rule is not None and (why := rule.refuses(delegated=on_behalf_of is not None)):
+        return answer(False, why, policy_id=pid, mode=mode)
     if mode == "jit":
         return answer(
             False,

@@ -21,6 +21,9 @@ from app.settings import get_settings
 from notifiers import registry as notifier_registry
 
 MODES = ("standing", "jit", "deny")
+# Whether a permission may be used on a user's behalf (with a delegated token): only so
+# (required), never (forbidden), or either way (allowed, the default).
+DELEGATION_MODES = ("allowed", "required", "forbidden")
 MAX_TOKEN_TTL_CAP = 3600
 MAX_PENDING_TIMEOUT = 7 * 86400
 
@@ -32,6 +35,15 @@ class PolicyRule:
     policy_id: str
     pattern: str
     mode: str
+    delegation: str = "allowed"
+
+    def refuses(self, *, delegated: bool) -> str | None:
+        """Why this rule's delegation setting refuses the use, or None."""
+        if self.delegation == "required" and not delegated:
+            return f"usable only on a user's behalf (a delegated token), by policy {self.policy_id}"
+        if self.delegation == "forbidden" and delegated:
+            return f"never usable on a user's behalf, by policy {self.policy_id}"
+        return None
 
 
 def _specificity(pattern: str) -> tuple[int, int]:
@@ -94,7 +106,7 @@ def rules_for_org(org_id: str) -> tuple[PolicyRule, ...]:
     def load() -> tuple[PolicyRule, ...]:
         with read_session() as session:
             rows = session.exec(select(Policy).where(Policy.org_id == org_id)).all()
-        return tuple(PolicyRule(r.id, r.permission, r.mode) for r in rows)
+        return tuple(PolicyRule(r.id, r.permission, r.mode, r.delegation) for r in rows)
 
     return _rules_cache.get(org_id, load)
 
@@ -140,8 +152,12 @@ def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dic
         raise RuleViolation(f"channels are among {known}")
     if mode == "jit" and not approvers and not groups and not body.get("auto_approve"):
         raise RuleViolation("a jit policy needs approvers or groups (or auto_approve)")
+    delegation = body.get("delegation", "allowed")
+    if delegation not in DELEGATION_MODES:
+        raise RuleViolation(f"delegation is one of {', '.join(DELEGATION_MODES)}")
     return {
         "mode": mode,
+        "delegation": delegation,
         "approvers": approvers,
         "groups": [str(g) for g in groups],
         "approvals_required": required,
@@ -188,7 +204,11 @@ def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -
             action="policy.create",
             target=policy.id,
             outcome="success",
-            details={"permission": pattern, "mode": policy.mode},
+            details={
+                "permission": pattern,
+                "mode": policy.mode,
+                "delegation": policy.delegation,
+            },
         ),
     )
     return policy
@@ -221,7 +241,11 @@ def replace(
             action="policy.update",
             target=policy.id,
             outcome="success",
-            details={"permission": policy.permission, "mode": policy.mode},
+            details={
+                "permission": policy.permission,
+                "mode": policy.mode,
+                "delegation": policy.delegation,
+            },
         ),
     )
     return policy

@@ -47,3 +47,4 @@ class PolicyIn(Body):
     webhook_url: str | None = Field(default=None, max_length=2048)
     allow_self_approval: bool = False
     auto_approve: bool = False
+    delegation: str = "allowed"  # allowed | required | forbidden (checked by the service)

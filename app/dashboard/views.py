@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.approvers import scope as approver_scope
 from app.audit import service as audit
 from app.core.columns import utcnow
+from app.identity import chain
 from app.jit import views as jit_views
 from app.jit.state_machine import PENDING, aware
 from app.jit.status import RequestStatus
@@ -85,7 +86,8 @@ def _summary(session: Session, row: JitRequest, agents: dict[str, Agent]) -> dic
         "id": row.id,
         "status": row.status,
         "permission": row.permission,
-        "agent": agent.name if agent else row.agent_id,
+        # A request made for a user reads "planner-bot for alice@acme.com" (RFC 8693 chain).
+        "agent": visible(chain.acting_for(row.delegation, agent.name if agent else row.agent_id)),
         "owner": (agent.owner if agent else None) or "",
         "justification": visible(row.justification),
         "operation_fields": key_fields(row.operation or {}),

@@ -17,7 +17,7 @@ from app.core.db import get_session, read_session
 from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.http.errors import json_body
-from app.identity import access_tokens, rate_limits
+from app.identity import access_tokens, chain, rate_limits
 from app.models import AdminToken, Approver, Org
 from app.resources import service as resources
 
@@ -133,6 +133,22 @@ class AgentCaller:
     def scope(self) -> frozenset[str]:
         return frozenset(str(self.claims.get("scope", "")).split())
 
+    @property
+    def on_behalf_of(self) -> str | None:
+        """The user a delegated token acts for (RFC 8693 `sub`); None for the agent's own."""
+        return chain.on_behalf_of(self.claims)
+
+    @property
+    def actor_chain(self) -> list[dict[str, Any]]:
+        """The delegated token's actors, most recent first ([] for the agent's own token)."""
+        return chain.actors(self.claims)
+
+    def delegation_details(self) -> dict[str, Any]:
+        """What an audit event records of the chain (nothing for the agent's own token)."""
+        if self.on_behalf_of is None:
+            return {}
+        return {"on_behalf_of": self.on_behalf_of, "actor_chain": self.actor_chain}
+
 
 def find_agent(
     org_id: str, token: str, *, redeems_jit: bool = False, resource_bound: bool = False
@@ -148,17 +164,19 @@ def find_agent(
     require_org(org_id)
     audience = resources.bound_audience(org_id, token) if resource_bound else None
     claims = access_tokens.verify(token, org_id=org_id, audience=audience)
-    logs.bind(agent=claims["sub"])
+    agent_id = chain.acting_agent_id(claims)  # a delegated token's `sub` is its user
+    logs.bind(agent=agent_id)
     if claims.get("jit") is not None and not redeems_jit:
         raise Unauthenticated(
             "a JIT token is not a bearer credential here: it is good only for redeeming its one "
             "operation (POST /jit/tokens/consume or /authz/check)"
         )
-    facts = authz.agent_facts(org_id, claims["sub"])
+    facts = authz.agent_facts(org_id, agent_id)
     if facts is None or facts.status == "deleted":
         raise Unauthenticated("the token's agent no longer exists")
     if not access_tokens.same_status_epoch(claims, facts.status_epoch):
         raise TokenRevoked("the token was issued before the agent was suspended")
+    chain.ensure_live(org_id, claims)  # a delegation: every actor active, no parent revoked
     rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
     return AgentCaller(facts=facts, claims=claims, token=token)
 

@@ -1,6 +1,7 @@
-"""The RFC 8693 token-exchange grant: a workload's platform JWT for its agent's access token.
+"""The RFC 8693 token-exchange grant: a workload's platform JWT for its agent's access token,
+or, when an actor authenticates too, a delegated token for a user (app.identity.delegation).
 
-No client authentication: the platform's signature is the credential. The token must verify
+Workload federation has no client authentication: the platform's signature is the credential. The token must verify
 with a `workload` issuer trusted by this org and match exactly one federation rule (issuer,
 exact `sub`, exact claims); the agent of that rule gets its ordinary access token, marked
 `federated: {iss, sub}`.
@@ -12,31 +13,42 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.core.errors import InvalidGrant, InvalidRequest, InvalidScope
-from app.identity import access_tokens, subject_tokens, tokens
+from app.identity import access_tokens, delegation, subject_tokens, tokens
 from app.identity.federation_models import FederationRule
 from app.identity.subject_tokens import SubjectTokenRejected
 from app.models import Agent
 from app.resources import service as resources
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
-JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-NOT_YET = ("actor_token", "client_assertion")  # delegation (an actor) is not implemented yet
+JWT_TOKEN_TYPE = delegation.JWT_TOKEN_TYPE
+ACCESS_TOKEN_TYPE = delegation.ACCESS_TOKEN_TYPE
 
 
 def subject_token(form: dict[str, str]) -> str:
     """The exchange's form rules, checked before any I/O."""
     if not form.get("subject_token"):
         raise InvalidRequest("subject_token is required for the token-exchange grant")
-    if form.get("subject_token_type") != JWT_TOKEN_TYPE:
-        raise InvalidRequest(f"subject_token_type must be {JWT_TOKEN_TYPE}")
+    kind = form.get("subject_token_type")
+    if kind not in (JWT_TOKEN_TYPE, ACCESS_TOKEN_TYPE):
+        raise InvalidRequest(f"subject_token_type must be {JWT_TOKEN_TYPE} or {ACCESS_TOKEN_TYPE}")
+    if kind == ACCESS_TOKEN_TYPE and not delegation.has_actor(form):
+        raise InvalidRequest(
+            "an access_token subject is a further delegation hop: the acting agent "
+            "authenticates too (actor_token or client_assertion)"
+        )
     requested = form.get("requested_token_type")
     if requested not in (None, ACCESS_TOKEN_TYPE):
         raise InvalidRequest(f"requested_token_type can only be {ACCESS_TOKEN_TYPE}")
-    present = [f for f in NOT_YET if f in form]
-    if present:
-        raise InvalidRequest(f"delegation ({', '.join(present)}) is not supported yet")
     return form["subject_token"]
+
+
+def authenticate_exchange(
+    session: Session, *, org_id: str, form: dict[str, str], credential: str
+) -> tokens.Grant:
+    """With an actor, delegation; without one, workload federation."""
+    if delegation.has_actor(form):
+        return delegation.authenticate(session, org_id=org_id, form=form, credential=credential)
+    return authenticate_workload(session, org_id=org_id, form=form, credential=credential)
 
 
 def _same(sent: Any, expected: Any) -> bool:

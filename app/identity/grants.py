@@ -105,11 +105,16 @@ GRANT_TYPES: dict[str, GrantType] = {
             name=exchange.TOKEN_EXCHANGE_GRANT,
             fields={
                 "subject_token": {"type": "string", "description": "token-exchange grant form"},
-                "subject_token_type": {"type": "string", "enum": [exchange.JWT_TOKEN_TYPE]},
+                "subject_token_type": {
+                    "type": "string",
+                    "enum": [exchange.JWT_TOKEN_TYPE, exchange.ACCESS_TOKEN_TYPE],
+                },
                 "requested_token_type": {"type": "string", "enum": [exchange.ACCESS_TOKEN_TYPE]},
+                "actor_token": {"type": "string", "description": "delegation: the actor's token"},
+                "actor_token_type": {"type": "string", "enum": [exchange.ACCESS_TOKEN_TYPE]},
             },
             credential=exchange.subject_token,
-            authenticate=exchange.authenticate_workload,
+            authenticate=exchange.authenticate_exchange,
             issued_token_type=exchange.ACCESS_TOKEN_TYPE,
         ),
     )

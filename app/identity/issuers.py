@@ -85,6 +85,20 @@ def get_issuer(session: Session, *, org_id: str, issuer_id: str) -> TrustedIssue
     return row
 
 
+def issuer_id_for(session: Session, *, org_id: str, issuer: str, kind: str) -> str:
+    """The id of the org's issuer named by its id (`tis_…`, passed through for the caller's own
+    checks) or by its URL, as an operator remembers it (a URL may be trusted for both kinds)."""
+    if issuer.startswith("tis_"):
+        return issuer
+    stmt = select(TrustedIssuer.id).where(
+        TrustedIssuer.org_id == org_id, TrustedIssuer.issuer == issuer, TrustedIssuer.kind == kind
+    )
+    found = session.exec(stmt).first() if len(issuer) <= 2048 else None
+    if found is None:
+        raise NotFound(f"no trusted {kind} issuer {issuer[:2048]} in this organization")
+    return found
+
+
 def delete_issuer(session: Session, *, org_id: str, issuer_id: str, actor: str) -> None:
     """Its federation rules go with it: nothing can be exchanged through it afterwards."""
     row = get_issuer(session, org_id=org_id, issuer_id=issuer_id)

@@ -71,6 +71,10 @@ class IssuedToken(SQLModel, table=True):
     issued_at: datetime = Field(sa_column=tz_column())
     expires_at: datetime = Field(sa_column=tz_column())
     revoked_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+    # A delegated token (RFC 8693): the user it acts for, and the delegated token it was
+    # exchanged from (None on the first hop). Revoking a token revokes every token below it.
+    subject: str | None = Field(default=None, max_length=320)
+    parent_jti: str | None = Field(default=None, index=True, max_length=64)
 
 
 class UsedAssertion(SQLModel, table=True):

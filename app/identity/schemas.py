@@ -1,5 +1,5 @@
-"""Bodies of the agent registration and federation APIs (the admin portal's forms are read
-into the same bodies)."""
+"""Bodies of the agent registration API, and of trusted issuers and federation rules (shared
+with `jitgate issuers` and `jitgate agents federate`, so both accept and print the same)."""
 
 from typing import Any, Literal
 
@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.core.times import UtcDatetime
 from app.http.body import Body
+from app.identity.federation_models import FederationRule, TrustedIssuer
 from app.identity.issuers import MAX_AUDIENCES
 
 
@@ -66,7 +67,53 @@ class IssuerIn(Body):
     subject_claim: Literal["sub", "email"] = "sub"
 
 
+class IssuerPublic(BaseModel):
+    issuer_id: str
+    issuer: str
+    kind: str
+    audiences: list[str]
+    jwks_uri: str | None
+    key_ids: list[str]
+    name: str | None
+    subject_claim: str
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, row: TrustedIssuer) -> "IssuerPublic":
+        return cls(
+            issuer_id=row.id,
+            issuer=row.issuer,
+            kind=row.kind,
+            audiences=row.audiences,
+            jwks_uri=row.jwks_uri,
+            key_ids=[k["kid"] for k in (row.jwks or {}).get("keys", [])],
+            name=row.name,
+            subject_claim=row.subject_claim,
+            created_at=row.created_at,
+        )
+
+
 class RuleIn(Body):
     issuer_id: str = Field(max_length=64)
     subject: str = Field(max_length=512)
     claims: dict[str, Any] | None = None
+
+
+class RulePublic(BaseModel):
+    rule_id: str
+    agent_id: str
+    issuer_id: str
+    subject: str
+    claims: dict[str, Any]
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, row: FederationRule) -> "RulePublic":
+        return cls(
+            rule_id=row.id,
+            agent_id=row.agent_id,
+            issuer_id=row.issuer_id,
+            subject=row.subject,
+            claims=row.claims,
+            created_at=row.created_at,
+        )

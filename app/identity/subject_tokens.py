@@ -39,7 +39,7 @@ class VerifiedSubjectToken:
 
 
 @contextmanager
-def _as_subject_token() -> Iterator[None]:
+def as_subject_token() -> Iterator[None]:
     """The assertion validators' refusals, renamed: same rule, but 400 for this token."""
     try:
         yield
@@ -74,7 +74,7 @@ def issuer_keys(issuer: TrustedIssuer, kid: str | None) -> list[PublicKey]:
 
 def validate_lifetime(claims: dict[str, Any], now: float) -> None:
     leeway = get_settings().clock_leeway
-    with _as_subject_token():
+    with as_subject_token():
         exp = assertions.numeric_date(claims, "exp")
         iat = assertions.numeric_date(claims, "iat")
         assertions.validate_nbf(claims, now)
@@ -98,7 +98,7 @@ def verify(
     session: Session, *, org_id: str, token: str, kind: str, now: float | None = None
 ) -> VerifiedSubjectToken:
     now = time.time() if now is None else now
-    with _as_subject_token():
+    with as_subject_token():
         header, unverified = assertions.split_compact(token)
         assertions.validate_header(header)
         assertions.validate_key_hint(header)
@@ -106,7 +106,7 @@ def verify(
     # Every check that needs no key first: only a token that could be valid costs a key fetch.
     validate_lifetime(unverified, now)
     validate_audience(unverified, issuer)
-    with _as_subject_token():
+    with as_subject_token():
         key = assertions.select_key(issuer_keys(issuer, header.get("kid")), header)
         assertions.verify_signature(token, key)
     return VerifiedSubjectToken(issuer=issuer, claims=unverified)

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, row_writer
 from app.core.columns import aware
-from app.core.errors import InvalidGrant, InvalidScope
-from app.identity import access_tokens
+from app.core.errors import InvalidGrant, InvalidScope, TokenRevoked
+from app.identity import access_tokens, chain
 from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken
 from app.resources import service as resources
@@ -32,18 +32,20 @@ class IssuedAccessToken:
     jti: str
 
 
-def standing_capabilities(agent: Agent) -> list[str]:
-    """Capabilities whose policy is standing (or that no policy governs)."""
+def standing_capabilities(agent: Agent, *, delegated: bool = False) -> list[str]:
+    """Capabilities whose policy is standing (or that no policy governs) and whose policy lets
+    them be used this way (on a user's behalf or not)."""
     rules = policies.rules_for_org(agent.org_id)
     return [
         c
         for c in agent.capabilities
-        if (r := policies.most_specific(rules, c)) is None or r.mode == "standing"
+        if (r := policies.most_specific(rules, c)) is None
+        or (r.mode == "standing" and r.refuses(delegated=delegated) is None)
     ]
 
 
-def resolve_scope(agent: Agent, requested: str | None) -> list[str]:
-    standing = standing_capabilities(agent)
+def resolve_scope(agent: Agent, requested: str | None, *, delegated: bool = False) -> list[str]:
+    standing = standing_capabilities(agent, delegated=delegated)
     if requested is None or not requested.strip():
         return standing
     items = requested.split()
@@ -58,6 +60,8 @@ def resolve_scope(agent: Agent, requested: str | None) -> list[str]:
             raise InvalidScope(f"{item!r} needs just-in-time approval: POST /jit/requests")
         if rule is not None and rule.mode == "deny":
             raise InvalidScope(f"{item!r} is denied by policy {rule.policy_id}")
+        if rule is not None and (why := rule.refuses(delegated=delegated)):
+            raise InvalidScope(f"{item!r} is {why}")
     return sorted(set(items))
 
 
@@ -94,13 +98,16 @@ def sign_token(
     kind: str = "access",
     extra: dict[str, Any] | None = None,
     now: float | None = None,
+    subject: str | None = None,
+    parent_jti: str | None = None,
 ) -> tuple[IssuedAccessToken, dict[str, Any]]:
-    """Sign an access token; return it with the issued_token row that records it."""
+    """Sign an access token; return it with the issued_token row that records it. `subject`
+    is the user of a delegated token (RFC 8693: `sub` the user, `act` the agent)."""
     now_s = int(time.time() if now is None else now)
     jti = access_tokens.new_jti()
     claims = {
         "iss": access_tokens.issuer_for(agent.org_id),
-        "sub": agent.id,
+        "sub": subject or agent.id,
         "client_id": agent.id,
         "agent": agent.name,
         "aud": audience,
@@ -124,6 +131,8 @@ def sign_token(
         "issued_at": datetime.fromtimestamp(now_s, UTC),
         "expires_at": datetime.fromtimestamp(now_s + ttl, UTC),
         "revoked_at": None,
+        "subject": subject,
+        "parent_jti": parent_jti,
     }
     issued = IssuedAccessToken(
         access_token=access_tokens.sign(claims), expires_in=ttl, scope=claims["scope"], jti=jti
@@ -148,6 +157,9 @@ class Grant:
     audience: str
     kid: str
     extra: dict[str, Any] = field(default_factory=dict)  # claims a grant adds (federated, act)
+    subject: str | None = None  # a delegated token's user (its `sub`)
+    parent_jti: str | None = None  # the delegated token it was exchanged from
+    ttl: int | None = None  # shorter than the access token lifetime (a delegation's bound)
 
 
 def authenticate(
@@ -189,8 +201,10 @@ def issue(grant: Grant) -> IssuedAccessToken:
         agent=grant.agent,
         scope=grant.scope,
         audience=grant.audience,
-        ttl=get_settings().access_token_ttl,
+        ttl=min(grant.ttl or get_settings().access_token_ttl, get_settings().access_token_ttl),
         extra=grant.extra,
+        subject=grant.subject,
+        parent_jti=grant.parent_jti,
     )
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
     metrics.TOKENS_ISSUED.labels("access").inc()
@@ -206,6 +220,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
                 "aud": grant.audience,
                 "kid": grant.kid,
                 **grant.extra,
+                **({"on_behalf_of": grant.subject} if grant.subject else {}),
             },
         )
     )
@@ -241,8 +256,12 @@ def introspect(
         return {"active": False}  # issued before a suspension
     if claims.get("jit") and not _jit_rules.is_live(session, claims):
         return {"active": False}
+    try:
+        chain.ensure_live(org_id, claims)  # every agent of a delegation, every parent token
+    except TokenRevoked:
+        return {"active": False}
     keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
-    keep += ("federated",)
+    keep += ("federated", "act")
     return {
         "active": True,
         "token_type": "Bearer",
@@ -301,10 +320,8 @@ def revoke(
         _jit_rules.revoke(session, org_id=org_id, jti=record.jti, actor=actor)
         return
     if record.revoked_at is None:
-        record.revoked_at = datetime.now(UTC)
-        session.add(record)
-        left = aware(record.expires_at) - datetime.now(UTC)
-        access_tokens.mark_revoked(record.jti, int(left.total_seconds()))
+        _revoke_record(session, record)
+        below = _revoke_descendants(session, record.jti)
         audit.record(
             session,
             audit.EventIn(
@@ -313,5 +330,32 @@ def revoke(
                 action="token.revoke",
                 target=record.jti,
                 outcome="success",
+                details={"delegated_tokens_revoked": below} if below else {},
             ),
         )
+
+
+def _revoke_record(session: Session, record: IssuedToken) -> None:
+    record.revoked_at = datetime.now(UTC)
+    session.add(record)
+    left = aware(record.expires_at) - datetime.now(UTC)
+    access_tokens.mark_revoked(record.jti, int(left.total_seconds()))
+
+
+def _revoke_descendants(session: Session, jti: str) -> list[str]:
+    """Every delegated token exchanged from this one, at any depth, is revoked with it. (A
+    child whose row is not written yet is stopped all the same: its `delegation` claim names
+    this token as a parent, checked on every use; see app.identity.chain.)"""
+    revoked: list[str] = []
+    frontier = [jti]
+    for _ in range(chain.MAX_ACTORS):
+        if not frontier:
+            break
+        stmt = select(IssuedToken).where(col(IssuedToken.parent_jti).in_(frontier))
+        children = session.exec(stmt).all()
+        frontier = [c.jti for c in children]
+        for child in children:
+            if child.revoked_at is None:
+                _revoke_record(session, child)
+                revoked.append(child.jti)
+    return revoked

@@ -58,9 +58,11 @@ def create_request(
     callback_url: str | None = None,
     idempotency_key: str | None = None,
     resource: str | None = None,
+    delegation: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> tuple[JitRequest, bool]:
-    """Open a request (or return the one with the same idempotency key). Returns (row, created)."""
+    """Open a request (or return the one with the same idempotency key). Returns (row, created).
+    `delegation`: the chain of the delegated token it is asked with (app.identity.chain)."""
     now = now or utcnow()
     validate_permission(permission)
     agent = session.get(Agent, agent_id)
@@ -71,6 +73,10 @@ def create_request(
     policy = policies.resolve(session, org_id=org_id, permission=permission)
     if policy is not None and policy.mode == "deny":
         raise NotEligible(f"{permission} is denied by policy {policy.id}")
+    if policy is not None:
+        rule = policies.PolicyRule(policy.id, policy.permission, policy.mode, policy.delegation)
+        if why := rule.refuses(delegated=delegation is not None):
+            raise NotEligible(f"{permission} is {why}")
     if not isinstance(justification, str) or not justification.strip():
         raise RuleViolation("justification is required: say why this operation is needed")
     op, op_hash = operations.normalize(operation)
@@ -100,6 +106,7 @@ def create_request(
         idempotency_key=idempotency_key,
         callback_url=callback,
         resource=resource,
+        delegation=delegation,
     )
     try:
         with session.begin_nested():
@@ -126,6 +133,7 @@ def create_request(
                 "operation_hash": op_hash,
                 "ttl": row.granted_ttl,
                 **({"resource": resource} if resource else {}),
+                **_chain_details(delegation),
             },
         ),
     )
@@ -135,3 +143,9 @@ def create_request(
     else:
         after_change(session, row, "created")
     return row, True
+
+
+def _chain_details(delegation: dict[str, Any] | None) -> dict[str, Any]:
+    if not delegation:
+        return {}
+    return {"on_behalf_of": delegation["on_behalf_of"], "actor_chain": delegation["actors"]}

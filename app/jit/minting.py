@@ -15,7 +15,7 @@ from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.secrets import decrypt, encrypt
 from app.core.times import rfc3339
-from app.identity import access_tokens, tokens
+from app.identity import access_tokens, chain, tokens
 from app.jit.notify import after_change
 from app.jit.status import RequestStatus
 from app.models import Agent, JitDecision, JitRequest
@@ -54,7 +54,10 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
                 "request_id": row.id,
                 "operation_hash": row.operation_hash,
                 "approved_by": list(approvers) or ["policy:auto"],
-            }
+                **({"on_behalf_of": row.delegation["on_behalf_of"]} if row.delegation else {}),
+            },
+            # Asked for a user: revoking the delegation or suspending an actor stops it too.
+            **chain.jit_token_links(row.delegation),
         },
         now=(now or utcnow()).timestamp(),
     )

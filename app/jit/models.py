@@ -40,6 +40,10 @@ class Policy(SQLModel, table=True):
     webhook_url: str | None = Field(default=None, max_length=2048)
     allow_self_approval: bool = False
     auto_approve: bool = False
+    # required: usable only on a user's behalf (a delegated token); forbidden: never so.
+    delegation: str = Field(
+        default="allowed", max_length=16, sa_column_kwargs={"server_default": "allowed"}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_column())
 
@@ -72,6 +76,8 @@ class JitRequest(SQLModel, table=True):
     # RFC 8707: the server the JIT token is for (its aud); None = jitgate's issuer.
     resource: str | None = Field(default=None, max_length=2048)
     notified_at: datetime | None = Field(default=None, sa_column=tz_column(nullable=True))
+    # Opened with a delegated token: {on_behalf_of, actors, parents, epochs} (app.identity.chain).
+    delegation: dict | None = Field(default=None, sa_column=json_column_nullable())
 
 
 class JitDecision(SQLModel, table=True):

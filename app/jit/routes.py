@@ -28,6 +28,7 @@ from app.http.deps import (
     parse_bearer,
 )
 from app.http.throttle import ClientAddressLimit
+from app.identity import chain
 from app.identity.access_tokens import issuer_for
 from app.jit import intake as jit_intake
 from app.jit import state_machine as jit
@@ -55,7 +56,11 @@ def create_request(
         resource=body.resource,
     )
     row, created = jit_intake.create_request(
-        session, org_id=org_id, agent_id=agent.agent_id, **fields
+        session,
+        org_id=org_id,
+        agent_id=agent.agent_id,
+        delegation=chain.request_record(agent.claims),
+        **fields,
     )
     view = jit_views.public(session, row, for_agent_id=agent.agent_id)
     status = 202 if row.status == RequestStatus.PENDING else 200

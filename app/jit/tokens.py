@@ -21,7 +21,7 @@ from app.core.errors import (
     TokenRevoked,
 )
 from app.core.kv import StoreUnavailable
-from app.identity import access_tokens, tokens
+from app.identity import access_tokens, chain, tokens
 from app.jit import operations
 from app.jit.state_machine import (
     APPROVED,
@@ -84,6 +84,7 @@ def consume(
     now = now or utcnow()
     claims = _verified_jit_claims(org_id, token)
     try:
+        chain.ensure_live(org_id, claims)  # a request made for a user: its chain still good
         row = get_request(session, org_id=org_id, request_id=claims["jit"]["request_id"])
         _check_audience(row, claims, resource)
         return _redeem(session, row, claims, permission, operation, actor, now)

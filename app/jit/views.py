@@ -55,6 +55,9 @@ def public(session: Session, row: JitRequest, *, for_agent_id: str | None = None
         "events_url": f"{base}/events",
         "resource": row.resource,
     }
+    if row.delegation:
+        body["on_behalf_of"] = row.delegation.get("on_behalf_of")
+        body["actor_chain"] = row.delegation.get("actors", [])
     if for_agent_id is not None and for_agent_id == row.agent_id:
         token = token_for_agent(row)
         if token is not None:
@@ -98,4 +101,12 @@ def request_view(session: Session, row: JitRequest) -> RequestView:
         decision_reason=row.decision_reason,
         resource=row.resource,
         extra={"channels": list(policy.channels) if policy else []},
+        on_behalf_of=(row.delegation or {}).get("on_behalf_of"),
+        actor_names=actor_names(row.delegation),
     )
+
+
+def actor_names(delegation: dict[str, Any] | None) -> tuple[str, ...]:
+    """The chain's agents in the order they acted (the token lists the most recent first)."""
+    actors = (delegation or {}).get("actors") or []
+    return tuple(str(a.get("agent") or a.get("sub")) for a in reversed(actors))

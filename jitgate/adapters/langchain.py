@@ -15,8 +15,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("install the LangChain extra: pip install 'jitgate[langchain]'") from exc
 
 from jitgate._protocol import Approval
+from jitgate.adapters._delegation import UserToken, acting_for, acting_for_sync, user_token_for
 from jitgate.errors import JitgateError
-from jitgate.guard import AnyAuth, Gate, Refusal, async_client, sync_client
+from jitgate.guard import AnyAuth, Gate, Refusal
 
 INTERRUPT_TYPE = "jitgate_approval"
 _tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -30,11 +31,14 @@ class JitgateTool(BaseTool):
     With use_interrupt=True (inside a LangGraph graph with a checkpointer) a pending approval
     pauses the graph with interrupt(); the JIT request is keyed on the thread and tool call,
     so resuming finds the same request instead of asking again.
+
+    With a user_token the call is made for that user (delegated tokens, `AgentAuth.for_user`).
     """
 
     inner: BaseTool
     gate: Any
     auth: Any = None
+    user_token: Any = None  # UserToken: a string, or a function of the RunnableConfig
     use_interrupt: bool = False
     refusal_as_result: bool = True
 
@@ -54,31 +58,31 @@ class JitgateTool(BaseTool):
 
     def _run(self, config: RunnableConfig, **arguments: Any) -> Any:
         gate: Gate = self.gate
-        client = sync_client(self.auth)
         try:
-            if self.use_interrupt and gate.jit:
-                token = self._approve_with_interrupt(client, arguments, config)
-            else:
-                token = gate.authorize_sync(client, arguments, self.name)
-            if token:
-                client.consume_jit_token(
-                    token, gate.permission, gate.operation_for(arguments, self.name)
-                )
+            with acting_for_sync(self.auth, user_token_for(self.user_token, config)) as client:
+                if self.use_interrupt and gate.jit:
+                    token = self._approve_with_interrupt(client, arguments, config)
+                else:
+                    token = gate.authorize_sync(client, arguments, self.name)
+                if token:
+                    client.consume_jit_token(
+                        token, gate.permission, gate.operation_for(arguments, self.name)
+                    )
         except JitgateError as error:
             return self._refuse(error)
         return self.inner.invoke(arguments, config)
 
     async def _arun(self, config: RunnableConfig, **arguments: Any) -> Any:
         gate: Gate = self.gate
-        client = async_client(self.auth)
         try:
-            if self.use_interrupt and gate.jit:
-                token = await self._aapprove_with_interrupt(client, arguments, config)
-            else:
-                token = await gate.authorize_async(client, arguments, self.name)
-            if token:
-                op = gate.operation_for(arguments, self.name)
-                await client.consume_jit_token(token, gate.permission, op)
+            async with acting_for(self.auth, user_token_for(self.user_token, config)) as client:
+                if self.use_interrupt and gate.jit:
+                    token = await self._aapprove_with_interrupt(client, arguments, config)
+                else:
+                    token = await gate.authorize_async(client, arguments, self.name)
+                if token:
+                    op = gate.operation_for(arguments, self.name)
+                    await client.consume_jit_token(token, gate.permission, op)
         except JitgateError as error:
             return self._refuse(error)
         return await self.inner.ainvoke(arguments, config)
@@ -162,8 +166,14 @@ def gated_tool(
     use_interrupt: bool = False,
     refusal_as_result: bool = True,
     on_pending: Callable[[Approval], Any] | None = None,
+    user_token: UserToken = None,
 ) -> JitgateTool:
-    """Gate a LangChain tool (or a plain function, turned into one) behind a jitgate permission."""
+    """Gate a LangChain tool (or a plain function, turned into one) behind a jitgate permission.
+
+    `user_token` makes each call on behalf of the end user: their token (a string), or a
+    function of the run's RunnableConfig returning it, e.g.
+    `lambda config: config["configurable"]["user_token"]` (None: the agent acts as itself).
+    """
     inner = tool if isinstance(tool, BaseTool) else StructuredTool.from_function(tool)
     gate = Gate(permission, jit, justification, operation, expires_in, timeout, on_pending)
     return JitgateTool(
@@ -175,6 +185,7 @@ def gated_tool(
         auth=auth,
         use_interrupt=use_interrupt,
         refusal_as_result=refusal_as_result,
+        user_token=user_token,
     )
 
 
@@ -199,16 +210,20 @@ def wait_and_resume(
     *,
     auth: AnyAuth | None = None,
     timeout: float = 300,
+    user_token: UserToken = None,
 ) -> dict[str, Any]:
-    """Block until every pending approval is decided, then resume the graph with the outcomes."""
+    """Block until every pending approval is decided, then resume the graph with the outcomes.
+
+    Pass the tools' `user_token` too when they act for a user: their requests are read as
+    that user's agent."""
     from langgraph.types import Command
 
-    client = sync_client(auth)
     while interrupts := _jitgate_interrupts(result):
         resume: dict[str, Any] = {}
-        for interrupt_id, pending in interrupts:
-            decided = client.wait_for_approval(pending["request_id"], timeout=timeout)
-            resume[interrupt_id or pending["request_id"]] = decided.status
+        with acting_for_sync(auth, user_token_for(user_token, config)) as client:
+            for interrupt_id, pending in interrupts:
+                decided = client.wait_for_approval(pending["request_id"], timeout=timeout)
+                resume[interrupt_id or pending["request_id"]] = decided.status
         value = resume if len(resume) > 1 else next(iter(resume.values()))
         result = graph.invoke(Command(resume=value), config)
     return result

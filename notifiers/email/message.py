@@ -21,8 +21,9 @@ _html = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_ne
 _text = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701 - plain text
 
 REQUEST_TEXT = _text.from_string(
-    """{{ r.agent_name }} asks for the permission {{ r.permission }}.
-
+    """{{ requester }} asks for the permission {{ r.permission }}.
+{% if chain %}Chain of agency: {{ chain }}
+{% endif %}
 Agent's justification (written by the agent):
 {{ quoted_justification }}
 
@@ -47,8 +48,9 @@ The links are for you only and stop working when the request ends.
 REQUEST_HTML = _html.from_string(
     """<!doctype html>
 <html><body style="font-family: sans-serif; color: #1f2328; max-width: 40em">
-<h2 style="font-size: 1.2em">{{ r.agent_name }} asks for <code>{{ r.permission }}</code></h2>
-<p><strong>Justification</strong> (written by the agent)<br>{{ justification }}</p>
+<h2 style="font-size: 1.2em">{{ requester }} asks for <code>{{ r.permission }}</code></h2>
+{% if chain %}<p>Chain of agency: {{ chain }}</p>
+{% endif %}<p><strong>Justification</strong> (written by the agent)<br>{{ justification }}</p>
 <p><strong>Operation</strong></p>
 <pre style="background: #f6f8fa; padding: .75em; white-space: pre-wrap">{{ operation }}</pre>
 <p>Requested token lifetime: {{ ttl }}<br>{% if r.resource %}Token only for: <code>{{ resource }}</code><br>{% endif %}Decide before: {{ deadline }}<br>
@@ -65,7 +67,7 @@ request ends.</p>
 )
 
 OUTCOME_TEXT = _text.from_string(
-    """Request {{ r.request_id }} ({{ r.agent_name }} asking for {{ r.permission }}) {{ line }}.
+    """Request {{ r.request_id }} ({{ requester }} asking for {{ r.permission }}) {{ line }}.
 
 The approve and deny links in the earlier message no longer work.
 """
@@ -74,7 +76,7 @@ The approve and deny links in the earlier message no longer work.
 OUTCOME_HTML = _html.from_string(
     """<!doctype html>
 <html><body style="font-family: sans-serif; color: #1f2328; max-width: 40em">
-<p>Request <code>{{ r.request_id }}</code> ({{ r.agent_name }} asking for
+<p>Request <code>{{ r.request_id }}</code> ({{ requester }} asking for
 <code>{{ r.permission }}</code>) {{ line }}.</p>
 <p style="color: #59636e">The approve and deny links in the earlier message no longer work.</p>
 </body></html>
@@ -117,7 +119,7 @@ def request_message(
 ) -> EmailMessage:
     """The approval request for one approver, with links signed for that approver."""
     message = _envelope(
-        f"Approval needed: {request.agent_name} asks for {request.permission}", sender, recipient
+        f"Approval needed: {request.requester} asks for {request.permission}", sender, recipient
     )
     domain = sender.rpartition("@")[2] or None
     message["Message-ID"] = make_msgid(idstring=request.request_id, domain=domain)
@@ -132,10 +134,19 @@ def request_message(
         "deadline": format_datetime(request.pending_deadline),
         "approve_url": links.approve_url,
         "deny_url": links.deny_url,
+        **who_asks(request),
     }
     message.set_content(REQUEST_TEXT.render(**values))
     message.add_alternative(REQUEST_HTML.render(**values), subtype="html")
     return message
+
+
+def who_asks(request: RequestView) -> dict[str, str | None]:
+    """The requester ("planner-bot for alice@acme.com") and a longer chain, made visible."""
+    return {
+        "requester": visible(request.requester),
+        "chain": visible(request.chain) if request.chain else None,
+    }
 
 
 def outcome_phrase(request: RequestView) -> str:
@@ -152,10 +163,12 @@ def outcome_message(
 ) -> EmailMessage:
     """A short follow-up in the same thread, so the approver knows the links are dead."""
     line = outcome_phrase(request)
-    message = _envelope(f"{request.permission} for {request.agent_name} {line}", sender, recipient)
+    message = _envelope(f"{request.permission} for {request.requester} {line}", sender, recipient)
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
-    message.set_content(OUTCOME_TEXT.render(r=request, line=line))
-    message.add_alternative(OUTCOME_HTML.render(r=request, line=line), subtype="html")
+    message.set_content(OUTCOME_TEXT.render(r=request, line=line, **who_asks(request)))
+    message.add_alternative(
+        OUTCOME_HTML.render(r=request, line=line, **who_asks(request)), subtype="html"
+    )
     return message

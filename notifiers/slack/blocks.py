@@ -104,20 +104,22 @@ def _mrkdwn(text: str) -> dict[str, Any]:
 
 def fallback_text(request: RequestView) -> str:
     """The notification and screen-reader text that accompanies the blocks."""
-    text = f"Approval needed: {request.agent_name} asks for {request.permission}"
+    text = f"Approval needed: {visible(request.requester)} asks for {request.permission}"
     return escape_mrkdwn(_truncate(text, MAX_FALLBACK_CHARS))
 
 
 def request_blocks(request: RequestView, *, dashboard_url: str | None = None) -> list[dict]:
     """The blocks describing the request, shared by the pending and the final messages."""
     fields = [
-        _mrkdwn(f"*Agent*\n{escape_mrkdwn(request.agent_name)}"),
+        _mrkdwn(f"*Agent*\n{escape_mrkdwn(visible(request.requester))}"),
         _mrkdwn(f"*Permission*\n`{escape_mrkdwn(request.permission)}`"),
         _mrkdwn(f"*Requested token lifetime*\n{format_ttl(request.requested_ttl)}"),
         _mrkdwn(f"*Decide before*\n{slack_date(request.pending_deadline)}"),
     ]
     if request.approvals_required > 1:
         fields.append(_mrkdwn(f"*Approvals required*\n{request.approvals_required}"))
+    if request.chain:
+        fields.append(_mrkdwn(f"*Chain of agency*\n{escape_mrkdwn(visible(request.chain))}"))
     if request.resource:
         fields.append(_mrkdwn(f"*Token only for*\n`{escape_mrkdwn(visible(request.resource))}`"))
     blocks: list[dict] = [
@@ -162,7 +164,7 @@ def _approve_confirm(request: RequestView) -> dict[str, Any]:
     return {
         "title": _plain("Approve this request?"),
         "text": _plain(
-            f"{request.agent_name} gets a single-use token for {request.permission}, "
+            f"{visible(request.requester)} gets a single-use token for {request.permission}, "
             "for this exact operation only.",
             MAX_CONFIRM_CHARS,
         ),

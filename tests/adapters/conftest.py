@@ -78,3 +78,55 @@ def human(admin: Any, agent: Any) -> Callable[..., Callable[[Any], None]]:
         return decide
 
     return make
+
+
+@pytest.fixture
+def end_user(admin: Any, agent: Any) -> str:
+    """A signed-in user's JWT from an identity provider the org trusts (keys given inline),
+    and the agent allowed to act for users (`delegation.act`)."""
+    import secrets
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+
+    key = generate_private_key(SECP256R1())
+    jwk = {**jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)}
+    jwk |= {"kid": "idp-1", "alg": "ES256", "use": "sig"}
+    issuer = f"https://login-{secrets.token_hex(4)}.acme.example"
+    body = {"issuer": issuer, "kind": "user", "audiences": ["jitgate"], "jwks": {"keys": [jwk]}}
+    admin.call("POST", "trusted-issuers", json=body)
+    capabilities = admin.call("GET", f"agents/{agent.agent_id}")["capabilities"]
+    admin.call(
+        "PATCH",
+        f"agents/{agent.agent_id}",
+        json={"capabilities": sorted({*capabilities, "delegation.act"})},
+    )
+    now = int(time.time())
+    claims = {"iss": issuer, "sub": "alice", "email": "alice@acme.com", "aud": "jitgate"}
+    claims |= {"iat": now, "exp": now + 600}
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "idp-1"})
+
+
+class ForUserSpy:
+    """The subject tokens the adapters passed to AgentAuth.for_user."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+
+@pytest.fixture
+def for_user(monkeypatch: pytest.MonkeyPatch) -> ForUserSpy:
+    """Spy on AgentAuth.for_user(subject_token, scope=None): records the token, then calls the
+    real method, so the tests also see that jitgate saw the user."""
+    from jitgate import AgentAuth
+
+    real = AgentAuth.for_user
+    spy = ForUserSpy()
+
+    def for_user(self: Any, subject_token: str, scope: Any = None) -> Any:
+        spy.tokens.append(subject_token)
+        return real(self, subject_token, scope=scope)
+
+    monkeypatch.setattr(AgentAuth, "for_user", for_user)
+    return spy

@@ -79,3 +79,40 @@ def test_interrupt_flow_pauses_the_graph_and_resumes_on_the_decision(admin, agen
     assert done["messages"][-1].content == "paid 99"
     assert calls == [99]
     assert auth.get_jit_request(pending["request_id"]).status == "consumed"
+
+
+# --- acting for the end user (delegation) ---------------------------------------------------
+
+
+def test_tool_acts_for_the_user_named_in_the_run_config(admin, auth, human, end_user, for_user):
+    # given a tool that takes the end user's token from the run's config
+    calls: list[int] = []
+    seen: list[str] = []
+    tool = gated_tool(
+        make_pay(calls),
+        "payments.authorize",
+        auth=auth,
+        on_pending=human(seen=seen),
+        user_token=lambda config: config["configurable"]["user_token"],
+    )
+    # when the graph runs for alice
+    config = {"configurable": {"user_token": end_user}}
+    result = build_graph(tool).invoke(tool_call(5, call_id="call_user"), config)
+    # then the call was made through a client acting for her, approved and run once
+    assert for_user.tokens == [end_user]
+    assert result["messages"][-1].content == "paid 5" and calls == [5]
+    # jitgate saw who the agent acted for
+    assert admin.call("GET", f"jit/requests/{seen[0]}")["on_behalf_of"] == "alice"
+
+
+def test_without_a_user_token_the_agent_acts_as_itself(auth, human, for_user):
+    calls: list[int] = []
+    tool = gated_tool(
+        make_pay(calls),
+        "payments.authorize",
+        auth=auth,
+        on_pending=human(),
+        user_token=lambda config: (config.get("configurable") or {}).get("user_token"),
+    )
+    result = build_graph(tool).invoke(tool_call(6, call_id="call_self"))
+    assert result["messages"][-1].content == "paid 6" and for_user.tokens == []

@@ -122,3 +122,19 @@ def test_suspending_an_agent_from_its_page_refuses_its_tokens(admin, client, org
         },
     )
     assert refused.status_code in (400, 401)
+
+
+def test_a_policys_delegation_is_set_and_kept_when_edited_through_the_form(admin, client, org):
+    data = {"permission": "email.send", "mode": "standing", "delegation": "required"}
+    assert post(admin, "/admin/policies", data).status_code == 303
+    [policy] = client.get(f"{org.api}/policies", headers=org.admin).json()["items"]
+    assert policy["delegation"] == "required"
+    # the edit form shows it selected, and saving it unchanged keeps it
+    page = admin.get(f"/admin/policies?edit={policy['policy_id']}").text
+    assert '<option value="required" selected>' in page
+    edited = {**data, "policy_id": policy["policy_id"], "max_token_ttl": "5m"}
+    assert post(admin, "/admin/policies", edited).status_code == 303
+    [policy] = client.get(f"{org.api}/policies", headers=org.admin).json()["items"]
+    assert policy["delegation"] == "required" and policy["max_token_ttl"] == 300
+    bad = post(admin, "/admin/policies", {**data, "delegation": "sometimes"})
+    assert bad.status_code == 422 and "delegation" in bad.text

@@ -214,7 +214,7 @@ def test_scope_outside_the_capabilities_is_invalid_scope(client, org, bot, kuber
         ({"subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}, "subject_token_type"),
         ({"subject_token": ""}, "subject_token"),
         ({"requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token"}, "requested"),
-        ({"actor_token": "x"}, "not supported yet"),
+        ({"actor_token": "x"}, "actor_token_type"),
     ],
 )
 def test_malformed_exchange_form_is_invalid_request(

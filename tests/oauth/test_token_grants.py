@@ -347,9 +347,18 @@ DOCUMENTED_TOKEN_FORM = {
         "subject_token": {"type": "string", "description": "token-exchange grant form"},
         "subject_token_type": {
             "type": "string",
-            "enum": ["urn:ietf:params:oauth:token-type:jwt"],
+            "enum": [
+                "urn:ietf:params:oauth:token-type:jwt",
+                "urn:ietf:params:oauth:token-type:access_token",  # a further delegation hop
+            ],
         },
         "requested_token_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:token-type:access_token"],
+        },
+        # delegation: the acting agent's own access token (RFC 8693 §2.1)
+        "actor_token": {"type": "string", "description": "delegation: the actor's token"},
+        "actor_token_type": {
             "type": "string",
             "enum": ["urn:ietf:params:oauth:token-type:access_token"],
         },

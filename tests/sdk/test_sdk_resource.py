@@ -107,3 +107,52 @@ def test_unknown_kid_refetches_at_most_once_in_a_while(issuer, verifier):
         with pytest.raises(AuthenticationFailed, match="unknown signing key"):
             verifier.verify(issuer.token(headers={"kid": "rotated-away"}))
     assert issuer.jwks_fetches <= 2
+
+
+# --- chain of agency (RFC 8693 `act`) and federation ----------------------------------------
+
+
+def act(*actors: str) -> dict:
+    """Nested `act` for actors given most recent first, as jitgate writes it."""
+    nested: dict | None = None
+    for sub in reversed(actors):
+        nested = {"sub": sub, "agent": f"name-of-{sub}"} | ({"act": nested} if nested else {})
+    assert nested is not None
+    return nested
+
+
+@pytest.mark.parametrize(
+    "bad, rule",
+    [
+        ("agt_planner", "act is not an object"),
+        (["agt_planner"], "act is not an object"),
+        ({"agent": "planner"}, "an actor has no sub"),
+        ({"sub": ""}, "an actor has no sub"),
+        ({"sub": 7}, "an actor has no sub"),
+        ({"sub": "agt_a", "act": "agt_b"}, "act is not an object"),
+        ({"sub": "agt_a", "act": {"agent": "b"}}, "an actor has no sub"),
+        ({"sub": "agt_a", "agent": ["planner"]}, "an actor's agent name is not a string"),
+        (None, "act is not an object"),
+        ({"sub": "agt_a", "act": None}, "act is not an object"),
+        (act("agt_d", "agt_c", "agt_b", "agt_a"), "more than 3 actors"),
+    ],
+)
+def test_malformed_act_claim_is_refused(issuer, verifier, bad, rule):
+    with pytest.raises(AuthenticationFailed, match=f"malformed act claim: {rule}"):
+        verifier.verify(issuer.token(sub="alice@acme.com", act=bad))
+
+
+def test_three_actors_are_read_most_recent_first(issuer, verifier):
+    token = issuer.token(sub="alice@acme.com", act=act("agt_mailer", "agt_planner", "agt_intake"))
+    verified = verifier.verify(token)
+    assert [a.subject for a in verified.actor_chain] == ["agt_mailer", "agt_planner", "agt_intake"]
+    assert verified.actor_chain[0].agent == "name-of-agt_mailer"
+    assert "act" not in verified.actor_chain[0].claims
+    assert verified.subject == verified.on_behalf_of == "alice@acme.com"
+    assert verified.agent_id == "agt_mailer"
+
+
+def test_an_agents_own_token_has_no_chain_and_acts_for_nobody(issuer, verifier):
+    verified = verifier.verify(issuer.token())
+    assert verified.actor_chain == [] and verified.on_behalf_of is None
+    assert verified.agent_id == verified.subject == "agt_1" and verified.federated is None

@@ -31,6 +31,7 @@ async def ask_question(request: Request) -> JSONResponse:
             subject=caller.facts,
             permission=permission,
             token_scope=caller.scope,
+            on_behalf_of=caller.on_behalf_of,
         )
         return ask.PermissionDecision(d.allowed, d.reason, d.jit_required, d.policy_id, d.mode)
 
@@ -42,6 +43,10 @@ async def ask_question(request: Request) -> JSONResponse:
         interpreter=remembering(catalog, get_interpreter(get_settings())),
         held=caller.facts.capabilities,
     )
+    stated = result["on_behalf_of"]
+    if caller.on_behalf_of is not None:
+        # The token says whom the agent acts for; what the question says is only recorded.
+        result["on_behalf_of"] = caller.on_behalf_of
     decision_id = "dec_" + random_hex(10)
     metrics.decision("authz.ask", result["allowed"], False)
     audit.record_later(
@@ -66,6 +71,8 @@ async def ask_question(request: Request) -> JSONResponse:
                 "unresolved": result["unresolved"],
                 "on_behalf_of": result["on_behalf_of"],
                 "interpreter": result.get("interpreter"),
+                **({"stated_on_behalf_of": stated} if stated != result["on_behalf_of"] else {}),
+                **caller.delegation_details(),
             },
         )
     )

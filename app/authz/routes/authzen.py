@@ -37,7 +37,13 @@ def current_asker(org_id: OrgId, token: BearerToken) -> authzen.Asker:
     if token.startswith(ADMIN_TOKEN_PREFIX):
         return authzen.Asker(actor=find_admin(org_id, token).id)
     caller = find_agent(org_id, token)
-    return authzen.Asker(actor=caller.agent_id, agent=caller.facts, scope=caller.scope)
+    return authzen.Asker(
+        actor=caller.agent_id,
+        agent=caller.facts,
+        scope=caller.scope,
+        on_behalf_of=caller.on_behalf_of,
+        delegation_details=caller.delegation_details(),
+    )
 
 
 CurrentAsker = Annotated[authzen.Asker, Depends(current_asker)]

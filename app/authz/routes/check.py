@@ -15,6 +15,7 @@ from starlette.requests import Request
 from app.authz import check as authz
 from app.authz.schemas import CheckBulkIn, CheckIn
 from app.core.db import session_scope
+from app.core.errors import Forbidden
 from app.http.deps import ORG_ID_OPENAPI, AgentCaller, CurrentAgent, OrgId, agent_request
 from app.http.lean_route import add_lean_post
 
@@ -38,6 +39,9 @@ def _with_jit_token(
 
 
 async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[str, Any]:
+    if caller.on_behalf_of is not None and not authz.is_caller(caller.facts, body.subject):
+        # A delegation lets the agent act for its user, not vouch for other agents.
+        raise Forbidden("a delegated token checks only its own acting agent")
     subject = authz.subject_for(org_id, caller.facts, caller.scope, body.subject)
     if caller.claims.get("jit"):
         decision = await run_in_threadpool(_with_jit_token, org_id, caller, subject, body)
@@ -48,8 +52,10 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
             subject=subject,
             permission=body.permission,
             token_scope=caller.scope if own else None,
+            on_behalf_of=caller.on_behalf_of,
         )
     details = {"resource": body.resource} if body.resource else {}
+    details |= caller.delegation_details()
     authz.audit_decision(org_id, caller.agent_id, decision, details=details)
     return decision.public()
 
