@@ -119,3 +119,26 @@ async def resolve_approvals(
             )
             state.reject(item, rejection_message=str(refusal))
     return state
+
+
+def mcp_server(
+    url: str,
+    *,
+    auth: AnyAuth | None = None,
+    name: str | None = None,
+    capabilities: list[str] | None = None,
+    **options: Any,
+) -> Any:
+    """An Agents SDK `MCPServerStreamableHttp` for a jitgate-protected MCP server: the agent's
+    token for that server is found by discovery (jitgate.mcp.client_auth).
+
+        async with mcp_server(url, auth=auth) as server:
+            agent = Agent(name="payer", mcp_servers=[server], ...)
+    """
+    from agents.mcp import MCPServerStreamableHttp
+
+    from jitgate.mcp.client_auth import auth_for_installed_mcp
+
+    agent = async_client(auth)
+    params = {"url": url, "auth": auth_for_installed_mcp(agent, capabilities=capabilities)}
+    return MCPServerStreamableHttp(params=params, name=name or url, **options)  # type: ignore[arg-type]

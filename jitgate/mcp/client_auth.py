@@ -183,3 +183,17 @@ else:  # pragma: no cover
         raise ImportError(
             "JitgateMcpAuth needs httpx2 (it comes with mcp >= 2); on httpx use JitgateMcpHttpxAuth"
         )
+
+
+def auth_for_installed_mcp(agent: Any, *, capabilities: list[str] | None = None) -> Any:
+    """The auth for the HTTP library the installed `mcp` package uses: httpx2 from mcp 2 on,
+    httpx before (frameworks that pin mcp 1.x, such as langchain-mcp-adapters)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major = int(version("mcp").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        major = 0
+    if major >= 2 and httpx2 is not None:
+        return JitgateMcpAuth(agent, capabilities=capabilities)
+    return JitgateMcpHttpxAuth(agent, capabilities=capabilities)
