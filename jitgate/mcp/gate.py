@@ -184,7 +184,9 @@ class McpGate:
             return await self._decide_and_run(ctx, call_next, token, record)
         finally:
             if token is not None:
-                await self.reporter.report(record, token.token)
+                # Shielded: a call the client cancelled is still recorded (as an error).
+                with anyio.CancelScope(shield=True):
+                    await self.reporter.report(record, token.token)
 
     async def _decide_and_run(
         self, ctx: Any, call_next: Any, token: AccessToken | None, record: CallRecord

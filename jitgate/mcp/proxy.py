@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import mcp_types as types
@@ -21,6 +22,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.lowlevel import Server
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 
 from jitgate.mcp.gate import McpGate
@@ -118,6 +120,27 @@ def build_server(gate: McpGate, upstream: Upstream) -> Server[Any]:
     return server
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def transport_security(host: str, resource_uri: str) -> TransportSecuritySettings | None:
+    """DNS rebinding protection on loopback, as the `mcp` package sets it up, plus the host of
+    the resource URI: behind a reverse proxy, clients address the proxy by that name."""
+    if host not in LOOPBACK:
+        return None
+    public = urlsplit(resource_uri)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc],
+        allowed_origins=[
+            "http://127.0.0.1:*",
+            "http://localhost:*",
+            "http://[::1]:*",
+            f"{public.scheme}://{public.netloc}",
+        ],
+    )
+
+
 def build_app(gate: McpGate, upstream: Upstream, *, host: str = "127.0.0.1") -> Starlette:
     """The ASGI app: MCP at /mcp (401 + resource_metadata without a token for this resource),
     the RFC 9728 document at /.well-known/oauth-protected-resource and …/mcp."""
@@ -125,6 +148,7 @@ def build_app(gate: McpGate, upstream: Upstream, *, host: str = "127.0.0.1") -> 
     return server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         host=host,
+        transport_security=transport_security(host, gate.resource_uri),
         auth=gate.auth_settings(),
         token_verifier=gate.verifier,
         custom_starlette_routes=[gate.metadata_route()],

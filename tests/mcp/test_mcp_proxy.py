@@ -282,3 +282,37 @@ def test_the_cli_refuses_an_unusable_configuration(args, admin_token, says):
     done = _cli("--org", "o", "--resource", "https://t.example/mcp", *args, admin_token=admin_token)
     assert done.returncode == 1 and says in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_behind_a_reverse_proxy_the_public_host_is_accepted_and_others_are_not(
+    jitgate_server, admin, agent, tmp_path
+):
+    from jitgate.mcp.gate import McpGate
+    from jitgate.mcp.proxy import Upstream, build_app
+    from tests.mcp.conftest import serve
+
+    # Given the proxy on loopback for the public URI https://tools.example/mcp (TLS ends at a
+    # reverse proxy that forwards Host: tools.example),
+    public = "https://tools.example/mcp"
+    admin.call("POST", "resources", json={"name": "public", "resource_uri": public,
+                                          "tools": TOOLS})  # fmt: skip
+    gate = McpGate(jitgate_url=jitgate_server.base_url, org_id=jitgate_server.org_id,
+                   resource_uri=public, admin_token=jitgate_server.admin_token)  # fmt: skip
+    command = shlex.join([sys.executable, str(UPSTREAM), str(tmp_path / "runs.jsonl")])
+    port = free_port()
+    running = serve(build_app(gate, Upstream(command=command)), port)
+    try:
+        token = token_for(jitgate_server, agent, public)
+        body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}",
+                   "Accept": "application/json, text/event-stream"}  # fmt: skip
+        url = f"http://127.0.0.1:{port}/mcp"
+        # when a request names the public host, it is served; another host is refused.
+        ok = httpx.post(url, json=body, headers={**headers, "Host": "tools.example"})
+        rebound = httpx.post(url, json=body, headers={**headers, "Host": "evil.example"})
+    finally:
+        running.should_exit = True
+    assert ok.status_code == 200, ok.text
+    assert rebound.status_code == 421
