@@ -46,7 +46,7 @@ class ToolCallReporter:
             log.warning("no admin token: tool calls on %s are not audited", resource_uri)
 
     def body(self, record: CallRecord, caller_token: str) -> dict[str, Any] | None:
-        operation = {"tool": record.tool, "arguments": record.arguments}
+        operation: dict[str, Any] = {"tool": record.tool, "arguments": record.arguments}
         try:
             canonical = rfc8785.dumps(operation)
         except (ValueError, TypeError):  # not I-JSON: no JIT tool could have had it either

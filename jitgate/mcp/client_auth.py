@@ -179,7 +179,7 @@ if httpx2 is not None:
                 return
 else:  # pragma: no cover
 
-    def JitgateMcpAuth(*_args: Any, **_kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
+    def JitgateMcpAuth(*_args: Any, **_kwargs: Any) -> Any:  # type: ignore[no-redef]  # noqa: N802
         raise ImportError(
             "JitgateMcpAuth needs httpx2 (it comes with mcp >= 2); on httpx use JitgateMcpHttpxAuth"
         )

@@ -151,3 +151,41 @@ def test_a_jit_request_named_must_be_that_agents_call(client, org, agent, resour
     caller = agent.token(client, resource=MCP_URI)
     resp = _post(client, org, _report(caller, jit_request_id="jit_unknown"), org.admin)
     assert_oauth_error(resp, 422, "invalid_request", mentions="jit_unknown")
+
+
+def _approved_jit(client, org, agent):
+    from tests.jit.conftest import Jit
+
+    jit = Jit(client, org)
+    alice = jit.approver("alice")
+    jit.policy([alice])
+    operation = {"tool": "get_balance", "arguments": ARGUMENTS}
+    return jit.approved_token(agent, alice, resource=MCP_URI, operation=operation)
+
+
+def test_a_jit_token_is_neither_the_credential_nor_the_callers_token(
+    client, org, agent, resource_id
+):
+    request_id, jit_token = _approved_jit(client, org, agent)
+    caller = agent.token(client, resource=MCP_URI)
+    # As the bearer it is refused (it is good for its one operation only),
+    resp = _post(client, org, _report(caller), {"Authorization": f"Bearer {jit_token}"})
+    assert_oauth_error(resp, 401, "invalid_token")
+    # and as the caller's token too: a JIT token is redeemed, never presented to a tool.
+    resp = _post(client, org, _report(jit_token), org.admin)
+    assert_oauth_error(resp, 422, "invalid_request", mentions="JIT token")
+
+
+def test_a_jit_call_names_its_request(client, org, agent, resource_id):
+    request_id, _ = _approved_jit(client, org, agent)
+    caller = agent.token(client, resource=MCP_URI)
+    resp = _post(client, org, _report(caller, jit_request_id=request_id), org.admin)
+    assert resp.status_code == 201, resp.text
+    params = {"action": "mcp.tool_call", "limit": 10}
+    event = client.get(f"{org.api}/audit", params=params, headers=org.admin).json()["items"][0]
+    assert event["details"]["jit_request_id"] == request_id
+    # Another call (other arguments) cannot borrow that request.
+    other = {"account": "ACC-9"}
+    body = _report(caller, jit_request_id=request_id, arguments=other)
+    body["operation_hash"] = _operation_hash("get_balance", other)
+    assert_oauth_error(_post(client, org, body, org.admin), 422, "invalid_request", request_id)
