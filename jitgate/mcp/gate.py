@@ -179,6 +179,8 @@ class McpGate:
         token = caller(ctx)
         params = dict(ctx.params or {})
         name, arguments = str(params.get("name", "")), params.get("arguments") or {}
+        if not isinstance(arguments, dict):  # raw params: the handler has not validated them
+            return tool_error("arguments must be a JSON object")
         record = CallRecord(tool=name, arguments=arguments, outcome=REFUSED)
         try:
             return await self._decide_and_run(ctx, call_next, token, record)
