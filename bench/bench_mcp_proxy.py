@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,16 @@ async def timed_calls(url: str, token: str | None, n: int) -> list[float]:
         return took
 
 
+def wait_listening(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"nothing listens on {port}")
+
+
 def summary(name: str, took: list[float]) -> str:
     p90 = statistics.quantiles(took, n=10)[-1]
     return f"{name:>8}: median {statistics.median(took):6.1f} ms, p90 {p90:6.1f} ms ({len(took)} calls)"
@@ -80,6 +91,7 @@ def main() -> None:
         gate = McpGate(jitgate_url=jitgate.base_url, org_id=jitgate.org_id,
                        resource_uri=resource, admin_token=jitgate.admin_token)  # fmt: skip
         upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
+        wait_listening(upstream_port)
         running = serve(build_app(gate, Upstream(url=upstream_url)), proxy_port)
         auth = SyncAgentAuth(
             jitgate.base_url, jitgate.org_id, agent.agent_id, agent.private_key_pem
