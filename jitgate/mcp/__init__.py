@@ -35,7 +35,9 @@ _EXPORTS = {
     "JitgateMcpHttpxAuth": "jitgate.mcp.client_auth",
 }
 __all__ = sorted(_EXPORTS)
-MISSING = "jitgate.mcp needs the mcp package (>= 2.3) for this: pip install 'jitgate[mcp]'"
+MISSING = (
+    "jitgate.mcp needs the mcp package (>= 2.3): pip install 'jitgate[mcp]' (or 'jitgate-sdk[mcp]')"
+)
 
 
 def __getattr__(name: str) -> Any:
