@@ -27,7 +27,8 @@ from pathlib import Path
 
 SERVER_PACKAGES = ("app", "workers", "notifiers", "fastapi", "sqlalchemy", "sqlmodel", "celery")
 # Modules for an extra the plain SDK does not install (their framework comes with the extra).
-OPTIONAL_EXTRAS = ("jitgate.fastapi", "jitgate.mcp")
+# (jitgate.mcp itself and its client side import without mcp; the server side needs it.)
+OPTIONAL_EXTRAS = ("jitgate.fastapi", "jitgate.mcp.gate", "jitgate.mcp.rules", "jitgate.mcp.proxy")
 SERVER_DISTRIBUTIONS = ("fastapi", "sqlalchemy", "sqlmodel", "celery", "uvicorn", "alembic")
 
 
@@ -41,7 +42,7 @@ def check_imports() -> None:
 
     names = [m.name for m in pkgutil.walk_packages(jitgate.__path__, "jitgate.")]
     for name in names:
-        if ".adapters." not in name and name not in OPTIONAL_EXTRAS:
+        if ".adapters." not in name and not name.startswith(OPTIONAL_EXTRAS):
             importlib.import_module(name)
     loaded = sorted({m.split(".")[0] for m in sys.modules} & set(SERVER_PACKAGES))
     if loaded:

@@ -29,7 +29,8 @@ SDK_DEPS = [  # the test runner; the SDK brings httpx, PyJWT, cryptography and r
 ]
 # Keep in step with the extras in pyproject.toml (these are the versions the adapters target).
 FRAMEWORKS: dict[str, list[str]] = {
-    "langchain": ["langchain-core>=1.0", "langgraph>=1.0"],
+    # langchain-mcp-adapters pins mcp 1.x: its MCP tests reach a server run by the server's Python.
+    "langchain": ["langchain-core>=1.0", "langgraph>=1.0", "langchain-mcp-adapters>=0.3"],
     "crewai": ["crewai>=1.0"],
     "openai_agents": ["openai-agents>=0.24"],
     "agno": ["agno>=3.0"],
@@ -133,6 +134,8 @@ def main() -> int:
     venvs = Path(os.environ.get("JITGATE_ADAPTER_VENVS", "/tmp/jitgate-adapter-venvs"))
     venvs.mkdir(parents=True, exist_ok=True)
     proc, server = start_server(args.server_python)
+    # The MCP tests run `jitgate mcp-proxy` with it (the framework's own `mcp` may be 1.x).
+    server["JITGATE_TEST_SERVER_PYTHON"] = args.server_python
     rows: list[tuple[str, str, str]] = []
     counts = {"passed": 0, "failed": 0}
     try:

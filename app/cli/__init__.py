@@ -283,7 +283,13 @@ def _register_optional_commands() -> None:
     """Commands that live with their feature (approvers, policies, demo)."""
     import importlib
 
-    for name in ("app.cli.jit", "app.cli.demo", "app.resources.cli", "app.identity.cli"):
+    for name in (
+        "app.cli.jit",
+        "app.cli.demo",
+        "app.resources.cli",
+        "app.identity.cli",
+        "app.cli.mcp_proxy",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

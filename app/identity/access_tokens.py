@@ -116,7 +116,7 @@ def verify(
     key = (token, org_id, audience or "")
     claims = verified_tokens.get(key)
     if claims is None:
-        claims = _verify_fully(token, org_id=org_id, audience=audience)
+        claims = _verify_fully(token, org_id=org_id, audience=audience, now=now)
         verified_tokens.put(key, claims)
     elif claims["exp"] + get_settings().clock_leeway <= (time.time() if now is None else now):
         raise TokenExpired("the access token has expired")
@@ -144,7 +144,9 @@ def _revoked_in_database(jti: str) -> bool:
     return record is not None and record.revoked_at is not None
 
 
-def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str, Any]:
+def _verify_fully(
+    token: str, *, org_id: str, audience: str | None, now: float | None = None
+) -> dict[str, Any]:
     header = _peek_header(token)
     if header.get("typ") != ACCESS_TOKEN_TYP or header.get("alg") != SIGNING_ALG:
         raise Unauthenticated("the bearer token is not an access token issued by jitgate")
@@ -155,6 +157,8 @@ def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str,
         raise Unauthenticated("the bearer token was signed by an unknown key")
     issuer = issuer_for(org_id)
     options: Any = {"require": ["exp", "iat", "iss", "sub", "jti", "aud"], "verify_iat": False}
+    # At another moment than now (a tool call reported after it ran): exp is checked below.
+    options["verify_exp"] = now is None
     try:
         claims = jwt.decode(
             token,
@@ -169,6 +173,8 @@ def _verify_fully(token: str, *, org_id: str, audience: str | None) -> dict[str,
         raise TokenExpired("the access token has expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"the bearer token is not valid here: {exc}") from exc
+    if now is not None and claims["exp"] + get_settings().clock_leeway <= now:
+        raise TokenExpired("the access token has expired")
     if claims.get("org") != org_id:
         raise Unauthenticated("the bearer token belongs to another organization")
     return claims

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Response
 from app.core.db import read_session
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
-from app.resources import service
-from app.resources.schemas import ResourceIn
+from app.resources import service, tool_calls
+from app.resources.schemas import ResourceIn, ToolCallIn
 
 router = APIRouter(tags=["resources"])
 # Unauthenticated discovery, outside /api/v1 like the org's other .well-known documents.
@@ -33,6 +33,15 @@ def list_all(
 ) -> dict[str, Any]:
     rows = service.list_resources(session, org_id=org_id)
     return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=service.public)
+
+
+@router.post("/resources/tool-calls", status_code=201)
+def report_tool_call(
+    org_id: OrgId, body: ToolCallIn, session: SessionDep, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """A protected server's record of one tool call and its outcome (admin token only)."""
+    seq = tool_calls.record(session, org_id=org_id, body=body.model_dump(), reporter=admin.id)
+    return {"recorded": True, "seq": seq}
 
 
 @router.get("/resources/{resource_id}")

@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from jitgate._protocol import Approval
 from jitgate.adapters._delegation import UserToken, acting_for, acting_for_sync, user_token_for
 from jitgate.errors import JitgateError
-from jitgate.guard import AnyAuth, Gate, Refusal
+from jitgate.guard import AnyAuth, Gate, Refusal, async_client
 
 INTERRUPT_TYPE = "jitgate_approval"
 _tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -227,3 +227,22 @@ def wait_and_resume(
         value = resume if len(resume) > 1 else next(iter(resume.values()))
         result = graph.invoke(Command(resume=value), config)
     return result
+
+
+def mcp_connection(
+    url: str, *, auth: AnyAuth | None = None, capabilities: list[str] | None = None
+) -> dict[str, Any]:
+    """A langchain-mcp-adapters connection to a jitgate-protected MCP server (streamable HTTP):
+    the agent's token for that server is found by discovery (jitgate.mcp.client_auth).
+
+        client = MultiServerMCPClient({"payments": mcp_connection(url, auth=auth)})
+        tools = await client.get_tools()
+    """
+    from jitgate.mcp.client_auth import auth_for_installed_mcp
+
+    agent = async_client(auth)
+    return {
+        "transport": "streamable_http",
+        "url": url,
+        "auth": auth_for_installed_mcp(agent, capabilities=capabilities),
+    }

@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from jitgate._protocol import Approval
 from jitgate.adapters._delegation import UserToken, acting_for, user_token_for
 from jitgate.errors import JitgateError
-from jitgate.guard import AnyAuth, Gate, Refusal
+from jitgate.guard import AnyAuth, Gate, Refusal, async_client
 
 GATE_ATTR = "_jitgate_gate"
 USER_TOKEN_ATTR = "_jitgate_user_token"
@@ -133,3 +133,26 @@ async def resolve_approvals(
             )
             state.reject(item, rejection_message=str(refusal))
     return state
+
+
+def mcp_server(
+    url: str,
+    *,
+    auth: AnyAuth | None = None,
+    name: str | None = None,
+    capabilities: list[str] | None = None,
+    **options: Any,
+) -> Any:
+    """An Agents SDK `MCPServerStreamableHttp` for a jitgate-protected MCP server: the agent's
+    token for that server is found by discovery (jitgate.mcp.client_auth).
+
+        async with mcp_server(url, auth=auth) as server:
+            agent = Agent(name="payer", mcp_servers=[server], ...)
+    """
+    from agents.mcp import MCPServerStreamableHttp
+
+    from jitgate.mcp.client_auth import auth_for_installed_mcp
+
+    agent = async_client(auth)
+    params = {"url": url, "auth": auth_for_installed_mcp(agent, capabilities=capabilities)}
+    return MCPServerStreamableHttp(params=params, name=name or url, **options)  # type: ignore[arg-type]

@@ -130,3 +130,60 @@ def for_user(monkeypatch: pytest.MonkeyPatch) -> ForUserSpy:
 
     monkeypatch.setattr(AgentAuth, "for_user", for_user)
     return spy
+
+MCP_TOOLS = {"get_balance": "document.read", "pay_invoice": "payments.authorize"}
+
+
+@pytest.fixture
+def protected_mcp(admin: Any, tmp_path: Any) -> Any:
+    """An unmodified MCP server (tests/mcp/upstream_server.py) behind `jitgate mcp-proxy`, both
+    run with the server's Python (the `mcp` 2.x stack), whatever `mcp` this framework pins."""
+    import shlex
+    import socket
+    import subprocess
+    import time
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import httpx
+
+    server_python = os.environ.get("JITGATE_TEST_SERVER_PYTHON")
+    if not server_python:
+        pytest.fail("JITGATE_TEST_SERVER_PYTHON is unset (scripts/test_adapters.py sets it)")
+    repo = Path(__file__).resolve().parents[2]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/mcp"
+    admin.call("POST", "resources", json={"name": f"mcp {port}", "resource_uri": url,
+                                          "tools": MCP_TOOLS})  # fmt: skip
+    runs = tmp_path / "runs.jsonl"
+    upstream = shlex.join([server_python, str(repo / "tests/mcp/upstream_server.py"), str(runs)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JITGATE_")}
+    env["JITGATE_ADMIN_TOKEN"] = os.environ["JITGATE_TEST_ADMIN_TOKEN"]
+    cmd = [server_python, "-c", "from app.cli import main; main()", "mcp-proxy",
+           "--org", os.environ["JITGATE_TEST_ORG"], "--resource", url, "--upstream-command",
+           upstream, "--port", str(port), "--jitgate-url", os.environ["JITGATE_TEST_URL"]]  # fmt: skip
+    log = tmp_path / "proxy.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=repo, stdout=out, stderr=out)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url.replace("/mcp", "/.well-known/oauth-protected-resource")).is_success:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"the MCP proxy did not start: {log.read_text()}")
+
+    def ran() -> list[tuple[str, dict]]:
+        import json
+
+        lines = runs.read_text().splitlines() if runs.exists() else []
+        return [(r["tool"], r["arguments"]) for r in map(json.loads, lines)]
+
+    yield SimpleNamespace(url=url, ran=ran)
+    proc.terminate()
+    proc.wait(timeout=15)

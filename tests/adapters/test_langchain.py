@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from langchain_core.messages import AIMessage, ToolMessage
@@ -9,7 +10,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
-from jitgate.adapters.langchain import gated_tool, pending_approvals, wait_and_resume
+from jitgate.adapters.langchain import (
+    gated_tool,
+    mcp_connection,
+    pending_approvals,
+    wait_and_resume,
+)
 
 
 def tool_call(amount: int, call_id: str = "call_1") -> dict:
@@ -116,3 +122,32 @@ def test_without_a_user_token_the_agent_acts_as_itself(auth, human, for_user):
     )
     result = build_graph(tool).invoke(tool_call(6, call_id="call_self"))
     assert result["messages"][-1].content == "paid 6" and for_user.tokens == []
+
+def test_an_mcp_server_protected_by_jitgate_gives_langgraph_its_permitted_tools(
+    async_auth, protected_mcp
+):
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+
+    # Given a jitgate-protected MCP server and only the agent's jitgate identity,
+    client = MultiServerMCPClient({"payments": mcp_connection(protected_mcp.url, auth=async_auth)})
+
+    async def scenario():
+        tools = {t.name: t for t in await client.get_tools()}
+        return tools, await tools["get_balance"].ainvoke({"account": "ACC-L"})
+
+    # when LangChain loads its tools (the token found by discovery) and one runs,
+    tools, result = asyncio.run(scenario())
+    # then the permitted and the JIT tool are there, the unmapped one is not, and it ran.
+    assert set(tools) == {"get_balance", "pay_invoice"}
+    assert "ACC-L: 100 EUR" in str(result)
+    assert protected_mcp.ran() == [("get_balance", {"account": "ACC-L"})]
+    # And inside a graph, a ToolNode runs the MCP tool like any other.
+    call = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "get_balance", "args": {"account": "ACC-N"}, "id": "c1", "type": "tool_call"}
+        ],
+    )
+    out = asyncio.run(build_graph(tools["get_balance"]).ainvoke({"messages": [call]}))
+    assert "ACC-N: 100 EUR" in str(out["messages"][-1].content)
+    assert protected_mcp.ran()[-1] == ("get_balance", {"account": "ACC-N"})

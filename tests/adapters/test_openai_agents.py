@@ -7,7 +7,7 @@ import asyncio
 from agents import Agent, Runner
 from agents.testing import ScriptedModel, assistant_message, function_call
 
-from jitgate.adapters.openai_agents import gated_tool, resolve_approvals
+from jitgate.adapters.openai_agents import gated_tool, mcp_server, resolve_approvals
 
 
 def make_agent(tool, *, call_id: str = "call_1"):
@@ -138,3 +138,25 @@ def pay_tool_for_nobody(calls: list[int], auth, on_pending):
         on_pending=on_pending,
         user_token=lambda ctx: None,
     )
+
+def test_an_agent_uses_a_jitgate_protected_mcp_server(async_auth, protected_mcp):
+    # Given a jitgate-protected MCP server and only the agent's jitgate identity,
+    async def scenario():
+        async with mcp_server(protected_mcp.url, auth=async_auth) as server:
+            listed = {t.name for t in await server.list_tools()}
+            model = ScriptedModel(
+                [
+                    [function_call("get_balance", {"account": "ACC-O"}, call_id="m1")],
+                    [assistant_message("done")],
+                ]
+            )
+            agent = Agent(name="reader", instructions="read", model=model, mcp_servers=[server])
+            # when the agent runs and the model calls the server's tool,
+            result = await Runner.run(agent, "balance of ACC-O")
+            return listed, result
+
+    listed, result = asyncio.run(scenario())
+    # then the token was found by discovery, the tool listed and run once.
+    assert listed == {"get_balance", "pay_invoice"}
+    assert result.final_output == "done"
+    assert protected_mcp.ran() == [("get_balance", {"account": "ACC-O"})]

@@ -136,8 +136,11 @@ async def mcp_session(url: str, token: str) -> AsyncIterator[ClientSession]:
         yield session
 
 
-def approve_when_pending(admin: Admin, agent: DemoAgent, found: list[str]) -> threading.Thread:
-    """An approver, in another thread, approving the first pending request of this agent."""
+def approve_when_pending(
+    admin: Admin, agent: DemoAgent, found: list[str], verb: str = "approve"
+) -> threading.Thread:
+    """An approver, in another thread, deciding (approve or deny) the first new request of
+    this agent."""
 
     def run() -> None:
         deadline = time.monotonic() + 60
@@ -147,7 +150,7 @@ def approve_when_pending(admin: Admin, agent: DemoAgent, found: list[str]) -> th
             pending = [e["target"] for e in events if e["target"] not in found]
             if pending:
                 found.append(pending[0])
-                admin.approve(pending[0], agent.approver_token or "")
+                getattr(admin, verb)(pending[0], agent.approver_token or "")
                 return
             time.sleep(0.2)
 

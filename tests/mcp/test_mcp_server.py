@@ -98,6 +98,11 @@ async def test_a_jit_tool_waits_for_approval_runs_once_and_is_not_replayed(
             tool_server.gate.jit_wait = 30
     assert again.is_error and "JIT request jit_" in _text(again)
     assert tool_server.ran.count(("pay_invoice", arguments)) == 1
+    # The audit trail has the approved run (naming its request) and the refused replay.
+    runs = [e for e in tool_call_events(admin, agent) if e["details"]["arguments"] == arguments]
+    outcomes = sorted((e["outcome"], e["details"].get("jit_request_id")) for e in runs)
+    assert outcomes[0] == ("refused", _request_id(_text(again)))
+    assert outcomes[1] == ("success", found[0])
 
 
 def _request_id(text: str) -> str:
@@ -130,3 +135,28 @@ async def test_a_timed_out_call_is_matched_to_its_request_and_other_arguments_ar
         tool_server.gate.jit_wait = 30
     assert third.is_error and _request_id(_text(third)) != request_id
     assert ("pay_invoice", other) not in tool_server.ran
+
+
+def tool_call_events(admin, agent) -> list[dict]:
+    params = {"actor": agent.agent_id, "action": "mcp.tool_call", "limit": 200}
+    return admin.call("GET", "audit", params=params)["items"]
+
+
+async def test_standing_and_refused_calls_are_audited_with_their_outcome(
+    jitgate_server, tool_server, agent, admin
+):
+    # Given a caller of the protected server,
+    token = token_for(jitgate_server, agent, tool_server.resource_uri)
+    before = len(tool_call_events(admin, agent))
+    async with mcp_session(tool_server.url, token) as session:
+        # when it calls a standing tool and an unmapped one,
+        await session.call_tool("get_balance", {"account": "ACC-AUDIT"})
+        await session.call_tool("drop_tables", {})
+    # then both calls are in the audit trail as the agent's, each with its outcome.
+    events = tool_call_events(admin, agent)[: len(tool_call_events(admin, agent)) - before]
+    by_tool = {e["details"]["tool"]: e for e in events}
+    assert by_tool["get_balance"]["outcome"] == "success"
+    assert by_tool["get_balance"]["details"]["arguments"] == {"account": "ACC-AUDIT"}
+    assert by_tool["get_balance"]["details"]["resource_uri"] == tool_server.resource_uri
+    assert by_tool["drop_tables"]["outcome"] == "refused"
+    assert "not permitted" in by_tool["drop_tables"]["reason"]
