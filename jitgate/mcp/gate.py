@@ -52,7 +52,7 @@ class Verifier:
         claims = verified.claims
         return AccessToken(
             token=token,
-            client_id=str(claims.get("client_id") or claims["sub"]),
+            client_id=verified.agent_id,  # the acting agent (the user is `subject` if delegated)
             scopes=list(verified.scopes),
             expires_at=int(claims["exp"]),
             resource=str(claims["aud"]),

@@ -102,9 +102,11 @@ class JitCall:
         return {"tool": self.tool, "arguments": self.arguments}
 
     def idempotency_key(self, generation: int) -> str:
-        # Same agent, tool and arguments -> the same request, so a retry after a timeout is
-        # matched to it; a spent request moves the key on to the next generation.
-        seed = rfc8785.dumps({"agent": self.caller.subject, **self.operation})
+        # Same agent, subject (the user it acts for, else itself), tool and arguments -> the
+        # same request, so a retry after a timeout is matched to it; a spent request moves the
+        # key on to the next generation. The subject keeps one user's approval from another's.
+        who = {"agent": self.caller.client_id, "subject": self.caller.subject}
+        seed = rfc8785.dumps({**who, **self.operation})
         return f"mcp:{hashlib.sha256(seed).hexdigest()[:40]}:{generation}"
 
     async def obtain(self) -> str | None:
