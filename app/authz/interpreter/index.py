@@ -26,6 +26,7 @@ _BASE_VOCAB = (
     | lexicon.SEPARATORS
     | set(lexicon.IMPLIED_OBJECT)
     | lexicon.PREPOSITIONS
+    | lexicon.PARTICLES
     | lexicon.BROAD
     | lexicon.BEFORE_VERB
     | lexicon.ESCALATION
@@ -72,6 +73,7 @@ class Entry:
     # verbs its description opens with, the verb of a noun it makes ("issue a refund"), and
     # their synonyms. Only consulted when the hand-made lexicon found nothing.
     verbs: frozenset[str] = frozenset()
+    own_verbs: frozenset[str] = frozenset()  # the same before WordNet's synonyms are added
 
 
 @dataclass
@@ -148,18 +150,20 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         leads,
         _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
-        _verbs(action, leads, resource),
+        *_verbs(action, leads, resource),
     )
 
 
 _GIVING = frozenset(("issue", "grant", "give", "make", "perform", "process"))
 
 
-def _verbs(action: str, leads: frozenset[str], resource: tuple[str, ...]) -> frozenset[str]:
+def _verbs(
+    action: str, leads: frozenset[str], resource: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str]]:
     own = {action, *leads}
     if action in _GIVING:  # "refunds.issue" refunds; "shipments.create" does not ship
         own |= {v for r in resource for v in wn.noun_verbs(r)}
-    return frozenset(own | {s for v in own for s in wn.synonyms(v)})
+    return frozenset(own | {s for v in own for s in wn.synonyms(v)}), frozenset(own)
 
 
 def _is_content(word: str) -> bool:
@@ -194,7 +198,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
     classes: set[str] = set()
     leads: set[str] = set()
     expect_verb = True
-    for word in re.findall(r"[a-z][a-z0-9_\-]*|,", description):
+    words = re.findall(r"[a-z][a-z0-9_\-]*|,", description)
+    for i, word in enumerate(words):
         if word in (",", "and", "or"):
             expect_verb = True
             continue
@@ -202,6 +207,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
         if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
             break
         leads.add(base)
+        if i + 1 < len(words) and words[i + 1] in lexicon.PARTICLES:  # "Shut down a machine"
+            leads.add(f"{base}_{words[i + 1]}")
         if base in lexicon.VERB_CLASS:
             classes.add(verb_class(base))
         expect_verb = False

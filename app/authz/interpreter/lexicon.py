@@ -207,6 +207,11 @@ PREPOSITIONS = word_set("""
 in on at from with by about into onto over under via per within across through during before
 after until between among toward towards regarding re against since for
 """)
+# Adverb particles of phrasal verbs ("boot up", "hand it over"): they belong to the verb before
+# them, never name an object, and change its meaning ("pull up" a record is not "pull").
+PARTICLES = word_set("up down off out back away around")
+# Prepositions that are a verb's particle when nothing follows them: "hand this case over to".
+PARTICLE_PREPOSITIONS = word_set("over through")
 # Asking for more power than the catalog grants is never a detail to skip: "with admin rights".
 ESCALATION = word_set("""
 admin administrator root superuser sudo privilege elevated unrestricted god-mode override

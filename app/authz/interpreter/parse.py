@@ -75,7 +75,9 @@ class _Grouper:
     def feed(self, i: int, word: Word) -> None:
         kind = word.kind
         prev = self.kind_at(i - 1)
-        if kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
+        if kind == w.PARTICLE or self.particle_preposition(i, word):
+            self.particle(word)
+        elif kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
             self.structure(i, word)
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
@@ -115,6 +117,19 @@ class _Grouper:
             self.expect_verb = False
         elif kind == w.JUNK and not any(p[0] == "<markup>" for p in self.problems):
             self.problems.append(("<markup>", "the question contains markup or symbols (<>{}=|)"))
+
+    def particle_preposition(self, i: int, word: Word) -> bool:
+        """'hand this case over to the team': a preposition with no object of its own."""
+        if word.kind != w.PREP or word.base not in lx.PARTICLE_PREPOSITIONS or not self.g.verbs:
+            return False
+        return self.kind_at(i + 1) in (None, w.TO, w.SEP, w.CONJ, w.PREP)
+
+    def particle(self, word: Word) -> None:
+        """'boot up the box', 'give them their money back': the particle joins the last verb."""
+        verb = self.g.verbs[-1] if self.g.verbs else None
+        if verb is not None and "particle" not in verb.extra and not self.pp:
+            verb.extra["particle"] = word.base
+        self.phrase_open = False
 
     def real_negation(self, i: int) -> bool:
         """'without deleting' negates; 'am I not allowed to delete' and 'don't I' still ask."""

@@ -54,6 +54,29 @@ def broader(verb: str) -> frozenset[str]:
     return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
 
 
+@cache
+def reach(verb: str, steps: int) -> dict[int, int]:
+    """The synsets of the verb's commonest senses (0) and of their hypernyms (1, 2, ... steps up),
+    each with its distance from the verb."""
+    synsets = _data()["synsets"]
+    found: dict[int, int] = {}
+    frontier = list(_data()["verbs"].get(verb, ())[:SENSES])
+    for distance in range(steps + 1):
+        above: list[int] = []
+        for i in frontier:
+            if i not in found:
+                found[i] = distance
+                above += synsets[i][1]
+        frontier = above
+    return found
+
+
+def distance(question: dict[int, int], entry: dict[int, int]) -> int | None:
+    """Steps between two verbs through their nearest shared synset, or None when none is shared."""
+    shared = question.keys() & entry.keys()
+    return min((question[i] + entry[i] for i in shared), default=None)
+
+
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
     return tuple(_data()["noun_verbs"].get(noun, ()))

@@ -10,6 +10,7 @@ from app.authz.interpreter.text import Token
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
 SEP, CONJ, NEG, TO, PREP, DET, STOP, ADV = "sep", "conj", "neg", "to", "prep", "det", "stop", "adv"
 PRON, BROAD, PARTY, NAME, ARG, CONTENT = "pron", "broad", "party", "name", "arg", "content"
+PARTICLE = "particle"
 UNKNOWN, JUNK, SYNONYM, PERMREF = "unknown", "junk", "synonym", "permref"
 PERMREF_TOKEN = "zzpermissionref"  # stands where a permission was written by its name
 
@@ -67,6 +68,8 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
             return kind
     if base == "to":
         return TO
+    if base in lx.PARTICLES and base not in index.object_words:
+        return PARTICLE
     if base in lx.PREPOSITIONS:
         return PREP
     if base in lx.DETERMINERS and (next_word or base not in lx.PRONOUNS | lx.BROAD):
