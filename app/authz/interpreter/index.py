@@ -84,9 +84,15 @@ class CatalogIndex:
     object_words: set[str]
     known: set[str]
     _typo: dict[str, set[str]] = field(default_factory=dict)
+    # Initials of the admin's multi-word nouns: "VM" for "virtual machine", "DB" for
+    # "database" is not one (that is the lexicon's), "KB" for "knowledge base" is.
+    initials: dict[str, str] = field(default_factory=dict)
 
     def base(self, word: str) -> str | None:
-        return base_form(word, self.known)
+        found = base_form(word, self.known)
+        if found is None and 2 <= len(word) <= 4:
+            found = next((self.initials[f] for f in forms(word) if f in self.initials), None)
+        return found
 
     def correct(self, word: str, *, want_object: bool = False) -> str | None:
         """The one vocabulary word a misspelling stands for, or None when unsure.
@@ -215,6 +221,30 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
     return frozenset(classes), frozenset(leads)
 
 
+def _initials(catalog: Sequence[CatalogEntry], known: set[str]) -> dict[str, str]:
+    """'virtual machine' -> {'vm': 'machine'}: two or three adjacent nouns of a description, by
+    their initials, stand for the last (the head); initials that are words already do not."""
+    found: dict[str, set[str]] = {}
+    for item in catalog:
+        words = _words(item.description or "")
+        for n in (2, 3):
+            for i in range(1, len(words) - n + 1):  # the first word is the action
+                run = words[i : i + n]
+                if not all(_noun_like(w) for w in run) or not wn.pos(run[-1]) & wn.NOUN:
+                    continue
+                found.setdefault("".join(w[0] for w in run), set()).add(_base(run[-1], known))
+    return {
+        short: heads.pop()
+        for short, heads in found.items()
+        if len(heads) == 1 and short not in known and not wn.pos(short)
+    }
+
+
+def _noun_like(word: str) -> bool:
+    closed = lexicon.STOPWORDS | lexicon.DETERMINERS | lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS
+    return word not in closed and bool(wn.pos(word) & (wn.NOUN | wn.ADJ))
+
+
 def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
     """Words of the permission names in the form the lexicon knows ('payments' -> 'payment')."""
     words: set[str] = set()
@@ -247,6 +277,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     synonyms = [(words, entry) for words, entry in synonyms if words]
     synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
     index = CatalogIndex(entries, synonyms, actions, objects, known)
+    index.initials = _initials(concrete, known)
     for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):
             index._typo.setdefault(variant, set()).add(word)
