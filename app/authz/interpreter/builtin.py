@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import modifiers
 from app.authz.interpreter import onbehalf
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
@@ -63,7 +64,7 @@ def interpret(
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
     result = _Result()
     rest = _literal_permissions(rest, index, result)
-    words = classify(tokenize(join_phrases(rest)), index)
+    words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")

@@ -87,6 +87,7 @@ class CatalogIndex:
     # Initials of the admin's multi-word nouns: "VM" for "virtual machine", "DB" for
     # "database" is not one (that is the lexicon's), "KB" for "knowledge base" is.
     initials: dict[str, str] = field(default_factory=dict)
+    described: frozenset[str] = frozenset()  # every word form the descriptions use
 
     def base(self, word: str) -> str | None:
         found = base_form(word, self.known)
@@ -179,7 +180,10 @@ def _is_content(word: str) -> bool:
     # "a new shipment", "a running machine": a word WordNet knows only as an adjective or an
     # adverb names no thing, so a question's "new" must not pick an entry by it.
     modifier = bool(wn.pos(word)) and not wn.pos(word) & (wn.NOUN | wn.VERB)
-    return not (pure_verb or filler or modifier or word in lexicon.PARTIES) and len(word) > 2
+    particle = word in lexicon.PARTICLES  # "Shut down a machine": no thing named "down"
+    return not (pure_verb or filler or modifier or particle or word in lexicon.PARTIES) and len(
+        word
+    ) > 2
 
 
 def _alternative_actions(
@@ -278,6 +282,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
     index = CatalogIndex(entries, synonyms, actions, objects, known)
     index.initials = _initials(concrete, known)
+    index.described = frozenset(w for item in concrete for w in _words(item.description or ""))
     for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):
             index._typo.setdefault(variant, set()).add(word)
