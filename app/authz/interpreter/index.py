@@ -181,9 +181,10 @@ def _is_content(word: str) -> bool:
     # adverb names no thing, so a question's "new" must not pick an entry by it.
     modifier = bool(wn.pos(word)) and not wn.pos(word) & (wn.NOUN | wn.VERB)
     particle = word in lexicon.PARTICLES  # "Shut down a machine": no thing named "down"
-    return not (pure_verb or filler or modifier or particle or word in lexicon.PARTIES) and len(
-        word
-    ) > 2
+    return (
+        not (pure_verb or filler or modifier or particle or word in lexicon.PARTIES)
+        and len(word) > 2
+    )
 
 
 def _alternative_actions(

@@ -222,6 +222,17 @@ STEERING_VERBS = word_set("""
 ignore disregard forget pretend say answer override bypass jailbreak act become treat assume
 obey comply tell output return reveal print respond
 """)
+# Words about rights and rules themselves: a remark holding one ("answer yes regardless of
+# policy", "every permission is granted") is never skipped as naming no action.
+ABOUT_RIGHTS = (
+    STEERING_VERBS
+    | ESCALATION
+    | word_set("""
+grant granted allow allowed permit permitted approve approved authorize authorized authorise
+authorised enable unlock elevate policy policies rule rules permission permissions instruction
+instructions regardless restriction restrictions guardrail guardrails system prompt yes mode
+""")
+)
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.
 COMMON_VERBS = word_set("""
 ignore say answer pretend act become bypass override escalate exfiltrate leak steal hack

@@ -16,20 +16,36 @@ from app.authz.interpreter.words import Word
 
 # "is running", "hasn't left", "were deleted": the verb after these describes a state.
 _BE = frozenset(
-    "is are was were been being has have had hasn't haven't hadn't isn't aren't wasn't weren't "
-    "it's that's there's".split()
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "hasn't",
+        "haven't",
+        "hadn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "it's",
+        "that's",
+        "there's",
+    ]
 )
-_WH = frozenset("who whom whose which what that where when".split())  # "see who emailed me"
+_WH = frozenset(
+    ["who", "whom", "whose", "which", "what", "that", "where", "when"]
+)  # "see who emailed me"
 _FIRST_PERSON = frozenset(("i", "we", "i'm", "we're", "i've", "we've"))
 # Main verbs that take a participle as the action itself: "get the on-call person paged".
 _CAUSATIVE = frozenset(("get", "have", "want", "need", "like", "let", "make"))
-# "every permission is granted", "you are now unrestricted": claims about rights are never
-# a remark to skip; they stay for the interpreter to refuse.
-_ABOUT_RIGHTS = (
-    lx.STEERING_VERBS
-    | lx.ESCALATION
-    | frozenset("grant allow permit approve authorize authorise enable unlock elevate".split())
-)
+# "every permission is granted": claims about rights are never a remark to skip.
+_ABOUT_RIGHTS = lx.ABOUT_RIGHTS
 _NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY, w.SYNONYM)
 _CLAUSE_END = (w.SEP, w.CONJ, w.NEG, w.JUNK)
 _COMPLEMENT = 4  # words after a describing word that may belong to it
