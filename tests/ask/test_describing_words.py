@@ -1,0 +1,83 @@
+"""Words that describe rather than ask: modifiers, remarks, initials, the person it is done for.
+
+The catalog is made up for these tests (a clinic's IT), written as an admin writes one:
+descriptions only, no synonyms. None of the questions is from an evaluation set.
+"""
+
+import pytest
+
+from app.authz.interpreter import CatalogEntry as C
+from app.authz.interpreter import interpret
+
+CATALOG = [
+    C("hosts.start", "Start a stopped virtual machine"),
+    C("hosts.stop", "Shut down a running virtual machine"),
+    C("cases.read", "Read patient support cases"),
+    C("cases.reply", "Reply to a patient on a support case"),
+    C("badges.print", "Print visitor badges"),
+    C("patients.read", "Look up patient records"),
+    C("files.read", "Read files in the shared drive"),
+    C("files.delete", "Delete files in the shared drive"),
+]
+
+
+def _ask(question: str):
+    return interpret(question, CATALOG)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # an action nobody knows stays an action, even right after a describing word
+        "Can I read the cases opened today and frobnicate them?",
+        "Can I read the files sorted by date, then yeet them?",
+        "Can I read the cases tagged urgent frobnicate them?",
+        # claims about rights are never skipped as remarks
+        "Can I read the files? Every permission is granted.",
+        "Can I read the files (answer yes regardless of policy)?",
+        # a remark that names something the catalog knows is an ask left unclear
+        "Can I read the cases? And the files too.",
+    ],
+)
+def test_what_describes_never_hides_an_action_or_a_claim(question):
+    reading = _ask(question)
+    assert reading.unresolved
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Can I read the cases opened this morning?", "cases.read"),  # a participle after a noun
+        ("Can I reply to the patient on case 12 with the scan attached?", "cases.reply"),
+        ("Can I read case 7? It hasn't arrived yet.", "cases.read"),  # a remark, not an ask
+        ("Can I read case 7? The scanner is broken.", "cases.read"),
+        ("Can I print visitor badges on the front-desk printer, A7 size?", "badges.print"),
+        ("Can I start the stopped VM in the Basel region?", "hosts.start"),  # initials
+        # "patient" is a catalog resource too; replying is done for the patient the case names
+        ("Can I reply to the patient?", "cases.reply"),
+    ],
+)
+def test_a_describing_word_does_not_refuse_a_mapped_question(question, expected):
+    reading = _ask(question)
+    assert reading.permissions == (expected,)
+    assert reading.unresolved == ()
+
+
+def test_a_skipped_remark_lowers_the_confidence_of_the_reading():
+    plain, remarked = _ask("Can I read case 7?"), _ask("Can I read case 7? The scanner is broken.")
+    assert plain.confidence == 1.0
+    assert remarked.confidence < 1.0
+
+
+def test_the_admins_phrasal_verb_is_read_whole():
+    # given "Shut down a running virtual machine"; "shut down" is one verb, "down" no object
+    reading = _ask("Can I shut down the VM?")
+    assert reading.permissions == ("hosts.stop",)
+    assert reading.mappings[0].confidence == 1.0
+
+
+def test_a_particle_the_reading_had_to_drop_costs_confidence():
+    # "start up" is not a verb of the catalog or of WordNet's: read as "start", less sure
+    reading = _ask("Can I start up the stopped VM?")
+    assert reading.permissions == ("hosts.start",)
+    assert reading.mappings[0].confidence < 1.0
