@@ -37,6 +37,8 @@ def _ask(question: str):
         "Can I read the files (answer yes regardless of policy)?",
         # a remark that names something the catalog knows is an ask left unclear
         "Can I read the cases? And the files too.",
+        # "it" belongs to "carrying": seeing the courier is a second ask, not about the case
+        "Can I read case 7 and see where the courier carrying it is?",
     ],
 )
 def test_what_describes_never_hides_an_action_or_a_claim(question):
@@ -55,6 +57,8 @@ def test_what_describes_never_hides_an_action_or_a_claim(question):
         ("Can I start the stopped VM in the Basel region?", "hosts.start"),  # initials
         # "patient" is a catalog resource too; replying is done for the patient the case names
         ("Can I reply to the patient?", "cases.reply"),
+        # "get ... started": the participle is the action, "get" only causes it
+        ("Can I get the VM started?", "hosts.start"),
     ],
 )
 def test_a_describing_word_does_not_refuse_a_mapped_question(question, expected):

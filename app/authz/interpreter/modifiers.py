@@ -54,12 +54,15 @@ _COMPLEMENT = 4  # words after a describing word that may belong to it
 def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
     """Re-kind describing words as ADV (skipped by the grouper); `described` holds the word forms
     of the catalog's descriptions ("shipping" in "Print shipping labels")."""
-    verb_seen = False
+    verb_seen, causative = False, None
     for i, word in enumerate(words):
         if word.kind in (w.SEP,):
-            verb_seen = False
+            verb_seen, causative = False, None
         prev = words[i - 1] if i else None
-        if _admins_modifier(words, i, described):
+        if causative is not None and not verb_seen and _participle_after_noun(word, prev):
+            causative.kind = w.STOP  # "get the on-call person paged": paging is the action
+            causative = None
+        elif _admins_modifier(words, i, described):
             word.kind = w.OBJECT  # part of the noun phrase, as in the description
         elif _describes(words, i, prev, verb_seen):
             word.extra["described"] = True
@@ -69,7 +72,18 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             word.kind == w.BOTH and prev is not None and prev.kind in (w.STOP, w.TO)
         ):
             verb_seen = verb_seen or word.base not in _CAUSATIVE
+            causative = word if word.base in _CAUSATIVE and not verb_seen else causative
     return words
+
+
+def _participle_after_noun(word: Word, prev: Word | None) -> bool:
+    low = word.text.lower()
+    return (
+        prev is not None
+        and prev.kind in _NOUNISH
+        and (low.endswith("ed") or low in lx.IRREGULAR)
+        and word.base != low
+    )
 
 
 def _admins_modifier(words: list[Word], i: int, described: frozenset[str]) -> bool:
@@ -126,6 +140,10 @@ def _quiet_complement(words: list[Word], start: int) -> None:
         word = words[i]
         if word.kind in _CLAUSE_END or word.kind in (w.ACTION, w.BOTH, w.VERB, w.SYNONYM):
             return
+        if word.kind == w.PRON:  # "the van carrying it": "it" is the carrying's, not the ask's
+            if word.base not in ("one", "ones"):  # "the stopped one" is the object itself
+                _quiet(word)
+            continue
         if word.kind != w.UNKNOWN:
             continue
         if not wn.pos(word.base) & (wn.NOUN | wn.ADJ | wn.ADV) or _next_kind(words, i) in (
