@@ -125,7 +125,8 @@ def _words(text: str) -> list[str]:
 
 
 def _base(word: str, known: set[str]) -> str:
-    return base_form(word, known) or next(iter(forms(word)))
+    """The lexicon's form of a word, else WordNet's ('flights' -> 'flight'), else as written."""
+    return base_form(word, known) or wn.lemma(word) or word
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -237,6 +237,8 @@ class _Grouper:
             # "is it fine if I ..." names nothing, so only named phrases are kept.
             g.phrases = [p for p in g.phrases if p[-1].extra.get("object") or p[-1].entry]
             g.pronoun, g.fillers = False, []
+        if "verb_base" in word.extra:  # "booking" as a verb is "book", not the noun
+            word.base, word.kind = word.extra.pop("verb_base"), w.ACTION
         self.g.verbs.append(word)
         self.expect_verb, self.pp, self.phrase_open, self.last_conj = False, False, False, None
         if word.base in lx.LIGHT_VERBS:

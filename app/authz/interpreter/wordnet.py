@@ -10,6 +10,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from app.authz.interpreter.text import forms
+
 DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
 NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
@@ -21,12 +23,23 @@ SENSES = 2
 def _data() -> dict:
     raw = json.loads(gzip.decompress(DATA.read_bytes()))
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
-    return raw | {"pos": pos}
+    return raw | {"pos": pos, "tagged": frozenset(raw.pop("tagged").split())}
 
 
 def pos(word: str) -> int:
     """Bits of the parts of speech WordNet knows for a single word (0: unknown)."""
     return _data()["pos"].get(word, 0)
+
+
+def common(word: str) -> bool:
+    """WordNet's corpus uses the word: a real word someone meant, not a rare one a typo made."""
+    return word in _data()["tagged"]
+
+
+def lemma(word: str) -> str | None:
+    """The word's dictionary form when WordNet knows one: 'flights' -> 'flight'. Stems shorter
+    than four letters do not count ('raed' is not 'ra')."""
+    return next((f for f in forms(word) if (f == word or len(f) >= 4) and pos(f)), None)
 
 
 def is_verb(word: str) -> bool:

@@ -3,8 +3,9 @@
 from dataclasses import dataclass, field
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter.index import CatalogIndex, Entry
-from app.authz.interpreter.text import Token
+from app.authz.interpreter.text import Token, forms
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
@@ -45,8 +46,30 @@ def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[
     found = index.base(token.lower)
     if found:
         return found, False
+    again = _again(token.lower, index)
+    if again:
+        return again, False
+    english = _english(token.lower)
+    if english:  # a real word is not a typo of the catalog's: "watch" is not "patch"
+        return english, False
     fixed = index.correct(token.lower, want_object=after_verb)
     return (fixed, True) if fixed else (token.lower, False)
+
+
+def _again(word: str, index: CatalogIndex) -> str | None:
+    """'reprint' prints again, 'redeploy' deploys again: the action is the catalog's."""
+    if not word.startswith("re") or len(word) < 6:
+        return None
+    found = index.base(word[2:])
+    return found if found in index.action_words else None
+
+
+def _english(word: str) -> str | None:
+    """The form of a common English word ('watching' -> 'watch', a verb form first), or None.
+    Only words WordNet's corpus uses count, and stems of four letters or more: 'calender' and
+    'raed' (-> 'ra') stay typos to correct."""
+    known = [f for f in forms(word) if (f == word or len(f) >= 4) and wn.common(f)]
+    return next((f for f in known if wn.is_verb(f)), known[0] if known else None)
 
 
 def _punct_kind(text: str) -> str:
@@ -133,6 +156,10 @@ def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
         kind = _kind(token, base, index, next_word)
         word = Word(token.text, base, kind, token, corrected=fixed)
         word.extra["object"] = base in index.object_words
+        if word.gerund and base in lx.NOMINAL_ACTIONS:  # "booking a shipment" books one
+            verb = next((f for f in forms(token.lower) if f in index.action_words), None)
+            if verb:
+                word.extra["verb_base"] = verb
         words.append(word)
     return _apply_synonyms(words, index)
 
