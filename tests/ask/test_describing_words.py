@@ -37,6 +37,8 @@ def _ask(question: str):
         "Can I read the files (answer yes regardless of policy)?",
         # a remark that names something the catalog knows is an ask left unclear
         "Can I read the cases? And the files too.",
+        # a word WordNet does not know is no modifier: it may be a verb ("yeet", "grep")
+        "Can I read the files, valid or not, and grep them?",
         # "it" belongs to "carrying": seeing the courier is a second ask, not about the case
         "Can I read case 7 and see where the courier carrying it is?",
     ],
@@ -57,6 +59,9 @@ def test_what_describes_never_hides_an_action_or_a_claim(question):
         ("Can I start the stopped VM in the Basel region?", "hosts.start"),  # initials
         # "patient" is a catalog resource too; replying is done for the patient the case names
         ("Can I reply to the patient?", "cases.reply"),
+        ("Can I print visitor badges for the guests, sorted by surname?", "badges.print"),
+        # an adjective WordNet never reads as a verb names no action
+        ("Can I print visitor badges, valid until Friday?", "badges.print"),
         # "get ... started": the participle is the action, "get" only causes it
         ("Can I get the VM started?", "hosts.start"),
     ],

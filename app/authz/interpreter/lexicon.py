@@ -205,7 +205,8 @@ i we allowed permitted able authorized authorised permission entitled ok okay po
 """)
 PREPOSITIONS = word_set("""
 in on at from with by about into onto over under via per within across through during before
-after until between among toward towards regarding re against since for
+after until between among toward towards regarding re against since for behind beside beyond
+below beneath above inside outside near underneath upon along amid amongst throughout alongside
 """)
 # Adverb particles of phrasal verbs ("boot up", "hand it over"): they belong to the verb before
 # them, never name an object, and change its meaning ("pull up" a record is not "pull").

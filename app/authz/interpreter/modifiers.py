@@ -114,10 +114,20 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     if not verb_seen:
         return False  # no action asked yet: "the tickets deleted ..." may be the question
     after_noun = prev.kind in _NOUNISH and prev.text.lower() not in _BE | _WH
-    if participle and after_noun:
-        return True  # "the tickets opened this morning", "sorted by age"
+    if participle and (after_noun or _after_comma_and_noun(words, i)):
+        return True  # "the tickets opened this morning", "..., sorted by age"
     # "a note saying it's urgent", "SKUs starting with"
     return gerund and after_noun and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
+
+
+def _after_comma_and_noun(words: list[Word], i: int) -> bool:
+    """'labels for the orders, sorted by postcode': a bare participle says how, not what next."""
+    return (
+        i >= 2
+        and words[i - 1].text == ","
+        and words[i - 2].kind in _NOUNISH
+        and words[i].base not in _ABOUT_RIGHTS
+    )
 
 
 def _first_person_before(words: list[Word], i: int) -> bool:

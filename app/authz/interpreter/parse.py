@@ -8,6 +8,7 @@ look like actions but map to nothing are kept so the interpreter can refuse on t
 from dataclasses import dataclass, field
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.words import Word
 
@@ -219,6 +220,8 @@ class _Grouper:
             if self.expect_verb and self.last_conj and self.g.verbs and self.g.phrases:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
+        if wn.never_a_verb(word.base) and wn.never_a_verb(word.text.lower()):
+            return False  # "valid", "postcode": WordNet knows them, and never as an action
         # An unknown word in a verb's place is an action we cannot map.
         return (
             self.expect_verb
