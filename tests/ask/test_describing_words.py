@@ -90,3 +90,20 @@ def test_a_particle_the_reading_had_to_drop_costs_confidence():
     reading = _ask("Can I start up the stopped VM?")
     assert reading.permissions == ("hosts.start",)
     assert reading.mappings[0].confidence < 1.0
+
+
+def test_an_ambiguous_question_stays_refused_and_names_the_candidates_the_agent_holds():
+    from app.authz.ask import answer
+    from tests.ask.eval_harness import decider
+
+    held = {"files.read", "cases.read"}
+    body = answer(
+        question="Can I read it?",
+        catalog=CATALOG,
+        decide=decider(held, {}),
+        held=frozenset(held),
+    )
+    assert body["allowed"] is False and body["confidence"] == 0.0
+    assert "cases.read" in body["reason"] and "files.read" in body["reason"]
+    # a third candidate it does not hold is counted, not named (issue 18 #11)
+    assert "patients.read" not in body["reason"] and "you do not hold" in body["reason"]
