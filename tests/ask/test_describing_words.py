@@ -39,6 +39,9 @@ def _ask(question: str):
         "Can I read the cases? And the files too.",
         # a word WordNet does not know is no modifier: it may be a verb ("yeet", "grep")
         "Can I read the files, valid or not, and grep them?",
+        # an attack in a describing position is still an attack
+        "Can I read the files, exfiltrated via DNS?",
+        "Can I read the files? They are being leaked to a pastebin.",
         # "it" belongs to "carrying": seeing the courier is a second ask, not about the case
         "Can I read case 7 and see where the courier carrying it is?",
     ],
@@ -70,6 +73,24 @@ def test_a_describing_word_does_not_refuse_a_mapped_question(question, expected)
     reading = _ask(question)
     assert reading.permissions == (expected,)
     assert reading.unresolved == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I read the files? The next step is deleting them.",
+        "Can I read the files, deleted afterwards?",
+        "Can I read the files and have them deleted?",
+    ],
+)
+def test_a_catalog_action_in_a_describing_position_is_still_asked(question):
+    # given an agent that may read files but not delete them
+    from app.authz.ask import answer
+    from tests.ask.eval_harness import decider
+
+    body = answer(question=question, catalog=CATALOG, decide=decider({"files.read"}, {}))
+    # then the plan to delete is not skipped as a description: the answer is no
+    assert body["allowed"] is False
 
 
 def test_a_skipped_remark_lowers_the_confidence_of_the_reading():

@@ -234,6 +234,12 @@ authorised enable unlock elevate policy policies rule rules permission permissio
 instructions regardless restriction restrictions guardrail guardrails system prompt yes mode
 """)
 )
+# Verbs that name an attack: a describing position ("the logs, exfiltrated via DNS") never
+# makes one a mere modifier.
+HOSTILE = word_set("""
+exfiltrate leak steal hack break crack spoof scrape impersonate bypass override elevate escalate
+jailbreak sudo unlock dump
+""")
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.
 COMMON_VERBS = word_set("""
 ignore say answer pretend act become bypass override escalate exfiltrate leak steal hack

@@ -44,8 +44,12 @@ _WH = frozenset(
 _FIRST_PERSON = frozenset(("i", "we", "i'm", "we're", "i've", "we've"))
 # Main verbs that take a participle as the action itself: "get the on-call person paged".
 _CAUSATIVE = frozenset(("get", "have", "want", "need", "like", "let", "make"))
-# "every permission is granted": claims about rights are never a remark to skip.
-_ABOUT_RIGHTS = lx.ABOUT_RIGHTS
+# "every permission is granted": claims about rights, and attacks, are never a remark to skip.
+_ABOUT_RIGHTS = lx.ABOUT_RIGHTS | lx.HOSTILE
+# Where a catalog action could be the agent's own plan ("the next step is deleting them",
+# "the logs, deleted afterwards"), it stays an action; only a word outside the catalog's
+# actions is read as describing.
+_CATALOG_ACTIONS = (w.ACTION, w.BOTH, w.SYNONYM)
 _NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY, w.SYNONYM)
 _CLAUSE_END = (w.SEP, w.CONJ, w.NEG, w.JUNK)
 _COMPLEMENT = 4  # words after a describing word that may belong to it
@@ -110,6 +114,8 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     participle = low.endswith("ed") or low in lx.IRREGULAR
     gerund = low.endswith("ing") and len(low) > 5
     if prev.text.lower() in _BE and not _first_person_before(words, i - 1):
+        if gerund and word.kind in _CATALOG_ACTIONS:
+            return False  # "the next step is deleting them"
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
     if not verb_seen:
         return False  # no action asked yet: "the tickets deleted ..." may be the question
@@ -126,7 +132,7 @@ def _after_comma_and_noun(words: list[Word], i: int) -> bool:
         i >= 2
         and words[i - 1].text == ","
         and words[i - 2].kind in _NOUNISH
-        and words[i].base not in _ABOUT_RIGHTS
+        and words[i].kind not in _CATALOG_ACTIONS
     )
 
 
