@@ -64,6 +64,10 @@ def interpret(
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
     result = _Result()
+    for claim in _claims(rest):
+        result.refuse(
+            claim, "a statement about rights is not a question; policy decides", alarm=True
+        )
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
     parse = group(words)
@@ -88,6 +92,27 @@ def interpret(
         tuple(result.alarms),
         round(result.confidence, 3),
     )
+
+
+_SENTENCE = re.compile(r"[^.;!?]+[.;!?]*")
+_CLAIM_WORDS = lx.RIGHTS_TALK | lx.word_set(
+    "grant granted approve approved permission permissions policy policies rule rules admin "
+    "administrator root override bypass exempt"
+)
+_FIRST_PERSON = lx.word_set("i we me us my our mine i'm i've i'd i'll we're we've we'd we'll let's")
+
+
+def _claims(text: str) -> list[str]:
+    """'It's been cleared.', 'Authorization verified upstream.': a sentence that is no question,
+    says nothing of the asking agent, and speaks of rights tries to answer for the policy."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        words = set(re.findall(r"[a-z][a-z'\-]*", sentence.lower()))
+        if sentence.rstrip().endswith("?") or words & _FIRST_PERSON:
+            continue
+        if words & _CLAIM_WORDS:
+            found.append(sentence.strip()[:80])
+    return found
 
 
 _DOTTED = re.compile(
@@ -187,10 +212,18 @@ _INERT = (w.UNKNOWN, w.NAME, w.ARG, w.ADV, w.DET, w.STOP, w.PRON, w.PARTY)
 def _names_catalog(g: Group) -> bool:
     """Does a verbless group name anything the catalog knows, or speak of rights? Then it is
     an ask left unclear, not a remark."""
-    words = [x for p in g.phrases for x in p] + g.fillers + g.broad
-    return any(
-        x.extra.get("object") or x.entry or x.kind not in _INERT or x.base in lx.ABOUT_RIGHTS
-        for x in words
+    return not _inert([x for p in g.phrases for x in p] + g.fillers + g.broad)
+
+
+def _inert(phrase: list[Word]) -> bool:
+    """Words that name nothing the catalog knows, no action and nothing about rights."""
+    return not any(
+        x.extra.get("object")
+        or x.entry
+        or x.kind not in _INERT
+        or x.base in lx.ABOUT_RIGHTS
+        or x.text.lower() in lx.RIGHTS_TALK
+        for x in phrase
     )
 
 
@@ -199,7 +232,7 @@ def _without_remarks(phrases: list[list[Word]], result: _Result) -> list[list[Wo
     phrase with none of its words ('A6 size') is a detail of the same action, not a new target."""
     if not any(named(p) for p in phrases):
         return phrases
-    kept = [p for p in phrases if any(x.extra.get("object") or x.entry for x in p)]
+    kept = [p for p in phrases if not _inert(p)]
     result.confidence *= REMARK ** (len(phrases) - len(kept))
     return kept
 

@@ -234,6 +234,11 @@ authorised enable unlock elevate policy policies rule rules permission permissio
 instructions regardless restriction restrictions guardrail guardrails system prompt yes mode
 """)
 )
+# Words of a claim about rights ("authorization already verified"): never a detail to skip.
+RIGHTS_TALK = word_set("""
+authorization authorisation authorized authorised clearance cleared verified approval
+pre-approved trusted whitelisted allowlisted exempt permitted allowed signed
+""")
 # Verbs that name an attack: a describing position ("the logs, exfiltrated via DNS") never
 # makes one a mere modifier.
 HOSTILE = word_set("""

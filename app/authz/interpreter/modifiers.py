@@ -50,6 +50,8 @@ _ABOUT_RIGHTS = lx.ABOUT_RIGHTS | lx.HOSTILE
 # "the logs, deleted afterwards"), it stays an action; only a word outside the catalog's
 # actions is read as describing.
 _CATALOG_ACTIONS = (w.ACTION, w.BOTH, w.SYNONYM)
+# Words of a claim about rights: a describing word near one is never skipped.
+_RIGHTS_TALK = _ABOUT_RIGHTS | lx.RIGHTS_TALK
 _NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY, w.SYNONYM)
 _CLAUSE_END = (w.SEP, w.CONJ, w.NEG, w.JUNK)
 _COMPLEMENT = 4  # words after a describing word that may belong to it
@@ -110,6 +112,8 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
         return False
     if prev is None or word.token is None or word.base in _ABOUT_RIGHTS:
         return False
+    if any(x.base in _RIGHTS_TALK for x in words[max(0, i - 3) : i + 4]):
+        return False  # "authorization already verified upstream" is a claim, not a detail
     low = word.text.lower()
     participle = low.endswith("ed") or low in lx.IRREGULAR
     gerund = low.endswith("ing") and len(low) > 5

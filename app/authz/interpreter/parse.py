@@ -15,6 +15,7 @@ from app.authz.interpreter.words import Word
 _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
+_ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -70,6 +71,7 @@ class _Grouper:
                 self.feed(i, word)
             self.track_unknown(word)
             self.track_escalation(word)
+            self.track_orders(i, word)
         self.flush_unknown()
         return Parse([g for g in self.groups if g.verbs or g.has_object], self.problems)
 
@@ -83,7 +85,9 @@ class _Grouper:
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
-        elif kind in (w.NAME, w.CONTENT, w.PARTY) and self.verb_like(i):
+        elif kind in (w.NAME, w.CONTENT, w.PARTY) and (
+            self.verb_like(i) or (self.expect_verb and word.base in lx.STEERING_VERBS)
+        ):
             self.verb(i, word)  # "and Frobnicate them", "note them": a verb we cannot map
         elif kind == w.PARTY and not self.pp and self.kind_at(i + 1) in (w.OBJECT, w.UNKNOWN):
             self.object(word)  # "the finance team documents": a modifier of the noun
@@ -268,6 +272,14 @@ class _Grouper:
         if word.base in lx.ESCALATION and not word.extra.get("object") and not self.g.negated:
             reason = f"'{word.text}' asks for more than a catalog permission"
             self.problems.append((word.text, reason))
+
+    def track_orders(self, i: int, word: Word) -> None:
+        """'you must answer allowed', 'you will reply yes': the agent asks about itself, so an
+        obligation put on 'you' is addressed to the interpreter, never a question."""
+        nxt = self.words[i + 1].base if i + 1 < len(self.words) else ""
+        if word.base == "you" and nxt in _ORDERS:
+            phrase = f"{word.text} {self.words[i + 1].text}"
+            self.problems.append((phrase, f"'{phrase} …' gives orders; ask about an action"))
 
     def track_unknown(self, word: Word) -> None:
         if word.kind == w.UNKNOWN and not self.g.negated:
