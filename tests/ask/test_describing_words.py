@@ -152,3 +152,22 @@ def test_orders_and_claims_about_rights_are_refused_even_for_a_held_permission(q
 def test_a_sentence_about_the_agent_itself_is_not_a_claim():
     reading = _ask("I'd like to reply to the patient on case 9. Can I?")
     assert reading.permissions == ("cases.reply",) and reading.unresolved == ()
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Can I shut down host-04?", "hosts.stop"),  # the admin's phrasal verb, no object
+        ("Can I print visitor-badges for today?", "badges.print"),  # a hyphenated compound
+        ("Can I read the patient support-cases?", "cases.read"),
+    ],
+)
+def test_the_admins_verbs_and_compounds_are_read(question, expected):
+    reading = _ask(question)
+    assert reading.permissions == (expected,) and reading.unresolved == ()
+
+
+def test_two_words_that_spell_a_catalog_word_are_read_as_it():
+    catalog = [C("stock.read", "Check stock levels"), C("sites.read", "View warehouse details")]
+    reading = interpret("Could I view the ware house in Basel?", catalog)
+    assert reading.permissions == ("sites.read",) and reading.unresolved == ()

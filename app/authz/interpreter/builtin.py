@@ -173,7 +173,8 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
     if g.pronoun and antecedent:
         return antecedent
     # "deploy the new version to production": the place names what the object did not.
-    if _named(g.secondary) and not (g.fillers or g.pronoun):
+    # "release version 8 to production": a number belongs to its noun, it names no other thing.
+    if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun):
         return _named(g.secondary)
     return g.phrases
 

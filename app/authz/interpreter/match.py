@@ -53,10 +53,13 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
             return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
-        leads = [[e for e in index.entries if ask.verb.base in e.lead_words]]
-        return _by_object(ask, leads) or Found(
-            None, f"'{ask.verb.text}' is not an action in the catalog"
-        )
+        leads = [e for e in index.entries if ask.verb.base in e.lead_words]
+        found = _by_object(ask, [leads])
+        # "shut down web-04": the admin's own phrasal verb is specific enough alone; a plain
+        # common one is not ("move JIRA-123" could be anything).
+        if found is None and leads and not ask.phrase and "_" in ask.verb.base:
+            found = _action_only(ask, leads)
+        return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
     return _match(ask, _tiers(ask.verb, index))
 
 

@@ -282,6 +282,8 @@ class _Grouper:
             self.problems.append((phrase, f"'{phrase} …' gives orders; ask about an action"))
 
     def track_unknown(self, word: Word) -> None:
+        if word.kind == w.UNKNOWN and wn.never_a_verb(word.base):
+            return  # "a new virtual machine": WordNet places these as modifiers or nouns
         if word.kind == w.UNKNOWN and not self.g.negated:
             self.unknown_run.append(word)
         elif word.kind not in (w.STOP, w.DET, w.ADV):

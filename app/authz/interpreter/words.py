@@ -1,6 +1,6 @@
 """Giving each token of a question a role: action, object, filler, negation, or unknown."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
@@ -144,7 +144,41 @@ def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple
     return i
 
 
+def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
+    """'stock-levels' is 'stock levels' and 'ware house' is 'warehouse' when only that reading
+    gives words the catalog knows."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        parts = token.lower.split("-")
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if (
+            token.kind == "word"
+            and len(parts) > 1
+            and not index.base(token.lower)
+            and all(index.base(p) in index.object_words for p in parts if p)
+        ):
+            out += [replace(token, text=p, lower=p, lemma=p) for p in parts if p]
+            i += 1
+            continue
+        if (
+            nxt is not None
+            and token.kind == nxt.kind == "word"
+            and not index.base(token.lower)
+            and index.base(token.lower + nxt.lower) in index.object_words
+        ):
+            joined = token.lower + nxt.lower
+            out.append(replace(token, text=f"{token.text} {nxt.text}", lower=joined, lemma=joined))
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
+    tokens = _compounds(tokens, index)
     bases: list[tuple[str, bool]] = []
     for token in tokens:
         before = bases[-1][0] if bases else ""
