@@ -171,3 +171,14 @@ def test_two_words_that_spell_a_catalog_word_are_read_as_it():
     catalog = [C("stock.read", "Check stock levels"), C("sites.read", "View warehouse details")]
     reading = interpret("Could I view the ware house in Basel?", catalog)
     assert reading.permissions == ("sites.read",) and reading.unresolved == ()
+
+
+def test_a_separated_phrasal_verb_in_a_description_is_the_admins_verb():
+    # given "Roll the cluster back ..." next to "Roll out ..."; "roll back" is one verb
+    catalog = [
+        C("cluster.rollback", "Roll the cluster back to the last version"),
+        C("cluster.deploy", "Roll out a new version of the cluster"),
+    ]
+    reading = interpret("Can I roll the cluster back?", catalog)
+    assert reading.permissions == ("cluster.rollback",)
+    assert reading.mappings[0].confidence == 1.0

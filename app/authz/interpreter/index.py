@@ -219,8 +219,9 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
         if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
             break
         leads.add(base)
-        if i + 1 < len(words) and words[i + 1] in lexicon.PARTICLES:  # "Shut down a machine"
-            leads.add(f"{base}_{words[i + 1]}")
+        particle = _particle_after(words, i)
+        if particle:  # "Shut down a machine", "Roll production back"
+            leads.add(f"{base}_{particle}")
         if base in lexicon.VERB_CLASS:
             classes.add(verb_class(base))
         expect_verb = False
@@ -249,6 +250,17 @@ def _initials(catalog: Sequence[CatalogEntry], known: set[str]) -> dict[str, str
 def _noun_like(word: str) -> bool:
     closed = lexicon.STOPWORDS | lexicon.DETERMINERS | lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS
     return word not in closed and bool(wn.pos(word) & (wn.NOUN | wn.ADJ))
+
+
+def _particle_after(words: list[str], i: int) -> str | None:
+    """The particle of a phrasal verb, next to it or after a short object ('Roll production
+    back to ...'); a preposition or a comma ends the search."""
+    for word in words[i + 1 : i + 4]:
+        if word in lexicon.PARTICLES:
+            return word
+        if word in lexicon.PREPOSITIONS or word in (",", "and", "or", "to"):
+            return None
+    return None
 
 
 def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
