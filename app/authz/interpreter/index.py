@@ -145,7 +145,8 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     prose = [join_phrases((item.description or "").lower())] + list(item.synonyms)
     bases = [_base(w, known) for text in prose for w in _words(text)]
     classes, leads = _described_actions(prose[0], known)
-    content = frozenset(w for w in bases if _is_content(w)) - leads
+    lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
+    content = frozenset(w for w in bases if _is_content(w)) - leads - lead_parts
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
