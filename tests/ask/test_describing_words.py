@@ -182,3 +182,11 @@ def test_a_separated_phrasal_verb_in_a_description_is_the_admins_verb():
     reading = interpret("Can I roll the cluster back?", catalog)
     assert reading.permissions == ("cluster.rollback",)
     assert reading.mappings[0].confidence == 1.0
+
+
+def test_a_story_told_in_the_past_is_not_an_ask():
+    # "rang" is irregular (WordNet's exception lists), said of a patient, before any ask
+    reading = _ask("A patient rang the front desk yesterday. Can I read case 9?")
+    assert reading.permissions == ("cases.read",) and reading.unresolved == ()
+    # but a past form after the agent's own words is no story: "I" asked nothing to skip
+    assert _ask("Can I read case 9? Then I frobnicated it.").unresolved

@@ -242,7 +242,7 @@ pre-approved trusted whitelisted allowlisted exempt permitted allowed signed
 # Verbs that name an attack: a describing position ("the logs, exfiltrated via DNS") never
 # makes one a mere modifier.
 HOSTILE = word_set("""
-exfiltrate leak steal hack break crack spoof scrape impersonate bypass override elevate escalate
+exfiltrate leak steal hack crack spoof scrape impersonate bypass override elevate escalate
 jailbreak sudo unlock dump
 """)
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.

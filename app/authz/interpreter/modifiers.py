@@ -74,6 +74,8 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             word.extra["described"] = True
             _quiet(word)
             _quiet_complement(words, i + 1)
+            if word.extra.get("narrated"):
+                _quiet_subject(words, i)
         elif word.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) or (
             word.kind == w.BOTH and prev is not None and prev.kind in (w.STOP, w.TO)
         ):
@@ -115,12 +117,15 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     if any(x.base in _RIGHTS_TALK for x in words[max(0, i - 3) : i + 4]):
         return False  # "authorization already verified upstream" is a claim, not a detail
     low = word.text.lower()
-    participle = low.endswith("ed") or low in lx.IRREGULAR
+    participle = low.endswith("ed") or low in lx.IRREGULAR or wn.irregular(low) is not None
     gerund = low.endswith("ing") and len(low) > 5
     if prev.text.lower() in _BE and not _first_person_before(words, i - 1):
         if gerund and word.kind in _CATALOG_ACTIONS:
             return False  # "the next step is deleting them"
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
+    if participle and _narrated(words, i):
+        word.extra["narrated"] = True
+        return True  # "a customer wrote in", "she rang us": a story, not an ask
     if not verb_seen:
         return False  # no action asked yet: "the tickets deleted ..." may be the question
     after_noun = prev.kind in _NOUNISH and prev.text.lower() not in _BE | _WH
@@ -128,6 +133,37 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
         return True  # "the tickets opened this morning", "..., sorted by age"
     # "a note saying it's urgent", "SKUs starting with"
     return gerund and after_noun and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
+
+
+_THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))
+_MODALS = lx.word_set("can could may might should would will shall must do does")
+
+
+def _narrated(words: list[Word], i: int) -> bool:
+    """A past form right after a third-person subject, in a clause where the agent has not
+    spoken of itself or asked anything yet: 'A customer called Mrs Hughes wrote in'."""
+    prev = words[i - 1]
+    if words[i].base == words[i].text.lower():
+        return False  # "they send": no past form
+    if not (prev.base in _THIRD_PERSON or prev.kind in (w.NAME, w.OBJECT, w.PARTY, w.UNKNOWN)):
+        return False
+    for word in reversed(words[:i]):
+        if word.kind == w.SEP:
+            return True
+        if word.base in _FIRST_PERSON or word.base in _MODALS:
+            return False
+        if word.kind in (w.ACTION, w.VERB, w.SYNONYM) and not word.extra.get("described"):
+            return False
+    return True
+
+
+def _quiet_subject(words: list[Word], i: int) -> None:
+    """Who the story is about ("A patient rang ...") is no object of an ask either."""
+    for word in reversed(words[:i]):
+        if word.kind == w.SEP:
+            return
+        if word.kind in (*_NOUNISH, w.DET, w.STOP):
+            _quiet(word)
 
 
 def _after_comma_and_noun(words: list[Word], i: int) -> bool:

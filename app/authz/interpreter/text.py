@@ -5,7 +5,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from app.authz.interpreter import lexicon
+from app.authz.interpreter import lexicon, wordnet
 
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
@@ -99,6 +99,9 @@ def forms(word: str) -> Iterator[str]:
     for table in (lexicon.IRREGULAR, lexicon.BRITISH):
         if word in table:
             yield table[word]
+    irregular = wordnet.irregular(word)  # WordNet's exception lists: "rang" -> "ring"
+    if irregular:
+        yield irregular
     for british, american in (
         ("isation", "ization"),
         ("ise", "ize"),

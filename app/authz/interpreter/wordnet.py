@@ -10,8 +10,6 @@ import json
 from functools import cache
 from pathlib import Path
 
-from app.authz.interpreter.text import forms
-
 DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
 NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
@@ -31,6 +29,11 @@ def pos(word: str) -> int:
     return _data()["pos"].get(word, 0)
 
 
+def irregular(word: str) -> str | None:
+    """The base of an irregular verb form or plural: 'rang' -> 'ring', 'mice' -> 'mouse'."""
+    return _data()["irregular"].get(word)
+
+
 def common(word: str) -> bool:
     """WordNet's corpus uses the word: a real word someone meant, not a rare one a typo made."""
     return word in _data()["tagged"]
@@ -39,6 +42,8 @@ def common(word: str) -> bool:
 def lemma(word: str) -> str | None:
     """The word's dictionary form when WordNet knows one: 'flights' -> 'flight'. Stems shorter
     than four letters do not count ('raed' is not 'ra')."""
+    from app.authz.interpreter.text import forms  # text reads this module's exception lists
+
     return next((f for f in forms(word) if (f == word or len(f) >= 4) and pos(f)), None)
 
 
