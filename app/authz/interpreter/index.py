@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from app.authz.interpreter import lexicon
 from app.authz.interpreter import wordnet as wn
-from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases
+from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases, lemma
 from app.authz.interpreter.types import CatalogEntry
 
 _BASE_VOCAB = (
@@ -126,7 +126,7 @@ def _words(text: str) -> list[str]:
 
 def _base(word: str, known: set[str]) -> str:
     """The lexicon's form of a word, else WordNet's ('flights' -> 'flight'), else as written."""
-    return base_form(word, known) or wn.lemma(word) or word
+    return base_form(word, known) or lemma(word) or word
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -130,6 +130,12 @@ def forms_of_suffix(word: str) -> Iterator[str]:
                     yield stem[:-1]  # stopped -> stop
 
 
+def lemma(word: str) -> str | None:
+    """The word's dictionary form when WordNet knows one: 'flights' -> 'flight'. Stems shorter
+    than four letters do not count ('raed' is not 'ra')."""
+    return next((f for f in forms(word) if (f == word or len(f) >= 4) and wordnet.pos(f)), None)
+
+
 def base_form(word: str, known: Iterable[str] | set[str]) -> str | None:
     """The first candidate form of the word that the vocabulary knows, or None."""
     for form in forms(word):

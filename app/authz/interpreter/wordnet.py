@@ -39,14 +39,6 @@ def common(word: str) -> bool:
     return word in _data()["tagged"]
 
 
-def lemma(word: str) -> str | None:
-    """The word's dictionary form when WordNet knows one: 'flights' -> 'flight'. Stems shorter
-    than four letters do not count ('raed' is not 'ra')."""
-    from app.authz.interpreter.text import forms  # text reads this module's exception lists
-
-    return next((f for f in forms(word) if (f == word or len(f) >= 4) and pos(f)), None)
-
-
 def is_verb(word: str) -> bool:
     return word in _data()["verbs"]
 
