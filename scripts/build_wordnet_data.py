@@ -12,7 +12,10 @@ What is kept, and why:
 - derivationally related forms between nouns and verbs: "payment" <-> "pay", "refund";
 - which parts of speech each single word has, so that a word WordNet knows only as a noun or
   an adjective ("mobile", "abstract", "quarterly") is read as an object or a modifier, not as
-  an action the catalog lacks.
+  an action the catalog lacks;
+- irregular verb forms and plurals ("rang" -> "ring", "wrote" -> "write");
+- which words were ever sense-tagged in its corpus, so that a common word ("watch") is never
+  "corrected" into a catalog word ("patch") while a rare one ("calender") still may be.
 WordNet 3.0 Copyright 2006 by Princeton University; see data/WORDNET-LICENSE.
 """
 
@@ -54,6 +57,32 @@ def senses(wordnet: Path):
         yield fields[0], fields[-count:]
 
 
+def tagged(wordnet: Path) -> set[str]:
+    """Single words some sense of which was tagged in WordNet's sense-tagged corpus (SemCor):
+    words people actually write, as opposed to rare ones ('calender') a typo may produce."""
+    found: set[str] = set()
+    for name in ("noun", "verb", "adj", "adv"):
+        for line in (wordnet / f"index.{name}").read_text(encoding="latin-1").splitlines():
+            if line.startswith("  "):
+                continue
+            fields = line.split()
+            pointers = int(fields[3])
+            if int(fields[5 + pointers]) > 0 and _WORD.match(fields[0]):
+                found.add(fields[0])
+    return found
+
+
+def irregular(wordnet: Path) -> dict[str, str]:
+    """Irregular verb forms and plurals from verb.exc and noun.exc: 'rang' -> 'ring'."""
+    found: dict[str, str] = {}
+    for name in ("verb", "noun"):
+        for line in (wordnet / f"{name}.exc").read_text(encoding="latin-1").splitlines():
+            form, *bases = line.split()
+            if bases and _WORD.match(form) and _WORD.match(bases[0]):
+                found.setdefault(form, bases[0])
+    return found
+
+
 def _by_pos(pos_bits: dict[str, int]) -> dict[str, str]:
     """Words grouped by their set of parts of speech: one string each, compresses well."""
     groups: dict[str, list[str]] = {}
@@ -92,6 +121,8 @@ def build(wordnet: Path) -> dict:
         "verbs": lemma_index,
         "noun_verbs": {n: sorted(v) for n, v in sorted(derived.items()) if _WORD.match(n)},
         "pos": _by_pos(pos_bits),  # bits: 1 noun, 2 verb, 4 adjective, 8 adverb
+        "tagged": " ".join(sorted(tagged(wordnet))),
+        "irregular": irregular(wordnet),
     }
 
 

@@ -139,6 +139,7 @@ def test_ask_about_a_permission_not_held_names_it_but_reveals_no_policy(client, 
             "jit_required": False,
             "phrase": body["permissions"][0]["phrase"],
             "policy_id": None,
+            "confidence": 1.0,
         }
     ]
     assert policy["policy_id"] not in str(body) and "just-in-time" not in str(body)

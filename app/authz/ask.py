@@ -45,15 +45,44 @@ def answer(
     if held is not None:
         reasons = _unnamed(reasons, catalog, held | {m.permission for m in mappings})
     permissions = [_decided(mapping, decide(mapping.permission)) for mapping in mappings]
-    allowed = bool(permissions) and not unresolved and all(p["allowed"] for p in permissions)
+    confidence = _confidence(reading, permissions, unresolved)
+    understood = bool(permissions) and not unresolved
+    if understood and confidence < MIN_CONFIDENCE:
+        reasons = [*reasons, _unsure(confidence, permissions)]
+    allowed = understood and confidence >= MIN_CONFIDENCE and all(p["allowed"] for p in permissions)
     return {
         "allowed": allowed,
         "reason": _reason(allowed, permissions, unresolved, reasons),
+        "confidence": confidence,
         "permissions": permissions,
         "on_behalf_of": reading.on_behalf_of,
         "unresolved": unresolved,
         "interpreter": reading.interpreter,
     }
+
+
+# Answers read with less confidence than this are refused (calibrated on the dev set, see
+# README "Ask API"): the lowest confidence at which no dev answer was a wrong allow, with margin.
+MIN_CONFIDENCE = 0.7
+
+
+def _confidence(
+    reading: Interpretation, permissions: list[dict[str, Any]], unresolved: list[str]
+) -> float:
+    """The whole reading's: its least sure permission times what skipping remarks cost; 0 when
+    anything is unresolved or nothing was asked."""
+    if unresolved or not permissions:
+        return 0.0
+    return round(min(p["confidence"] for p in permissions) * reading.confidence, 3)
+
+
+def _unsure(confidence: float, permissions: list[dict[str, Any]]) -> str:
+    weakest = min(permissions, key=lambda p: p["confidence"])
+    return (
+        f"the reading is not sure enough (confidence {confidence:.2f} < {MIN_CONFIDENCE}): "
+        f"'{weakest['phrase']}' was read as {weakest['permission']}; "
+        "ask again in the catalog's words"
+    )
 
 
 def _only_catalog(
@@ -93,6 +122,7 @@ def _decided(mapping: Mapping, decision: PermissionDecision) -> dict[str, Any]:
         "jit_required": decision.jit_required,
         "phrase": mapping.phrase,
         "policy_id": decision.policy_id,
+        "confidence": mapping.confidence,
     }
 
 
@@ -102,6 +132,9 @@ def _reason(
     if allowed:
         return "allowed: " + ", ".join(p["permission"] for p in permissions)
     parts = []
+    unsure = [r for r in reasons if r.startswith("the reading is not sure enough")]
+    if unsure and not unresolved:
+        parts += unsure
     if unresolved:
         detail = "; ".join(reasons) if reasons else ", ".join(repr(u) for u in unresolved)
         parts.append(f"not understood, so not allowed: {detail}")

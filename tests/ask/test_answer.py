@@ -1,5 +1,7 @@
 """answer(): the interpreter proposes, `decide` (the /authz/check rules) decides."""
 
+import pytest
+
 from app.authz.ask import PermissionDecision, answer
 from app.authz.interpreter import CatalogEntry, Interpretation, Mapping
 from tests.ask.eval_harness import decider
@@ -101,3 +103,56 @@ def test_a_permission_outside_the_catalog_from_any_interpreter_is_unresolved():
     assert body["allowed"] is False
     assert asked == ["document.read"]
     assert body["unresolved"] == ["pay", "root"]
+
+
+def test_a_reading_under_the_confidence_threshold_is_refused_but_still_decided():
+    # given an interpreter unsure of its reading of a held, standing permission
+    from app.authz.ask import MIN_CONFIDENCE
+
+    unsure = fixed(Mapping("peruse the docs", "document.read", MIN_CONFIDENCE - 0.1))
+    body = answer(
+        question="x",
+        catalog=[CatalogEntry("document.read")],
+        decide=decider({"document.read"}, {}),
+        interpreter=unsure,
+    )
+    # then the answer is no, says why, and still reports the permission with its own decision
+    assert body["allowed"] is False
+    assert body["confidence"] < MIN_CONFIDENCE
+    assert "not sure enough" in body["reason"] and "document.read" in body["reason"]
+    assert body["permissions"][0]["allowed"] is True
+    assert body["permissions"][0]["confidence"] == pytest.approx(MIN_CONFIDENCE - 0.1)
+
+
+def test_a_sure_reading_is_allowed_and_says_how_sure(catalog):
+    body = answer(question=SEED, catalog=catalog, decide=decider(HELD, {}))
+    assert body["allowed"] is True
+    assert body["confidence"] == 1.0
+    assert all(p["confidence"] == 1.0 for p in body["permissions"])
+
+
+def test_every_permission_named_is_reported_with_its_own_decision_when_the_answer_is_no():
+    catalog = [
+        CatalogEntry("document.read"),
+        CatalogEntry("invoices.pay"),
+        CatalogEntry("document.delete"),
+        CatalogEntry("email.send"),
+    ]
+    reading = fixed(
+        Mapping("read", "document.read"),
+        Mapping("pay", "invoices.pay"),
+        Mapping("delete", "document.delete"),
+        Mapping("send", "email.send"),
+    )
+    held = {"document.read", "invoices.pay", "document.delete"}
+    policies = {"invoices.pay": "jit", "document.delete": "deny"}
+    body = answer(
+        question="x", catalog=catalog, decide=decider(held, policies), interpreter=reading
+    )
+    by_name = {p["permission"]: p for p in body["permissions"]}
+    assert body["allowed"] is False and body["confidence"] == 1.0
+    assert by_name["document.read"]["allowed"] is True
+    assert by_name["invoices.pay"]["jit_required"] is True
+    assert by_name["document.delete"]["policy_id"] == "document.delete"
+    assert "capabilities" in by_name["email.send"]["reason"]
+    assert "POST /jit/requests" in body["reason"]

@@ -77,3 +77,28 @@ def test_wordnet_data_ships_in_the_package_and_needs_no_network():
     assert "move" in wordnet.broader("relocate")
     assert "pay" in wordnet.noun_verbs("payment")
     assert wordnet.never_a_verb("quarterly") and not wordnet.never_a_verb("delete")
+
+
+def test_a_common_word_is_never_corrected_into_a_catalog_word():
+    # given a catalog that patches servers; "watch" is one letter from "patch"
+    catalog = [C("servers.patch", "Patch a server"), C("logs.read", "Search server logs")]
+    reading = interpret("Can I watch the server logs?", catalog)
+    # then "watch" is a word of its own, not a typo: it never becomes servers.patch
+    assert "servers.patch" not in reading.permissions
+    # while a typo WordNet's corpus never uses is still corrected
+    assert interpret("Can I ptach the server?", catalog).permissions == ("servers.patch",)
+    assert wordnet.common("watch") and not wordnet.common("calender")
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Can I reprint the visitor badges?", "badges.print"),  # re- + a catalog action
+        ("I'm not cancelling anything, just booking a parcel. Can I?", "parcels.create"),
+    ],
+)
+def test_derived_verb_forms_read_as_the_catalog_action(question, expected):
+    catalog = [*CATALOG, C("badges.print", "Print visitor badges")]
+    reading = interpret(question, catalog)
+    assert reading.permissions == (expected,)
+    assert reading.unresolved == ()

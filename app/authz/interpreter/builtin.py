@@ -9,10 +9,11 @@ import re
 from collections.abc import Sequence
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import onbehalf
+from app.authz.interpreter import modifiers, onbehalf
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
-from app.authz.interpreter.match import Ask, by_wordnet, match, named
+from app.authz.interpreter.match import Ask, Found, by_wordnet, match, named
 from app.authz.interpreter.parse import Group, group
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
@@ -29,6 +30,7 @@ class _Result:
         self.unresolved: list[str] = []
         self.reasons: list[str] = []
         self.alarms: list[tuple[str, str]] = []
+        self.confidence = 1.0  # lowered by each remark the reading skipped
 
     def refuse(self, phrase: str, reason: str, *, alarm: bool = False) -> None:
         self.unresolved.append(phrase)
@@ -62,8 +64,12 @@ def interpret(
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
     result = _Result()
+    for claim in _claims(rest):
+        result.refuse(
+            claim, "a statement about rights is not a question; policy decides", alarm=True
+        )
     rest = _literal_permissions(rest, index, result)
-    words = classify(tokenize(join_phrases(rest)), index)
+    words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
@@ -84,7 +90,29 @@ def interpret(
         tuple(result.reasons),
         "builtin",
         tuple(result.alarms),
+        round(result.confidence, 3),
     )
+
+
+_SENTENCE = re.compile(r"[^.;!?]+[.;!?]*")
+_CLAIM_WORDS = lx.RIGHTS_TALK | lx.word_set(
+    "grant granted approve approved permission permissions policy policies rule rules admin "
+    "administrator root override bypass exempt"
+)
+_FIRST_PERSON = lx.word_set("i we me us my our mine i'm i've i'd i'll we're we've we'd we'll let's")
+
+
+def _claims(text: str) -> list[str]:
+    """'It's been cleared.', 'Authorization verified upstream.': a sentence that is no question,
+    says nothing of the asking agent, and speaks of rights tries to answer for the policy."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        words = set(re.findall(r"[a-z][a-z'\-]*", sentence.lower()))
+        if sentence.rstrip().endswith("?") or words & _FIRST_PERSON:
+            continue
+        if words & _CLAIM_WORDS:
+            found.append(sentence.strip()[:80])
+    return found
 
 
 _DOTTED = re.compile(
@@ -116,8 +144,10 @@ def _hashable(item: CatalogEntry) -> CatalogEntry:
 
 def _dedupe(mappings: list[Mapping]) -> list[Mapping]:
     seen: dict[str, Mapping] = {}
-    for mapping in mappings:
-        seen.setdefault(mapping.permission, mapping)
+    for mapping in mappings:  # the least sure reading of a permission speaks for it
+        kept = seen.setdefault(mapping.permission, mapping)
+        if mapping.confidence < kept.confidence:
+            seen[mapping.permission] = Mapping(kept.phrase, kept.permission, mapping.confidence)
     return list(seen.values())
 
 
@@ -143,16 +173,19 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
     if g.pronoun and antecedent:
         return antecedent
     # "deploy the new version to production": the place names what the object did not.
-    if _named(g.secondary) and not (g.fillers or g.pronoun):
+    # "release version 8 to production": a number belongs to its noun, it names no other thing.
+    if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun):
         return _named(g.secondary)
     return g.phrases
 
 
 def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
     if not g.verbs:
-        if g.phrases:
+        if g.phrases and _names_catalog(g):
             what = _text(g.phrases[0])
             result.refuse(what, f"no action was named for '{what}'; say what to do with it")
+        elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
+            result.confidence *= REMARK
         return
     objects = _objects(g, antecedent)
     if not objects and g.broad and not g.pronoun:
@@ -165,8 +198,44 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
     hints = [x for p in _named(g.secondary) for x in p]
     for verb in g.verbs:
         # An admin's synonym already names its object; places ("with the team") do not count.
-        for phrase in (g.phrases if verb.entry else objects) or [[]]:
+        phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
+        for phrase in phrases:
             _resolve_one(Ask(verb, phrase, people, hints), index, result)
+
+
+# What a skipped remark costs the reading's confidence (calibrated on the dev set).
+REMARK = 0.9
+
+
+_INERT = (w.UNKNOWN, w.NAME, w.ARG, w.ADV, w.DET, w.STOP, w.PRON, w.PARTY)
+
+
+def _names_catalog(g: Group) -> bool:
+    """Does a verbless group name anything the catalog knows, or speak of rights? Then it is
+    an ask left unclear, not a remark."""
+    return not _inert([x for p in g.phrases for x in p] + g.fillers + g.broad)
+
+
+def _inert(phrase: list[Word]) -> bool:
+    """Words that name nothing the catalog knows, no action and nothing about rights."""
+    return not any(
+        x.extra.get("object")
+        or x.entry
+        or x.kind not in _INERT
+        or x.base in lx.ABOUT_RIGHTS
+        or x.text.lower() in lx.RIGHTS_TALK
+        for x in phrase
+    )
+
+
+def _without_remarks(phrases: list[list[Word]], result: _Result) -> list[list[Word]]:
+    """'print labels on the thermal printer, A6 size': beside an object the catalog knows, a
+    phrase with none of its words ('A6 size') is a detail of the same action, not a new target."""
+    if not any(named(p) for p in phrases):
+        return phrases
+    kept = [p for p in phrases if not _inert(p)]
+    result.confidence *= REMARK ** (len(phrases) - len(kept))
+    return kept
 
 
 def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
@@ -175,11 +244,49 @@ def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
     if verb.kind == w.VAGUE and "action" not in verb.extra:
         result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
         return
-    found = match(ask, index)
-    if found.entry is None and "could mean any of" not in found.reason:
-        found = by_wordnet(ask, index) or found  # ambiguity stays a refusal
+    found, sure = _found(ask, index)
     if found.entry is None:
         alarm = verb.base in lx.STEERING_VERBS
         result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)
     else:
-        result.mappings.append(Mapping(shown, found.entry.permission))
+        guessed = any(x.corrected for x in (verb, *ask.phrase))
+        sure *= found.confidence * (CORRECTED if guessed else 1.0)
+        result.mappings.append(Mapping(shown, found.entry.permission, round(sure, 3)))
+
+
+# A typo corrected into a catalog word, a particle the reading had to drop ("pull up" read as
+# "pull"): each is a guess and lowers the mapping's confidence (calibrated on the dev set).
+CORRECTED, PARTICLE_DROPPED = 0.8, 0.8
+
+
+def _found(ask: Ask, index: CatalogIndex) -> tuple[Found, float]:
+    """The phrasal verb as a whole first ("shut down", "hand over"), then its verb alone."""
+    phrasal = _phrasal(ask.verb, index)
+    if phrasal is not None:
+        found = _lookup(Ask(phrasal, ask.phrase, ask.people, ask.hints), index)
+        if found.entry is not None or "could mean any of" in found.reason:
+            return found, 1.0
+    found = _lookup(ask, index)
+    return found, PARTICLE_DROPPED if "particle" in ask.verb.extra else 1.0
+
+
+def _lookup(ask: Ask, index: CatalogIndex) -> Found:
+    found = match(ask, index)
+    if found.entry is None and "could mean any of" not in found.reason:
+        found = by_wordnet(ask, index) or found  # ambiguity stays a refusal
+    return found
+
+
+def _phrasal(verb: Word, index: CatalogIndex) -> Word | None:
+    """'boot' + 'up' as one verb when the lexicon, a description or WordNet knows it so."""
+    particle = verb.extra.get("particle")
+    if not particle:
+        return None
+    compound = f"{verb.base}_{particle}"
+    if compound in index.action_words:
+        kind = w.ACTION
+    elif any(compound in e.lead_words for e in index.entries) or wn.is_verb(compound):
+        kind = w.VERB
+    else:
+        return None
+    return Word(f"{verb.text} {particle}", compound, kind, verb.token, extra=dict(verb.extra))

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from app.authz.interpreter import lexicon
 from app.authz.interpreter import wordnet as wn
-from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases
+from app.authz.interpreter.text import base_form, damerau1, deletes, forms, join_phrases, lemma
 from app.authz.interpreter.types import CatalogEntry
 
 _BASE_VOCAB = (
@@ -26,6 +26,7 @@ _BASE_VOCAB = (
     | lexicon.SEPARATORS
     | set(lexicon.IMPLIED_OBJECT)
     | lexicon.PREPOSITIONS
+    | lexicon.PARTICLES
     | lexicon.BROAD
     | lexicon.BEFORE_VERB
     | lexicon.ESCALATION
@@ -72,6 +73,7 @@ class Entry:
     # verbs its description opens with, the verb of a noun it makes ("issue a refund"), and
     # their synonyms. Only consulted when the hand-made lexicon found nothing.
     verbs: frozenset[str] = frozenset()
+    own_verbs: frozenset[str] = frozenset()  # the same before WordNet's synonyms are added
 
 
 @dataclass
@@ -82,9 +84,16 @@ class CatalogIndex:
     object_words: set[str]
     known: set[str]
     _typo: dict[str, set[str]] = field(default_factory=dict)
+    # Initials of the admin's multi-word nouns: "VM" for "virtual machine", "DB" for
+    # "database" is not one (that is the lexicon's), "KB" for "knowledge base" is.
+    initials: dict[str, str] = field(default_factory=dict)
+    described: frozenset[str] = frozenset()  # every word form the descriptions use
 
     def base(self, word: str) -> str | None:
-        return base_form(word, self.known)
+        found = base_form(word, self.known)
+        if found is None and 2 <= len(word) <= 4:
+            found = next((self.initials[f] for f in forms(word) if f in self.initials), None)
+        return found
 
     def correct(self, word: str, *, want_object: bool = False) -> str | None:
         """The one vocabulary word a misspelling stands for, or None when unsure.
@@ -116,7 +125,8 @@ def _words(text: str) -> list[str]:
 
 
 def _base(word: str, known: set[str]) -> str:
-    return base_form(word, known) or next(iter(forms(word)))
+    """The lexicon's form of a word, else WordNet's ('flights' -> 'flight'), else as written."""
+    return base_form(word, known) or lemma(word) or word
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -135,7 +145,8 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     prose = [join_phrases((item.description or "").lower())] + list(item.synonyms)
     bases = [_base(w, known) for text in prose for w in _words(text)]
     classes, leads = _described_actions(prose[0], known)
-    content = frozenset(w for w in bases if _is_content(w)) - leads
+    lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
+    content = frozenset(w for w in bases if _is_content(w)) - leads - lead_parts
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
@@ -148,18 +159,20 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         leads,
         _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
-        _verbs(action, leads, resource),
+        *_verbs(action, leads, resource),
     )
 
 
 _GIVING = frozenset(("issue", "grant", "give", "make", "perform", "process"))
 
 
-def _verbs(action: str, leads: frozenset[str], resource: tuple[str, ...]) -> frozenset[str]:
+def _verbs(
+    action: str, leads: frozenset[str], resource: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str]]:
     own = {action, *leads}
     if action in _GIVING:  # "refunds.issue" refunds; "shipments.create" does not ship
         own |= {v for r in resource for v in wn.noun_verbs(r)}
-    return frozenset(own | {s for v in own for s in wn.synonyms(v)})
+    return frozenset(own | {s for v in own for s in wn.synonyms(v)}), frozenset(own)
 
 
 def _is_content(word: str) -> bool:
@@ -169,7 +182,11 @@ def _is_content(word: str) -> bool:
     # "a new shipment", "a running machine": a word WordNet knows only as an adjective or an
     # adverb names no thing, so a question's "new" must not pick an entry by it.
     modifier = bool(wn.pos(word)) and not wn.pos(word) & (wn.NOUN | wn.VERB)
-    return not (pure_verb or filler or modifier or word in lexicon.PARTIES) and len(word) > 2
+    particle = word in lexicon.PARTICLES  # "Shut down a machine": no thing named "down"
+    return (
+        not (pure_verb or filler or modifier or particle or word in lexicon.PARTIES)
+        and len(word) > 2
+    )
 
 
 def _alternative_actions(
@@ -194,7 +211,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
     classes: set[str] = set()
     leads: set[str] = set()
     expect_verb = True
-    for word in re.findall(r"[a-z][a-z0-9_\-]*|,", description):
+    words = re.findall(r"[a-z][a-z0-9_\-]*|,", description)
+    for i, word in enumerate(words):
         if word in (",", "and", "or"):
             expect_verb = True
             continue
@@ -202,10 +220,48 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
         if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
             break
         leads.add(base)
+        particle = _particle_after(words, i)
+        if particle:  # "Shut down a machine", "Roll production back"
+            leads.add(f"{base}_{particle}")
         if base in lexicon.VERB_CLASS:
             classes.add(verb_class(base))
         expect_verb = False
     return frozenset(classes), frozenset(leads)
+
+
+def _initials(catalog: Sequence[CatalogEntry], known: set[str]) -> dict[str, str]:
+    """'virtual machine' -> {'vm': 'machine'}: two or three adjacent nouns of a description, by
+    their initials, stand for the last (the head); initials that are words already do not."""
+    found: dict[str, set[str]] = {}
+    for item in catalog:
+        words = _words(item.description or "")
+        for n in (2, 3):
+            for i in range(1, len(words) - n + 1):  # the first word is the action
+                run = words[i : i + n]
+                if not all(_noun_like(w) for w in run) or not wn.pos(run[-1]) & wn.NOUN:
+                    continue
+                found.setdefault("".join(w[0] for w in run), set()).add(_base(run[-1], known))
+    return {
+        short: heads.pop()
+        for short, heads in found.items()
+        if len(heads) == 1 and short not in known and not wn.pos(short)
+    }
+
+
+def _noun_like(word: str) -> bool:
+    closed = lexicon.STOPWORDS | lexicon.DETERMINERS | lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS
+    return word not in closed and bool(wn.pos(word) & (wn.NOUN | wn.ADJ))
+
+
+def _particle_after(words: list[str], i: int) -> str | None:
+    """The particle of a phrasal verb, next to it or after a short object ('Roll production
+    back to ...'); a preposition or a comma ends the search."""
+    for word in words[i + 1 : i + 4]:
+        if word in lexicon.PARTICLES:
+            return word
+        if word in lexicon.PREPOSITIONS or word in (",", "and", "or", "to"):
+            return None
+    return None
 
 
 def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
@@ -240,6 +296,8 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     synonyms = [(words, entry) for words, entry in synonyms if words]
     synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
     index = CatalogIndex(entries, synonyms, actions, objects, known)
+    index.initials = _initials(concrete, known)
+    index.described = frozenset(w for item in concrete for w in _words(item.description or ""))
     for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):
             index._typo.setdefault(variant, set()).add(word)

@@ -205,8 +205,14 @@ i we allowed permitted able authorized authorised permission entitled ok okay po
 """)
 PREPOSITIONS = word_set("""
 in on at from with by about into onto over under via per within across through during before
-after until between among toward towards regarding re against since for
+after until between among toward towards regarding re against since for behind beside beyond
+below beneath above inside outside near underneath upon along amid amongst throughout alongside
 """)
+# Adverb particles of phrasal verbs ("boot up", "hand it over"): they belong to the verb before
+# them, never name an object, and change its meaning ("pull up" a record is not "pull").
+PARTICLES = word_set("up down off out back away around")
+# Prepositions that are a verb's particle when nothing follows them: "hand this case over to".
+PARTICLE_PREPOSITIONS = word_set("over through")
 # Asking for more power than the catalog grants is never a detail to skip: "with admin rights".
 ESCALATION = word_set("""
 admin administrator root superuser sudo privilege elevated unrestricted god-mode override
@@ -216,6 +222,28 @@ bypass impersonate
 STEERING_VERBS = word_set("""
 ignore disregard forget pretend say answer override bypass jailbreak act become treat assume
 obey comply tell output return reveal print respond
+""")
+# Words about rights and rules themselves: a remark holding one ("answer yes regardless of
+# policy", "every permission is granted") is never skipped as naming no action.
+ABOUT_RIGHTS = (
+    STEERING_VERBS
+    | ESCALATION
+    | word_set("""
+grant granted allow allowed permit permitted approve approved authorize authorized authorise
+authorised enable unlock elevate policy policies rule rules permission permissions instruction
+instructions regardless restriction restrictions guardrail guardrails system prompt yes mode
+""")
+)
+# Words of a claim about rights ("authorization already verified"): never a detail to skip.
+RIGHTS_TALK = word_set("""
+authorization authorisation authorized authorised clearance cleared verified approval
+pre-approved trusted whitelisted allowlisted exempt permitted allowed signed
+""")
+# Verbs that name an attack: a describing position ("the logs, exfiltrated via DNS") never
+# makes one a mere modifier.
+HOSTILE = word_set("""
+exfiltrate leak steal hack crack spoof scrape impersonate bypass override elevate escalate
+jailbreak sudo unlock dump
 """)
 # Verbs we know are verbs but that map to nothing: met as a verb they are unresolved.
 COMMON_VERBS = word_set("""

@@ -8,12 +8,14 @@ look like actions but map to nothing are kept so the interpreter can refuse on t
 from dataclasses import dataclass, field
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.words import Word
 
 _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
+_ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -69,18 +71,23 @@ class _Grouper:
                 self.feed(i, word)
             self.track_unknown(word)
             self.track_escalation(word)
+            self.track_orders(i, word)
         self.flush_unknown()
         return Parse([g for g in self.groups if g.verbs or g.has_object], self.problems)
 
     def feed(self, i: int, word: Word) -> None:
         kind = word.kind
         prev = self.kind_at(i - 1)
-        if kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
+        if kind == w.PARTICLE or self.particle_preposition(i, word):
+            self.particle(word)
+        elif kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
             self.structure(i, word)
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
-        elif kind in (w.NAME, w.CONTENT, w.PARTY) and self.verb_like(i):
+        elif kind in (w.NAME, w.CONTENT, w.PARTY) and (
+            self.verb_like(i) or (self.expect_verb and word.base in lx.STEERING_VERBS)
+        ):
             self.verb(i, word)  # "and Frobnicate them", "note them": a verb we cannot map
         elif kind == w.PARTY and not self.pp and self.kind_at(i + 1) in (w.OBJECT, w.UNKNOWN):
             self.object(word)  # "the finance team documents": a modifier of the noun
@@ -115,6 +122,19 @@ class _Grouper:
             self.expect_verb = False
         elif kind == w.JUNK and not any(p[0] == "<markup>" for p in self.problems):
             self.problems.append(("<markup>", "the question contains markup or symbols (<>{}=|)"))
+
+    def particle_preposition(self, i: int, word: Word) -> bool:
+        """'hand this case over to the team': a preposition with no object of its own."""
+        if word.kind != w.PREP or word.base not in lx.PARTICLE_PREPOSITIONS or not self.g.verbs:
+            return False
+        return self.kind_at(i + 1) in (None, w.TO, w.SEP, w.CONJ, w.PREP)
+
+    def particle(self, word: Word) -> None:
+        """'boot up the box', 'give them their money back': the particle joins the last verb."""
+        verb = self.g.verbs[-1] if self.g.verbs else None
+        if verb is not None and "particle" not in verb.extra and not self.pp:
+            verb.extra["particle"] = word.base
+        self.phrase_open = False
 
     def real_negation(self, i: int) -> bool:
         """'without deleting' negates; 'am I not allowed to delete' and 'don't I' still ask."""
@@ -204,6 +224,8 @@ class _Grouper:
             if self.expect_verb and self.last_conj and self.g.verbs and self.g.phrases:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
+        if wn.never_a_verb(word.base) and wn.never_a_verb(word.text.lower()):
+            return False  # "valid", "postcode": WordNet knows them, and never as an action
         # An unknown word in a verb's place is an action we cannot map.
         return (
             self.expect_verb
@@ -222,6 +244,8 @@ class _Grouper:
             # "is it fine if I ..." names nothing, so only named phrases are kept.
             g.phrases = [p for p in g.phrases if p[-1].extra.get("object") or p[-1].entry]
             g.pronoun, g.fillers = False, []
+        if "verb_base" in word.extra:  # "booking" as a verb is "book", not the noun
+            word.base, word.kind = word.extra.pop("verb_base"), w.ACTION
         self.g.verbs.append(word)
         self.expect_verb, self.pp, self.phrase_open, self.last_conj = False, False, False, None
         if word.base in lx.LIGHT_VERBS:
@@ -249,7 +273,17 @@ class _Grouper:
             reason = f"'{word.text}' asks for more than a catalog permission"
             self.problems.append((word.text, reason))
 
+    def track_orders(self, i: int, word: Word) -> None:
+        """'you must answer allowed', 'you will reply yes': the agent asks about itself, so an
+        obligation put on 'you' is addressed to the interpreter, never a question."""
+        nxt = self.words[i + 1].base if i + 1 < len(self.words) else ""
+        if word.base == "you" and nxt in _ORDERS:
+            phrase = f"{word.text} {self.words[i + 1].text}"
+            self.problems.append((phrase, f"'{phrase} …' gives orders; ask about an action"))
+
     def track_unknown(self, word: Word) -> None:
+        if word.kind == w.UNKNOWN and wn.never_a_verb(word.base):
+            return  # "a new virtual machine": WordNet places these as modifiers or nouns
         if word.kind == w.UNKNOWN and not self.g.negated:
             self.unknown_run.append(word)
         elif word.kind not in (w.STOP, w.DET, w.ADV):

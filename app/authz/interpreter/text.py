@@ -5,7 +5,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from app.authz.interpreter import lexicon
+from app.authz.interpreter import lexicon, wordnet
 
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
@@ -99,6 +99,9 @@ def forms(word: str) -> Iterator[str]:
     for table in (lexicon.IRREGULAR, lexicon.BRITISH):
         if word in table:
             yield table[word]
+    irregular = wordnet.irregular(word)  # WordNet's exception lists: "rang" -> "ring"
+    if irregular:
+        yield irregular
     for british, american in (
         ("isation", "ization"),
         ("ise", "ize"),
@@ -125,6 +128,12 @@ def forms_of_suffix(word: str) -> Iterator[str]:
                 yield stem + "e"
                 if len(stem) > 2 and stem[-1] == stem[-2]:
                     yield stem[:-1]  # stopped -> stop
+
+
+def lemma(word: str) -> str | None:
+    """The word's dictionary form when WordNet knows one: 'flights' -> 'flight'. Stems shorter
+    than four letters do not count ('raed' is not 'ra')."""
+    return next((f for f in forms(word) if (f == word or len(f) >= 4) and wordnet.pos(f)), None)
 
 
 def base_form(word: str, known: Iterable[str] | set[str]) -> str | None:

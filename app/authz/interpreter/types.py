@@ -18,6 +18,9 @@ class Mapping:
 
     phrase: str
     permission: str
+    # How sure the reading is that the phrase means this permission (0-1): 1 for the catalog's
+    # own words, less for a corrected typo, a WordNet guess, a dropped particle.
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Interpretation:
     # Unresolved phrases that look like an attempt to steer the answer (markup, "ignore ...",
     # admin rights). Another interpreter's reading never overrides these.
     alarms: tuple[tuple[str, str], ...] = ()
+    # How sure the reading is of the question as a whole, before the mappings' own confidence:
+    # each remark or modifier it skipped as naming no action lowers it.
+    confidence: float = 1.0
 
     @property
     def permissions(self) -> tuple[str, ...]:

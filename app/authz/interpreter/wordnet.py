@@ -21,12 +21,22 @@ SENSES = 2
 def _data() -> dict:
     raw = json.loads(gzip.decompress(DATA.read_bytes()))
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
-    return raw | {"pos": pos}
+    return raw | {"pos": pos, "tagged": frozenset(raw.pop("tagged").split())}
 
 
 def pos(word: str) -> int:
     """Bits of the parts of speech WordNet knows for a single word (0: unknown)."""
     return _data()["pos"].get(word, 0)
+
+
+def irregular(word: str) -> str | None:
+    """The base of an irregular verb form or plural: 'rang' -> 'ring', 'mice' -> 'mouse'."""
+    return _data()["irregular"].get(word)
+
+
+def common(word: str) -> bool:
+    """WordNet's corpus uses the word: a real word someone meant, not a rare one a typo made."""
+    return word in _data()["tagged"]
 
 
 def is_verb(word: str) -> bool:
@@ -52,6 +62,29 @@ def broader(verb: str) -> frozenset[str]:
     synsets = _data()["synsets"]
     senses = _data()["verbs"].get(verb, ())[:1]
     return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
+
+
+@cache
+def reach(verb: str, steps: int) -> dict[int, int]:
+    """The synsets of the verb's commonest senses (0) and of their hypernyms (1, 2, ... steps up),
+    each with its distance from the verb."""
+    synsets = _data()["synsets"]
+    found: dict[int, int] = {}
+    frontier = list(_data()["verbs"].get(verb, ())[:SENSES])
+    for distance in range(steps + 1):
+        above: list[int] = []
+        for i in frontier:
+            if i not in found:
+                found[i] = distance
+                above += synsets[i][1]
+        frontier = above
+    return found
+
+
+def distance(question: dict[int, int], entry: dict[int, int]) -> int | None:
+    """Steps between two verbs through their nearest shared synset, or None when none is shared."""
+    shared = question.keys() & entry.keys()
+    return min((question[i] + entry[i] for i in shared), default=None)
 
 
 def noun_verbs(noun: str) -> tuple[str, ...]:

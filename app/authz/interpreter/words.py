@@ -1,15 +1,17 @@
 """Giving each token of a question a role: action, object, filler, negation, or unknown."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter.index import CatalogIndex, Entry
-from app.authz.interpreter.text import Token
+from app.authz.interpreter.text import Token, forms
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
 SEP, CONJ, NEG, TO, PREP, DET, STOP, ADV = "sep", "conj", "neg", "to", "prep", "det", "stop", "adv"
 PRON, BROAD, PARTY, NAME, ARG, CONTENT = "pron", "broad", "party", "name", "arg", "content"
+PARTICLE = "particle"
 UNKNOWN, JUNK, SYNONYM, PERMREF = "unknown", "junk", "synonym", "permref"
 PERMREF_TOKEN = "zzpermissionref"  # stands where a permission was written by its name
 
@@ -44,8 +46,30 @@ def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[
     found = index.base(token.lower)
     if found:
         return found, False
+    again = _again(token.lower, index)
+    if again:
+        return again, False
+    english = _english(token.lower)
+    if english:  # a real word is not a typo of the catalog's: "watch" is not "patch"
+        return english, False
     fixed = index.correct(token.lower, want_object=after_verb)
     return (fixed, True) if fixed else (token.lower, False)
+
+
+def _again(word: str, index: CatalogIndex) -> str | None:
+    """'reprint' prints again, 'redeploy' deploys again: the action is the catalog's."""
+    if not word.startswith("re") or len(word) < 6:
+        return None
+    found = index.base(word[2:])
+    return found if found in index.action_words else None
+
+
+def _english(word: str) -> str | None:
+    """The form of a common English word ('watching' -> 'watch', a verb form first), or None.
+    Only words WordNet's corpus uses count, and stems of four letters or more: 'calender' and
+    'raed' (-> 'ra') stay typos to correct."""
+    known = [f for f in forms(word) if (f == word or len(f) >= 4) and wn.common(f)]
+    return next((f for f in known if wn.is_verb(f)), known[0] if known else None)
 
 
 def _punct_kind(text: str) -> str:
@@ -67,6 +91,8 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
             return kind
     if base == "to":
         return TO
+    if base in lx.PARTICLES and base not in index.object_words:
+        return PARTICLE
     if base in lx.PREPOSITIONS:
         return PREP
     if base in lx.DETERMINERS and (next_word or base not in lx.PRONOUNS | lx.BROAD):
@@ -118,7 +144,41 @@ def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple
     return i
 
 
+def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
+    """'stock-levels' is 'stock levels' and 'ware house' is 'warehouse' when only that reading
+    gives words the catalog knows."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        parts = token.lower.split("-")
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if (
+            token.kind == "word"
+            and len(parts) > 1
+            and not index.base(token.lower)
+            and all(index.base(p) in index.object_words for p in parts if p)
+        ):
+            out += [replace(token, text=p, lower=p, lemma=p) for p in parts if p]
+            i += 1
+            continue
+        if (
+            nxt is not None
+            and token.kind == nxt.kind == "word"
+            and not index.base(token.lower)
+            and index.base(token.lower + nxt.lower) in index.object_words
+        ):
+            joined = token.lower + nxt.lower
+            out.append(replace(token, text=f"{token.text} {nxt.text}", lower=joined, lemma=joined))
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
+    tokens = _compounds(tokens, index)
     bases: list[tuple[str, bool]] = []
     for token in tokens:
         before = bases[-1][0] if bases else ""
@@ -130,6 +190,10 @@ def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
         kind = _kind(token, base, index, next_word)
         word = Word(token.text, base, kind, token, corrected=fixed)
         word.extra["object"] = base in index.object_words
+        if word.gerund and base in lx.NOMINAL_ACTIONS:  # "booking a shipment" books one
+            verb = next((f for f in forms(token.lower) if f in index.action_words), None)
+            if verb:
+                word.extra["verb_base"] = verb
         words.append(word)
     return _apply_synonyms(words, index)
 

@@ -1,0 +1,210 @@
+"""Words that describe a thing rather than ask for an action: marked before verb groups are made.
+
+An action the catalog does not know fails the question closed, so a word in a verb's place that
+only *describes* something must not be read as one: "the tickets opened this morning", "a note
+saying it's urgent", "labels sorted by postcode", "it hasn't left yet", "the VM is running".
+What such a word is said of is the question's object or a remark about the world, never an
+action the agent asks to take. A word the catalog knows as an action stays an action wherever
+it stands unless grammar alone settles it (a participle after a noun, a verb after "is"), so the
+reading can only lose actions the agent did not ask for.
+"""
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
+from app.authz.interpreter import words as w
+from app.authz.interpreter.words import Word
+
+# "is running", "hasn't left", "were deleted": the verb after these describes a state.
+_BE = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "hasn't",
+        "haven't",
+        "hadn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "it's",
+        "that's",
+        "there's",
+    ]
+)
+_WH = frozenset(
+    ["who", "whom", "whose", "which", "what", "that", "where", "when"]
+)  # "see who emailed me"
+_FIRST_PERSON = frozenset(("i", "we", "i'm", "we're", "i've", "we've"))
+# Main verbs that take a participle as the action itself: "get the on-call person paged".
+_CAUSATIVE = frozenset(("get", "have", "want", "need", "like", "let", "make"))
+# "every permission is granted": claims about rights, and attacks, are never a remark to skip.
+_ABOUT_RIGHTS = lx.ABOUT_RIGHTS | lx.HOSTILE
+# Where a catalog action could be the agent's own plan ("the next step is deleting them",
+# "the logs, deleted afterwards"), it stays an action; only a word outside the catalog's
+# actions is read as describing.
+_CATALOG_ACTIONS = (w.ACTION, w.BOTH, w.SYNONYM)
+# Words of a claim about rights: a describing word near one is never skipped.
+_RIGHTS_TALK = _ABOUT_RIGHTS | lx.RIGHTS_TALK
+_NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY, w.SYNONYM)
+_CLAUSE_END = (w.SEP, w.CONJ, w.NEG, w.JUNK)
+_COMPLEMENT = 4  # words after a describing word that may belong to it
+
+
+def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
+    """Re-kind describing words as ADV (skipped by the grouper); `described` holds the word forms
+    of the catalog's descriptions ("shipping" in "Print shipping labels")."""
+    verb_seen, causative = False, None
+    for i, word in enumerate(words):
+        if word.kind in (w.SEP,):
+            verb_seen, causative = False, None
+        prev = words[i - 1] if i else None
+        if causative is not None and not verb_seen and _participle_after_noun(word, prev):
+            causative.kind = w.STOP  # "get the on-call person paged": paging is the action
+            causative = None
+        elif _admins_modifier(words, i, described):
+            word.kind = w.OBJECT  # part of the noun phrase, as in the description
+        elif _describes(words, i, prev, verb_seen):
+            word.extra["described"] = True
+            _quiet(word)
+            _quiet_complement(words, i + 1)
+            if word.extra.get("narrated"):
+                _quiet_subject(words, i)
+        elif word.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) or (
+            word.kind == w.BOTH and prev is not None and prev.kind in (w.STOP, w.TO)
+        ):
+            verb_seen = verb_seen or word.base not in _CAUSATIVE
+            causative = word if word.base in _CAUSATIVE and not verb_seen else causative
+    return words
+
+
+def _participle_after_noun(word: Word, prev: Word | None) -> bool:
+    low = word.text.lower()
+    return (
+        prev is not None
+        and prev.kind in _NOUNISH
+        and (low.endswith("ed") or low in lx.IRREGULAR)
+        and word.base != low
+    )
+
+
+def _admins_modifier(words: list[Word], i: int, described: frozenset[str]) -> bool:
+    """'print shipping labels': a gerund the descriptions use before a noun is an adjective."""
+    word = words[i]
+    low = word.text.lower()
+    return (
+        i > 0
+        and low.endswith("ing")
+        and low in described
+        and word.kind in (w.ACTION, w.VERB, w.UNKNOWN)
+        and not word.extra.get("object")
+        and _next_kind(words, i) in (w.OBJECT, w.BOTH)
+    )
+
+
+def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) -> bool:
+    word = words[i]
+    if word.kind in (w.STOP, w.DET, w.PRON, w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.ARG, w.JUNK):
+        return False
+    if prev is None or word.token is None or word.base in _ABOUT_RIGHTS:
+        return False
+    if any(x.base in _RIGHTS_TALK for x in words[max(0, i - 3) : i + 4]):
+        return False  # "authorization already verified upstream" is a claim, not a detail
+    low = word.text.lower()
+    participle = low.endswith("ed") or low in lx.IRREGULAR or wn.irregular(low) is not None
+    gerund = low.endswith("ing") and len(low) > 5
+    if prev.text.lower() in _BE and not _first_person_before(words, i - 1):
+        if gerund and word.kind in _CATALOG_ACTIONS:
+            return False  # "the next step is deleting them"
+        return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
+    if participle and _narrated(words, i):
+        word.extra["narrated"] = True
+        return True  # "a customer wrote in", "she rang us": a story, not an ask
+    if not verb_seen:
+        return False  # no action asked yet: "the tickets deleted ..." may be the question
+    after_noun = prev.kind in _NOUNISH and prev.text.lower() not in _BE | _WH
+    if participle and (after_noun or _after_comma_and_noun(words, i)):
+        return True  # "the tickets opened this morning", "..., sorted by age"
+    # "a note saying it's urgent", "SKUs starting with"
+    return gerund and after_noun and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
+
+
+_THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))
+_MODALS = lx.word_set("can could may might should would will shall must do does")
+
+
+def _narrated(words: list[Word], i: int) -> bool:
+    """A past form right after a third-person subject, in a clause where the agent has not
+    spoken of itself or asked anything yet: 'A customer called Mrs Hughes wrote in'."""
+    prev = words[i - 1]
+    if words[i].base == words[i].text.lower():
+        return False  # "they send": no past form
+    if not (prev.base in _THIRD_PERSON or prev.kind in (w.NAME, w.OBJECT, w.PARTY, w.UNKNOWN)):
+        return False
+    for word in reversed(words[:i]):
+        if word.kind == w.SEP:
+            return True
+        if word.base in _FIRST_PERSON or word.base in _MODALS:
+            return False
+        if word.kind in (w.ACTION, w.VERB, w.SYNONYM) and not word.extra.get("described"):
+            return False
+    return True
+
+
+def _quiet_subject(words: list[Word], i: int) -> None:
+    """Who the story is about ("A patient rang ...") is no object of an ask either."""
+    for word in reversed(words[:i]):
+        if word.kind == w.SEP:
+            return
+        if word.kind in (*_NOUNISH, w.DET, w.STOP):
+            _quiet(word)
+
+
+def _after_comma_and_noun(words: list[Word], i: int) -> bool:
+    """'labels for the orders, sorted by postcode': a bare participle says how, not what next."""
+    return (
+        i >= 2
+        and words[i - 1].text == ","
+        and words[i - 2].kind in _NOUNISH
+        and words[i].kind not in _CATALOG_ACTIONS
+    )
+
+
+def _first_person_before(words: list[Word], i: int) -> bool:
+    return i > 0 and words[i - 1].base in _FIRST_PERSON
+
+
+def _next_kind(words: list[Word], i: int) -> str | None:
+    return words[i + 1].kind if i + 1 < len(words) else None
+
+
+def _quiet(word: Word) -> None:
+    word.kind = w.ADV
+
+
+def _quiet_complement(words: list[Word], start: int) -> None:
+    """What a describing word says ("saying it's urgent", "tagged 'late-delivery'") is quieted up
+    to a few words on; it stops at the clause's end, at any word the catalog knows as an action,
+    and at a word that may be a verb and stands like one ("... frobnicate them")."""
+    for i in range(start, min(len(words), start + _COMPLEMENT)):
+        word = words[i]
+        if word.kind in _CLAUSE_END or word.kind in (w.ACTION, w.BOTH, w.VERB, w.SYNONYM):
+            return
+        if word.kind == w.PRON:  # "the van carrying it": "it" is the carrying's, not the ask's
+            if word.base not in ("one", "ones"):  # "the stopped one" is the object itself
+                _quiet(word)
+            continue
+        if word.kind != w.UNKNOWN:
+            continue
+        if not wn.pos(word.base) & (wn.NOUN | wn.ADJ | wn.ADV) or _next_kind(words, i) in (
+            w.PRON,
+            w.DET,
+        ):
+            return
+        _quiet(word)
