@@ -10,6 +10,7 @@ from celery import Task
 from sqlmodel import col, select
 
 from app.core import durable_store
+from app.core.batching import TRANSIENT_ERRORS
 from app.core.columns import utcnow
 from app.core.db import session_scope
 from app.identity import replay
@@ -25,8 +26,10 @@ from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A channel that is down, or the database (a task that loses it mid-way runs again later: every
+# step is idempotent, and the outbox row stays owed for the relay should the retries run out).
 RETRY = {
-    "autoretry_for": (NotifierUnavailable,),
+    "autoretry_for": (NotifierUnavailable, *TRANSIENT_ERRORS),
     "max_retries": 6,
     "retry_backoff": 2,
     "retry_backoff_max": 120,
@@ -96,7 +99,7 @@ def expire_request(request_id: str) -> bool:
 @celery_app.task(
     name="jitgate.deliver_callback",
     bind=True,
-    autoretry_for=(httpx.HTTPError, CallbackFailed),
+    autoretry_for=(httpx.HTTPError, CallbackFailed, *TRANSIENT_ERRORS),
     max_retries=6,
     retry_backoff=2,
     retry_backoff_max=300,
