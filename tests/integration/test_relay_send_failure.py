@@ -73,9 +73,15 @@ def broker(client, monkeypatch) -> Iterator[Broker]:
         server.stop()
 
 
+def day_ahead() -> datetime:
+    """A day ahead: the suite's embedded sweep (its relay publishes through the same app, and
+    runs on the real clock) never finds this test's rows due and so never races the test."""
+    return utcnow() + timedelta(days=1)
+
+
 def park_other_rows() -> dict[int, datetime]:
     """Rows other tests left owed in the suite's database would be relayed with this test's
-    (its clock runs hours ahead): set them aside for the test, and give them back after."""
+    (its clock runs a day ahead): set them aside for the test, and give them back after."""
     with session_scope() as session:
         owed = session.exec(select(OutboxRow).where(OutboxRow.status == outbox.PENDING)).all()
         parked = {row.id: row.next_attempt_at for row in owed if row.id is not None}
@@ -127,7 +133,7 @@ def counted(kind: str, outcome: str) -> float:
 
 
 def test_a_failed_send_holds_back_its_own_request_only_and_keeps_its_order(broker):
-    now = utcnow()
+    now = day_ahead()
     # Given request A's announcement and outcome, and request B's announcement, all still owed
     a = broker.poisoned
     a_announce, a_outcome = owe(a, outbox.ANNOUNCE, now), owe(a, outbox.OUTCOME, now)
@@ -167,7 +173,7 @@ def test_a_row_that_never_goes_out_backs_off_then_gives_up_loudly_and_frees_its_
     broker, monkeypatch, caplog
 ):
     monkeypatch.setattr(get_settings(), "outbox_max_attempts", 2)
-    now = utcnow()
+    now = day_ahead()
     a = broker.poisoned
     announce, outcome = owe(a, outbox.ANNOUNCE, now), owe(a, outbox.OUTCOME, now)
     failures_before = counted(outbox.ANNOUNCE, "send_failed")
@@ -203,7 +209,7 @@ def test_a_row_that_never_goes_out_backs_off_then_gives_up_loudly_and_frees_its_
 
 
 def test_a_broker_that_is_down_ends_the_pass_and_leaves_the_other_rows_untouched(broker):
-    now = utcnow()
+    now = day_ahead()
     owed = [owe(request_id(str(n)), outbox.ANNOUNCE, now) for n in range(6)]
     # Given six requests owed and no broker at all,
     broker.server.kill()
