@@ -124,8 +124,17 @@ def sweep() -> dict[str, int]:
                 JitRequest.status == jit.PENDING, col(JitRequest.pending_deadline) <= now
             )
         ).all()
-        counts["expired"] = sum(jit.expire(session, request_id=rid, now=now) for rid in overdue)
-        counts["tokens_expired"] = len(jit_tokens.expire_tokens(session, now=now))
+        past_exp = jit_tokens.tokens_past_exp(session, now)
+    # One request per transaction, as every decision takes its locks: the request's row, then
+    # its org's audit head. Holding the audit head while waiting for the next request's row
+    # deadlocked with a cancel holding that row (tests/jit/test_sweep_lock_order.py).
+    for rid in overdue:
+        with session_scope() as session:
+            counts["expired"] += jit.expire(session, request_id=rid, now=now)
+    for rid in past_exp:
+        with session_scope() as session:
+            counts["tokens_expired"] += jit_tokens.expire_token(session, rid, now=now)
+    with session_scope() as session:
         # Only requests whose notify task never ran (no delivery row at all: the broker lost
         # the message). A task that ran and used up its retries on a failing channel is not
         # re-sent every sweep; its deliveries show the failure.

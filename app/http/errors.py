@@ -141,7 +141,13 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
 
 def database_unavailable(exc: Exception) -> JSONResponse:
     """503 with Retry-After, never 500: nothing was stored, and the client may try again."""
-    log.warning("answering 503, the database is unavailable: %s", type(exc).__name__)
+    # The driver's error and its first line ("deadlock detected", "connection refused"), not
+    # SQLAlchemy's text, which carries the statement's parameters.
+    cause = getattr(exc, "orig", None) or exc
+    first_line = str(cause).strip().split("\n", 1)[0][:200]
+    log.warning(
+        "answering 503, the database is unavailable: %s: %s", type(cause).__name__, first_line
+    )
     return JSONResponse(
         error_body("temporarily_unavailable", "the database is not available; retry shortly"),
         status_code=503,
