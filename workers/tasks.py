@@ -10,6 +10,7 @@ from celery import Task
 from sqlmodel import col, select
 
 from app.core import durable_store
+from app.core.batching import TRANSIENT_ERRORS
 from app.core.columns import utcnow
 from app.core.db import session_scope
 from app.identity import replay
@@ -25,8 +26,10 @@ from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A channel that is down, or the database (a task that loses it mid-way runs again later: every
+# step is idempotent, and the outbox row stays owed for the relay should the retries run out).
 RETRY = {
-    "autoretry_for": (NotifierUnavailable,),
+    "autoretry_for": (NotifierUnavailable, *TRANSIENT_ERRORS),
     "max_retries": 6,
     "retry_backoff": 2,
     "retry_backoff_max": 120,
@@ -96,7 +99,7 @@ def expire_request(request_id: str) -> bool:
 @celery_app.task(
     name="jitgate.deliver_callback",
     bind=True,
-    autoretry_for=(httpx.HTTPError, CallbackFailed),
+    autoretry_for=(httpx.HTTPError, CallbackFailed, *TRANSIENT_ERRORS),
     max_retries=6,
     retry_backoff=2,
     retry_backoff_max=300,
@@ -121,8 +124,17 @@ def sweep() -> dict[str, int]:
                 JitRequest.status == jit.PENDING, col(JitRequest.pending_deadline) <= now
             )
         ).all()
-        counts["expired"] = sum(jit.expire(session, request_id=rid, now=now) for rid in overdue)
-        counts["tokens_expired"] = len(jit_tokens.expire_tokens(session, now=now))
+        past_exp = jit_tokens.tokens_past_exp(session, now)
+    # One request per transaction, as every decision takes its locks: the request's row, then
+    # its org's audit head. Holding the audit head while waiting for the next request's row
+    # deadlocked with a cancel holding that row (tests/jit/test_sweep_lock_order.py).
+    for rid in overdue:
+        with session_scope() as session:
+            counts["expired"] += jit.expire(session, request_id=rid, now=now)
+    for rid in past_exp:
+        with session_scope() as session:
+            counts["tokens_expired"] += jit_tokens.expire_token(session, rid, now=now)
+    with session_scope() as session:
         # Only requests whose notify task never ran (no delivery row at all: the broker lost
         # the message). A task that ran and used up its retries on a failing channel is not
         # re-sent every sweep; its deliveries show the failure.

@@ -55,6 +55,11 @@ DELIVERIES = Counter(
     "Notification deliveries by channel and outcome",
     ["channel", "kind", "outcome"],
 )
+OUTBOX_RELAY = Counter(
+    PREFIX + "outbox_relay_total",
+    "Outbox rows the relay sent again, by kind and outcome (sent, send_failed, gave_up)",
+    ["kind", "outcome"],
+)
 WRITER_BACKLOG = Gauge(
     PREFIX + "writer_backlog",
     "Rows queued in a batch writer, not yet in the database",

@@ -7,9 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.batching import WriteBacklog
+from app.core.batching import TRANSIENT_ERRORS, WriteBacklog
 from app.core.errors import (
     InvalidRequest,
     JitgateError,
@@ -21,6 +23,11 @@ from app.http.limits import BodyTooLarge
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+
+# The database is down, restarting, unreachable or saturated: the request was fine and may be
+# sent again (whatever it would have written was rolled back with its transaction).
+DATABASE_UNAVAILABLE = (*TRANSIENT_ERRORS, DisconnectionError, PoolTimeout)
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 _HTTP_CODES = {
     401: "invalid_token",
@@ -104,6 +111,9 @@ def install(app: FastAPI) -> None:
             error_body("request_too_large", "the request body is too large"), status_code=413
         )
 
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
+
     @app.exception_handler(WriteBacklog)
     async def _backlog(_request: Request, exc: WriteBacklog) -> JSONResponse:
         # What this answer would read is still queued for the database: say so, don't guess.
@@ -116,7 +126,33 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Also where errors raised outside a route (a middleware, a session's commit) land.
+        if isinstance(exc, DATABASE_UNAVAILABLE):
+            return database_unavailable(exc)
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(
             error_body("server_error", "an unexpected error occurred"), status_code=500
         )
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable(exc)
+
+
+def database_unavailable(exc: Exception) -> JSONResponse:
+    """503 with Retry-After, never 500: nothing was stored, and the client may try again."""
+    # The driver's error and its first line ("deadlock detected", "connection refused"), not
+    # SQLAlchemy's text, which carries the statement's parameters.
+    cause = getattr(exc, "orig", None) or exc
+    first_line = str(cause).strip().split("\n", 1)[0][:200]
+    log.warning(
+        "answering 503, the database is unavailable: %s: %s", type(cause).__name__, first_line
+    )
+    return JSONResponse(
+        error_body("temporarily_unavailable", "the database is not available; retry shortly"),
+        status_code=503,
+        headers={
+            "Retry-After": str(DATABASE_RETRY_AFTER_SECONDS),
+            "Cache-Control": "no-store",
+        },
+    )

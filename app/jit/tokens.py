@@ -246,23 +246,31 @@ def _retire_token(session: Session, jti: str, now: datetime, *, ttl: int) -> Non
 def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:
     """approved → token_expired for tokens past their exp (the token itself already fails exp)."""
     now = now or utcnow()
-    stmt = select(JitRequest).where(
+    return [rid for rid in tokens_past_exp(session, now) if expire_token(session, rid, now=now)]
+
+
+def tokens_past_exp(session: Session, now: datetime) -> list[str]:
+    stmt = select(JitRequest.id).where(
         JitRequest.status == APPROVED, col(JitRequest.token_expires_at) <= now
     )
-    return [
-        row.id
-        for row in session.exec(stmt).all()
-        if transition(
-            session,
-            row,
-            expected=APPROVED,
-            values={"status": TOKEN_EXPIRED},
-            action="jit.token_expire",
-            actor="system",
-            now=now,
-            extra_where=(col(JitRequest.token_expires_at) <= now,),
-        )
-    ]
+    return list(session.exec(stmt).all())
+
+
+def expire_token(session: Session, request_id: str, *, now: datetime) -> bool:
+    """One request's approved → token_expired (compare-and-set); True when this call did it."""
+    row = session.get(JitRequest, request_id)
+    if row is None or row.status != APPROVED:
+        return False
+    return transition(
+        session,
+        row,
+        expected=APPROVED,
+        values={"status": TOKEN_EXPIRED},
+        action="jit.token_expire",
+        actor="system",
+        now=now,
+        extra_where=(col(JitRequest.token_expires_at) <= now,),
+    )
 
 
 def token_is_live(session: Session, claims: dict[str, Any]) -> bool:

@@ -5,6 +5,9 @@ queue, or its `_kombu.binding.*` lookups) is cut, as if the broker had gone away
 revocation-list lookups and pub/sub that share the same Redis pass. (With all of Redis gone
 the agent could not even authenticate, because revocation checks fail closed; the outage that
 can lose work is the one between the database commit and the enqueue.)
+
+Given other `markers`, it cuts only the publishes that carry them (e.g. one request's id, which
+Celery writes in plain text in the message's `argsrepr` header): one send fails, the rest pass.
 """
 
 import contextlib
@@ -19,6 +22,7 @@ BROKER_MARKERS = (b"LPUSH", b"RPUSH", b"_kombu.binding")
 class BrokerProxy:
     upstream: tuple[str, int]
     broker_down: threading.Event = field(default_factory=threading.Event)
+    markers: tuple[bytes, ...] = BROKER_MARKERS  # what a cut connection carried
     cut: int = 0  # connections cut while the broker was down
     _listener: socket.socket | None = None
 
@@ -43,7 +47,11 @@ class BrokerProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.upstream)
+            try:
+                upstream = socket.create_connection(self.upstream)
+            except OSError:  # the server itself is gone: the client sees its connection closed
+                client.close()
+                continue
             threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
@@ -59,6 +67,5 @@ class BrokerProxy:
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
-    @staticmethod
-    def _is_broker(data: bytes) -> bool:
-        return any(marker in data for marker in BROKER_MARKERS)
+    def _is_broker(self, data: bytes) -> bool:
+        return any(marker in data for marker in self.markers)

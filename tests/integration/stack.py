@@ -3,10 +3,16 @@
 Used by the integration tests and by bench/bench_jit.py. Every process gets the same JITGATE_*
 environment (a Redis database number of its own, flushed at start), so tokens minted by one
 web process verify on another and a decision taken anywhere reaches every waiter.
+
+By default the processes run this checkout with the test environment's Python. Given
+`installed` (the bin directory of another installation, e.g. a plain `pip install .`), they are
+the Procfile's own commands run with that installation's `jitgate` and `celery`, from a scratch
+directory and without PYTHONPATH, so the installed package is what runs.
 """
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -88,12 +94,16 @@ class Stack:
     """One database, one Redis database, any number of web processes and workers."""
 
     redis_db: int = 15
-    redis_port: int = REDIS_PORT  # a private redis-server (tests/integration/redis_server.py)
     database_url: str | None = None
-    redis_port: int = REDIS_PORT  # a private redis-server's (tests/integration/private_redis.py)
+    redis_port: int = REDIS_PORT  # a private redis-server's (tests/integration/redis_server.py)
+    installed: Path | None = None  # another installation's bin directory (see the docstring)
     nice: int = 0  # a negative value (as root) keeps a busy shared machine's noise out of timings
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jitgate-it-")))
     procs: list[Proc] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.installed is not None:
+            check_installation(self.installed, self.workdir, self.env())
 
     @property
     def redis_url(self) -> str:
@@ -113,9 +123,13 @@ class Stack:
             # tests set their own limits (per web process or per agent).
             JITGATE_AGENT_MAX_PENDING_JIT="100000",
             JITGATE_AGENT_JIT_REQUESTS_PER_HOUR="100000",
-            PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
         )
+        if self.installed is None:
+            env["PYTHONPATH"] = str(ROOT)
+        else:
+            env.pop("PYTHONPATH", None)  # the installed package, not the checkout
+            env["PATH"] = f"{self.installed}{os.pathsep}{env.get('PATH', '')}"
         env.update(overrides)
         return env
 
@@ -129,7 +143,7 @@ class Stack:
         with log.open("wb") as out:
             popen = subprocess.Popen(
                 argv,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -140,21 +154,31 @@ class Stack:
         self.procs.append(proc)
         return proc
 
+    @property
+    def cwd(self) -> Path:
+        return ROOT if self.installed is None else self.workdir
+
+    def _jitgate(self) -> str:
+        """The console script, not `python -m app.cli` (running app.cli as __main__ imports it
+        twice)."""
+        return str((self.installed or Path(sys.executable).parent) / "jitgate")
+
     def respawn(self, proc: Proc) -> Proc:
         """The same command again, as a supervisor (docker's restart policy) would start it."""
         return self._spawn(proc.name, proc.argv, proc.env)
 
     def cli(self, *args: str) -> Any:
-        # The console script, not `python -m app.cli` (running app.cli as __main__ imports it twice).
-        argv = [str(Path(sys.executable).with_name("jitgate")), *args]
-        done = subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, timeout=60)
+        done = self.run_cli(*args)
         assert done.returncode == 0, done.stderr.decode()
         return json.loads(done.stdout)
 
     def web(self, name: str = "web", **env: str) -> Web:
         port = free_port()
-        argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-        argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        if self.installed is not None:
+            argv = self._procfile("web", port=port)
+        else:
+            argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+            argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         web = Web(self._spawn(name, argv, self.env(**env)), port)
         self._wait_http(web)
         return web
@@ -164,24 +188,39 @@ class Stack:
     ) -> Proc:
         """A Celery worker process; as the Procfile runs them, one per queue (`jitgate`, or
         `jitgate.deliveries` for webhooks and callbacks) so each has its own pool."""
-        argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker"]
-        argv += ["--pool", "threads", "-c", str(concurrency), "-Q", queues, "-l", "INFO"]
-        argv += ["--without-gossip", "--without-mingle", "-n", f"{name}-{len(self.procs)}@%h"]
+        if self.installed is not None:
+            entry = {QUEUE: "worker", DELIVERIES_QUEUE: "deliveries"}[queues]
+            argv = self._procfile(entry)
+        else:
+            argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app"]
+            argv += ["worker", "--pool", "threads", "-c", str(concurrency), "-Q", queues]
+            argv += ["-l", "INFO", "--without-gossip", "--without-mingle"]
+            argv += ["-n", f"{name}-{len(self.procs)}@%h"]
         proc = self._spawn(name, argv, self.env(**env))
         self._wait_log(proc, "ready.")
         return proc
 
     def beat(self, name: str = "beat", **env: str) -> Proc:
         """Celery beat as the Procfile runs it, with a schedule file of this stack's own."""
-        argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "beat"]
-        argv += ["-l", "INFO", "--schedule", str(self.workdir / "beat-schedule")]
+        if self.installed is not None:
+            argv = self._procfile("beat")
+        else:
+            argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "beat"]
+            argv += ["-l", "INFO", "--schedule", str(self.workdir / "beat-schedule")]
         proc = self._spawn(name, argv, self.env(**env))
         self._wait_log(proc, "beat: Starting")
         return proc
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess:
-        argv = [str(Path(sys.executable).with_name("jitgate")), *args]
-        return subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, timeout=60)
+        argv = [self._jitgate(), *args]
+        return subprocess.run(argv, cwd=self.cwd, env=self.env(), capture_output=True, timeout=60)
+
+    def _procfile(self, entry: str, port: int = 0) -> list[str]:
+        """The Procfile's command for `entry`, run with the installation's executables: only
+        the port, the listening address (loopback) and the beat schedule's path change."""
+        assert self.installed is not None
+        argv = procfile_argv(entry, port=port, beat_schedule=self.workdir / "beat-schedule")
+        return [str(self.installed / argv[0]), *argv[1:]]
 
     def _wait_http(self, web: Web, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -206,6 +245,35 @@ class Stack:
     def close(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
+
+
+def procfile_argv(entry: str, *, port: int, beat_schedule: Path) -> list[str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    commands = dict(line.split(":", 1) for line in lines if ":" in line and line[0].isalpha())
+    command = commands[entry].replace("${PORT:-8000}", str(port))
+    command = command.replace("/tmp/jitgate-beat-schedule", str(beat_schedule))
+    argv = shlex.split(command)
+    return ["127.0.0.1" if word == "0.0.0.0" else word for word in argv]  # noqa: S104
+
+
+def check_installation(bin_dir: Path, workdir: Path, env: dict[str, str]) -> None:
+    """Fail (never skip) when `bin_dir` lacks what the Procfile runs, or when its Python would
+    import this checkout instead of the installed package."""
+    missing = [name for name in ("jitgate", "celery", "python") if not (bin_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{bin_dir} has no {', '.join(missing)}: not an installation")
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import app, workers; print(app.__file__)"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if where.returncode != 0:
+        raise RuntimeError(f"{bin_dir}/python cannot import jitgate's server:\n{where.stderr}")
+    if Path(where.stdout.strip()).resolve().is_relative_to(ROOT):
+        raise RuntimeError(f"{bin_dir} runs this checkout ({where.stdout.strip()}), not an install")
 
 
 @contextmanager
