@@ -69,12 +69,25 @@ def test_user_issuer_of_another_org_is_untrusted_here(client, org, planner, idp)
         ({"exp": DROP}, "exp"),
         ({"email": DROP}, "email"),  # the issuer names users by email: none, no user
         ({"email_verified": False}, "email_verified"),
+        # only true (or the string "true", as some providers send it) vouches for the address
+        ({"email_verified": "false"}, "email_verified"),
+        ({"email_verified": DROP}, "email_verified"),
+        ({"email_verified": 1}, "email_verified"),
+        ({"email_verified": "yes"}, "email_verified"),
+        ({"email_verified": None}, "email_verified"),
     ],
 )
 def test_user_token_breaking_a_claim_rule_is_refused(
     client, org, planner, idp, users, claims, rule
 ):
     assert_refused(client, org, delegate(client, planner, idp.token(**claims)), planner, rule)
+
+
+@pytest.mark.parametrize("verified", [True, "true", "TRUE", "True"])
+def test_a_verified_email_in_either_form_is_accepted(client, org, planner, idp, users, verified):
+    resp = delegate(client, planner, idp.token(email_verified=verified))
+    assert resp.status_code == 200, resp.text
+    assert claims_of(resp.json()["access_token"])["sub"] == ALICE
 
 
 def test_unsigned_user_token_is_refused(client, org, planner, idp, users):
