@@ -96,7 +96,9 @@ class SyncAgentAuth:
     ) -> SyncAgentAuth:
         """A client whose tokens act for a user (RFC 8693 delegation); see AgentAuth.for_user."""
         auth = SyncAgentAuth.from_credentials(self.credentials)
-        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        # A workload client has no key to sign with: it acts with its own federated token.
+        own = None if isinstance(self.credentials, Credentials) else self.get_access_token
+        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type, own)
         return auth
 
     @property

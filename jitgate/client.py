@@ -45,6 +45,7 @@ class AgentAuth:
         self._http = http_client
         self._tokens: dict[ScopeKey, AccessToken] = {}
         self._form: Any = proto.token_form  # for_user swaps in the delegation exchange
+        self._delegation: tuple[Any, Any, str | None] | None = None  # for_user's arguments
         self._locks: dict[ScopeKey, asyncio.Lock] = {}
         self._sync: Any = None
         self._owns_http = http_client is None
@@ -100,8 +101,13 @@ class AgentAuth:
         if self._sync is None:
             from jitgate._sync import SyncAgentAuth
 
-            self._sync = SyncAgentAuth.from_credentials(self.credentials)
-            self._sync._form = self._form
+            if self._delegation is not None:  # its own actor, fetched by a blocking twin
+                subject, scope, token_type = self._delegation
+                parent = SyncAgentAuth.from_credentials(self.credentials)
+                self._sync = parent.for_user(subject, scope=scope, subject_token_type=token_type)
+            else:
+                self._sync = SyncAgentAuth.from_credentials(self.credentials)
+                self._sync._form = self._form
         return self._sync
 
     def for_user(
@@ -117,7 +123,13 @@ class AgentAuth:
         user's agent may do. Tokens are exchanged when first needed and cached until shortly
         before they expire, like this client's own."""
         auth = AgentAuth.from_credentials(self.credentials)
-        auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        auth._delegation = (subject_token, scope, subject_token_type)
+        if isinstance(self.credentials, Credentials):
+            auth._form = delegation.exchange_form(subject_token, scope, subject_token_type)
+        else:  # a workload client has no key to sign with: it acts with its own federated token
+            auth._form = delegation.async_exchange_form(
+                subject_token, scope, subject_token_type, self.get_access_token
+            )
         return auth
 
     async def aclose(self) -> None:
@@ -158,6 +170,8 @@ class AgentAuth:
             if cached is not None and cached.fresh():
                 return cached.access_token
             form = self._form(self.credentials, key)
+            if inspect.isawaitable(form):  # a workload's delegation fetches its actor token
+                form = await form
             response = await client.post(self.endpoints.token_url, data=form)
             token = proto.parse_token(response)
             self._tokens[key] = token

@@ -8,10 +8,12 @@ at start-up would go stale while the pod runs on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jitgate._protocol import Credentials, Endpoints, ScopeKey
 from jitgate.errors import JitgateError
@@ -52,6 +54,7 @@ class WorkloadCredentials:
     ) -> WorkloadCredentials:
         if not (callable(source) or isinstance(source, str | os.PathLike)):
             raise TypeError("the workload token source is a file path or a callable")
+        require_safe_transport(base_url)
         return cls(base_url.rstrip("/"), org_id, source, agent_id)
 
     @property
@@ -86,6 +89,35 @@ class WorkloadCredentials:
         if resource is not None:
             form["resource"] = resource
         return form
+
+
+def require_safe_transport(base_url: str) -> None:
+    """The platform token is a bearer credential (whoever holds it is the agent until it
+    expires): it goes over https only, or plain http to this machine (loopback: a local
+    jitgate, a sidecar, tests), never in the clear across a network."""
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise JitgateError(f"{base_url!r} is not a URL", code="configuration_error") from None
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and _is_loopback(host):
+        return
+    raise JitgateError(
+        f"{base_url!r}: the workload token is only sent over https (plain http only to "
+        "127.0.0.0/8, ::1 or localhost)",
+        code="configuration_error",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _read(path: Path) -> str:

@@ -12,12 +12,18 @@ jitgate reads back:
 so that revoking any parent, or suspending any actor, stops the token on its next use, with no
 lookup a plain token does not already make (the revocation list has the database fallback when
 Redis is down; agents' facts come from the decision cache).
+
+A JIT request opened with a delegated token keeps the same links plus `expires_at`, the
+delegated token's `exp`: what is done for the user ends when the user's grant does, so the
+request's deadline and its JIT token's lifetime are capped to it (the JIT token carries it too).
 """
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from app.authz import check as authz
-from app.core.errors import TokenRevoked, Unauthenticated
+from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
 from app.identity import access_tokens
 
 MAX_ACTORS = 3
@@ -70,6 +76,8 @@ def ensure_live(org_id: str, claims: dict[str, Any]) -> None:
     chain = links(claims)
     if chain is None:
         return
+    if delegation_ended(chain, time.time()):
+        raise TokenExpired("the user's delegation this token acts under has expired")
     for agent_id, epoch in (chain.get("epochs") or {}).items():
         facts = authz.agent_facts(org_id, agent_id)
         if facts is None:
@@ -101,15 +109,36 @@ def request_record(claims: dict[str, Any]) -> dict[str, Any] | None:
         "on_behalf_of": on_behalf_of(claims),
         "actors": actors(claims),
         **record_of(claims, str(claims["jti"])),
+        "expires_at": int(claims["exp"]),
     }
+
+
+def delegation_expiry(record: dict[str, Any] | None) -> datetime | None:
+    """When the delegation a request (or a JIT token) was made under ends; None: no bound."""
+    value = (record or {}).get("expires_at")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def delegation_ended(record: dict[str, Any] | None, now: float) -> bool:
+    ends = delegation_expiry(record)
+    return ends is not None and ends.timestamp() <= now
 
 
 def jit_token_links(record: dict[str, Any] | None) -> dict[str, Any]:
     """The claims a JIT token minted for such a request carries: its chain stays checked."""
     if not record:
         return {}
-    keep = ("parents", "epochs", "user_iss")
+    keep = ("parents", "epochs", "user_iss", "expires_at")
     return {DELEGATION: {k: record[k] for k in keep if k in record}}
+
+
+def audit_details(record: dict[str, Any] | None) -> dict[str, Any]:
+    """What an audit event about a request made for a user says of it: for whom, through whom."""
+    if not record:
+        return {}
+    return {"on_behalf_of": record.get("on_behalf_of"), "actor_chain": record.get("actors")}
 
 
 def acting_for(record: dict[str, Any] | None, agent_name: str) -> str:

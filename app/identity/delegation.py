@@ -101,9 +101,15 @@ def _user_of(claims: dict[str, Any], subject_claim: str) -> str:
     value = claims.get(subject_claim)
     if not isinstance(value, str) or not 0 < len(value) <= 320 or not value.isprintable():
         raise SubjectTokenRejected(subject_claim, f"{subject_claim} must name the user")
-    if subject_claim == "email" and claims.get("email_verified") is False:
+    if subject_claim == "email" and not _email_verified(claims.get("email_verified")):
         raise SubjectTokenRejected("email_verified", "the user's email is not verified")
     return value
+
+
+def _email_verified(value: Any) -> bool:
+    """Only a plain yes counts: true, or the string "true" some providers send (any case).
+    Missing, false, "false", 1 or anything else is an email nobody vouched for."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _user_subject(session: Session, org_id: str, token: str, now: float) -> Subject:

@@ -281,6 +281,10 @@ class JitTokenRules:
     def revoke(self, session: Session, *, org_id: str, jti: str, actor: str) -> None:
         raise RuntimeError("app.jit.tokens is not loaded: a JIT token cannot be revoked")
 
+    def withdraw_delegated(self, session: Session, *, org_id: str, jtis: list[str]) -> None:
+        """JIT requests asked under these (now revoked) delegated tokens are withdrawn."""
+        raise RuntimeError("app.jit.tokens is not loaded: JIT requests cannot be withdrawn")
+
 
 _jit_rules = JitTokenRules()
 
@@ -322,6 +326,8 @@ def revoke(
     if record.revoked_at is None:
         _revoke_record(session, record)
         below = _revoke_descendants(session, record.jti)
+        if record.subject is not None:  # a delegation: what was asked under it goes too
+            _jit_rules.withdraw_delegated(session, org_id=org_id, jtis=[record.jti, *below])
         audit.record(
             session,
             audit.EventIn(

@@ -17,7 +17,7 @@ from app.core.columns import utcnow
 from app.core.durations import parse_duration
 from app.core.errors import InvalidTransition, NotEligible, RuleViolation
 from app.core.validation import http_url
-from app.identity import rate_limits
+from app.identity import chain, rate_limits
 from app.identity.tokens import validate_resource
 from app.jit import operations
 from app.jit.notify import after_change
@@ -84,6 +84,8 @@ def create_request(
     resources.require_registered(session, org_id=org_id, resource=resource)
     if idempotency_key and (row := _existing(session, org_id, agent_id, idempotency_key)):
         return _same_request(row, permission, op_hash, resource), False
+    if chain.delegation_ended(delegation, now.timestamp()):
+        raise NotEligible("the user's delegation this request would be made under has expired")
     requested = parse_duration(expires_in, field="expires_in", minimum=10, maximum=MAX_TTL)
     max_ttl = policy.max_token_ttl if policy else 600
     timeout = policy.pending_timeout if policy else 900
@@ -102,7 +104,7 @@ def create_request(
         policy_id=policy.id if policy else None,
         approvals_required=policy.approvals_required if policy else 1,
         created_at=now,
-        pending_deadline=now + timedelta(seconds=timeout),
+        pending_deadline=_deadline(now, timeout, delegation),
         idempotency_key=idempotency_key,
         callback_url=callback,
         resource=resource,
@@ -133,7 +135,7 @@ def create_request(
                 "operation_hash": op_hash,
                 "ttl": row.granted_ttl,
                 **({"resource": resource} if resource else {}),
-                **_chain_details(delegation),
+                **chain.audit_details(delegation),
             },
         ),
     )
@@ -145,7 +147,9 @@ def create_request(
     return row, True
 
 
-def _chain_details(delegation: dict[str, Any] | None) -> dict[str, Any]:
-    if not delegation:
-        return {}
-    return {"on_behalf_of": delegation["on_behalf_of"], "actor_chain": delegation["actors"]}
+def _deadline(now: datetime, timeout: int, delegation: dict[str, Any] | None) -> datetime:
+    """Asked for a user: nobody may approve it once the user's delegation has ended, so the
+    expiry sweep closes it then (app.jit.state_machine.expire says why)."""
+    deadline = now + timedelta(seconds=timeout)
+    ends = chain.delegation_expiry(delegation)
+    return min(deadline, ends) if ends is not None else deadline

@@ -25,6 +25,7 @@ APPROVED = RequestStatus.APPROVED
 
 def mint_token(session: Session, *, request_id: str, now: datetime | None = None) -> bool:
     """Mint the request's token if it is approved and has none yet (idempotent). True if minted."""
+    now = now or utcnow()
     row = session.get(JitRequest, request_id, populate_existing=True)
     if row is None or row.status != APPROVED or row.token_jti is not None:
         return False
@@ -37,11 +38,17 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
             JitDecision.request_id == row.id, JitDecision.decision == "approve"
         )
     ).all()
-    # exp counts from the approval, not from when a worker got round to minting.
-    ttl = max(
-        int((approved_at + timedelta(seconds=row.granted_ttl) - (now or utcnow())).total_seconds()),
-        1,
-    )
+    # exp counts from the approval, not from when a worker got round to minting; and a token
+    # asked for a user ends no later than the delegation it was asked under (less than a
+    # second of it left counts as ended: a token's exp is in whole seconds).
+    ends = approved_at + timedelta(seconds=row.granted_ttl)
+    delegation_ends = chain.delegation_expiry(row.delegation)
+    if delegation_ends is not None:
+        ends = min(ends, delegation_ends)
+    ttl = int((ends - now).total_seconds())
+    if delegation_ends is not None and ttl < 1:
+        return _delegation_ended(session, row, delegation_ends)
+    ttl = max(ttl, 1)
     issued = tokens.mint(
         session,
         agent=agent,
@@ -59,9 +66,9 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
             # Asked for a user: revoking the delegation or suspending an actor stops it too.
             **chain.jit_token_links(row.delegation),
         },
-        now=(now or utcnow()).timestamp(),
+        now=now.timestamp(),
     )
-    expires_at = (now or utcnow()) + timedelta(seconds=ttl)
+    expires_at = now + timedelta(seconds=ttl)
     stmt = (
         update(JitRequest)
         .where(
@@ -92,6 +99,24 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
     session.expire_all()
     after_change(session, row, "token")
     return True
+
+
+def _delegation_ended(session: Session, row: JitRequest, ended: datetime) -> bool:
+    """Approved, but the user's delegation ran out before a token was minted: none is. The
+    request's token life is marked as over at the delegation's end, so the expiry sweep moves
+    it to token_expired (audited, the channels told) and the re-mint sweep stops asking."""
+    stmt = (
+        update(JitRequest)
+        .where(
+            col(JitRequest.id) == row.id,
+            col(JitRequest.status) == APPROVED,
+            col(JitRequest.token_jti).is_(None),
+        )
+        .values(token_expires_at=ended)
+        .execution_options(synchronize_session=False)
+    )
+    rows_changed(session, stmt)
+    return False
 
 
 def token_for_agent(row: JitRequest) -> dict[str, Any] | None:

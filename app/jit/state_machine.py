@@ -22,6 +22,7 @@ from app.core import metrics, validation
 from app.core.columns import aware, utcnow
 from app.core.db import rows_changed
 from app.core.errors import Forbidden, InvalidTransition, NotEligible, NotFound, RuleViolation
+from app.identity import chain
 from app.jit.minting import mint_token
 from app.jit.notify import after_change
 from app.jit.status import RequestStatus
@@ -110,6 +111,9 @@ def approve_now(
     (there is no "approved but no token yet" state) and keeps a broker round trip off the
     decision → agent path (the 100 ms target). The worker's idempotent mint task remains for
     the sweep, which re-sends it for any approval ever found without a token."""
+    if chain.delegation_ended(row.delegation, now.timestamp()):
+        # Its pending deadline is the delegation's end: the sweep records the expiry.
+        raise InvalidTransition(f"request {row.id} was asked under a delegation that has expired")
     if not transition(
         session,
         row,
@@ -313,17 +317,17 @@ def expire(session: Session, *, request_id: str, now: datetime | None = None) ->
     row = session.get(JitRequest, request_id)
     if row is None or row.status != PENDING or aware(row.pending_deadline) > now:  # type: ignore[operator]
         return False
+    why = "nobody decided before the deadline"
+    if chain.delegation_ended(row.delegation, now.timestamp()):
+        why = "the user's delegation it was asked under expired before anyone decided"
     return transition(
         session,
         row,
         expected=PENDING,
-        values={
-            "status": EXPIRED,
-            "decided_at": now,
-            "decision_reason": "nobody decided before the deadline",
-        },
+        values={"status": EXPIRED, "decided_at": now, "decision_reason": why},
         action="jit.expire",
         actor="system",
+        reason=why,
         now=now,
         extra_where=(col(JitRequest.pending_deadline) <= now,),
     )

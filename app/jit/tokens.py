@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +132,11 @@ def _redeem(
         action="jit.consume",
         actor=actor or row.agent_id,
         now=now,
-        details={"jti": claims["jti"], "operation_hash": op_hash},
+        details={
+            "jti": claims["jti"],
+            "operation_hash": op_hash,
+            **chain.audit_details(row.delegation),
+        },
         kind="consumed",
         extra_where=(col(JitRequest.token_jti) == claims["jti"],),
     )
@@ -172,32 +177,75 @@ def withdraw_for_agent(
     session: Session, *, org_id: str, agent_id: str, reason: str, now: datetime | None = None
 ) -> int:
     """An agent suspended or deleted loses what it was waiting for or holding: pending requests
-    are cancelled and approved, unused tokens revoked. Returns how many requests changed."""
+    are cancelled and approved, unused tokens revoked; so are requests asked for a user through
+    a chain this agent was part of (its delegation's epochs name it). Returns how many changed."""
     now = now or utcnow()
-    stmt = select(JitRequest).where(
+    own = select(JitRequest).where(
         JitRequest.org_id == org_id,
         JitRequest.agent_id == agent_id,
         col(JitRequest.status).in_((PENDING, APPROVED)),
     )
-    changed = 0
-    for row in session.exec(stmt).all():
-        if row.status == APPROVED:
-            revoke(
-                session, org_id=org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
-            )
-            changed += 1
-        elif transition(
-            session,
-            row,
-            expected=PENDING,
-            values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
-            action="jit.cancelled",
-            actor="system",
-            reason=reason,
-            now=now,
-        ):
-            changed += 1
-    return changed
+    rows = list(session.exec(own).all())
+    rows += _delegated_open_requests(
+        session, org_id, lambda d: agent_id in (d.get("epochs") or {}), agent_id
+    )
+    return sum(_withdraw(session, row, reason, now) for row in rows)
+
+
+def withdraw_for_delegation(
+    session: Session, *, org_id: str, jtis: list[str], reason: str, now: datetime | None = None
+) -> int:
+    """Delegated tokens were revoked: requests asked under any of them (their delegation's
+    parents name one) are cancelled, or their unused tokens revoked. Returns how many changed."""
+    now = now or utcnow()
+    revoked = set(jtis)
+    rows = _delegated_open_requests(
+        session, org_id, lambda d: bool(revoked.intersection(d.get("parents") or []))
+    )
+    return sum(_withdraw(session, row, reason, now) for row in rows)
+
+
+def _delegated_open_requests(
+    session: Session,
+    org_id: str,
+    matches: Callable[[dict[str, Any]], bool],
+    except_agent: str | None = None,
+) -> list[JitRequest]:
+    """The org's pending or approved requests asked for a user whose chain `matches`. Filtered
+    here, not in SQL: the chain is a JSON column (SQLite and PostgreSQL query JSON differently),
+    and open requests are few (each agent's are capped by its max_pending_jit)."""
+    stmt = select(JitRequest).where(
+        JitRequest.org_id == org_id,
+        col(JitRequest.status).in_((PENDING, APPROVED)),
+        col(JitRequest.delegation).is_not(None),
+    )
+    return [
+        row
+        for row in session.exec(stmt).all()
+        if row.agent_id != except_agent
+        and isinstance(row.delegation, dict)
+        and matches(row.delegation)
+    ]
+
+
+def _withdraw(session: Session, row: JitRequest, reason: str, now: datetime) -> bool:
+    """approved → revoked (its token retired) or pending → cancelled, each a compare-and-set:
+    a decision or a redemption racing this one wins or loses cleanly."""
+    if row.status == APPROVED:
+        after = revoke(
+            session, org_id=row.org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
+        )
+        return after.status == REVOKED
+    return transition(
+        session,
+        row,
+        expected=PENDING,
+        values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
+        action="jit.cancelled",
+        actor="system",
+        reason=reason,
+        now=now,
+    )
 
 
 def revoke(
@@ -329,6 +377,10 @@ class _Rules(tokens.JitTokenRules):
         row = session.exec(stmt).first()
         if row is not None:
             revoke(session, org_id=org_id, request_id=row.id, actor=actor, missing_ok=True)
+
+    def withdraw_delegated(self, session: Session, *, org_id: str, jtis: list[str]) -> None:
+        reason = "the user's delegation it was asked under was revoked"
+        withdraw_for_delegation(session, org_id=org_id, jtis=jtis, reason=reason)
 
 
 tokens.register_jit_rules(_Rules())

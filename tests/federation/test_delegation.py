@@ -377,3 +377,226 @@ def test_jit_token_for_a_delegated_request_dies_with_the_delegation(
         e for e in audit_events(client, org, action="jit.consume") if e["outcome"] == "refused"
     ]
     assert refused
+
+
+# --- a JIT request made for a user ends with the user's delegation (review 16) ------------------
+
+JIT_BODY = {"permission": "email.send", "justification": "alice's digest", "operation": {"n": 1}}
+
+
+def approver_for(client, org, permission: str = "email.send") -> dict:
+    """An approver with their API token, named by a jit policy on the permission."""
+    body = {"email": "ann@example.com", "name": "Ann"}
+    approver = client.post(f"{org.api}/approvers", json=body, headers=org.admin).json()
+    set_policy(client, org, permission, "jit", approvers=[approver["approver_id"]])
+    approver["headers"] = bearer(approver["api_token"])
+    return approver
+
+
+def ask_for_alice(client, org, delegated: str, **extra) -> dict:
+    made = client.post(
+        f"{org.api}/jit/requests", json={**JIT_BODY, **extra}, headers=bearer(delegated)
+    )
+    assert made.status_code in (200, 202), made.text
+    return made.json()
+
+
+def request_row(request_id: str):
+    from app.core.db import session_scope
+    from app.models import JitRequest
+
+    with session_scope() as session:
+        row = session.get(JitRequest, request_id)
+        session.expunge(row)
+        return row
+
+
+def test_jit_token_for_a_user_ends_no_later_than_the_users_token(client, org, planner, idp, users):
+    # alice's ID token is good for one more minute; a policy grants JIT tokens for 10 minutes
+    user_exp = int(time.time()) + 60
+    set_policy(client, org, "email.send", "jit", auto_approve=True, max_token_ttl=600)
+    delegated = delegated_token(client, planner, idp.token(exp=user_exp))
+    assert claims_of(delegated)["exp"] <= user_exp
+    made = ask_for_alice(client, org, delegated, expires_in=600)
+    jit_claims = claims_of(made["token"]["access_token"])
+    assert jit_claims["jit"]["on_behalf_of"] == ALICE
+    # the JIT token acts for alice: it does not outlive her token (nor the delegated one)
+    assert jit_claims["exp"] <= claims_of(delegated)["exp"] <= user_exp
+    assert jit_claims["delegation"]["expires_at"] == claims_of(delegated)["exp"]
+    assert made["token"]["expires_in"] <= 60
+
+
+def test_a_pending_request_for_a_user_expires_with_the_delegation(client, org, planner, idp, users):
+    from datetime import UTC, datetime, timedelta
+
+    from app.core.db import session_scope
+    from app.jit import state_machine as jit
+
+    approver = approver_for(client, org)
+    delegated = delegated_token(client, planner, idp.token(exp=int(time.time()) + 120))
+    ends = datetime.fromtimestamp(claims_of(delegated)["exp"], UTC)
+    made = ask_for_alice(client, org, delegated)
+    # nobody may approve it past the delegation's end: that is its deadline (policy: 15 min)
+    assert made["status"] == "pending"
+    assert request_row(made["request_id"]).pending_deadline.replace(tzinfo=UTC) == ends
+    later = ends + timedelta(seconds=1)
+    with session_scope() as session:
+        approver_row = session.get(jit.Approver, approver["approver_id"])
+        with pytest.raises(jit.InvalidTransition, match="expired"):
+            jit.approve(
+                session=session, request_id=made["request_id"], approver=approver_row, now=later
+            )
+    # and the sweep closes it, saying why
+    with session_scope() as session:
+        assert jit.expire(session, request_id=made["request_id"], now=later) is True
+    row = client.get(f"{org.api}/jit/requests/{made['request_id']}", headers=org.admin).json()
+    assert row["status"] == "expired"
+    assert "delegation" in row["reason"] and "expired" in row["reason"]
+
+
+def test_an_approval_minted_after_the_delegation_ended_gets_no_token(
+    client, org, planner, idp, users
+):
+    # given an approved request whose token was never minted (the mint was lost) ...
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.core.db import session_scope
+    from app.jit import minting
+    from app.jit import tokens as jit_tokens
+    from app.models import JitRequest
+
+    approver_for(client, org)
+    delegated = delegated_token(client, planner, idp.token())
+    rid = ask_for_alice(client, org, delegated)["request_id"]
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        session.execute(
+            update(JitRequest)
+            .where(JitRequest.id == rid)
+            .values(status="approved", decided_at=now, decision_reason="ok")
+        )
+    # ... when a worker mints it after alice's delegation has ended, no token is made
+    after = datetime.fromtimestamp(claims_of(delegated)["exp"], UTC) + timedelta(seconds=1)
+    with session_scope() as session:
+        assert minting.mint_token(session, request_id=rid, now=after) is False
+    row = request_row(rid)
+    assert row.token_jti is None and row.token_encrypted is None
+    # and the expiry sweep records the approval's end (no re-mint is asked for again)
+    with session_scope() as session:
+        assert rid in jit_tokens.expire_tokens(session, now=after)
+    assert request_row(rid).status == "token_expired"
+
+
+def test_a_jit_token_carrying_an_ended_delegation_is_refused(client, org, planner, idp, users):
+    """Defence in depth: the JIT token's own exp already ends with the delegation; the chain
+    check refuses a token whose recorded delegation expiry is past all the same."""
+    from app.core.errors import TokenExpired
+    from app.identity import chain
+
+    claims = {"delegation": {"parents": [], "epochs": {}, "expires_at": int(time.time()) - 1}}
+    with pytest.raises(TokenExpired, match="delegation"):
+        chain.ensure_live(org.org_id, claims)
+
+
+def test_jit_consume_audit_names_the_user(client, org, planner, mailer, idp, users):
+    set_policy(client, org, "email.send", "jit", auto_approve=True)
+    first = delegated_token(client, planner, idp.token())
+    second = hop(client, mailer, first).json()["access_token"]
+    jit_token = ask_for_alice(client, org, second)["token"]["access_token"]
+    consume = {"token": jit_token, "permission": "email.send", "operation": {"n": 1}}
+    assert client.post(f"{org.api}/jit/tokens/consume", json=consume).status_code == 200
+    [used] = audit_events(client, org, action="jit.consume")
+    assert used["outcome"] == "consumed"
+    assert used["details"]["on_behalf_of"] == ALICE
+    agents = [a["agent"] for a in used["details"]["actor_chain"]]
+    assert agents == ["mailer-bot", "planner-bot"]
+
+
+# --- revoking the delegation or suspending an actor withdraws what was asked under it ------------
+
+
+def test_pending_request_is_withdrawn_when_its_delegation_is_revoked(
+    client, org, planner, idp, users
+):
+    approver = approver_for(client, org)
+    delegated = delegated_token(client, planner, idp.token())
+    made = ask_for_alice(client, org, delegated)
+    assert made["status"] == "pending"
+    # an unrelated request of the same agent, on its own behalf, is left alone
+    own = ask_for_alice(client, org, planner.token(client), operation={"n": 2})
+    client.post(f"{org.api}/oauth/revoke", data={"token": delegated}, headers=org.admin)
+    row = client.get(f"{org.api}/jit/requests/{made['request_id']}", headers=org.admin).json()
+    # approvers are no longer asked to approve "planner-bot for alice" for a dead delegation
+    assert row["status"] == "cancelled"
+    assert "delegation" in row["reason"] and "revoked" in row["reason"]
+    assert (
+        client.get(f"{org.api}/jit/requests/{own['request_id']}", headers=org.admin).json()[
+            "status"
+        ]
+        == "pending"
+    )
+    # the cancellation is audited, and the channels are owed the outcome (the outbox)
+    [cancelled] = audit_events(client, org, action="jit.cancelled")
+    assert cancelled["target"] == made["request_id"]
+    assert outbox_kinds(made["request_id"]) >= {"announce", "outcome"}
+    # and a late approval loses cleanly
+    late = client.post(
+        f"{org.api}/jit/requests/{made['request_id']}/approve", json={}, headers=approver["headers"]
+    )
+    assert late.status_code == 409, late.text
+
+
+def outbox_kinds(request_id: str) -> set[str]:
+    from sqlmodel import select
+
+    from app.core.db import session_scope
+    from app.jit.outbox_models import OutboxRow
+
+    with session_scope() as session:
+        rows = session.exec(select(OutboxRow).where(OutboxRow.request_id == request_id)).all()
+        return {r.kind for r in rows}
+
+
+def test_revoking_the_first_hop_withdraws_requests_asked_further_down(
+    client, org, planner, mailer, idp, users
+):
+    approver_for(client, org)
+    first = delegated_token(client, planner, idp.token())
+    second = hop(client, mailer, first).json()["access_token"]
+    made = ask_for_alice(client, org, second)
+    client.post(f"{org.api}/oauth/revoke", data={"token": first}, headers=planner.bearer(client))
+    row = client.get(f"{org.api}/jit/requests/{made['request_id']}", headers=org.admin).json()
+    assert row["status"] == "cancelled"
+
+
+def test_an_approved_token_is_revoked_with_its_delegation(client, org, planner, idp, users):
+    set_policy(client, org, "email.send", "jit", auto_approve=True)
+    delegated = delegated_token(client, planner, idp.token())
+    made = ask_for_alice(client, org, delegated)
+    assert made["status"] == "approved"
+    client.post(f"{org.api}/oauth/revoke", data={"token": delegated}, headers=org.admin)
+    row = client.get(f"{org.api}/jit/requests/{made['request_id']}", headers=org.admin).json()
+    assert row["status"] == "revoked"
+    consume = {"token": made["token"]["access_token"], "permission": "email.send"}
+    resp = client.post(f"{org.api}/jit/tokens/consume", json={**consume, "operation": {"n": 1}})
+    assert resp.status_code == 401, resp.text
+
+
+def test_suspending_an_earlier_actor_withdraws_the_next_agents_request(
+    client, org, planner, mailer, idp, users
+):
+    approver_for(client, org)
+    first = delegated_token(client, planner, idp.token())
+    second = hop(client, mailer, first).json()["access_token"]
+    made = ask_for_alice(client, org, second)  # mailer-bot asks, for alice, through planner-bot
+    # an unrelated pending request of mailer-bot's own stays
+    own = ask_for_alice(client, org, mailer.token(client), operation={"n": 2})
+    url = f"{org.api}/agents/{planner.agent_id}"
+    assert client.patch(url, json={"status": "suspended"}, headers=org.admin).status_code == 200
+    row = client.get(f"{org.api}/jit/requests/{made['request_id']}", headers=org.admin).json()
+    assert row["status"] == "cancelled"
+    assert "suspended" in row["reason"]
+    own_row = client.get(f"{org.api}/jit/requests/{own['request_id']}", headers=org.admin).json()
+    assert own_row["status"] == "pending"

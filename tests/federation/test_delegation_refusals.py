@@ -69,12 +69,25 @@ def test_user_issuer_of_another_org_is_untrusted_here(client, org, planner, idp)
         ({"exp": DROP}, "exp"),
         ({"email": DROP}, "email"),  # the issuer names users by email: none, no user
         ({"email_verified": False}, "email_verified"),
+        # only true (or the string "true", as some providers send it) vouches for the address
+        ({"email_verified": "false"}, "email_verified"),
+        ({"email_verified": DROP}, "email_verified"),
+        ({"email_verified": 1}, "email_verified"),
+        ({"email_verified": "yes"}, "email_verified"),
+        ({"email_verified": None}, "email_verified"),
     ],
 )
 def test_user_token_breaking_a_claim_rule_is_refused(
     client, org, planner, idp, users, claims, rule
 ):
     assert_refused(client, org, delegate(client, planner, idp.token(**claims)), planner, rule)
+
+
+@pytest.mark.parametrize("verified", [True, "true", "TRUE", "True"])
+def test_a_verified_email_in_either_form_is_accepted(client, org, planner, idp, users, verified):
+    resp = delegate(client, planner, idp.token(email_verified=verified))
+    assert resp.status_code == 200, resp.text
+    assert claims_of(resp.json()["access_token"])["sub"] == ALICE
 
 
 def test_unsigned_user_token_is_refused(client, org, planner, idp, users):
@@ -262,3 +275,49 @@ def test_admin_and_approver_tokens_are_neither_subject_nor_actor(
         assert_oauth_error(resp, 400, "invalid_request")
     assert issued_tokens(planner.agent_id) == 0
     assert len(token_refusals(client, org)) >= 2
+
+
+# --- review 16: odd exchanges and spoofed claims ------------------------------------------------
+
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+
+
+def test_malformed_exchanges_never_500_and_never_issue(client, org, planner, idp, users):
+    own = planner.token(client)
+    delegated = delegated_token(client, planner, idp.token())
+    odd_users = [
+        idp.token(email=["a"]), idp.token(email=None), idp.token(exp="soon"),
+        idp.token(aud={"x": 1}), idp.token(email="a" * 400), idp.token(email="x\u202ey"),
+        idp.token(iat=10**20), idp.token(nbf="x"), "a.b.c", "." * 5, "x" * 70000,
+    ]  # fmt: skip
+    actor = {"actor_token": own, "actor_token_type": ACCESS_TOKEN_TYPE}
+    forms = [{"subject_token": st, "subject_token_type": JWT_TYPE, **actor} for st in odd_users]
+    for at in ["a.b.c", "jgadm_xyz", "", own + "x", delegated, "e30.e30.e30", "x" * 70000]:
+        forms.append({"subject_token": idp.token(), "subject_token_type": JWT_TYPE,
+                      "actor_token": at, "actor_token_type": ACCESS_TOKEN_TYPE})  # fmt: skip
+    for st in ["a.b.c", "e30.e30.", own, "jgadm_x", "x" * 70000]:
+        forms.append({"subject_token": st, "subject_token_type": ACCESS_TOKEN_TYPE, **actor})
+    hop_form = {"subject_token": delegated, "subject_token_type": ACCESS_TOKEN_TYPE, **actor}
+    forms.append({**hop_form, "scope": "\x00 email.read"})
+    forms.append({**hop_form, "resource": "http://[::1"})
+    forms.append({**hop_form, "client_assertion_type": "x"})
+    bad = []
+    for f in forms:
+        resp = client.post(f"{org.api}/oauth/token", data={"grant_type": EXCHANGE, **f})
+        if resp.status_code >= 500 or resp.status_code == 200:
+            bad.append((resp.status_code, {k: v[:40] for k, v in f.items()}, resp.text[:200]))
+    assert not bad, bad
+
+
+def test_act_and_delegation_claims_in_the_users_token_are_ignored(client, org, planner, idp, users):
+    spoof = idp.token(
+        act={"sub": "agt_x", "act": {"sub": "agt_y"}},
+        delegation={"parents": 1},
+        may_act={"sub": "nobody"},
+        scope="everything",
+    )
+    claims = claims_of(delegated_token(client, planner, spoof))
+    assert claims["act"] == {"sub": planner.agent_id, "agent": "planner-bot"}
+    assert claims["delegation"]["parents"] == []
+    assert "everything" not in claims["scope"].split()

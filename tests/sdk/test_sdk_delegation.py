@@ -41,6 +41,7 @@ class SignIn:
     def id_token(self, email: str = ALICE, lifetime: int = 3600) -> str:
         now = int(time.time())
         claims = {"iss": self.issuer, "sub": "00u1", "email": email, "aud": AUDIENCE}
+        claims["email_verified"] = True  # subject_claim email: only a vouched-for address
         claims |= {"iat": now, "exp": now + lifetime}
         return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid})
 

@@ -14,7 +14,7 @@ import pytest
 from jitgate import AgentAuth, SyncAgentAuth, WorkloadTokenUnavailable
 from jitgate.workload import JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT
 
-BASE = "http://jitgate.test"
+BASE = "https://jitgate.test"
 ORG = "org_test"
 TOKEN_URL = f"{BASE}/orgs/{ORG}/api/v1/oauth/token"
 
@@ -189,3 +189,94 @@ def test_from_env_with_a_token_file_but_no_org_is_a_configuration_error(tmp_path
     monkeypatch.delenv("JITGATE_ORG_ID", raising=False)
     with pytest.raises(JitgateError, match="JITGATE_ORG_ID"):
         SyncAgentAuth.from_env()
+
+
+# --- the platform token only travels over https (or to this machine) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://jitgate.test",
+        "http://10.0.0.7:8000",
+        "http://localhost.evil.example",
+        "http://[::ffff:7f00:1]",  # IPv4-mapped: not ::1, and not loopback to every stack
+        "ftp://jitgate.test",
+        "https://",
+        "jitgate.test",
+    ],
+)
+def test_a_plain_http_url_off_this_machine_is_refused(base_url):
+    from jitgate import JitgateError
+
+    with pytest.raises(JitgateError, match="only sent over https") as refused:
+        SyncAgentAuth.from_workload_token("/dev/null", base_url=base_url, org_id=ORG)
+    assert refused.value.code == "configuration_error"
+    with pytest.raises(JitgateError, match="only sent over https"):
+        AgentAuth.from_workload_token("/dev/null", base_url=base_url, org_id=ORG)
+
+
+def test_the_environment_is_held_to_the_same_rule(monkeypatch, tmp_path):
+    from jitgate import JitgateError
+
+    monkeypatch.setenv("JITGATE_WORKLOAD_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("JITGATE_URL", "http://jitgate.test")
+    monkeypatch.setenv("JITGATE_ORG_ID", ORG)
+    with pytest.raises(JitgateError, match="only sent over https"):
+        SyncAgentAuth.from_env()
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://jitgate.test",
+        "http://127.0.0.1:8000",
+        "http://127.8.9.10",
+        "http://[::1]:8000",
+        "http://localhost:8000",
+        "http://LOCALHOST",
+    ],
+)
+def test_https_or_loopback_is_accepted(base_url):
+    auth = SyncAgentAuth.from_workload_token("/dev/null", base_url=base_url, org_id=ORG)
+    assert auth.endpoints.token_url.startswith(base_url.rstrip("/"))
+
+
+# --- acting for a user: the workload's own token is the actor (RFC 8693 §2.1) ---------------------
+
+
+def test_for_user_on_a_workload_client_authenticates_the_actor_with_its_own_token(endpoint):
+    auth = sync_client(endpoint, lambda: "platform.jwt.token")
+    delegated = auth.for_user("user.id.token", scope="document.read")
+    delegated._http = auth._http
+    delegated.get_access_token()
+    own, exchange = endpoint.forms
+    # first the agent's own token, federated with the platform token ...
+    assert own["subject_token"] == "platform.jwt.token"
+    assert "actor_token" not in own
+    # ... then the user's token exchanged with that token as the actor
+    assert exchange["grant_type"] == TOKEN_EXCHANGE_GRANT
+    assert exchange["subject_token"] == "user.id.token"
+    assert exchange["subject_token_type"] == JWT_TOKEN_TYPE
+    assert exchange["actor_token"] == auth.get_access_token()
+    assert exchange["actor_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    assert exchange["scope"] == "document.read"
+    assert "platform.jwt.token" not in exchange.values()  # the platform token is not the actor
+
+
+def test_async_for_user_on_a_workload_client_authenticates_the_actor(endpoint):
+    async def run() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(endpoint.handle))
+        auth = AgentAuth.from_workload_token(
+            lambda: "platform.jwt.token", base_url=BASE, org_id=ORG, http_client=http
+        )
+        delegated = auth.for_user("user.id.token")
+        delegated._http, delegated._owns_http = http, False
+        await delegated.get_access_token()
+        own, exchange = endpoint.forms
+        assert exchange["actor_token"] == await auth.get_access_token()
+        assert exchange["subject_token"] == "user.id.token"
+        assert own["subject_token"] == "platform.jwt.token"
+        await http.aclose()
+
+    asyncio.run(run())

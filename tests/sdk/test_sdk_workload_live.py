@@ -202,3 +202,48 @@ def test_missing_token_file_is_reported_before_anything_reaches_the_server(live_
     with pytest.raises(WorkloadTokenUnavailable, match="not-mounted"):
         auth.check("document.read")
     assert recorder.subject_tokens == []
+
+
+def test_a_workload_client_acts_for_a_user_with_its_own_federated_token(
+    live_server, live_admin, cluster, tmp_path
+):
+    """for_user on a keyless client: the server accepts the workload's own token as the actor."""
+    from jitgate import generate_key
+    from tests.sdk.test_sdk_delegation import ALICE, SignIn
+
+    name = f"planner-{uuid.uuid4().hex[:6]}"
+    planner = live_admin.register_agent(
+        name, ["delegation.act", "document.read"], generate_key()[1]
+    )
+    trust_and_federate(live_admin, cluster, planner["agent_id"])
+    sign_in = SignIn(live_admin)
+    path = tmp_path / "token"
+    path.write_text(cluster.token())
+    auth = SyncAgentAuth.from_workload_token(
+        path, base_url=live_server.base_url, org_id=live_server.org_id
+    )
+    for_alice = auth.for_user(sign_in.id_token(), scope="document.read")
+    verifier = TokenVerifier(f"{live_server.base_url}/orgs/{live_server.org_id}")
+    claims = jwt_claims(for_alice.get_access_token())
+    assert claims["sub"] == ALICE
+    assert claims["act"]["sub"] == planner["agent_id"]
+    assert verifier.verify(for_alice.get_access_token()).scopes == ("document.read",)
+    decision = for_alice.check("document.read")
+    assert decision["allowed"] is True and decision["on_behalf_of"] == ALICE
+
+    async def run() -> str:
+        async_auth = AgentAuth.from_workload_token(
+            path, base_url=live_server.base_url, org_id=live_server.org_id
+        )
+        try:
+            return await async_auth.for_user(sign_in.id_token()).get_access_token()
+        finally:
+            await async_auth.aclose()
+
+    assert jwt_claims(asyncio.run(run()))["act"]["sub"] == planner["agent_id"]
+
+
+def jwt_claims(token: str) -> dict:
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})
