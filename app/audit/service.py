@@ -286,10 +286,15 @@ def _start_refused(
 ) -> ChainReport | None:
     if start.seq == 0:
         return None
-    lost = f"the chain no longer contains the event verified at seq {start.seq} with hash {start.hash}"
+    lost = (
+        f"the chain no longer contains the event verified at seq {start.seq} with hash {start.hash}"
+    )
     if start.seq > last:
         return ChainReport(
-            org_id, 0, last + 1, f"the chain is shorter than when it was verified: {lost}",
+            org_id,
+            0,
+            last + 1,
+            f"the chain is shorter than when it was verified: {lost}",
             start_refused=True,
         )
     event = session.exec(
@@ -302,7 +307,10 @@ def _start_refused(
     problem = _link_problem(event, event.prev_hash, start.seq)
     if problem:
         return ChainReport(
-            org_id, 0, start.seq, f"the event verified at seq {start.seq} changed: {problem}",
+            org_id,
+            0,
+            start.seq,
+            f"the event verified at seq {start.seq} changed: {problem}",
             start_refused=True,
         )
     return None
