@@ -51,11 +51,21 @@ def optional(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def whole_number(raw: str) -> int | str:
+    """A typed whole number as an int; anything else as typed, for the API's validation to
+    refuse with a field error. ASCII digits only and a bounded length: "²".isdigit() is true
+    but int() refuses it, and int() refuses numbers of more than 4,300 digits."""
+    text = raw.strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 18 else text
+
+
 def json_object(name: str, raw: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise FieldError(name, f"{name} is not valid JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the parser's stack
+        raise FieldError(name, f"{name} is nested too deeply.") from None
 
 
 def body_of(model: type[B], data: dict[str, Any]) -> B:

@@ -1,5 +1,6 @@
 """The emailed sign-in link's routes: ask for a link, see whom it signs in, use it once."""
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -9,6 +10,8 @@ from app.admin import login_link, signin, views
 from app.dashboard.pages import DashboardRoute, Problem
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(route_class=DashboardRoute)
 TextField = Annotated[str, Form()]
@@ -27,7 +30,11 @@ def email_me_a_link(
         raise Problem(404, "Sign-in links are not available", "Sign in with your admin token.")
     if not signin.form_checked(request, login_csrf):
         return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
-    messages = login_link.messages_for(session, email[:400])
+    try:
+        messages = login_link.messages_for(session, email[:400])
+    except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
+        log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
+        messages = []
     if messages:
         background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
     return signin.login_page(request, notice=signin.LINK_NOTICE)

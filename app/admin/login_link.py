@@ -107,15 +107,24 @@ def messages_for(session: Session, email: str) -> list[EmailMessage]:
         if rate_limits.get_counter().hit(f"admin-links/{row.org_id}", ORG_LINKS_PER_HOUR, 3600):
             continue
         org = session.get(Org, row.org_id)
-        out.append(_message(row, org.name if org else row.org_id, make_token(row)))
+        try:
+            out.append(_message(row, org.name if org else row.org_id, make_token(row)))
+        except Exception as exc:  # noqa: BLE001 - the page's answer must not depend on it
+            log.warning("could not build an admin sign-in link: %s", type(exc).__name__)
     return out
+
+
+def _one_line(text: str) -> str:
+    """Header-safe: runs of white space and control characters become one space (an org
+    named before names had to be printable must not break the Subject header)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def _message(admin: AdminToken, org_name: str, token: str) -> EmailMessage:
     settings = get_settings()
     url = settings.public_url.rstrip("/") + LINK_PATH + token
     msg = EmailMessage()
-    msg["Subject"] = f"Your jitgate admin sign-in link for {org_name}"
+    msg["Subject"] = f"Your jitgate admin sign-in link for {_one_line(org_name)}"
     msg["From"] = settings.email_from
     msg["To"] = admin.email
     msg["Message-ID"] = make_msgid(domain="jitgate")

@@ -13,7 +13,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
-from app.admin.forms import FormState, attempt, body_of, json_object, optional, words
+from app.admin.forms import (
+    FormState,
+    attempt,
+    body_of,
+    json_object,
+    optional,
+    whole_number,
+    words,
+)
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.approvers import lifecycle
 from app.approvers import service as approver_service
@@ -206,9 +214,7 @@ def agent_settings(
     form = FormState(
         values={"capabilities": capabilities, "owner": owner, **budget_values, "budget": ""}
     )
-    budget = {
-        k: int(v) if v.strip().isdigit() else (v.strip() or None) for k, v in budget_values.items()
-    }
+    budget = {k: whole_number(v) if v.strip() else None for k, v in budget_values.items()}
     data = {"capabilities": words(capabilities), "owner": optional(owner), "budget": budget}
     if not _patch(session, user, agent_id, form, data):
         return _agent_page(request, session, user, agent_id, form=form, status=422)
@@ -416,9 +422,9 @@ def _policy_body(values: dict) -> PolicyIn:
             "mode": values["mode"],
             "approvers": values["approvers"],
             "groups": words(values["groups"]),
-            "approvals_required": int(required) if required.isdigit() else required,
-            "max_token_ttl": int(ttl) if ttl.isdigit() else ttl or 600,
-            "pending_timeout": int(timeout) if timeout.isdigit() else timeout or 900,
+            "approvals_required": whole_number(required),
+            "max_token_ttl": whole_number(ttl) if ttl else 600,
+            "pending_timeout": whole_number(timeout) if timeout else 900,
             "channels": values["channels"] or None,
             "slack_channel": optional(values["slack_channel"]),
             "webhook_url": optional(values["webhook_url"]),

@@ -25,7 +25,7 @@ from app.admin import (
     views,
 )
 from app.admin import session as admin_sessions
-from app.admin.forms import FormState, attempt
+from app.admin.forms import FormState, attempt, whole_number
 from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
 from app.audit.views import Flushed, public_event
@@ -182,11 +182,12 @@ def _audit_query(actor: str, action: str, since: str, before: str) -> views.Audi
         raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    page_from = whole_number(before)
     return views.AuditQuery(
         actor=actor.strip()[:200],
         action=action.strip()[:64],
         since=when,
-        before=int(before) if before.strip().isdigit() and len(before) < 18 else None,
+        before=page_from if isinstance(page_from, int) else None,  # a bad cursor: the first page
     )
 
 

@@ -233,6 +233,7 @@ class ChainReport:
     broken_seq: int | None
     problem: str | None
     last_hash: str | None = None  # the verified head's hash, when the chain is intact
+    start_refused: bool = False  # the chain no longer holds the head this check started from
 
 
 def verify_chain(session: Session, org_id: str, *, start: ChainPoint = ORIGIN) -> ChainReport:
@@ -241,8 +242,8 @@ def verify_chain(session: Session, org_id: str, *, start: ChainPoint = ORIGIN) -
 
     The head is read first and only events up to it are checked: appends that land while the
     check runs belong to the next check, not to a false "events missing" report. From a later
-    `start` (a head verified before), only its own stored hash is compared again: an edit of an
-    older event is found by the next full check, not by this one.
+    `start` (a head verified before), only that event itself is checked again (its stored hash,
+    recomputed from its contents): an edit of an older event is found by the next full check.
     """
     head = session.execute(select(Org.audit_seq, Org.audit_head).where(Org.id == org_id)).first()
     last = head.audit_seq if head is not None else 0
@@ -273,18 +274,45 @@ def verify_chain(session: Session, org_id: str, *, start: ChainPoint = ORIGIN) -
     return ChainReport(org_id, checked, None, None, last_hash=prev)
 
 
+def verified_point_missing(session: Session, org_id: str, point: ChainPoint) -> ChainReport | None:
+    """A broken report when the chain no longer holds `point` as it was verified (the event
+    at that seq is gone, its stored hash differs, or its contents no longer give that hash)."""
+    head = session.execute(select(Org.audit_seq).where(Org.id == org_id)).first()
+    return _start_refused(session, org_id, point, head.audit_seq if head is not None else 0)
+
+
 def _start_refused(
     session: Session, org_id: str, start: ChainPoint, last: int
 ) -> ChainReport | None:
     if start.seq == 0:
         return None
+    lost = (
+        f"the chain no longer contains the event verified at seq {start.seq} with hash {start.hash}"
+    )
     if start.seq > last:
-        return ChainReport(org_id, 0, last + 1, "the chain is shorter than when it was verified")
-    stored = session.exec(
-        select(AuditEvent.hash).where(AuditEvent.org_id == org_id, AuditEvent.seq == start.seq)
+        return ChainReport(
+            org_id,
+            0,
+            last + 1,
+            f"the chain is shorter than when it was verified: {lost}",
+            start_refused=True,
+        )
+    event = session.exec(
+        select(AuditEvent).where(AuditEvent.org_id == org_id, AuditEvent.seq == start.seq)
     ).first()
-    if stored != start.hash:
-        return ChainReport(org_id, 0, start.seq, "an event changed since it was verified")
+    if event is None or event.hash != start.hash:
+        return ChainReport(org_id, 0, start.seq, lost, start_refused=True)
+    # The stored hash alone proves nothing: recompute it from the row's own contents (its
+    # stored predecessor is checked by the next full check, like every older link).
+    problem = _link_problem(event, event.prev_hash, start.seq)
+    if problem:
+        return ChainReport(
+            org_id,
+            0,
+            start.seq,
+            f"the event verified at seq {start.seq} changed: {problem}",
+            start_refused=True,
+        )
     return None
 
 

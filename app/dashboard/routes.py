@@ -244,7 +244,10 @@ def deny(
 
 
 def _limit(raw: str, default: int) -> int:
-    return min(max(int(raw), 1), views.MAX_ROWS) if raw.strip().isdigit() else default
+    text = raw.strip()  # ASCII digits: "²".isdigit() is true but int() refuses it
+    if not (text.isascii() and text.isdecimal() and len(text) <= 18):
+        return default
+    return min(max(int(text), 1), views.MAX_ROWS)
 
 
 def _since(raw: str) -> datetime | None:

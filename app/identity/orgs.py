@@ -29,6 +29,8 @@ def create_org(
     name = name.strip()
     if not name or len(name) > 200:
         raise RuleViolation("an organization name is 1 to 200 characters")
+    if not name.isprintable():  # a new line would end up in email headers (sign-in links)
+        raise RuleViolation("an organization name must be printable text, on one line")
     org_id = slug or new_id("org_")
     if slug is not None and not SLUG.match(slug):
         raise RuleViolation("an org slug is 2-63 characters of a-z, 0-9 and '-'")

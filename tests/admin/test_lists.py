@@ -133,3 +133,84 @@ def test_incremental_and_full_checks_agree_on_an_intact_chain(org, client):
     assert step.incremental and step.report.broken_seq is None
     assert step.report.checked == whole.checked > full.checked
     assert step.report.last_hash == whole.last_hash
+
+
+def test_a_content_edit_of_the_verified_head_is_found_by_the_overview(admin, org):
+    # The stored hash is kept: only recomputing it from the row finds the edit (review 13, L1)
+    chain_state.forget()
+    admin.get("/admin/overview")
+    with _session() as session:
+        head = chain_state.latest(session, org.org_id).report.checked
+    tamper(org.org_id, head, reason="edited after the check")
+    page = admin.get("/admin/overview").text
+    assert f"Audit chain broken at event {head}" in page
+    assert "changed" in page
+
+
+def _rewind(org_id: str, keep: int) -> None:
+    """Cut the chain after event `keep` and move the org's head back to it: a shorter chain
+    that is consistent in itself."""
+    from sqlalchemy import text
+
+    with get_engine().begin() as conn:
+        head = conn.execute(
+            text("SELECT hash FROM audit_event WHERE org_id = :o AND seq = :s"),
+            {"o": org_id, "s": keep},
+        ).scalar_one()
+        conn.execute(
+            text("DELETE FROM audit_event WHERE org_id = :o AND seq > :s"), {"o": org_id, "s": keep}
+        )
+        conn.execute(
+            text("UPDATE org SET audit_seq = :s, audit_head = :h WHERE id = :o"),
+            {"o": org_id, "s": keep, "h": head},
+        )
+
+
+def test_a_chain_cut_short_stays_reported_by_the_overview_and_the_button(admin, org, client):
+    # Review 13, M1: the fallback full check passed on the shorter chain and forgot the head
+    chain_state.forget()
+    factories.register_agent(client, org, capabilities=["document.read"])
+    admin.get("/admin/overview")
+    with _session() as session:
+        verified = chain_state.latest(session, org.org_id)
+    seq, digest = verified.report.checked, verified.report.last_hash
+    _rewind(org.org_id, seq - 2)
+    with _session() as session:
+        assert audit.verify_chain(session, org.org_id).broken_seq is None  # consistent in itself
+    lost = f"the chain no longer contains the event verified at seq {seq} with hash {digest}"
+    for _ in range(2):  # the first report must not erase the evidence for the next one
+        overview = html.unescape(admin.get("/admin/overview").text)
+        assert "Audit chain broken" in overview and lost in overview
+        button = html.unescape(admin.get("/admin/audit?verify=1").text)
+        assert "The chain is broken" in button and lost in button
+    # New events appended to the cut chain do not make it pass either
+    factories.register_agent(client, org, capabilities=["document.read"])
+    assert lost in html.unescape(admin.get("/admin/overview").text)
+
+
+def test_a_rewritten_verified_head_is_not_forgotten_by_the_full_check(admin, org, client):
+    # A whole chain rewritten consistently from event 1 (here: re-hashed after an edit of the
+    # head) passes a full check; the button still says the verified event is gone.
+    chain_state.forget()
+    admin.get("/admin/overview")
+    with _session() as session:
+        verified = chain_state.latest(session, org.org_id).report
+    _rewind(org.org_id, verified.checked - 1)  # the verified head deleted ...
+    factories.register_agent(client, org, capabilities=["document.read"])  # ... and replaced
+    with _session() as session:
+        again = audit.verify_chain(session, org.org_id)
+    assert again.broken_seq is None and again.checked >= verified.checked
+    button = html.unescape(admin.get("/admin/audit?verify=1").text)
+    assert f"event verified at seq {verified.checked} with hash {verified.last_hash}" in button
+    overview = html.unescape(admin.get("/admin/overview").text)
+    assert f"Audit chain broken at event {verified.checked}" in overview
+
+
+def test_a_break_found_by_the_full_check_keeps_the_overview_on_full_checks(admin, org, client):
+    chain_state.forget()
+    admin.get("/admin/overview")
+    tamper(org.org_id, 1, reason="edited")
+    assert "The chain is broken at event 1:" in admin.get("/admin/audit?verify=1").text
+    factories.register_agent(client, org, capabilities=["document.read"])
+    for _ in range(2):
+        assert "Audit chain broken at event 1" in admin.get("/admin/overview").text

@@ -243,3 +243,54 @@ def test_a_bad_admin_email_on_the_command_line_is_a_one_line_error(client):
     assert_one_line_error(result, "email must be an email address")
     result = cli("admin-tokens", "create", "--org", "org_x", "--email", "x y@z", "--json")
     assert_one_line_error(result, "email must be an email address")
+
+
+@pytest.mark.parametrize("name", ["Acme\nBcc: spy@evil.example", "Acme\rX", "Ac\x00me", "Ac\tme"])
+def test_an_org_name_that_is_not_one_printable_line_is_refused(name):
+    from app.core.errors import RuleViolation
+    from tests import factories
+    from tests.test_cli import assert_one_line_error, cli
+
+    with pytest.raises(RuleViolation, match="printable"):
+        factories.make_org(name=name)
+    assert_one_line_error(cli("orgs", "create", name, "--json"), "printable")
+
+
+def _rename(org_id: str, name: str) -> None:
+    """An org named before names had to be printable (written straight to the database)."""
+    from sqlalchemy import text
+
+    from app.core.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE org SET name = :n WHERE id = :o"), {"n": name, "o": org_id})
+
+
+def test_an_old_org_name_with_a_new_line_still_gets_its_link_and_no_oracle(browser, org, smtp):
+    # Review 13, L3: the Subject header refused the new line: a 500 for this address only
+    _rename(org.org_id, "Acme\nBcc: spy@evil.example")
+    email = address()
+    token_with_email(browser, org, email)
+    known = ask_for_link(browser, email)
+    unknown = ask_for_link(browser, address("nobody"))
+    assert known.status_code == unknown.status_code == 200
+    assert login_link_notice(known.text) and login_link_notice(unknown.text)
+    [message] = smtp.messages
+    assert message["Subject"] == "Your jitgate admin sign-in link for Acme Bcc: spy@evil.example"
+    assert message["Bcc"] is None and "spy@evil.example" not in message["To"]
+
+
+def test_a_message_that_cannot_be_built_changes_nothing_in_the_answer(
+    browser, org, smtp, monkeypatch
+):
+    email = address()
+    token_with_email(browser, org, email)
+
+    def broken(*args, **kwargs):
+        raise ValueError("header")
+
+    monkeypatch.setattr(login_link, "_message", broken)
+    known = ask_for_link(browser, email)
+    unknown = ask_for_link(browser, address("nobody"))
+    assert known.status_code == unknown.status_code == 200
+    assert login_link_notice(known.text) and smtp.messages == []
