@@ -6,8 +6,9 @@ process; a fresh SQLite file) on 127.0.0.1. It prints the process's VmRSS:
 1. idle, after start-up and set-up;
 2. under the check load: `wrk -t2 -c32` on `POST /authz/check` for `--seconds` (sampled every
    0.25 s; the maximum and the last sample);
-3. holding `--waiters` long-polls (`GET /jit/requests/{id}?wait=60`), then as many SSE streams
-   (`GET /jit/requests/{id}/events`), each on its own connection, all open at once. Every
+3. holding `--waiters` long-polls (`GET /jit/requests/{id}?wait=60`), and (on another fresh
+   process) as many SSE streams (`GET /jit/requests/{id}/events`), each on its own connection,
+   all open at once. Every
    connection is checked to be waiting (no answer yet for a long-poll; the stream's first event
    for SSE) before the sample is taken, 5 s after the last one opened.
 
@@ -148,7 +149,7 @@ async def hold(url: str, paths: list[str], bearer: str, sse: bool, settle: float
     return holding, waiting, time.monotonic() - started
 
 
-async def waiters(url: str, pid: int, org, agent_bearer: str, count: int) -> dict[str, float]:
+async def waiters(url: str, pid: int, org, agent_bearer: str, count: int, sse: bool) -> float:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         body = {
             "permission": PERMISSION,
@@ -164,18 +165,40 @@ async def waiters(url: str, pid: int, org, agent_bearer: str, count: int) -> dic
         resp.raise_for_status()
         request_id = resp.json()["request_id"]
     base = f"/orgs/{org.org_id}/api/v1/jit/requests/{request_id}"
-    results = {}
-    for sse, path in ((False, f"{base}?wait=60"), (True, f"{base}/events")):
-        before = rss_mib(pid)
-        holding, waiting, took = await hold(url, [path] * count, agent_bearer, sse, 5.0, pid)
-        kind = "SSE streams" if sse else "long-polls"
-        print(
-            f"  {count} {kind}: RSS {holding:.1f} MiB (+{holding - before:.1f} from "
-            f"{before:.1f}); {waiting} of {count} waiting; opened in {took - 5:.1f} s"
+    path = f"{base}/events" if sse else f"{base}?wait=60"
+    before = rss_mib(pid)
+    holding, waiting, took = await hold(url, [path] * count, agent_bearer, sse, 5.0, pid)
+    kind = "SSE streams" if sse else "long-polls"
+    print(
+        f"  {count} {kind}: RSS {holding:.1f} MiB (+{holding - before:.1f} from {before:.1f}, "
+        f"{(holding - before) * 1024 / count:.1f} KiB each); {waiting} of {count} waiting; "
+        f"opened in {took - 5:.1f} s"
+    )
+    return holding
+
+
+def prepared_server(tmp: Path) -> tuple[subprocess.Popen, str, factories.OrgHandle, str]:
+    proc, url, env = start_server(tmp)
+    org_json = json.loads(cli(env, tmp, "orgs", "create", "bench", "--json"))
+    org = factories.OrgHandle(org_json["org_id"], org_json["admin_token"])
+    with httpx.Client(base_url=url, timeout=30) as client:
+        agent = factories.register_agent(client, org, capabilities=["document.read", PERMISSION])
+        approver = client.post(
+            f"{org.api}/approvers", json={"email": "bench@example.com"}, headers=org.admin
+        ).json()
+        factories.set_policy(
+            client, org, PERMISSION, "jit", approvers=[approver["approver_id"]], channels=["log"]
         )
-        results[kind] = holding
-        await asyncio.sleep(3)  # let the server see the disconnects
-    return results
+        token = agent.token(client)
+    return proc, url, org, token
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main() -> int:
@@ -184,50 +207,36 @@ def main() -> int:
     parser.add_argument("--waiters", type=int, default=10_000, help="connections held at once")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="jitgate-bench-memory-"))
-    proc, url, env = start_server(tmp)
-    try:
-        org_json = json.loads(cli(env, tmp, "orgs", "create", "bench", "--json"))
-        org = factories.OrgHandle(org_json["org_id"], org_json["admin_token"])
-        with httpx.Client(base_url=url, timeout=30) as client:
-            agent = factories.register_agent(
-                client, org, capabilities=["document.read", PERMISSION]
-            )
-            approver = client.post(
-                f"{org.api}/approvers", json={"email": "bench@example.com"}, headers=org.admin
-            ).json()
-            factories.set_policy(
-                client,
-                org,
-                PERMISSION,
-                "jit",
-                approvers=[approver["approver_id"]],
-                channels=["log"],
-            )
-            token = agent.token(client)
-        print(f"jitgate serve pid {proc.pid} (embedded mode, SQLite) at {url}")
-        idle = rss_mib(proc.pid)
-        print(f"idle: RSS {idle:.1f} MiB")
-        print(f"check load: wrk -t2 -c32 -d{args.seconds}s POST /authz/check")
-        peak, last = check_load(proc.pid, f"{url}{org.api}/authz/check", token, args.seconds)
-        print(f"  RSS max {peak:.1f} MiB, at the end {last:.1f} MiB")
-        print(f"waiting agents on one process ({args.waiters} connections each):")
-        held = asyncio.run(waiters(url, proc.pid, org, token, args.waiters))
-    finally:
-        proc.terminate()
+    results: list[tuple[str, float, int]] = []
+    phases = ("load", "long-polls", "SSE streams")
+    for phase in phases:  # each on a fresh process: RSS seldom shrinks once grown
+        tmp = Path(tempfile.mkdtemp(prefix="jitgate-bench-memory-"))
+        proc, url, org, token = prepared_server(tmp)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+            idle = rss_mib(proc.pid)
+            print(f"jitgate serve pid {proc.pid} (embedded mode, SQLite): idle RSS {idle:.1f} MiB")
+            if phase == "load":
+                print(f"  check load: wrk -t2 -c32 -d{args.seconds}s POST /authz/check")
+                peak, last = check_load(
+                    proc.pid, f"{url}{org.api}/authz/check", token, args.seconds
+                )
+                print(f"  RSS max {peak:.1f} MiB, at the end {last:.1f} MiB")
+                results.append(("RSS under the check load", peak, TARGET_LOAD_MIB))
+            else:
+                sse = phase == "SSE streams"
+                held = asyncio.run(waiters(url, proc.pid, org, token, args.waiters, sse))
+                results.append((f"RSS with {args.waiters} {phase}", held, TARGET_WAITERS_MIB))
+        except BaseException:
+            log = (tmp / "server.log").read_text(errors="replace").splitlines()
+            print("server log (last lines):", *log[-30:], sep="\n", file=sys.stderr)
+            raise
+        finally:
+            stop(proc)
+            shutil.rmtree(tmp, ignore_errors=True)
 
-    verdicts = [
-        ("RSS under the check load", peak, TARGET_LOAD_MIB),
-        *((f"RSS with {args.waiters} {k}", v, TARGET_WAITERS_MIB) for k, v in held.items()),
-    ]
-    for name, value, target in verdicts:
+    for name, value, target in results:
         print(f"{'PASS' if value < target else 'FAIL'}  {name} {value:.1f} MiB < {target} MiB")
-    return 0 if all(v < t for _, v, t in verdicts) else 1
+    return 0 if all(v < t for _, v, t in results) else 1
 
 
 if __name__ == "__main__":
