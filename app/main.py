@@ -20,6 +20,7 @@ from app.core import logs
 from app.core.times import rfc3339
 from app.dashboard import routes as dashboard
 from app.http import errors, health
+from app.http.lean_route import LeanDispatch
 from app.http.limits import RequestLimits
 from app.http.request_log import RequestLog
 from app.identity.routes import agents, federation, oauth, wellknown
@@ -74,6 +75,9 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         description="Identity, scoped tokens, authorization and just-in-time approval for AI agents",
+        # jitgate has its own metrics (/metrics) and logs; FastAPI's OpenTelemetry hooks asked
+        # on every request whether a provider had been configured since (README, Performance).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     for module in API_MODULES:
@@ -82,6 +86,13 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(resources.wellknown)
 
+    # Innermost: the hot routes skip the router, after the limits and the request log ran.
+    app.add_middleware(
+        LeanDispatch,
+        prefix=API_PREFIX,
+        routers=tuple(module.router for module in API_MODULES),
+        handlers=app.exception_handlers,
+    )
     app.add_middleware(
         RequestLimits, max_body=settings.max_body_bytes, max_headers=settings.max_header_bytes
     )

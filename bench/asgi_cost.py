@@ -10,6 +10,7 @@ floor. Use it to see what a change to a hot path costs before running the HTTP b
     . /work/venv/bin/activate
     python bench/asgi_cost.py                   # 2000 requests per round, 6 rounds
     python bench/asgi_cost.py -n 4000 --rounds 10
+    python bench/asgi_cost.py --targets token     # the floor and token issuance only
     JITGATE_VERIFIED_TOKEN_CACHE=1000 python bench/asgi_cost.py   # with the verified-token cache
 
 The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
@@ -180,7 +181,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="requests per round and target")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--targets", default="check,token", help="comma-separated: check, token (floor always)"
+    )
     args = parser.parse_args()
+    chosen = {"floor", *args.targets.split(",")}
 
     floor = floor_target()
     client, check, token = jitgate_targets()
@@ -188,9 +193,12 @@ def main() -> int:
         f"{args.rounds} rounds of {args.n} requests, alternating; verified-token cache "
         f"{os.environ['JITGATE_VERIFIED_TOKEN_CACHE']} (0 = off)"
     )
-    results: dict[str, list[tuple[float, float]]] = {"floor": [], "check": [], "token": []}
+    targets = [
+        (n, c) for n, c in (("floor", floor), ("check", check), ("token", token)) if n in chosen
+    ]
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in targets}
     for _ in range(args.rounds):
-        for name, call in (("floor", floor), ("check", check), ("token", token)):
+        for name, call in targets:
             results[name].append(measure(call, args.n))
     client.__exit__(None, None, None)
 

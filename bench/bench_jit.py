@@ -51,9 +51,11 @@ from tests.integration.stack import (  # noqa: E402
 
 PERMISSION = "payments.authorize"
 TARGETS_MS = {"decision_to_agent_p95": 100.0, "request_to_notification_p95": 250.0}
-# The log channel's announce line, as the Celery worker's log format stamps it.
+# The log channel's announce line, as the worker's log format stamps it: jitgate's own
+# ("2026-12-07 04:10:42,123 INFO notifiers.log: jit request …", app/core/logs.py) since workers
+# log like the web process; Celery's ("[2026-… ,123: INFO/…] jit request …") before that.
 ANNOUNCED = re.compile(
-    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/[^]]*\] jit request (\S+) pending:"
+    r"^\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})[]: ].*?\bjit request (\S+) pending:"
 )
 
 

@@ -85,3 +85,32 @@ def test_an_outage_longer_than_the_retries_loses_nothing():
             writer.flush()
     writer.flush()
     assert written == ["a", "b", "c"] and writer.pending() == 0
+
+
+def test_a_backlog_larger_than_one_batch_is_written_without_waiting_an_interval_per_batch():
+    import threading
+
+    # given a writer of 10-item batches whose first write is held while 30 more items queue
+    sizes: list[int] = []
+    release, all_written = threading.Event(), threading.Event()
+
+    def write(items: list[int]) -> None:
+        if not sizes:
+            release.wait(30)
+        sizes.append(len(items))
+        if sum(sizes) == 40:
+            all_written.set()
+
+    writer = BatchWriter("t-backlog", write, interval=0.01, batch=10)
+    for n in range(10):
+        writer.submit(n)
+    while writer.pending():  # the first batch is taken (and its write held)
+        time.sleep(0.01)
+    for n in range(30):
+        writer.submit(n)
+    # when the interval becomes an hour, and the held write returns
+    writer._interval = 3600  # noqa: SLF001 - a wait per batch would now be an hour's wait
+    release.set()
+    # then the 30 queued items follow at once, in full batches, not one batch per interval
+    assert all_written.wait(60), f"written so far: {sizes}"
+    assert sizes == [10, 10, 10, 10]

@@ -283,3 +283,68 @@ def test_without_redis_a_limit_admits_rather_than_failing_the_request(caplog):
     # when a request is counted, then it is admitted and the gap is logged
     assert counter.hit("agent/org_x/agt_y", 1, 60) is None
     assert "not enforced" in caplog.text
+
+
+def _redis_counter():
+    import os
+
+    import redis
+
+    from app.identity.rate_limits import RedisCounter
+
+    url = f"redis://127.0.0.1:6379/{os.environ.get('JITGATE_TEST_REDIS_DB', '15')}"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    counter = RedisCounter(url)
+    counter.clear()
+    return counter, redis.Redis.from_url(url)
+
+
+def test_the_redis_counter_admits_the_limit_then_says_when_to_retry():
+    counter, _ = _redis_counter()
+    # given a limit of 3 a minute, when 4 hits arrive, then the 4th is told the window's rest
+    assert [counter.hit("agent/o/a", 3, 60) for _ in range(3)] == [None, None, None]
+    retry_after = counter.hit("agent/o/a", 3, 60)
+    assert retry_after is not None and 55 <= retry_after <= 60
+    # and another key, or another limit for the same key, counts on its own
+    assert counter.hit("agent/o/b", 3, 60) is None
+    assert counter.hit("agent/o/a", 5, 60) is None
+
+
+def test_a_revoked_token_is_refused_by_the_redis_counter_without_being_counted():
+    from app.identity.rate_limits import REVOKED
+
+    counter, raw = _redis_counter()
+    revoked = "jitgate:kv:revoked:jti-bench-1"
+    raw.set(revoked, b"1", ex=60)
+    try:
+        # given a revoked token's key, when its request is counted, then it is REVOKED...
+        assert counter.hit("agent/o/c", 1, 60, unless_revoked=revoked) == REVOKED
+        # ...and used none of the budget: the agent's next request (a live token) is admitted
+        assert counter.hit("agent/o/c", 1, 60, unless_revoked="jitgate:kv:revoked:x") is None
+        assert counter.hit("agent/o/c", 1, 60, unless_revoked="jitgate:kv:revoked:x") is not None
+    finally:
+        raw.delete(revoked)
+
+
+def test_without_redis_a_token_request_still_reads_the_revocations(monkeypatch):
+    from app.identity import rate_limits
+    from app.identity.rate_limits import RedisCounter
+    from tests.integration.stack import free_port
+
+    # given a Redis counter where nothing listens
+    counter = RedisCounter(f"redis://127.0.0.1:{free_port()}/0")
+    # then a count that must also answer for a revocation does not pretend it could
+    with pytest.raises(Exception):  # noqa: B017 - redis.ConnectionError or OSError
+        counter.hit("agent/o/d", 1, 60, unless_revoked="jitgate:kv:revoked:y")
+    # and limit_token_request falls back to the revocation list (here: revoked -> refused)
+    monkeypatch.setattr(rate_limits, "get_counter", lambda: counter)
+    from app.core.errors import TokenRevoked
+    from app.identity import access_tokens
+
+    monkeypatch.setattr(access_tokens, "is_revoked", lambda jti: jti == "gone")
+    with pytest.raises(TokenRevoked):
+        rate_limits.limit_token_request("o", "a", None, jti="gone")
+    rate_limits.limit_token_request("o", "a", None, jti="live")  # admitted, count not enforced

@@ -4,7 +4,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from sqlalchemy import event
@@ -109,6 +109,34 @@ def read_session() -> Iterator[Session]:
     """A session for reads only (never committed); with SQLite it takes no write lock."""
     with Session(get_read_engine(), expire_on_commit=False) as session:
         yield session
+
+
+class _LazyReadSession:
+    """A read session that opens on first use. The token route reads nothing when the agent
+    and its keys are cached (the common case), and opening and closing a Session costs about
+    as much as parsing the whole request."""
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._session is None:
+            self._session = Session(get_read_engine(), expire_on_commit=False)
+        return getattr(self._session, name)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+@contextmanager
+def lazy_read_session() -> Iterator[Session]:
+    """read_session(), opened only if the block uses it."""
+    lazy = _LazyReadSession()
+    try:
+        yield cast(Session, lazy)
+    finally:
+        lazy.close()
 
 
 @contextmanager

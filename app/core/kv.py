@@ -73,6 +73,11 @@ def redis_client(url: str, timeout: float = 2.0) -> Any:
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
+def redis_key(key: str) -> str:
+    """Where RedisStore keeps `key` in Redis."""
+    return "jitgate:kv:" + key
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis
@@ -90,14 +95,14 @@ class RedisStore:
 
     def add(self, key: str, ttl_seconds: int) -> bool:
         ex = max(ttl_seconds, 1)
-        return bool(self._call(lambda: self._redis.set("jitgate:kv:" + key, b"1", nx=True, ex=ex)))
+        return bool(self._call(lambda: self._redis.set(redis_key(key), b"1", nx=True, ex=ex)))
 
     def put(self, key: str, ttl_seconds: int) -> None:
         ex = max(ttl_seconds, 1)
-        self._call(lambda: self._redis.set("jitgate:kv:" + key, b"1", ex=ex))
+        self._call(lambda: self._redis.set(redis_key(key), b"1", ex=ex))
 
     def exists(self, key: str) -> bool:
-        return bool(self._call(lambda: self._redis.exists("jitgate:kv:" + key)))
+        return bool(self._call(lambda: self._redis.exists(redis_key(key))))
 
 
 @lru_cache

@@ -163,7 +163,8 @@ def find_agent(
     """
     require_org(org_id)
     audience = resources.bound_audience(org_id, token) if resource_bound else None
-    claims = access_tokens.verify(token, org_id=org_id, audience=audience)
+    # The revocation list is read with the request's count below (one Redis round trip).
+    claims = access_tokens.verify(token, org_id=org_id, audience=audience, check_revoked=False)
     agent_id = chain.acting_agent_id(claims)  # a delegated token's `sub` is its user
     logs.bind(agent=agent_id)
     if claims.get("jit") is not None and not redeems_jit:
@@ -177,7 +178,9 @@ def find_agent(
     if not access_tokens.same_status_epoch(claims, facts.status_epoch):
         raise TokenRevoked("the token was issued before the agent was suspended")
     chain.ensure_live(org_id, claims)  # a delegation: every actor active, no parent revoked
-    rate_limits.limit_agent_requests(org_id, facts.agent_id, facts.requests_per_minute)
+    rate_limits.limit_token_request(
+        org_id, facts.agent_id, facts.requests_per_minute, jti=claims["jti"]
+    )
     return AgentCaller(facts=facts, claims=claims, token=token)
 
 

@@ -7,19 +7,31 @@ keeps the rest: it is an APIRoute, so the router matches it and OpenAPI document
 the path parameters and body in `openapi_extra`), and anything it raises goes through the app's
 exception handlers (ExceptionMiddleware), so errors keep their OAuth-style bodies.
 
+LeanDispatch then serves those routes before the router: matching a request against every
+route of the app, the exception middleware and FastAPI's exit stack still cost a sixth of a
+cached check. It answers exactly what the router would (the same endpoint, path parameters and
+exception handlers), and leaves every other request, and any method or path it does not know,
+to the app.
+
 A lean endpoint reads and validates its own path parameters, headers and body.
 """
 
-from collections.abc import Awaitable, Callable
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LeanEndpoint = Callable[[Request], Awaitable[Response]]
+# Per router (by identity: routers are not hashable), POST path -> endpoint: LeanDispatch's table.
+_lean_posts: dict[int, dict[str, LeanEndpoint]] = {}
 
 
 class LeanRoute(APIRoute):
@@ -47,6 +59,7 @@ def add_lean_post(
     bearer: bool = True,
 ) -> None:
     """Register a POST LeanRoute, documented with the parameters and body it reads itself."""
+    _lean_posts.setdefault(id(router), {})[path] = endpoint
     router.add_api_route(
         path,
         endpoint,
@@ -60,3 +73,70 @@ def add_lean_post(
             **({"security": [{"bearer": []}]} if bearer else {}),
         },
     )
+
+
+@dataclass(frozen=True)
+class _Matched:
+    path: str  # the full route template, as a routed request's scope names it (logs, metrics)
+
+
+class LeanDispatch:
+    """ASGI middleware serving the LeanRoutes of `routers` (each mounted under `prefix`).
+
+    Place it innermost among the app's middleware: the request log and the request limits run
+    first, as for any request. `handlers` is the app's exception handler table; errors are
+    rendered by the same handlers as ExceptionMiddleware's (500s by ServerErrorMiddleware's).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        routers: tuple[APIRouter, ...],
+        handlers: Mapping[Any, Callable[..., Any]],
+    ) -> None:
+        self.app = app
+        self._handlers = handlers
+        self._endpoints: dict[str, tuple[LeanEndpoint, _Matched]] = {}
+        for router in routers:
+            for path, endpoint in _lean_posts.get(id(router), {}).items():
+                self._endpoints[path] = (endpoint, _Matched(prefix + path))
+        # "/orgs/{org_id}/api/v1" -> r"/orgs/(?P<org_id>[^/]+)/api/v1", as Starlette compiles it
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(prefix))
+        suffixes = "|".join(re.escape(path) for path in self._endpoints) or "(?!)"
+        self._path = re.compile(f"{pattern}(?P<lean_suffix>{suffixes})")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = None
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            match = self._path.fullmatch(scope["path"])
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        params = match.groupdict()
+        endpoint, matched = self._endpoints[params.pop("lean_suffix")]
+        scope["path_params"], scope["route"] = params, matched
+        request = Request(scope, receive, send)
+        try:
+            response = await endpoint(request)
+        except ClientDisconnect:  # gone before its body arrived: nobody to answer
+            return
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise  # ServerErrorMiddleware's 500, as for a routed request
+            response = handler(request, exc)
+            if inspect.isawaitable(response):
+                response = await response
+        await response(scope, receive, send)
+
+    def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
+        if isinstance(exc, HTTPException) and exc.status_code in self._handlers:
+            return self._handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls is Exception:  # the app's 500 handler belongs to ServerErrorMiddleware
+                return None
+            if cls in self._handlers:
+                return self._handlers[cls]
+        return None

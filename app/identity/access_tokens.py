@@ -10,7 +10,7 @@ import jwt
 
 from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
 from app.core.ids import random_urlsafe
-from app.core.kv import StoreUnavailable, get_store
+from app.core.kv import StoreUnavailable, get_store, redis_key
 from app.identity.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
@@ -123,6 +123,16 @@ def verify(
     if check_revoked and is_revoked(claims["jti"]):
         raise TokenRevoked("the access token has been revoked")
     return claims
+
+
+def redis_revoked_key(jti: str) -> str:
+    """The revocation list's key as Redis holds it (one Lua script reads it with a count)."""
+    return redis_key(revoked_key(jti))
+
+
+def refuse_if_revoked(jti: str, *, known_revoked: bool = False) -> None:
+    if known_revoked or is_revoked(jti):
+        raise TokenRevoked("the access token has been revoked")
 
 
 def is_revoked(jti: str) -> bool:

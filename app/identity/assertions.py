@@ -7,8 +7,6 @@ is required and at most five minutes ahead; `iat`/`nbf` with a small leeway; `jt
 and never accepted twice while the assertion could still be valid.
 """
 
-import base64
-import binascii
 import json
 import time
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 import jwt
 from sqlmodel import Session, select
 
+from app.core import compact_jws
 from app.core.cache import TtlCache
 from app.core.errors import InvalidClient
 from app.identity import replay
@@ -47,25 +46,27 @@ class VerifiedAssertion:
     kid: str
 
 
-def _b64_json(segment: str, what: str) -> dict[str, Any]:
-    try:
-        padded = segment + "=" * (-len(segment) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError, RecursionError) as exc:
-        raise AssertionRejected("malformed", f"the {what} is not base64url JSON") from exc
-    if not isinstance(value, dict):
-        raise AssertionRejected("malformed", f"the {what} is not a JSON object")
-    return value
+# The token route asks verifiable_without_io() about an assertion and then verifies the same
+# text: it is parsed once. Only parses are kept (a pure function of the text), never outcomes;
+# the verifier takes its entry out, and entries nobody took are dropped in bulk.
+_parsed: dict[str, compact_jws.CompactJws] = {}
+_MAX_PARSED = 256
 
 
-def split_compact(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def parse_compact(token: str, *, keep: bool = False) -> compact_jws.CompactJws:
     if not isinstance(token, str) or not token or len(token) > MAX_ASSERTION_BYTES:
         raise AssertionRejected("malformed", "the assertion is empty or too long")
-    parts = token.split(".")
-    # An empty signature is left to the alg and signature rules, which name the real problem.
-    if len(parts) != 3 or not parts[0] or not parts[1]:
-        raise AssertionRejected("malformed", "a compact JWS has three parts")
-    return _b64_json(parts[0], "header"), _b64_json(parts[1], "payload")
+    jws = _parsed.pop(token, None)
+    if jws is None:
+        try:
+            jws = compact_jws.parse(token)
+        except compact_jws.MalformedJws as exc:
+            raise AssertionRejected("malformed", str(exc)) from exc
+    if keep:
+        if len(_parsed) >= _MAX_PARSED:
+            _parsed.clear()
+        _parsed[token] = jws
+    return jws
 
 
 def validate_header(header: dict[str, Any]) -> None:
@@ -112,7 +113,7 @@ def verifiable_without_io(token: str) -> bool:
     """True when the assertion names an agent whose keys are cached here and inline (no
     jwks_uri to fetch): then verifying it needs no database and no network."""
     try:
-        agent_id = split_compact(token)[1].get("iss")
+        agent_id = parse_compact(token, keep=True).claims.get("iss")
     except AssertionRejected:
         return True  # refused without any lookup
     entry = _registered.peek(agent_id) if isinstance(agent_id, str) else None
@@ -172,17 +173,23 @@ def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
 _key_objects: dict[str, Any] = {}
 
 
-def verify_signature(token: str, key: PublicKey) -> None:
+def verify_signature(jws: compact_jws.CompactJws, key: PublicKey) -> None:
     cache_key = json.dumps(key.jwk, sort_keys=True)
     key_obj = _key_objects.get(cache_key)
     if key_obj is None:
-        key_obj = _key_objects[cache_key] = jwt.PyJWK(key.jwk, algorithm=key.alg).key
+        try:
+            key_obj = jwt.PyJWK(key.jwk, algorithm=key.alg).key
+        except jwt.PyJWTError as exc:
+            raise AssertionRejected(
+                "signature", f"the assertion cannot be verified: {exc}"
+            ) from exc
+        _key_objects[cache_key] = key_obj
     try:
-        jwt.api_jws.decode_complete(token, key_obj, algorithms=[key.alg])
-    except jwt.InvalidSignatureError as exc:
-        raise AssertionRejected("signature", "the signature does not verify") from exc
-    except jwt.PyJWTError as exc:
+        valid = compact_jws.verify(jws, key_obj, key.alg)
+    except compact_jws.MalformedJws as exc:
         raise AssertionRejected("signature", f"the assertion cannot be verified: {exc}") from exc
+    if not valid:
+        raise AssertionRejected("signature", "the signature does not verify")
 
 
 def numeric_date(claims: dict[str, Any], name: str) -> float | None:
@@ -253,7 +260,8 @@ def verify_assertion(
     now: float | None = None,
 ) -> VerifiedAssertion:
     now = time.time() if now is None else now
-    header, unverified = split_compact(token)
+    jws = parse_compact(token)
+    header, unverified = jws.header, jws.claims
     validate_header(header)
     agent_id = validate_iss_sub(unverified)
     # A NUL byte or an id longer than the column never reaches the database (PostgreSQL errors).
@@ -267,7 +275,7 @@ def verify_assertion(
         # slow key hosts cannot drain the database pool that every other request needs.
         session.close()
     try:
-        return _verify_for(entry, token, header, unverified, accepted_audiences, now)
+        return _verify_for(entry, jws, accepted_audiences, now)
     except AssertionRejected as exc:
         exc.agent_id = agent.id  # the refusal is audited under the agent it names
         raise
@@ -275,13 +283,11 @@ def verify_assertion(
 
 def _verify_for(
     entry: _Registered,
-    token: str,
-    header: dict[str, Any],
-    claims: dict[str, Any],
+    jws: compact_jws.CompactJws,
     accepted_audiences: tuple[str, ...],
     now: float,
 ) -> VerifiedAssertion:
-    agent = entry.agent
+    agent, header, claims = entry.agent, jws.header, jws.claims
     if agent.status != "active":
         raise AssertionRejected("client", f"the agent is {agent.status}")
     # Every check that needs no key comes first: for a jwks_uri agent, only an assertion that
@@ -293,6 +299,6 @@ def _verify_for(
     validate_aud(claims, accepted_audiences)
     jti = validate_jti(claims)
     key = select_key(_agent_keys(entry, header.get("kid")), header)
-    verify_signature(token, key)
+    verify_signature(jws, key)
     validate_jti_unused(agent, jti, exp, now)
     return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid)

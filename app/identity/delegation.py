@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.core.errors import InvalidGrant, InvalidScope, JitgateError
 from app.identity import access_tokens, chain, subject_tokens, tokens
-from app.identity.assertions import AssertionRejected, split_compact, verify_assertion
+from app.identity.assertions import AssertionRejected, parse_compact, verify_assertion
 from app.identity.subject_tokens import SubjectTokenRejected
 from app.models import Agent
 from app.resources import service as resources
@@ -194,7 +194,7 @@ def authenticate(
     try:
         # The subject token's shape first: a malformed one is refused before any key fetch.
         with subject_tokens.as_subject_token():
-            split_compact(credential)
+            parse_compact(credential)
         agent = authenticate_actor(session, org_id, form)
         actor = agent.id
         subject = verify_subject(session, org_id, form, now)

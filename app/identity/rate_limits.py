@@ -2,10 +2,10 @@
 requests at once) and per client address on the unauthenticated routes.
 
 Counters are fixed windows that start at a key's first hit. Embedded mode keeps them in this
-process (a dict under a lock, about a microsecond a hit: the `limits` package's own memory
-storage costs more than ten on the hot path). With Redis every web process shares them through
-the `limits` package's Redis storage: one round trip a hit (INCR and EXPIRE in one script), a
-second only to tell a refused caller when to retry. The pending-JIT cap is no counter: it counts
+process (a dict under a lock, about a microsecond a hit). With Redis every web process shares
+them: one round trip a hit (INCR, PEXPIRE and PTTL in one Lua script), which for a request
+made with an access token also reads the revocation list (limit_token_request): a permission
+check in Redis mode makes one round trip, not two. The pending-JIT cap is no counter: it counts
 the agent's pending rows, so a decision, a cancel or the expiry sweep makes room at once.
 """
 
@@ -93,37 +93,57 @@ class MemoryCounter:
             self._windows.clear()
 
 
+# A fixed window in one round trip. KEYS[1] counts; KEYS[2], when given, is a revoked token's
+# key: such a request is refused (-1) before it is counted. Returns the count and the window's
+# remaining milliseconds.
+_HIT_SCRIPT = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+REVOKED = -1  # RedisCounter.hit: the `unless_revoked` key exists
+
+
 class RedisCounter:
     def __init__(self, url: str) -> None:
-        from limits.storage import RedisStorage
-        from limits.strategies import FixedWindowRateLimiter
-
-        self._storage = RedisStorage(url, socket_timeout=2, socket_connect_timeout=2)
-        self._limiter = FixedWindowRateLimiter(self._storage)
-
-    def hit(self, key: str, limit: int, window: int) -> int | None:
         import redis
 
-        item = _item(limit, window)
+        from app.core.kv import redis_client
+
+        self._redis = redis_client(url)
+        self._script = self._redis.register_script(_HIT_SCRIPT)
+        self._errors = (redis.RedisError, OSError)
+
+    def hit(
+        self, key: str, limit: int, window: int, *, unless_revoked: str | None = None
+    ) -> int | None:
+        """As Counter.hit. With `unless_revoked` (a Redis key), REVOKED when that key exists,
+        and then nothing is counted: one round trip for both questions of a token's request.
+        Raises RedisError only when `unless_revoked` is given (the caller must then learn
+        about the revocation elsewhere); a plain count admits while Redis is away."""
+        keys = [f"jitgate:rl:{key}/{limit}/{window}"]
+        if unless_revoked is not None:
+            keys.append(unless_revoked)
         try:
-            if self._limiter.hit(item, "jitgate", key):
-                return None
-            reset_at = self._limiter.get_window_stats(item, "jitgate", key).reset_time
-        except redis.RedisError as exc:
+            count, left_ms = self._script(keys=keys, args=[window * 1000])
+        except self._errors as exc:
+            if unless_revoked is not None:
+                raise
             # A limit guards availability, not access: without Redis, admit and say so.
             log.warning("rate limit %s not enforced, Redis unavailable: %s", key, exc)
             return None
-        return math.ceil(reset_at - time.time())
+        if count == REVOKED:
+            return REVOKED
+        return None if count <= limit else max(math.ceil(left_ms / 1000), 1)
 
     def clear(self) -> None:
-        self._storage.reset()
-
-
-@lru_cache(maxsize=256)
-def _item(limit: int, window: int) -> Any:
-    from limits import RateLimitItemPerSecond
-
-    return RateLimitItemPerSecond(limit, window)
+        for name in self._redis.scan_iter(match="jitgate:rl:*", count=1000):
+            self._redis.delete(name)
 
 
 @lru_cache
@@ -141,10 +161,43 @@ def reset() -> None:
 def _enforce(key: str, limit: int, window: int, what: str) -> None:
     retry_after = get_counter().hit(key, limit, window)
     if retry_after is not None:
-        raise RateLimited(
-            f"over the limit of {limit} {what}; retry in {max(retry_after, 1)} s",
-            retry_after=retry_after,
-        )
+        _refuse(limit, what, retry_after)
+
+
+def _refuse(limit: int, what: str, retry_after: int) -> None:
+    raise RateLimited(
+        f"over the limit of {limit} {what}; retry in {max(retry_after, 1)} s",
+        retry_after=retry_after,
+    )
+
+
+AGENT_LIMIT = "requests a minute for this agent"
+
+
+def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: str) -> None:
+    """One request of an agent presenting an access token: the token must not be revoked,
+    then the request counts (limit_agent_requests). With Redis both are one round trip; the
+    revocation list is still read whatever happens to the count."""
+    from app.identity import access_tokens  # it needs nothing from here; import on first use
+
+    settings, counter = get_settings(), get_counter()
+    if settings.rate_limits_enabled and isinstance(counter, RedisCounter):
+        limit = override or settings.agent_requests_per_minute
+        key = f"agent/{org_id}/{agent_id}"
+        revoked_key = access_tokens.redis_revoked_key(jti)
+        try:
+            retry_after = counter.hit(key, limit, MINUTE, unless_revoked=revoked_key)
+        except Exception as exc:  # Redis away: the database's revocations, and admit the count
+            log.warning("rate limit %s not enforced, Redis unavailable: %s", key, exc)
+            access_tokens.refuse_if_revoked(jti)
+            return
+        if retry_after == REVOKED:
+            access_tokens.refuse_if_revoked(jti, known_revoked=True)
+        if retry_after is not None:
+            _refuse(limit, AGENT_LIMIT, retry_after)
+        return
+    access_tokens.refuse_if_revoked(jti)
+    limit_agent_requests(org_id, agent_id, override)
 
 
 def limit_agent_requests(org_id: str, agent_id: str, override: int | None) -> None:
@@ -152,7 +205,7 @@ def limit_agent_requests(org_id: str, agent_id: str, override: int | None) -> No
     settings = get_settings()
     if settings.rate_limits_enabled:
         limit = override or settings.agent_requests_per_minute
-        _enforce(f"agent/{org_id}/{agent_id}", limit, MINUTE, "requests a minute for this agent")
+        _enforce(f"agent/{org_id}/{agent_id}", limit, MINUTE, AGENT_LIMIT)
 
 
 def limit_address(address: str) -> None:

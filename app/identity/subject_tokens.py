@@ -99,7 +99,8 @@ def verify(
 ) -> VerifiedSubjectToken:
     now = time.time() if now is None else now
     with as_subject_token():
-        header, unverified = assertions.split_compact(token)
+        jws = assertions.parse_compact(token)
+        header, unverified = jws.header, jws.claims
         assertions.validate_header(header)
         assertions.validate_key_hint(header)
     issuer = find_issuer(session, org_id=org_id, iss=unverified.get("iss"), kind=kind)
@@ -108,5 +109,5 @@ def verify(
     validate_audience(unverified, issuer)
     with as_subject_token():
         key = assertions.select_key(issuer_keys(issuer, header.get("kid")), header)
-        assertions.verify_signature(token, key)
+        assertions.verify_signature(jws, key)
     return VerifiedSubjectToken(issuer=issuer, claims=unverified)

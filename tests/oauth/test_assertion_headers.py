@@ -277,3 +277,74 @@ def test_hostile_alg_text_is_refused_without_breaking_the_response(client, org, 
     assert header.isascii() and "\n" not in header and "\r" not in header
     assert "X-Injected" not in resp.headers
     assert_nothing_issued(client, org, agent.agent_id, rule="alg")
+
+
+def _signed_segments(agent: AgentHandle, head: str, payload: str) -> str:
+    """A compact JWS over exactly these segments, signed with the agent's real key: only the
+    encoding can be wrong, never the signature."""
+    signature = agent.private_key.sign(f"{head}.{payload}".encode())
+    return f"{head}.{payload}.{b64url(signature)}"
+
+
+def _non_canonical(segment: str) -> str:
+    """The same bytes, but the last character's unused low bits set (decoders that ignore them
+    read the same value: a second spelling of one token)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused_bits = {2: 4, 3: 2}[len(segment) % 4]  # characters left over -> bits never used
+    last = alphabet.index(segment[-1])
+    assert last % (1 << unused_bits) == 0
+    return segment[:-1] + alphabet[last + 1]
+
+
+def _encodings(agent: AgentHandle) -> dict[str, str]:
+    head = b64json({"alg": "EdDSA", "typ": "JWT", "kid": agent.kid})
+    payload = b64json(claims_for(agent, jti=uuid.uuid4().hex + "xy"))  # len % 4 != 0
+    good = _signed_segments(agent, head, payload)
+    signature = good.rsplit(".", 1)[1]
+    return {
+        "header-standard-alphabet": _signed_segments(agent, head.replace("-", "+") + "+", payload),
+        "payload-junk-character": _signed_segments(agent, head, payload[:5] + "!" + payload[5:]),
+        "payload-whitespace": _signed_segments(agent, head, payload[:5] + " " + payload[5:]),
+        "payload-non-canonical": _signed_segments(agent, head, _non_canonical(payload)),
+        "payload-bad-length": _signed_segments(agent, head, payload + "A" * (5 - len(payload) % 4)),
+        "payload-too-much-padding": _signed_segments(agent, head, payload + "==="),
+        "signature-junk-character": f"{head}.{payload}.{signature[:4]}*{signature[5:]}",
+        "signature-non-canonical": f"{head}.{payload}.{_non_canonical(signature)}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("shape", "rule"),
+    [
+        ("header-standard-alphabet", "malformed"),
+        ("payload-junk-character", "malformed"),
+        ("payload-whitespace", "malformed"),
+        ("payload-non-canonical", "malformed"),
+        ("payload-bad-length", "malformed"),
+        ("payload-too-much-padding", "malformed"),
+        ("signature-junk-character", "signature"),
+        ("signature-non-canonical", "signature"),
+    ],
+)
+def test_a_second_spelling_of_a_signed_assertion_is_refused(client, org, agent, shape, rule):
+    # given an assertion signed with the agent's own key, but spelled in a way base64url (RFC
+    # 7515 §2) does not allow: another spelling of the same claims must not be a second token
+    token = _encodings(agent)[shape]
+    # when it is presented
+    resp = request_token(client, org, token)
+    # then it is refused naming the rule, and nothing is issued
+    assert_rule(resp, rule)
+    assert_nothing_issued(client, org, agent.agent_id, rule=rule)
+
+
+def test_padded_segments_signed_as_sent_are_accepted(client, org, agent):
+    # given an assertion whose segments carry base64 '=' padding, signed over exactly that text
+    # (some issuers pad; PyJWT, which verified assertions before, accepts it)
+    head = b64json({"alg": "EdDSA", "typ": "JWT", "kid": agent.kid})
+    payload = b64json(claims_for(agent, jti=uuid.uuid4().hex + "xy"))
+    assert len(payload) % 4
+    padded = payload + "=" * (-len(payload) % 4)
+    # when it is presented
+    resp = request_token(client, org, _signed_segments(agent, head, padded))
+    # then a token is issued
+    assert resp.status_code == 200, resp.text

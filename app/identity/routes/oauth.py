@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.core import metrics, row_writer
-from app.core.db import read_session, session_scope
+from app.core.db import lazy_read_session, session_scope
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
@@ -60,7 +60,7 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 def _issue(
     org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
 ) -> dict[str, Any]:
-    with read_session() as session:
+    with lazy_read_session() as session:
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
     budget = granted.agent.budget or {}
