@@ -45,6 +45,13 @@ def _headers(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--jitgate-url", envvar="JITGATE_PUBLIC_URL", default="http://127.0.0.1:8000")
 @click.option("--jit-wait", default=60.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option(
+    "--active-cache-seconds",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, 300),
+    help="How long jitgate's answer 'this token is live' is reused (revocation, suspension).",
+)
 def mcp_proxy(
     org_id: str,
     resource_uri: str,
@@ -55,6 +62,7 @@ def mcp_proxy(
     port: int,
     jitgate_url: str,
     jit_wait: float,
+    active_cache_seconds: float,
 ) -> None:
     """Serve an existing MCP server's tools over streamable HTTP at http://HOST:PORT/mcp,
     behind jitgate tokens, per-tool rules and JIT approval; every call audited.
@@ -78,6 +86,8 @@ def mcp_proxy(
         resource_uri=resource_uri,
         admin_token=admin_token,
         jit_wait=jit_wait,
+        check_active=True,  # a suspended agent or revoked token stops within the cache seconds
+        active_cache_seconds=active_cache_seconds,
     )
     click.echo(f"jitgate mcp-proxy: {resource_uri} -> http://{host}:{port}/mcp", err=True)
     proxy.run(gate, upstream, host=host, port=port)

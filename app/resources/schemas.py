@@ -7,6 +7,8 @@ from pydantic import Field
 from app.http.body import Body
 
 MAX_TOOLS = 500
+# What a server may send as a called tool's name (the caller chose it); 128 chars are kept.
+MAX_REPORTED_TOOL_CHARS = 1024
 
 
 class ResourceIn(Body):
@@ -22,9 +24,12 @@ class ToolCallIn(Body):
 
     resource: str = Field(max_length=2048)
     token: str = Field(max_length=8192)  # the access token the caller presented
-    tool: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
-    # SHA-256 of the RFC 8785 form of {"tool": .., "arguments": {..}}, as a JIT operation's.
-    operation_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # Any name the caller chose (a refused call's may be odd): stored escaped and truncated.
+    tool: str = Field(min_length=1, max_length=MAX_REPORTED_TOOL_CHARS)
+    # SHA-256 of the RFC 8785 form of {"tool": .., "arguments": {..}}, as a JIT operation's;
+    # omitted only for a call refused because its arguments have no canonical form (or are
+    # too large to hash): tool_calls.py refuses it with any other outcome.
+    operation_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     arguments: dict[str, Any] | None = None
     outcome: Literal["success", "error", "refused"]
     reason: str = Field(default="", max_length=1000)

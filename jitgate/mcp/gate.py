@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import Counter
 from typing import Any
 
 import anyio
@@ -16,7 +18,14 @@ from starlette.routing import Route
 
 from jitgate._protocol import checked_json
 from jitgate.errors import JitgateError
-from jitgate.mcp.audit import ERROR, REFUSED, SUCCESS, CallRecord, ToolCallReporter
+from jitgate.mcp.audit import (
+    ERROR,
+    REFUSED,
+    SUCCESS,
+    CallRecord,
+    ToolCallReporter,
+    checked_arguments,
+)
 from jitgate.mcp.rules import (
     ALLOW,
     JIT,
@@ -31,6 +40,8 @@ from jitgate.mcp.rules import (
 from jitgate.resource import TokenVerifier as JwksVerifier
 
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+ACTIVE_CACHE_SIZE = 10_000  # tokens whose liveness is remembered (oldest forgotten first)
+MAX_JIT_WAITS_PER_CALLER = 10  # one caller's concurrent approval waits
 
 
 class Verifier:
@@ -65,7 +76,10 @@ class McpGate:
     """Server middleware and token verifier for one protected MCP server.
 
     Every tools/call is recorded in jitgate's audit trail with its outcome when the gate has
-    the org's admin token (which it also uses to read the tool map).
+    the org's admin token (which it also uses to read the tool map). With that token, the gate
+    also asks jitgate whether each caller's token is still live (RFC 7662 introspection, the
+    answer cached `active_cache_seconds` per token), so a revoked token or suspended agent
+    stops within those seconds; `check_active=False` leaves it to the token's expiry.
     """
 
     def __init__(
@@ -78,7 +92,8 @@ class McpGate:
         tools: dict[str, str] | None = None,
         jit_permissions: set[str] | frozenset[str] = frozenset(),
         jit_wait: float = 60.0,
-        check_active: bool = False,
+        check_active: bool | None = None,
+        active_cache_seconds: float = 5.0,
         refresh_seconds: float = 30.0,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -89,15 +104,21 @@ class McpGate:
         self.resource_uri = resource_uri
         self.admin_token = admin_token
         self.jit_wait = jit_wait
-        self.check_active = check_active
+        self.check_active = admin_token is not None if check_active is None else check_active
+        self.active_cache_seconds = active_cache_seconds
+        self._active: dict[str, tuple[bool, float]] = {}  # sha256(token) -> (active, until)
+        self._jit_waits: Counter[str] = Counter()  # caller (agent, subject) -> waits running
         self.refresh_seconds = refresh_seconds
         self._fixed = ToolMap(tools, jit_permissions=frozenset(jit_permissions)) if tools else None
         self._map: ToolMap | None = self._fixed
         self._map_at = 0.0
         self._http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=75.0))
+        # The admin's reads and reports get their own pool: callers' long JIT polls on
+        # self._http cannot hold up the tool map, introspection or the audit trail.
+        self._admin_http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         self.verifier = Verifier(self)
         self.reporter = ToolCallReporter(
-            api=self.api, resource_uri=resource_uri, admin_token=admin_token, http=self._http
+            api=self.api, resource_uri=resource_uri, admin_token=admin_token, http=self._admin_http
         )
 
     @property
@@ -139,7 +160,7 @@ class McpGate:
         if self._fixed is not None:
             return self._fixed
         if self._map is None or time.monotonic() - self._map_at > self.refresh_seconds:
-            response = await self._http.get(f"{self.api}/resources", headers=self._admin())
+            response = await self._admin_http.get(f"{self.api}/resources", headers=self._admin())
             body = checked_json(response)
             found = [r for r in body["items"] if r["resource_uri"] == self.resource_uri]
             # Not registered (or removed): nothing is mapped, so no tool runs.
@@ -148,13 +169,26 @@ class McpGate:
         return self._map
 
     async def is_active(self, token: str) -> bool:
-        """RFC 7662 introspection with the admin token: revoked tokens, suspended agents."""
+        """RFC 7662 introspection with the admin token: revoked tokens, suspended agents.
+        Cached per token for active_cache_seconds; jitgate unreachable -> not active."""
         if self.admin_token is None:
             raise ValueError("check_active needs admin_token (introspection)")
-        response = await self._http.post(
-            f"{self.api}/oauth/introspect", data={"token": token}, headers=self._admin()
-        )
-        return bool(checked_json(response).get("active"))
+        key = hashlib.sha256(token.encode()).hexdigest()  # the token itself is not kept
+        now = time.monotonic()
+        cached = self._active.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            response = await self._admin_http.post(
+                f"{self.api}/oauth/introspect", data={"token": token}, headers=self._admin()
+            )
+            active = bool(checked_json(response).get("active"))
+        except (httpx.HTTPError, JitgateError):
+            return False  # fail closed, and ask again next time
+        if len(self._active) >= ACTIVE_CACHE_SIZE:
+            self._active.pop(next(iter(self._active)))
+        self._active[key] = (active, now + self.active_cache_seconds)
+        return active
 
     def _admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
@@ -183,6 +217,11 @@ class McpGate:
             return tool_error("arguments must be a JSON object")
         record = CallRecord(tool=name, arguments=arguments, outcome=REFUSED)
         try:
+            # Before anything else: a call whose arguments cannot be recorded does not run.
+            record.checked = await anyio.to_thread.run_sync(checked_arguments, name, arguments)
+            if record.checked.refusal is not None:
+                record.reason = f"tool call refused: {record.checked.refusal}"
+                return tool_error(record.reason)
             return await self._decide_and_run(ctx, call_next, token, record)
         finally:
             if token is not None:
@@ -201,7 +240,20 @@ class McpGate:
         if seen == JIT:
             permission = str(tool_map.permission(record.tool))
             approval = JitCall(self, ctx, token, permission, record.tool, record.arguments)
-            refusal = await approval.obtain()
+            waiter = f"{token.client_id}\n{token.subject}"
+            if self._jit_waits[waiter] >= MAX_JIT_WAITS_PER_CALLER:
+                record.reason = (
+                    f"too many approval waits: at most {MAX_JIT_WAITS_PER_CALLER} JIT calls "
+                    "per caller at once; retry when one has returned"
+                )
+                return tool_error(record.reason)
+            self._jit_waits[waiter] += 1
+            try:
+                refusal = await approval.obtain()
+            finally:
+                self._jit_waits[waiter] -= 1
+                if self._jit_waits[waiter] <= 0:
+                    del self._jit_waits[waiter]
             record.jit_request_id = approval.request_id
             if refusal is not None:
                 record.reason = refusal

@@ -104,8 +104,13 @@ class JitCall:
     def idempotency_key(self, generation: int) -> str:
         # Same agent, subject (the user it acts for, else itself), tool and arguments -> the
         # same request, so a retry after a timeout is matched to it; a spent request moves the
-        # key on to the next generation. The subject keeps one user's approval from another's.
-        who = {"agent": self.caller.client_id, "subject": self.caller.subject}
+        # key on to the next generation. The subject keeps one user's approval from another's,
+        # the resource one server's from another's (the same tool name on two servers).
+        who = {
+            "agent": self.caller.client_id,
+            "subject": self.caller.subject,
+            "resource": self.server.resource_uri,
+        }
         seed = rfc8785.dumps({**who, **self.operation})
         return f"mcp:{hashlib.sha256(seed).hexdigest()[:40]}:{generation}"
 
