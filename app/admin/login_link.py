@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from app.core.durable_store import durable_store
 from app.core.kv import get_store
 from app.core.secrets import constant_time_equal
+from app.dashboard import login_link as dashboard_links
 from app.dashboard import session as shared
 from app.identity import rate_limits
 from app.models import AdminToken, Org
@@ -65,14 +66,7 @@ def make_token(admin: AdminToken, *, now: float | None = None) -> str:
 
 def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
     """The claims of a genuine, unexpired link (used or not), else None."""
-    data = shared.read_payload(PURPOSE, token)
-    try:
-        claims = LinkClaims(**data) if data is not None else None
-    except TypeError:
-        return None
-    if claims is None or not isinstance(claims.exp, int):
-        return None
-    return claims if (now if now is not None else time.time()) < claims.exp else None
+    return shared.read_link_claims(PURPOSE, token, LinkClaims, now)
 
 
 def admin_for(session: Session, claims: LinkClaims) -> AdminToken | None:
@@ -136,15 +130,6 @@ def _message(admin: AdminToken, org_name: str, token: str) -> EmailMessage:
     return msg
 
 
-def send(messages: list[EmailMessage]) -> None:
-    """Runs after the response: a slow or failing SMTP server never shows in the page, and the
-    time it takes does not tell whether the address is an admin's."""
-    from notifiers.base import NotifierRejected, NotifierUnavailable
-    from notifiers.email.notifier import SmtpSender
-
-    try:
-        sender = SmtpSender(get_settings())
-        for msg in messages:
-            sender.send(msg)
-    except (NotifierRejected, NotifierUnavailable) as exc:
-        log.warning("could not send an admin sign-in link: %s", type(exc).__name__)
+# Sent after the response by the same sender as the approvers' links (a slow or failing SMTP
+# server never shows in the page, and its time does not tell whether the address is an admin's).
+send = dashboard_links.send

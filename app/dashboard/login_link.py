@@ -52,14 +52,7 @@ def make_token(approver: Approver, *, now: float | None = None) -> str:
 
 def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
     """The claims of a genuine, unexpired link (used or not), else None."""
-    data = sessions.read_payload(PURPOSE, token)
-    try:
-        claims = LinkClaims(**data) if data is not None else None
-    except TypeError:
-        return None
-    if claims is None or not isinstance(claims.exp, int):
-        return None
-    return claims if (now if now is not None else time.time()) < claims.exp else None
+    return sessions.read_link_claims(PURPOSE, token, LinkClaims, now)
 
 
 def use_once(claims: LinkClaims) -> bool:
@@ -100,4 +93,4 @@ def send(messages: list[EmailMessage]) -> None:
         for msg in messages:
             sender.send(msg)
     except (NotifierRejected, NotifierUnavailable) as exc:
-        log.warning("could not send a dashboard sign-in link: %s", exc)
+        log.warning("could not send a sign-in link: %s", type(exc).__name__)

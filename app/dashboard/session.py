@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from app.approvers.service import ACTIVE
@@ -28,6 +29,7 @@ PURPOSE = "dashboard-session"
 SESSION_SECONDS = 12 * 3600
 LOGIN_FORM_SECONDS = 3600
 MAX_COOKIE_CHARS = 2048
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,19 @@ def read_payload(purpose: str, signed: str | None) -> dict | None:
     except (binascii.Error, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def read_link_claims(purpose: str, token: str, claims_type: type[T], now: float | None) -> T | None:
+    """The claims (a dataclass with an int `exp`) of a genuine, unexpired sign-in link signed for
+    this purpose, used or not; None for anything else."""
+    data = read_payload(purpose, token)
+    try:
+        claims = claims_type(**data) if data is not None else None
+    except TypeError:
+        return None
+    if claims is None or not isinstance(getattr(claims, "exp", None), int):
+        return None
+    return claims if (now if now is not None else time.time()) < claims.exp else None  # type: ignore[attr-defined]
 
 
 def encode(state: SessionState) -> str:
