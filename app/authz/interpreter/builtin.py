@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import modifiers, onbehalf
+from app.authz.interpreter import modifiers, nominal, onbehalf
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
@@ -174,12 +174,20 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
         return antecedent
     # "deploy the new version to production": the place names what the object did not.
     # "release version 8 to production": a number belongs to its noun, it names no other thing.
-    if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun):
+    # "send a fax to the hospital": an action noun the catalog lacks ("fax", "call") is the
+    # object itself, and a place after it does not stand in for it.
+    acted = any(p and p[-1].kind == w.VERB for p in g.phrases)
+    if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun or acted):
         return _named(g.secondary)
     return g.phrases
 
 
 def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
+    if nominal.empty(g.verbs):  # "is a referral something I can do?": the noun names the action
+        verb = nominal.as_verb([*g.fillers, *(x for p in g.phrases for x in p)])
+        if verb is not None:
+            g.verbs = [verb]
+            g.fillers = [f for f in g.fillers if f.token is not verb.token]
     if not g.verbs:
         if g.phrases and _names_catalog(g):
             what = _text(g.phrases[0])

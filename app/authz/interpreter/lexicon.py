@@ -162,6 +162,7 @@ curious mind assuming again first next hereby sure certain fine acceptable alrig
 maybe perhaps cleared promise swear guess think suppose believe hope reckon nothing else only
 permissible ok'd behalf can't cannot cant couldn't isn't aren't
 shouldn't wouldn't doesn't didn't haven't hasn't mustn't am_i possibly authorized authorised
+mr mrs ms mx dr prof
 """)
 # After these a verb is expected: "can I email", "this agent may export".
 BEFORE_VERB = word_set("""

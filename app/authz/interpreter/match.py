@@ -231,6 +231,12 @@ def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
     with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
     closed."""
     # A person it is done for ("the customer's office") confirms no guessed action.
-    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry] + ask.hints
+    # A place ("to the hospital") confirms nothing when the object is an action noun that no
+    # candidate describes ("send a fax").
+    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry]
+    head = ask.phrase[-1] if ask.phrase else None
+    foreign = head is not None and head.kind == w.VERB and not objects
+    if not (foreign and all(head.base not in e.words for e in candidates)):
+        objects += ask.hints
     found = _pick(candidates, objects, parties=False) if objects else None
     return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")
