@@ -144,9 +144,11 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     action, qualifiers, resource = _split_name(item.permission, known)
     prose = [join_phrases((item.description or "").lower())] + list(item.synonyms)
     bases = [_base(w, known) for text in prose for w in _words(text)]
+    # "Read the GL": a short word the admin wrote in capitals is an abbreviation, a noun.
+    shouted = {w.lower() for w in re.findall(r"\b[A-Z]{2}\b", item.description or "")}
     classes, leads = _described_actions(prose[0], known)
     lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
-    content = frozenset(w for w in bases if _is_content(w)) - leads - lead_parts
+    content = frozenset(w for w in bases if _is_content(w) or w in shouted) - leads - lead_parts
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
@@ -193,12 +195,27 @@ def _alternative_actions(
     action: str, resource: tuple[str, ...], qualifiers: tuple[str, ...]
 ) -> frozenset[str]:
     """'stripe.refund.create' refunds: a making action over a noun that names an action."""
+    nouns = (*resource, *qualifiers)  # "stripe.refund.create", "payments.issue_refund"
+    if verb_class(action) in _CARRYING_OUT:
+        # "suppliers.payments.release" pays: releasing a payment is paying (WordNet's
+        # derivationally related forms: payment <-> pay). Only nouns made from a verb count.
+        return frozenset(
+            verb_class(v)
+            for r in nouns
+            if r not in lexicon.VERB_CLASS and r.endswith(_ACTION_NOUN)
+            for v in wn.noun_verbs(r)[:1]
+        )
     if action not in lexicon.LIGHT_VERBS and verb_class(action) not in ("create", "run"):
         return frozenset()
-    nouns = (*resource, *qualifiers)  # "stripe.refund.create", "payments.issue_refund"
     found = {verb_class(r) for r in nouns if r in lexicon.VERB_CLASS}
     found |= {lexicon.NOMINAL_ACTIONS[r] for r in nouns if r in lexicon.NOMINAL_ACTIONS}
     return frozenset(found)
+
+
+# Actions that carry out what their resource names ("release the payment run" pays), unlike
+# reading, changing or cancelling it.
+_CARRYING_OUT = frozenset(("deploy", "approve", "send", "publish"))
+_ACTION_NOUN = ("ment", "tion", "sion", "al", "ance", "ence")
 
 
 def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -219,6 +236,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
         base = _base(word, known)
         if not expect_verb or base in lexicon.STOPWORDS or base in lexicon.DETERMINERS:
             break
+        if base not in lexicon.VERB_CLASS and not wn.is_verb(base) and wn.pos(base):
+            break  # "Staff directory and HR profiles", "Dept budgets vs actuals": no verb
         leads.add(base)
         particle = _particle_after(words, i)
         if particle:  # "Shut down a machine", "Roll production back"

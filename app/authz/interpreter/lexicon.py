@@ -192,7 +192,7 @@ user: member
 CONTENT_NOUNS = word_set("""
 summary note reply response answer result finding overview update draft reminder
 """)
-CONJUNCTIONS = word_set("and or & plus , / nor")
+CONJUNCTIONS = word_set("and or & plus , / nor vs versus")
 SEPARATORS = word_set("""
 then afterwards later finally but while whilst because unless although though whereas
 . ; ! ? : ( ) [ ]
