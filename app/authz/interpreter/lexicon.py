@@ -38,48 +38,53 @@ def _groups(spec: str) -> dict[str, str]:
 # class. Multi-word verbs are joined with '_' by PHRASES below before lookup.
 VERB_CLASS = _groups("""
 read: view open see access browse check get fetch retrieve inspect consult peek peruse examine
-  show display look_at go_through pull look_into skim glance glance_at scan
+  show display look_at go_through pull look_into skim glance glance_at scan pull_up bring_up
+  look_over glance_over check_out peek_at dig_out dig_up call_up
 summarize: recap digest condense abridge sum_up tldr
 list: enumerate
 search: find look_up lookup query
-create: add make generate establish set_up produce issue
+create: add make generate establish set_up produce issue stand_up spin_up whip_up knock_up
+  knock_out put_together
 update: edit modify change alter amend revise correct adjust tweak rename fill_in fill_out patch
   set
 write: rewrite overwrite
 delete: remove erase wipe purge destroy drop trash discard shred expunge get_rid_of take_down
+  scrap axe ditch tear_down bin
 send: forward deliver dispatch transmit email mail reply respond text message send_out
-draft: compose prepare write_up
+  fire_off shoot_off send_over pass_on
+draft: compose prepare write_up jot_down
 share: share_with
 pay: settle wire remit make_payment
 transfer: move_money send_money
 refund: reimburse repay pay_back give_back
-approve: authorize okay accept greenlight endorse sign_off ratify sanction
+approve: authorize okay accept greenlight endorse sign_off ratify sanction rubber-stamp
+  rubber_stamp green-light
 reject: deny decline refuse veto
 export: download extract dump back_up backup
 import: upload ingest
 run: execute trigger launch start invoke process kick_off
 deploy: ship release roll_out push
-schedule: book arrange reschedule organize reserve
+schedule: book arrange reschedule organize reserve pencil_in
 cancel: call_off abort
 invite:
 merge:
-close: resolve
+close: resolve wrap_up
 reopen:
 comment: annotate
 assign: reassign
 archive:
 restore: recover undelete
 charge: bill
-publish: post
+publish: post put_up push_out
 review: audit
 sign: countersign execute_contract
-disable: deactivate suspend turn_off
-enable: activate turn_on
+disable: deactivate suspend turn_off shut_off switch_off cut_off
+enable: activate turn_on switch_on
 revoke: rescind
 grant: give_access give
 order: purchase buy
 rotate:
-restart: reboot
+restart: reboot bounce
 terminate: kill
 query_db: run_sql
 """)
