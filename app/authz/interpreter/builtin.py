@@ -186,8 +186,16 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
     if nominal.empty(g.verbs):  # "is a referral something I can do?": the noun names the action
         verb = nominal.as_verb([*g.fillers, *(x for p in g.phrases for x in p)])
         if verb is not None:
-            g.verbs = [verb]
+            g.verbs, g.broad = [verb], []  # "something I can do" is the referral itself
             g.fillers = [f for f in g.fillers if f.token is not verb.token]
+            # The noun is its own object only when the catalog names it ("referrals.send").
+            kept = [
+                [x for x in p if x.token is not verb.token or x.extra.get("object")]
+                for p in g.phrases
+            ]
+            g.phrases = [p for p in kept if p]
+    # "Cancellation of the repair - is that ...?": a nominal action read in a verb's place
+    g.verbs = [nominal.as_verb([v]) or v if v.base not in lx.VERB_CLASS else v for v in g.verbs]
     if not g.verbs:
         if g.phrases and _names_catalog(g):
             what = _text(g.phrases[0])

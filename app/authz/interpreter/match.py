@@ -57,7 +57,9 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         found = _by_object(ask, [leads])
         # "shut down web-04": the admin's own phrasal verb is specific enough alone; a plain
         # common one is not ("move JIRA-123" could be anything).
-        if found is None and leads and not ask.phrase and "_" in ask.verb.base:
+        # So is an action named by its noun ("is a referral something I can do?").
+        specific = "_" in ask.verb.base or "nominal" in ask.verb.extra
+        if found is None and leads and not ask.phrase and specific:
             found = _action_only(ask, leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
     return _match(ask, _tiers(ask.verb, index))

@@ -8,6 +8,7 @@ look like actions but map to nothing are kept so the interpreter can refuse on t
 from dataclasses import dataclass, field
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import nominal
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.words import Word
@@ -242,7 +243,12 @@ class _Grouper:
         elif not g.verbs:
             # Objects named before the verb ("which invoices can I pay?") are its objects;
             # "is it fine if I ..." names nothing, so only named phrases are kept.
-            g.phrases = [p for p in g.phrases if p[-1].extra.get("object") or p[-1].entry]
+            # A noun that names an action ("is a referral something I can do?") is kept too.
+            g.phrases = [
+                p
+                for p in g.phrases
+                if p[-1].extra.get("object") or p[-1].entry or nominal.verb_of(p[-1])
+            ]
             g.pronoun, g.fillers = False, []
         if "verb_base" in word.extra:  # "booking" as a verb is "book", not the noun
             word.base, word.kind = word.extra.pop("verb_base"), w.ACTION

@@ -1,0 +1,70 @@
+"""Issue 15: actions named by their noun, titles before names, descriptions without a verb.
+
+A made-up catalog (a housing association's back office), so nothing here is one of the
+evaluation sets' questions.
+"""
+
+import pytest
+
+from app.authz.interpreter import CatalogEntry as C
+from app.authz.interpreter import interpret
+
+CATALOG = [
+    C("tenants.read", "Look up a tenant's file and contact details"),
+    C("repairs.refer", "Refer a repair to an outside contractor"),
+    C("repairs.cancel", "Cancel a booked repair"),
+    C("contractors.payments.release", "Release the weekly contractor payment run"),
+    C("arrears.read", "Rent arrears by estate"),
+    C("ledger.read", "Read the GL"),
+    C("complaints.assign", "Assign a complaint to a housing officer"),
+]
+
+
+def _read(question: str):
+    return interpret(question, CATALOG)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A noun that names the action, with a vague verb or none at all.
+        ("Is a referral to the roofer something I can do?", {"repairs.refer"}),
+        (
+            "Cancellation of the boiler repair on Friday - is that within my rights?",
+            {"repairs.cancel"},
+        ),
+        # Releasing a payment run pays: payment <-> pay.
+        ("Can I pay the contractors this week?", {"contractors.payments.release"}),
+        # A description that opens with a noun, and a capitalised abbreviation in one.
+        ("Can I see the arrears for the north estate?", {"arrears.read"}),
+        ("Can I read the GL?", {"ledger.read"}),
+        # A title's full stop ends no sentence: the name is no action.
+        ("Can I look up the file for Mrs. Okonkwo?", {"tenants.read"}),
+        ("Can I assign the complaint to Dr. Patel?", {"complaints.assign"}),
+        # Everyday phrasal verbs of general English.
+        ("Can I pull up the tenant's contact details?", {"tenants.read"}),
+    ],
+)
+def test_reads(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The object is an action noun no entry describes: the place does not stand in for it.
+        "Can I send a fax to the outside contractor?",
+        # A noun that names an action the catalog lacks still fails closed.
+        "Is a demolition of the garage block something I can do?",
+        "Is an eviction of the tenant something I can do?",
+        # "scrap" deletes, and the catalog deletes no repairs.
+        "Can I scrap the booked repair?",
+        # A vague verb with no action noun stays too vague.
+        "Can I handle the tenant's file?",
+    ],
+)
+def test_still_refused(question):
+    got = _read(question)
+    assert got.unresolved, got
