@@ -68,3 +68,24 @@ def test_reads(question, expected):
 def test_still_refused(question):
     got = _read(question)
     assert got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, who",
+    [
+        ("Priya Shah asked me to cancel the booked repair on her behalf. Can I?", "Priya Shah"),
+        ("Tom Reed wants me to look up the tenant's contact details. Can I, for him?", "Tom Reed"),
+        ("On behalf of estates manager Ada Obi, can I cancel the booked repair?", "Ada Obi"),
+    ],
+)
+def test_who_asked_is_acted_for(question, who):
+    got = _read(question)
+    assert got.on_behalf_of == who, got
+    assert got.permissions and not got.unresolved, got
+
+
+def test_no_named_person_no_principal():
+    # "my manager" names nobody, and "on her behalf" then has no one to point at.
+    got = _read("My manager asked me to cancel the booked repair on her behalf. Can I?")
+    assert got.on_behalf_of is None
+    assert got.unresolved, got

@@ -18,7 +18,12 @@ _NOT_NAMES = word_set(
 )
 
 _PATTERNS = [
+    # "on behalf of warehouse lead Grace Liu": a job title before the name
+    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
     rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
+    # "Sofia Brandt asked me to order ...": the person who asks is the one acted for
+    rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})\s+(?:has\s+|had\s+)?"
+    r"(?:asked|asks|wants|wanted|needs|needed|requested)(?=\s+me\b)",  # "me" stays: I ask
     rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
     rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
     rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
@@ -54,4 +59,13 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
                 found.append(more[1])
                 end += more.end()
             text = f"{text[: match.start()]} {text[end:]}"
-    return list(dict.fromkeys(found)), text
+    found = list(dict.fromkeys(found))
+    if len(found) == 1:  # "... on her behalf", "Can I, for her?": the one person already named
+        text = _PRONOUN_BEHALF.sub(" ", text)
+    return found, text
+
+
+_PRONOUN_BEHALF = re.compile(
+    r"\bon\s+(?:her|his|their)\s+behalf\b|\bfor\s+(?:her|him|them)\b(?=\s*(?:[?.!]|$))",
+    re.IGNORECASE,
+)
