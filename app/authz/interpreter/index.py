@@ -126,7 +126,10 @@ def _words(text: str) -> list[str]:
 
 def _base(word: str, known: set[str]) -> str:
     """The lexicon's form of a word, else WordNet's ('flights' -> 'flight'), else as written."""
-    return base_form(word, known) or lemma(word) or word
+    # "appts" -> "appt": a plural of a word WordNet lacks (an admin's abbreviation) is its
+    # singular, so that "book an appt" meets "Book appts for patients".
+    plural = len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+    return base_form(word, known) or lemma(word) or (word[:-1] if plural else word)
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

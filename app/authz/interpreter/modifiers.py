@@ -123,6 +123,8 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
         if gerund and word.kind in _CATALOG_ACTIONS:
             return False  # "the next step is deleting them"
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
+    if participle and prev.text.lower() in _GET and _passive_get(words, i):
+        return True  # "what the GPs get paid", "once it gets picked up": said of them
     if participle and _narrated(words, i):
         word.extra["narrated"] = True
         return True  # "a customer wrote in", "she rang us": a story, not an ask
@@ -136,6 +138,15 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
 
 
 _THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))
+_GET = frozenset(("get", "gets", "got", "getting"))
+
+
+def _passive_get(words: list[Word], i: int) -> bool:
+    """'get' + a participle right after it, said of someone else than the agent."""
+    before = words[i - 2] if i >= 2 else None
+    return before is not None and before.base not in _FIRST_PERSON and before.kind != w.STOP
+
+
 _MODALS = lx.word_set("can could may might should would will shall must do does")
 
 
