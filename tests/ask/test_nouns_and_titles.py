@@ -6,6 +6,7 @@ evaluation sets' questions.
 
 import pytest
 
+from app.authz.ask import MIN_CONFIDENCE
 from app.authz.interpreter import CatalogEntry as C
 from app.authz.interpreter import interpret
 
@@ -17,6 +18,10 @@ CATALOG = [
     C("arrears.read", "Rent arrears by estate"),
     C("ledger.read", "Read the GL"),
     C("complaints.assign", "Assign a complaint to a housing officer"),
+    C("quotes.approve", "Approve repair quotes"),
+    C("permits.approve", "Approve/decline parking permit requests"),
+    C("staff.onboard", "Set up a new starter (keys, badge, logins)"),
+    C("roles.grant", "Give a user a role in the housing system"),
 ]
 
 
@@ -89,3 +94,20 @@ def test_no_named_person_no_principal():
     got = _read("My manager asked me to cancel the booked repair on her behalf. Can I?")
     assert got.on_behalf_of is None
     assert got.unresolved, got
+
+
+def test_head_noun_alone_is_a_weak_guess():
+    # "request" is only the head of "permit requests", and two entries approve things.
+    weak = _read("Can I approve Ola's request from yesterday?")
+    assert weak.unresolved or min(m.confidence for m in weak.mappings) < MIN_CONFIDENCE, weak
+    sure = _read("Can I approve Ola's permit request?")
+    assert sure.permissions == ("permits.approve",) and not sure.unresolved, sure
+    assert min(m.confidence for m in sure.mappings) >= MIN_CONFIDENCE, sure
+
+
+def test_a_place_naming_another_resource_leaves_two_readings():
+    got = _read("Can I add the new starter to the caretaker role?")
+    assert not got.permissions and got.unresolved, got
+    assert "roles.grant" in got.reasons[0] and "staff.onboard" in got.reasons[0], got
+    sure = _read("Can I set up the new starter with keys and a badge?")
+    assert sure.permissions == ("staff.onboard",) and not sure.unresolved, sure

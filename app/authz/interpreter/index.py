@@ -74,6 +74,9 @@ class Entry:
     # their synonyms. Only consulted when the hand-made lexicon found nothing.
     verbs: frozenset[str] = frozenset()
     own_verbs: frozenset[str] = frozenset()  # the same before WordNet's synonyms are added
+    # Description nouns with the noun that qualifies them: "holiday requests" -> (request,
+    # holiday). The head alone ("Tom's request") is weaker evidence than the compound.
+    compounds: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -165,6 +168,17 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
         *_verbs(action, leads, resource),
+        _compounds(prose[0], known, content),
+    )
+
+
+def _compounds(description: str, known: set[str], content: frozenset[str]) -> tuple:
+    """(head, qualifier) for each noun + noun pair of a description ("holiday requests")."""
+    bases = [_base(w, known) for w in _words(description)]
+    return tuple(
+        (head, first)
+        for first, head in zip(bases, bases[1:], strict=False)
+        if first in content and head in content and first != head and wn.pos(first) & wn.NOUN
     )
 
 
