@@ -111,3 +111,20 @@ def test_a_place_naming_another_resource_leaves_two_readings():
     assert "roles.grant" in got.reasons[0] and "staff.onboard" in got.reasons[0], got
     sure = _read("Can I set up the new starter with keys and a badge?")
     assert sure.permissions == ("staff.onboard",) and not sure.unresolved, sure
+
+
+def test_an_id_owning_a_noun_is_one_phrase():
+    # "tenant 4410's arrears" are arrears; the tenant named by its id is no second object.
+    got = _read("Can I see tenant 4410's arrears?")
+    assert got.permissions == ("arrears.read",) and not got.unresolved, got
+
+
+def test_not_asking_to_rules_out_the_action_after_it():
+    got = _read("Not asking to cancel anything - can I look up the tenant's file?")
+    assert got.permissions == ("tenants.read",) and not got.unresolved, got
+
+
+def test_dont_forget_to_still_asks():
+    # Only verbs of intending carry a negation over "to": forgetting is not one.
+    got = _read("Can I look up the tenant's file? Don't forget to cancel the booked repair.")
+    assert set(got.permissions) == {"tenants.read", "repairs.cancel"}, got

@@ -172,6 +172,9 @@ def _pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True)
     if best <= 0:
         return None
     top = [e for s, e in scored if s == best]
+    if len(top) > 1:  # "tenant 4410's arrears": the phrase's head breaks a tie
+        head = [e for e in top if score(e, objects[-1:], parties=parties) > 0]
+        top = head if len(head) == 1 else top
     if len(top) > 1:
         return _ambiguous(top)
     # "approve Tom's request" against "Approve/decline holiday requests": only a description's

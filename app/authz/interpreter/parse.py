@@ -17,6 +17,7 @@ _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
 _ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
+_INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "expect", "look", "request"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -149,7 +150,9 @@ class _Grouper:
         return False
 
     def filler(self, word: Word) -> None:
-        self.phrase_open = False
+        # "patient 80123's prescriptions": an id owning the next noun keeps one noun phrase
+        owner = word.kind == w.ARG and word.token is not None and word.token.possessive
+        self.phrase_open = self.phrase_open and owner
         if self.pp:
             return
         self.expect_verb = False
@@ -236,7 +239,19 @@ class _Grouper:
 
     def verb(self, i: int, word: Word) -> None:
         g = self.g
-        if g.negated and (g.has_object or g.verbs and not self.continues(word)):
+        # "not asking to renew anything", "not going to change it": the verb after "to" is what
+        # the negated verb rules out, so the negation carries over to it.
+        # Only verbs of intending: "don't forget to close it" still asks to close.
+        complement = (
+            g.negated
+            and g.verbs
+            and g.verbs[-1].base in _INTENDING
+            and not g.has_object
+            and self.kind_at(i - 1) == w.TO
+        )
+        if complement:
+            pass
+        elif g.negated and (g.has_object or g.verbs and not self.continues(word)):
             self.groups.append(Group())  # a negation ends with its objects or a new verb form
         elif g.verbs and g.has_object:
             self.groups.append(Group())
