@@ -128,3 +128,10 @@ def test_dont_forget_to_still_asks():
     # Only verbs of intending carry a negation over "to": forgetting is not one.
     got = _read("Can I look up the tenant's file? Don't forget to cancel the booked repair.")
     assert set(got.permissions) == {"tenants.read", "repairs.cancel"}, got
+
+
+def test_a_verb_taken_from_a_resource_noun_needs_its_object():
+    # "Release the weekly contractor payment run" pays contractors, but "pay" alone names
+    # nothing that entry's object confirms.
+    got = _read("Can I pay?")
+    assert not got.permissions and got.unresolved, got

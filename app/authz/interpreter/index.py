@@ -163,7 +163,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         resource,
         content,
         parties,
-        classes,
+        classes | _carried_out(action, resource, qualifiers),
         leads,
         _alternative_actions(action, resource, qualifiers),
         frozenset(noun_group(w) for w in content),
@@ -213,15 +213,6 @@ def _alternative_actions(
 ) -> frozenset[str]:
     """'stripe.refund.create' refunds: a making action over a noun that names an action."""
     nouns = (*resource, *qualifiers)  # "stripe.refund.create", "payments.issue_refund"
-    if verb_class(action) in _CARRYING_OUT:
-        # "suppliers.payments.release" pays: releasing a payment is paying (WordNet's
-        # derivationally related forms: payment <-> pay). Only nouns made from a verb count.
-        return frozenset(
-            verb_class(v)
-            for r in nouns
-            if r not in lexicon.VERB_CLASS and r.endswith(_ACTION_NOUN)
-            for v in wn.noun_verbs(r)[:1]
-        )
     if action not in lexicon.LIGHT_VERBS and verb_class(action) not in ("create", "run"):
         return frozenset()
     found = {verb_class(r) for r in nouns if r in lexicon.VERB_CLASS}
@@ -232,6 +223,22 @@ def _alternative_actions(
 # Actions that carry out what their resource names ("release the payment run" pays), unlike
 # reading, changing or cancelling it.
 _CARRYING_OUT = frozenset(("deploy", "approve", "send", "publish"))
+
+
+def _carried_out(action: str, resource: tuple[str, ...], qualifiers: tuple[str, ...]) -> set[str]:
+    """'suppliers.payments.release' pays: releasing a payment is paying (WordNet's
+    derivationally related forms: payment <-> pay). Only nouns made from a verb count, and the
+    action it gives needs an object that fits ("pay the suppliers"), never stands alone."""
+    if verb_class(action) not in _CARRYING_OUT:
+        return set()
+    return {
+        verb_class(v)
+        for r in (*resource, *qualifiers)
+        if r not in lexicon.VERB_CLASS and r.endswith(_ACTION_NOUN)
+        for v in wn.noun_verbs(r)[:1]
+    }
+
+
 _ACTION_NOUN = ("ment", "tion", "sion", "al", "ance", "ence")
 
 
