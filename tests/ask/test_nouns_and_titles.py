@@ -135,3 +135,17 @@ def test_a_verb_taken_from_a_resource_noun_needs_its_object():
     # nothing that entry's object confirms.
     got = _read("Can I pay?")
     assert not got.permissions and got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # Everyday shorthand of general English, not the catalog's words.
+        ("can I see the rent arrears by estate, thru the portal?", {"arrears.read"}),
+        # A plural WordNet knows only by a base that is never a verb is a noun, not an action.
+        ("Can I see arrears vs actuals?", {"arrears.read"}),
+    ],
+)
+def test_shorthand_and_nouns(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected and not got.unresolved, got

@@ -134,7 +134,7 @@ rotation=rotate; purchase=order; booking=schedule
 NOUN_GROUP = _groups("""
 document: doc file paper pdf memo
 email: mail inbox mailbox e-mail
-message: msg dm chat
+message: dm chat
 calendar: event meeting appointment invite invitation
 contact: lead address_book
 invoice: bill
@@ -268,6 +268,15 @@ cheque=check; catalogue=catalog; colour=color; programme=program; licence=licens
 analyse=analyze; judgement=judgment; cancelled=canceled; cancelling=canceling
 travelling=traveling; labelled=labeled; modelling=modeling; enrol=enroll; defence=defense
 behaviour=behavior; favour=favor; centre=center; dialogue=dialog
+""")
+
+# Everyday written shorthand of general English (not any catalog's words): "msg the patient
+# thru the portal", "see em", "the dept budgets".
+SHORTHAND = pairs("""
+thru=through; tho=though; em=them; abt=about; addr=address; dept=department; appt=appointment
+info=information; acct=account; mgr=manager; req=request; yr=year; wk=week; tmrw=tomorrow
+tmr=tomorrow; pwd=password; pw=password; qty=quantity; msg=message; msgs=message
+docs=document
 """)
 
 # Irregular verb forms -> base form (regular ones are handled by suffix rules).

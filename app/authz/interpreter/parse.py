@@ -228,7 +228,8 @@ class _Grouper:
             if self.expect_verb and self.last_conj and self.g.verbs and self.g.phrases:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
-        if wn.never_a_verb(word.base) and wn.never_a_verb(word.text.lower()):
+        text = word.text.lower()  # "actuals": WordNet knows its base, never as a verb
+        if wn.never_a_verb(word.base) and (wn.never_a_verb(text) or not wn.pos(text)):
             return False  # "valid", "postcode": WordNet knows them, and never as an action
         # An unknown word in a verb's place is an action we cannot map.
         return (

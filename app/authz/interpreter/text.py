@@ -98,7 +98,7 @@ def forms(word: str) -> Iterator[str]:
     yield word
     if word.startswith("re-") and len(word) > 5:  # "re-read" reads, "re-share" shares
         yield from forms(word[3:])
-    for table in (lexicon.IRREGULAR, lexicon.BRITISH):
+    for table in (lexicon.IRREGULAR, lexicon.BRITISH, lexicon.SHORTHAND):
         if word in table:
             yield table[word]
     irregular = wordnet.irregular(word)  # WordNet's exception lists: "rang" -> "ring"
