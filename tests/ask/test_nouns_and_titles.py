@@ -149,3 +149,11 @@ def test_a_verb_taken_from_a_resource_noun_needs_its_object():
 def test_shorthand_and_nouns(question, expected):
     got = _read(question)
     assert set(got.permissions) == expected and not got.unresolved, got
+
+
+def test_do_that_points_back_at_the_actions_asked():
+    got = _read("I need to cancel the booked repair and look up the tenant's file. Can I do that?")
+    assert set(got.permissions) == {"repairs.cancel", "tenants.read"} and not got.unresolved, got
+    # With nothing asked before it, "do that" stays too vague; "do everything" is too broad.
+    assert _read("Can I do that?").unresolved
+    assert _read("Can I look up the tenant's file and then do everything else?").unresolved

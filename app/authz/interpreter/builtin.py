@@ -182,6 +182,17 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
     return g.phrases
 
 
+_BACK = frozenset(("thing", "things", "stuff", "both", "above"))
+
+
+def _points_back(g: Group) -> bool:
+    """'do that', 'do all three things', 'do it for her': a vague verb whose object only
+    points back at what the question already asked."""
+    words = [x for p in g.phrases for x in p] + g.fillers + g.broad
+    named_here = any(x.extra.get("object") or x.entry or x.kind == w.NAME for x in words)
+    return not named_here and all(x.base in _BACK or x.kind == w.ARG for x in words)
+
+
 def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
     if nominal.empty(g.verbs):  # "is a referral something I can do?": the noun names the action
         verb = nominal.as_verb([*g.fillers, *(x for p in g.phrases for x in p)])
@@ -194,6 +205,9 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
                 for p in g.phrases
             ]
             g.phrases = [p for p in kept if p]
+    if nominal.empty(g.verbs) and g.verbs and result.mappings and _points_back(g):
+        result.confidence *= REMARK  # "Can I do all three things?": the actions asked above
+        return
     # "Cancellation of the repair - is that ...?": a nominal action read in a verb's place
     g.verbs = [nominal.as_verb([v]) or v if v.base not in lx.VERB_CLASS else v for v in g.verbs]
     if not g.verbs:
