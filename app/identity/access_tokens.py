@@ -42,6 +42,22 @@ def same_status_epoch(claims: dict[str, Any], agent_epoch: int) -> bool:
     return claims.get("status_epoch", 0) == agent_epoch
 
 
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The token's claims without checking anything ({} when it is no JWT): for the callers
+    that then look the token up themselves (revocation) or check what they read."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+
+
+def any_audience(token: str) -> str | None:
+    """The token's own aud, unverified: introspection and JIT redemption accept tokens for any
+    audience of this issuer (resource tokens too), and then check the audience themselves."""
+    aud = unverified_claims(token).get("aud")
+    return aud if isinstance(aud, str) else None
+
+
 def revoked_key(jti: str) -> str:
     return f"revoked:{jti}"
 

@@ -23,7 +23,7 @@ from app.http.deps import (
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
 from app.http.throttle import client_address
-from app.identity import assertions, grants, rate_limits, tokens
+from app.identity import assertions, grants, rate_limits, revocation, tokens
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -127,7 +127,7 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
             _, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
-            return tokens.introspect(
+            return revocation.introspect(
                 session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
             )
 
@@ -142,7 +142,7 @@ async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
             actor, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
-            tokens.revoke(
+            revocation.revoke(
                 session,
                 org_id=org_id,
                 token=form["token"],
