@@ -7,7 +7,6 @@ is required and at most five minutes ahead; `iat`/`nbf` with a small leeway; `jt
 and never accepted twice while the assertion could still be valid.
 """
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -170,20 +169,30 @@ def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
     return key
 
 
-_key_objects: dict[str, Any] = {}
+# Key objects built from registered JWKs, by the identity of the JWK dict (held in the entry, so
+# the id cannot be reused while cached) and the pinned algorithm: a cached agent's keys are
+# built once, without serialising the JWK on every request to look its object up. Bounded: a
+# jwks_uri refresh makes new dicts, and the stale ones go when the map is emptied.
+_key_objects: dict[tuple[int, str], tuple[dict[str, Any], Any]] = {}
+_MAX_KEY_OBJECTS = 4096
+
+
+def _key_object(key: PublicKey) -> Any:
+    cached = _key_objects.get((id(key.jwk), key.alg))
+    if cached is not None and cached[0] is key.jwk:
+        return cached[1]
+    try:
+        key_obj = jwt.PyJWK(key.jwk, algorithm=key.alg).key
+    except jwt.PyJWTError as exc:
+        raise AssertionRejected("signature", f"the assertion cannot be verified: {exc}") from exc
+    if len(_key_objects) >= _MAX_KEY_OBJECTS:
+        _key_objects.clear()
+    _key_objects[(id(key.jwk), key.alg)] = (key.jwk, key_obj)
+    return key_obj
 
 
 def verify_signature(jws: compact_jws.CompactJws, key: PublicKey) -> None:
-    cache_key = json.dumps(key.jwk, sort_keys=True)
-    key_obj = _key_objects.get(cache_key)
-    if key_obj is None:
-        try:
-            key_obj = jwt.PyJWK(key.jwk, algorithm=key.alg).key
-        except jwt.PyJWTError as exc:
-            raise AssertionRejected(
-                "signature", f"the assertion cannot be verified: {exc}"
-            ) from exc
-        _key_objects[cache_key] = key_obj
+    key_obj = _key_object(key)
     try:
         valid = compact_jws.verify(jws, key_obj, key.alg)
     except compact_jws.MalformedJws as exc:
