@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from app.core import compact_jws
 from app.core.cache import TtlCache
 from app.core.errors import InvalidClient
-from app.identity import replay
+from app.identity import rate_limits, replay
 from app.identity.agent_keys import PublicKey
 from app.identity.remote_jwks import jwks_cache
 from app.models import Agent, AgentKey
@@ -43,6 +43,8 @@ class VerifiedAssertion:
     agent: Agent
     claims: dict[str, Any]
     kid: str
+    # The agent's request, counted with the jti claim (Redis mode, when asked: count_request).
+    counted: rate_limits.Counted | None = None
 
 
 # The token route asks verifiable_without_io() about an assertion and then verifies the same
@@ -255,9 +257,21 @@ def validate_jti(claims: dict[str, Any]) -> str:
     return jti
 
 
-def validate_jti_unused(agent: Agent, jti: str, exp: float, now: float) -> None:
-    if not replay.claim(agent.id, jti, expires_at=exp, now=now):
+def validate_jti_unused(
+    agent: Agent, jti: str, exp: float, now: float, *, count_request: bool = False
+) -> rate_limits.Counted | None:
+    """Claim the jti (refused if it was used); with count_request, the agent's request is
+    counted in the same round trip where that is possible (replay.claim_counting)."""
+    if count_request:
+        override = (agent.budget or {}).get("requests_per_minute")
+        first, counted = replay.claim_counting(
+            agent.id, jti, expires_at=exp, now=now, org_id=agent.org_id, override=override
+        )
+    else:
+        first, counted = replay.claim(agent.id, jti, expires_at=exp, now=now), None
+    if not first:
         raise AssertionRejected("jti", "this jti was already used (replay)")
+    return counted
 
 
 def verify_assertion(
@@ -267,7 +281,10 @@ def verify_assertion(
     token: str,
     accepted_audiences: tuple[str, ...],
     now: float | None = None,
+    count_request: bool = False,
 ) -> VerifiedAssertion:
+    """Every rule above; `count_request`: the token endpoint's own request count may be taken
+    with the jti claim (VerifiedAssertion.counted says whether it was)."""
     now = time.time() if now is None else now
     jws = parse_compact(token)
     header, unverified = jws.header, jws.claims
@@ -284,7 +301,7 @@ def verify_assertion(
         # slow key hosts cannot drain the database pool that every other request needs.
         session.close()
     try:
-        return _verify_for(entry, jws, accepted_audiences, now)
+        return _verify_for(entry, jws, accepted_audiences, now, count_request)
     except AssertionRejected as exc:
         exc.agent_id = agent.id  # the refusal is audited under the agent it names
         raise
@@ -295,6 +312,7 @@ def _verify_for(
     jws: compact_jws.CompactJws,
     accepted_audiences: tuple[str, ...],
     now: float,
+    count_request: bool,
 ) -> VerifiedAssertion:
     agent, header, claims = entry.agent, jws.header, jws.claims
     if agent.status != "active":
@@ -309,5 +327,5 @@ def _verify_for(
     jti = validate_jti(claims)
     key = select_key(_agent_keys(entry, header.get("kid")), header)
     verify_signature(jws, key)
-    validate_jti_unused(agent, jti, exp, now)
-    return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid)
+    counted = validate_jti_unused(agent, jti, exp, now, count_request=count_request)
+    return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid, counted=counted)

@@ -12,7 +12,7 @@ from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, row_writer
 from app.core.errors import InvalidGrant, InvalidScope
-from app.identity import access_tokens
+from app.identity import access_tokens, rate_limits
 from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken
 from app.resources import service as resources
@@ -160,6 +160,7 @@ class Grant:
     subject: str | None = None  # a delegated token's user (its `sub`)
     parent_jti: str | None = None  # the delegated token it was exchanged from
     ttl: int | None = None  # shorter than the access token lifetime (a delegation's bound)
+    counted: rate_limits.Counted | None = None  # the request, counted with the jti claim
 
 
 def authenticate(
@@ -179,7 +180,11 @@ def authenticate(
     accepted = (access_tokens.token_endpoint_for(org_id), issuer)
     try:
         verified = verify_assertion(
-            session, org_id=org_id, token=assertion, accepted_audiences=accepted
+            session,
+            org_id=org_id,
+            token=assertion,
+            accepted_audiences=accepted,
+            count_request=True,
         )
     except AssertionRejected as exc:
         audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
@@ -192,7 +197,9 @@ def authenticate(
     except (InvalidScope, InvalidGrant) as exc:
         audit_refusal(org_id, exc.description, actor=agent.id)
         raise
-    return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
+    return Grant(
+        agent=agent, scope=granted, audience=audience, kid=verified.kid, counted=verified.counted
+    )
 
 
 def issue(grant: Grant) -> IssuedAccessToken:

@@ -64,7 +64,8 @@ def _issue(
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
     budget = granted.agent.budget or {}
-    rate_limits.limit_agent_requests(org_id, granted.agent.id, budget.get("requests_per_minute"))
+    override = budget.get("requests_per_minute")
+    rate_limits.limit_agent_requests(org_id, granted.agent.id, override, counted=granted.counted)
     issued = tokens.issue(granted)
     body = {
         "access_token": issued.access_token,
