@@ -247,12 +247,15 @@ def limit_agent_requests(
         _enforce(f"agent/{org_id}/{agent_id}", limit, MINUTE, AGENT_LIMIT)
 
 
+ADDRESS_LIMIT = "requests a minute from this address"
+
+
 def limit_address(address: str) -> None:
     """One request from a client address on an unauthenticated route."""
     settings = get_settings()
     if settings.rate_limits_enabled:
         limit = settings.address_requests_per_minute
-        _enforce(f"address/{address}", limit, MINUTE, "requests a minute from this address")
+        _enforce(f"address/{address}", limit, MINUTE, ADDRESS_LIMIT)
 
 
 def admit_jit_request(session: Session, *, agent: Agent, now: datetime) -> None:

@@ -10,12 +10,13 @@ security state the store keeps.
 """
 
 import logging
+from typing import Any
 
 import redis
 
 from app.core import durable_store, row_writer
 from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
-from app.identity import rate_limits
+from app.identity import deferred_address, rate_limits
 from app.models import UsedAssertion
 from app.settings import get_settings
 
@@ -61,20 +62,30 @@ def reload() -> int:
     return durable_store.reload_table(UsedAssertion, lambda row: _key(row.agent_id, row.jti))
 
 
-# The token endpoint's two questions to Redis in one round trip: the jti claim (SET NX EX, as
-# RedisStore.add) and then, for a first use only, the agent's request count (as
-# RedisCounter.hit's script). A replay counts nothing; it is refused before any token is made.
+# The token endpoint's questions to Redis in one round trip: the client address's count (when
+# deferred to here: app.identity.deferred_address), the jti claim (SET NX EX, as RedisStore.add)
+# and, for a first use only, the agent's request count (as RedisCounter.hit's script). An
+# address over its limit claims nothing; a replay counts no agent request.
 _CLAIM_AND_COUNT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, 0} end
-local n = redis.call('INCR', KEYS[2])
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  ttl = tonumber(ARGV[2])
+local function hit(key)
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[2])
+    ttl = tonumber(ARGV[2])
+  end
+  return n, ttl
 end
+if KEYS[3] then
+  local n, ttl = hit(KEYS[3])
+  if n > tonumber(ARGV[3]) then return {-1, ttl} end
+end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, 0} end
+local n, ttl = hit(KEYS[2])
 return {n, ttl}
 """
-_scripts: dict[str, object] = {}
+ADDRESS_OVER_LIMIT = -1
+_scripts: dict[str, Any] = {}
 
 
 def claim_counting(
@@ -86,23 +97,36 @@ def claim_counting(
     org_id: str,
     override: int | None,
 ) -> tuple[bool, rate_limits.Counted | None]:
-    """claim(), and in Redis mode (limits on) the agent's request counted in the same round
-    trip: (first use, the count). The count is None when it was not taken here; the caller
-    then counts as before (rate_limits.limit_agent_requests)."""
+    """claim(), and in Redis mode (limits on) the agent's request and the client address (if
+    deferred) counted in the same round trip: (first use, the agent's count). The count is None
+    when it was not taken here; the caller then counts as before (limit_agent_requests)."""
     counter = rate_limits.agent_request_counter(org_id, agent_id, override)
     if counter is None:
         return claim(agent_id, jti, expires_at=expires_at, now=now), None
     count_key, limit = counter
+    keys = [redis_key(_key(agent_id, jti)), count_key]
+    args = [_ttl(expires_at, now), rate_limits.MINUTE * 1000]
+    address = deferred_address.counter()
+    if address is not None:
+        keys.append(address[0])
+        args.append(address[1])
+    try:
+        count, left_ms = _script()(keys=keys, args=args)
+    except (redis.RedisError, OSError) as exc:  # the claim cannot be made: 503, never a 500
+        log.warning("jti claim failed, Redis unavailable: %s", type(exc).__name__)
+        raise StoreUnavailable("the shared store (Redis) is not reachable; retry shortly") from exc
+    if address is not None:
+        address[2].counted = True
+        if count == ADDRESS_OVER_LIMIT:
+            deferred_address.refuse_over_limit(address[2], address[1], left_ms)
+    if count == 0:
+        return False, None
+    return True, rate_limits.Counted.of(limit, count, left_ms)
+
+
+def _script() -> Any:
     url = get_settings().redis_url
     script = _scripts.get(url)
     if script is None:
         script = _scripts[url] = redis_client(url).register_script(_CLAIM_AND_COUNT)
-    keys = [redis_key(_key(agent_id, jti)), count_key]
-    try:
-        count, left_ms = script(keys=keys, args=[_ttl(expires_at, now), rate_limits.MINUTE * 1000])
-    except (redis.RedisError, OSError) as exc:  # the claim cannot be made: 503, never a 500
-        log.warning("jti claim failed, Redis unavailable: %s", type(exc).__name__)
-        raise StoreUnavailable("the shared store (Redis) is not reachable; retry shortly") from exc
-    if count == 0:
-        return False, None
-    return True, rate_limits.Counted.of(limit, count, left_ms)
+    return script

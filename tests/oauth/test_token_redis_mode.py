@@ -4,6 +4,10 @@
 Given the app pointed at Redis, when an agent asks for tokens, then each first use of an assertion
 is claimed in Redis and counted once; a replay is refused and counts nothing; the agent's limit
 refuses with 429 past its budget; and without Redis no token is issued (503, never 500).
+
+The client address's count rides on the same script (app.identity.deferred_address): every
+request counts once, whatever ends it (a token, a malformed form, a refused assertion, a replay),
+and past the limit the answer is 429, before any work once this process knows.
 """
 
 import os
@@ -41,10 +45,16 @@ def redis_mode(monkeypatch) -> Iterator:
     except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     _use_redis(monkeypatch, URL)
+    from app.identity import deferred_address
+
+    rate_limits.reset()
+    _use_redis(monkeypatch, URL)  # reset() dropped the cached counter
+    deferred_address.forget()
     yield raw
     monkeypatch.undo()
     kv.get_store.cache_clear()
     rate_limits.reset()
+    deferred_address.forget()
 
 
 def _count(raw, org, agent, limit: int | None = None) -> int:
@@ -114,3 +124,47 @@ def test_without_redis_no_token_is_issued_and_the_answer_is_503(client, org, age
     assert resp.status_code == 503, resp.text
     assert resp.json()["error"] == "temporarily_unavailable"
     assert issued_tokens(agent.agent_id) == 0
+
+
+def _address_count(raw, limit: int) -> int:
+    return int(raw.get(f"jitgate:rl:address/testclient/{limit}/60") or 0)
+
+
+def test_every_token_request_counts_its_address_once(client, org, agent, redis_mode, monkeypatch):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1000)
+    used = agent.assertion()
+    outcomes = [
+        request_token(client, org, used).status_code,  # a token: counted by the claim script
+        request_token(client, org, used).status_code,  # a replay: the script counts it too
+        request_token(client, org, "not-a-jwt").status_code,  # refused before any claim
+        client.post(f"{org.api}/oauth/token", data={}).status_code,  # a malformed form
+    ]
+    assert outcomes == [200, 401, 401, 400]
+    assert _address_count(redis_mode, 1000) == 4
+
+
+def test_past_the_address_limit_the_answer_is_429_and_nothing_is_claimed(
+    client, org, agent, redis_mode, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 2)
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    assert request_token(client, org, "not-a-jwt").status_code == 401
+    # the third request is over the limit: refused, and its jti is not claimed
+    over = agent.assertion(jti="over-the-address-limit")
+    assert_oauth_error(request_token(client, org, over), 429, "rate_limited")
+    assert not redis_mode.exists(f"jitgate:kv:jti:{agent.agent_id}:over-the-address-limit")
+    assert issued_tokens(agent.agent_id) == 1
+    # this process now refuses the address before any work, a malformed request too
+    refused = client.post(f"{org.api}/oauth/token", data={})
+    assert_oauth_error(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_an_address_over_its_limit_is_refused_even_when_its_first_word_is_malformed(
+    client, org, agent, redis_mode, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1)
+    assert client.post(f"{org.api}/oauth/token", data={}).status_code == 400
+    # over the limit with a request refused before the claim: 429 replaces its 400
+    assert_oauth_error(client.post(f"{org.api}/oauth/token", data={}), 429, "rate_limited")
+    assert _address_count(redis_mode, 1) == 2
