@@ -15,6 +15,7 @@ from app.identity.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
 ACCESS_TOKEN_TYP = "at+jwt"
+_MAX_HEADERS = 1024  # parsed or written header segments kept: room for one key per busy org
 
 
 def issuer_for(org_id: str) -> str:
@@ -29,17 +30,56 @@ def new_jti() -> str:
     return random_urlsafe(18)
 
 
+# What jwt.encode writes, without its per-call work (a new JSON encoder, header validation, a
+# key check): the compact JSON it signs, and one header segment per signing key. The output is
+# byte for byte PyJWT's (tests/oauth/test_token_signing.py); Ed25519 is deterministic.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_SORTED_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_header_segments: dict[str, bytes] = {}
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _header_segment(kid: str) -> bytes:
+    segment = _header_segments.get(kid)
+    if segment is None:
+        header = {"alg": SIGNING_ALG, "kid": kid, "typ": ACCESS_TOKEN_TYP}
+        segment = _b64(_SORTED_JSON.encode(header).encode())
+        if len(_header_segments) >= _MAX_HEADERS:
+            _header_segments.clear()
+        _header_segments[kid] = segment
+    return segment
+
+
 def sign(claims: dict[str, Any]) -> str:
-    """Sign with the key of the org the token is for (its `org` claim)."""
+    """Sign with the key of the org the token is for (its `org` claim): a compact EdDSA JWS."""
     key = key_ring.active(claims["org"])
-    headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
-    return jwt.encode(claims, key.private_key, algorithm=SIGNING_ALG, headers=headers)
+    signing_input = _header_segment(key.kid) + b"." + _b64(_COMPACT_JSON.encode(claims).encode())
+    return (signing_input + b"." + _b64(key.private_key.sign(signing_input))).decode("ascii")
 
 
 def same_status_epoch(claims: dict[str, Any], agent_epoch: int) -> bool:
     """False for a token issued before the agent's latest suspension (tokens signed before
     status epochs existed carry none: epoch 0)."""
     return claims.get("status_epoch", 0) == agent_epoch
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The token's claims without checking anything ({} when it is no JWT): for the callers
+    that then look the token up themselves (revocation) or check what they read."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+
+
+def any_audience(token: str) -> str | None:
+    """The token's own aud, unverified: introspection and JIT redemption accept tokens for any
+    audience of this issuer (resource tokens too), and then check the audience themselves."""
+    aud = unverified_claims(token).get("aud")
+    return aud if isinstance(aud, str) else None
 
 
 def revoked_key(jti: str) -> str:
@@ -53,7 +93,6 @@ def mark_revoked(jti: str, ttl_seconds: int) -> None:
 # Every token one signing key issues has the same header segment: parse each one once. Bounded,
 # so a caller sending many distinct headers only empties it; room for one key per busy org.
 _headers: dict[str, dict[str, Any]] = {}
-_MAX_HEADERS = 1024
 
 
 def _peek_header(token: str) -> dict[str, Any]:

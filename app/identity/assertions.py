@@ -7,7 +7,6 @@ is required and at most five minutes ahead; `iat`/`nbf` with a small leeway; `jt
 and never accepted twice while the assertion could still be valid.
 """
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from sqlmodel import Session, select
 from app.core import compact_jws
 from app.core.cache import TtlCache
 from app.core.errors import InvalidClient
-from app.identity import replay
+from app.identity import rate_limits, replay
 from app.identity.agent_keys import PublicKey
 from app.identity.remote_jwks import jwks_cache
 from app.models import Agent, AgentKey
@@ -44,6 +43,8 @@ class VerifiedAssertion:
     agent: Agent
     claims: dict[str, Any]
     kid: str
+    # The agent's request, counted with the jti claim (Redis mode, when asked: count_request).
+    counted: rate_limits.Counted | None = None
 
 
 # The token route asks verifiable_without_io() about an assertion and then verifies the same
@@ -170,20 +171,30 @@ def select_key(keys: list[PublicKey], header: dict[str, Any]) -> PublicKey:
     return key
 
 
-_key_objects: dict[str, Any] = {}
+# Key objects built from registered JWKs, by the identity of the JWK dict (held in the entry, so
+# the id cannot be reused while cached) and the pinned algorithm: a cached agent's keys are
+# built once, without serialising the JWK on every request to look its object up. Bounded: a
+# jwks_uri refresh makes new dicts, and the stale ones go when the map is emptied.
+_key_objects: dict[tuple[int, str], tuple[dict[str, Any], Any]] = {}
+_MAX_KEY_OBJECTS = 4096
+
+
+def _key_object(key: PublicKey) -> Any:
+    cached = _key_objects.get((id(key.jwk), key.alg))
+    if cached is not None and cached[0] is key.jwk:
+        return cached[1]
+    try:
+        key_obj = jwt.PyJWK(key.jwk, algorithm=key.alg).key
+    except jwt.PyJWTError as exc:
+        raise AssertionRejected("signature", f"the assertion cannot be verified: {exc}") from exc
+    if len(_key_objects) >= _MAX_KEY_OBJECTS:
+        _key_objects.clear()
+    _key_objects[(id(key.jwk), key.alg)] = (key.jwk, key_obj)
+    return key_obj
 
 
 def verify_signature(jws: compact_jws.CompactJws, key: PublicKey) -> None:
-    cache_key = json.dumps(key.jwk, sort_keys=True)
-    key_obj = _key_objects.get(cache_key)
-    if key_obj is None:
-        try:
-            key_obj = jwt.PyJWK(key.jwk, algorithm=key.alg).key
-        except jwt.PyJWTError as exc:
-            raise AssertionRejected(
-                "signature", f"the assertion cannot be verified: {exc}"
-            ) from exc
-        _key_objects[cache_key] = key_obj
+    key_obj = _key_object(key)
     try:
         valid = compact_jws.verify(jws, key_obj, key.alg)
     except compact_jws.MalformedJws as exc:
@@ -246,9 +257,21 @@ def validate_jti(claims: dict[str, Any]) -> str:
     return jti
 
 
-def validate_jti_unused(agent: Agent, jti: str, exp: float, now: float) -> None:
-    if not replay.claim(agent.id, jti, expires_at=exp, now=now):
+def validate_jti_unused(
+    agent: Agent, jti: str, exp: float, now: float, *, count_request: bool = False
+) -> rate_limits.Counted | None:
+    """Claim the jti (refused if it was used); with count_request, the agent's request is
+    counted in the same round trip where that is possible (replay.claim_counting)."""
+    if count_request:
+        override = (agent.budget or {}).get("requests_per_minute")
+        first, counted = replay.claim_counting(
+            agent.id, jti, expires_at=exp, now=now, org_id=agent.org_id, override=override
+        )
+    else:
+        first, counted = replay.claim(agent.id, jti, expires_at=exp, now=now), None
+    if not first:
         raise AssertionRejected("jti", "this jti was already used (replay)")
+    return counted
 
 
 def verify_assertion(
@@ -258,7 +281,10 @@ def verify_assertion(
     token: str,
     accepted_audiences: tuple[str, ...],
     now: float | None = None,
+    count_request: bool = False,
 ) -> VerifiedAssertion:
+    """Every rule above; `count_request`: the token endpoint's own request count may be taken
+    with the jti claim (VerifiedAssertion.counted says whether it was)."""
     now = time.time() if now is None else now
     jws = parse_compact(token)
     header, unverified = jws.header, jws.claims
@@ -275,7 +301,7 @@ def verify_assertion(
         # slow key hosts cannot drain the database pool that every other request needs.
         session.close()
     try:
-        return _verify_for(entry, jws, accepted_audiences, now)
+        return _verify_for(entry, jws, accepted_audiences, now, count_request)
     except AssertionRejected as exc:
         exc.agent_id = agent.id  # the refusal is audited under the agent it names
         raise
@@ -286,6 +312,7 @@ def _verify_for(
     jws: compact_jws.CompactJws,
     accepted_audiences: tuple[str, ...],
     now: float,
+    count_request: bool,
 ) -> VerifiedAssertion:
     agent, header, claims = entry.agent, jws.header, jws.claims
     if agent.status != "active":
@@ -300,5 +327,5 @@ def _verify_for(
     jti = validate_jti(claims)
     key = select_key(_agent_keys(entry, header.get("kid")), header)
     verify_signature(jws, key)
-    validate_jti_unused(agent, jti, exp, now)
-    return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid)
+    counted = validate_jti_unused(agent, jti, exp, now, count_request=count_request)
+    return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid, counted=counted)

@@ -109,6 +109,38 @@ return {n, ttl}
 REVOKED = -1  # RedisCounter.hit: the `unless_revoked` key exists
 
 
+def redis_counter_key(key: str, limit: int, window: int) -> str:
+    """Where RedisCounter counts `key` (a new limit starts a new count)."""
+    return f"jitgate:rl:{key}/{limit}/{window}"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """An agent's request counted by another module's script, in the round trip it makes
+    anyway (the token endpoint's jti claim, app.identity.replay): its limit and, when the
+    count is over it, whole seconds until the window ends."""
+
+    limit: int
+    retry_after: int | None
+
+    @classmethod
+    def of(cls, limit: int, count: int, left_ms: int) -> "Counted":
+        return cls(limit, None if count <= limit else max(math.ceil(left_ms / 1000), 1))
+
+
+def agent_request_counter(
+    org_id: str, agent_id: str, override: int | None
+) -> tuple[str, int] | None:
+    """In Redis mode with limits on, the Redis key counting this agent's requests and its
+    limit, for a script that counts the request along with its own question; else None (the
+    caller then leaves the count to limit_agent_requests)."""
+    settings = get_settings()
+    if not settings.rate_limits_enabled or not isinstance(get_counter(), RedisCounter):
+        return None
+    limit = override or settings.agent_requests_per_minute
+    return redis_counter_key(f"agent/{org_id}/{agent_id}", limit, MINUTE), limit
+
+
 class RedisCounter:
     def __init__(self, url: str) -> None:
         import redis
@@ -126,7 +158,7 @@ class RedisCounter:
         and then nothing is counted: one round trip for both questions of a token's request.
         Raises RedisError only when `unless_revoked` is given (the caller must then learn
         about the revocation elsewhere); a plain count admits while Redis is away."""
-        keys = [f"jitgate:rl:{key}/{limit}/{window}"]
+        keys = [redis_counter_key(key, limit, window)]
         if unless_revoked is not None:
             keys.append(unless_revoked)
         try:
@@ -200,12 +232,22 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
     limit_agent_requests(org_id, agent_id, override)
 
 
-def limit_agent_requests(org_id: str, agent_id: str, override: int | None) -> None:
-    """One request of an agent on the token, check, ask or JIT routes."""
+def limit_agent_requests(
+    org_id: str, agent_id: str, override: int | None, *, counted: Counted | None = None
+) -> None:
+    """One request of an agent on the token, check, ask or JIT routes. `counted`: the request
+    was already counted (in the round trip of the token endpoint's jti claim); only refuse."""
+    if counted is not None:
+        if counted.retry_after is not None:
+            _refuse(counted.limit, AGENT_LIMIT, counted.retry_after)
+        return
     settings = get_settings()
     if settings.rate_limits_enabled:
         limit = override or settings.agent_requests_per_minute
         _enforce(f"agent/{org_id}/{agent_id}", limit, MINUTE, AGENT_LIMIT)
+
+
+ADDRESS_LIMIT = "requests a minute from this address"
 
 
 def limit_address(address: str) -> None:
@@ -213,7 +255,7 @@ def limit_address(address: str) -> None:
     settings = get_settings()
     if settings.rate_limits_enabled:
         limit = settings.address_requests_per_minute
-        _enforce(f"address/{address}", limit, MINUTE, "requests a minute from this address")
+        _enforce(f"address/{address}", limit, MINUTE, ADDRESS_LIMIT)
 
 
 def admit_jit_request(session: Session, *, agent: Agent, now: datetime) -> None:

@@ -9,20 +9,32 @@ The writing, reloading and pruning are app/services/durable_store.py's, shared w
 security state the store keeps.
 """
 
+import logging
+from typing import Any
+
+import redis
+
 from app.core import durable_store, row_writer
-from app.core.kv import get_store
+from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
+from app.identity import deferred_address, rate_limits
 from app.models import UsedAssertion
 from app.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 def _key(agent_id: str, jti: str) -> str:
     return f"jti:{agent_id}:{jti}"
 
 
+def _ttl(expires_at: float, now: float) -> int:
+    return max(int(expires_at - now) + get_settings().clock_leeway + 1, 1)
+
+
 def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
     """True when this call is the first use of (agent, jti) before expires_at."""
     settings = get_settings()
-    ttl = int(expires_at - now) + settings.clock_leeway + 1
+    ttl = _ttl(expires_at, now)
     if not get_store().add(_key(agent_id, jti), ttl):
         return False
     if settings.embedded:
@@ -48,3 +60,73 @@ def prune() -> int:
 def reload() -> int:
     """At start-up in embedded mode: the claims still unexpired go back into the store."""
     return durable_store.reload_table(UsedAssertion, lambda row: _key(row.agent_id, row.jti))
+
+
+# The token endpoint's questions to Redis in one round trip: the client address's count (when
+# deferred to here: app.identity.deferred_address), the jti claim (SET NX EX, as RedisStore.add)
+# and, for a first use only, the agent's request count (as RedisCounter.hit's script). An
+# address over its limit claims nothing; a replay counts no agent request.
+_CLAIM_AND_COUNT = """
+local function hit(key)
+  local n = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[2])
+    ttl = tonumber(ARGV[2])
+  end
+  return n, ttl
+end
+if KEYS[3] then
+  local n, ttl = hit(KEYS[3])
+  if n > tonumber(ARGV[3]) then return {-1, ttl} end
+end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, 0} end
+local n, ttl = hit(KEYS[2])
+return {n, ttl}
+"""
+ADDRESS_OVER_LIMIT = -1
+_scripts: dict[str, Any] = {}
+
+
+def claim_counting(
+    agent_id: str,
+    jti: str,
+    *,
+    expires_at: float,
+    now: float,
+    org_id: str,
+    override: int | None,
+) -> tuple[bool, rate_limits.Counted | None]:
+    """claim(), and in Redis mode (limits on) the agent's request and the client address (if
+    deferred) counted in the same round trip: (first use, the agent's count). The count is None
+    when it was not taken here; the caller then counts as before (limit_agent_requests)."""
+    counter = rate_limits.agent_request_counter(org_id, agent_id, override)
+    if counter is None:
+        return claim(agent_id, jti, expires_at=expires_at, now=now), None
+    count_key, limit = counter
+    keys = [redis_key(_key(agent_id, jti)), count_key]
+    args = [_ttl(expires_at, now), rate_limits.MINUTE * 1000]
+    address = deferred_address.counter()
+    if address is not None:
+        keys.append(address[0])
+        args.append(address[1])
+    try:
+        count, left_ms = _script()(keys=keys, args=args)
+    except (redis.RedisError, OSError) as exc:  # the claim cannot be made: 503, never a 500
+        log.warning("jti claim failed, Redis unavailable: %s", type(exc).__name__)
+        raise StoreUnavailable("the shared store (Redis) is not reachable; retry shortly") from exc
+    if address is not None:
+        address[2].counted = True
+        if count == ADDRESS_OVER_LIMIT:
+            deferred_address.refuse_over_limit(address[2], address[1], left_ms)
+    if count == 0:
+        return False, None
+    return True, rate_limits.Counted.of(limit, count, left_ms)
+
+
+def _script() -> Any:
+    url = get_settings().redis_url
+    script = _scripts.get(url)
+    if script is None:
+        script = _scripts[url] = redis_client(url).register_script(_CLAIM_AND_COUNT)
+    return script

@@ -1,19 +1,18 @@
-"""The OAuth token service: client-credentials grants, introspection (RFC 7662), revocation (RFC 7009)."""
+"""The OAuth token service: client-credentials grants, scope and audience, signing and recording
+tokens. Introspection and revocation are app.identity.revocation's."""
 
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, row_writer
-from app.core.columns import aware
-from app.core.errors import InvalidGrant, InvalidScope, TokenRevoked
-from app.identity import access_tokens, chain
+from app.core.errors import InvalidGrant, InvalidScope
+from app.identity import access_tokens, rate_limits
 from app.identity.assertions import AssertionRejected, verify_assertion
 from app.models import Agent, IssuedToken
 from app.resources import service as resources
@@ -22,6 +21,7 @@ from app.settings import get_settings
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_SCOPE_ITEMS = 200
+_ACCESS_TOKENS_ISSUED = metrics.TOKENS_ISSUED.labels("access")  # bound once: labels() locks
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,7 @@ class Grant:
     subject: str | None = None  # a delegated token's user (its `sub`)
     parent_jti: str | None = None  # the delegated token it was exchanged from
     ttl: int | None = None  # shorter than the access token lifetime (a delegation's bound)
+    counted: rate_limits.Counted | None = None  # the request, counted with the jti claim
 
 
 def authenticate(
@@ -179,7 +180,11 @@ def authenticate(
     accepted = (access_tokens.token_endpoint_for(org_id), issuer)
     try:
         verified = verify_assertion(
-            session, org_id=org_id, token=assertion, accepted_audiences=accepted
+            session,
+            org_id=org_id,
+            token=assertion,
+            accepted_audiences=accepted,
+            count_request=True,
         )
     except AssertionRejected as exc:
         audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
@@ -192,7 +197,9 @@ def authenticate(
     except (InvalidScope, InvalidGrant) as exc:
         audit_refusal(org_id, exc.description, actor=agent.id)
         raise
-    return Grant(agent=agent, scope=granted, audience=audience, kid=verified.kid)
+    return Grant(
+        agent=agent, scope=granted, audience=audience, kid=verified.kid, counted=verified.counted
+    )
 
 
 def issue(grant: Grant) -> IssuedAccessToken:
@@ -207,7 +214,7 @@ def issue(grant: Grant) -> IssuedAccessToken:
         parent_jti=grant.parent_jti,
     )
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
-    metrics.TOKENS_ISSUED.labels("access").inc()
+    _ACCESS_TOKENS_ISSUED.inc()
     audit.record_later(
         audit.EventIn(
             org_id=grant.agent.org_id,
@@ -233,135 +240,3 @@ def audit_refusal(org_id: str, reason: str, *, actor: str) -> None:
             org_id=org_id, actor=actor, action="token.issue", outcome="refused", reason=reason
         )
     )
-
-
-def introspect(
-    session: Session, *, org_id: str, token: str, requester_agent_id: str | None = None
-) -> dict[str, Any]:
-    """RFC 7662: inactive for anything not a live token of this org; never an error. An agent
-    (requester_agent_id) learns about its own tokens only: another's answer inactive (§4)."""
-    try:
-        claims = access_tokens.verify(token, org_id=org_id, audience=any_audience(token))
-    except Exception:
-        return {"active": False}
-    record = session.get(IssuedToken, claims["jti"])
-    if record is None or record.revoked_at is not None:
-        return {"active": False}
-    if requester_agent_id is not None and record.agent_id != requester_agent_id:
-        return {"active": False}
-    agent = session.get(Agent, record.agent_id)
-    if agent is None or agent.status != "active":  # suspending an agent cuts its live tokens too
-        return {"active": False}
-    if not access_tokens.same_status_epoch(claims, agent.status_epoch):
-        return {"active": False}  # issued before a suspension
-    if claims.get("jit") and not _jit_rules.is_live(session, claims):
-        return {"active": False}
-    try:
-        chain.ensure_live(org_id, claims)  # every agent of a delegation, every parent token
-    except TokenRevoked:
-        return {"active": False}
-    keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "jit", "agent")
-    keep += ("federated", "act")
-    return {
-        "active": True,
-        "token_type": "Bearer",
-        "username": claims.get("agent"),
-        **{k: claims[k] for k in keep if k in claims},
-    }
-
-
-class JitTokenRules:
-    """What only the JIT engine knows about its tokens. app.jit builds on this module and lends
-    its rules at import (register_jit_rules), so this module never imports the engine back.
-    Until then a JIT token is never live, and revoking one is a programming error."""
-
-    def is_live(self, session: Session, claims: dict[str, Any]) -> bool:
-        return False
-
-    def revoke(self, session: Session, *, org_id: str, jti: str, actor: str) -> None:
-        raise RuntimeError("app.jit.tokens is not loaded: a JIT token cannot be revoked")
-
-    def withdraw_delegated(self, session: Session, *, org_id: str, jtis: list[str]) -> None:
-        """JIT requests asked under these (now revoked) delegated tokens are withdrawn."""
-        raise RuntimeError("app.jit.tokens is not loaded: JIT requests cannot be withdrawn")
-
-
-_jit_rules = JitTokenRules()
-
-
-def register_jit_rules(rules: JitTokenRules) -> None:
-    global _jit_rules
-    _jit_rules = rules
-
-
-def any_audience(token: str) -> str | None:
-    """The token's own aud, unverified: introspection and JIT redemption accept tokens for any
-    audience of this issuer (resource tokens too), and then check the audience themselves."""
-    try:
-        aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
-    except jwt.PyJWTError:
-        return None
-    return aud if isinstance(aud, str) else None
-
-
-def revoke(
-    session: Session, *, org_id: str, token: str, requester_agent_id: str | None, actor: str
-) -> None:
-    """RFC 7009: revoke if it is ours and the requester may; answer 200 either way."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return
-    jti = claims.get("jti")
-    # Unverified input: a NUL byte or an overlong jti must not reach PostgreSQL (DataError).
-    ours = isinstance(jti, str) and len(jti) <= 64 and jti.isprintable()
-    record = session.get(IssuedToken, jti) if ours else None
-    if record is None or record.org_id != org_id:
-        return
-    if requester_agent_id is not None and record.agent_id != requester_agent_id:
-        return
-    if record.kind == "jit":
-        _jit_rules.revoke(session, org_id=org_id, jti=record.jti, actor=actor)
-        return
-    if record.revoked_at is None:
-        _revoke_record(session, record)
-        below = _revoke_descendants(session, record.jti)
-        if record.subject is not None:  # a delegation: what was asked under it goes too
-            _jit_rules.withdraw_delegated(session, org_id=org_id, jtis=[record.jti, *below])
-        audit.record(
-            session,
-            audit.EventIn(
-                org_id=org_id,
-                actor=actor,
-                action="token.revoke",
-                target=record.jti,
-                outcome="success",
-                details={"delegated_tokens_revoked": below} if below else {},
-            ),
-        )
-
-
-def _revoke_record(session: Session, record: IssuedToken) -> None:
-    record.revoked_at = datetime.now(UTC)
-    session.add(record)
-    left = aware(record.expires_at) - datetime.now(UTC)
-    access_tokens.mark_revoked(record.jti, int(left.total_seconds()))
-
-
-def _revoke_descendants(session: Session, jti: str) -> list[str]:
-    """Every delegated token exchanged from this one, at any depth, is revoked with it. (A
-    child whose row is not written yet is stopped all the same: its `delegation` claim names
-    this token as a parent, checked on every use; see app.identity.chain.)"""
-    revoked: list[str] = []
-    frontier = [jti]
-    for _ in range(chain.MAX_ACTORS):
-        if not frontier:
-            break
-        stmt = select(IssuedToken).where(col(IssuedToken.parent_jti).in_(frontier))
-        children = session.exec(stmt).all()
-        frontier = [c.jti for c in children]
-        for child in children:
-            if child.revoked_at is None:
-                _revoke_record(session, child)
-                revoked.append(child.jti)
-    return revoked

@@ -22,7 +22,7 @@ from app.core.errors import (
     TokenRevoked,
 )
 from app.core.kv import StoreUnavailable
-from app.identity import access_tokens, chain, tokens
+from app.identity import access_tokens, chain, revocation
 from app.jit import operations
 from app.jit.state_machine import (
     APPROVED,
@@ -44,7 +44,7 @@ def _verified_jit_claims(org_id: str, token: str) -> dict[str, Any]:
     # The request's status, not the revocation list, explains a used or revoked JIT token.
     # Any audience of this issuer verifies here (a token bound to a resource server is redeemed
     # by that server); _check_audience then holds it to the one its request named.
-    audience = tokens.any_audience(token)
+    audience = access_tokens.any_audience(token)
     claims = access_tokens.verify(token, org_id=org_id, audience=audience, check_revoked=False)
     if not isinstance(claims.get("jit"), dict):
         raise InvalidRequest("this is not a JIT token")
@@ -365,7 +365,7 @@ def check_with_jit_token(
     return decision
 
 
-class _Rules(tokens.JitTokenRules):
+class _Rules(revocation.JitTokenRules):
     """The token service's questions about JIT tokens, answered from the request's status."""
 
     def is_live(self, session: Session, claims: dict[str, Any]) -> bool:
@@ -383,4 +383,4 @@ class _Rules(tokens.JitTokenRules):
         withdraw_for_delegation(session, org_id=org_id, jtis=jtis, reason=reason)
 
 
-tokens.register_jit_rules(_Rules())
+revocation.register_jit_rules(_Rules())

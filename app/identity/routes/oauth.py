@@ -23,7 +23,14 @@ from app.http.deps import (
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
 from app.http.throttle import client_address
-from app.identity import assertions, grants, rate_limits, tokens
+from app.identity import (
+    assertions,
+    deferred_address,
+    grants,
+    rate_limits,
+    revocation,
+    tokens,
+)
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -63,8 +70,10 @@ def _issue(
     with lazy_read_session() as session:
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+    deferred_address.finish()  # unless the jti claim's script counted it (Redis mode)
     budget = granted.agent.budget or {}
-    rate_limits.limit_agent_requests(org_id, granted.agent.id, budget.get("requests_per_minute"))
+    override = budget.get("requests_per_minute")
+    rate_limits.limit_agent_requests(org_id, granted.agent.id, override, counted=granted.counted)
     issued = tokens.issue(granted)
     body = {
         "access_token": issued.access_token,
@@ -81,7 +90,7 @@ def _issue(
 async def token(request: Request) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
     try:
-        rate_limits.limit_address(client_address(request))
+        deferred_address.begin(client_address(request))
         org_id = path_org_id(request)
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
@@ -92,6 +101,11 @@ async def token(request: Request) -> JSONResponse:
         else:
             body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
     except JitgateError as refusal:
+        try:
+            deferred_address.finish()  # refused before its address was counted: count it now
+        except JitgateError as over_limit:  # and an address over its limit hears that first
+            metrics.TOKENS_REFUSED.labels(over_limit.code).inc()
+            raise over_limit from refusal
         metrics.TOKENS_REFUSED.labels(refusal.code).inc()
         raise
     return JSONResponse(body, headers=NO_STORE)
@@ -127,7 +141,7 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
             _, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
-            return tokens.introspect(
+            return revocation.introspect(
                 session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
             )
 
@@ -142,7 +156,7 @@ async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
             actor, agent_id = _caller(org_id, request)
             if not form.get("token"):
                 raise InvalidRequest("token is required")
-            tokens.revoke(
+            revocation.revoke(
                 session,
                 org_id=org_id,
                 token=form["token"],

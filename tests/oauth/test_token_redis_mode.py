@@ -1,0 +1,170 @@
+"""Token endpoint in Redis mode: the jti claim and the agent's request count share one round trip
+(app.identity.replay.claim_counting), against a real Redis.
+
+Given the app pointed at Redis, when an agent asks for tokens, then each first use of an assertion
+is claimed in Redis and counted once; a replay is refused and counts nothing; the agent's limit
+refuses with 429 past its budget; and without Redis no token is issued (503, never 500).
+
+The client address's count rides on the same script (app.identity.deferred_address): every
+request counts once, whatever ends it (a token, a malformed form, a refused assertion, a replay),
+and past the limit the answer is 429, before any work once this process knows.
+"""
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from app.settings import get_settings
+from tests.factories import request_token
+from tests.helpers import assert_oauth_error, assert_rule, issued_tokens
+
+URL = f"redis://127.0.0.1:6379/{os.environ.get('JITGATE_TEST_REDIS_DB', '15')}"
+
+
+def _use_redis(monkeypatch, url: str) -> None:
+    from app.core import kv
+    from app.identity import rate_limits
+
+    monkeypatch.setattr(get_settings(), "redis_url", url)
+    kv.get_store.cache_clear()
+    rate_limits.get_counter.cache_clear()
+
+
+@pytest.fixture
+def redis_mode(monkeypatch) -> Iterator:
+    import redis
+
+    from app.core import kv
+    from app.identity import rate_limits
+
+    raw = redis.Redis.from_url(URL, socket_timeout=1)
+    try:
+        raw.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    _use_redis(monkeypatch, URL)
+    from app.identity import deferred_address
+
+    rate_limits.reset()
+    _use_redis(monkeypatch, URL)  # reset() dropped the cached counter
+    deferred_address.forget()
+    yield raw
+    monkeypatch.undo()
+    kv.get_store.cache_clear()
+    rate_limits.reset()
+    deferred_address.forget()
+
+
+def _count(raw, org, agent, limit: int | None = None) -> int:
+    limit = limit or get_settings().agent_requests_per_minute
+    value = raw.get(f"jitgate:rl:agent/{org.org_id}/{agent.agent_id}/{limit}/60")
+    return int(value or 0)
+
+
+def test_each_first_use_is_claimed_in_redis_and_counted_once(client, org, agent, redis_mode):
+    first = agent.assertion()
+    assert request_token(client, org, first).status_code == 200
+    # the claim lives in Redis for the assertion's life, and the request was counted
+    jti_keys = list(redis_mode.scan_iter(match=f"jitgate:kv:jti:{agent.agent_id}:*"))
+    assert len(jti_keys) == 1 and 0 < redis_mode.ttl(jti_keys[0]) <= 60 + 120
+    assert _count(redis_mode, org, agent) == 1
+    # a second assertion: a second count
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    assert _count(redis_mode, org, agent) == 2
+
+
+def test_a_replay_is_refused_and_counts_nothing(client, org, agent, redis_mode):
+    assertion = agent.assertion()
+    assert request_token(client, org, assertion).status_code == 200
+    resp = request_token(client, org, assertion)
+    assert_rule(resp, "jti")
+    assert "replay" in resp.json()["error_description"]
+    assert _count(redis_mode, org, agent) == 1
+    assert issued_tokens(agent.agent_id) == 1
+
+
+def test_the_same_jti_in_a_fresh_assertion_is_refused_too(client, org, agent, redis_mode):
+    assert request_token(client, org, agent.assertion(jti="once-only")).status_code == 200
+    later = agent.assertion(jti="once-only", iat=int(time.time()) + 1)
+    assert_rule(request_token(client, org, later), "jti")
+
+
+def test_past_the_agents_budget_the_token_request_is_429(client, org, agent, redis_mode):
+    resp = client.patch(
+        f"{org.api}/agents/{agent.agent_id}",
+        json={"budget": {"requests_per_minute": 2}},
+        headers=org.admin,
+    )
+    assert resp.status_code == 200, resp.text
+    statuses = [request_token(client, org, agent.assertion()).status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    refused = request_token(client, org, agent.assertion())
+    assert_oauth_error(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert _count(redis_mode, org, agent, limit=2) == 3
+    assert issued_tokens(agent.agent_id) == 2
+
+
+def test_without_redis_no_token_is_issued_and_the_answer_is_503(client, org, agent, monkeypatch):
+    from app.core import kv
+    from app.identity import rate_limits
+    from tests.integration.stack import free_port
+
+    # given Redis mode with nothing listening at the Redis address
+    _use_redis(monkeypatch, f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        resp = request_token(client, org, agent.assertion())
+    finally:
+        monkeypatch.undo()
+        kv.get_store.cache_clear()
+        rate_limits.get_counter.cache_clear()
+    # then the claim cannot be made, so no token: 503 with an OAuth body, not a 500
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["error"] == "temporarily_unavailable"
+    assert issued_tokens(agent.agent_id) == 0
+
+
+def _address_count(raw, limit: int) -> int:
+    return int(raw.get(f"jitgate:rl:address/testclient/{limit}/60") or 0)
+
+
+def test_every_token_request_counts_its_address_once(client, org, agent, redis_mode, monkeypatch):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1000)
+    used = agent.assertion()
+    outcomes = [
+        request_token(client, org, used).status_code,  # a token: counted by the claim script
+        request_token(client, org, used).status_code,  # a replay: the script counts it too
+        request_token(client, org, "not-a-jwt").status_code,  # refused before any claim
+        client.post(f"{org.api}/oauth/token", data={}).status_code,  # a malformed form
+    ]
+    assert outcomes == [200, 401, 401, 400]
+    assert _address_count(redis_mode, 1000) == 4
+
+
+def test_past_the_address_limit_the_answer_is_429_and_nothing_is_claimed(
+    client, org, agent, redis_mode, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 2)
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    assert request_token(client, org, "not-a-jwt").status_code == 401
+    # the third request is over the limit: refused, and its jti is not claimed
+    over = agent.assertion(jti="over-the-address-limit")
+    assert_oauth_error(request_token(client, org, over), 429, "rate_limited")
+    assert not redis_mode.exists(f"jitgate:kv:jti:{agent.agent_id}:over-the-address-limit")
+    assert issued_tokens(agent.agent_id) == 1
+    # this process now refuses the address before any work, a malformed request too
+    refused = client.post(f"{org.api}/oauth/token", data={})
+    assert_oauth_error(refused, 429, "rate_limited")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_an_address_over_its_limit_is_refused_even_when_its_first_word_is_malformed(
+    client, org, agent, redis_mode, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1)
+    assert client.post(f"{org.api}/oauth/token", data={}).status_code == 400
+    # over the limit with a request refused before the claim: 429 replaces its 400
+    assert_oauth_error(client.post(f"{org.api}/oauth/token", data={}), 429, "rate_limited")
+    assert _address_count(redis_mode, 1) == 2
