@@ -20,7 +20,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.core import outbound
+from app.core import org_signing, outbound
+from app.core.org_signing import KeyLookup
 from app.core.times import rfc3339
 from app.settings import Settings, get_settings
 from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
@@ -50,18 +51,22 @@ def body_digest(body: bytes) -> str:
 
 
 def sign_body(
-    body: bytes, *, org_id: str, audience: str, kind: str, event: str, now: float | None = None
+    body: bytes,
+    *,
+    org_id: str,
+    audience: str,
+    kind: str,
+    event: str,
+    keys: KeyLookup | None = None,
+    now: float | None = None,
 ) -> str:
     """The `Jitgate-Signature` value for body, a `kind` message about `event`, POSTed to audience,
-    signed with the org's own key and naming the org's issuer."""
-    # The key ring touches the database: load on use.
-    from app.identity.access_tokens import issuer_for
-    from app.identity.keys import key_ring
-
-    key = key_ring.active(org_id)
+    signed with the org's own key and naming the org's issuer. keys: the org key lookup
+    (default: the one identity provides through app/core/org_signing.py)."""
+    key = (keys or org_signing.signing_key)(org_id)
     iat = int(time.time() if now is None else now)
     claims = {
-        "iss": issuer_for(org_id),
+        "iss": key.issuer,
         "aud": audience,
         "event": event,
         "iat": iat,
@@ -202,9 +207,15 @@ def shared_client() -> httpx.Client:
 class WebhookNotifier:
     slug: ClassVar[str] = "webhook"
 
-    def __init__(self, settings: Settings | None = None, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        http: httpx.Client | None = None,
+        keys: KeyLookup | None = None,
+    ) -> None:
         self._settings = settings or get_settings()
         self._http = http
+        self._keys = keys
 
     def targets(self, request: RequestView) -> list[Target]:
         url = request.webhook_url or self._settings.webhook_url
@@ -223,7 +234,12 @@ class WebhookNotifier:
         event_id = f"{request.request_id}:{event}"
         body = event_body(request, event=event, event_id=event_id)
         signature = sign_body(
-            body, org_id=request.org_id, audience=target.address, kind=WEBHOOK, event=event
+            body,
+            org_id=request.org_id,
+            audience=target.address,
+            kind=WEBHOOK,
+            event=event,
+            keys=self._keys,
         )
         headers = {
             "Content-Type": "application/json",

@@ -27,11 +27,11 @@ from app.audit import service as audit
 from app.core import metrics
 from app.core.columns import utcnow
 from app.core.db import rows_changed, session_scope
+from app.core.task_queue import VISIBILITY_TIMEOUT
 from app.jit.views import request_view
 from app.models import Delivery, JitRequest
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
 from notifiers.registry import get_notifier
-from workers.celery_app import VISIBILITY_TIMEOUT
 
 log = logging.getLogger(__name__)
 THIRD_PARTY_CHANNELS = frozenset({"webhook"})

@@ -13,15 +13,25 @@ from app.core import durable_store
 from app.core.batching import TRANSIENT_ERRORS
 from app.core.columns import utcnow
 from app.core.db import session_scope
+from app.core.task_queue import (
+    DELIVER_CALLBACK,
+    DELIVER_WEBHOOKS,
+    EXPIRE_REQUEST,
+    MINT_TOKEN,
+    NOTIFY_OUTCOME,
+    NOTIFY_REQUEST,
+    SWEEP,
+    VISIBILITY_TIMEOUT,
+)
 from app.identity import replay
 from app.jit import minting, outbox
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
 from notifiers.base import NotifierUnavailable
-from workers import deliveries, heartbeat, relay
+from workers import deliveries, heartbeat, relay, wiring
 from workers.callbacks import CallbackFailed, post_callback
-from workers.celery_app import VISIBILITY_TIMEOUT, celery_app
+from workers.celery_app import celery_app
 from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
@@ -37,21 +47,24 @@ RETRY = {
 }
 RENOTIFY_AFTER = timedelta(seconds=30)
 REMINT_AFTER = timedelta(seconds=5)
+# Whatever runs these tasks sends follow-up tasks (an expiry's outcome) and signs webhooks and
+# callbacks through app/core's ports: a worker process has no other start-up of ours.
+wiring.install()
 
 
-@celery_app.task(name="jitgate.notify_request", bind=True, **RETRY)
+@celery_app.task(name=NOTIFY_REQUEST, bind=True, **RETRY)
 def notify_request(self: Task, request_id: str, outbox_id: int | None = None) -> int:
     """Announce a request on each of its policy's own channels (one delivery row per target)."""
     return _done(outbox_id, deliveries.announce(request_id))
 
 
-@celery_app.task(name="jitgate.notify_outcome", bind=True, **RETRY)
+@celery_app.task(name=NOTIFY_OUTCOME, bind=True, **RETRY)
 def notify_outcome(self: Task, request_id: str, outbox_id: int | None = None) -> int:
     """Show the outcome wherever the request was announced."""
     return _done(outbox_id, deliveries.show_outcome(request_id))
 
 
-@celery_app.task(name="jitgate.deliver_webhooks", bind=True, **RETRY)
+@celery_app.task(name=DELIVER_WEBHOOKS, bind=True, **RETRY)
 def deliver_webhooks(
     self: Task, request_id: str, kind: str, outbox_id: int | None = None
 ) -> int | None:
@@ -81,15 +94,13 @@ def _org_of(request_id: str) -> str | None:
         return row.org_id if row is not None else None
 
 
-@celery_app.task(
-    name="jitgate.mint_token", autoretry_for=(Exception,), max_retries=5, retry_backoff=True
-)
+@celery_app.task(name=MINT_TOKEN, autoretry_for=(Exception,), max_retries=5, retry_backoff=True)
 def mint_token(request_id: str) -> bool:
     with session_scope() as session:
         return minting.mint_token(session, request_id=request_id)
 
 
-@celery_app.task(name="jitgate.expire_request")
+@celery_app.task(name=EXPIRE_REQUEST)
 def expire_request(request_id: str) -> bool:
     """The countdown fast path for short deadlines; the sweep covers everything else."""
     with session_scope() as session:
@@ -97,7 +108,7 @@ def expire_request(request_id: str) -> bool:
 
 
 @celery_app.task(
-    name="jitgate.deliver_callback",
+    name=DELIVER_CALLBACK,
     bind=True,
     autoretry_for=(httpx.HTTPError, CallbackFailed, *TRANSIENT_ERRORS),
     max_retries=6,
@@ -112,7 +123,7 @@ def deliver_callback(self: Task, request_id: str, outbox_id: int | None = None) 
     return _done(outbox_id, in_org_slot(self, org_id, lambda: post_callback(request_id)))
 
 
-@celery_app.task(name="jitgate.sweep")
+@celery_app.task(name=SWEEP)
 def sweep() -> dict[str, int]:
     """Expire overdue requests and tokens; resend work a lost message or a broker outage dropped;
     prune expired assertion claims."""
