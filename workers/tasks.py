@@ -24,9 +24,8 @@ from app.core.task_queue import (
     VISIBILITY_TIMEOUT,
 )
 from app.identity import replay
-from app.jit import minting, outbox
+from app.jit import minting, outbox, token_expiry
 from app.jit import state_machine as jit
-from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
 from notifiers.base import NotifierUnavailable
 from workers import deliveries, heartbeat, relay, wiring
@@ -135,7 +134,7 @@ def sweep() -> dict[str, int]:
                 JitRequest.status == jit.PENDING, col(JitRequest.pending_deadline) <= now
             )
         ).all()
-        past_exp = jit_tokens.tokens_past_exp(session, now)
+        past_exp = token_expiry.tokens_past_exp(session, now)
     # One request per transaction, as every decision takes its locks: the request's row, then
     # its org's audit head. Holding the audit head while waiting for the next request's row
     # deadlocked with a cancel holding that row (tests/jit/test_sweep_lock_order.py).
@@ -144,7 +143,7 @@ def sweep() -> dict[str, int]:
             counts["expired"] += jit.expire(session, request_id=rid, now=now)
     for rid in past_exp:
         with session_scope() as session:
-            counts["tokens_expired"] += jit_tokens.expire_token(session, rid, now=now)
+            counts["tokens_expired"] += token_expiry.expire_token(session, rid, now=now)
     with session_scope() as session:
         # Only requests whose notify task never ran (no delivery row at all: the broker lost
         # the message). A task that ran and used up its retries on a failing channel is not

@@ -31,6 +31,7 @@ from app.http.throttle import ClientAddressLimit
 from app.identity import chain
 from app.identity.access_tokens import issuer_for
 from app.jit import intake as jit_intake
+from app.jit import revocation
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
@@ -202,7 +203,7 @@ def revoke(
     if principal.approver is not None:
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         approver_scope.ensure_may_act(session, principal.approver, row)
-    row = jit_tokens.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
+    row = revocation.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
     return _answer(jit_views.public(session, row))
 
 
