@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from app.approvers import scope as approver_scope
 from app.core import events
-from app.core.db import session_scope
 from app.core.errors import Forbidden, NotFound
 from app.http.deps import (
     AgentOrResource,
@@ -26,6 +25,7 @@ from app.http.deps import (
     SessionDep,
     find_principal,
     parse_bearer,
+    unit_of_work,
 )
 from app.http.throttle import ClientAddressLimit
 from app.identity import chain
@@ -89,7 +89,7 @@ def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
 
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
     """One short unit of work: authenticate, load, render. Never held open while waiting."""
-    with session_scope() as session:
+    with unit_of_work() as session:
         principal = find_principal(org_id, token, resource_bound=True)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         _authorize_read(session, principal, row)
@@ -208,18 +208,17 @@ def revoke(
 
 
 @router.post("/jit/tokens/consume", dependencies=[ClientAddressLimit])
-def consume(org_id: OrgId, body: ConsumeIn) -> JSONResponse:
+def consume(org_id: OrgId, body: ConsumeIn, session: SessionDep) -> JSONResponse:
     """The token itself is the credential: signed, bound to one operation, usable once.
 
-    Its own unit of work, committed before answering: a 200 means the use is recorded.
+    The request's unit of work commits before the answer is sent: a 200 means the use is recorded.
     """
-    with session_scope() as session:
-        result = jit_tokens.consume(
-            session,
-            org_id=org_id,
-            token=body.token,
-            permission=body.permission,
-            operation=body.operation,
-            resource=body.resource,
-        )
+    result = jit_tokens.consume(
+        session,
+        org_id=org_id,
+        token=body.token,
+        permission=body.permission,
+        operation=body.operation,
+        resource=body.resource,
+    )
     return _answer(result)

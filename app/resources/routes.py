@@ -4,7 +4,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.core.db import read_session
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Cursor, Limit, page
 from app.resources import service, tool_calls
@@ -68,7 +67,7 @@ def delete(org_id: OrgId, resource_id: str, session: SessionDep, admin: CurrentA
 
 
 @wellknown.get("/orgs/{org_id}/.well-known/oauth-protected-resource/resources/{resource_id}")
-def protected_resource_metadata(org_id: OrgId, resource_id: str) -> dict[str, Any]:
-    with read_session() as session:
-        row = service.get(session, org_id=org_id, resource_id=resource_id)
-        return service.metadata(row)
+def protected_resource_metadata(
+    org_id: OrgId, resource_id: str, session: SessionDep
+) -> dict[str, Any]:
+    return service.metadata(service.get(session, org_id=org_id, resource_id=resource_id))
