@@ -14,17 +14,26 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import Field
 
 from app.core import org_signing, outbound
 from app.core.org_signing import KeyLookup
 from app.core.times import rfc3339
+from app.core.validation import http_url
 from app.settings import Settings, get_settings
-from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
+from notifiers.base import (
+    ChannelSettings,
+    FormField,
+    NotifierRejected,
+    NotifierUnavailable,
+    RequestView,
+    Target,
+)
 
 SIGNATURE_HEADER = "Jitgate-Signature"
 EVENT_HEADER = "Jitgate-Event"
@@ -40,6 +49,19 @@ CLOCK_LEEWAY_SECONDS = 30
 EVENT_PENDING = "jit_request.pending"
 EVENT_PREFIX = "jit_request."
 EVENT_ID_FIELD = "event_id"
+
+
+class WebhookSettings(ChannelSettings):
+    """The policy's receiver; without one, JITGATE_WEBHOOK_URL's."""
+
+    slug: ClassVar[str] = "webhook"
+    form: ClassVar[dict[str, FormField]] = {"webhook_url": FormField("Webhook URL", "", "url")}
+    webhook_url: str | None = Field(default=None, max_length=2048)
+
+    def checked(self) -> Self:
+        if self.webhook_url is not None:
+            http_url(self.webhook_url, "webhook_url")  # refuses what the service must not call
+        return self
 
 
 class WebhookSignatureInvalid(ValueError):
@@ -218,7 +240,7 @@ class WebhookNotifier:
         self._keys = keys
 
     def targets(self, request: RequestView) -> list[Target]:
-        url = request.webhook_url or self._settings.webhook_url
+        url = WebhookSettings.of(request).webhook_url or self._settings.webhook_url
         return [Target(address=url)] if url else []
 
     def announce(self, request: RequestView, target: Target) -> dict[str, Any] | None:

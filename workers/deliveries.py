@@ -31,15 +31,14 @@ from app.core.task_queue import VISIBILITY_TIMEOUT
 from app.jit.views import request_view
 from app.models import Delivery, JitRequest
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
-from notifiers.registry import get_notifier
+from notifiers.registry import get_notifier, third_party_channels
 
 log = logging.getLogger(__name__)
-THIRD_PARTY_CHANNELS = frozenset({"webhook"})
 ANNOUNCE, OUTCOME = "announce", "outcome"
 
 
 def in_lane(channel: str, third_party: bool) -> bool:
-    return (channel in THIRD_PARTY_CHANNELS) == third_party
+    return (channel in third_party_channels()) == third_party
 
 
 @dataclass(frozen=True)

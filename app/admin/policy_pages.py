@@ -7,7 +7,7 @@ and the API's error text next to the field at fault (app/admin/forms.py).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -40,10 +40,17 @@ POLICY_FIELDS = (
     "approvals_required",
     "max_token_ttl",
     "pending_timeout",
-    "slack_channel",
-    "webhook_url",
     "delegation",
 )
+
+
+async def channel_settings_form(request: Request) -> dict[str, str]:
+    """The channels' own settings as typed, one text field each (the registry names them)."""
+    form = await request.form()
+    return {name: str(form.get(name) or "") for name in notifier_registry.form_fields()}
+
+
+ChannelValues = Annotated[dict[str, str], Depends(channel_settings_form)]
 
 
 def _policies_page(
@@ -63,6 +70,7 @@ def _policies_page(
         "policies": policies.list_policies(session, org_id=user.org_id),
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
         "channels": notifier_registry.channels(),
+        "channel_fields": notifier_registry.form_fields(),
         "modes": policies.MODES,
         "delegation_modes": policies.DELEGATION_MODES,
         "form": form
@@ -91,6 +99,10 @@ def policies_page(
         form = FormState(
             values={
                 **{k: str(getattr(p, k) or "") for k in POLICY_FIELDS},
+                **{
+                    k: str(v or "")
+                    for k, v in notifier_registry.shown_settings(p.channel_settings).items()
+                },
                 "groups": " ".join(p.groups),
                 "approvers": p.approvers,
                 "channels": p.channels,
@@ -118,8 +130,7 @@ def _policy_body(values: dict) -> PolicyIn:
             "max_token_ttl": whole_number(ttl) if ttl else 600,
             "pending_timeout": whole_number(timeout) if timeout else 900,
             "channels": values["channels"] or None,
-            "slack_channel": optional(values["slack_channel"]),
-            "webhook_url": optional(values["webhook_url"]),
+            **{name: optional(values[name]) for name in notifier_registry.form_fields()},
             "allow_self_approval": values["allow_self_approval"],
             "auto_approve": values["auto_approve"],
             "delegation": values.get("delegation") or "allowed",
@@ -132,6 +143,7 @@ def save_policy(
     request: Request,
     session: SessionDep,
     user: PostingAdmin,
+    channel_values: ChannelValues,
     policy_id: TextField = "",
     permission: TextField = "",
     mode: TextField = "",
@@ -141,8 +153,6 @@ def save_policy(
     max_token_ttl: TextField = "",
     pending_timeout: TextField = "",
     channels: ListField = None,
-    slack_channel: TextField = "",
-    webhook_url: TextField = "",
     allow_self_approval: TextField = "",
     auto_approve: TextField = "",
     delegation: TextField = "allowed",
@@ -157,8 +167,7 @@ def save_policy(
             "max_token_ttl": max_token_ttl,
             "pending_timeout": pending_timeout,
             "channels": channels or [],
-            "slack_channel": slack_channel,
-            "webhook_url": webhook_url,
+            **channel_values,
             "allow_self_approval": bool(allow_self_approval),
             "auto_approve": bool(auto_approve),
             "delegation": delegation,

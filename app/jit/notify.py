@@ -9,8 +9,8 @@ from app.core import task_queue
 from app.core.db import after_commit
 from app.jit import outbox
 from app.models import Policy
+from notifiers import registry as notifier_registry
 
-THIRD_PARTY_CHANNELS = frozenset({"webhook"})  # as workers/deliveries.py's lanes
 EVENT_PREFIX = "jit_request."
 
 
@@ -43,7 +43,9 @@ def _owe(session: Session, row: Any, kind: str, event: str) -> None:
     task = task_queue.NOTIFY_REQUEST if kind == outbox.ANNOUNCE else task_queue.NOTIFY_OUTCOME
     outbox.add(session, kind=kind, task=task, args=[row.id], **common)
     policy = session.get(Policy, row.policy_id) if row.policy_id else None
-    if policy is not None and THIRD_PARTY_CHANNELS.intersection(policy.channels):
+    if policy is not None and notifier_registry.third_party_channels().intersection(
+        policy.channels
+    ):
         lane = "announce" if kind == outbox.ANNOUNCE else "outcome"
         outbox.add(
             session,

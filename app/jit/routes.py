@@ -211,7 +211,7 @@ def revoke(
 def consume(org_id: OrgId, body: ConsumeIn, session: SessionDep) -> JSONResponse:
     """The token itself is the credential: signed, bound to one operation, usable once.
 
-    The request's unit of work commits before the answer is sent: a 200 means the use is recorded.
+    Its own unit of work, committed before answering: a 200 means the use is recorded.
     """
     result = jit_tokens.consume(
         session,

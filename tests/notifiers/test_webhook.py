@@ -98,7 +98,9 @@ def test_without_a_key_lookup_a_webhook_is_not_sent_unsigned():
 def test_targets_prefer_the_policy_url_over_the_configured_one():
     notifier = webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK))
     assert notifier.targets(request_view()) == [Target(HOOK)]
-    assert notifier.targets(request_view(webhook_url="https://x/y")) == [Target("https://x/y")]
+    assert notifier.targets(
+        request_view(channel_settings={"webhook": {"webhook_url": "https://x/y"}})
+    ) == [Target("https://x/y")]
     assert webhook.WebhookNotifier(settings=Settings()).targets(request_view()) == []
 
 
