@@ -219,7 +219,7 @@ _shared: httpx.Client | None = None
 def shared_client() -> httpx.Client:
     """One pooled client per process (webhooks and callbacks): building a client, and its TLS
     context, for every POST cost more than the POST itself. httpx.Client is thread-safe.
-    Internal addresses are refused outside development (app/security/outbound.py)."""
+    Internal addresses are refused outside development (app/core/outbound.py)."""
     global _shared
     if _shared is None:
         _shared = outbound.client(timeout=TIMEOUT_SECONDS)

@@ -17,7 +17,7 @@ from workers import tasks
 from workers.relay import relay
 
 # Every status a request can be in, and the edges of the state machine between them
-# (app/services/jit.py's docstring draws the same picture).
+# (app/jit/state_machine.py's docstring draws the same picture).
 PENDING, APPROVED = jit_service.PENDING, jit_service.APPROVED
 EDGES: dict[str, set[str]] = {
     PENDING: {APPROVED, jit_service.DENIED, jit_service.EXPIRED, jit_service.CANCELLED},

@@ -10,7 +10,7 @@ and in the audit trail and never retried.
 
 Channels whose address an org or agent chose (webhooks) form the third-party lane: their
 deliveries run in tasks of their own on the jitgate.deliveries queue (workers/tasks.py), each
-with its own outbox row (app/services/outbox.py), so a slow receiver never holds our own
+with its own outbox row (app/jit/outbox.py), so a slow receiver never holds our own
 channels up.
 """
 

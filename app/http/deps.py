@@ -32,7 +32,7 @@ unit_of_work = session_scope
 M = TypeVar("M", bound=BaseModel)
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
-# The same parameter for lean routes (app/api/lean_route.py), which read it themselves.
+# The same parameter for lean routes (app/http/lean_route.py), which read it themselves.
 ORG_ID_OPENAPI = {
     "name": "org_id",
     "in": "path",
@@ -241,7 +241,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 async def agent_request(
     request: Request, model: type[M], *, redeems_jit: bool = False
 ) -> tuple[str, AgentCaller, M]:
-    """What a lean agent route (app/api/lean_route.py) reads itself: its org, the calling agent
+    """What a lean agent route (app/http/lean_route.py) reads itself: its org, the calling agent
     and the JSON body, with the same rules and errors as the dependency-injected routes."""
     org_id = path_org_id(request)
     caller = find_agent(org_id, parse_bearer(request), redeems_jit=redeems_jit)

@@ -66,7 +66,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
     return decision.public()
 
 
-# The hottest route is a LeanRoute (app/api/lean_route.py): it reads its org, caller and body
+# The hottest route is a LeanRoute (app/http/lean_route.py): it reads its org, caller and body
 # itself, with the same rules and errors as the dependency-injected routes.
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
