@@ -1,20 +1,15 @@
 """Admin pages for agents: register (a pasted JWKS or a JWKS URL), suspend, settings and budgets,
 key rotation.
-
-Each form is read into the API's own body (the domain's schemas.py) and handed to the same
-service: a rule is never written twice. A refusal re-renders the form with what the admin typed
-and the API's error text next to the field at fault (app/admin/forms.py).
 """
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
     FormState,
+    TextField,
     attempt,
     body_of,
     json_object,
@@ -30,7 +25,6 @@ from app.identity.agent_views import public_view
 from app.identity.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
 BUDGET_FIELDS = ("requests_per_minute", "jit_requests_per_hour", "max_pending_jit")
 JWKS_ALIASES = {"keys[": "jwks", "kid": "jwks", "key ": "jwks", "keys ": "jwks"}
 

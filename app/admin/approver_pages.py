@@ -1,19 +1,13 @@
-"""Admin pages for approvers: add (the token shown once), disable, rotate the token.
+"""Admin pages for approvers: add (the token shown once), disable, rotate the token."""
 
-Each form is read into the API's own body (the domain's schemas.py) and handed to the same
-service: a rule is never written twice. A refusal re-renders the form with what the admin typed
-and the API's error text next to the field at fault (app/admin/forms.py).
-"""
-
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
     FormState,
+    TextField,
     attempt,
     body_of,
     optional,
@@ -27,7 +21,6 @@ from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
 
 
 def _approvers_page(

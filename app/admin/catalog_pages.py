@@ -1,19 +1,13 @@
-"""Admin page for the permission catalog: define a permission, its description and synonyms.
+"""Admin page for the permission catalog: define a permission, its description and synonyms."""
 
-Each form is read into the API's own body (the domain's schemas.py) and handed to the same
-service: a rule is never written twice. A refusal re-renders the form with what the admin typed
-and the API's error text next to the field at fault (app/admin/forms.py).
-"""
-
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
     FormState,
+    TextField,
     attempt,
     body_of,
     optional,
@@ -26,7 +20,6 @@ from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
 
 
 def render_catalog(

@@ -10,8 +10,9 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Form
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
@@ -19,6 +20,8 @@ from app.core.db import undo_on_error
 from app.core.errors import JitgateError
 
 FORM = "_form"  # an error about the form as a whole, shown above it
+TextField = Annotated[str, Form()]  # a page's form field as typed
+ListField = Annotated[list[str] | None, Form()]  # checkboxes sharing a name
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 

@@ -1,19 +1,16 @@
-"""Admin pages for policies: the list, the "which policy applies?" explainer, create, edit, delete.
-
-Each form is read into the API's own body (the domain's schemas.py) and handed to the same
-service: a rule is never written twice. A refusal re-renders the form with what the admin typed
-and the API's error text next to the field at fault (app/admin/forms.py).
-"""
+"""Admin pages for policies: the list, the "which policy applies?" explainer, create, edit, delete."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
     FormState,
+    ListField,
+    TextField,
     attempt,
     body_of,
     optional,
@@ -29,8 +26,6 @@ from app.http.deps import SessionDep
 from notifiers import registry as notifier_registry
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
-ListField = Annotated[list[str] | None, Form()]
 
 
 POLICY_FIELDS = (
