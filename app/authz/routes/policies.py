@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from app.authz import policies
 from app.authz.schemas import PolicyIn
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 from app.models import Policy
 
 router = APIRouter(tags=["policies"])
@@ -30,14 +30,10 @@ def create(
 
 @router.get("/policies")
 def list_all(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = policies.list_policies(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda p: p.id, render=policies.public)
+    return paging.page(rows, key=lambda p: p.id, render=policies.public)
 
 
 @router.get("/policies/{policy_id}")
