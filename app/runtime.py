@@ -43,8 +43,11 @@ WORKER_THREADS = 200
 
 
 async def start(app: FastAPI) -> None:
+    from workers import wiring
+
     settings = get_settings()
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    wiring.install()  # domain code queues tasks and signs webhooks through app/core's ports
     ensure_schema(get_engine())
     with session_scope() as session:
         ensure_org_keys(session)

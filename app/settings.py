@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = 300
     jwks_failure_seconds: float = 30.0  # a failed jwks_uri is not fetched again for this long
     # jwks_uri, callback_url and webhook URLs on loopback/private/link-local addresses:
-    # unset means allowed only when env is development or test (app/security/outbound.py).
+    # unset means allowed only when env is development or test (app/core/outbound.py).
     allow_private_urls: bool | None = None
     decision_cache_seconds: float = 1.0
     verified_token_cache: int = 10_000
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     ask_llm_timeout: float = 4.0
     ask_max_question_chars: int = Field(default=1000)
 
-    # Rate limits and budgets (app/services/rate_limits.py); per-agent values are the org-wide
+    # Rate limits and budgets (app/identity/rate_limits.py); per-agent values are the org-wide
     # defaults that PATCH /agents/{id} {"budget": {..}} overrides.
     rate_limits_enabled: bool = True
     agent_requests_per_minute: int = Field(default=600, ge=1)

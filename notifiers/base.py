@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict
 
 
 class NotifierUnavailable(Exception):
@@ -51,8 +53,9 @@ class RequestView:
     approvals_required: int
     decisions: tuple[DecisionView, ...] = ()
     approvers: tuple[ApproverView, ...] = ()
-    slack_channel: str | None = None
-    webhook_url: str | None = None
+    # The policy's settings per channel slug, as stored (each channel reads its own through
+    # its ChannelSettings model: SlackSettings.of(request)).
+    channel_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     decision_reason: str | None = None
     # RFC 8707: the one server the token will be good for (None: jitgate's own issuer audience).
     resource: str | None = None
@@ -75,6 +78,33 @@ class RequestView:
         if self.on_behalf_of is None or len(self.actor_names) < 2:
             return None
         return " → ".join((self.on_behalf_of, *self.actor_names))
+
+
+class FormField(NamedTuple):
+    """How the admin portal shows one setting: its label, a placeholder, the input's type."""
+
+    label: str
+    placeholder: str = ""
+    input_type: str = "text"
+
+
+class ChannelSettings(BaseModel):
+    """A channel's own settings in a policy (Slack's channel, the webhook's URL). Its fields are
+    fields of the policy body (so their names are unique across channels) and are stored per
+    slug in policy.channel_settings; the registry validates and shows them (notifiers/registry.py).
+    A channel with no setting of its own keeps this empty model."""
+
+    model_config = ConfigDict(extra="forbid")
+    slug: ClassVar[str] = ""
+    form: ClassVar[dict[str, FormField]] = {}  # per field, for the admin portal
+
+    def checked(self) -> Self:
+        """Rules beyond the types (a URL the service will call): raise RuleViolation, 422."""
+        return self
+
+    @classmethod
+    def of(cls, request: "RequestView") -> Self:
+        return cls.model_validate(request.channel_settings.get(cls.slug) or {})
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,26 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import Field
 
-from app.core import outbound
+from app.core import org_signing, outbound
+from app.core.org_signing import KeyLookup
 from app.core.times import rfc3339
+from app.core.validation import http_url
 from app.settings import Settings, get_settings
-from notifiers.base import NotifierRejected, NotifierUnavailable, RequestView, Target
+from notifiers.base import (
+    ChannelSettings,
+    FormField,
+    NotifierRejected,
+    NotifierUnavailable,
+    RequestView,
+    Target,
+)
 
 SIGNATURE_HEADER = "Jitgate-Signature"
 EVENT_HEADER = "Jitgate-Event"
@@ -41,6 +51,19 @@ EVENT_PREFIX = "jit_request."
 EVENT_ID_FIELD = "event_id"
 
 
+class WebhookSettings(ChannelSettings):
+    """The policy's receiver; without one, JITGATE_WEBHOOK_URL's."""
+
+    slug: ClassVar[str] = "webhook"
+    form: ClassVar[dict[str, FormField]] = {"webhook_url": FormField("Webhook URL", "", "url")}
+    webhook_url: str | None = Field(default=None, max_length=2048)
+
+    def checked(self) -> Self:
+        if self.webhook_url is not None:
+            http_url(self.webhook_url, "webhook_url")  # refuses what the service must not call
+        return self
+
+
 class WebhookSignatureInvalid(ValueError):
     """The signature header does not vouch for this body at this URL now."""
 
@@ -50,18 +73,22 @@ def body_digest(body: bytes) -> str:
 
 
 def sign_body(
-    body: bytes, *, org_id: str, audience: str, kind: str, event: str, now: float | None = None
+    body: bytes,
+    *,
+    org_id: str,
+    audience: str,
+    kind: str,
+    event: str,
+    keys: KeyLookup | None = None,
+    now: float | None = None,
 ) -> str:
     """The `Jitgate-Signature` value for body, a `kind` message about `event`, POSTed to audience,
-    signed with the org's own key and naming the org's issuer."""
-    # The key ring touches the database: load on use.
-    from app.identity.access_tokens import issuer_for
-    from app.identity.keys import key_ring
-
-    key = key_ring.active(org_id)
+    signed with the org's own key and naming the org's issuer. keys: the org key lookup
+    (default: the one identity provides through app/core/org_signing.py)."""
+    key = (keys or org_signing.signing_key)(org_id)
     iat = int(time.time() if now is None else now)
     claims = {
-        "iss": issuer_for(org_id),
+        "iss": key.issuer,
         "aud": audience,
         "event": event,
         "iat": iat,
@@ -192,7 +219,7 @@ _shared: httpx.Client | None = None
 def shared_client() -> httpx.Client:
     """One pooled client per process (webhooks and callbacks): building a client, and its TLS
     context, for every POST cost more than the POST itself. httpx.Client is thread-safe.
-    Internal addresses are refused outside development (app/security/outbound.py)."""
+    Internal addresses are refused outside development (app/core/outbound.py)."""
     global _shared
     if _shared is None:
         _shared = outbound.client(timeout=TIMEOUT_SECONDS)
@@ -202,12 +229,18 @@ def shared_client() -> httpx.Client:
 class WebhookNotifier:
     slug: ClassVar[str] = "webhook"
 
-    def __init__(self, settings: Settings | None = None, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        http: httpx.Client | None = None,
+        keys: KeyLookup | None = None,
+    ) -> None:
         self._settings = settings or get_settings()
         self._http = http
+        self._keys = keys
 
     def targets(self, request: RequestView) -> list[Target]:
-        url = request.webhook_url or self._settings.webhook_url
+        url = WebhookSettings.of(request).webhook_url or self._settings.webhook_url
         return [Target(address=url)] if url else []
 
     def announce(self, request: RequestView, target: Target) -> dict[str, Any] | None:
@@ -223,7 +256,12 @@ class WebhookNotifier:
         event_id = f"{request.request_id}:{event}"
         body = event_body(request, event=event, event_id=event_id)
         signature = sign_body(
-            body, org_id=request.org_id, audience=target.address, kind=WEBHOOK, event=event
+            body,
+            org_id=request.org_id,
+            audience=target.address,
+            kind=WEBHOOK,
+            event=event,
+            keys=self._keys,
         )
         headers = {
             "Content-Type": "application/json",

@@ -6,6 +6,7 @@ is gathered here, so that moving modules into domain packages changes this file 
 
 from app.core.db import make_engine, session_scope
 from app.core.errors import JitgateError
+from app.jit import revocation, token_expiry
 from app.jit import state_machine as jit_service
 from app.jit import tokens as jit_tokens
 from app.jit.intake import create_request
@@ -16,7 +17,7 @@ from workers import tasks
 from workers.relay import relay
 
 # Every status a request can be in, and the edges of the state machine between them
-# (app/services/jit.py's docstring draws the same picture).
+# (app/jit/state_machine.py's docstring draws the same picture).
 PENDING, APPROVED = jit_service.PENDING, jit_service.APPROVED
 EDGES: dict[str, set[str]] = {
     PENDING: {APPROVED, jit_service.DENIED, jit_service.EXPIRED, jit_service.CANCELLED},
@@ -48,6 +49,8 @@ __all__ = [
     "create_request",
     "jit_service",
     "jit_tokens",
+    "revocation",
+    "token_expiry",
     "make_engine",
     "relay",
     "session_scope",

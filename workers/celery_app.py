@@ -11,6 +11,7 @@ import os
 from celery import Celery
 from celery.signals import setup_logging
 
+from app.core.task_queue import SWEEP, THIRD_PARTY_TASKS, VISIBILITY_TIMEOUT
 from app.settings import get_settings
 
 QUEUE = "jitgate"
@@ -18,11 +19,10 @@ QUEUE = "jitgate"
 # their own: a slow receiver can only ever hold those threads, never the ones that announce on
 # our own channels, expire requests, sweep and mint.
 DELIVERIES_QUEUE = "jitgate.deliveries"
-THIRD_PARTY_TASKS = ("jitgate.deliver_callback", "jitgate.deliver_webhooks")
 SWEEP_SECONDS = float(os.environ.get("JITGATE_SWEEP_SECONDS", "5"))
-# How long an unacknowledged task waits before Redis hands it to another worker; also how long a
-# delivery claimed by a worker stays its own (workers/deliveries.py) before it counts as dead.
-VISIBILITY_TIMEOUT = float(os.environ.get("JITGATE_VISIBILITY_TIMEOUT", "60"))
+# VISIBILITY_TIMEOUT (app/core/task_queue.py): how long an unacknowledged task waits before Redis
+# hands it to another worker; also how long a delivery claimed by a worker stays its own
+# (workers/deliveries.py) before it counts as dead.
 
 
 def _transport_options(redis_url: str | None) -> dict[str, float]:
@@ -61,7 +61,7 @@ def make_celery() -> Celery:
         task_routes={name: {"queue": DELIVERIES_QUEUE} for name in THIRD_PARTY_TASKS},
         worker_hijack_root_logger=False,
         beat_schedule={
-            "sweep": {"task": "jitgate.sweep", "schedule": SWEEP_SECONDS},
+            "sweep": {"task": SWEEP, "schedule": SWEEP_SECONDS},
         },
         timezone="UTC",
     )

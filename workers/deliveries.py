@@ -10,7 +10,7 @@ and in the audit trail and never retried.
 
 Channels whose address an org or agent chose (webhooks) form the third-party lane: their
 deliveries run in tasks of their own on the jitgate.deliveries queue (workers/tasks.py), each
-with its own outbox row (app/services/outbox.py), so a slow receiver never holds our own
+with its own outbox row (app/jit/outbox.py), so a slow receiver never holds our own
 channels up.
 """
 
@@ -27,19 +27,18 @@ from app.audit import service as audit
 from app.core import metrics
 from app.core.columns import utcnow
 from app.core.db import rows_changed, session_scope
+from app.core.task_queue import VISIBILITY_TIMEOUT
 from app.jit.views import request_view
 from app.models import Delivery, JitRequest
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
-from notifiers.registry import get_notifier
-from workers.celery_app import VISIBILITY_TIMEOUT
+from notifiers.registry import get_notifier, third_party_channels
 
 log = logging.getLogger(__name__)
-THIRD_PARTY_CHANNELS = frozenset({"webhook"})
 ANNOUNCE, OUTCOME = "announce", "outcome"
 
 
 def in_lane(channel: str, third_party: bool) -> bool:
-    return (channel in THIRD_PARTY_CHANNELS) == third_party
+    return (channel in third_party_channels()) == third_party
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import time
 
 from celery.worker import WorkController
 
+from app.core.task_queue import SWEEP
 from app.settings import get_settings
 from workers.celery_app import DELIVERIES_QUEUE, QUEUE, SWEEP_SECONDS, celery_app
 
@@ -83,7 +84,7 @@ class EmbeddedWorker:
     def _tick(self) -> None:
         while not self._stop.wait(SWEEP_SECONDS):
             try:
-                celery_app.send_task("jitgate.sweep")
+                celery_app.send_task(SWEEP)
             except Exception:
                 log.exception("could not schedule the sweep")
 

@@ -13,15 +13,24 @@ from app.core import durable_store
 from app.core.batching import TRANSIENT_ERRORS
 from app.core.columns import utcnow
 from app.core.db import session_scope
+from app.core.task_queue import (
+    DELIVER_CALLBACK,
+    DELIVER_WEBHOOKS,
+    EXPIRE_REQUEST,
+    MINT_TOKEN,
+    NOTIFY_OUTCOME,
+    NOTIFY_REQUEST,
+    SWEEP,
+    VISIBILITY_TIMEOUT,
+)
 from app.identity import replay
-from app.jit import minting, outbox
+from app.jit import minting, outbox, token_expiry
 from app.jit import state_machine as jit
-from app.jit import tokens as jit_tokens
 from app.models import Delivery, JitRequest
 from notifiers.base import NotifierUnavailable
-from workers import deliveries, heartbeat, relay
+from workers import deliveries, heartbeat, relay, wiring
 from workers.callbacks import CallbackFailed, post_callback
-from workers.celery_app import VISIBILITY_TIMEOUT, celery_app
+from workers.celery_app import celery_app
 from workers.fairness import in_org_slot
 
 log = logging.getLogger(__name__)
@@ -37,21 +46,24 @@ RETRY = {
 }
 RENOTIFY_AFTER = timedelta(seconds=30)
 REMINT_AFTER = timedelta(seconds=5)
+# Whatever runs these tasks sends follow-up tasks (an expiry's outcome) and signs webhooks and
+# callbacks through app/core's ports: a worker process has no other start-up of ours.
+wiring.install()
 
 
-@celery_app.task(name="jitgate.notify_request", bind=True, **RETRY)
+@celery_app.task(name=NOTIFY_REQUEST, bind=True, **RETRY)
 def notify_request(self: Task, request_id: str, outbox_id: int | None = None) -> int:
     """Announce a request on each of its policy's own channels (one delivery row per target)."""
     return _done(outbox_id, deliveries.announce(request_id))
 
 
-@celery_app.task(name="jitgate.notify_outcome", bind=True, **RETRY)
+@celery_app.task(name=NOTIFY_OUTCOME, bind=True, **RETRY)
 def notify_outcome(self: Task, request_id: str, outbox_id: int | None = None) -> int:
     """Show the outcome wherever the request was announced."""
     return _done(outbox_id, deliveries.show_outcome(request_id))
 
 
-@celery_app.task(name="jitgate.deliver_webhooks", bind=True, **RETRY)
+@celery_app.task(name=DELIVER_WEBHOOKS, bind=True, **RETRY)
 def deliver_webhooks(
     self: Task, request_id: str, kind: str, outbox_id: int | None = None
 ) -> int | None:
@@ -81,15 +93,13 @@ def _org_of(request_id: str) -> str | None:
         return row.org_id if row is not None else None
 
 
-@celery_app.task(
-    name="jitgate.mint_token", autoretry_for=(Exception,), max_retries=5, retry_backoff=True
-)
+@celery_app.task(name=MINT_TOKEN, autoretry_for=(Exception,), max_retries=5, retry_backoff=True)
 def mint_token(request_id: str) -> bool:
     with session_scope() as session:
         return minting.mint_token(session, request_id=request_id)
 
 
-@celery_app.task(name="jitgate.expire_request")
+@celery_app.task(name=EXPIRE_REQUEST)
 def expire_request(request_id: str) -> bool:
     """The countdown fast path for short deadlines; the sweep covers everything else."""
     with session_scope() as session:
@@ -97,7 +107,7 @@ def expire_request(request_id: str) -> bool:
 
 
 @celery_app.task(
-    name="jitgate.deliver_callback",
+    name=DELIVER_CALLBACK,
     bind=True,
     autoretry_for=(httpx.HTTPError, CallbackFailed, *TRANSIENT_ERRORS),
     max_retries=6,
@@ -112,7 +122,7 @@ def deliver_callback(self: Task, request_id: str, outbox_id: int | None = None) 
     return _done(outbox_id, in_org_slot(self, org_id, lambda: post_callback(request_id)))
 
 
-@celery_app.task(name="jitgate.sweep")
+@celery_app.task(name=SWEEP)
 def sweep() -> dict[str, int]:
     """Expire overdue requests and tokens; resend work a lost message or a broker outage dropped;
     prune expired assertion claims."""
@@ -124,7 +134,7 @@ def sweep() -> dict[str, int]:
                 JitRequest.status == jit.PENDING, col(JitRequest.pending_deadline) <= now
             )
         ).all()
-        past_exp = jit_tokens.tokens_past_exp(session, now)
+        past_exp = token_expiry.tokens_past_exp(session, now)
     # One request per transaction, as every decision takes its locks: the request's row, then
     # its org's audit head. Holding the audit head while waiting for the next request's row
     # deadlocked with a cancel holding that row (tests/jit/test_sweep_lock_order.py).
@@ -133,7 +143,7 @@ def sweep() -> dict[str, int]:
             counts["expired"] += jit.expire(session, request_id=rid, now=now)
     for rid in past_exp:
         with session_scope() as session:
-            counts["tokens_expired"] += jit_tokens.expire_token(session, rid, now=now)
+            counts["tokens_expired"] += token_expiry.expire_token(session, rid, now=now)
     with session_scope() as session:
         # Only requests whose notify task never ran (no delivery row at all: the broker lost
         # the message). A task that ran and used up its retries on a failing channel is not

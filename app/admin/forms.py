@@ -10,14 +10,18 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Form
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
+from app.core.db import undo_on_error
 from app.core.errors import JitgateError
 
 FORM = "_form"  # an error about the form as a whole, shown above it
+TextField = Annotated[str, Form()]  # a page's form field as typed
+ListField = Annotated[list[str] | None, Form()]  # checkboxes sharing a name
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
@@ -98,13 +102,13 @@ def attempt(
     call: Callable[[], T],
     aliases: dict[str, str] | None = None,
 ) -> T | None:
-    """Run a service call for a form; on a refusal roll back and note the error by field."""
+    """Run a service call for a form; a refusal leaves nothing behind (the request's unit of work
+    would otherwise commit a half write) and its error is noted by field."""
     try:
-        return call()
+        with undo_on_error(session):
+            return call()
     except FieldError as exc:
-        session.rollback()
         state.errors[exc.name if exc.name in state.values else FORM] = exc.text
     except JitgateError as exc:
-        session.rollback()  # the request's unit of work would otherwise commit a half write
         state.errors[field_for(exc.description, state.values, aliases)] = exc.description
     return None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
-from app.admin import manage
+from app.admin import catalog_pages
 from app.admin.forms import FormState, attempt, body_of
 from app.admin.session import PostingAdmin
 from app.authz import ask_preview
@@ -58,6 +58,6 @@ def ask_box(
 
     answer = attempt(session, form, call)
     extra = {"ask_form": form, "ask_answer": answer}
-    return manage._catalog_page(
+    return catalog_pages.render_catalog(
         request, session, user, extra=extra, status=200 if answer is not None else 422
     )

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from app.admin import views
+from app.admin.agent_pages import JWKS_ALIASES
 from app.admin.forms import FormState, attempt, body_of, json_object, optional, words
-from app.admin.manage import JWKS_ALIASES
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep

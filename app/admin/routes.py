@@ -1,6 +1,6 @@
 """The admin portal's own pages: sign-in and sign-out, the overview, admin tokens, the audit
 trail (filters, paging, export, chain verification) and static files. Agents, approvers,
-policies and the catalog are in app.admin.manage.
+policies and the catalog have a pages module each (app/admin/*_pages.py).
 
 Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the API's JSON.
 """
@@ -16,10 +16,13 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
 from app.admin import (
+    agent_pages,
+    approver_pages,
+    catalog_pages,
     insight,
     issuer_pages,
     link_routes,
-    manage,
+    policy_pages,
     resource_pages,
     signin,
     views,
@@ -37,7 +40,8 @@ from app.identity import orgs
 from app.models import AdminToken
 
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
-router.include_router(manage.router)
+for pages in (agent_pages, approver_pages, policy_pages, catalog_pages):
+    router.include_router(pages.router)
 router.include_router(link_routes.router)
 router.include_router(insight.router)
 router.include_router(issuer_pages.router)

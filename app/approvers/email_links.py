@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from app.approvers.service import ACTIVE
+from app.core.db import undo_on_error
 from app.core.errors import Conflict, JitgateError
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
@@ -163,10 +164,10 @@ def submit_decision(
 ) -> HTMLResponse:
     """The confirmation form's POST: the one place an email link decides."""
     try:
-        link = load_link(session, token)
-        _record(session, link, note.strip())
+        with undo_on_error(session):
+            link = load_link(session, token)
+            _record(session, link, note.strip())
     except LinkProblem as problem:
-        session.rollback()
         return result_page(request, problem.page, problem.detail)
     verb = "approved" if link.claims.action is LinkAction.APPROVE else "denied"
     return result_page(request, Page.DONE, f"You {verb} request {link.request.id}.")

@@ -8,7 +8,7 @@ from app.approvers import lifecycle
 from app.approvers import service as approvers
 from app.approvers.schemas import ApproverIn, ApproverPatch
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 
 router = APIRouter(tags=["approvers"])
 
@@ -23,14 +23,10 @@ def create(
 
 @router.get("/approvers")
 def list_all(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = approvers.list_approvers(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda a: a.id, render=approvers.public)
+    return paging.page(rows, key=lambda a: a.id, render=approvers.public)
 
 
 @router.get("/approvers/{approver_id}")

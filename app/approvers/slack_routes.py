@@ -13,6 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
+from app.core.db import undo_on_error
 from app.core.durable_store import durable_store
 from app.core.errors import JitgateError, error_body
 from app.http.deps import SessionDep
@@ -92,9 +93,9 @@ def decide(session: Session, decision: SlackDecision) -> str | None:
     if request is None or request.org_id != approver.org_id:
         return REPLY_UNKNOWN_REQUEST
     try:
-        _record(session, decision, approver)
+        with undo_on_error(session):  # a refusal leaves nothing behind for the request to commit
+            _record(session, decision, approver)
     except JitgateError as exc:
-        session.rollback()  # a refusal leaves nothing behind for the request scope to commit
         return REPLY_REFUSED.format(reason=exc.description)
     session.refresh(request)
     if request.status == jit.PENDING:  # the final state is shown by updating the message itself

@@ -15,7 +15,6 @@ from app.core.columns import utcnow
 from app.core.db import after_commit, read_session
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, RuleViolation
-from app.core.validation import http_url
 from app.models import Agent, Approver, Policy
 from app.settings import get_settings
 from notifiers import registry as notifier_registry
@@ -171,14 +170,24 @@ def _validate_fields(session: Session, org_id: str, body: dict[str, Any]) -> dic
             maximum=MAX_PENDING_TIMEOUT,
         ),
         "channels": list(dict.fromkeys(channels)),
-        "slack_channel": body.get("slack_channel"),
-        "webhook_url": (
-            http_url(body["webhook_url"], "webhook_url")
-            if body.get("webhook_url") is not None
-            else None
-        ),
+        "channel_settings": notifier_registry.read_settings(body),
         "allow_self_approval": bool(body.get("allow_self_approval", False)),
         "auto_approve": bool(body.get("auto_approve", False)),
+    }
+
+
+# Columns a policy's public form leaves out: its ids, and the channels' settings, which the
+# registry shows flat as the policy body names them (the legacy columns are never read).
+_NOT_SHOWN = {"id", "org_id", "channel_settings", *notifier_registry.setting_names()}
+
+
+def public(policy: Policy) -> dict[str, Any]:
+    """The policy as the API and the CLI show it."""
+    body = policy.model_dump(exclude=_NOT_SHOWN)
+    return {
+        "policy_id": policy.id,
+        **body,
+        **notifier_registry.shown_settings(policy.channel_settings),
     }
 
 

@@ -3,9 +3,10 @@
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from app.http.body import LONE_SURROGATE, Body
+from notifiers import registry as notifier_registry
 
 
 class CheckIn(Body):
@@ -34,7 +35,7 @@ class PermissionIn(Body):
     synonyms: list[str] = Field(default_factory=list, max_length=50)
 
 
-class PolicyIn(Body):
+class _PolicyFields(Body):
     permission: str = Field(max_length=200)
     mode: str
     approvers: list[str] = Field(default_factory=list, max_length=50)
@@ -43,8 +44,13 @@ class PolicyIn(Body):
     max_token_ttl: str | int = 600
     pending_timeout: str | int = 900
     channels: list[str] | None = None
-    slack_channel: str | None = Field(default=None, max_length=200)
-    webhook_url: str | None = Field(default=None, max_length=2048)
     allow_self_approval: bool = False
     auto_approve: bool = False
     delegation: str = "allowed"  # allowed | required | forbidden (checked by the service)
+
+
+# The policy body: its own fields and every channel's settings (slack_channel, webhook_url, …),
+# as the channel registry declares them, so a new channel's setting needs no edit here.
+PolicyIn = create_model(  # type: ignore[call-overload]
+    "PolicyIn", __base__=_PolicyFields, __module__=__name__, **notifier_registry.setting_fields()
+)

@@ -19,7 +19,7 @@ def main() -> None:
 
 
 # uvicorn's loggers go to our root handler (JITGATE_LOG_FORMAT), and its access line, which
-# prints raw paths, gives way to ours (route templates; app/api/request_log.py).
+# prints raw paths, gives way to ours (route templates; app/http/request_log.py).
 UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "access_log": False}
 
 

@@ -39,7 +39,9 @@ def cli_session():  # type: ignore[no-untyped-def]
     from app.core.db import get_engine, session_scope
     from app.core.migrate import ensure_schema
     from app.settings import get_settings
+    from workers import wiring
 
     get_settings().check_secure()
     ensure_schema(get_engine())
+    wiring.install()  # a change a command makes queues its tasks as the server's would
     return session_scope()

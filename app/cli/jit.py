@@ -173,5 +173,5 @@ def policies_set(
             policy = service.replace(
                 session, org_id=org_id, policy_id=existing.id, body=body, actor="cli"
             )
-        out = {"policy_id": policy.id, **policy.model_dump(exclude={"id", "org_id"})}
+        out = service.public(policy)
     click.echo(json.dumps(out, default=str))

@@ -99,9 +99,12 @@ def _run_after_commit(session: OrmSession) -> None:
             log.exception("after-commit action failed; it will be retried by the sweep")
 
 
-@event.listens_for(OrmSession, "after_rollback")
-def _drop_after_commit(session: OrmSession) -> None:
-    session.info.pop(AFTER_COMMIT, None)
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _drop_after_commit(session: OrmSession, previous_transaction: Any) -> None:
+    # A savepoint's rollback leaves the outer unit of work, and what it queued, standing;
+    # undo_on_error drops the actions its own block queued.
+    if not previous_transaction.nested:
+        session.info.pop(AFTER_COMMIT, None)
 
 
 @contextmanager
@@ -137,6 +140,22 @@ def lazy_read_session() -> Iterator[Session]:
         yield cast(Session, lazy)
     finally:
         lazy.close()
+
+
+@contextmanager
+def undo_on_error(session: OrmSession) -> Iterator[None]:
+    """A block the service may refuse (a decision, a form's change): on an exception its writes
+    and the after-commit actions it queued are undone, and the rest of the unit of work stands.
+    Routes that render a refusal as a page use it instead of rolling the session back by hand."""
+    queued = len(session.info.get(AFTER_COMMIT, []))
+    try:
+        with session.begin_nested():  # a savepoint: rolled back by the exception
+            yield
+    except BaseException:
+        # The savepoint's rollback does not drop actions queued inside it: an outbox task or an
+        # event about a change that never commits must not be sent.
+        del session.info.get(AFTER_COMMIT, [])[queued:]
+        raise
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 httpx's timeouts apply per socket operation, so a receiver that sends one byte every second
 keeps a request (and the worker thread making it) alive for as long as it likes. Inside
-`with deadline(seconds):` each socket operation of a client built by app/security/outbound.py
+`with deadline(seconds):` each socket operation of a client built by app/core/outbound.py
 waits at most until the deadline, and none starts after it: the request ends with an httpx
 timeout error at the deadline, whatever the receiver does.
 

@@ -3,9 +3,9 @@ signed out, an email sign-in link used, a Slack request already seen.
 
 With Redis the store is shared by every web process and outlives each of them. In embedded
 mode it is this process's memory, so every key is also written to the database (table
-durable_key, in batches by app/services/row_writer.py, off the request path) and read back at
+durable_key, in batches by app/core/row_writer.py, off the request path) and read back at
 start-up: a restart does not bring back what was signed out or used. As with assertion replay
-(app/services/replay.py, which keeps its own table and uses the helpers below), what a crash
+(app/identity/replay.py, which keeps its own table and uses the helpers below), what a crash
 can lose is the last batch (about 20 ms); a graceful stop writes it. The sweep prunes expired
 keys.
 """

@@ -88,5 +88,5 @@ def configure(log_format: str = "text", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         # uvicorn's access line prints raw paths (sign-in links carry tokens); ours prints the
-        # route template instead (app/api/request_log.py).
+        # route template instead (app/http/request_log.py).
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,6 +1,6 @@
 """One background writer for rows the hot paths only append: issued-token records, claimed
-assertion jtis (app/services/replay.py) and the embedded store's durable keys
-(app/services/durable_store.py). Issuing a token never waits for a disk write, and every kind
+assertion jtis (app/identity/replay.py) and the embedded store's durable keys
+(app/core/durable_store.py). Issuing a token never waits for a disk write, and every kind
 of row goes to the database in one transaction per batch, from one thread.
 
 Readers that need what was queued call `rows.flush()` first (introspection, revocation, tests);

@@ -43,7 +43,7 @@ def _person(address: str | None) -> str:
 def http_url(value: Any, field: str) -> str:
     """An absolute http(s) URL without credentials that the service will call (webhooks,
     callbacks, JWKS). An internal IP literal or localhost is refused here when private URLs are
-    not allowed; names are checked again when they are resolved (app/security/outbound.py)."""
+    not allowed; names are checked again when they are resolved (app/core/outbound.py)."""
     try:
         parts = urlsplit(value) if isinstance(value, str) and len(value) <= MAX_URL else None
         host = parts.hostname if parts is not None else None

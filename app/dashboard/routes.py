@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.approvers import scope as approver_scope
 from app.audit.views import Flushed
+from app.core.db import undo_on_error
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
@@ -202,15 +203,15 @@ def _decide(
     decide = jit.approve if verb == "approve" else jit.deny
     note_arg = {"comment": note or None} if verb == "approve" else {"reason": note}
     try:
-        decide(
-            session=session,
-            request_id=request_id,
-            approver=user.approver,
-            channel=CHANNEL,
-            **note_arg,
-        )
+        with undo_on_error(session):  # the session would commit after a rendered error page
+            decide(
+                session=session,
+                request_id=request_id,
+                approver=user.approver,
+                channel=CHANNEL,
+                **note_arg,
+            )
     except JitgateError as exc:
-        session.rollback()  # the session would commit after a rendered error page
         return _request_page(
             request, session, user, request_id, error=exc.description, status=exc.status
         )

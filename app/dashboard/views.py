@@ -165,7 +165,7 @@ def failed_deliveries(session: Session, request_id: str) -> list[dict[str, Any]]
 
 
 def history(session: Session, approver: Approver, filters: HistoryFilters) -> list[dict[str, Any]]:
-    """Requests this approver may see (app/services/approver_scope.py) that left `pending`,
+    """Requests this approver may see (app/approvers/scope.py) that left `pending`,
     newest decision first."""
     org_id = approver.org_id
     stmt = select(JitRequest).where(

@@ -13,7 +13,7 @@ from app.approvers.service import ACTIVE as APPROVER_ACTIVE
 from app.authz import check as authz
 from app.core import logs
 from app.core.cache import TtlCache
-from app.core.db import get_session, read_session
+from app.core.db import get_session, read_session, session_scope
 from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.http.errors import json_body
@@ -24,10 +24,15 @@ from app.resources import service as resources
 # scope="function": the unit of work commits before the response is sent, so a client that got
 # its 201 can read what it created from any process (FastAPI otherwise commits after sending).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# The one other way, for the two kinds of handler that cannot take SessionDep: a lean route
+# (app/http/lean_route.py, no dependency injection) and a long-poll, which must not hold a
+# session while it waits and so opens one short unit of work per look. It commits on success
+# and rolls back on an exception, as SessionDep does.
+unit_of_work = session_scope
 M = TypeVar("M", bound=BaseModel)
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
-# The same parameter for lean routes (app/api/lean_route.py), which read it themselves.
+# The same parameter for lean routes (app/http/lean_route.py), which read it themselves.
 ORG_ID_OPENAPI = {
     "name": "org_id",
     "in": "path",
@@ -236,7 +241,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 async def agent_request(
     request: Request, model: type[M], *, redeems_jit: bool = False
 ) -> tuple[str, AgentCaller, M]:
-    """What a lean agent route (app/api/lean_route.py) reads itself: its org, the calling agent
+    """What a lean agent route (app/http/lean_route.py) reads itself: its org, the calling agent
     and the JSON body, with the same rules and errors as the dependency-injected routes."""
     org_id = path_org_id(request)
     caller = find_agent(org_id, parse_bearer(request), redeems_jit=redeems_jit)

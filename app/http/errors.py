@@ -62,7 +62,7 @@ def _is_json(media: str) -> bool:
 
 
 async def json_body(request: Request, model: type[M]) -> M:
-    """A lean route's JSON body (app/api/lean_route.py): the media type, then the model."""
+    """A lean route's JSON body (app/http/lean_route.py): the media type, then the model."""
     if not _is_json(media_type(request)):
         raise UnsupportedMediaType("the body must be application/json")
     return parse_body(model, await request.body())

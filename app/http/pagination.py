@@ -9,9 +9,10 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from app.core.errors import InvalidRequest
 
@@ -57,3 +58,23 @@ def page(
         "items": [render(row) for row in chunk],
         "next_cursor": encode_cursor(key(chunk[-1])) if more else None,
     }
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A list route's ?limit= and ?cursor=, declared once (Paging) for every list."""
+
+    limit: int
+    cursor: str | None
+
+    def page(
+        self, rows: Iterable[T], *, key: Callable[[T], str], render: Callable[[T], Any]
+    ) -> dict[str, Any]:
+        return page(rows, limit=self.limit, cursor=self.cursor, key=key, render=render)
+
+
+def _page_request(limit: Limit = 100, cursor: Cursor = None) -> PageRequest:
+    return PageRequest(limit, cursor)
+
+
+Paging = Annotated[PageRequest, Depends(_page_request)]

@@ -11,6 +11,7 @@ import jwt
 from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
 from app.core.ids import random_urlsafe
 from app.core.kv import StoreUnavailable, get_store, redis_key
+from app.core.org_signing import OrgSigningKey
 from app.identity.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
@@ -24,6 +25,12 @@ def issuer_for(org_id: str) -> str:
 
 def token_endpoint_for(org_id: str) -> str:
     return f"{issuer_for(org_id)}/api/v1/oauth/token"
+
+
+def org_signing_key(org_id: str) -> OrgSigningKey:
+    """The lookup app/core/org_signing.py hands to webhook and callback signers."""
+    key = key_ring.active(org_id)
+    return OrgSigningKey(kid=key.kid, private_key=key.private_key, issuer=issuer_for(org_id))
 
 
 def new_jti() -> str:

@@ -219,10 +219,10 @@ def rotate_keys(
 
 
 def _withdraw_jit(session: Session, agent: Agent, reason: str) -> None:
-    from app.jit import tokens as jit_tokens  # the JIT engine builds on this module
+    from app.jit import revocation  # the JIT engine builds on this module
 
     session.flush()
-    jit_tokens.withdraw_for_agent(session, org_id=agent.org_id, agent_id=agent.id, reason=reason)
+    revocation.withdraw_for_agent(session, org_id=agent.org_id, agent_id=agent.id, reason=reason)
 
 
 def remove(session: Session, *, org_id: str, agent_id: str, actor: str) -> None:

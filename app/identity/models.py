@@ -39,7 +39,7 @@ class Agent(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=320)
     description: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="active", max_length=16)
-    # Overrides of the org-wide rate limits (app/services/rate_limits.py); None = all defaults.
+    # Overrides of the org-wide rate limits (app/identity/rate_limits.py); None = all defaults.
     budget: dict | None = Field(default=None, sa_column=json_column_nullable())
     # Raised on every reactivation; tokens carry the value they were issued under, so a token
     # from before a suspension stays dead after the agent is reactivated.
@@ -79,7 +79,7 @@ class IssuedToken(SQLModel, table=True):
 
 class UsedAssertion(SQLModel, table=True):
     """Client assertion jtis already used, kept until the assertion expires, so that in embedded
-    mode (no Redis) a restart does not reopen the replay window (app/services/replay.py)."""
+    mode (no Redis) a restart does not reopen the replay window (app/identity/replay.py)."""
 
     __tablename__ = "used_assertion"
     agent_id: str = Field(primary_key=True, max_length=64)

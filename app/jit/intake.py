@@ -1,6 +1,6 @@
 """Opening a JIT request: eligibility, the request's fields, idempotency, auto-approval.
 
-What happens to it afterwards is the state machine's (app/services/jit.py).
+What happens to it afterwards is the state machine's (app/jit/state_machine.py).
 """
 
 from datetime import datetime, timedelta

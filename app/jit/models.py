@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.columns import json_column, json_column_nullable, new_id, tz_column, utcnow
@@ -36,6 +36,13 @@ class Policy(SQLModel, table=True):
     max_token_ttl: int = 600
     pending_timeout: int = 900
     channels: list[str] = Field(default_factory=list, sa_column=json_column())
+    # Each channel's own settings, per slug ({"slack": {"slack_channel": "#ops"}}), validated
+    # and shown by the channel registry (notifiers/registry.py); migration 0013.
+    channel_settings: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    # Superseded by channel_settings (migration 0013 copied them): kept, never dropped, never
+    # read or written.
     slack_channel: str | None = Field(default=None, max_length=200)
     webhook_url: str | None = Field(default=None, max_length=2048)
     allow_self_approval: bool = False

@@ -1,20 +1,16 @@
 """What happens after a JIT request changes: its side effects, written to the outbox in the
-change's own transaction (app/services/outbox.py), and its events, sent once the change commits."""
+change's own transaction (app/jit/outbox.py), and its events, sent once the change commits."""
 
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.core import task_queue
 from app.core.db import after_commit
 from app.jit import outbox
 from app.models import Policy
+from notifiers import registry as notifier_registry
 
-NOTIFY = "jitgate.notify_request"
-OUTCOME = "jitgate.notify_outcome"
-EXPIRE = "jitgate.expire_request"
-CALLBACK = "jitgate.deliver_callback"
-WEBHOOKS = "jitgate.deliver_webhooks"
-THIRD_PARTY_CHANNELS = frozenset({"webhook"})  # as workers/deliveries.py's lanes
 EVENT_PREFIX = "jit_request."
 
 
@@ -35,7 +31,7 @@ def after_change(session: Session, row: Any, kind: str) -> None:
                 request_id=request_id,
                 kind=outbox.CALLBACK,
                 event=EVENT_PREFIX + row.status,
-                task=CALLBACK,
+                task=task_queue.DELIVER_CALLBACK,
                 args=[request_id],
             )
     after_commit(session, lambda: _publish(request_id, org_id, kind, status))
@@ -44,24 +40,31 @@ def after_change(session: Session, row: Any, kind: str) -> None:
 def _owe(session: Session, row: Any, kind: str, event: str) -> None:
     """An announcement or an outcome: our own channels' row, and the third-party lane's."""
     common = {"org_id": row.org_id, "request_id": row.id, "event": event}
-    task = NOTIFY if kind == outbox.ANNOUNCE else OUTCOME
+    task = task_queue.NOTIFY_REQUEST if kind == outbox.ANNOUNCE else task_queue.NOTIFY_OUTCOME
     outbox.add(session, kind=kind, task=task, args=[row.id], **common)
     policy = session.get(Policy, row.policy_id) if row.policy_id else None
-    if policy is not None and THIRD_PARTY_CHANNELS.intersection(policy.channels):
+    if policy is not None and notifier_registry.third_party_channels().intersection(
+        policy.channels
+    ):
         lane = "announce" if kind == outbox.ANNOUNCE else "outcome"
-        outbox.add(session, kind=outbox.WEBHOOK, task=WEBHOOKS, args=[row.id, lane], **common)
+        outbox.add(
+            session,
+            kind=outbox.WEBHOOK,
+            task=task_queue.DELIVER_WEBHOOKS,
+            args=[row.id, lane],
+            **common,
+        )
 
 
 def _schedule_expiry(session: Session, row: Any) -> None:
     """A countdown only while it is shorter than the broker's visibility timeout: a longer one
     is held unacknowledged past it, redelivered and run twice (issue 14), and the worker holding
     it is the one a broker outage hurts. Longer deadlines are the sweep's (every few seconds)."""
-    from workers.celery_app import VISIBILITY_TIMEOUT
-    from workers.enqueue import send_after_commit
-
     timeout = (row.pending_deadline - row.created_at).total_seconds()
-    if timeout + 0.5 < VISIBILITY_TIMEOUT / 2:
-        send_after_commit(session, EXPIRE, row.id, countdown=timeout + 0.5)
+    if timeout + 0.5 < task_queue.VISIBILITY_TIMEOUT / 2:
+        task_queue.send_after_commit(
+            session, task_queue.EXPIRE_REQUEST, row.id, countdown=timeout + 0.5
+        )
 
 
 def _publish(request_id: str, org_id: str, kind: str, status: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.core import task_queue
 from app.core.columns import utcnow
 from app.core.db import rows_changed, session_scope
 from app.models import OutboxRow
@@ -43,8 +44,6 @@ def add(
     now: datetime | None = None,
 ) -> None:
     """Record the side effect in the caller's transaction; send its task once that commits."""
-    from workers.enqueue import send_after_commit
-
     now = now or utcnow()
     relay_after = timedelta(seconds=get_settings().outbox_relay_after_seconds)
     row = OutboxRow(
@@ -59,7 +58,7 @@ def add(
     )
     session.add(row)
     session.flush()  # the id travels with the task
-    send_after_commit(session, task, *args, outbox_id=row.id)
+    task_queue.send_after_commit(session, task, *args, outbox_id=row.id)
 
 
 def waiting_on_earlier() -> Any:

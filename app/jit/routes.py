@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from app.approvers import scope as approver_scope
 from app.core import events
-from app.core.db import session_scope
 from app.core.errors import Forbidden, NotFound
 from app.http.deps import (
     AgentOrResource,
@@ -26,11 +25,13 @@ from app.http.deps import (
     SessionDep,
     find_principal,
     parse_bearer,
+    unit_of_work,
 )
 from app.http.throttle import ClientAddressLimit
 from app.identity import chain
 from app.identity.access_tokens import issuer_for
 from app.jit import intake as jit_intake
+from app.jit import revocation
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
@@ -88,7 +89,7 @@ def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
 
 def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
     """One short unit of work: authenticate, load, render. Never held open while waiting."""
-    with session_scope() as session:
+    with unit_of_work() as session:
         principal = find_principal(org_id, token, resource_bound=True)
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         _authorize_read(session, principal, row)
@@ -202,23 +203,22 @@ def revoke(
     if principal.approver is not None:
         row = jit.get_request(session, org_id=org_id, request_id=request_id)
         approver_scope.ensure_may_act(session, principal.approver, row)
-    row = jit_tokens.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
+    row = revocation.revoke(session, org_id=org_id, request_id=request_id, actor=principal.id)
     return _answer(jit_views.public(session, row))
 
 
 @router.post("/jit/tokens/consume", dependencies=[ClientAddressLimit])
-def consume(org_id: OrgId, body: ConsumeIn) -> JSONResponse:
+def consume(org_id: OrgId, body: ConsumeIn, session: SessionDep) -> JSONResponse:
     """The token itself is the credential: signed, bound to one operation, usable once.
 
     Its own unit of work, committed before answering: a 200 means the use is recorded.
     """
-    with session_scope() as session:
-        result = jit_tokens.consume(
-            session,
-            org_id=org_id,
-            token=body.token,
-            permission=body.permission,
-            operation=body.operation,
-            resource=body.resource,
-        )
+    result = jit_tokens.consume(
+        session,
+        org_id=org_id,
+        token=body.token,
+        permission=body.permission,
+        operation=body.operation,
+        resource=body.resource,
+    )
     return _answer(result)

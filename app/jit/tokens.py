@@ -1,12 +1,12 @@
-"""Single-operation JIT tokens after minting (app.jit.minting): redemption exactly once, revocation, expiry."""
+"""Single-operation JIT tokens after minting (app.jit.minting): redemption exactly once, and the
+answers the token service asks of JIT tokens. Revocation is app.jit.revocation, expiry
+app.jit.token_expiry."""
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -21,21 +21,19 @@ from app.core.errors import (
     TokenExpired,
     TokenRevoked,
 )
-from app.core.kv import StoreUnavailable
 from app.identity import access_tokens, chain, revocation
 from app.jit import operations
+from app.jit.revocation import retire_token, revoke, withdraw_for_delegation
 from app.jit.state_machine import (
     APPROVED,
-    CANCELLED,
     CONSUMED,
-    PENDING,
     REVOKED,
     TOKEN_EXPIRED,
     ensure_still_grantable,
     get_request,
     transition,
 )
-from app.models import IssuedToken, JitRequest
+from app.models import JitRequest
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +140,7 @@ def _redeem(
     )
     if not won:
         _explain_refusal(session, org_id, row.id)
-    _retire_token(session, claims["jti"], now, ttl=max(int(claims["exp"] - time.time()), 1))
+    retire_token(session, claims["jti"], now, ttl=max(int(claims["exp"] - time.time()), 1))
     return {
         "valid": True,
         "request_id": row.id,
@@ -150,16 +148,6 @@ def _redeem(
         "permission": row.permission,
         "operation": op,
     }
-
-
-def _also_list_revoked(jti: str, ttl: int) -> None:
-    """A JIT token's life is its request's status in the database, which every redemption
-    reads; the shared revocation list is defence in depth, so an outage of it must not stop a
-    redemption or a revocation."""
-    try:
-        access_tokens.mark_revoked(jti, ttl)
-    except StoreUnavailable:
-        log.warning("JIT token %s: not added to the revocation list (Redis unreachable)", jti)
 
 
 def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
@@ -171,154 +159,6 @@ def _explain_refusal(session: Session, org_id: str, request_id: str) -> None:
     if row.status == TOKEN_EXPIRED:
         raise TokenExpired("this JIT token has expired")
     raise InvalidTransition(f"request {row.id} is {row.status}")
-
-
-def withdraw_for_agent(
-    session: Session, *, org_id: str, agent_id: str, reason: str, now: datetime | None = None
-) -> int:
-    """An agent suspended or deleted loses what it was waiting for or holding: pending requests
-    are cancelled and approved, unused tokens revoked; so are requests asked for a user through
-    a chain this agent was part of (its delegation's epochs name it). Returns how many changed."""
-    now = now or utcnow()
-    own = select(JitRequest).where(
-        JitRequest.org_id == org_id,
-        JitRequest.agent_id == agent_id,
-        col(JitRequest.status).in_((PENDING, APPROVED)),
-    )
-    rows = list(session.exec(own).all())
-    rows += _delegated_open_requests(
-        session, org_id, lambda d: agent_id in (d.get("epochs") or {}), agent_id
-    )
-    return sum(_withdraw(session, row, reason, now) for row in rows)
-
-
-def withdraw_for_delegation(
-    session: Session, *, org_id: str, jtis: list[str], reason: str, now: datetime | None = None
-) -> int:
-    """Delegated tokens were revoked: requests asked under any of them (their delegation's
-    parents name one) are cancelled, or their unused tokens revoked. Returns how many changed."""
-    now = now or utcnow()
-    revoked = set(jtis)
-    rows = _delegated_open_requests(
-        session, org_id, lambda d: bool(revoked.intersection(d.get("parents") or []))
-    )
-    return sum(_withdraw(session, row, reason, now) for row in rows)
-
-
-def _delegated_open_requests(
-    session: Session,
-    org_id: str,
-    matches: Callable[[dict[str, Any]], bool],
-    except_agent: str | None = None,
-) -> list[JitRequest]:
-    """The org's pending or approved requests asked for a user whose chain `matches`. Filtered
-    here, not in SQL: the chain is a JSON column (SQLite and PostgreSQL query JSON differently),
-    and open requests are few (each agent's are capped by its max_pending_jit)."""
-    stmt = select(JitRequest).where(
-        JitRequest.org_id == org_id,
-        col(JitRequest.status).in_((PENDING, APPROVED)),
-        col(JitRequest.delegation).is_not(None),
-    )
-    return [
-        row
-        for row in session.exec(stmt).all()
-        if row.agent_id != except_agent
-        and isinstance(row.delegation, dict)
-        and matches(row.delegation)
-    ]
-
-
-def _withdraw(session: Session, row: JitRequest, reason: str, now: datetime) -> bool:
-    """approved → revoked (its token retired) or pending → cancelled, each a compare-and-set:
-    a decision or a redemption racing this one wins or loses cleanly."""
-    if row.status == APPROVED:
-        after = revoke(
-            session, org_id=row.org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
-        )
-        return after.status == REVOKED
-    return transition(
-        session,
-        row,
-        expected=PENDING,
-        values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
-        action="jit.cancelled",
-        actor="system",
-        reason=reason,
-        now=now,
-    )
-
-
-def revoke(
-    session: Session,
-    *,
-    org_id: str,
-    request_id: str,
-    actor: str,
-    now: datetime | None = None,
-    missing_ok: bool = False,
-) -> JitRequest:
-    """Kill an issued, unused token (approved → revoked)."""
-    now = now or utcnow()
-    row = get_request(session, org_id=org_id, request_id=request_id)
-    if not transition(
-        session,
-        row,
-        expected=APPROVED,
-        values={"status": REVOKED, "decision_reason": f"revoked by {actor}"},
-        action="jit.revoke",
-        actor=actor,
-        now=now,
-    ):
-        if missing_ok:
-            return row
-        raise InvalidTransition(
-            f"request {row.id} is {row.status}; only an approved token can be revoked"
-        )
-    if row.token_jti:
-        _retire_token(session, row.token_jti, now, ttl=3600)
-    return get_request(session, org_id=org_id, request_id=request_id)
-
-
-def _retire_token(session: Session, jti: str, now: datetime, *, ttl: int) -> None:
-    """A used or revoked JIT token is dead as a bearer too: on the revocation list now, and
-    in its issued_token row, from which the list is rebuilt when an embedded server starts."""
-    session.execute(
-        update(IssuedToken)
-        .where(col(IssuedToken.jti) == jti)
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    _also_list_revoked(jti, ttl)
-
-
-def expire_tokens(session: Session, *, now: datetime | None = None) -> list[str]:
-    """approved → token_expired for tokens past their exp (the token itself already fails exp)."""
-    now = now or utcnow()
-    return [rid for rid in tokens_past_exp(session, now) if expire_token(session, rid, now=now)]
-
-
-def tokens_past_exp(session: Session, now: datetime) -> list[str]:
-    stmt = select(JitRequest.id).where(
-        JitRequest.status == APPROVED, col(JitRequest.token_expires_at) <= now
-    )
-    return list(session.exec(stmt).all())
-
-
-def expire_token(session: Session, request_id: str, *, now: datetime) -> bool:
-    """One request's approved → token_expired (compare-and-set); True when this call did it."""
-    row = session.get(JitRequest, request_id)
-    if row is None or row.status != APPROVED:
-        return False
-    return transition(
-        session,
-        row,
-        expected=APPROVED,
-        values={"status": TOKEN_EXPIRED},
-        action="jit.token_expire",
-        actor="system",
-        now=now,
-        extra_where=(col(JitRequest.token_expires_at) <= now,),
-    )
 
 
 def token_is_live(session: Session, claims: dict[str, Any]) -> bool:

@@ -96,8 +96,7 @@ def request_view(session: Session, row: JitRequest) -> RequestView:
             for d, a in _decisions(session, row.id)
         ),
         approvers=tuple(ApproverView(a.id, a.email, a.name, a.slack_user_id) for a in approvers),
-        slack_channel=policy.slack_channel if policy else None,
-        webhook_url=policy.webhook_url if policy else None,
+        channel_settings=dict(policy.channel_settings) if policy else {},
         decision_reason=row.decision_reason,
         resource=row.resource,
         extra={"channels": list(policy.channels) if policy else []},

@@ -4,9 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.core.db import read_session
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 from app.resources import service, tool_calls
 from app.resources.schemas import ResourceIn, ToolCallIn
 
@@ -25,14 +24,10 @@ def create(
 
 @router.get("/resources")
 def list_all(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = service.list_resources(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=service.public)
+    return paging.page(rows, key=lambda r: r.id, render=service.public)
 
 
 @router.post("/resources/tool-calls", status_code=201)
@@ -68,7 +63,7 @@ def delete(org_id: OrgId, resource_id: str, session: SessionDep, admin: CurrentA
 
 
 @wellknown.get("/orgs/{org_id}/.well-known/oauth-protected-resource/resources/{resource_id}")
-def protected_resource_metadata(org_id: OrgId, resource_id: str) -> dict[str, Any]:
-    with read_session() as session:
-        row = service.get(session, org_id=org_id, resource_id=resource_id)
-        return service.metadata(row)
+def protected_resource_metadata(
+    org_id: OrgId, resource_id: str, session: SessionDep
+) -> dict[str, Any]:
+    return service.metadata(service.get(session, org_id=org_id, resource_id=resource_id))

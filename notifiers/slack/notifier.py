@@ -6,6 +6,7 @@ from app.settings import Settings, get_settings
 from notifiers.base import RequestView, Target
 from notifiers.slack import blocks
 from notifiers.slack.client import SlackClient, SlackField
+from notifiers.slack.settings import SlackSettings
 
 DASHBOARD_REQUEST_PATH = "/dashboard/requests/{request_id}"
 
@@ -30,8 +31,9 @@ class SlackNotifier:
 
     def targets(self, request: RequestView) -> list[Target]:
         """The policy's channel if it names one, otherwise a DM to each approver known to Slack."""
-        if request.slack_channel:
-            return [Target(address=request.slack_channel)]
+        channel = SlackSettings.of(request).slack_channel
+        if channel:
+            return [Target(address=channel)]
         return [
             Target(address=approver.slack_user_id, approver=approver)
             for approver in request.approvers

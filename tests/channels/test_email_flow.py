@@ -147,8 +147,8 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
     # The approval lands after the message left but before the delivery was recorded as sent,
     # and its outcome task runs at once (as on another worker), finding no announcement to
     # follow up.
+    from app.core import task_queue
     from app.core.db import session_scope
-    from app.jit import notify as jit_notify
     from app.jit import state_machine as jit
     from app.models import Approver
     from notifiers.email.notifier import EmailNotifier
@@ -157,7 +157,7 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
     real_send, real_announce = enqueue.send, EmailNotifier.announce
 
     def outcome_runs_at_once(task_name, *args, **options):
-        if task_name == jit_notify.OUTCOME:
+        if task_name == task_queue.NOTIFY_OUTCOME:
             deliveries.show_outcome(*args)
         else:
             real_send(task_name, *args, **options)
@@ -170,7 +170,7 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
         return reference
 
     monkeypatch.setattr(EmailNotifier, "announce", announce_then_decided)
-    monkeypatch.setattr(enqueue, "send", outcome_runs_at_once)
+    monkeypatch.setattr(task_queue, "_sender", outcome_runs_at_once)
     email_policy(client, org, [alice])
     request_id = ask(client, agent)["request_id"]
 

@@ -463,8 +463,7 @@ def test_an_approval_minted_after_the_delegation_ended_gets_no_token(
     from sqlalchemy import update
 
     from app.core.db import session_scope
-    from app.jit import minting
-    from app.jit import tokens as jit_tokens
+    from app.jit import minting, token_expiry
     from app.models import JitRequest
 
     approver_for(client, org)
@@ -485,7 +484,7 @@ def test_an_approval_minted_after_the_delegation_ended_gets_no_token(
     assert row.token_jti is None and row.token_encrypted is None
     # and the expiry sweep records the approval's end (no re-mint is asked for again)
     with session_scope() as session:
-        assert rid in jit_tokens.expire_tokens(session, now=after)
+        assert rid in token_expiry.expire_tokens(session, now=after)
     assert request_row(rid).status == "token_expired"
 
 

@@ -10,7 +10,7 @@ import pytest
 from app.core import events
 from app.core.db import session_scope
 from app.jit import state_machine as jit_service
-from app.jit import tokens as jit_tokens
+from app.jit import token_expiry
 from app.jit.state_machine import aware
 from app.models import JitRequest
 from tests import factories
@@ -252,10 +252,10 @@ def test_expired_token_is_refused(jit, agent, alice):
     expires = aware(_row(request_id).token_expires_at)
     with session_scope() as session:
         # The sweep covers every org: other tests' older tokens may expire here too.
-        assert request_id not in jit_tokens.expire_tokens(
+        assert request_id not in token_expiry.expire_tokens(
             session, now=expires - timedelta(seconds=1)
         )
-        assert request_id in jit_tokens.expire_tokens(session, now=expires + timedelta(seconds=1))
+        assert request_id in token_expiry.expire_tokens(session, now=expires + timedelta(seconds=1))
     assert_oauth_error(jit.consume(token), 401, "token_expired")
     view = jit.get(request_id, agent.bearer(jit.client))
     assert view["status"] == "token_expired" and "token" not in view

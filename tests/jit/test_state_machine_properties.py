@@ -43,7 +43,9 @@ from tests.internals import (
     jit_service,
     jit_tokens,
     relay,
+    revocation,
     session_scope,
+    token_expiry,
     token_for_agent,
 )
 from tests.jit.conftest import OPERATION, PERMISSION
@@ -198,7 +200,7 @@ class JitMachine(RuleBasedStateMachine):
     def revoke(self, request_id: str) -> None:
         expected = self.model[request_id]
         error = self._attempt(
-            lambda s: jit_tokens.revoke(
+            lambda s: revocation.revoke(
                 s, org_id=self.world.org.org_id, request_id=request_id, actor="admin:test"
             )
         )
@@ -214,7 +216,7 @@ class JitMachine(RuleBasedStateMachine):
             return
         later = moment + timedelta(seconds=1)
         with session_scope() as session:
-            expired = set(jit_tokens.expire_tokens(session, now=later))
+            expired = set(token_expiry.expire_tokens(session, now=later))
         due = {
             rid
             for rid, e in self.model.items()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from app.core import events
 from app.core.db import session_scope
-from app.jit import tokens as jit_tokens
+from app.jit import token_expiry
 from app.jit.state_machine import aware
 from app.models import JitRequest
 from tests.helpers import audit_events
@@ -51,7 +51,7 @@ def test_request_approve_wait_use_once_and_every_later_use_is_refused(
     later, late_token = jit.approved_token(agent, alice)
     with session_scope() as session:
         expires = aware(session.get(JitRequest, later).token_expires_at)
-        jit_tokens.expire_tokens(session, now=expires + timedelta(seconds=1))
+        token_expiry.expire_tokens(session, now=expires + timedelta(seconds=1))
     expired = jit.consume(late_token)
     assert expired.status_code == 401 and expired.json()["error"] == "token_expired"
 

@@ -20,12 +20,13 @@ def test_an_unknown_channel_is_a_clear_error():
         registry.get_notifier("carrier-pigeon")
 
 
-def test_register_replaces_a_channel_and_returns_the_previous_factory():
+def test_register_replaces_a_channel_and_returns_the_previous_entry():
     previous = registry.register("log", lambda: "fake")  # type: ignore[arg-type, return-value]
     try:
         assert registry.get_notifier("log") == "fake"
     finally:
-        registry.register("log", previous)  # type: ignore[arg-type]
+        registry.restore("log", previous)
+    assert registry.get_notifier("log").slug == "log"
 
 
 def test_log_channel_logs_ids_but_not_the_operation_or_justification(caplog):
@@ -64,7 +65,4 @@ def test_a_newly_registered_channel_is_accepted_by_policies_at_once(client, org)
         policy = set_policy(client, org, "document.read", "jit", channels=["pager"], groups=["ops"])
         assert policy["channels"] == ["pager"]
     finally:
-        if previous is None:
-            registry._FACTORIES.pop("pager", None)
-        else:
-            registry.register("pager", previous)
+        registry.restore("pager", previous)

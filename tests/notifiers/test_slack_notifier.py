@@ -17,7 +17,9 @@ def notifier_for(api, **settings) -> SlackNotifier:
 
 
 def test_targets_are_the_policy_channel_when_it_names_one():
-    targets = SlackNotifier(settings=Settings()).targets(request_view(slack_channel="C0APPROVE"))
+    targets = SlackNotifier(settings=Settings()).targets(
+        request_view(channel_settings={"slack": {"slack_channel": "C0APPROVE"}})
+    )
     assert targets == [Target(address="C0APPROVE")]
 
 

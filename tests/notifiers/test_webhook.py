@@ -2,12 +2,15 @@
 
 import json
 import time
+from collections.abc import Iterator
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.core import org_signing
+from app.core.org_signing import OrgSigningKey
 from app.identity.keys import ActiveKey
 from app.settings import Settings
 from notifiers import webhook
@@ -19,16 +22,18 @@ ISSUER = "http://testserver/orgs/org_acme"  # the issuer of request_view()'s org
 
 
 @pytest.fixture
-def signing_key(monkeypatch) -> ActiveKey:
-    """The org's key; signing with any other org's key fails the test."""
-    key = ActiveKey(kid="test-kid", private_key=Ed25519PrivateKey.generate())
+def signing_key() -> Iterator[OrgSigningKey]:
+    """The org's key, provided through the port notifiers sign with (app/core/org_signing.py);
+    signing with any other org's key fails the test."""
+    key = OrgSigningKey(kid="test-kid", private_key=Ed25519PrivateKey.generate(), issuer=ISSUER)
 
-    def active(org_id: str) -> ActiveKey:
+    def lookup(org_id: str) -> OrgSigningKey:
         assert org_id == "org_acme", f"signed with {org_id}'s key"
         return key
 
-    monkeypatch.setattr("app.identity.keys.key_ring.active", active)
-    return key
+    previous = org_signing.provide(lookup)
+    yield key
+    org_signing.provide(previous)
 
 
 class Receiver:
@@ -47,11 +52,11 @@ class Receiver:
         return webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK), http=client)
 
 
-def keys_of(key: ActiveKey):
+def keys_of(key: OrgSigningKey | ActiveKey):
     return lambda kid: key.private_key.public_key() if kid == key.kid else None
 
 
-def verify(body: bytes, signature: str, key: ActiveKey, **overrides):
+def verify(body: bytes, signature: str, key: OrgSigningKey | ActiveKey, **overrides):
     """The receiver's check with the right expectations, but for those overridden."""
     expected = {"issuer": ISSUER, "audience": HOOK, "kind": webhook.WEBHOOK}
     return webhook.verify_signature(
@@ -59,10 +64,43 @@ def verify(body: bytes, signature: str, key: ActiveKey, **overrides):
     )
 
 
+def test_a_notifier_given_its_own_key_lookup_signs_with_it_and_names_its_issuer():
+    # Given a notifier handed a lookup directly (no lookup provided through the port)
+    key = OrgSigningKey(kid="own-kid", private_key=Ed25519PrivateKey.generate(), issuer=ISSUER)
+    previous = org_signing.provide(None)
+    try:
+        receiver = Receiver()
+        client = httpx.Client(transport=httpx.MockTransport(receiver))
+        notifier = webhook.WebhookNotifier(settings=Settings(), http=client, keys=lambda _: key)
+        # When it announces, then the signature verifies with that key and names its issuer
+        notifier.announce(request_view(), Target(HOOK))
+        [sent] = receiver.requests
+        claims = verify(sent.content, sent.headers[webhook.SIGNATURE_HEADER], key)
+        assert claims["iss"] == ISSUER
+        assert jwt.get_unverified_header(sent.headers[webhook.SIGNATURE_HEADER])["kid"] == "own-kid"
+    finally:
+        org_signing.provide(previous)
+
+
+def test_without_a_key_lookup_a_webhook_is_not_sent_unsigned():
+    # Given no lookup provided in this process and none given to the notifier
+    previous = org_signing.provide(None)
+    try:
+        receiver = Receiver()
+        # When it announces, then it refuses to sign, and nothing reaches the receiver
+        with pytest.raises(org_signing.NoKeyLookup):
+            receiver.notifier().announce(request_view(), Target(HOOK))
+        assert receiver.requests == []
+    finally:
+        org_signing.provide(previous)
+
+
 def test_targets_prefer_the_policy_url_over_the_configured_one():
     notifier = webhook.WebhookNotifier(settings=Settings(webhook_url=HOOK))
     assert notifier.targets(request_view()) == [Target(HOOK)]
-    assert notifier.targets(request_view(webhook_url="https://x/y")) == [Target("https://x/y")]
+    assert notifier.targets(
+        request_view(channel_settings={"webhook": {"webhook_url": "https://x/y"}})
+    ) == [Target("https://x/y")]
     assert webhook.WebhookNotifier(settings=Settings()).targets(request_view()) == []
 
 

@@ -19,7 +19,7 @@ from app.settings import get_settings
 router = APIRouter(tags=["ask"])
 
 
-# A LeanRoute like /authz/check (app/api/lean_route.py), async and session-free: the catalog
+# A LeanRoute like /authz/check (app/http/lean_route.py), async and session-free: the catalog
 # and the rules come from caches.
 async def ask_question(request: Request) -> JSONResponse:
     """Ask in plain words whether the calling agent may do something; fails closed."""

@@ -8,7 +8,7 @@ from app.authz import catalog as permissions
 from app.authz import catalog_admin
 from app.authz.schemas import PermissionIn
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 
 router = APIRouter(tags=["permissions"])
 
@@ -30,13 +30,7 @@ def upsert(
 
 @router.get("/permissions")
 def list_catalog(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = permissions.catalog(session, org_id=org_id)
-    return page(
-        rows, limit=limit, cursor=cursor, key=lambda r: r.permission, render=catalog_admin.public
-    )
+    return paging.page(rows, key=lambda r: r.permission, render=catalog_admin.public)

@@ -14,9 +14,15 @@ from starlette.requests import Request
 
 from app.authz import check as authz
 from app.authz.schemas import CheckBulkIn, CheckIn
-from app.core.db import session_scope
 from app.core.errors import Forbidden
-from app.http.deps import ORG_ID_OPENAPI, AgentCaller, CurrentAgent, OrgId, agent_request
+from app.http.deps import (
+    ORG_ID_OPENAPI,
+    AgentCaller,
+    CurrentAgent,
+    OrgId,
+    agent_request,
+    unit_of_work,
+)
 from app.http.lean_route import add_lean_post
 
 router = APIRouter(tags=["authz"])
@@ -27,7 +33,7 @@ def _with_jit_token(
 ) -> authz.Decision:
     from app.jit import tokens as jit_tokens
 
-    with session_scope() as session:
+    with unit_of_work() as session:  # a lean route: no SessionDep
         return jit_tokens.check_with_jit_token(
             session,
             org_id=org_id,
@@ -60,7 +66,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
     return decision.public()
 
 
-# The hottest route is a LeanRoute (app/api/lean_route.py): it reads its org, caller and body
+# The hottest route is a LeanRoute (app/http/lean_route.py): it reads its org, caller and body
 # itself, with the same rules and errors as the dependency-injected routes.
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""

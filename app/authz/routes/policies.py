@@ -7,21 +7,16 @@ from fastapi import APIRouter, Response
 from app.authz import policies
 from app.authz.schemas import PolicyIn
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 from app.models import Policy
 
 router = APIRouter(tags=["policies"])
 
 
-def public(p: Policy) -> dict[str, Any]:
-    body = p.model_dump(exclude={"id", "org_id"})
-    return {"policy_id": p.id, **body}
-
-
 def _with_warnings(session: SessionDep, policy: Policy) -> dict[str, Any]:
     """The policy, and `warnings` when it was accepted but looks like a mistake."""
     warnings = policies.warnings_for(session, org_id=policy.org_id, pattern=policy.permission)
-    return public(policy) | ({"warnings": warnings} if warnings else {})
+    return policies.public(policy) | ({"warnings": warnings} if warnings else {})
 
 
 @router.post("/policies", status_code=201)
@@ -35,21 +30,17 @@ def create(
 
 @router.get("/policies")
 def list_all(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = policies.list_policies(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda p: p.id, render=public)
+    return paging.page(rows, key=lambda p: p.id, render=policies.public)
 
 
 @router.get("/policies/{policy_id}")
 def get_one(
     org_id: OrgId, policy_id: str, session: SessionDep, _admin: CurrentAdmin
 ) -> dict[str, Any]:
-    return public(policies.get(session, org_id=org_id, policy_id=policy_id))
+    return policies.public(policies.get(session, org_id=org_id, policy_id=policy_id))
 
 
 @router.put("/policies/{policy_id}")

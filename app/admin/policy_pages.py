@@ -1,0 +1,194 @@
+"""Admin pages for policies: the list, the "which policy applies?" explainer, create, edit, delete."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+
+from app.admin import views
+from app.admin.forms import (
+    FormState,
+    ListField,
+    TextField,
+    attempt,
+    body_of,
+    optional,
+    whole_number,
+    words,
+)
+from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
+from app.approvers import service as approver_service
+from app.authz import policies
+from app.authz.schemas import PolicyIn
+from app.dashboard.pages import DashboardRoute, see_other
+from app.http.deps import SessionDep
+from notifiers import registry as notifier_registry
+
+router = APIRouter(route_class=DashboardRoute)
+
+
+POLICY_FIELDS = (
+    "permission",
+    "mode",
+    "groups",
+    "approvals_required",
+    "max_token_ttl",
+    "pending_timeout",
+    "delegation",
+)
+
+
+async def channel_settings_form(request: Request) -> dict[str, str]:
+    """The channels' own settings as typed, one text field each (the registry names them)."""
+    form = await request.form()
+    return {name: str(form.get(name) or "") for name in notifier_registry.form_fields()}
+
+
+ChannelValues = Annotated[dict[str, str], Depends(channel_settings_form)]
+
+
+def _policies_page(
+    request: Request,
+    session: Session,
+    user: AdminUser,
+    *,
+    form: FormState | None = None,
+    editing: str = "",
+    status: int = 200,
+    extra: dict | None = None,
+) -> HTMLResponse:
+    context = {
+        "explain_form": FormState(),
+        **(extra or {}),
+        "page": "policies",
+        "policies": policies.list_policies(session, org_id=user.org_id),
+        "approvers": approver_service.list_approvers(session, org_id=user.org_id),
+        "channels": notifier_registry.channels(),
+        "channel_fields": notifier_registry.form_fields(),
+        "modes": policies.MODES,
+        "delegation_modes": policies.DELEGATION_MODES,
+        "form": form
+        or FormState(
+            values={
+                "mode": "jit",
+                "approvals_required": "1",
+                "max_token_ttl": "10m",
+                "pending_timeout": "15m",
+            }
+        ),
+        "editing": editing,
+    }
+    return views.render(request, "admin_policies.html", context, user=user, status=status)
+
+
+@router.get("/policies")
+def policies_page(
+    request: Request, session: SessionDep, user: CurrentAdminUser, edit: str = "", explain: str = ""
+) -> HTMLResponse:
+    explain_form, explained = views.explanation(session, user.org_id, explain[:200])
+    extra = {"explain_form": explain_form, "explained": explained}
+    form = None
+    if edit:
+        p = policies.get(session, org_id=user.org_id, policy_id=edit[:64])
+        form = FormState(
+            values={
+                **{k: str(getattr(p, k) or "") for k in POLICY_FIELDS},
+                **{
+                    k: str(v or "")
+                    for k, v in notifier_registry.shown_settings(p.channel_settings).items()
+                },
+                "groups": " ".join(p.groups),
+                "approvers": p.approvers,
+                "channels": p.channels,
+                "allow_self_approval": p.allow_self_approval,
+                "auto_approve": p.auto_approve,
+            }
+        )
+    return _policies_page(request, session, user, form=form, editing=edit[:64], extra=extra)
+
+
+def _policy_body(values: dict) -> PolicyIn:
+    ttl, timeout, required = (
+        values["max_token_ttl"].strip(),
+        values["pending_timeout"].strip(),
+        values["approvals_required"].strip(),
+    )
+    return body_of(
+        PolicyIn,
+        {
+            "permission": values["permission"].strip(),
+            "mode": values["mode"],
+            "approvers": values["approvers"],
+            "groups": words(values["groups"]),
+            "approvals_required": whole_number(required),
+            "max_token_ttl": whole_number(ttl) if ttl else 600,
+            "pending_timeout": whole_number(timeout) if timeout else 900,
+            "channels": values["channels"] or None,
+            **{name: optional(values[name]) for name in notifier_registry.form_fields()},
+            "allow_self_approval": values["allow_self_approval"],
+            "auto_approve": values["auto_approve"],
+            "delegation": values.get("delegation") or "allowed",
+        },
+    )
+
+
+@router.post("/policies")
+def save_policy(
+    request: Request,
+    session: SessionDep,
+    user: PostingAdmin,
+    channel_values: ChannelValues,
+    policy_id: TextField = "",
+    permission: TextField = "",
+    mode: TextField = "",
+    approvers: ListField = None,
+    groups: TextField = "",
+    approvals_required: TextField = "1",
+    max_token_ttl: TextField = "",
+    pending_timeout: TextField = "",
+    channels: ListField = None,
+    allow_self_approval: TextField = "",
+    auto_approve: TextField = "",
+    delegation: TextField = "allowed",
+) -> Response:
+    form = FormState(
+        values={
+            "permission": permission,
+            "mode": mode,
+            "approvers": approvers or [],
+            "groups": groups,
+            "approvals_required": approvals_required,
+            "max_token_ttl": max_token_ttl,
+            "pending_timeout": pending_timeout,
+            "channels": channels or [],
+            **channel_values,
+            "allow_self_approval": bool(allow_self_approval),
+            "auto_approve": bool(auto_approve),
+            "delegation": delegation,
+        }
+    )
+
+    def call() -> bool:
+        data = _policy_body(form.values).model_dump(exclude_none=True)
+        if policy_id:
+            policies.replace(
+                session,
+                org_id=user.org_id,
+                policy_id=policy_id[:64],
+                body=data,
+                actor=user.token.id,
+            )
+        else:
+            policies.create(session, org_id=user.org_id, body=data, actor=user.token.id)
+        return True
+
+    if attempt(session, form, call) is None:
+        return _policies_page(request, session, user, form=form, editing=policy_id[:64], status=422)
+    return see_other("/admin/policies")
+
+
+@router.post("/policies/{policy_id}/delete")
+def delete_policy(policy_id: str, session: SessionDep, user: PostingAdmin) -> Response:
+    policies.delete(session, org_id=user.org_id, policy_id=policy_id[:64], actor=user.token.id)
+    return see_other("/admin/policies")
