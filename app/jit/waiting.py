@@ -133,13 +133,14 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         org_id, request_id, token = self._where
-        watch, first = self._watch, self._first
-        assert watch is not None and first is not None, "an EventStream is sent once"
-        self._watch = self._first = None
+        watch, self._watch = self._watch, None
+        assert watch is not None and self._first is not None, "an EventStream is sent once"
         gone = asyncio.ensure_future(_disconnected(receive))
         gone.add_done_callback(lambda _: watch.fire())
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            # The first event leaves self with the call: the stream keeps no bytes it has sent.
+            first, self._first = [self._first], None
             await _stream(send, watch, gone, first, lambda: read(org_id, request_id, token))
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
@@ -151,12 +152,12 @@ async def _stream(
     send: Send,
     watch: events.Watch,
     gone: asyncio.Future[None],
-    first: tuple[tuple[str, bool], bytes],
+    first: list[tuple[tuple[str, bool], bytes]],
     reread: Callable[[], Awaitable[tuple[dict[str, Any], bool]]],
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SSE_MAX_SECONDS
-    (marker, data), last = first, None
+    (marker, data), last = first.pop(), None
     while True:
         if marker != last:
             last = marker
