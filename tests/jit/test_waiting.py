@@ -16,6 +16,9 @@ import uvicorn
 
 from app.core import events
 from app.settings import get_settings
+from tests import factories
+from tests.helpers import assert_oauth_error
+from tests.jit.conftest import PERMISSION
 
 
 @contextmanager
@@ -111,3 +114,26 @@ def test_waiters_are_answered_while_a_writer_holds_the_database(
     assert polled.status_code == 200, polled.text
     assert polled.json()["status"] == "pending"
     assert head.startswith(b"HTTP/1.1 200"), head
+
+
+@pytest.mark.parametrize("query", ["wait=61", "wait=-1", "wait=abc", "wait=1&wait=99"])
+def test_a_wait_outside_0_to_60_is_refused_as_before(jit, client, org, agent, alice, query):
+    # The lean path serves only a plain wait=0..60; anything else is the router's, validated
+    # (and refused) exactly as the documented route always did.
+    jit.policy([alice])
+    request_id = jit.pending(agent)["request_id"]
+    url = f"{org.api}/jit/requests/{request_id}?{query}"
+    assert_oauth_error(
+        client.get(url, headers=agent.bearer(client)), 422, "invalid_request", "wait"
+    )
+
+
+def test_waiting_on_another_agents_request_is_404_on_the_lean_path(jit, client, org, agent, alice):
+    jit.policy([alice])
+    request_id = jit.pending(agent)["request_id"]
+    other = factories.register_agent(client, org, capabilities=[PERMISSION])
+    url = f"{org.api}/jit/requests/{request_id}"
+    bearer = other.bearer(client)
+    assert_oauth_error(client.get(url, params={"wait": 5}, headers=bearer), 404, "not_found")
+    assert_oauth_error(client.get(f"{url}/events", headers=bearer), 404, "not_found")
+    assert_oauth_error(client.get(f"{url}/events"), 401, "invalid_request")
