@@ -12,6 +12,7 @@ floor. Use it to see what a change to a hot path costs before running the HTTP b
     python bench/asgi_cost.py -n 4000 --rounds 10
     python bench/asgi_cost.py --targets token     # the floor and token issuance only
     JITGATE_VERIFIED_TOKEN_CACHE=1000 python bench/asgi_cost.py   # with the verified-token cache
+    JITGATE_BENCH_REDIS_URL=redis://127.0.0.1:6379/5 python bench/asgi_cost.py --targets check
 
 The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
 verifies every time). Pin it to one CPU (`taskset -c 1 ...`) for steadier figures.
@@ -48,7 +49,12 @@ os.environ.setdefault("JITGATE_VERIFIED_TOKEN_CACHE", "0")
 # Like for like: the floor logs nothing per request (JITGATE_ACCESS_LOG=true costs ~10-60 µs a
 # request depending on where stderr goes; the README's Performance section says so).
 os.environ.setdefault("JITGATE_ACCESS_LOG", "false")
-os.environ.pop("JITGATE_REDIS_URL", None)
+# Redis mode (limits and revocations in Redis, as `jitgate serve --workers 2` runs): set
+# JITGATE_BENCH_REDIS_URL, e.g. redis://127.0.0.1:6379/5 (a database nobody else uses).
+if os.environ.get("JITGATE_BENCH_REDIS_URL"):
+    os.environ["JITGATE_REDIS_URL"] = os.environ["JITGATE_BENCH_REDIS_URL"]
+else:
+    os.environ.pop("JITGATE_REDIS_URL", None)
 sys.path[:0] = [str(REPO), str(BENCH)]
 
 Call = Callable[[], Awaitable[int]]

@@ -17,6 +17,7 @@ Targets: under the check load < 150 MiB; 10,000 waiting long-polls or SSE stream
     . .venv/bin/activate
     python bench/bench_memory.py                    # 20 s of load, 10,000 waiters
     python bench/bench_memory.py --seconds 10 --waiters 2000
+    python bench/bench_memory.py --phases sse --waiters 10000   # one phase only
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tests import factories  # noqa: E402
 
 TARGET_LOAD_MIB, TARGET_WAITERS_MIB = 150, 512
 PERMISSION = "payments.authorize"
+PHASES = {"load": "load", "long-polls": "long-polls", "sse": "SSE streams"}
 
 
 def rss_mib(pid: int) -> float:
@@ -205,10 +207,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20, help="check load duration")
     parser.add_argument("--waiters", type=int, default=10_000, help="connections held at once")
+    parser.add_argument(
+        "--phases", default="load,long-polls,sse", help="which phases to run (comma separated)"
+    )
     args = parser.parse_args()
 
     results: list[tuple[str, float, int]] = []
-    phases = ("load", "long-polls", "SSE streams")
+    chosen = set(args.phases.split(","))
+    phases = [name for key, name in PHASES.items() if key in chosen]
     for phase in phases:  # each on a fresh process: RSS seldom shrinks once grown
         tmp = Path(tempfile.mkdtemp(prefix="jitgate-bench-memory-"))
         proc, url, org, token = prepared_server(tmp)

@@ -2,16 +2,20 @@
 
 publish() goes through Redis pub/sub when JITGATE_REDIS_URL is set (so a decision taken by a
 worker or another web process reaches the agent waiting here), or straight to this process's
-hub in embedded mode. Each web process runs one listener thread that feeds its hub; the hub
-wakes asyncio subscribers with call_soon_threadsafe, so 1,000 waiters cost 1,000 small queues.
+hub in embedded mode. Each web process runs one listener thread that feeds its hub.
+
+Two kinds of subscriber: a queue (the dashboard's sockets, which show each event's payload) and
+a Watch (the agents waiting on one request, who only need to know that it changed and then read
+the row). Ten thousand agents may wait on the same request: a Watch is a flag and at most one
+future, and an event wakes all of a topic's watches on a loop with one call_soon_threadsafe.
 """
 
 import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from app.core.kv import redis_client
@@ -29,21 +33,98 @@ def org_topic(org_id: str) -> str:
     return f"org:{org_id}"
 
 
+class Watch:
+    """Says whether its topic had an event since the last wait(); one per waiting agent."""
+
+    __slots__ = ("_changed", "_woken")
+
+    def __init__(self) -> None:
+        self._changed = False
+        self._woken: asyncio.Future[None] | None = None
+
+    def fire(self) -> None:
+        self._changed = True
+        if self._woken is not None and not self._woken.done():
+            self._woken.set_result(None)
+
+    async def wait(self, timeout: float) -> bool:
+        """True once an event came (perhaps before this call), False after `timeout` seconds.
+
+        A plain future and a timer handle: no task per wait, unlike asyncio.wait_for."""
+        if not self._changed:
+            loop = asyncio.get_running_loop()
+            self._woken = loop.create_future()
+            timer = loop.call_later(timeout, _wake, self._woken)
+            try:
+                await self._woken
+            finally:
+                timer.cancel()
+                self._woken = None
+        changed, self._changed = self._changed, False
+        return changed
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Hub:
     """This process's subscribers, keyed by topic."""
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = {}
+        # topic -> loop -> the watches of that loop's waiters (each loop is one thread)
+        self._watches: dict[str, dict[asyncio.AbstractEventLoop, set[Watch]]] = {}
         self._lock = threading.Lock()
 
     def deliver(self, topic: str, payload: dict[str, Any]) -> None:
         with self._lock:
             targets = list(self._subscribers.get(topic, ()))
+            loops = list(self._watches.get(topic, ()))
         for loop, queue in targets:
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, payload)
             except RuntimeError:  # the subscriber's loop has closed
                 continue
+        for loop in loops:
+            try:
+                loop.call_soon_threadsafe(self._fire, topic, loop)
+            except RuntimeError:
+                continue
+
+    def _fire(self, topic: str, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            watches = list(self._watches.get(topic, {}).get(loop, ()))
+        for watch in watches:
+            watch.fire()
+
+    @contextmanager
+    def watch(self, topic: str) -> Iterator[Watch]:
+        """A Watch on `topic` for the running loop's coroutine; events from now on fire it."""
+        watch = self.add_watch(topic)
+        try:
+            yield watch
+        finally:
+            self.drop_watch(topic, watch)
+
+    def add_watch(self, topic: str) -> Watch:
+        """watch() for a waiter whose wait outlives a block (an SSE response): drop_watch ends it."""
+        watch = Watch()
+        with self._lock:
+            by_loop = self._watches.setdefault(topic, {})
+            by_loop.setdefault(asyncio.get_running_loop(), set()).add(watch)
+        return watch
+
+    def drop_watch(self, topic: str, watch: Watch) -> None:
+        with self._lock:
+            by_loop = self._watches.get(topic, {})
+            for loop, watches in list(by_loop.items()):
+                watches.discard(watch)
+                if not watches:
+                    del by_loop[loop]
+            if not by_loop:
+                self._watches.pop(topic, None)
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[asyncio.Queue]:
@@ -65,7 +146,8 @@ class Hub:
 
     def subscriber_count(self) -> int:
         with self._lock:
-            return sum(len(s) for s in self._subscribers.values())
+            queues = sum(len(s) for s in self._subscribers.values())
+            return queues + sum(len(w) for b in self._watches.values() for w in b.values())
 
 
 hub = Hub()

@@ -30,8 +30,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LeanEndpoint = Callable[[Request], Awaitable[Response]]
+# A lean GET may decline (None): the router then serves the request, with FastAPI's validation.
+LeanGet = Callable[[Request], Awaitable[Response | None]]
 # Per router (by identity: routers are not hashable), POST path -> endpoint: LeanDispatch's table.
 _lean_posts: dict[int, dict[str, LeanEndpoint]] = {}
+_lean_gets: dict[int, dict[str, LeanGet]] = {}
 
 
 class LeanRoute(APIRoute):
@@ -75,6 +78,20 @@ def add_lean_post(
     )
 
 
+def add_lean_get(router: APIRouter, path: str, endpoint: LeanGet) -> None:
+    """Serve GET `path` (a route `router` declares itself, with its OpenAPI) before the router.
+
+    For the routes where an agent waits: ten thousand waiting agents each held FastAPI's
+    per-request state (dependencies, exit stacks, the exception wrapper's frames) until now.
+    """
+    _lean_gets.setdefault(id(router), {})[path] = endpoint
+
+
+def _compiled(template: str) -> str:
+    """ "/orgs/{org_id}/api/v1" -> r"/orgs/(?P<org_id>[^/]+)/api/v1", as Starlette compiles it."""
+    return re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+
+
 @dataclass(frozen=True)
 class _Matched:
     path: str  # the full route template, as a routed request's scope names it (logs, metrics)
@@ -102,20 +119,27 @@ class LeanDispatch:
         for router in routers:
             for path, endpoint in _lean_posts.get(id(router), {}).items():
                 self._endpoints[path] = (endpoint, _Matched(prefix + path))
-        # "/orgs/{org_id}/api/v1" -> r"/orgs/(?P<org_id>[^/]+)/api/v1", as Starlette compiles it
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(prefix))
+        pattern = _compiled(prefix)
         suffixes = "|".join(re.escape(path) for path in self._endpoints) or "(?!)"
         self._path = re.compile(f"{pattern}(?P<lean_suffix>{suffixes})")
+        # One pattern per GET route: their path parameters share names.
+        self._gets = [
+            (re.compile(_compiled(prefix + path)), endpoint, _Matched(prefix + path))
+            for router in routers
+            for path, endpoint in _lean_gets.get(id(router), {}).items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = None
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            match = self._path.fullmatch(scope["path"])
-        if match is None:
+        lean = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            if scope["method"] == "POST":
+                lean = self._lean_post(scope["path"])
+            elif scope["method"] == "GET":
+                lean = self._lean_get(scope["path"])
+        if lean is None:
             await self.app(scope, receive, send)
             return
-        params = match.groupdict()
-        endpoint, matched = self._endpoints[params.pop("lean_suffix")]
+        endpoint, params, matched = lean
         scope["path_params"], scope["route"] = params, matched
         request = Request(scope, receive, send)
         try:
@@ -129,7 +153,26 @@ class LeanDispatch:
             response = handler(request, exc)
             if inspect.isawaitable(response):
                 response = await response
+        del request  # a waiting stream holds only what it needs
+        if response is None:  # a lean GET declined: the router serves it
+            del scope["route"]
+            await self.app(scope, receive, send)
+            return
         await response(scope, receive, send)
+
+    def _lean_post(self, path: str) -> tuple[Any, dict[str, str], _Matched] | None:
+        match = self._path.fullmatch(path)
+        if match is None:
+            return None
+        params = match.groupdict()
+        endpoint, matched = self._endpoints[params.pop("lean_suffix")]
+        return endpoint, params, matched
+
+    def _lean_get(self, path: str) -> tuple[Any, dict[str, str], _Matched] | None:
+        for pattern, endpoint, matched in self._gets:
+            if (match := pattern.fullmatch(path)) is not None:
+                return endpoint, match.groupdict(), matched
+        return None
 
     def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
         if isinstance(exc, HTTPException) and exc.status_code in self._handlers:

@@ -3,9 +3,10 @@ requests at once) and per client address on the unauthenticated routes.
 
 Counters are fixed windows that start at a key's first hit. Embedded mode keeps them in this
 process (a dict under a lock, about a microsecond a hit). With Redis every web process shares
-them: one round trip a hit (INCR, PEXPIRE and PTTL in one Lua script), which for a request
+them: one round trip a hit (INCRBY, PEXPIRE and PTTL in one Lua script), which for a request
 made with an access token also reads the revocation list (limit_token_request): a permission
-check in Redis mode makes one round trip, not two. The pending-JIT cap is no counter: it counts
+check in Redis mode makes one round trip, not two, and a hot token's requests share one round
+trip for several (count_leases.py, which states the staleness bound). The pending-JIT cap is no counter: it counts
 the agent's pending rows, so a decision, a cancel or the expiry sweep makes room at once.
 """
 
@@ -23,6 +24,7 @@ from sqlmodel import Session, select
 
 from app.core.columns import aware
 from app.core.errors import RateLimited
+from app.identity.count_leases import CountLeases
 from app.jit.status import RequestStatus
 from app.models import Agent, JitRequest
 from app.settings import get_settings
@@ -30,6 +32,7 @@ from app.settings import get_settings
 log = logging.getLogger(__name__)
 MINUTE, HOUR = 60, 3600
 BUDGET_KEYS = ("requests_per_minute", "jit_requests_per_hour", "max_pending_jit")
+leases = CountLeases()  # this process's reserved counts for hot tokens (Redis mode)
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,12 @@ class MemoryCounter:
             self._windows.clear()
 
 
-# A fixed window in one round trip. KEYS[1] counts; KEYS[2], when given, is a revoked token's
-# key: such a request is refused (-1) before it is counted. Returns the count and the window's
-# remaining milliseconds.
+# A fixed window in one round trip. KEYS[1] counts ARGV[2] hits; KEYS[2], when given, is a
+# revoked token's key: such a request is refused (-1) before it is counted. Returns the count
+# and the window's remaining milliseconds.
 _HIT_SCRIPT = """
 if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -158,20 +161,29 @@ class RedisCounter:
         and then nothing is counted: one round trip for both questions of a token's request.
         Raises RedisError only when `unless_revoked` is given (the caller must then learn
         about the revocation elsewhere); a plain count admits while Redis is away."""
-        keys = [redis_counter_key(key, limit, window)]
-        if unless_revoked is not None:
-            keys.append(unless_revoked)
         try:
-            count, left_ms = self._script(keys=keys, args=[window * 1000])
+            _, retry_after = self.reserve(key, limit, window, 1, unless_revoked=unless_revoked)
         except self._errors as exc:
             if unless_revoked is not None:
                 raise
             # A limit guards availability, not access: without Redis, admit and say so.
             log.warning("rate limit %s not enforced, Redis unavailable: %s", key, exc)
             return None
+        return retry_after
+
+    def reserve(
+        self, key: str, limit: int, window: int, amount: int, *, unless_revoked: str | None
+    ) -> tuple[int, int | None]:
+        """Count `amount` hits at once: (how many of them are within the limit, and when none
+        is, the seconds until the window ends, or REVOKED). Raises RedisError."""
+        keys = [redis_counter_key(key, limit, window)]
+        if unless_revoked is not None:
+            keys.append(unless_revoked)
+        count, left_ms = self._script(keys=keys, args=[window * 1000, amount])
         if count == REVOKED:
-            return REVOKED
-        return None if count <= limit else max(math.ceil(left_ms / 1000), 1)
+            return 0, REVOKED
+        granted = min(amount, limit - (count - amount))
+        return (granted, None) if granted > 0 else (0, max(math.ceil(left_ms / 1000), 1))
 
     def clear(self) -> None:
         for name in self._redis.scan_iter(match="jitgate:rl:*", count=1000):
@@ -188,6 +200,7 @@ def reset() -> None:
     """Forget every count (tests; an operator lifting a burst's refusals at once)."""
     get_counter().clear()
     get_counter.cache_clear()
+    leases.clear()
 
 
 def _enforce(key: str, limit: int, window: int, what: str) -> None:
@@ -216,9 +229,15 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
     if settings.rate_limits_enabled and isinstance(counter, RedisCounter):
         limit = override or settings.agent_requests_per_minute
         key = f"agent/{org_id}/{agent_id}"
+        now = time.monotonic()
+        if leases.take(key, jti, now=now):  # reserved by an earlier round trip (count_leases.py)
+            return
+        amount = leases.size(key, jti, limit, now=now)
         revoked_key = access_tokens.redis_revoked_key(jti)
         try:
-            retry_after = counter.hit(key, limit, MINUTE, unless_revoked=revoked_key)
+            granted, retry_after = counter.reserve(
+                key, limit, MINUTE, amount, unless_revoked=revoked_key
+            )
         except Exception as exc:  # Redis away: the database's revocations, and admit the count
             log.warning("rate limit %s not enforced, Redis unavailable: %s", key, exc)
             access_tokens.refuse_if_revoked(jti)
@@ -227,6 +246,7 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
             access_tokens.refuse_if_revoked(jti, known_revoked=True)
         if retry_after is not None:
             _refuse(limit, AGENT_LIMIT, retry_after)
+        leases.grant(key, jti, granted, now=now)
         return
     access_tokens.refuse_if_revoked(jti)
     limit_agent_requests(org_id, agent_id, override)

@@ -1,47 +1,39 @@
 """JIT approval routes: agents request and wait, approvers decide, resource servers redeem."""
 
-import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlmodel import Session
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from app.approvers import scope as approver_scope
-from app.core import events
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden
 from app.http.deps import (
+    ORG_ID_PATTERN,
     AgentOrResource,
     CurrentAgent,
     CurrentApprover,
     CurrentPrincipal,
     OrgId,
-    Principal,
     SessionDep,
-    find_principal,
     parse_bearer,
-    unit_of_work,
 )
+from app.http.lean_route import add_lean_get
 from app.http.throttle import ClientAddressLimit
 from app.identity import chain
-from app.identity.access_tokens import issuer_for
 from app.jit import intake as jit_intake
-from app.jit import revocation
+from app.jit import revocation, waiting
 from app.jit import state_machine as jit
 from app.jit import tokens as jit_tokens
 from app.jit import views as jit_views
 from app.jit.schemas import ConsumeIn, DecisionIn, JitRequestIn
-from app.jit.status import FINAL, RequestStatus
+from app.jit.status import RequestStatus
 from app.resources import service as resources
 
 router = APIRouter(tags=["jit"])
-SSE_MAX_SECONDS = 600
-SSE_KEEPALIVE_SECONDS = 15
+ORG_ID = re.compile(ORG_ID_PATTERN)
 
 
 @router.post("/jit/requests")
@@ -77,87 +69,53 @@ def _answer(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body))
 
 
-def _authorize_read(session: Session, principal: Principal, row: Any) -> None:
-    if principal.kind == "agent" and row.agent_id != principal.id:
-        raise NotFound(f"no JIT request {row.id} in this organization")
-    bound_to = principal.agent.claims["aud"] if principal.agent else None
-    if bound_to not in (None, row.resource, issuer_for(row.org_id)):
-        raise NotFound(f"no JIT request {row.id} for {bound_to}")  # a server sees its own only
-    if principal.approver is not None:
-        approver_scope.ensure_may_see(session, principal.approver, row)
-
-
-def _load(org_id: str, request_id: str, token: str) -> tuple[dict[str, Any], bool]:
-    """One short unit of work: authenticate, load, render. Never held open while waiting."""
-    with unit_of_work() as session:
-        principal = find_principal(org_id, token, resource_bound=True)
-        row = jit.get_request(session, org_id=org_id, request_id=request_id)
-        _authorize_read(session, principal, row)
-        view = jit_views.public(
-            session, row, for_agent_id=principal.id if principal.agent else None
-        )
-    waiting_for_token = (
-        principal.kind == "agent"
-        and view["status"] == RequestStatus.APPROVED
-        and "token" not in view
-    )
-    return view, view["status"] != RequestStatus.PENDING and not waiting_for_token
-
-
 @router.get("/jit/requests/{request_id}")
 async def get_request(
     org_id: OrgId, request_id: str, request: Request, wait: Annotated[int, Query(ge=0, le=60)] = 0
 ) -> JSONResponse:
-    token = parse_bearer(request)
-    view, settled = await run_in_threadpool(_load, org_id, request_id, token)
-    if wait and not settled:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        async with events.hub.subscribe(events.request_topic(request_id)) as queue:
-            view, settled = await run_in_threadpool(_load, org_id, request_id, token)
-            while not settled and (remaining := deadline - loop.time()) > 0:
-                # No event by the deadline is no answer: events are hints (lost while Redis is
-                # down), the row is the truth, so it is read again either way.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(queue.get(), remaining)
-                view, settled = await run_in_threadpool(_load, org_id, request_id, token)
+    view = await waiting.long_poll(org_id, request_id, parse_bearer(request), wait)
     return JSONResponse(jsonable_encoder(view))
 
 
 @router.get("/jit/requests/{request_id}/events")
-async def stream_events(org_id: OrgId, request_id: str, request: Request) -> StreamingResponse:
-    token = parse_bearer(request)
-    first, _ = await run_in_threadpool(_load, org_id, request_id, token)  # authenticates now
+async def stream_events(org_id: OrgId, request_id: str, request: Request) -> Response:
+    return await waiting.open_stream(org_id, request_id, parse_bearer(request))
 
-    async def stream() -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SSE_MAX_SECONDS
-        last: tuple[str, bool] | None = None
-        async with events.hub.subscribe(events.request_topic(request_id)) as queue:
-            view = first
-            while True:
-                marker = (view["status"], "token" in view)
-                if marker != last:
-                    last = marker
-                    yield f"event: status\ndata: {json.dumps(jsonable_encoder(view))}\n\n".encode()
-                if (
-                    view["status"] in FINAL
-                    or loop.time() > deadline
-                    or await request.is_disconnected()
-                ):
-                    return
-                try:
-                    await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                view, _ = await run_in_threadpool(_load, org_id, request_id, token)
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+# The same two routes served before the router (app/http/lean_route.py): a waiting agent then
+# holds no FastAPI dependency state, exit stacks or exception-wrapper frames while it waits.
+# They validate what the routes above validate; anything else goes on to the router.
+
+
+def _lean_org_and_request(request: Request) -> tuple[str, str] | None:
+    org_id = request.path_params["org_id"]
+    return (org_id, request.path_params["request_id"]) if ORG_ID.fullmatch(org_id) else None
+
+
+async def lean_get_request(request: Request) -> Response | None:
+    where, wait = _lean_org_and_request(request), _plain_wait(request.scope["query_string"])
+    if where is None or wait is None:
+        return None
+    return await get_request(*where, request, wait)
+
+
+async def lean_stream_events(request: Request) -> Response | None:
+    where = _lean_org_and_request(request)
+    return None if where is None else await stream_events(*where, request)
+
+
+def _plain_wait(query: bytes) -> int | None:
+    """`wait` when the query is nothing else and it is plainly 0 to 60; None for the router."""
+    if not query:
+        return 0
+    name, _, value = query.partition(b"=")
+    if name != b"wait" or not value.isdigit() or len(value) > 2 or int(value) > 60:
+        return None
+    return int(value)
+
+
+add_lean_get(router, "/jit/requests/{request_id}", lean_get_request)
+add_lean_get(router, "/jit/requests/{request_id}/events", lean_stream_events)
 
 
 @router.post("/jit/requests/{request_id}/cancel")

@@ -1,0 +1,90 @@
+"""Redis mode: a hot token's requests share round trips (app/identity/count_leases.py), while the
+agent's limit stays shared by every process and a revocation is seen within the lease's bound."""
+
+import time
+
+import pytest
+
+from app.core.errors import RateLimited, TokenRevoked
+from app.identity import access_tokens, rate_limits
+from app.identity.count_leases import LEASE_SECONDS, MIN_LIMIT, CountLeases
+from tests.test_rate_limits import _redis_counter
+
+
+class CountingCounter:
+    """The real Redis counter, counting its round trips."""
+
+    def __init__(self, counter: rate_limits.RedisCounter) -> None:
+        self.counter, self.round_trips = counter, 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.counter, name)
+
+    def reserve(self, *args, **kwargs):
+        self.round_trips += 1
+        return self.counter.reserve(*args, **kwargs)
+
+
+@pytest.fixture
+def redis_mode(monkeypatch):
+    counter, raw = _redis_counter()
+    counting = CountingCounter(counter)
+    monkeypatch.setattr(rate_limits, "RedisCounter", CountingCounter)  # the isinstance check
+    monkeypatch.setattr(rate_limits, "get_counter", lambda: counting)
+    monkeypatch.setattr(rate_limits, "leases", CountLeases())
+    yield counting, raw
+    counter.clear()
+
+
+def _admitted(org: str, agent: str, jti: str) -> bool:
+    try:
+        rate_limits.limit_token_request(org, agent, MIN_LIMIT, jti=jti)
+    except RateLimited:
+        return False
+    return True
+
+
+def test_two_processes_with_leases_never_admit_more_than_the_shared_limit(redis_mode, monkeypatch):
+    counting, raw = redis_mode
+    # given an agent 50 requests short of its limit, and two processes (their own leases)
+    raw.set(f"jitgate:rl:agent/o/hot/{MIN_LIMIT}/60", MIN_LIMIT - 50, ex=60)
+    processes = [CountLeases(), CountLeases()]
+    admitted = refused = 0
+    # when both serve the same hot token, turn about, until both refuse
+    for n in range(400):
+        monkeypatch.setattr(rate_limits, "leases", processes[n % 2])
+        if _admitted("o", "hot", "jti-hot"):
+            admitted += 1
+        else:
+            refused += 1
+    # then together they admitted no more than the 50 left, and asked Redis less than once each
+    assert 0 < admitted <= 50 and refused > 0
+    assert counting.round_trips < 400
+
+
+def test_a_cold_limit_asks_redis_for_every_request(redis_mode):
+    counting, _ = redis_mode
+    for _ in range(20):
+        rate_limits.limit_token_request("o", "cold", MIN_LIMIT - 1, jti="jti-cold")
+    assert counting.round_trips == 20
+
+
+def test_a_revoked_token_is_refused_once_the_lease_has_run_out(redis_mode):
+    _, raw = redis_mode
+    for _ in range(100):  # a hot token: its process holds a reservation
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-revoked")
+    raw.set(access_tokens.redis_revoked_key("jti-revoked"), b"1", ex=60)
+
+    time.sleep(LEASE_SECONDS)  # the documented staleness bound
+
+    with pytest.raises(TokenRevoked):
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-revoked")
+    raw.delete(access_tokens.redis_revoked_key("jti-revoked"))
+
+
+def test_a_lease_admits_nothing_after_its_time_or_for_another_token():
+    leases = CountLeases()
+    leases.grant("agent/o/a", "jti-1", 5, now=100.0)
+    assert leases.take("agent/o/a", "jti-1", now=100.01)
+    assert not leases.take("agent/o/a", "jti-2", now=100.01)  # revocation is per token
+    assert not leases.take("agent/o/a", "jti-1", now=100.0 + LEASE_SECONDS)
