@@ -168,3 +168,35 @@ def test_an_address_over_its_limit_is_refused_even_when_its_first_word_is_malfor
     # over the limit with a request refused before the claim: 429 replaces its 400
     assert_oauth_error(client.post(f"{org.api}/oauth/token", data={}), 429, "rate_limited")
     assert _address_count(redis_mode, 1) == 2
+
+
+def test_concurrent_requests_past_the_address_limit_do_no_assertion_work(
+    client, org, agent, redis_mode, monkeypatch
+):
+    """The address limit bounds the work an unauthenticated caller can cause (database lookups,
+    signature checks, key fetches, audit rows), not only the tokens it gets: a burst from one
+    address is refused before any of that work, however many of its requests arrive at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.identity import assertions
+
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 2)
+    # every request verified in a worker thread, so the burst really overlaps
+    monkeypatch.setattr(assertions, "verifiable_without_io", lambda token: False)
+    verified, lock = [], threading.Lock()
+    original = assertions.verify_signature
+
+    def slow_verify(jws, key):
+        with lock:
+            verified.append(key.kid)
+        time.sleep(0.3)  # a costly key (RSA-4096) or a slow database
+        return original(jws, key)
+
+    monkeypatch.setattr(assertions, "verify_signature", slow_verify)
+    burst = [agent.assertion() for _ in range(6)]
+    with ThreadPoolExecutor(len(burst)) as pool:
+        statuses = sorted(pool.map(lambda a: request_token(client, org, a).status_code, burst))
+    assert statuses == [200, 200, 429, 429, 429, 429]
+    # then only the two requests within the limit were verified at all
+    assert len(verified) <= 2, f"{len(verified)} of 6 verified for an address limited to 2"
