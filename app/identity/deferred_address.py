@@ -7,11 +7,15 @@ address is not counted up front: the script that claims the jti counts it first
 form, a refused assertion, a grant that claims no jti) is counted by finish() instead. Every
 request still counts once, and one over the limit is answered 429 as before. An address this
 process has seen over its limit is refused before any work until its window ends; another
-process learns it on its first request there. Without Redis, or with limits off, the address
+process learns it on its first request there. Because the count comes at the end, a burst of
+requests at once would otherwise all be verified before any is counted: a process lets at most
+the limit's worth of one address's token requests be in flight at once (begin/end), so the work
+an address can cause stays bounded by its limit. Without Redis, or with limits off, the address
 is counted up front as on every other route (a local hit costs a microsecond).
 """
 
 import math
+import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from app.settings import get_settings
 class DeferredAddress:
     address: str
     counted: bool = False
+    ended: bool = False
 
 
 # Set per request by begin(); shared (the same object) with a worker thread the request uses.
@@ -32,6 +37,9 @@ _deferred: ContextVar[DeferredAddress | None] = ContextVar("deferred_address", d
 # Addresses this process was told are over their limit, until their window ends (monotonic).
 _over_limit: dict[str, float] = {}
 _MAX_OVER_LIMIT = 10_000
+# Token requests of each address in flight in this process; an entry goes when its last ends.
+_in_flight: dict[str, int] = {}
+_in_flight_lock = threading.Lock()
 
 
 def begin(address: str) -> None:
@@ -49,7 +57,31 @@ def begin(address: str) -> None:
         if left > 0:
             _refuse(settings.address_requests_per_minute, math.ceil(left))
         _over_limit.pop(address, None)
+    limit = settings.address_requests_per_minute
+    with _in_flight_lock:
+        if _in_flight.get(address, 0) >= limit:
+            busy = True
+        else:
+            busy = False
+            _in_flight[address] = _in_flight.get(address, 0) + 1
+    if busy:  # refused here, uncounted: the requests in flight spend the window for it
+        _deferred.set(None)
+        _refuse(limit, 1)
     _deferred.set(DeferredAddress(address))
+
+
+def end() -> None:
+    """After a token request, whatever its outcome: it is no longer in flight."""
+    deferred = _deferred.get()
+    if deferred is None or deferred.ended:
+        return
+    deferred.ended = True
+    with _in_flight_lock:
+        left = _in_flight.get(deferred.address, 0) - 1
+        if left > 0:
+            _in_flight[deferred.address] = left
+        else:
+            _in_flight.pop(deferred.address, None)
 
 
 def counter() -> tuple[str, int, DeferredAddress] | None:
@@ -84,9 +116,13 @@ def finish() -> None:
 
 
 def _remember(address: str, retry_after: int) -> None:
-    if len(_over_limit) >= _MAX_OVER_LIMIT:
-        _over_limit.clear()
-    _over_limit[address] = time.monotonic() + retry_after
+    now = time.monotonic()
+    if len(_over_limit) >= _MAX_OVER_LIMIT:  # bounded; many addresses must not wipe the rest
+        for gone in [a for a, until in _over_limit.items() if until <= now]:
+            del _over_limit[gone]
+        while len(_over_limit) >= _MAX_OVER_LIMIT:
+            del _over_limit[next(iter(_over_limit))]  # the oldest; Redis still counts it
+    _over_limit[address] = now + retry_after
 
 
 def _refuse(limit: int, retry_after: int) -> None:
@@ -97,5 +133,7 @@ def _refuse(limit: int, retry_after: int) -> None:
 
 
 def forget() -> None:
-    """Tests: forget the addresses known to be over their limit."""
+    """Tests: forget the addresses known to be over their limit and those in flight."""
     _over_limit.clear()
+    with _in_flight_lock:
+        _in_flight.clear()

@@ -108,6 +108,8 @@ async def token(request: Request) -> JSONResponse:
             raise over_limit from refusal
         metrics.TOKENS_REFUSED.labels(refusal.code).inc()
         raise
+    finally:
+        deferred_address.end()
     return JSONResponse(body, headers=NO_STORE)
 
 
