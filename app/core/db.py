@@ -91,6 +91,10 @@ def after_commit(session: OrmSession, fn: Callable[[], Any]) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 def _run_after_commit(session: OrmSession) -> None:
+    # SQLAlchemy fires after_commit for a savepoint's release too (undo_on_error, and each
+    # service's begin_nested): the unit of work has not committed yet, and may still roll back.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(AFTER_COMMIT, [])
     for fn in pending:
         try:
@@ -101,9 +105,10 @@ def _run_after_commit(session: OrmSession) -> None:
 
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _drop_after_commit(session: OrmSession, previous_transaction: Any) -> None:
-    # A savepoint's rollback leaves the outer unit of work, and what it queued, standing;
-    # undo_on_error drops the actions its own block queued.
-    if not previous_transaction.nested:
+    # Only the unit of work's own (outermost) rollback drops what it queued. A savepoint's
+    # rollback leaves it standing (undo_on_error drops the actions its own block queued), and so
+    # does a failed flush inside a savepoint, whose inner transaction is not nested itself.
+    if previous_transaction.parent is None:
         session.info.pop(AFTER_COMMIT, None)
 
 

@@ -46,3 +46,35 @@ def test_a_block_that_succeeds_keeps_its_rows_and_its_actions(client):
         after_commit(session, lambda: ran.append("sent"))
     assert _exists(org_id)
     assert ran == ["sent"]
+
+
+def test_a_block_that_succeeds_does_not_run_actions_before_the_unit_of_work_commits(client):
+    org_id, ran = _org_id(), []
+    # given a unit of work that queued an action, then ran a block that succeeded
+    with pytest.raises(RuntimeError), session_scope() as session:
+        after_commit(session, lambda: ran.append("outer"))
+        with undo_on_error(session):
+            session.add(Org(id=org_id, name="done"))
+            session.flush()
+            after_commit(session, lambda: ran.append("inner"))
+        # then releasing the savepoint ran nothing yet
+        assert ran == []
+        # and when the unit of work then fails, nothing ever runs for it
+        raise RuntimeError("the request fails after the block")
+    assert not _exists(org_id)
+    assert ran == []
+
+
+def test_a_block_refused_by_its_flush_keeps_the_actions_queued_before_it(client):
+    kept, ran = _org_id(), []
+    with session_scope() as session:
+        session.add(Org(id=kept, name="kept"))
+        session.flush()
+        after_commit(session, lambda: ran.append("outer"))
+        # when the block's own flush fails (a duplicate key: an IntegrityError)
+        with pytest.raises(Exception), undo_on_error(session):
+            session.add(Org(id=kept, name="duplicate"))
+            session.flush()
+    # then the unit of work commits and the action it queued before the block runs
+    assert _exists(kept)
+    assert ran == ["outer"]

@@ -9,6 +9,8 @@ Revises: 0012
 Create Date: 2026-12-07 06:00:00
 """
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -40,5 +42,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Policies written since the upgrade have their settings in channel_settings only: put them
+    # back where the previous code reads them before the column goes.
+    conn = op.get_bind()
+    rows = conn.execute(sa.text("SELECT id, channel_settings FROM policy")).all()
+    policy = sa.table(
+        "policy", sa.column("id"), sa.column("slack_channel"), sa.column("webhook_url")
+    )
+    for policy_id, stored in rows:
+        settings = json.loads(stored) if isinstance(stored, str) else (stored or {})
+        values = {name: (settings.get(slug) or {}).get(name) for slug, name in LEGACY}
+        conn.execute(policy.update().where(policy.c.id == policy_id).values(**values))
     with op.batch_alter_table("policy", schema=None) as batch_op:
         batch_op.drop_column("channel_settings")
