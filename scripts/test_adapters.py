@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Test each framework adapter in its own virtual environment against a real jitgate server.
 
-Usage: python scripts/test_adapters.py [--only langchain,crewai] [--server-python PY]
+Usage: python scripts/test_adapters.py [--only langchain,crewai] [--server-python PY] [--prepare-only]
 
 Run it with the server's Python (the repo's venv): it starts the server with that Python,
 creates one venv per framework under $JITGATE_ADAPTER_VENVS (default
@@ -120,6 +120,18 @@ def run_tests(name: str, python: Path, server: dict[str, str], log: Path) -> tup
     return result.returncode == 0, (summary[-1].strip("= ") if summary else "no summary")
 
 
+def prepare_all(names: list[str], venvs: Path, base_python: str) -> int:
+    """Build every venv and say how it went; a failure here is reported by the real run, which
+    tries again, so this always succeeds."""
+    for name in names:
+        log = venvs / f"{name}.prepare.log"
+        log.write_text("")
+        started = time.monotonic()
+        python, error = prepare(name, venvs, base_python, log)
+        print(f"{name}: {'ready' if python else error} ({time.monotonic() - started:.0f}s)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated frameworks")
@@ -129,10 +141,17 @@ def main() -> int:
         default=sys.executable,
         help="interpreter the framework venvs are created from",
     )
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="only build the venvs (CI does it while the main suites run), test nothing",
+    )
     args = parser.parse_args()
     names = [n for n in (args.only.split(",") if args.only else FRAMEWORKS) if n]
     venvs = Path(os.environ.get("JITGATE_ADAPTER_VENVS", "/tmp/jitgate-adapter-venvs"))
     venvs.mkdir(parents=True, exist_ok=True)
+    if args.prepare_only:
+        return prepare_all(names, venvs, args.venv_python)
     proc, server = start_server(args.server_python)
     # The MCP tests run `jitgate mcp-proxy` with it (the framework's own `mcp` may be 1.x).
     server["JITGATE_TEST_SERVER_PYTHON"] = args.server_python

@@ -4,8 +4,11 @@ an org with its admin token, and agents with real key pairs."""
 import os
 import tempfile
 
-# Settings are read once per process: fix them before any app module is imported.
-_TMP = tempfile.mkdtemp(prefix="jitgate-tests-")
+# Settings are read once per process: fix them before any app module is imported. Each
+# pytest-xdist worker (gw0, gw1, …) is a process of its own, so it gets its own directory,
+# SQLite file and PostgreSQL database below; the name says whose a leftover is.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_TMP = tempfile.mkdtemp(prefix=f"jitgate-tests-{_WORKER}-")
 
 
 def _private_postgres_database(url: str) -> str:
@@ -18,7 +21,7 @@ def _private_postgres_database(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"jitgate_test_{uuid.uuid4().hex[:10]}"
+    name = f"jitgate_test_{_WORKER}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from app.cli import main
 from tests.factories import AgentHandle, OrgHandle, request_token
 from tests.helpers import jitgate_env
+from tests.shared_redis import uses_shared_redis
 
 
 def cli(*args: str):
@@ -179,6 +180,7 @@ def test_serve_with_several_workers_is_refused_in_embedded_mode(client):
     subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True).returncode != 0,
     reason="needs the Redis at 127.0.0.1:6379",
 )
+@uses_shared_redis
 def test_serve_with_several_workers_runs_that_many_web_processes(tmp_path):
     import httpx
 

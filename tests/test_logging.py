@@ -11,7 +11,7 @@ import pytest
 
 from app.core.logs import redact
 from jitgate import SyncAgentAuth, generate_key
-from tests.sdk.live_server import REPO, _wait_healthy, free_port, server_env
+from tests.sdk.live_server import REPO, STARTUP_SECONDS, _wait_healthy, free_port, server_env
 
 JITGATE = str(Path(sys.executable).with_name("jitgate"))
 
@@ -67,7 +67,7 @@ def json_server(tmp_path):
             [JITGATE, "serve", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=out
         )
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", process, log, 30)
+        _wait_healthy(f"http://127.0.0.1:{port}", process, log, STARTUP_SECONDS)
         yield f"http://127.0.0.1:{port}", env, log
     finally:
         process.terminate()

@@ -13,6 +13,7 @@ from app.settings import get_settings
 from tests import factories
 from tests.helpers import assert_oauth_error
 from tests.jit.conftest import PERMISSION, Jit
+from tests.shared_redis import uses_shared_redis
 
 OPERATION = {"invoice": "INV-9", "amount": 90, "currency": "EUR"}
 
@@ -302,6 +303,7 @@ def _redis_counter():
     return counter, redis.Redis.from_url(url)
 
 
+@uses_shared_redis
 def test_the_redis_counter_admits_the_limit_then_says_when_to_retry():
     counter, _ = _redis_counter()
     # given a limit of 3 a minute, when 4 hits arrive, then the 4th is told the window's rest
@@ -313,6 +315,7 @@ def test_the_redis_counter_admits_the_limit_then_says_when_to_retry():
     assert counter.hit("agent/o/a", 5, 60) is None
 
 
+@uses_shared_redis
 def test_a_revoked_token_is_refused_by_the_redis_counter_without_being_counted():
     from app.identity.rate_limits import REVOKED
 

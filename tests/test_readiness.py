@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sdk.live_server import REPO, _wait_healthy, free_port, server_env
+from tests.sdk.live_server import REPO, STARTUP_SECONDS, _wait_healthy, free_port, server_env
 
 REDIS = shutil.which("redis-server")
 WAIT_SECONDS = 45.0
@@ -90,7 +90,7 @@ def redis_mode(tmp_path: Path) -> Iterator[tuple[RedisServer, dict[str, str], li
         web = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     processes = [web]
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", web, web_log, 30)
+        _wait_healthy(f"http://127.0.0.1:{port}", web, web_log, STARTUP_SECONDS)
         env["BASE_URL"] = f"http://127.0.0.1:{port}"
         yield server, env, processes
     finally:

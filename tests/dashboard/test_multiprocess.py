@@ -18,7 +18,7 @@ from websockets.sync.client import connect
 
 from app.dashboard import session as sessions
 from tests.dashboard.live_org import PERMISSION, LiveOrg
-from tests.sdk.live_server import REPO, _wait_healthy, free_port, server_env
+from tests.sdk.live_server import REPO, STARTUP_SECONDS, _wait_healthy, free_port, server_env
 
 REDIS = shutil.which("redis-server")
 JITGATE = str(Path(sys.executable).with_name("jitgate"))  # the CLI installed with the package
@@ -54,7 +54,7 @@ def two_processes(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str, di
         for port in (first, second):  # one at a time: the first creates the schema
             log = tmp_path / f"web-{port}.log"
             processes.append(web_process(env, port, log))
-            _wait_healthy(f"http://127.0.0.1:{port}", processes[-1], log, 30)
+            _wait_healthy(f"http://127.0.0.1:{port}", processes[-1], log, STARTUP_SECONDS)
         yield f"http://127.0.0.1:{first}", f"http://127.0.0.1:{second}", env
     finally:
         for process in processes:

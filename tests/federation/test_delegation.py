@@ -11,6 +11,7 @@ from tests.factories import register_agent, set_policy
 from tests.federation.conftest import ACCESS_TOKEN_TYPE
 from tests.federation.users import ALICE, delegate, delegated_token, hop, idp, trust_users
 from tests.helpers import assert_oauth_error, audit_events
+from tests.shared_redis import uses_shared_redis
 
 __all__ = ["idp"]
 CAPS = ["delegation.act", "email.read", "email.send", "calendar.read"]
@@ -315,6 +316,7 @@ def redis_store(monkeypatch):
     return store
 
 
+@uses_shared_redis
 def test_revoking_the_grant_stops_the_chain_in_redis_mode(
     client, org, planner, mailer, idp, users, redis_store
 ):

@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PUBLIC_URL = "http://testserver"  # what tests.factories signs assertions for
 QUEUE, DELIVERIES_QUEUE = "jitgate", "jitgate.deliveries"  # as in workers/celery_app.py
+# How long a web process or worker may take to come up on a busy machine (pytest -n workers and
+# other jobs on two cores): a bound for one that never does, not a measure of start-up speed.
+STARTUP_SECONDS = 120.0
 
 
 def free_port() -> int:
@@ -222,7 +225,7 @@ class Stack:
         argv = procfile_argv(entry, port=port, beat_schedule=self.workdir / "beat-schedule")
         return [str(self.installed / argv[0]), *argv[1:]]
 
-    def _wait_http(self, web: Web, timeout: float = 30.0) -> None:
+    def _wait_http(self, web: Web, timeout: float = STARTUP_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if web.proc.popen.poll() is not None:
@@ -235,7 +238,7 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError(f"{web.proc.name} did not start:\n{web.proc.output()}")
 
-    def _wait_log(self, proc: Proc, marker: str, timeout: float = 30.0) -> None:
+    def _wait_log(self, proc: Proc, marker: str, timeout: float = STARTUP_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while marker not in proc.output():
             if proc.popen.poll() is not None or time.monotonic() > deadline:

@@ -16,12 +16,16 @@ import pytest
 from tests import factories
 from tests.integration.stack import Stack, Web, running_stack
 from tests.integration.stack import redis_unreachable_reason as _unreachable
+from tests.shared_redis import uses_shared_redis
 
 REDIS_DB = int(os.environ.get("JITGATE_TEST_REDIS_DB", "15"))
 ADDRESS_LIMIT = 8
 PERMISSION = "payments.authorize"
 
-pytestmark = pytest.mark.skipif(bool(_unreachable(REDIS_DB)), reason=str(_unreachable(REDIS_DB)))
+pytestmark = [
+    pytest.mark.skipif(bool(_unreachable(REDIS_DB)), reason=str(_unreachable(REDIS_DB))),
+    uses_shared_redis,
+]
 
 
 @dataclass

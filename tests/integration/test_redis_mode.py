@@ -31,13 +31,17 @@ from tests.integration.broker_proxy import BrokerProxy
 from tests.integration.receiver import WebhookReceiver
 from tests.integration.stack import DELIVERIES_QUEUE, REDIS_HOST, REDIS_PORT, Proc, Stack, Web
 from tests.integration.stack import redis_unreachable_reason as _unreachable
+from tests.shared_redis import uses_shared_redis
 
 # Concurrent runs on one machine (CI, a developer, helpers) each pick their own database.
 REDIS_DB = int(os.environ.get("JITGATE_TEST_REDIS_DB", "15"))
 PERMISSION = "payments.authorize"
 OPERATION = {"invoice": "INV-42", "amount": 4200, "currency": "EUR"}
 
-pytestmark = pytest.mark.skipif(bool(_unreachable(REDIS_DB)), reason=str(_unreachable(REDIS_DB)))
+pytestmark = [
+    pytest.mark.skipif(bool(_unreachable(REDIS_DB)), reason=str(_unreachable(REDIS_DB))),
+    uses_shared_redis,
+]
 
 
 @dataclass

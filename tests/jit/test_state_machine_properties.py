@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from celery.exceptions import Retry
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -334,6 +335,8 @@ def _redeliver(task: str, request_id: str) -> None:
         REDELIVERABLE[task](request_id)
 
 
+# 20 examples of 40 steps: about a minute alone, several when pytest -n workers share two cores.
+@pytest.mark.timeout(420)
 def test_jit_requests_keep_their_invariants_under_any_sequence_of_events(client, org, jit):
     approvers = [jit.approver(name) for name in ("ana", "ben", "cyd")]
     jit.policy(approvers, approvals_required=REQUIRED)

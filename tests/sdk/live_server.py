@@ -41,6 +41,12 @@ class LiveServer:
         }
 
 
+# How long a server process may take to answer /healthz: an import and the migrations take a few
+# seconds, but many times that when the suite's workers (pytest -n) and other jobs share two
+# cores. A bound for a server that never comes up, not a measure of start-up speed.
+STARTUP_SECONDS = 120.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,7 +71,7 @@ def server_env(workdir: Path, port: int, extra: dict[str, str] | None = None) ->
 def start_server(
     python: str = sys.executable,
     workdir: Path | None = None,
-    timeout: float = 30.0,
+    timeout: float = STARTUP_SECONDS,
     extra_env: dict[str, str] | None = None,
 ) -> LiveServer:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="jitgate-live-"))
@@ -100,7 +106,7 @@ def restart_server(
     port = int(server.base_url.rsplit(":", 1)[1])
     log_path = workdir / "restarted.log"
     process = _launch(sys.executable, port, server_env(workdir, port, extra_env), log_path)
-    _wait_healthy(server.base_url, process, log_path, 30)
+    _wait_healthy(server.base_url, process, log_path, STARTUP_SECONDS)
     return LiveServer(server.base_url, server.org_id, server.admin_token, process, log_path)
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import httpx
-from live_server import REPO, _wait_healthy, server_env, start_server
+from live_server import REPO, STARTUP_SECONDS, _wait_healthy, server_env, start_server
 
 from jitgate.assertion import SigningKey, sign_assertion
 from jitgate.demo import Admin, setup_agent
@@ -44,7 +44,7 @@ def test_an_assertion_used_before_a_restart_is_refused_after_it(tmp_path):
             cmd, cwd=REPO, env=server_env(tmp_path, port), stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_healthy(server.base_url, process, tmp_path / "restarted.log", 30)
+        _wait_healthy(server.base_url, process, tmp_path / "restarted.log", STARTUP_SECONDS)
         replayed = _token(server.base_url, server.org_id, used)
         assert replayed.status_code == 401, replayed.text
         assert "replay" in replayed.json()["error_description"]
