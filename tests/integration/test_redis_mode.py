@@ -181,13 +181,13 @@ def test_decision_on_web_a_reaches_the_agent_waiting_on_web_b(deployment):
         waiter = Waiter(deployment.web_b, org, request_id, bearer)
         waiter.start()
         time.sleep(0.5)  # the agent is parked on web B
-        decided = approve(a, org, request_id)
+        approve(a, org, request_id)
         waiter.join(35)
 
+    # approved, so web B learnt of the decision (and of the worker's mint) over Redis pub/sub:
+    # its 30 s wait running out would have answered "pending"
     assert waiter.view["status"] == "approved", waiter.view
     assert waiter.view["token"]["scope"] == PERMISSION
-    # Web B learnt of the decision (and of the worker's mint) over Redis pub/sub, not its timeout.
-    assert waiter.answered_at - decided < 5, waiter.answered_at - decided
 
 
 def test_an_accepted_request_is_readable_at_once_from_another_web_process(deployment):
@@ -213,9 +213,11 @@ def test_the_whole_story_in_redis_mode(deployment):
         waiter = Waiter(deployment.web_b, org, request_id, bearer)
         waiter.start()
         time.sleep(0.5)
-        decided = approve(a, org, request_id)
+        approve(a, org, request_id)
         waiter.join(35)
-        assert waiter.answered_at - decided < 1.0, "the bench measures p95; this is a sanity bound"
+        # woken by the decision on the other process, not by the end of its 30 s wait (which
+        # answers "pending"); how fast is bench/bench_jit.py's to measure, not a test's
+        assert not waiter.is_alive() and waiter.view["status"] == "approved", waiter.view
         token = waiter.view["token"]["access_token"]
 
         assert consume(b, org, token, {**OPERATION, "amount": 1}).json()["error"] == (
