@@ -142,9 +142,22 @@ _GET = frozenset(("get", "gets", "got", "getting"))
 
 
 def _passive_get(words: list[Word], i: int) -> bool:
-    """'get' + a participle right after it, said of someone else than the agent."""
+    """'get' + a participle right after it, said of someone else than the agent: in a clause
+    that says when or what ("once it gets picked up", "what the GPs get paid") or a statement.
+    "Can the document get deleted?", "I want it to get deleted" ask for it."""
     before = words[i - 2] if i >= 2 else None
-    return before is not None and before.base not in _FIRST_PERSON and before.kind != w.STOP
+    if before is None or before.base in _FIRST_PERSON or before.kind == w.STOP:
+        return False
+    for word in reversed(words[: i - 2]):
+        low = word.text.lower()
+        if word.kind == w.SEP or low in _WH or low in _SAYS_WHEN:
+            return True
+        if low in _MODALS or word.base in _FIRST_PERSON or word.kind == w.TO:
+            return False
+    return True
+
+
+_SAYS_WHEN = frozenset(("once", "after", "before", "b4", "until", "till", "how", "whether", "if"))
 
 
 _MODALS = lx.word_set("can could may might should would will shall must do does")

@@ -17,7 +17,11 @@ _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
 _ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
-_INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "expect", "look", "request"))
+# Not "expect": "I'm not expected to delete it" is no disclaimer of deleting it.
+_INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "request"))
+_AUXILIARIES = frozenset(
+    ("am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would")
+)
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -30,6 +34,8 @@ class Group:
     fillers: list[Word] = field(default_factory=list)
     pronoun: bool = False
     broad: list[Word] = field(default_factory=list)
+    seen: list[Word] = field(default_factory=list)  # every word read while this group was open
+    negation: int = -1  # where the negation of a negated group stands
 
     @property
     def has_object(self) -> bool:
@@ -71,6 +77,7 @@ class _Grouper:
         for i, word in enumerate(self.words):
             if i not in self.skip:
                 self.feed(i, word)
+            self.g.seen.append(word)
             self.track_unknown(word)
             self.track_escalation(word)
             self.track_orders(i, word)
@@ -114,6 +121,7 @@ class _Grouper:
             self.expect_verb, self.pp, self.last_conj = True, False, word.base
         elif kind == w.NEG and self.real_negation(i):
             self.new_group(negated=True)
+            self.g.negation = i
             self.expect_verb, self.pp, self.last_conj = True, False, None
         elif kind == w.TO:
             self.pp = bool(self.g.verbs and (self.g.has_object or self.pp))
@@ -137,6 +145,15 @@ class _Grouper:
         if verb is not None and "particle" not in verb.extra and not self.pp:
             verb.extra["particle"] = word.base
         self.phrase_open = False
+
+    def inverted(self, i: int) -> bool:
+        """'Am I not expected to delete it?', 'Don't I mean to close it?': a negative question
+        asks the verb after 'to' all the same."""
+        text = [x.text.lower() for x in self.words]
+        at = lambda j: text[j] if 0 <= j < len(text) else ""  # noqa: E731
+        if at(i).endswith("n't") and at(i + 1) in _SUBJECTS:
+            return True
+        return at(i - 1) in _SUBJECTS and at(i - 2) in _AUXILIARIES
 
     def real_negation(self, i: int) -> bool:
         """'without deleting' negates; 'am I not allowed to delete' and 'don't I' still ask."""
@@ -249,6 +266,7 @@ class _Grouper:
             and g.verbs[-1].base in _INTENDING
             and not g.has_object
             and self.kind_at(i - 1) == w.TO
+            and not self.inverted(g.negation)
         )
         if complement:
             pass
@@ -265,7 +283,8 @@ class _Grouper:
                 for p in g.phrases
                 if p[-1].extra.get("object") or p[-1].entry or nominal.verb_of(p[-1])
             ]
-            g.pronoun, g.fillers = False, []
+            g.pronoun = False
+            g.fillers = [f for f in g.fillers if nominal.verb_of(f)]  # "the deletion and ..."
         if "verb_base" in word.extra:  # "booking" as a verb is "book", not the noun
             word.base, word.kind = word.extra.pop("verb_base"), w.ACTION
         self.g.verbs.append(word)
