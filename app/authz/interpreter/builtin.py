@@ -73,6 +73,7 @@ def interpret(
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
+        principals = []  # "Alice asked me to email Bob on his behalf": not surely Alice
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
     _resolve_groups(parse.groups, index, result)
