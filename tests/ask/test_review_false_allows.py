@@ -39,6 +39,13 @@ def _ask(data: dict, agent: str, question: str) -> dict:
         "Can I read the docs and do other things?",
         # A negative question is no negation: "Am I not expected to delete it?" asks it.
         "Can I read the document? Am I not expected to delete it afterwards?",
+        # A word in a verb's place before "them" acts on them, even one WordNet knows only as
+        # a noun ("watermarks": h-ask's plural rule; "shard": allowed before too).
+        "Can I read the docs and then watermarks them?",
+        "Can I read the docs and then shard them?",
+        # Allowed before too: an email's password is a secret (secrets.read, denied), not email.
+        "Can I read the email password?",
+        "Can I view the email credentials?",
     ],
 )
 def test_office_questions_not_allowed(eval_data, question):
