@@ -246,7 +246,12 @@ class _Grouper:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
         text = word.text.lower()  # "actuals": WordNet knows its base, never as a verb
-        if wn.never_a_verb(word.base) and (wn.never_a_verb(text) or not wn.pos(text)):
+        # ... unless an object pronoun follows: "then watermark them", "shard it" act on them.
+        if (
+            nxt != w.PRON
+            and wn.never_a_verb(word.base)
+            and (wn.never_a_verb(text) or not wn.pos(text))
+        ):
             return False  # "valid", "postcode": WordNet knows them, and never as an action
         # An unknown word in a verb's place is an action we cannot map.
         return (
