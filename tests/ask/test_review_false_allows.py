@@ -75,6 +75,21 @@ def test_viewer_questions_not_allowed(question):
     assert not body["allowed"], body
 
 
+# Allowed before h-ask too. "support" holds refunds.issue, which needs JIT approval.
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "get the customer refunded" asks a refund (a causative, like "get X paged").
+        "Can I read ticket 44, and get the customer refunded?",
+        # "do the same for the refund" is a second action on a new target.
+        "Can I reply to ticket 44 and do the same for the refund?",
+    ],
+)
+def test_support_questions_not_allowed(question):
+    body = _ask(_DEV, "support", question)
+    assert not body["allowed"], body
+
+
 # Approving a deletion or a cancellation authorises someone else's action; it is not doing it.
 APPROVALS = [
     C("accounts.deletions.approve", "Approve account deletion requests"),
