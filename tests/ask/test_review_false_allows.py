@@ -133,3 +133,25 @@ def test_approving_a_request_is_not_doing_it(question):
 def test_on_behalf_of_names_no_wrong_person(catalog, question, wrong):
     got = interpret(question, catalog)
     assert got.on_behalf_of != wrong, got
+
+
+# The head-noun rules above keep what the object's head does name: these stay allowed.
+@pytest.mark.parametrize(
+    "agent, question, permission",
+    [
+        ("viewer", "Can I pull up the server logs?", "logs.read"),
+        ("viewer", "Can I search the application logs?", "logs.read"),
+        ("support", "Can I update the customer's email address?", "customers.update"),
+    ],
+)
+def test_head_noun_still_answers(agent, question, permission):
+    body = _ask(_DEV, agent, question)
+    assert body["allowed"], body
+    assert [p["permission"] for p in body["permissions"]] == [permission]
+
+
+@pytest.mark.parametrize("question", ["Can I read the email messages?", "Can I read my email?"])
+def test_email_still_read(eval_data, question):
+    body = _ask(eval_data, "office", question)
+    assert body["allowed"], body
+    assert [p["permission"] for p in body["permissions"]] == ["email.read"]
