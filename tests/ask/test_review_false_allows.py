@@ -155,3 +155,23 @@ def test_email_still_read(eval_data, question):
     body = _ask(eval_data, "office", question)
     assert body["allowed"], body
     assert [p["permission"] for p in body["permissions"]] == ["email.read"]
+
+
+# The causative and "do the same" rules name the right action, and "do the same" with no new
+# object still points back at what was asked.
+@pytest.mark.parametrize(
+    "question, permissions",
+    [
+        ("Can I read ticket 44 and get the customer refunded?", ["refunds.issue", "tickets.read"]),
+        ("Can I reply to ticket 44 and do the same?", ["tickets.reply"]),
+    ],
+)
+def test_support_actions_named(question, permissions):
+    body = _ask(_DEV, "support", question)
+    assert sorted(p["permission"] for p in body["permissions"]) == permissions, body
+    assert body["unresolved"] == [], body
+
+
+def test_do_the_same_for_a_new_object_is_unresolved():
+    body = _ask(_DEV, "support", "Can I reply to ticket 44 and do the same for the refund?")
+    assert not body["allowed"] and body["unresolved"], body

@@ -204,7 +204,9 @@ def _points_back(g: Group, mappings: list[Mapping]) -> bool:
     )
 
 
-_POINTING = frozenset(("that", "it", "this", "those", "these", "them", "both", "above", "all"))
+_POINTING = frozenset(
+    ("that", "it", "this", "those", "these", "them", "both", "above", "all", "same")
+)
 _STRUCTURE = (w.SEP, w.CONJ, w.PREP, w.TO, w.DET)
 _INERT_HERE = (w.PRON, w.ARG, w.PARTY, w.ADV, w.STOP)
 

@@ -200,7 +200,7 @@ class _Grouper:
     def content(self, i: int, word: Word, prev: str | None) -> None:
         before = self.words[i - 1].token if i > 0 else None
         after_det = prev == w.DET or (before is not None and before.possessive)
-        if word.base == "do" and i + 1 < len(self.words) and self.words[i + 1].base in _SUBJECTS:
+        if word.base == "do" and self.auxiliary(i):
             self.expect_verb = True  # "do you think", "does the agent": an auxiliary
         elif self.modifier_position(i, word):
             self.object(word)  # a noun modifier: "the old draft documents"
@@ -213,6 +213,11 @@ class _Grouper:
             self.expect_verb = False
         elif not self.pp:
             self.object(word)  # an unknown modifier of the object: "the quarterly documents"
+
+    def auxiliary(self, i: int) -> bool:
+        """'does the agent ...' asks; 'do the same (for the refund)' is an action, if vague."""
+        after = [x.base for x in self.words[i + 1 : i + 3]]
+        return bool(after) and after[0] in _SUBJECTS and after[1:] != ["same"]
 
     def modifier_position(self, i: int, word: Word) -> bool:
         """Between an adjective and its noun an action word is a modifier, not a verb."""
@@ -229,6 +234,8 @@ class _Grouper:
     def is_verb(self, i: int, word: Word, prev: str | None, after_det: bool) -> bool:
         kind = word.kind
         nxt = self.kind_at(i + 1)
+        if word.extra.get("causative"):
+            return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
         if kind in (w.ACTION, w.VERB):
@@ -279,6 +286,8 @@ class _Grouper:
             self.groups.append(Group())  # a negation ends with its objects or a new verb form
         elif g.verbs and g.has_object:
             self.groups.append(Group())
+            if word.extra.get("causative") and self.phrase_open and len(g.phrases) > 1:
+                self.g.phrases.append(g.phrases.pop())  # "the customer" is who gets refunded
         elif not g.verbs:
             # Objects named before the verb ("which invoices can I pay?") are its objects;
             # "is it fine if I ..." names nothing, so only named phrases are kept.
