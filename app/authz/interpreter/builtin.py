@@ -73,6 +73,7 @@ def interpret(
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
+        principals = []  # "Alice asked me to email Bob on his behalf": not surely Alice
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
     _resolve_groups(parse.groups, index, result)
@@ -185,31 +186,59 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
 _BACK = frozenset(("thing", "things", "stuff", "both", "above"))
 
 
-def _points_back(g: Group) -> bool:
+def _points_back(g: Group, mappings: list[Mapping]) -> bool:
     """'do that', 'do all three things', 'do it for her': a vague verb whose object only
     points back at what the question already asked."""
     words = [x for p in g.phrases for x in p] + g.fillers + g.broad
     named_here = any(x.extra.get("object") or x.entry or x.kind == w.NAME for x in words)
-    return not named_here and all(x.base in _BACK or x.kind == w.ARG for x in words)
+    # Every word read after the verb, places included: "do that for the vault", "do it on the
+    # Frankfurt server" name a new target; "do other things", "do stuff" a new action.
+    after = g.seen[next((i for i, x in enumerate(g.seen) if x in g.verbs), 0) + 1 :]
+    rest = [x for x in after if x not in g.verbs and x.kind not in _STRUCTURE]
+    pointers = {x.text.lower() for x in after} & _POINTING
+    # "do both" points at two actions, not one.
+    if not pointers or ("both" in pointers and len({m.permission for m in mappings}) < 2):
+        return False
+    return not named_here and all(
+        x.text.lower() in _POINTING or x.base in _BACK or x.kind in _INERT_HERE for x in rest
+    )
+
+
+_POINTING = frozenset(
+    ("that", "it", "this", "those", "these", "them", "both", "above", "all", "same")
+)
+_STRUCTURE = (w.SEP, w.CONJ, w.PREP, w.TO, w.DET)
+_INERT_HERE = (w.PRON, w.ARG, w.PARTY, w.ADV, w.STOP)
+
+
+def _drop_nominal(g: Group, verbs: list[Word]) -> None:
+    """The nouns read as verbs are no longer objects, unless the catalog names them too."""
+    tokens = [v.token for v in verbs]
+    g.fillers = [f for f in g.fillers if not any(f.token is t for t in tokens)]
+    kept = [
+        [x for x in p if not any(x.token is t for t in tokens) or x.extra.get("object")]
+        for p in g.phrases
+    ]
+    g.phrases = [p for p in kept if p]
 
 
 def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
     if nominal.empty(g.verbs):  # "is a referral something I can do?": the noun names the action
-        verb = nominal.as_verb([*g.fillers, *(x for p in g.phrases for x in p)])
-        if verb is not None:
-            g.verbs, g.broad = [verb], []  # "something I can do" is the referral itself
-            g.fillers = [f for f in g.fillers if f.token is not verb.token]
-            # The noun is its own object only when the catalog names it ("referrals.send").
-            kept = [
-                [x for x in p if x.token is not verb.token or x.extra.get("object")]
-                for p in g.phrases
-            ]
-            g.phrases = [p for p in kept if p]
-    if nominal.empty(g.verbs) and g.verbs and result.mappings and _points_back(g):
+        verbs = nominal.as_verbs([*g.fillers, *(x for p in g.phrases for x in p)])
+        if verbs:
+            g.verbs, g.broad = verbs, []  # "something I can do" is the referral itself
+            _drop_nominal(g, verbs)
+    if nominal.empty(g.verbs) and g.verbs and result.mappings and _points_back(g, result.mappings):
         result.confidence *= REMARK  # "Can I do all three things?": the actions asked above
         return
     # "Cancellation of the repair - is that ...?": a nominal action read in a verb's place
     g.verbs = [nominal.as_verb([v]) or v if v.base not in lx.VERB_CLASS else v for v in g.verbs]
+    if any("nominal" in v.extra for v in g.verbs):
+        # "the deletion and creation of documents": every nominal action beside it is asked too
+        words = [*g.fillers, *(x for p in g.phrases for x in p)]
+        more = nominal.as_verbs([x for x in words if not x.extra.get("object")])
+        g.verbs += more
+        _drop_nominal(g, more)
     if not g.verbs:
         if g.phrases and _names_catalog(g):
             what = _text(g.phrases[0])

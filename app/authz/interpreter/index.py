@@ -231,12 +231,20 @@ def _carried_out(action: str, resource: tuple[str, ...], qualifiers: tuple[str, 
     action it gives needs an object that fits ("pay the suppliers"), never stands alone."""
     if verb_class(action) not in _CARRYING_OUT:
         return set()
-    return {
+    found = {
         verb_class(v)
         for r in (*resource, *qualifiers)
         if r not in lexicon.VERB_CLASS and r.endswith(_ACTION_NOUN)
         for v in wn.noun_verbs(r)[:1]
     }
+    return found - _UNDOING
+
+
+# "accounts.deletions.approve", "orders.cancellations.approve": approving a deletion or a
+# cancellation authorises someone else's undoing of a thing; it is not deleting or cancelling.
+_UNDOING = frozenset(
+    ("delete", "cancel", "revoke", "disable", "terminate", "reject", "close", "archive", "remove")
+)
 
 
 _ACTION_NOUN = ("ment", "tion", "sion", "al", "ance", "ence")

@@ -38,8 +38,8 @@ def _groups(spec: str) -> dict[str, str]:
 # class. Multi-word verbs are joined with '_' by PHRASES below before lookup.
 VERB_CLASS = _groups("""
 read: view open see access browse check get fetch retrieve inspect consult peek peruse examine
-  show display look_at go_through pull look_into skim glance glance_at scan pull_up bring_up
-  look_over glance_over check_out peek_at dig_out dig_up call_up
+  show display look_at go_through pull look_into skim glance glance_at scan pull_up
+  look_over glance_over check_out peek_at dig_out dig_up
 summarize: recap digest condense abridge sum_up tldr
 list: enumerate
 search: find look_up lookup query

@@ -128,9 +128,37 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     for candidates in filter(None, tiers):
         for objects in (implied_words, _known(ask.phrase)):
             found = _pick(candidates, objects) if objects else None
+            if found and objects is not implied_words:
+                return _modifier_only(found, objects, candidates)
             if found:
                 return found
     return None
+
+
+def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
+    """'the email password' is a password: when the phrase's head names another candidate's thing
+    and only a word qualifying it fits this one, or when the object is only the qualifier of the
+    entry's own resource in its description ('pull up the server' against 'server logs'), the
+    entry is a weak guess."""
+    entry = found.entry
+    if entry is None or found.confidence < 1.0:
+        return found
+    head, fitting = objects[-1], [x for x in objects if score(entry, [x]) > 0]
+    # "the customer's email": a possessive owner is what the action is done to, not a qualifier
+    owned = any(x.token is not None and x.token.possessive for x in fitting)
+    elsewhere = any(e is not entry and score(e, [head]) > 0 for e in candidates)
+    qualifier = {q for h, q in entry.compounds if h in entry.resource}
+    only_qualifier = bool(fitting) and all(
+        x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting
+    )
+    if (score(entry, [head]) <= 0 and elsewhere and not owned) or only_qualifier:
+        return Found(entry, found.reason, confidence=MODIFIER_ONLY)
+    return found
+
+
+# The entry fits only a word qualifying the object's head, not the head itself: under the 0.7
+# threshold, so the answer is refused and the guess named.
+MODIFIER_ONLY = 0.6
 
 
 def _action_only(ask: Ask, candidates: list[Entry]) -> Found:

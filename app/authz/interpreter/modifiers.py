@@ -60,13 +60,17 @@ _COMPLEMENT = 4  # words after a describing word that may belong to it
 def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
     """Re-kind describing words as ADV (skipped by the grouper); `described` holds the word forms
     of the catalog's descriptions ("shipping" in "Print shipping labels")."""
-    verb_seen, causative = False, None
+    # A causative "get" may open any clause ("read ticket 44 and get the customer refunded");
+    # `verb_seen` (for describing words) spans the sentence, `clause_verb` one clause.
+    verb_seen, clause_verb, causative = False, False, None
     for i, word in enumerate(words):
-        if word.kind in (w.SEP,):
-            verb_seen, causative = False, None
+        if word.kind in (w.SEP, w.CONJ):
+            verb_seen = verb_seen and word.kind != w.SEP
+            clause_verb, causative = False, None
         prev = words[i - 1] if i else None
-        if causative is not None and not verb_seen and _participle_after_noun(word, prev):
+        if causative is not None and not clause_verb and _participle_after_noun(word, prev):
             causative.kind = w.STOP  # "get the on-call person paged": paging is the action
+            word.extra["causative"] = True  # the grouper reads it as the verb
             causative = None
         elif _admins_modifier(words, i, described):
             word.kind = w.OBJECT  # part of the noun phrase, as in the description
@@ -79,8 +83,9 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
         elif word.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) or (
             word.kind == w.BOTH and prev is not None and prev.kind in (w.STOP, w.TO)
         ):
-            verb_seen = verb_seen or word.base not in _CAUSATIVE
-            causative = word if word.base in _CAUSATIVE and not verb_seen else causative
+            main = word.base not in _CAUSATIVE
+            verb_seen, clause_verb = verb_seen or main, clause_verb or main
+            causative = word if not main and not clause_verb else causative
     return words
 
 
@@ -142,9 +147,22 @@ _GET = frozenset(("get", "gets", "got", "getting"))
 
 
 def _passive_get(words: list[Word], i: int) -> bool:
-    """'get' + a participle right after it, said of someone else than the agent."""
+    """'get' + a participle right after it, said of someone else than the agent: in a clause
+    that says when or what ("once it gets picked up", "what the GPs get paid") or a statement.
+    "Can the document get deleted?", "I want it to get deleted" ask for it."""
     before = words[i - 2] if i >= 2 else None
-    return before is not None and before.base not in _FIRST_PERSON and before.kind != w.STOP
+    if before is None or before.base in _FIRST_PERSON or before.kind == w.STOP:
+        return False
+    for word in reversed(words[: i - 2]):
+        low = word.text.lower()
+        if word.kind == w.SEP or low in _WH or low in _SAYS_WHEN:
+            return True
+        if low in _MODALS or word.base in _FIRST_PERSON or word.kind == w.TO:
+            return False
+    return True
+
+
+_SAYS_WHEN = frozenset(("once", "after", "before", "b4", "until", "till", "how", "whether", "if"))
 
 
 _MODALS = lx.word_set("can could may might should would will shall must do does")

@@ -39,9 +39,17 @@ def empty(verbs: list[Word]) -> bool:
 
 def as_verb(words: list[Word]) -> Word | None:
     """The first nominal action among a group's words, as the verb it names."""
+    found = as_verbs(words)
+    return found[0] if found else None
+
+
+def as_verbs(words: list[Word]) -> list[Word]:
+    """Every nominal action among a group's words, as the verbs they name: "the reading and
+    the deleting of the documents" asks both."""
+    found = []
     for word in words:
         verb = verb_of(word)
         if verb:
             kind = w.ACTION if verb in lx.VERB_CLASS else w.VERB
-            return Word(word.text, verb, kind, word.token, extra={"nominal": word.base})
-    return None
+            found.append(Word(word.text, verb, kind, word.token, extra={"nominal": word.base}))
+    return found

@@ -14,12 +14,20 @@ _OWNER = r"(?:my|our|the)\s+"
 # Names of days and months are capitalised but are dates, never principals.
 _NOT_NAMES = word_set(
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May "
-    "June July August September October November December Q1 Q2 Q3 Q4 I"
+    "June July August September October November December Q1 Q2 Q3 Q4 I "
+    # Nobody in particular: "Nobody asked me to ...", "Everyone wants me to ..."
+    "Nobody Everyone Everybody Someone Somebody Anyone Anybody None"
+)
+# "The CFO asked me", "My manager wants me": a capitalised determiner starts no name.
+_NOT_FIRST = word_set("The A An My Our Your This That These Those No Some Every Any")
+# Words of a job title are not these: "on behalf of someone in Finance" names no one.
+_NOT_TITLE = (
+    r"(?!(?:someone|somebody|anyone|anybody|everyone|everybody|in|at|of|from|with|for|and|or|to)\b)"
 )
 
 _PATTERNS = [
     # "on behalf of warehouse lead Grace Liu": a job title before the name
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
+    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
     rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
     # "Sofia Brandt asked me to order ...": the person who asks is the one acted for
     rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})\s+(?:has\s+|had\s+)?"
@@ -51,7 +59,10 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
     for pattern in _COMPILED:
         while match := pattern.search(text):
             who = match["who"].strip().rstrip(".")
-            if who in _NOT_NAMES or any(w.lower() in reserved for w in who.split()):
+            first = who.split()[0]
+            if who in _NOT_NAMES or first in _NOT_NAMES or first in _NOT_FIRST:
+                break
+            if any(w.lower() in reserved for w in who.split()):
                 break
             found.append(who)
             end = match.end()
@@ -60,9 +71,21 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
                 end += more.end()
             text = f"{text[: match.start()]} {text[end:]}"
     found = list(dict.fromkeys(found))
-    if len(found) == 1:  # "... on her behalf", "Can I, for her?": the one person already named
+    # "... on her behalf", "Can I, for her?": the one person already named, unless another
+    # is named too ("Alice asked me to email Bob on his behalf": his is not Alice's).
+    if len(found) == 1 and not _another_name(text, reserved):
         text = _PRONOUN_BEHALF.sub(" ", text)
     return found, text
+
+
+_CAPITALISED = re.compile(r"(?<![.!?:;]\s)(?<!^)(?<!^\s)\b[A-Z][a-zA-Z\-]+")
+
+
+def _another_name(text: str, reserved: set[str]) -> bool:
+    """A capitalised word inside a sentence that is neither a date nor the catalog's."""
+    return any(
+        m[0] not in _NOT_NAMES and m[0].lower() not in reserved for m in _CAPITALISED.finditer(text)
+    )
 
 
 _PRONOUN_BEHALF = re.compile(

@@ -17,7 +17,11 @@ _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
 _OBJECT_START = (w.DET, w.PRON, w.NAME, w.PARTY, w.ARG, w.OBJECT, w.BROAD, w.CONTENT, w.UNKNOWN)
 _SUBJECTS = frozenset(("i", "you", "we", "they", "the", "my", "this", "our"))
 _ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
-_INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "expect", "look", "request"))
+# Not "expect": "I'm not expected to delete it" is no disclaimer of deleting it.
+_INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "request"))
+_AUXILIARIES = frozenset(
+    ("am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would")
+)
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -30,6 +34,8 @@ class Group:
     fillers: list[Word] = field(default_factory=list)
     pronoun: bool = False
     broad: list[Word] = field(default_factory=list)
+    seen: list[Word] = field(default_factory=list)  # every word read while this group was open
+    negation: int = -1  # where the negation of a negated group stands
 
     @property
     def has_object(self) -> bool:
@@ -71,6 +77,7 @@ class _Grouper:
         for i, word in enumerate(self.words):
             if i not in self.skip:
                 self.feed(i, word)
+            self.g.seen.append(word)
             self.track_unknown(word)
             self.track_escalation(word)
             self.track_orders(i, word)
@@ -114,6 +121,7 @@ class _Grouper:
             self.expect_verb, self.pp, self.last_conj = True, False, word.base
         elif kind == w.NEG and self.real_negation(i):
             self.new_group(negated=True)
+            self.g.negation = i
             self.expect_verb, self.pp, self.last_conj = True, False, None
         elif kind == w.TO:
             self.pp = bool(self.g.verbs and (self.g.has_object or self.pp))
@@ -137,6 +145,15 @@ class _Grouper:
         if verb is not None and "particle" not in verb.extra and not self.pp:
             verb.extra["particle"] = word.base
         self.phrase_open = False
+
+    def inverted(self, i: int) -> bool:
+        """'Am I not expected to delete it?', 'Don't I mean to close it?': a negative question
+        asks the verb after 'to' all the same."""
+        text = [x.text.lower() for x in self.words]
+        at = lambda j: text[j] if 0 <= j < len(text) else ""  # noqa: E731
+        if at(i).endswith("n't") and at(i + 1) in _SUBJECTS:
+            return True
+        return at(i - 1) in _SUBJECTS and at(i - 2) in _AUXILIARIES
 
     def real_negation(self, i: int) -> bool:
         """'without deleting' negates; 'am I not allowed to delete' and 'don't I' still ask."""
@@ -183,7 +200,7 @@ class _Grouper:
     def content(self, i: int, word: Word, prev: str | None) -> None:
         before = self.words[i - 1].token if i > 0 else None
         after_det = prev == w.DET or (before is not None and before.possessive)
-        if word.base == "do" and i + 1 < len(self.words) and self.words[i + 1].base in _SUBJECTS:
+        if word.base == "do" and self.auxiliary(i):
             self.expect_verb = True  # "do you think", "does the agent": an auxiliary
         elif self.modifier_position(i, word):
             self.object(word)  # a noun modifier: "the old draft documents"
@@ -196,6 +213,11 @@ class _Grouper:
             self.expect_verb = False
         elif not self.pp:
             self.object(word)  # an unknown modifier of the object: "the quarterly documents"
+
+    def auxiliary(self, i: int) -> bool:
+        """'does the agent ...' asks; 'do the same (for the refund)' is an action, if vague."""
+        after = [x.base for x in self.words[i + 1 : i + 3]]
+        return bool(after) and after[0] in _SUBJECTS and after[1:] != ["same"]
 
     def modifier_position(self, i: int, word: Word) -> bool:
         """Between an adjective and its noun an action word is a modifier, not a verb."""
@@ -212,6 +234,8 @@ class _Grouper:
     def is_verb(self, i: int, word: Word, prev: str | None, after_det: bool) -> bool:
         kind = word.kind
         nxt = self.kind_at(i + 1)
+        if word.extra.get("causative"):
+            return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
         if kind in (w.ACTION, w.VERB):
@@ -229,7 +253,12 @@ class _Grouper:
                 return not word.plural and nxt in _OBJECT_START  # "documents and emails"
             return self.expect_verb
         text = word.text.lower()  # "actuals": WordNet knows its base, never as a verb
-        if wn.never_a_verb(word.base) and (wn.never_a_verb(text) or not wn.pos(text)):
+        # ... unless an object pronoun follows: "then watermark them", "shard it" act on them.
+        if (
+            nxt != w.PRON
+            and wn.never_a_verb(word.base)
+            and (wn.never_a_verb(text) or not wn.pos(text))
+        ):
             return False  # "valid", "postcode": WordNet knows them, and never as an action
         # An unknown word in a verb's place is an action we cannot map.
         return (
@@ -249,6 +278,7 @@ class _Grouper:
             and g.verbs[-1].base in _INTENDING
             and not g.has_object
             and self.kind_at(i - 1) == w.TO
+            and not self.inverted(g.negation)
         )
         if complement:
             pass
@@ -256,6 +286,8 @@ class _Grouper:
             self.groups.append(Group())  # a negation ends with its objects or a new verb form
         elif g.verbs and g.has_object:
             self.groups.append(Group())
+            if word.extra.get("causative") and self.phrase_open and len(g.phrases) > 1:
+                self.g.phrases.append(g.phrases.pop())  # "the customer" is who gets refunded
         elif not g.verbs:
             # Objects named before the verb ("which invoices can I pay?") are its objects;
             # "is it fine if I ..." names nothing, so only named phrases are kept.
@@ -265,7 +297,8 @@ class _Grouper:
                 for p in g.phrases
                 if p[-1].extra.get("object") or p[-1].entry or nominal.verb_of(p[-1])
             ]
-            g.pronoun, g.fillers = False, []
+            g.pronoun = False
+            g.fillers = [f for f in g.fillers if nominal.verb_of(f)]  # "the deletion and ..."
         if "verb_base" in word.extra:  # "booking" as a verb is "book", not the noun
             word.base, word.kind = word.extra.pop("verb_base"), w.ACTION
         self.g.verbs.append(word)
