@@ -2,9 +2,11 @@
 
 from collections import Counter
 
+import pytest
+
 from tests.ask.eval_harness import EVAL_SET, load, run
 
-BLIND_DEV = EVAL_SET.parent / "blind" / "dev.json"
+BLIND = EVAL_SET.parent / "blind"
 
 CATEGORIES = {
     "direct",
@@ -40,15 +42,13 @@ def test_exact_set_accuracy_is_at_least_95_percent(eval_data):
     assert report.exact / report.total >= 0.95, report.misses
 
 
-def test_interpreter_p99_cpu_time_is_under_5_ms(eval_data):
-    # CPU time, not wall clock: a loaded CI machine must not fail a test about our own cost.
-    report = run(eval_data)
-    assert report.percentile(99, cpu=True) < 5.0
-
-
-def test_no_question_in_the_blind_dev_set_is_allowed_when_it_should_not_be():
-    # given the set a writer who never read the interpreter made (tests/ask/blind/README.md);
-    # only dev.json is read here: test.json is scored once, by hand, never in the suite
-    report = run(load(BLIND_DEV))
-    # then nothing is allowed that should not be (before WordNet: 2 false allows)
+@pytest.mark.parametrize("name", ["dev.json", "test.json", "test2.json", "test3.json"])
+def test_no_question_in_a_blind_set_is_allowed_when_it_should_not_be(name):
+    # given a set a writer who never read the interpreter made (tests/ask/blind/README.md); each
+    # held-back set was scored once, by hand, before it joined the suite as a regression set
+    report = run(load(BLIND / name))
+    # then nothing is allowed that should not be (before WordNet: 2 false allows on dev)
     assert report.false_allows == []
+
+
+# The interpreter's p99 (< 5 ms) is bench/ask_eval.py's to print: no timed assertion here.
