@@ -8,7 +8,10 @@ import pytest
 from app.core.errors import RateLimited, TokenRevoked
 from app.identity import access_tokens, rate_limits
 from app.identity.count_leases import LEASE_SECONDS, MIN_LIMIT, CountLeases
+from tests.shared_redis import uses_shared_redis
 from tests.test_rate_limits import _redis_counter
+
+pytestmark = uses_shared_redis  # counts on the machine's Redis database (tests/shared_redis.py)
 
 
 class CountingCounter:

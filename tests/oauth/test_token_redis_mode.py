@@ -19,6 +19,9 @@ import pytest
 from app.settings import get_settings
 from tests.factories import request_token
 from tests.helpers import assert_oauth_error, assert_rule, issued_tokens
+from tests.shared_redis import uses_shared_redis
+
+pytestmark = uses_shared_redis  # counts on the machine's Redis database (tests/shared_redis.py)
 
 URL = f"redis://127.0.0.1:6379/{os.environ.get('JITGATE_TEST_REDIS_DB', '15')}"
 
