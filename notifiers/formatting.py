@@ -71,6 +71,14 @@ def outcome_of(status: str) -> Outcome | None:
         return None
 
 
+def outcome_event(status: str) -> str:
+    """The event an ended request's outcome is delivered as (webhooks, callbacks): what the
+    approvers decided, never where the request stands when a worker gets to it. A delivery run
+    after the agent consumed its token says jit_request.approved, with the same event id as
+    every other attempt of it."""
+    return "jit_request." + (outcome_of(status) or status)
+
+
 def deciders(request: RequestView) -> list[DecisionView]:
     """The decisions that made the outcome: the approvals of an approval, the deny of a denial."""
     wanted = DECISION_FOR_OUTCOME.get(outcome_of(request.status))  # type: ignore[arg-type]

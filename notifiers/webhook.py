@@ -34,6 +34,7 @@ from notifiers.base import (
     RequestView,
     Target,
 )
+from notifiers.formatting import outcome_event
 
 SIGNATURE_HEADER = "Jitgate-Signature"
 EVENT_HEADER = "Jitgate-Event"
@@ -249,7 +250,7 @@ class WebhookNotifier:
     def show_outcome(
         self, request: RequestView, target: Target, reference: dict[str, Any] | None
     ) -> None:
-        self._deliver(request, target, EVENT_PREFIX + request.status)
+        self._deliver(request, target, outcome_event(request.status))
 
     def _deliver(self, request: RequestView, target: Target, event: str) -> dict[str, Any]:
         # The event id is stable per request and event, so a retried delivery can be deduplicated.

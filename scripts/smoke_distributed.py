@@ -315,7 +315,11 @@ def steps(base: str, env: dict[str, str], workdir: Path, procs: Processes) -> No
         raise SmokeFailed("the second consume was accepted")
 
     say("6. the worker shows the outcome; beat's sweep runs on the worker")
-    wait_for("the outcome", lambda: "jit_request.approved" in receiver.events(request_id))
+    try:
+        wait_for("the outcome", lambda: "jit_request.approved" in receiver.events(request_id))
+    except SmokeFailed:
+        say(f"   the webhook receiver got: {json.dumps(receiver.bodies)[:3000]}")
+        raise
     wait_for("a sweep", lambda: procs.alive("beat") and "jitgate.sweep" in procs.output("worker"))
     say("smoke test passed: web, worker and beat work from a plain install")
 

@@ -12,6 +12,7 @@ from app.core.db import session_scope
 from app.core.times import rfc3339
 from app.models import JitRequest
 from app.settings import get_settings
+from notifiers.formatting import outcome_event
 from notifiers.webhook import CALLBACK, EVENT_HEADER, SIGNATURE_HEADER, shared_client, sign_body
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ class CallbackFailed(Exception):
 
 
 def callback_event(row: JitRequest) -> str:
-    return f"jit_request.{row.status}"
+    return outcome_event(row.status)
 
 
 def callback_body(row: JitRequest) -> bytes:

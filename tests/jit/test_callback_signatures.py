@@ -180,3 +180,19 @@ def test_a_callback_whose_event_header_was_changed_is_refused(
             kind=webhook.CALLBACK,
             keys=jwks_lookup(client, org),
         )
+
+
+@pytest.mark.parametrize("later", ["consumed", "revoked", "token_expired"])
+def test_a_callback_sent_after_the_token_was_used_still_reports_the_approval(later):
+    """A retried or late callback must name the decision, with the event id of every other
+    attempt of it (receivers deduplicate on it), not where the request stands by then."""
+    from app.models import JitRequest
+    from workers.callbacks import callback_body, callback_event
+
+    row = JitRequest(id="jit_late", org_id="org_x", agent_id="agt_x", status=later)
+    row.callback_url = "https://agent.example/cb"
+    document = json.loads(callback_body(row))
+    assert callback_event(row) == "jit_request.approved"
+    assert document["event"] == "jit_request.approved"
+    assert document["event_id"] == "jit_late:jit_request.approved"
+    assert document["status"] == later
