@@ -6,8 +6,8 @@ import time
 import pytest
 
 from app.core.errors import RateLimited, TokenRevoked
-from app.identity import access_tokens, rate_limits
-from app.identity.count_leases import LEASE_SECONDS, MIN_LIMIT, CountLeases
+from app.identity import access_tokens, count_leases, rate_limits
+from app.identity.count_leases import LEASE_SECONDS, MAX_LEASES, MIN_LIMIT, CountLeases
 from tests.shared_redis import uses_shared_redis
 from tests.test_rate_limits import _redis_counter
 
@@ -34,7 +34,7 @@ def redis_mode(monkeypatch):
     counting = CountingCounter(counter)
     monkeypatch.setattr(rate_limits, "RedisCounter", CountingCounter)  # the isinstance check
     monkeypatch.setattr(rate_limits, "get_counter", lambda: counting)
-    monkeypatch.setattr(rate_limits, "leases", CountLeases())
+    monkeypatch.setattr(count_leases, "LEASES", CountLeases())
     yield counting, raw
     counter.clear()
 
@@ -55,7 +55,7 @@ def test_two_processes_with_leases_never_admit_more_than_the_shared_limit(redis_
     admitted = refused = 0
     # when both serve the same hot token, turn about, until both refuse
     for n in range(400):
-        monkeypatch.setattr(rate_limits, "leases", processes[n % 2])
+        monkeypatch.setattr(count_leases, "LEASES", processes[n % 2])
         if _admitted("o", "hot", "jti-hot"):
             admitted += 1
         else:
@@ -91,3 +91,35 @@ def test_a_lease_admits_nothing_after_its_time_or_for_another_token():
     assert leases.take("agent/o/a", "jti-1", now=100.01)
     assert not leases.take("agent/o/a", "jti-2", now=100.01)  # revocation is per token
     assert not leases.take("agent/o/a", "jti-1", now=100.0 + LEASE_SECONDS)
+
+
+def test_a_token_revoked_by_this_process_is_refused_at_once_not_after_the_lease(redis_mode):
+    """The staleness bound is for revocations made elsewhere: the process that revokes a token
+    drops its own reservation for it, so its very next request asks Redis and is refused."""
+    _, raw = redis_mode
+    for _ in range(100):  # hot: this process holds a reservation for the token
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-mine")
+    try:
+        # what every revocation path writes (the store here is the embedded one: the shared
+        # list is written by hand, as the Redis store would)
+        raw.set(access_tokens.redis_revoked_key("jti-mine"), b"1", ex=60)
+        access_tokens.mark_revoked("jti-mine", 60)
+        with pytest.raises(TokenRevoked):
+            rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-mine")
+    finally:
+        raw.delete(access_tokens.redis_revoked_key("jti-mine"))
+
+
+def test_cold_limits_hold_no_lease_at_all(redis_mode):
+    for n in range(50):  # many tokens of an agent whose limit is under MIN_LIMIT
+        rate_limits.limit_token_request("o", "cold", MIN_LIMIT - 1, jti=f"jti-cold-{n}")
+    assert len(count_leases.LEASES) == 0
+
+
+def test_the_lease_store_is_bounded_however_many_tokens_are_hot():
+    leases = CountLeases()
+    for n in range(MAX_LEASES + 500):
+        leases.grant("agent/o/a", f"jti-{n}", 4, now=100.0 + n * 1e-6)
+    assert len(leases) <= MAX_LEASES
+    # and the newest token still got its reservation
+    assert leases.take("agent/o/a", f"jti-{MAX_LEASES + 499}", now=100.01)

@@ -12,6 +12,7 @@ from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
 from app.core.ids import random_urlsafe
 from app.core.kv import StoreUnavailable, get_store, redis_key
 from app.core.org_signing import OrgSigningKey
+from app.identity import count_leases
 from app.identity.keys import SIGNING_ALG, key_ring
 from app.settings import get_settings
 
@@ -95,6 +96,7 @@ def revoked_key(jti: str) -> str:
 
 def mark_revoked(jti: str, ttl_seconds: int) -> None:
     get_store().put(revoked_key(jti), ttl_seconds + get_settings().clock_leeway)
+    count_leases.forget(jti)  # this process's reservation for it admits nothing more
 
 
 # Every token one signing key issues has the same header segment: parse each one once. Bounded,

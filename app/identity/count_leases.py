@@ -7,9 +7,12 @@ permission check's CPU. So a process may reserve several counts of the shared wi
 with the same script and the same revocation answer, and admit the next requests made with that
 same token from its reservation, for at most LEASE_SECONDS.
 
-The bounds, for limits of at least MIN_LIMIT requests a minute (below that every request asks):
+The bounds, for limits of at least MIN_LIMIT requests a minute (below that every request asks,
+and no lease is kept):
 - revocation: a token revoked elsewhere may still be admitted by a process for up to
-  LEASE_SECONDS after it last asked Redis about that token;
+  LEASE_SECONDS after it last asked Redis about that token; the process that revokes a token
+  drops its own lease at once (forget(), called where a revocation is written);
+- memory: at most MAX_LEASES tokens hold a lease; past that the oldest lease goes first;
 - limits stay shared and are never exceeded (reservations come out of the shared window), but a
   process may count up to MAX_RESERVED - 1 requests it then did not serve (its reservation ran
   out of time): an agent at its limit may be refused that many requests early.
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 LEASE_SECONDS = 0.1
 MAX_RESERVED = 32
 MIN_LIMIT = 6000  # 100 a second: a process's unused reservation is then noise
+MAX_LEASES = 10_000  # about 1 MiB: a flood of distinct tokens cannot grow the table further
 _FORGET_AFTER = 1.0  # seconds after a lease ended: how long its use still sizes the next one
 
 
@@ -63,11 +67,27 @@ class CountLeases:
         return min(MAX_RESERVED, lease.used)  # about what one lease's time needed last time
 
     def grant(self, key: str, jti: str, granted: int, *, now: float) -> None:
-        """The round trip admitted one request and reserved `granted - 1` more for this token."""
+        """The round trip admitted one request and reserved `granted - 1` more for this token.
+        Called for limits of at least MIN_LIMIT only (a lease of one count still sizes the
+        next reservation: it is how a token is found to be hot)."""
         with self._lock:
             if now >= self._next_sweep:
                 self._sweep(now)
+            self._leases.pop((key, jti), None)  # re-inserted last: the table's order is age
+            if len(self._leases) >= MAX_LEASES:
+                self._sweep(now)
+            while len(self._leases) >= MAX_LEASES:
+                del self._leases[next(iter(self._leases))]
             self._leases[(key, jti)] = _Lease(granted - 1, 1, now + LEASE_SECONDS)
+
+    def forget(self, jti: str) -> None:
+        """This process revoked `jti`: admit nothing more from its lease."""
+        with self._lock:
+            for k in [k for k in self._leases if k[1] == jti]:
+                del self._leases[k]
+
+    def __len__(self) -> int:
+        return len(self._leases)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 60
@@ -78,3 +98,10 @@ class CountLeases:
     def clear(self) -> None:
         with self._lock:
             self._leases.clear()
+
+
+LEASES = CountLeases()  # this process's reservations (rate_limits.py takes and grants them)
+
+
+def forget(jti: str) -> None:
+    LEASES.forget(jti)

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from app.core.columns import aware
 from app.core.errors import RateLimited
-from app.identity.count_leases import CountLeases
+from app.identity import count_leases
 from app.jit.status import RequestStatus
 from app.models import Agent, JitRequest
 from app.settings import get_settings
@@ -32,7 +32,6 @@ from app.settings import get_settings
 log = logging.getLogger(__name__)
 MINUTE, HOUR = 60, 3600
 BUDGET_KEYS = ("requests_per_minute", "jit_requests_per_hour", "max_pending_jit")
-leases = CountLeases()  # this process's reserved counts for hot tokens (Redis mode)
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def reset() -> None:
     """Forget every count (tests; an operator lifting a burst's refusals at once)."""
     get_counter().clear()
     get_counter.cache_clear()
-    leases.clear()
+    count_leases.LEASES.clear()
 
 
 def _enforce(key: str, limit: int, window: int, what: str) -> None:
@@ -230,6 +229,7 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
         limit = override or settings.agent_requests_per_minute
         key = f"agent/{org_id}/{agent_id}"
         now = time.monotonic()
+        leases = count_leases.LEASES
         if leases.take(key, jti, now=now):  # reserved by an earlier round trip (count_leases.py)
             return
         amount = leases.size(key, jti, limit, now=now)
@@ -246,7 +246,8 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
             access_tokens.refuse_if_revoked(jti, known_revoked=True)
         if retry_after is not None:
             _refuse(limit, AGENT_LIMIT, retry_after)
-        leases.grant(key, jti, granted, now=now)
+        if limit >= count_leases.MIN_LIMIT:
+            leases.grant(key, jti, granted, now=now)
         return
     access_tokens.refuse_if_revoked(jti)
     limit_agent_requests(org_id, agent_id, override)

@@ -131,6 +131,7 @@ def for_user(monkeypatch: pytest.MonkeyPatch) -> ForUserSpy:
     monkeypatch.setattr(AgentAuth, "for_user", for_user)
     return spy
 
+
 MCP_TOOLS = {"get_balance": "document.read", "pay_invoice": "payments.authorize"}
 
 

@@ -123,6 +123,7 @@ def test_without_a_user_token_the_agent_acts_as_itself(auth, human, for_user):
     result = build_graph(tool).invoke(tool_call(6, call_id="call_self"))
     assert result["messages"][-1].content == "paid 6" and for_user.tokens == []
 
+
 def test_an_mcp_server_protected_by_jitgate_gives_langgraph_its_permitted_tools(
     async_auth, protected_mcp
 ):

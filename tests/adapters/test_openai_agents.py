@@ -139,6 +139,7 @@ def pay_tool_for_nobody(calls: list[int], auth, on_pending):
         user_token=lambda ctx: None,
     )
 
+
 def test_an_agent_uses_a_jitgate_protected_mcp_server(async_auth, protected_mcp):
     # Given a jitgate-protected MCP server and only the agent's jitgate identity,
     async def scenario():
