@@ -59,3 +59,36 @@ def test_no_upward_import():
         for t in targets
         if ".routes" in t and s.split(".")[:2] != t.split(".")[:2] and s != "app.main"
     ]
+
+
+# Where a handler may open a session itself rather than take SessionDep: the long-poll's short
+# looks (app/jit/waiting.py) and app/http/deps.py, which declares the ways (README).
+OPENS_ITS_OWN_SESSIONS = {"app/jit/waiting.py", "app/http/deps.py"}
+SESSION_OPENERS = ("session_scope", "read_session", "lazy_read_session", "get_session")
+
+
+def test_routes_get_their_session_one_way():
+    # given every module that declares routes
+    route_modules = [
+        path
+        for path in (ROOT / "app").rglob("*.py")
+        if "migrations" not in path.parts
+        and any(m in path.read_text() for m in ("APIRouter(", "add_lean_post(", "add_lean_get("))
+    ]
+    assert len(route_modules) > 10
+
+    # when their imports from app.core.db are read
+    imports = [
+        (str(path.relative_to(ROOT)), line.strip())
+        for path in route_modules
+        for line in path.read_text().splitlines()
+        if line.lstrip().startswith("from app.core.db import")
+    ]
+    opening = [
+        (module, line)
+        for module, line in imports
+        if module not in OPENS_ITS_OWN_SESSIONS and any(n in line for n in SESSION_OPENERS)
+    ]
+
+    # then none opens a session itself: SessionDep, or app.http.deps' unit_of_work / lean_read
+    assert opening == []

@@ -13,7 +13,7 @@ from app.approvers.service import ACTIVE as APPROVER_ACTIVE
 from app.authz import check as authz
 from app.core import logs
 from app.core.cache import TtlCache
-from app.core.db import get_session, read_session, session_scope
+from app.core.db import get_session, lazy_read_session, read_session, session_scope
 from app.core.errors import NotFound, RuleViolation, TokenRevoked, Unauthenticated
 from app.core.secrets import ADMIN_TOKEN_PREFIX, APPROVER_TOKEN_PREFIX, hash_token
 from app.http.errors import json_body
@@ -27,8 +27,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 # The one other way, for the two kinds of handler that cannot take SessionDep: a lean route
 # (app/http/lean_route.py, no dependency injection) and a long-poll, which must not hold a
 # session while it waits and so opens one short unit of work per look. It commits on success
-# and rolls back on an exception, as SessionDep does.
+# and rolls back on an exception, as SessionDep does. A lean route that only reads (the token
+# endpoint: its writes go through the row writer) takes lean_read instead, which opens nothing
+# unless the handler reads: with the agent and its keys cached it reads nothing at all.
 unit_of_work = session_scope
+lean_read = lazy_read_session
 M = TypeVar("M", bound=BaseModel)
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]

@@ -8,14 +8,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.core import metrics, row_writer
-from app.core.db import lazy_read_session, session_scope
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
     ORG_ID_OPENAPI,
     OrgId,
+    SessionDep,
     find_admin,
     find_agent,
+    lean_read,
     parse_bearer,
     path_org_id,
     require_org,
@@ -67,7 +68,7 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 def _issue(
     org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
 ) -> dict[str, Any]:
-    with lazy_read_session() as session:
+    with lean_read() as session:
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
     deferred_address.finish()  # unless the jti claim's script counted it (Redis mode)
@@ -135,36 +136,27 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
     return agent.agent_id, agent.agent_id
 
 
+# Both read the token's record, which the row writer may still hold: they flush it first. The
+# session has read nothing yet at that point (SQLAlchemy opens its transaction on first use).
 @router.post("/oauth/introspect")
-async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
-    def run() -> dict[str, Any]:
-        row_writer.rows.flush()  # before the transaction: the record may still be queued
-        with session_scope() as session:
-            _, agent_id = _caller(org_id, request)
-            if not form.get("token"):
-                raise InvalidRequest("token is required")
-            return revocation.introspect(
-                session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
-            )
-
-    return JSONResponse(await run_in_threadpool(run), headers=NO_STORE)
+def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> JSONResponse:
+    row_writer.rows.flush()
+    _, agent_id = _caller(org_id, request)
+    if not form.get("token"):
+        raise InvalidRequest("token is required")
+    answer = revocation.introspect(
+        session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
+    )
+    return JSONResponse(answer, headers=NO_STORE)
 
 
 @router.post("/oauth/revoke")
-async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
-    def run() -> None:
-        row_writer.rows.flush()
-        with session_scope() as session:
-            actor, agent_id = _caller(org_id, request)
-            if not form.get("token"):
-                raise InvalidRequest("token is required")
-            revocation.revoke(
-                session,
-                org_id=org_id,
-                token=form["token"],
-                requester_agent_id=agent_id,
-                actor=actor,
-            )
-
-    await run_in_threadpool(run)
+def revoke(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> JSONResponse:
+    row_writer.rows.flush()
+    actor, agent_id = _caller(org_id, request)
+    if not form.get("token"):
+        raise InvalidRequest("token is required")
+    revocation.revoke(
+        session, org_id=org_id, token=form["token"], requester_agent_id=agent_id, actor=actor
+    )
     return JSONResponse({}, headers=NO_STORE)
