@@ -123,3 +123,22 @@ def test_the_lease_store_is_bounded_however_many_tokens_are_hot():
     assert len(leases) <= MAX_LEASES
     # and the newest token still got its reservation
     assert leases.take("agent/o/a", f"jti-{MAX_LEASES + 499}", now=100.01)
+
+
+def test_a_revocation_whose_list_write_failed_still_drops_this_process_lease(monkeypatch):
+    """A JIT token's revocation goes on when the shared list cannot be written (its request's
+    status decides, app/jit/revocation.py): this process's lease for it must go all the same."""
+    from app.core.kv import StoreUnavailable
+
+    leases = CountLeases()
+    monkeypatch.setattr(count_leases, "LEASES", leases)
+    leases.grant("agent/o/hot", "jti-down", 8, now=100.0)  # a live reservation of 7 counts
+
+    class DownStore:
+        def put(self, *_args, **_kwargs):
+            raise StoreUnavailable("Redis unreachable")
+
+    monkeypatch.setattr(access_tokens, "get_store", lambda: DownStore())
+    with pytest.raises(StoreUnavailable):
+        access_tokens.mark_revoked("jti-down", 60)
+    assert not leases.take("agent/o/hot", "jti-down", now=100.01)
