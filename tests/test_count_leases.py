@@ -125,6 +125,33 @@ def test_the_lease_store_is_bounded_however_many_tokens_are_hot():
     assert leases.take("agent/o/a", f"jti-{MAX_LEASES + 499}", now=100.01)
 
 
+def test_a_revocation_made_here_during_a_round_trip_leaves_no_lease_behind(redis_mode, monkeypatch):
+    """Another thread of this process revokes the token while a request's round trip is in
+    flight (Redis had not seen the revocation yet): that one request may pass, as it began
+    first, but no reservation made by it may admit anything after the revocation returned."""
+    counting, raw = redis_mode
+    for _ in range(100):  # hot: the next round trip reserves several counts
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+    time.sleep(LEASE_SECONDS * 1.5)  # the lease ran out: the next request asks Redis
+
+    real_reserve = counting.counter.reserve
+
+    def revoked_meanwhile(*args, **kwargs):
+        answer = real_reserve(*args, **kwargs)
+        raw.set(access_tokens.redis_revoked_key("jti-race"), b"1", ex=60)
+        access_tokens.mark_revoked("jti-race", 60)  # the revoking thread, after the script ran
+        return answer
+
+    monkeypatch.setattr(counting.counter, "reserve", revoked_meanwhile)
+    try:
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+        monkeypatch.setattr(counting.counter, "reserve", real_reserve)
+        with pytest.raises(TokenRevoked):
+            rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+    finally:
+        raw.delete(access_tokens.redis_revoked_key("jti-race"))
+
+
 def test_a_revocation_whose_list_write_failed_still_drops_this_process_lease(monkeypatch):
     """A JIT token's revocation goes on when the shared list cannot be written (its request's
     status decides, app/jit/revocation.py): this process's lease for it must go all the same."""
