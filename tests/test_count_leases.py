@@ -169,3 +169,28 @@ def test_a_revocation_whose_list_write_failed_still_drops_this_process_lease(mon
     with pytest.raises(StoreUnavailable):
         access_tokens.mark_revoked("jti-down", 60)
     assert not leases.take("agent/o/hot", "jti-down", now=100.01)
+
+
+def test_a_full_table_is_not_scanned_on_every_grant(monkeypatch):
+    """A flood of hot tokens fills the table; each further grant then evicts the oldest lease
+    (the table's order is age, so the oldest is also the stalest) instead of scanning all
+    MAX_LEASES under the lock first: that scan cost a grant 200 times what it costs otherwise,
+    as much as the round trip a lease saves, with every thread waiting on it."""
+    leases = CountLeases()
+    for n in range(MAX_LEASES):
+        leases.grant("agent/o/a", f"jti-{n}", 4, now=100.0)
+    scans = 0
+    real_sweep = leases._sweep
+
+    def counted(now: float) -> None:
+        nonlocal scans
+        scans += 1
+        real_sweep(now)
+
+    monkeypatch.setattr(leases, "_sweep", counted)
+    for n in range(100):
+        leases.grant("agent/o/a", f"jti-more-{n}", 4, now=100.0)
+    assert scans == 0
+    assert len(leases) == MAX_LEASES
+    assert not leases.take("agent/o/a", "jti-0", now=100.01)  # the oldest went first
+    assert leases.take("agent/o/a", "jti-more-99", now=100.01)

@@ -87,8 +87,8 @@ class CountLeases:
             if now >= self._next_sweep:
                 self._sweep(now)
             self._leases.pop((key, jti), None)  # re-inserted last: the table's order is age
-            if len(self._leases) >= MAX_LEASES:
-                self._sweep(now)
+            # Full: the first lease is the oldest, so also the stalest; no scan of the table
+            # (under the lock, on every grant of a flood) could pick a better one to drop.
             while len(self._leases) >= MAX_LEASES:
                 del self._leases[next(iter(self._leases))]
             self._leases[(key, jti)] = _Lease(granted - 1, 1, now + LEASE_SECONDS)
