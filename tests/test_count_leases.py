@@ -194,3 +194,17 @@ def test_a_full_table_is_not_scanned_on_every_grant(monkeypatch):
     assert len(leases) == MAX_LEASES
     assert not leases.take("agent/o/a", "jti-0", now=100.01)  # the oldest went first
     assert leases.take("agent/o/a", "jti-more-99", now=100.01)
+
+
+def test_two_round_trips_in_flight_at_once_lose_neither_reservation():
+    """Two threads of one process miss the lease of one hot token at once and both reserve
+    counts in Redis: the second grant must add to the first, not drop its counts (counted in
+    the shared window, never served: the agent would be refused early by far more than the
+    MAX_RESERVED - 1 the bound allows)."""
+    leases = CountLeases()
+    leases.grant("agent/o/a", "jti-1", 32, now=100.0)
+    leases.grant("agent/o/a", "jti-1", 32, now=100.0)
+    admitted = 0
+    while leases.take("agent/o/a", "jti-1", now=100.05):
+        admitted += 1
+    assert admitted == 62

@@ -16,7 +16,9 @@ and no lease is kept):
 - memory: at most MAX_LEASES tokens hold a lease; past that the oldest lease goes first;
 - limits stay shared and are never exceeded (reservations come out of the shared window), but a
   process may count up to MAX_RESERVED - 1 requests it then did not serve (its reservation ran
-  out of time): an agent at its limit may be refused that many requests early.
+  out of time), that many again for each other round trip for the token in flight at once
+  (their reservations are pooled, not dropped): an agent at its limit may be refused that many
+  requests early.
 A cold token (a request now and then) reserves one count a request, exactly as without leases.
 """
 
@@ -86,12 +88,17 @@ class CountLeases:
                 return
             if now >= self._next_sweep:
                 self._sweep(now)
-            self._leases.pop((key, jti), None)  # re-inserted last: the table's order is age
+            lease = _Lease(granted - 1, 1, now + LEASE_SECONDS)
+            old = self._leases.pop((key, jti), None)  # re-inserted last: the order is age
+            if old is not None and now < old.until:
+                # Another thread's round trip for this token, still good: its counts are in
+                # the shared window, so they are kept, not dropped unserved.
+                lease = _Lease(old.left + lease.left, old.used + 1, max(old.until, lease.until))
             # Full: the first lease is the oldest, so also the stalest; no scan of the table
             # (under the lock, on every grant of a flood) could pick a better one to drop.
             while len(self._leases) >= MAX_LEASES:
                 del self._leases[next(iter(self._leases))]
-            self._leases[(key, jti)] = _Lease(granted - 1, 1, now + LEASE_SECONDS)
+            self._leases[(key, jti)] = lease
 
     def forget(self, jti: str) -> None:
         """This process revoked `jti`: admit nothing more from its lease."""
