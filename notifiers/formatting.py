@@ -71,12 +71,25 @@ def outcome_of(status: str) -> Outcome | None:
         return None
 
 
+# Later states that are events of their own: their transitions owe an outcome of their own
+# (app/jit/notify.py writes its outbox rows under jit_request.revoked or .token_expired).
+# Using the token owes none: a consumed request's outcome is still its approval.
+OWN_EVENT_LATER_STATES = frozenset({"revoked", "token_expired"})
+
+
 def outcome_event(status: str) -> str:
-    """The event an ended request's outcome is delivered as (webhooks, callbacks): what the
-    approvers decided, never where the request stands when a worker gets to it. A delivery run
-    after the agent consumed its token says jit_request.approved, with the same event id as
-    every other attempt of it."""
-    return "jit_request." + (outcome_of(status) or status)
+    """The event an ended request's outcome is delivered as (webhooks, callbacks, the outbox's
+    event ids). A delivery run after the agent consumed its token says jit_request.approved,
+    with the same event id as every other attempt of it; a revocation or the token's expiry is
+    an event of its own, which the agent and the webhook receivers must learn of."""
+    return "jit_request." + event_outcome(status)
+
+
+def event_outcome(status: str) -> str:
+    """outcome_event without its prefix: `approved` for a consumed request, `revoked`."""
+    if status in OWN_EVENT_LATER_STATES:
+        return status
+    return outcome_of(status) or status
 
 
 def deciders(request: RequestView) -> list[DecisionView]:

@@ -123,3 +123,88 @@ def test_the_lease_store_is_bounded_however_many_tokens_are_hot():
     assert len(leases) <= MAX_LEASES
     # and the newest token still got its reservation
     assert leases.take("agent/o/a", f"jti-{MAX_LEASES + 499}", now=100.01)
+
+
+def test_a_revocation_made_here_during_a_round_trip_leaves_no_lease_behind(redis_mode, monkeypatch):
+    """Another thread of this process revokes the token while a request's round trip is in
+    flight (Redis had not seen the revocation yet): that one request may pass, as it began
+    first, but no reservation made by it may admit anything after the revocation returned."""
+    counting, raw = redis_mode
+    for _ in range(100):  # hot: the next round trip reserves several counts
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+    time.sleep(LEASE_SECONDS * 1.5)  # the lease ran out: the next request asks Redis
+
+    real_reserve = counting.counter.reserve
+
+    def revoked_meanwhile(*args, **kwargs):
+        answer = real_reserve(*args, **kwargs)
+        raw.set(access_tokens.redis_revoked_key("jti-race"), b"1", ex=60)
+        access_tokens.mark_revoked("jti-race", 60)  # the revoking thread, after the script ran
+        return answer
+
+    monkeypatch.setattr(counting.counter, "reserve", revoked_meanwhile)
+    try:
+        rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+        monkeypatch.setattr(counting.counter, "reserve", real_reserve)
+        with pytest.raises(TokenRevoked):
+            rate_limits.limit_token_request("o", "hot", MIN_LIMIT, jti="jti-race")
+    finally:
+        raw.delete(access_tokens.redis_revoked_key("jti-race"))
+
+
+def test_a_revocation_whose_list_write_failed_still_drops_this_process_lease(monkeypatch):
+    """A JIT token's revocation goes on when the shared list cannot be written (its request's
+    status decides, app/jit/revocation.py): this process's lease for it must go all the same."""
+    from app.core.kv import StoreUnavailable
+
+    leases = CountLeases()
+    monkeypatch.setattr(count_leases, "LEASES", leases)
+    leases.grant("agent/o/hot", "jti-down", 8, now=100.0)  # a live reservation of 7 counts
+
+    class DownStore:
+        def put(self, *_args, **_kwargs):
+            raise StoreUnavailable("Redis unreachable")
+
+    monkeypatch.setattr(access_tokens, "get_store", lambda: DownStore())
+    with pytest.raises(StoreUnavailable):
+        access_tokens.mark_revoked("jti-down", 60)
+    assert not leases.take("agent/o/hot", "jti-down", now=100.01)
+
+
+def test_a_full_table_is_not_scanned_on_every_grant(monkeypatch):
+    """A flood of hot tokens fills the table; each further grant then evicts the oldest lease
+    (the table's order is age, so the oldest is also the stalest) instead of scanning all
+    MAX_LEASES under the lock first: that scan cost a grant 200 times what it costs otherwise,
+    as much as the round trip a lease saves, with every thread waiting on it."""
+    leases = CountLeases()
+    for n in range(MAX_LEASES):
+        leases.grant("agent/o/a", f"jti-{n}", 4, now=100.0)
+    scans = 0
+    real_sweep = leases._sweep
+
+    def counted(now: float) -> None:
+        nonlocal scans
+        scans += 1
+        real_sweep(now)
+
+    monkeypatch.setattr(leases, "_sweep", counted)
+    for n in range(100):
+        leases.grant("agent/o/a", f"jti-more-{n}", 4, now=100.0)
+    assert scans == 0
+    assert len(leases) == MAX_LEASES
+    assert not leases.take("agent/o/a", "jti-0", now=100.01)  # the oldest went first
+    assert leases.take("agent/o/a", "jti-more-99", now=100.01)
+
+
+def test_two_round_trips_in_flight_at_once_lose_neither_reservation():
+    """Two threads of one process miss the lease of one hot token at once and both reserve
+    counts in Redis: the second grant must add to the first, not drop its counts (counted in
+    the shared window, never served: the agent would be refused early by far more than the
+    MAX_RESERVED - 1 the bound allows)."""
+    leases = CountLeases()
+    leases.grant("agent/o/a", "jti-1", 32, now=100.0)
+    leases.grant("agent/o/a", "jti-1", 32, now=100.0)
+    admitted = 0
+    while leases.take("agent/o/a", "jti-1", now=100.05):
+        admitted += 1
+    assert admitted == 62

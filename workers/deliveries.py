@@ -31,7 +31,7 @@ from app.core.task_queue import VISIBILITY_TIMEOUT
 from app.jit.views import request_view
 from app.models import Delivery, JitRequest
 from notifiers.base import Notifier, NotifierRejected, NotifierUnavailable, RequestView, Target
-from notifiers.formatting import outcome_of
+from notifiers.formatting import event_outcome, outcome_of
 from notifiers.registry import get_notifier, third_party_channels
 
 log = logging.getLogger(__name__)
@@ -247,10 +247,12 @@ def show_outcome(request_id: str, *, third_party: bool = False) -> int:
         for d in announced:
             if not in_lane(d.channel, third_party):
                 continue
-            # Keyed by the decision, not the status: a retry after the token was consumed is
-            # the same delivery, not a second one.
-            decision = outcome_of(row.status) or row.status
-            key = f"{request_id}:outcome:{decision}:{d.channel}:{d.target}"
+            # Keyed by what is shown, not the status: a retry after the token was consumed is
+            # the same delivery, not a second one. Our own channels show the decision (a
+            # revocation changes nothing an approver reads); webhooks send the event, and a
+            # revocation or the token's expiry is one of its own.
+            shown = event_outcome(row.status) if third_party else outcome_of(row.status)
+            key = f"{request_id}:outcome:{shown or row.status}:{d.channel}:{d.target}"
             _ensure_row(
                 session,
                 key=key,

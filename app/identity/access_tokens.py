@@ -95,8 +95,10 @@ def revoked_key(jti: str) -> str:
 
 
 def mark_revoked(jti: str, ttl_seconds: int) -> None:
-    get_store().put(revoked_key(jti), ttl_seconds + get_settings().clock_leeway)
-    count_leases.forget(jti)  # this process's reservation for it admits nothing more
+    try:
+        get_store().put(revoked_key(jti), ttl_seconds + get_settings().clock_leeway)
+    finally:  # even when the list is unreachable (a JIT token's revocation goes on without it)
+        count_leases.forget(jti)  # this process's reservation for it admits nothing more
 
 
 # Every token one signing key issues has the same header segment: parse each one once. Bounded,

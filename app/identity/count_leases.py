@@ -11,11 +11,14 @@ The bounds, for limits of at least MIN_LIMIT requests a minute (below that every
 and no lease is kept):
 - revocation: a token revoked elsewhere may still be admitted by a process for up to
   LEASE_SECONDS after it last asked Redis about that token; the process that revokes a token
-  drops its own lease at once (forget(), called where a revocation is written);
+  drops its own lease at once (forget(), called where a revocation is written), and a round
+  trip in flight meanwhile, which Redis may have answered before the revocation, keeps none;
 - memory: at most MAX_LEASES tokens hold a lease; past that the oldest lease goes first;
 - limits stay shared and are never exceeded (reservations come out of the shared window), but a
   process may count up to MAX_RESERVED - 1 requests it then did not serve (its reservation ran
-  out of time): an agent at its limit may be refused that many requests early.
+  out of time), that many again for each other round trip for the token in flight at once
+  (their reservations are pooled, not dropped): an agent at its limit may be refused that many
+  requests early.
 A cold token (a request now and then) reserves one count a request, exactly as without leases.
 """
 
@@ -41,6 +44,12 @@ class CountLeases:
         self._leases: dict[tuple[str, str], _Lease] = {}
         self._lock = threading.Lock()
         self._next_sweep = 0.0
+        self._forgotten = 0  # forget() calls so far: a round trip begun before one grants nothing
+
+    def revocations(self) -> int:
+        """Read before a round trip, handed to grant(): a revocation made here meanwhile (which
+        Redis may have answered too late to see) then leaves no reservation behind."""
+        return self._forgotten
 
     def take(self, key: str, jti: str, *, now: float) -> bool:
         """Admit one request of `jti` from this process's reservation, if one is still good."""
@@ -66,23 +75,35 @@ class CountLeases:
             return 1
         return min(MAX_RESERVED, lease.used)  # about what one lease's time needed last time
 
-    def grant(self, key: str, jti: str, granted: int, *, now: float) -> None:
+    def grant(
+        self, key: str, jti: str, granted: int, *, now: float, since: int | None = None
+    ) -> None:
         """The round trip admitted one request and reserved `granted - 1` more for this token.
         Called for limits of at least MIN_LIMIT only (a lease of one count still sizes the
-        next reservation: it is how a token is found to be hot)."""
+        next reservation: it is how a token is found to be hot). since: revocations() before
+        the round trip; when this process revoked any token since, nothing is kept."""
         with self._lock:
+            if since is not None and since != self._forgotten:
+                self._leases.pop((key, jti), None)
+                return
             if now >= self._next_sweep:
                 self._sweep(now)
-            self._leases.pop((key, jti), None)  # re-inserted last: the table's order is age
-            if len(self._leases) >= MAX_LEASES:
-                self._sweep(now)
+            lease = _Lease(granted - 1, 1, now + LEASE_SECONDS)
+            old = self._leases.pop((key, jti), None)  # re-inserted last: the order is age
+            if old is not None and now < old.until:
+                # Another thread's round trip for this token, still good: its counts are in
+                # the shared window, so they are kept, not dropped unserved.
+                lease = _Lease(old.left + lease.left, old.used + 1, max(old.until, lease.until))
+            # Full: the first lease is the oldest, so also the stalest; no scan of the table
+            # (under the lock, on every grant of a flood) could pick a better one to drop.
             while len(self._leases) >= MAX_LEASES:
                 del self._leases[next(iter(self._leases))]
-            self._leases[(key, jti)] = _Lease(granted - 1, 1, now + LEASE_SECONDS)
+            self._leases[(key, jti)] = lease
 
     def forget(self, jti: str) -> None:
         """This process revoked `jti`: admit nothing more from its lease."""
         with self._lock:
+            self._forgotten += 1
             for k in [k for k in self._leases if k[1] == jti]:
                 del self._leases[k]
 

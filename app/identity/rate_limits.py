@@ -233,6 +233,7 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
         if leases.take(key, jti, now=now):  # reserved by an earlier round trip (count_leases.py)
             return
         amount = leases.size(key, jti, limit, now=now)
+        since = leases.revocations()
         revoked_key = access_tokens.redis_revoked_key(jti)
         try:
             granted, retry_after = counter.reserve(
@@ -247,7 +248,7 @@ def limit_token_request(org_id: str, agent_id: str, override: int | None, jti: s
         if retry_after is not None:
             _refuse(limit, AGENT_LIMIT, retry_after)
         if limit >= count_leases.MIN_LIMIT:
-            leases.grant(key, jti, granted, now=now)
+            leases.grant(key, jti, granted, now=now, since=since)
         return
     access_tokens.refuse_if_revoked(jti)
     limit_agent_requests(org_id, agent_id, override)

@@ -10,6 +10,7 @@ from app.core.db import after_commit
 from app.jit import outbox
 from app.models import Policy
 from notifiers import registry as notifier_registry
+from notifiers.formatting import outcome_event
 
 EVENT_PREFIX = "jit_request."
 
@@ -23,14 +24,17 @@ def after_change(session: Session, row: Any, kind: str) -> None:
     if kind == "decided":
         # No mint task: an approval mints in its own transaction (jit.approve_now); the sweep
         # still re-mints any approved request found without a token.
-        _owe(session, row, outbox.OUTCOME, EVENT_PREFIX + row.status)
+        # Named as the workers will deliver it (notifiers/formatting.py), so the row's event id
+        # is the one every attempt of it carries.
+        event = outcome_event(row.status)
+        _owe(session, row, outbox.OUTCOME, event)
         if row.callback_url:
             outbox.add(
                 session,
                 org_id=org_id,
                 request_id=request_id,
                 kind=outbox.CALLBACK,
-                event=EVENT_PREFIX + row.status,
+                event=event,
                 task=task_queue.DELIVER_CALLBACK,
                 args=[request_id],
             )

@@ -182,17 +182,65 @@ def test_a_callback_whose_event_header_was_changed_is_refused(
         )
 
 
-@pytest.mark.parametrize("later", ["consumed", "revoked", "token_expired"])
-def test_a_callback_sent_after_the_token_was_used_still_reports_the_approval(later):
+@pytest.mark.parametrize(
+    ("later", "event"),
+    [
+        ("consumed", "jit_request.approved"),
+        ("revoked", "jit_request.revoked"),
+        ("token_expired", "jit_request.token_expired"),
+    ],
+)
+def test_a_callback_sent_after_the_token_was_used_still_reports_the_approval(later, event):
     """A retried or late callback must name the decision, with the event id of every other
-    attempt of it (receivers deduplicate on it), not where the request stands by then."""
+    attempt of it (receivers deduplicate on it), not where the request stands by then. Using
+    the token is no event; a revocation or the token's expiry is one of its own."""
     from app.models import JitRequest
     from workers.callbacks import callback_body, callback_event
 
     row = JitRequest(id="jit_late", org_id="org_x", agent_id="agt_x", status=later)
     row.callback_url = "https://agent.example/cb"
     document = json.loads(callback_body(row))
-    assert callback_event(row) == "jit_request.approved"
-    assert document["event"] == "jit_request.approved"
-    assert document["event_id"] == "jit_late:jit_request.approved"
+    assert callback_event(row) == event
+    assert document["event"] == event
+    assert document["event_id"] == f"jit_late:{event}"
     assert document["status"] == later
+
+
+def _posts(receiver: Receiver, count: int, timeout: float = 30.0) -> list[Post]:
+    deadline = time.monotonic() + timeout
+    while len(receiver.posts) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return receiver.posts
+
+
+def test_a_revocation_is_called_back_as_its_own_event_with_the_outbox_event_id(
+    client, org, jit, agent, alice, receiver
+):
+    """Revoking (like the token's expiry) owes an outcome of its own (app/jit/notify.py writes
+    its outbox rows under jit_request.revoked): the agent must learn of it, not be sent the
+    approval again under the approval's event id, which it drops as a duplicate."""
+    from sqlmodel import select
+
+    from app.core.db import session_scope
+    from app.jit import outbox
+    from app.models import OutboxRow
+
+    # given an approved request whose approval was called back
+    request_id = approved_with_callback(jit, agent, alice, receiver.url)
+    assert json.loads(receiver.first_post().body)["event"] == "jit_request.approved"
+    # when an approver revokes its token
+    url = f"{org.api}/jit/requests/{request_id}/revoke"
+    assert client.post(url, headers=alice.headers).status_code == 200
+    # then a second callback names the revocation, under the event id its outbox row recorded
+    posts = _posts(receiver, 2)
+    assert len(posts) == 2, [json.loads(p.body)["event"] for p in posts]
+    document = json.loads(posts[1].body)
+    assert document["event"] == posts[1].header(webhook.EVENT_HEADER) == "jit_request.revoked"
+    assert document["event_id"] == f"{request_id}:jit_request.revoked"
+    with session_scope() as session:
+        owed = session.exec(
+            select(OutboxRow.event_id).where(
+                OutboxRow.request_id == request_id, OutboxRow.kind == outbox.CALLBACK
+            )
+        ).all()
+    assert {json.loads(p.body)["event_id"] for p in posts} == set(owed)

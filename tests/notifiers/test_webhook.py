@@ -131,20 +131,31 @@ def test_outcome_is_posted_as_its_own_event(signing_key):
     assert document["request"]["decisions"][0]["approver_id"] == "apr_alice"
 
 
-@pytest.mark.parametrize("later", ["consumed", "revoked", "token_expired"])
-def test_an_outcome_shown_after_the_token_was_used_is_still_the_approval(signing_key, later):
-    """A worker that runs the outcome after the agent consumed (or lost) its token must say
-    what the approvers decided, with the event id every other attempt of it carries: a receiver
+def test_an_outcome_shown_after_the_token_was_used_is_still_the_approval(signing_key):
+    """A worker that runs the outcome after the agent consumed its token must say what the
+    approvers decided, with the event id every other attempt of it carries: a receiver
     waiting for jit_request.approved never got one when the worker was a moment late."""
     receiver = Receiver()
-    view = decided(request_view(), later, (ALICE, "approve"))
+    view = decided(request_view(), "consumed", (ALICE, "approve"))
     receiver.notifier().show_outcome(view, Target(HOOK), None)
     sent = receiver.requests[0]
     document = json.loads(sent.content)
     assert document["event"] == "jit_request.approved"
     assert document["event_id"] == f"{view.request_id}:jit_request.approved"
     assert sent.headers[webhook.EVENT_HEADER] == "jit_request.approved"
-    assert document["request"]["status"] == later  # where the request stands now
+    assert document["request"]["status"] == "consumed"  # where the request stands now
+
+
+@pytest.mark.parametrize("later", ["revoked", "token_expired"])
+def test_a_revocation_or_token_expiry_is_an_event_of_its_own(signing_key, later):
+    """Each owes its own outcome (app/jit/notify.py): the receiver must learn the token is
+    dead, not be sent the approval again under the approval's event id."""
+    receiver = Receiver()
+    view = decided(request_view(), later, (ALICE, "approve"))
+    receiver.notifier().show_outcome(view, Target(HOOK), None)
+    document = json.loads(receiver.requests[0].content)
+    assert document["event"] == f"jit_request.{later}"
+    assert document["event_id"] == f"{view.request_id}:jit_request.{later}"
 
 
 def _signed(signing_key) -> tuple[bytes, str]:
