@@ -9,6 +9,7 @@ and notifiers/ import nothing from a domain's internals except through app.core.
 """
 
 import ast
+import json
 import sys
 from pathlib import Path
 
@@ -101,10 +102,19 @@ def is_upward(source: str, target: str) -> bool:
     return src == "notifiers" and dst in DOMAINS and not target.endswith(".models")
 
 
-def main() -> int:
-    base = Path(__file__).resolve().parent.parent
+def project_graph(base: Path) -> dict[str, set[str]]:
     modules = project_modules(base)
-    graph = {name: imports_of(path, modules) - {name} for name, path in modules.items()}
+    return {name: imports_of(path, modules) - {name} for name, path in modules.items()}
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--json"]:  # the graph of the tree named next, for tests/test_layout.py
+        graph = project_graph(Path(sys.argv[2]))
+        print(json.dumps({name: sorted(targets) for name, targets in graph.items()}))
+        return 0
+    base = Path(__file__).resolve().parent.parent
+    graph = project_graph(base)
+    modules = graph
     cycles = find_cycles(graph)
     upward = sorted((s, t) for s, targets in graph.items() for t in targets if is_upward(s, t))
     edges = sum(len(t) for t in graph.values())
