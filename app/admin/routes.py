@@ -1,6 +1,7 @@
-"""The admin portal's own pages: sign-in and sign-out, the overview, admin tokens, the audit
-trail (filters, paging, export, chain verification) and static files. Agents, approvers,
-policies and the catalog have a pages module each (app/admin/*_pages.py).
+"""The admin portal's own pages: sign-in and sign-out, the overview, the audit trail (filters,
+paging, export, chain verification) and static files. Agents, approvers, policies, the catalog,
+admin tokens, issuers and resources have a pages module each (app/admin/*_pages.py, on
+app/admin/pages.FormPage).
 
 Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the API's JSON.
 """
@@ -25,10 +26,11 @@ from app.admin import (
     policy_pages,
     resource_pages,
     signin,
+    token_pages,
     views,
 )
 from app.admin import session as admin_sessions
-from app.admin.forms import FormState, attempt, whole_number
+from app.admin.forms import whole_number
 from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
 from app.audit.views import Flushed, public_event
@@ -36,16 +38,21 @@ from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
 from app.dashboard import session as shared
 from app.dashboard.pages import DashboardRoute, Problem, see_other
 from app.http.deps import SessionDep
-from app.identity import orgs
 from app.models import AdminToken
 
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
-for pages in (agent_pages, approver_pages, policy_pages, catalog_pages):
+for pages in (
+    agent_pages,
+    approver_pages,
+    policy_pages,
+    catalog_pages,
+    link_routes,
+    insight,
+    issuer_pages,
+    resource_pages,
+    token_pages,
+):
     router.include_router(pages.router)
-router.include_router(link_routes.router)
-router.include_router(insight.router)
-router.include_router(issuer_pages.router)
-router.include_router(resource_pages.router)
 TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",
@@ -117,63 +124,6 @@ def overview(
         "stats": views.overview(session, user.org_id),
     }
     return views.render(request, "admin_overview.html", context, user=user)
-
-
-# --- admin tokens ---------------------------------------------------------------------------
-
-
-def _tokens_page(
-    request: Request,
-    session: Session,
-    user: CurrentAdminUser,
-    *,
-    form: FormState | None = None,
-    issued: orgs.IssuedAdminToken | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    rows = session.exec(
-        select(AdminToken).where(AdminToken.org_id == user.org_id).order_by(AdminToken.created_at)
-    ).all()
-    context = {"page": "tokens", "tokens": rows, "form": form or FormState(), "issued": issued}
-    return views.render(request, "admin_tokens.html", context, user=user, status=status)
-
-
-@router.get("/tokens")
-def tokens_page(request: Request, session: SessionDep, user: CurrentAdminUser) -> HTMLResponse:
-    return _tokens_page(request, session, user)
-
-
-@router.post("/tokens")
-def create_token(
-    request: Request,
-    session: SessionDep,
-    user: PostingAdmin,
-    label: TextField = "",
-    email: TextField = "",
-) -> HTMLResponse:
-    form = FormState(values={"label": label, "email": email})
-    issued = attempt(
-        session,
-        form,
-        lambda: orgs.create_admin_token(
-            session,
-            org_id=user.org_id,
-            label=label.strip(),
-            actor=user.token.id,
-            email=email.strip() or None,
-        ),
-    )
-    return _tokens_page(
-        request, session, user, form=form, issued=issued, status=201 if issued else 422
-    )
-
-
-@router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: str, session: SessionDep, user: PostingAdmin) -> Response:
-    orgs.revoke_admin_token(
-        session, org_id=user.org_id, token_id=token_id[:64], actor=user.token.id
-    )
-    return see_other("/admin/tokens")
 
 
 # --- audit ----------------------------------------------------------------------------------

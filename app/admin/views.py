@@ -50,6 +50,15 @@ def org_name(session: Session, org_id: str) -> str:
     return org.name if org else org_id
 
 
+def agent_id_for(session: Session, org_id: str, typed: str) -> str | None:
+    """The agent an admin typed, by id or by the name the agents page shows (None: no such
+    name; an id is left for the service to look up)."""
+    if typed.startswith("agt_"):
+        return typed
+    stmt = select(Agent.id).where(Agent.org_id == org_id, Agent.name == typed[:63])
+    return session.exec(stmt).first()
+
+
 def _count(session: Session, stmt: Any) -> int:
     return int(session.exec(stmt).one())
 
