@@ -197,25 +197,24 @@ def _decide(
     if len(note) > MAX_NOTE_CHARS:
         error = f"Please keep it under {MAX_NOTE_CHARS} characters."
         return _request_page(request, session, user, request_id, error=error, status=422)
-    if verb == "deny" and not note:
+    if verb == jit.DENY and not note:
         error = "Say why you deny it: the agent and its owner will see your reason."
         return _request_page(request, session, user, request_id, error=error, status=422)
-    decide = jit.approve if verb == "approve" else jit.deny
-    note_arg = {"comment": note or None} if verb == "approve" else {"reason": note}
     try:
         with undo_on_error(session):  # the session would commit after a rendered error page
-            decide(
-                session=session,
+            jit.decide(
+                session,
                 request_id=request_id,
                 approver=user.approver,
+                decision=verb,
+                comment=note or None,
                 channel=CHANNEL,
-                **note_arg,
             )
     except JitgateError as exc:
         return _request_page(
             request, session, user, request_id, error=exc.description, status=exc.status
         )
-    done = "approved" if verb == "approve" else "denied"
+    done = "approved" if verb == jit.APPROVE else "denied"
     return see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
 
 
@@ -227,7 +226,7 @@ def approve(
     user: PostingUser,
     comment: TextField = "",
 ) -> Response:
-    return _decide(request, session, user, request_id, "approve", comment)
+    return _decide(request, session, user, request_id, jit.APPROVE, comment)
 
 
 @router.post("/requests/{request_id}/deny")
@@ -238,7 +237,7 @@ def deny(
     user: PostingUser,
     reason: TextField = "",
 ) -> Response:
-    return _decide(request, session, user, request_id, "deny", reason)
+    return _decide(request, session, user, request_id, jit.DENY, reason)
 
 
 # --- history and audit ----------------------------------------------------------------------
