@@ -56,15 +56,12 @@ def form_checked(request: Request, login_csrf: str) -> bool:
 def signed_in(session: Session, admin: AdminToken, how: str) -> Response:
     """Open a session for the admin token: the cookie, an audit event, on to the overview."""
     state = admin_sessions.new_session(admin)
-    audit.record(
+    audit.record_success(
         session,
-        audit.EventIn(
-            org_id=admin.org_id,
-            actor=admin.id,
-            action="admin.login",
-            outcome="success",
-            details={"channel": "admin-portal", "with": how},
-        ),
+        org_id=admin.org_id,
+        actor=admin.id,
+        action="admin.login",
+        details={"channel": "admin-portal", "with": how},
     )
     response = see_other("/admin/overview")
     response.set_cookie(

@@ -103,15 +103,14 @@ def _saved(
 ) -> Changed:
     session.add(approver)
     session.flush()
-    event = audit.EventIn(
+    audit.record_success(
+        session,
         org_id=approver.org_id,
         actor=actor,
         action=action,
         target=approver.id,
-        outcome="success",
-        details=details or {},
+        details=details,
     )
-    audit.record(session, event)
     topic = approver_topic(approver.id)
     after_commit(session, lambda: events.publish(topic, {"type": "approver.changed"}))
     return Changed(approver, short_policies(session, named_before))

@@ -52,16 +52,13 @@ def create(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(_taken(session, org_id, approver.email)) from exc
-    audit.record(
+    audit.record_success(
         session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="approver.create",
-            target=approver.id,
-            outcome="success",
-            details={"email": approver.email, "groups": approver.groups},
-        ),
+        org_id=org_id,
+        actor=actor,
+        action="approver.create",
+        target=approver.id,
+        details={"email": approver.email, "groups": approver.groups},
     )
     return CreatedApprover(approver=approver, api_token=token)
 

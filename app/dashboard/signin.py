@@ -57,15 +57,12 @@ def signed_in(session: Session, approver: Approver, next_url: str, how: str) -> 
     state = sessions.new_session(
         approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
     )
-    audit.record(
+    audit.record_success(
         session,
-        audit.EventIn(
-            org_id=approver.org_id,
-            actor=approver.id,
-            action="dashboard.login",
-            outcome="success",
-            details={"channel": CHANNEL, "with": how},
-        ),
+        org_id=approver.org_id,
+        actor=approver.id,
+        action="dashboard.login",
+        details={"channel": CHANNEL, "with": how},
     )
     response = see_other(safe_next(next_url))
     response.set_cookie(

@@ -161,14 +161,6 @@ def delete_rule(session: Session, *, org_id: str, agent_id: str, rule_id: str, a
 def _audit(
     session: Session, org_id: str, actor: str, action: str, target: str, details: dict
 ) -> None:
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action=action,
-            target=target,
-            outcome="success",
-            details=details,
-        ),
+    audit.record_success(
+        session, org_id=org_id, actor=actor, action=action, target=target, details=details
     )

@@ -98,16 +98,13 @@ def revoke(
         below = _revoke_descendants(session, record.jti)
         if record.subject is not None:  # a delegation: what was asked under it goes too
             _jit_rules.withdraw_delegated(session, org_id=org_id, jtis=[record.jti, *below])
-        audit.record(
+        audit.record_success(
             session,
-            audit.EventIn(
-                org_id=org_id,
-                actor=actor,
-                action="token.revoke",
-                target=record.jti,
-                outcome="success",
-                details={"delegated_tokens_revoked": below} if below else {},
-            ),
+            org_id=org_id,
+            actor=actor,
+            action="token.revoke",
+            target=record.jti,
+            details={"delegated_tokens_revoked": below} if below else {},
         )
 
 

@@ -85,16 +85,13 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
     )
     if rows_changed(session, stmt) != 1:
         return False  # another worker minted first; this token was never handed out
-    audit.record(
+    audit.record_success(
         session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor="system",
-            action="jit.token_mint",
-            target=row.id,
-            outcome="success",
-            details={"jti": issued.jti, "ttl": ttl},
-        ),
+        org_id=row.org_id,
+        actor="system",
+        action="jit.token_mint",
+        target=row.id,
+        details={"jti": issued.jti, "ttl": ttl},
     )
     session.expire_all()
     after_change(session, row, "token")

@@ -94,16 +94,13 @@ def public(row: ProtectedResource) -> dict[str, Any]:
 
 
 def _audit(session: Session, row: ProtectedResource, action: str, actor: str) -> None:
-    audit.record(
+    audit.record_success(
         session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor=actor,
-            action=action,
-            target=row.id,
-            outcome="success",
-            details={"resource_uri": row.resource_uri, "tools": len(row.tools)},
-        ),
+        org_id=row.org_id,
+        actor=actor,
+        action=action,
+        target=row.id,
+        details={"resource_uri": row.resource_uri, "tools": len(row.tools)},
     )
 
 
