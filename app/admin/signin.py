@@ -56,13 +56,8 @@ def form_checked(request: Request, login_csrf: str) -> bool:
 def signed_in(session: Session, admin: AdminToken, how: str) -> Response:
     """Open a session for the admin token: the cookie, an audit event, on to the overview."""
     state = admin_sessions.new_session(admin)
-    audit.record_success(
-        session,
-        org_id=admin.org_id,
-        actor=admin.id,
-        action="admin.login",
-        details={"channel": "admin-portal", "with": how},
-    )
+    details = {"channel": "admin-portal", "with": how}
+    audit.record_success(session, admin.org_id, admin.id, "admin.login", details=details)
     response = see_other("/admin/overview")
     response.set_cookie(
         admin_sessions.COOKIE,

@@ -103,14 +103,7 @@ def _saved(
 ) -> Changed:
     session.add(approver)
     session.flush()
-    audit.record_success(
-        session,
-        org_id=approver.org_id,
-        actor=actor,
-        action=action,
-        target=approver.id,
-        details=details,
-    )
+    audit.record_success(session, approver.org_id, actor, action, approver.id, details=details)
     topic = approver_topic(approver.id)
     after_commit(session, lambda: events.publish(topic, {"type": "approver.changed"}))
     return Changed(approver, short_policies(session, named_before))

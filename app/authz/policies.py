@@ -245,12 +245,7 @@ def _written(
     after_commit(session, lambda: _rules_cache.invalidate(org_id))
     shown = {"permission": policy.permission, "mode": policy.mode, "delegation": policy.delegation}
     audit.record_success(
-        session,
-        org_id=org_id,
-        actor=actor,
-        action=action,
-        target=policy.id,
-        details=shown if details else None,
+        session, org_id, actor, action, policy.id, details=shown if details else None
     )
 
 

@@ -178,9 +178,7 @@ def keys_rotate_signing(org_id: str | None) -> None:
         rotated = {}
         for org in [org_id] if org_id else session.exec(select(Org.id)).all():
             rotated[org] = rotate_signing_key(session, org_id=org).kid
-            audit.record_success(
-                session, org_id=org, actor="cli", action="signing_key.rotate", target=rotated[org]
-            )
+            audit.record_success(session, org, "cli", "signing_key.rotate", rotated[org])
     for org, kid in rotated.items():
         click.echo(f"{org}: new signing key {kid}")
     click.echo("previous keys stay in the JWKS until every token they signed has expired")

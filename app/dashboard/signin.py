@@ -57,13 +57,8 @@ def signed_in(session: Session, approver: Approver, next_url: str, how: str) -> 
     state = sessions.new_session(
         approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
     )
-    audit.record_success(
-        session,
-        org_id=approver.org_id,
-        actor=approver.id,
-        action="dashboard.login",
-        details={"channel": CHANNEL, "with": how},
-    )
+    details = {"channel": CHANNEL, "with": how}
+    audit.record_success(session, approver.org_id, approver.id, "dashboard.login", details=details)
     response = see_other(safe_next(next_url))
     response.set_cookie(
         sessions.COOKIE, sessions.encode(state), **sessions.cookie_options(sessions.SESSION_SECONDS)

@@ -85,14 +85,8 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
     )
     if rows_changed(session, stmt) != 1:
         return False  # another worker minted first; this token was never handed out
-    audit.record_success(
-        session,
-        org_id=row.org_id,
-        actor="system",
-        action="jit.token_mint",
-        target=row.id,
-        details={"jti": issued.jti, "ttl": ttl},
-    )
+    details = {"jti": issued.jti, "ttl": ttl}
+    audit.record_success(session, row.org_id, "system", "jit.token_mint", row.id, details=details)
     session.expire_all()
     after_change(session, row, "token")
     return True
