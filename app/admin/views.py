@@ -18,12 +18,14 @@ from app.admin.session import AdminUser
 from app.audit import chain_state
 from app.audit import service as audit
 from app.authz import policies
+from app.dashboard.pages import HERE as DASHBOARD
 from app.dashboard.pages import security_headers, short_id
 from app.dashboard.views import when
 from app.models import Agent, AuditEvent, JitRequest, Org
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
+# The admin pages extend the dashboard's page frame (dashboard/templates/_page.html).
+templates = Jinja2Templates(directory=[HERE / "templates", DASHBOARD / "templates"])
 templates.env.filters["short_id"] = short_id
 templates.env.filters["when"] = when
 DECISION_ACTIONS = ("authz.check", "authz.ask", "authz.evaluation")
