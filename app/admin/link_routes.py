@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
 from app.admin import login_link, signin, views
+from app.dashboard.door import FORM_EXPIRED_TEXT, links_enabled
 from app.dashboard.pages import DashboardRoute, Problem
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
@@ -26,10 +27,10 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not login_link.enabled():
+    if not links_enabled():
         raise Problem(404, "Sign-in links are not available", "Sign in with your admin token.")
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     try:
         messages = login_link.messages_for(session, email[:400])
     except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
@@ -47,7 +48,8 @@ def link_page(request: Request, token: str, session: SessionDep) -> Response:
     admin = login_link.admin_for(session, claims) if claims else None
     if admin is None:
         raise Problem(410, *DEAD_LINK)
-    return signin.link_page(request, admin, views.org_name(session, admin.org_id), token)
+    org_name = views.org_name(session, admin.org_id)
+    return signin.link_page(request, admin=admin, org_name=org_name, token=token)
 
 
 @router.post("/login/link/{token}", dependencies=[ClientAddressLimit])
@@ -55,7 +57,7 @@ def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     claims = login_link.read_token(token)
     admin = login_link.admin_for(session, claims) if claims else None
     if claims is None or admin is None:

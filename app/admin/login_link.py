@@ -49,10 +49,6 @@ class LinkClaims:
     tok: str  # fingerprint of the token's hash: a rotated-away or replaced token fails it
 
 
-def enabled() -> bool:
-    return bool(get_settings().smtp_host)
-
-
 def make_token(admin: AdminToken, *, now: float | None = None) -> str:
     claims = LinkClaims(
         admin=admin.id,

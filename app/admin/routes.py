@@ -35,7 +35,7 @@ from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
 from app.audit.views import Flushed, public_event
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
-from app.dashboard import session as shared
+from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import DashboardRoute, Problem, see_other
 from app.http.deps import SessionDep
 from app.models import AdminToken
@@ -90,7 +90,7 @@ def login(
     request: Request, session: SessionDep, token: TextField = "", login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     row = _admin_for_token(session, token)
     if row is None:
         error = "That token is not recognised. Paste the whole jgadm_… admin token."
@@ -101,14 +101,7 @@ def login(
 @router.post("/logout")
 def logout(user: PostingAdmin) -> Response:
     admin_sessions.log_out(user.state)
-    response = see_other(admin_sessions.LOGIN_PATH)
-    response.delete_cookie(
-        admin_sessions.COOKIE,
-        path=admin_sessions.PATH,
-        secure=shared.secure_cookies(),
-        httponly=True,
-    )
-    return response
+    return signin.DOOR.close(admin_sessions.LOGIN_PATH)
 
 
 # --- overview -------------------------------------------------------------------------------

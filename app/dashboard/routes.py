@@ -19,6 +19,7 @@ from app.core.db import undo_on_error
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
+from app.dashboard.door import FORM_EXPIRED_TEXT, links_enabled
 from app.dashboard.pages import (
     CHANNEL,
     HERE,
@@ -74,7 +75,7 @@ def login(
     next: TextField = "",
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, next_url=next, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, next_url=next, error=FORM_EXPIRED_TEXT, status=403)
     approver = signin.approver_for_token(session, token)
     if approver is None:
         error = "That token is not recognised. Paste the whole jgapr_… approver token."
@@ -90,10 +91,10 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not login_link.enabled():
+    if not links_enabled():
         raise Problem(404, "Sign-in links are not available", "Sign in with your approver token.")
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     messages = signin.link_messages(session, email)
     if messages:
         background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
@@ -113,7 +114,7 @@ def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     claims, approver = signin.link_approver(session, token)
     if not login_link.use_once(claims):
         raise Problem(409, "This link was already used", "Ask for a new one on the sign-in page.")
@@ -123,11 +124,7 @@ def link_sign_in(
 @router.post("/logout")
 def logout(user: PostingUser) -> Response:
     sessions.log_out(user.state)
-    response = see_other("/dashboard/login")
-    response.delete_cookie(
-        sessions.COOKIE, path="/dashboard", secure=sessions.secure_cookies(), httponly=True
-    )
-    return response
+    return signin.DOOR.close("/dashboard/login")
 
 
 # --- pending requests -----------------------------------------------------------------------
