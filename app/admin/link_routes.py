@@ -1,13 +1,14 @@
 """The emailed sign-in link's routes: ask for a link, see whom it signs in, use it once."""
 
 import logging
+from email.message import EmailMessage
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
 from app.admin import login_link, signin, views
-from app.dashboard.door import FORM_EXPIRED_TEXT, links_enabled
+from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import DashboardRoute, Problem
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
@@ -27,18 +28,14 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not links_enabled():
-        raise Problem(404, "Sign-in links are not available", "Sign in with your admin token.")
-    if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
-    try:
-        messages = login_link.messages_for(session, email[:400])
-    except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
-        log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
-        messages = []
-    if messages:
-        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
-    return signin.login_page(request, notice=signin.LINK_NOTICE)
+    def messages() -> list[EmailMessage]:
+        try:
+            return login_link.messages_for(session, email[:400])
+        except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
+            log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
+            return []
+
+    return signin.DOOR.email_links(request, background, login_csrf, messages)
 
 
 @router.get("/login/link/{token}")

@@ -12,7 +12,6 @@ from app.audit import service as audit
 from app.dashboard.door import SignInDoor
 from app.models import AdminToken
 
-LINK_NOTICE = "If that address belongs to an admin, a sign-in link is on its way."
 DOOR = SignInDoor(
     cookie=admin_sessions.COOKIE,
     login_cookie=admin_sessions.LOGIN_COOKIE,
@@ -21,6 +20,7 @@ DOOR = SignInDoor(
     render=views.render,
     login_template="admin_login.html",
     link_template="admin_login_link.html",
+    token_name="admin",
 )
 login_page, link_page, form_checked = DOOR.login_page, DOOR.link_page, DOOR.form_checked
 

@@ -9,13 +9,15 @@ yet to hold a CSRF token).
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.dashboard import login_link
 from app.dashboard import session as sessions
-from app.dashboard.pages import check_origin, see_other
+from app.dashboard.pages import Problem, check_origin, see_other
 from app.settings import get_settings
 
 FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
@@ -35,6 +37,7 @@ class SignInDoor:
     render: Callable[..., HTMLResponse]
     login_template: str
     link_template: str
+    token_name: str  # "approver", "admin": the token one signs in with
 
     def _cookie_options(self, max_age: int) -> dict[str, Any]:
         return sessions.cookie_options(max_age, path=self.path)
@@ -63,6 +66,26 @@ class SignInDoor:
         return self._with_nonce(
             lambda nonce: self.render(request, self.link_template, {"login_csrf": nonce, **shown})
         )
+
+    def email_links(
+        self,
+        request: Request,
+        background: BackgroundTasks,
+        login_csrf: str,
+        messages: Callable[[], list[EmailMessage]],
+    ) -> Response:
+        """ "Email me a link": the same page whether or not the address is known; the links
+        (`messages`) leave after the response, for a slow SMTP server never shows in it."""
+        if not links_enabled():
+            hint = f"Sign in with your {self.token_name} token."
+            raise Problem(404, "Sign-in links are not available", hint)
+        if not self.form_checked(request, login_csrf):
+            return self.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
+        found = messages()
+        if found:
+            background.add_task(login_link.send, found)
+        notice = f"If that address belongs to an {self.token_name}, a sign-in link is on its way."
+        return self.login_page(request, notice=notice)
 
     def form_checked(self, request: Request, login_csrf: str) -> bool:
         """A posted sign-in form from our own page, within the nonce's lifetime."""

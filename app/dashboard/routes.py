@@ -19,7 +19,7 @@ from app.core.db import undo_on_error
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
-from app.dashboard.door import FORM_EXPIRED_TEXT, links_enabled
+from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import (
     CHANNEL,
     HERE,
@@ -91,15 +91,8 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not links_enabled():
-        raise Problem(404, "Sign-in links are not available", "Sign in with your approver token.")
-    if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
-    messages = signin.link_messages(session, email)
-    if messages:
-        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
-    notice = "If that address belongs to an approver, a sign-in link is on its way."
-    return signin.login_page(request, notice=notice)
+    messages = lambda: signin.link_messages(session, email)  # noqa: E731
+    return signin.DOOR.email_links(request, background, login_csrf, messages)
 
 
 @router.get("/login/link/{token}")

@@ -25,6 +25,7 @@ DOOR = SignInDoor(
     render=render,
     login_template="dashboard_login.html",
     link_template="dashboard_login_link.html",
+    token_name="approver",
 )
 form_checked = DOOR.form_checked
 
