@@ -9,10 +9,10 @@ Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the A
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
@@ -36,7 +36,7 @@ from app.audit import chain_state
 from app.audit.views import Flushed, public_event
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
 from app.dashboard.door import FORM_EXPIRED_TEXT
-from app.dashboard.pages import DashboardRoute, Problem, see_other
+from app.dashboard.pages import DashboardRoute, Problem, read_since, see_other
 from app.http.deps import SessionDep
 from app.models import AdminToken
 
@@ -122,20 +122,14 @@ def overview(
 # --- audit ----------------------------------------------------------------------------------
 
 
-def _audit_query(actor: str, action: str, since: str, before: str) -> views.AuditQuery:
-    try:
-        when = datetime.fromisoformat(since.strip()) if since.strip() else None
-    except ValueError:
-        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    page_from = whole_number(before)
+def _audit_filters(actor: str = "", action: str = "", since: str = "") -> views.AuditQuery:
+    """The audit trail's filters, as the page's form (and its export links) send them."""
     return views.AuditQuery(
-        actor=actor.strip()[:200],
-        action=action.strip()[:64],
-        since=when,
-        before=page_from if isinstance(page_from, int) else None,  # a bad cursor: the first page
+        actor=actor.strip()[:200], action=action.strip()[:64], since=read_since(since)
     )
+
+
+AuditFilters = Annotated[views.AuditQuery, Depends(_audit_filters)]
 
 
 @router.get("/audit")
@@ -144,13 +138,12 @@ def audit_page(
     request: Request,
     session: SessionDep,
     user: CurrentAdminUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
+    filters: AuditFilters,
     before: str = "",
     verify: str = "",
 ) -> HTMLResponse:
-    query = _audit_query(actor, action, since, before)
+    page_from = whole_number(before)  # a cursor that is not a number: the first page
+    query = replace(filters, before=page_from if isinstance(page_from, int) else None)
     rows, next_before = views.audit_page(session, user.org_id, query)
     context = {
         "page": "audit",
@@ -168,14 +161,11 @@ def audit_export(
     fmt: str,
     session: SessionDep,
     user: CurrentAdminUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
+    filters: AuditFilters,
 ) -> Response:
     if fmt not in ("csv", "json"):
         raise Problem(404, "No such export", "Export as CSV or JSON.")
-    query = _audit_query(actor, action, since, "")
-    rows, _next = views.audit_page(session, user.org_id, query, limit=EXPORT_LIMIT)
+    rows, _next = views.audit_page(session, user.org_id, filters, limit=EXPORT_LIMIT)
     events = [public_event(e) for e in rows]
     headers = {"Content-Disposition": f'attachment; filename="audit-{user.org_id}.{fmt}"'}
     if fmt == "json":

@@ -8,6 +8,7 @@ through a write rolls back itself before rendering its error.
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -99,6 +100,19 @@ def render(
 def problem_page(request: Request, problem: Problem) -> HTMLResponse:
     context = {"title": problem.title, "text": problem.text}
     return render(request, "dashboard_error.html", context, status=problem.status)
+
+
+def read_since(raw: str) -> datetime | None:
+    """A page's "since" filter: an ISO date or date-time (as a datetime-local input sends it),
+    read as UTC; left empty, None."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def safe_next(target: str | None) -> str:

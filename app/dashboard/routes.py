@@ -5,7 +5,6 @@ list current over the WebSocket. Page data lives in app.dashboard.views, session
 app.dashboard.session, rendering and refusals in app.dashboard.pages.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -28,6 +27,7 @@ from app.dashboard.pages import (
     DashboardUser,
     PostingUser,
     Problem,
+    read_since,
     render,
     safe_next,
     see_other,
@@ -240,15 +240,6 @@ def _limit(raw: str, default: int) -> int:
     return min(max(int(text), 1), views.MAX_ROWS)
 
 
-def _since(raw: str) -> datetime | None:
-    """An ISO date or date-time (as a datetime-local input sends it), read as UTC."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @router.get("/history")
 def history_page(
     request: Request,
@@ -289,7 +280,7 @@ def audit_page(
     filters = views.AuditFilters(
         actor=actor.strip()[:MAX_FILTER_CHARS],
         action=action.strip()[:MAX_FILTER_CHARS],
-        since=_since(since) if since.strip() else None,
+        since=read_since(since),
         limit=_limit(limit, 100),
     )
     rows = views.audit_trail(session, user.approver, filters)
