@@ -39,7 +39,7 @@ def add_approver(
     session: SessionDep,
     user: PostingAdmin,
     typed: Annotated[ApproverForm, Form()],
-) -> HTMLResponse:
+) -> Response:
     def call() -> approver_service.CreatedApprover:
         body = body_of(
             ApproverIn,

@@ -3,8 +3,8 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, select
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
 
 from app.admin.forms import PageForm
 from app.admin.pages import FormPage
@@ -24,7 +24,7 @@ class TokenForm(PageForm):
 
 def _tokens(session: Session, user: AdminUser) -> dict[str, Any]:
     stmt = select(AdminToken).where(AdminToken.org_id == user.org_id)
-    return {"tokens": session.exec(stmt.order_by(AdminToken.created_at)).all()}
+    return {"tokens": session.exec(stmt.order_by(col(AdminToken.created_at))).all()}
 
 
 TOKENS = FormPage("tokens", _tokens)
@@ -34,7 +34,7 @@ TOKENS.serve(router)
 @router.post("/tokens")
 def create_token(
     request: Request, session: SessionDep, user: PostingAdmin, typed: Annotated[TokenForm, Form()]
-) -> HTMLResponse:
+) -> Response:
     def call() -> orgs.IssuedAdminToken:
         return orgs.create_admin_token(
             session,
