@@ -7,19 +7,16 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from app.admin.forms import FormState, attempt
-from app.admin.session import AdminUser
 from app.audit import chain_state
 from app.audit import service as audit
 from app.authz import policies
 from app.dashboard.pages import HERE as DASHBOARD
-from app.dashboard.pages import security_headers, short_id
+from app.dashboard.pages import page_renderer, short_id
 from app.dashboard.views import when
 from app.models import Agent, AuditEvent, JitRequest, Org
 
@@ -33,18 +30,7 @@ PAGE_SIZE = 50
 AGENT_PAGE_SIZE = 50
 
 
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user: AdminUser | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status, headers=security_headers()
-    )
+render = page_renderer(templates)
 
 
 def org_name(session: Session, org_id: str) -> str:

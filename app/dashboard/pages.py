@@ -83,18 +83,27 @@ class Problem(Exception):
         self.status, self.title, self.text = status, title, text
 
 
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user: DashboardUser | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status, headers=security_headers()
-    )
+def page_renderer(folder: Jinja2Templates) -> Callable[..., HTMLResponse]:
+    """render() for a portal's templates (the dashboard's, the admin portal's): the page with
+    these security headers, and the signed-in user (any with .state.csrf) and its CSRF token."""
+
+    def render(
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        *,
+        user: Any = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
+        return folder.TemplateResponse(
+            request, name, ctx, status_code=status, headers=security_headers()
+        )
+
+    return render
+
+
+render = page_renderer(templates)
 
 
 def problem_page(request: Request, problem: Problem) -> HTMLResponse:
