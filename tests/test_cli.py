@@ -263,6 +263,59 @@ def test_approvers_commands_name_the_real_problem(client, org):
     )
 
 
+def test_policies_set_takes_the_slack_and_webhook_settings_by_their_flags(client, org):
+    # given an approver
+    approver = json.loads(
+        cli("approvers", "add", "--org", org.org_id, "--email", "p@example.com").stdout
+    )
+    # when a JIT policy is set with Slack's channel and the webhook's URL
+    setting = cli(
+        "policies", "set", "--org", org.org_id, "payments.refund", "--mode", "jit",
+        "--approver", approver["approver_id"], "--channel", "slack", "--channel", "webhook",
+        "--slack-channel", "#approvals", "--webhook-url", "https://hooks.example.com/jit",
+    )  # fmt: skip
+    # then the policy holds both, as the API shows them
+    assert setting.exit_code == 0, setting.output
+    policy = json.loads(setting.stdout)
+    assert (policy["slack_channel"], policy["webhook_url"]) == (
+        "#approvals",
+        "https://hooks.example.com/jit",
+    )
+    # and a setting the channel refuses is a one-line error naming it
+    refused = cli(
+        "policies", "set", "--org", org.org_id, "payments.refund", "--mode", "jit",
+        "--approver", approver["approver_id"], "--webhook-url", "not a url",
+    )  # fmt: skip
+    assert_one_line_error(refused, "webhook_url")
+
+
+def test_policies_set_offers_every_registered_channels_setting(client, org):
+    from typing import ClassVar
+
+    from notifiers import registry
+    from notifiers.base import ChannelSettings
+
+    class PagerSettings(ChannelSettings):
+        slug: ClassVar[str] = "pager"
+        pager_team: str | None = None
+
+    # given a channel registered with a setting of its own
+    previous = registry.register("pager", lambda: registry.get_notifier("log"), PagerSettings)
+    try:
+        # when a policy is set with the flag named after that setting
+        setting = cli(
+            "policies", "set", "--org", org.org_id, "reports.export", "--mode", "standing",
+            "--channel", "pager", "--pager-team", "ops",
+        )  # fmt: skip
+        help_text = cli("policies", "set", "--help").output
+    finally:
+        registry.restore("pager", previous)
+    # then the policy stores it, and the help lists it, with no edit to the command
+    assert setting.exit_code == 0, setting.output
+    assert json.loads(setting.stdout)["pager_team"] == "ops"
+    assert "--pager-team" in help_text
+
+
 def test_version_and_every_command_has_help():
     import click
 

@@ -2,21 +2,27 @@
 key rotation.
 """
 
-from fastapi import APIRouter, Request
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
+    JWKS_ALIASES,
     FormState,
+    PageForm,
     TextField,
     attempt,
     body_of,
-    json_object,
+    jwks_fields,
     optional,
     whole_number,
     words,
 )
+from app.admin.pages import FormPage
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
@@ -26,88 +32,55 @@ from app.identity.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegist
 
 router = APIRouter(route_class=DashboardRoute)
 BUDGET_FIELDS = ("requests_per_minute", "jit_requests_per_hour", "max_pending_jit")
-JWKS_ALIASES = {"keys[": "jwks", "kid": "jwks", "key ": "jwks", "keys ": "jwks"}
 
 
-def _agents_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    *,
-    q: str = "",
-    after: str = "",
-    form: FormState | None = None,
-    status: int = 200,
-) -> HTMLResponse:
+class AgentForm(PageForm):
+    name: str = ""
+    capabilities: str = ""
+    jwks_source: str = "paste"
+    jwks: str = ""
+    jwks_uri: str = ""
+    owner: str = ""
+    description: str = ""
+
+
+def _agents(session: Session, user: AdminUser, q: str = "", after: str = "") -> dict[str, Any]:
     shown, next_after = views.agents_page(session, user.org_id, q=q, after=after)
-    form = form or FormState(values={"jwks_source": "paste"})
-    context = {
-        "page": "agents",
-        "agents": shown,
-        "q": q,
-        "after": after,
-        "next_after": next_after,
-        "form": form,
-    }
-    return views.render(request, "admin_agents.html", context, user=user, status=status)
+    return {"agents": shown, "q": q, "after": after, "next_after": next_after}
+
+
+AGENTS = FormPage("agents", _agents, blank={"jwks_source": "paste"})
 
 
 @router.get("/agents")
 def agents_page(
     request: Request, session: SessionDep, user: CurrentAdminUser, q: str = "", after: str = ""
 ) -> HTMLResponse:
-    return _agents_page(request, session, user, q=q[:200], after=after[:63])
-
-
-def _registration(values: dict[str, str]) -> AgentRegister:
-    by_url = values["jwks_source"] == "url"
-    data = {
-        "name": values["name"].strip(),
-        "capabilities": words(values["capabilities"]),
-        "jwks": None if by_url else json_object("jwks", values["jwks"]),
-        "jwks_uri": optional(values["jwks_uri"]) if by_url else None,
-        "owner": optional(values["owner"]),
-        "description": optional(values["description"]),
-    }
-    return body_of(AgentRegister, data)
+    listing = _agents(session, user, q=q[:200], after=after[:63])
+    return AGENTS.render(request, session, user, listing=listing)
 
 
 @router.post("/agents")
 def register_agent(
-    request: Request,
-    session: SessionDep,
-    user: PostingAdmin,
-    name: TextField = "",
-    capabilities: TextField = "",
-    jwks_source: TextField = "paste",
-    jwks: TextField = "",
-    jwks_uri: TextField = "",
-    owner: TextField = "",
-    description: TextField = "",
+    request: Request, session: SessionDep, user: PostingAdmin, typed: Annotated[AgentForm, Form()]
 ) -> Response:
-    form = FormState(
-        values={
-            "name": name,
-            "capabilities": capabilities,
-            "jwks_source": jwks_source,
-            "jwks": jwks,
-            "jwks_uri": jwks_uri,
-            "owner": owner,
-            "description": description,
-        }
-    )
-
     def register() -> str:
-        body = _registration(form.values)
+        data = {
+            "name": typed.name.strip(),
+            "capabilities": words(typed.capabilities),
+            **jwks_fields(typed.jwks_source, typed.jwks, typed.jwks_uri),
+            "owner": optional(typed.owner),
+            "description": optional(typed.description),
+        }
+        body = body_of(AgentRegister, data)
         agent, _kids = agents.register(
             session, org_id=user.org_id, actor=user.token.id, **body.model_dump()
         )
         return agent.id
 
-    agent_id = attempt(session, form, register, JWKS_ALIASES)
-    if agent_id is None:
-        return _agents_page(request, session, user, form=form, status=422)
-    return see_other(f"/admin/agents/{agent_id}?done=registered")
+    form = typed.state()
+    done = lambda agent_id: f"/admin/agents/{agent_id}?done=registered"  # noqa: E731
+    return AGENTS.submit(request, session, user, form, register, aliases=JWKS_ALIASES, done=done)
 
 
 def _agent_page(
@@ -152,7 +125,24 @@ def agent_page(
     return _agent_page(request, session, user, agent_id, notice=notice)
 
 
-def _patch(session: Session, user: AdminUser, agent_id: str, form: FormState, data: dict) -> bool:
+def _save(
+    request: Request,
+    session: Session,
+    user: AdminUser,
+    agent_id: str,
+    form: FormState,
+    call: Callable[[], Any],
+    aliases: dict[str, str] | None = None,
+) -> Response:
+    """A change on the agent's page: saved, or the page again with the errors (422)."""
+    if attempt(session, form, call, aliases) is None:
+        return _agent_page(request, session, user, agent_id, form=form, status=422)
+    return see_other(f"/admin/agents/{agent_id}?done=saved")
+
+
+def _patch(session: Session, user: AdminUser, agent_id: str, data: dict) -> Callable[[], bool]:
+    """The API's PATCH /agents/{id}, for _save."""
+
     def call() -> bool:
         body = body_of(AgentPatch, data)
         agents.update(
@@ -164,7 +154,7 @@ def _patch(session: Session, user: AdminUser, agent_id: str, form: FormState, da
         )
         return True
 
-    return attempt(session, form, call) is not None
+    return call
 
 
 @router.post("/agents/{agent_id}/status")
@@ -172,9 +162,16 @@ def agent_status(
     request: Request, agent_id: str, session: SessionDep, user: PostingAdmin, status: TextField = ""
 ) -> Response:
     form = FormState(values={"status": status})
-    if not _patch(session, user, agent_id, form, {"status": status}):
-        return _agent_page(request, session, user, agent_id, form=form, status=422)
-    return see_other(f"/admin/agents/{agent_id}?done=saved")
+    call = _patch(session, user, agent_id, {"status": status})
+    return _save(request, session, user, agent_id, form, call)
+
+
+class SettingsForm(PageForm):
+    capabilities: str = ""
+    owner: str = ""
+    requests_per_minute: str = ""
+    jit_requests_per_hour: str = ""
+    max_pending_jit: str = ""
 
 
 @router.post("/agents/{agent_id}/settings")
@@ -183,25 +180,24 @@ def agent_settings(
     agent_id: str,
     session: SessionDep,
     user: PostingAdmin,
-    capabilities: TextField = "",
-    owner: TextField = "",
-    requests_per_minute: TextField = "",
-    jit_requests_per_hour: TextField = "",
-    max_pending_jit: TextField = "",
+    typed: Annotated[SettingsForm, Form()],
 ) -> Response:
-    budget_values = {
-        "requests_per_minute": requests_per_minute,
-        "jit_requests_per_hour": jit_requests_per_hour,
-        "max_pending_jit": max_pending_jit,
+    form = typed.state()
+    form.values["budget"] = ""  # where an error about the budget as a whole is shown
+    typed_budget = typed.model_dump(include=set(BUDGET_FIELDS))
+    budget = {k: whole_number(v) if v.strip() else None for k, v in typed_budget.items()}
+    data = {
+        "capabilities": words(typed.capabilities),
+        "owner": optional(typed.owner),
+        "budget": budget,
     }
-    form = FormState(
-        values={"capabilities": capabilities, "owner": owner, **budget_values, "budget": ""}
-    )
-    budget = {k: whole_number(v) if v.strip() else None for k, v in budget_values.items()}
-    data = {"capabilities": words(capabilities), "owner": optional(owner), "budget": budget}
-    if not _patch(session, user, agent_id, form, data):
-        return _agent_page(request, session, user, agent_id, form=form, status=422)
-    return see_other(f"/admin/agents/{agent_id}?done=saved")
+    return _save(request, session, user, agent_id, form, _patch(session, user, agent_id, data))
+
+
+class KeysForm(PageForm):
+    jwks_source: str = "paste"
+    jwks: str = ""
+    jwks_uri: str = ""
 
 
 @router.post("/agents/{agent_id}/keys")
@@ -210,19 +206,10 @@ def rotate_keys(
     agent_id: str,
     session: SessionDep,
     user: PostingAdmin,
-    jwks_source: TextField = "paste",
-    jwks: TextField = "",
-    jwks_uri: TextField = "",
+    typed: Annotated[KeysForm, Form()],
 ) -> Response:
-    form = FormState(values={"jwks_source": jwks_source, "jwks": jwks, "jwks_uri": jwks_uri})
-
     def call() -> bool:
-        by_url = jwks_source == "url"
-        data = {
-            "jwks": None if by_url else json_object("jwks", jwks),
-            "jwks_uri": optional(jwks_uri) if by_url else None,
-        }
-        body = body_of(AgentJwks, data)
+        body = body_of(AgentJwks, jwks_fields(typed.jwks_source, typed.jwks, typed.jwks_uri))
         agents.rotate_keys(
             session,
             org_id=user.org_id,
@@ -233,6 +220,4 @@ def rotate_keys(
         )
         return True
 
-    if attempt(session, form, call, JWKS_ALIASES) is None:
-        return _agent_page(request, session, user, agent_id, form=form, status=422)
-    return see_other(f"/admin/agents/{agent_id}?done=saved")
+    return _save(request, session, user, agent_id, typed.state(), call, JWKS_ALIASES)

@@ -1,19 +1,14 @@
 """Admin pages for approvers: add (the token shown once), disable, rotate the token."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.admin import views
-from app.admin.forms import (
-    FormState,
-    TextField,
-    attempt,
-    body_of,
-    optional,
-    words,
-)
-from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
+from app.admin.forms import PageForm, TextField, body_of, optional, words
+from app.admin.pages import FormPage
+from app.admin.session import AdminUser, PostingAdmin
 from app.approvers import lifecycle
 from app.approvers import service as approver_service
 from app.approvers.schemas import ApproverIn
@@ -23,27 +18,19 @@ from app.http.deps import SessionDep
 router = APIRouter(route_class=DashboardRoute)
 
 
-def _approvers_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    *,
-    form: FormState | None = None,
-    issued: approver_service.CreatedApprover | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    context = {
-        "page": "approvers",
-        "approvers": approver_service.list_approvers(session, org_id=user.org_id),
-        "form": form or FormState(),
-        "issued": issued,
-    }
-    return views.render(request, "admin_approvers.html", context, user=user, status=status)
+class ApproverForm(PageForm):
+    email: str = ""
+    name: str = ""
+    slack_user_id: str = ""
+    groups: str = ""
 
 
-@router.get("/approvers")
-def approvers_page(request: Request, session: SessionDep, user: CurrentAdminUser) -> HTMLResponse:
-    return _approvers_page(request, session, user)
+def _approvers(session: Session, user: AdminUser) -> dict[str, Any]:
+    return {"approvers": approver_service.list_approvers(session, org_id=user.org_id)}
+
+
+APPROVERS = FormPage("approvers", _approvers)
+APPROVERS.serve(router)
 
 
 @router.post("/approvers")
@@ -51,33 +38,23 @@ def add_approver(
     request: Request,
     session: SessionDep,
     user: PostingAdmin,
-    email: TextField = "",
-    name: TextField = "",
-    slack_user_id: TextField = "",
-    groups: TextField = "",
-) -> HTMLResponse:
-    form = FormState(
-        values={"email": email, "name": name, "slack_user_id": slack_user_id, "groups": groups}
-    )
-
+    typed: Annotated[ApproverForm, Form()],
+) -> Response:
     def call() -> approver_service.CreatedApprover:
         body = body_of(
             ApproverIn,
             {
-                "email": email.strip(),
-                "name": optional(name),
-                "slack_user_id": optional(slack_user_id),
-                "groups": words(groups),
+                "email": typed.email.strip(),
+                "name": optional(typed.name),
+                "slack_user_id": optional(typed.slack_user_id),
+                "groups": words(typed.groups),
             },
         )
         return approver_service.create(
             session, org_id=user.org_id, actor=user.token.id, **body.model_dump()
         )
 
-    issued = attempt(session, form, call)
-    if issued is None:
-        return _approvers_page(request, session, user, form=form, status=422)
-    return _approvers_page(request, session, user, issued=issued, status=201)
+    return APPROVERS.submit(request, session, user, typed.state(), call, shown_once=True)
 
 
 @router.post("/approvers/{approver_id}/status")
@@ -91,7 +68,7 @@ def approver_status(
         changes={"status": status},
         actor=user.token.id,
     )
-    return see_other("/admin/approvers")
+    return see_other(APPROVERS.path)
 
 
 @router.post("/approvers/{approver_id}/rotate")
@@ -101,4 +78,4 @@ def rotate_approver(
     issued = lifecycle.rotate_token(
         session, org_id=user.org_id, approver_id=approver_id[:64], actor=user.token.id
     )
-    return _approvers_page(request, session, user, issued=issued)
+    return APPROVERS.render(request, session, user, issued=issued)

@@ -22,6 +22,8 @@ from app.core.errors import JitgateError
 FORM = "_form"  # an error about the form as a whole, shown above it
 TextField = Annotated[str, Form()]  # a page's form field as typed
 ListField = Annotated[list[str] | None, Form()]  # checkboxes sharing a name
+# Errors about a pasted JWKS name its parts (keys[0], kid): they belong next to the JWKS box.
+JWKS_ALIASES = {"keys[": "jwks", "kid": "jwks", "key ": "jwks", "keys ": "jwks"}
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
@@ -44,6 +46,14 @@ class FormState:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class PageForm(BaseModel):
+    """A page's form as posted (a route takes it as `Annotated[TheForm, Form()]`): its fields in
+    the order the page shows them, each as typed; one left out takes its default."""
+
+    def state(self) -> FormState:
+        return FormState(values=self.model_dump())
 
 
 def words(raw: str) -> list[str]:
@@ -70,6 +80,15 @@ def json_object(name: str, raw: str) -> Any:
         raise FieldError(name, f"{name} is not valid JSON: {exc}") from None
     except RecursionError:  # nested deeper than the parser's stack
         raise FieldError(name, f"{name} is nested too deeply.") from None
+
+
+def jwks_fields(source: str, jwks: str, jwks_uri: str) -> dict[str, Any]:
+    """A pasted JWKS or a JWKS URL, as the page's radio buttons chose (the other one None)."""
+    by_url = source == "url"
+    return {
+        "jwks": None if by_url else json_object("jwks", jwks),
+        "jwks_uri": optional(jwks_uri) if by_url else None,
+    }
 
 
 def body_of(model: type[B], data: dict[str, Any]) -> B:

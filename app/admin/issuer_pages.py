@@ -6,15 +6,23 @@ issuers.py); a refusal re-renders the page with the API's error text next to the
 fault and what the admin typed.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app.admin import views
-from app.admin.agent_pages import JWKS_ALIASES
-from app.admin.forms import FormState, attempt, body_of, json_object, optional, words
+from app.admin.forms import (
+    JWKS_ALIASES,
+    PageForm,
+    body_of,
+    json_object,
+    jwks_fields,
+    optional,
+    words,
+)
+from app.admin.pages import FormPage
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.dashboard.pages import DashboardRoute, see_other
 from app.http.deps import SessionDep
@@ -23,35 +31,33 @@ from app.identity.schemas import IssuerIn, RuleIn
 from app.models import Agent
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
-ISSUER_DEFAULTS = {"kind": "workload", "subject_claim": "sub", "jwks_source": "url"}
 RULE_ALIASES = {"trusted issuer": "issuer_id", "workload issuer": "issuer_id"}
 
 
 # --- trusted issuers ------------------------------------------------------------------------
 
 
-def _issuers_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    *,
-    form: FormState | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    context = {
-        "page": "issuers",
+class IssuerForm(PageForm):
+    issuer: str = ""
+    kind: str = ""
+    name: str = ""
+    audiences: str = ""
+    subject_claim: str = "sub"
+    jwks_source: str = "url"
+    jwks: str = ""
+    jwks_uri: str = ""
+
+
+def _issuers(session: Session, user: AdminUser) -> dict[str, Any]:
+    return {
         "issuers": issuers.list_issuers(session, org_id=user.org_id),
         "kinds": issuers.KINDS,
         "subject_claims": issuers.SUBJECT_CLAIMS,
-        "form": form or FormState(values=dict(ISSUER_DEFAULTS)),
     }
-    return views.render(request, "admin_issuers.html", context, user=user, status=status)
 
 
-@router.get("/issuers")
-def issuers_page(request: Request, session: SessionDep, user: CurrentAdminUser) -> HTMLResponse:
-    return _issuers_page(request, session, user)
+ISSUERS = FormPage("issuers", _issuers, blank=IssuerForm(kind="workload").model_dump())
+ISSUERS.serve(router)
 
 
 @router.post("/issuers")
@@ -59,46 +65,22 @@ def add_issuer(
     request: Request,
     session: SessionDep,
     user: PostingAdmin,
-    issuer: TextField = "",
-    kind: TextField = "",
-    name: TextField = "",
-    audiences: TextField = "",
-    subject_claim: TextField = "sub",
-    jwks_source: TextField = "url",
-    jwks: TextField = "",
-    jwks_uri: TextField = "",
+    typed: Annotated[IssuerForm, Form()],
 ) -> Response:
-    form = FormState(
-        values={
-            "issuer": issuer,
-            "kind": kind,
-            "name": name,
-            "audiences": audiences,
-            "subject_claim": subject_claim,
-            "jwks_source": jwks_source,
-            "jwks": jwks,
-            "jwks_uri": jwks_uri,
-        }
-    )
-
     def call() -> bool:
-        by_url = jwks_source == "url"
         data = {
-            "issuer": issuer.strip(),
-            "kind": kind,
-            "name": optional(name),
-            "audiences": words(audiences),
-            "subject_claim": subject_claim,
-            "jwks": None if by_url else json_object("jwks", jwks),
-            "jwks_uri": optional(jwks_uri) if by_url else None,
+            "issuer": typed.issuer.strip(),
+            "kind": typed.kind,
+            "name": optional(typed.name),
+            "audiences": words(typed.audiences),
+            "subject_claim": typed.subject_claim,
+            **jwks_fields(typed.jwks_source, typed.jwks, typed.jwks_uri),
         }
         body = body_of(IssuerIn, data)
         issuers.create_issuer(session, org_id=user.org_id, actor=user.token.id, **body.model_dump())
         return True
 
-    if attempt(session, form, call, JWKS_ALIASES) is None:
-        return _issuers_page(request, session, user, form=form, status=422)
-    return see_other("/admin/issuers")
+    return ISSUERS.submit(request, session, user, typed.state(), call, aliases=JWKS_ALIASES)
 
 
 @router.post("/issuers/{issuer_id}/delete")
@@ -106,85 +88,68 @@ def delete_issuer(issuer_id: str, session: SessionDep, user: PostingAdmin) -> Re
     issuers.delete_issuer(
         session, org_id=user.org_id, issuer_id=issuer_id[:64], actor=user.token.id
     )
-    return see_other("/admin/issuers")
+    return see_other(ISSUERS.path)
 
 
 # --- federation rules -----------------------------------------------------------------------
 
 
-def _federation_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    *,
-    form: FormState | None = None,
-    status: int = 200,
-) -> HTMLResponse:
+class RuleForm(PageForm):
+    agent: str = ""
+    issuer_id: str = ""
+    subject: str = ""
+    claims: str = ""
+
+
+def _federation(session: Session, user: AdminUser) -> dict[str, Any]:
     trusted = issuers.list_issuers(session, org_id=user.org_id)
     rules = issuers.list_org_rules(session, org_id=user.org_id)
     agent_ids = {r.agent_id for r in rules}
     stmt = select(Agent.id, Agent.name).where(col(Agent.id).in_(agent_ids))
     names = dict(session.exec(stmt).all()) if agent_ids else {}
-    context = {
-        "page": "federation",
+    return {
         "rules": rules,
         "agent_names": names,
         "issuers_by_id": {i.id: i for i in trusted},
         "workload_issuers": [i for i in trusted if i.kind == "workload"],
-        "form": form or FormState(),
     }
-    return views.render(request, "admin_federation.html", context, user=user, status=status)
+
+
+FEDERATION = FormPage("federation", _federation)
 
 
 @router.get("/federation")
 def federation_page(
     request: Request, session: SessionDep, user: CurrentAdminUser, agent: str = ""
-) -> HTMLResponse:
-    return _federation_page(request, session, user, form=FormState(values={"agent": agent[:64]}))
-
-
-def _agent_id(session: Session, org_id: str, typed: str) -> str:
-    """An agent by id, or by the name the agents page shows (an unknown name is left as typed
-    for the service to refuse in its own words)."""
-    if typed.startswith("agt_"):
-        return typed
-    stmt = select(Agent.id).where(Agent.org_id == org_id, Agent.name == typed[:63])
-    return session.exec(stmt).first() or typed[:64]
+) -> Response:
+    form = RuleForm(agent=agent[:64]).state()
+    return FEDERATION.render(request, session, user, form=form)
 
 
 @router.post("/federation")
 def add_rule(
-    request: Request,
-    session: SessionDep,
-    user: PostingAdmin,
-    agent: TextField = "",
-    issuer_id: TextField = "",
-    subject: TextField = "",
-    claims: TextField = "",
+    request: Request, session: SessionDep, user: PostingAdmin, typed: Annotated[RuleForm, Form()]
 ) -> Response:
-    form = FormState(
-        values={"agent": agent, "issuer_id": issuer_id, "subject": subject, "claims": claims}
-    )
+    agent = typed.agent.strip()
 
     def call() -> bool:
         data = {
-            "issuer_id": issuer_id,
-            "subject": subject.strip(),
-            "claims": json_object("claims", claims) if claims.strip() else None,
+            "issuer_id": typed.issuer_id,
+            "subject": typed.subject.strip(),
+            "claims": json_object("claims", typed.claims) if typed.claims.strip() else None,
         }
         body = body_of(RuleIn, data)
         issuers.create_rule(
             session,
             org_id=user.org_id,
-            agent_id=_agent_id(session, user.org_id, agent.strip()),
+            # an unknown name is left as typed, for the service to refuse in its own words
+            agent_id=views.agent_id_for(session, user.org_id, agent) or agent[:64],
             actor=user.token.id,
             **body.model_dump(),
         )
         return True
 
-    if attempt(session, form, call, RULE_ALIASES) is None:
-        return _federation_page(request, session, user, form=form, status=422)
-    return see_other("/admin/federation")
+    return FEDERATION.submit(request, session, user, typed.state(), call, aliases=RULE_ALIASES)
 
 
 @router.post("/federation/{agent_id}/{rule_id}/delete")
@@ -196,4 +161,4 @@ def delete_rule(agent_id: str, rule_id: str, session: SessionDep, user: PostingA
         rule_id=rule_id[:64],
         actor=user.token.id,
     )
-    return see_other("/admin/federation")
+    return see_other(FEDERATION.path)

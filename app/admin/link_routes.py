@@ -1,12 +1,14 @@
 """The emailed sign-in link's routes: ask for a link, see whom it signs in, use it once."""
 
 import logging
+from email.message import EmailMessage
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
 from app.admin import login_link, signin, views
+from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import DashboardRoute, Problem
 from app.http.deps import SessionDep
 from app.http.throttle import ClientAddressLimit
@@ -26,18 +28,14 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not login_link.enabled():
-        raise Problem(404, "Sign-in links are not available", "Sign in with your admin token.")
-    if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
-    try:
-        messages = login_link.messages_for(session, email[:400])
-    except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
-        log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
-        messages = []
-    if messages:
-        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
-    return signin.login_page(request, notice=signin.LINK_NOTICE)
+    def messages() -> list[EmailMessage]:
+        try:
+            return login_link.messages_for(session, email[:400])
+        except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
+            log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
+            return []
+
+    return signin.DOOR.email_links(request, background, login_csrf, messages)
 
 
 @router.get("/login/link/{token}")
@@ -47,7 +45,8 @@ def link_page(request: Request, token: str, session: SessionDep) -> Response:
     admin = login_link.admin_for(session, claims) if claims else None
     if admin is None:
         raise Problem(410, *DEAD_LINK)
-    return signin.link_page(request, admin, views.org_name(session, admin.org_id), token)
+    org_name = views.org_name(session, admin.org_id)
+    return signin.link_page(request, admin=admin, org_name=org_name, token=token)
 
 
 @router.post("/login/link/{token}", dependencies=[ClientAddressLimit])
@@ -55,7 +54,7 @@ def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     claims = login_link.read_token(token)
     admin = login_link.admin_for(session, claims) if claims else None
     if claims is None or admin is None:

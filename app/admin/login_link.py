@@ -12,6 +12,9 @@ mode, which a restart does not forget). Opening it only shows a button: mail sca
 links, and a GET must not sign anyone in. The answer to "email me a link" is the same whether
 or not the address is known or the request was rate limited. Links are never logged: the
 request log names route templates, and the sender logs only failures, without the message.
+They are sent after the response by the approvers' links' sender (app/dashboard/door.py): a
+slow or failing SMTP server never shows in the page, and its time does not tell whether the
+address is an admin's.
 """
 
 import logging
@@ -26,7 +29,6 @@ from sqlmodel import Session, col, select
 from app.core.durable_store import durable_store
 from app.core.kv import get_store
 from app.core.secrets import constant_time_equal
-from app.dashboard import login_link as dashboard_links
 from app.dashboard import session as shared
 from app.identity import rate_limits
 from app.models import AdminToken, Org
@@ -47,10 +49,6 @@ class LinkClaims:
     exp: int
     nonce: str
     tok: str  # fingerprint of the token's hash: a rotated-away or replaced token fails it
-
-
-def enabled() -> bool:
-    return bool(get_settings().smtp_host)
 
 
 def make_token(admin: AdminToken, *, now: float | None = None) -> str:
@@ -128,8 +126,3 @@ def _message(admin: AdminToken, org_name: str, token: str) -> EmailMessage:
         "It works once. If you did not ask for it, ignore this message.\n"
     )
     return msg
-
-
-# Sent after the response by the same sender as the approvers' links (a slow or failing SMTP
-# server never shows in the page, and its time does not tell whether the address is an admin's).
-send = dashboard_links.send

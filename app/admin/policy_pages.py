@@ -1,6 +1,6 @@
 """Admin pages for policies: the list, the "which policy applies?" explainer, create, edit, delete."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,12 +11,12 @@ from app.admin.forms import (
     FormState,
     ListField,
     TextField,
-    attempt,
     body_of,
     optional,
     whole_number,
     words,
 )
+from app.admin.pages import FormPage
 from app.admin.session import AdminUser, CurrentAdminUser, PostingAdmin
 from app.approvers import service as approver_service
 from app.authz import policies
@@ -48,38 +48,21 @@ async def channel_settings_form(request: Request) -> dict[str, str]:
 ChannelValues = Annotated[dict[str, str], Depends(channel_settings_form)]
 
 
-def _policies_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    *,
-    form: FormState | None = None,
-    editing: str = "",
-    status: int = 200,
-    extra: dict | None = None,
-) -> HTMLResponse:
-    context = {
+def _policies(session: Session, user: AdminUser) -> dict[str, Any]:
+    return {
         "explain_form": FormState(),
-        **(extra or {}),
-        "page": "policies",
         "policies": policies.list_policies(session, org_id=user.org_id),
         "approvers": approver_service.list_approvers(session, org_id=user.org_id),
         "channels": notifier_registry.channels(),
         "channel_fields": notifier_registry.form_fields(),
         "modes": policies.MODES,
         "delegation_modes": policies.DELEGATION_MODES,
-        "form": form
-        or FormState(
-            values={
-                "mode": "jit",
-                "approvals_required": "1",
-                "max_token_ttl": "10m",
-                "pending_timeout": "15m",
-            }
-        ),
-        "editing": editing,
+        "editing": "",
     }
-    return views.render(request, "admin_policies.html", context, user=user, status=status)
+
+
+BLANK = {"mode": "jit", "approvals_required": "1", "max_token_ttl": "10m", "pending_timeout": "15m"}
+POLICIES = FormPage("policies", _policies, blank=BLANK)
 
 
 @router.get("/policies")
@@ -87,7 +70,6 @@ def policies_page(
     request: Request, session: SessionDep, user: CurrentAdminUser, edit: str = "", explain: str = ""
 ) -> HTMLResponse:
     explain_form, explained = views.explanation(session, user.org_id, explain[:200])
-    extra = {"explain_form": explain_form, "explained": explained}
     form = None
     if edit:
         p = policies.get(session, org_id=user.org_id, policy_id=edit[:64])
@@ -105,7 +87,15 @@ def policies_page(
                 "auto_approve": p.auto_approve,
             }
         )
-    return _policies_page(request, session, user, form=form, editing=edit[:64], extra=extra)
+    return POLICIES.render(
+        request,
+        session,
+        user,
+        form=form,
+        editing=edit[:64],
+        explain_form=explain_form,
+        explained=explained,
+    )
 
 
 def _policy_body(values: dict) -> PolicyIn:
@@ -183,12 +173,10 @@ def save_policy(
             policies.create(session, org_id=user.org_id, body=data, actor=user.token.id)
         return True
 
-    if attempt(session, form, call) is None:
-        return _policies_page(request, session, user, form=form, editing=policy_id[:64], status=422)
-    return see_other("/admin/policies")
+    return POLICIES.submit(request, session, user, form, call, editing=policy_id[:64])
 
 
 @router.post("/policies/{policy_id}/delete")
 def delete_policy(policy_id: str, session: SessionDep, user: PostingAdmin) -> Response:
     policies.delete(session, org_id=user.org_id, policy_id=policy_id[:64], actor=user.token.id)
-    return see_other("/admin/policies")
+    return see_other(POLICIES.path)

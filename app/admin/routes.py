@@ -1,6 +1,7 @@
-"""The admin portal's own pages: sign-in and sign-out, the overview, admin tokens, the audit
-trail (filters, paging, export, chain verification) and static files. Agents, approvers,
-policies and the catalog have a pages module each (app/admin/*_pages.py).
+"""The admin portal's own pages: sign-in and sign-out, the overview, the audit trail (filters,
+paging, export, chain verification) and static files. Agents, approvers, policies, the catalog,
+admin tokens, issuers and resources have a pages module each (app/admin/*_pages.py, on
+app/admin/pages.FormPage).
 
 Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the API's JSON.
 """
@@ -8,10 +9,10 @@ Routes use the dashboard's DashboardRoute: a refusal becomes a page, never the A
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
@@ -25,27 +26,33 @@ from app.admin import (
     policy_pages,
     resource_pages,
     signin,
+    token_pages,
     views,
 )
 from app.admin import session as admin_sessions
-from app.admin.forms import FormState, attempt, whole_number
+from app.admin.forms import whole_number
 from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
 from app.audit.views import Flushed, public_event
 from app.core.secrets import ADMIN_TOKEN_PREFIX, hash_token
-from app.dashboard import session as shared
-from app.dashboard.pages import DashboardRoute, Problem, see_other
+from app.dashboard.door import FORM_EXPIRED_TEXT
+from app.dashboard.pages import DashboardRoute, Problem, read_since, see_other
 from app.http.deps import SessionDep
-from app.identity import orgs
 from app.models import AdminToken
 
 router = APIRouter(prefix="/admin", route_class=DashboardRoute, include_in_schema=False)
-for pages in (agent_pages, approver_pages, policy_pages, catalog_pages):
+for pages in (
+    agent_pages,
+    approver_pages,
+    policy_pages,
+    catalog_pages,
+    link_routes,
+    insight,
+    issuer_pages,
+    resource_pages,
+    token_pages,
+):
     router.include_router(pages.router)
-router.include_router(link_routes.router)
-router.include_router(insight.router)
-router.include_router(issuer_pages.router)
-router.include_router(resource_pages.router)
 TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",
@@ -83,7 +90,7 @@ def login(
     request: Request, session: SessionDep, token: TextField = "", login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     row = _admin_for_token(session, token)
     if row is None:
         error = "That token is not recognised. Paste the whole jgadm_… admin token."
@@ -94,14 +101,7 @@ def login(
 @router.post("/logout")
 def logout(user: PostingAdmin) -> Response:
     admin_sessions.log_out(user.state)
-    response = see_other(admin_sessions.LOGIN_PATH)
-    response.delete_cookie(
-        admin_sessions.COOKIE,
-        path=admin_sessions.PATH,
-        secure=shared.secure_cookies(),
-        httponly=True,
-    )
-    return response
+    return signin.DOOR.close(admin_sessions.LOGIN_PATH)
 
 
 # --- overview -------------------------------------------------------------------------------
@@ -119,80 +119,17 @@ def overview(
     return views.render(request, "admin_overview.html", context, user=user)
 
 
-# --- admin tokens ---------------------------------------------------------------------------
-
-
-def _tokens_page(
-    request: Request,
-    session: Session,
-    user: CurrentAdminUser,
-    *,
-    form: FormState | None = None,
-    issued: orgs.IssuedAdminToken | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    rows = session.exec(
-        select(AdminToken).where(AdminToken.org_id == user.org_id).order_by(AdminToken.created_at)
-    ).all()
-    context = {"page": "tokens", "tokens": rows, "form": form or FormState(), "issued": issued}
-    return views.render(request, "admin_tokens.html", context, user=user, status=status)
-
-
-@router.get("/tokens")
-def tokens_page(request: Request, session: SessionDep, user: CurrentAdminUser) -> HTMLResponse:
-    return _tokens_page(request, session, user)
-
-
-@router.post("/tokens")
-def create_token(
-    request: Request,
-    session: SessionDep,
-    user: PostingAdmin,
-    label: TextField = "",
-    email: TextField = "",
-) -> HTMLResponse:
-    form = FormState(values={"label": label, "email": email})
-    issued = attempt(
-        session,
-        form,
-        lambda: orgs.create_admin_token(
-            session,
-            org_id=user.org_id,
-            label=label.strip(),
-            actor=user.token.id,
-            email=email.strip() or None,
-        ),
-    )
-    return _tokens_page(
-        request, session, user, form=form, issued=issued, status=201 if issued else 422
-    )
-
-
-@router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: str, session: SessionDep, user: PostingAdmin) -> Response:
-    orgs.revoke_admin_token(
-        session, org_id=user.org_id, token_id=token_id[:64], actor=user.token.id
-    )
-    return see_other("/admin/tokens")
-
-
 # --- audit ----------------------------------------------------------------------------------
 
 
-def _audit_query(actor: str, action: str, since: str, before: str) -> views.AuditQuery:
-    try:
-        when = datetime.fromisoformat(since.strip()) if since.strip() else None
-    except ValueError:
-        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    page_from = whole_number(before)
+def _audit_filters(actor: str = "", action: str = "", since: str = "") -> views.AuditQuery:
+    """The audit trail's filters, as the page's form (and its export links) send them."""
     return views.AuditQuery(
-        actor=actor.strip()[:200],
-        action=action.strip()[:64],
-        since=when,
-        before=page_from if isinstance(page_from, int) else None,  # a bad cursor: the first page
+        actor=actor.strip()[:200], action=action.strip()[:64], since=read_since(since)
     )
+
+
+AuditFilters = Annotated[views.AuditQuery, Depends(_audit_filters)]
 
 
 @router.get("/audit")
@@ -201,13 +138,12 @@ def audit_page(
     request: Request,
     session: SessionDep,
     user: CurrentAdminUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
+    filters: AuditFilters,
     before: str = "",
     verify: str = "",
 ) -> HTMLResponse:
-    query = _audit_query(actor, action, since, before)
+    page_from = whole_number(before)  # a cursor that is not a number: the first page
+    query = replace(filters, before=page_from if isinstance(page_from, int) else None)
     rows, next_before = views.audit_page(session, user.org_id, query)
     context = {
         "page": "audit",
@@ -225,14 +161,11 @@ def audit_export(
     fmt: str,
     session: SessionDep,
     user: CurrentAdminUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
+    filters: AuditFilters,
 ) -> Response:
     if fmt not in ("csv", "json"):
         raise Problem(404, "No such export", "Export as CSV or JSON.")
-    query = _audit_query(actor, action, since, "")
-    rows, _next = views.audit_page(session, user.org_id, query, limit=EXPORT_LIMIT)
+    rows, _next = views.audit_page(session, user.org_id, filters, limit=EXPORT_LIMIT)
     events = [public_event(e) for e in rows]
     headers = {"Content-Disposition": f'attachment; filename="audit-{user.org_id}.{fmt}"'}
     if fmt == "json":

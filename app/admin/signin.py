@@ -1,76 +1,33 @@
-"""Signing in to the portal: the sign-in page and the session cookie, by token or emailed link.
-
-The sign-in forms carry a nonce that must match a SameSite=Strict cookie (there is no session
-yet to hold a CSRF token). Every successful sign-in is an audit event naming how it was made.
+"""Signing in to the portal: by admin token or emailed link, on the sign-in door the approvers'
+dashboard shares (app/dashboard/door.py). Every successful sign-in is an audit event naming how
+it was made.
 """
 
-from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.admin import login_link, views
 from app.admin import session as admin_sessions
+from app.admin import views
 from app.audit import service as audit
-from app.dashboard import session as shared
-from app.dashboard.pages import check_origin, see_other
+from app.dashboard.door import SignInDoor
 from app.models import AdminToken
 
-FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
-LINK_NOTICE = "If that address belongs to an admin, a sign-in link is on its way."
-
-
-def _with_nonce(response: Response, nonce: str) -> Response:
-    response.set_cookie(
-        admin_sessions.LOGIN_COOKIE,
-        nonce,
-        **admin_sessions.cookie_options(shared.LOGIN_FORM_SECONDS),
-    )
-    return response
-
-
-def login_page(
-    request: Request, *, error: str = "", notice: str = "", status: int = 200
-) -> Response:
-    nonce = shared.new_login_nonce()
-    context = {
-        "login_csrf": nonce,
-        "error": error,
-        "notice": notice,
-        "email_enabled": login_link.enabled(),
-    }
-    return _with_nonce(views.render(request, "admin_login.html", context, status=status), nonce)
-
-
-def link_page(request: Request, admin: AdminToken, org_name: str, token: str) -> Response:
-    nonce = shared.new_login_nonce()
-    context = {"login_csrf": nonce, "admin": admin, "org_name": org_name, "token": token}
-    return _with_nonce(views.render(request, "admin_login_link.html", context), nonce)
-
-
-def form_checked(request: Request, login_csrf: str) -> bool:
-    check_origin(request)
-    cookie = request.cookies.get(admin_sessions.LOGIN_COOKIE)
-    return shared.login_nonce_matches(cookie, login_csrf)
+DOOR = SignInDoor(
+    cookie=admin_sessions.COOKIE,
+    login_cookie=admin_sessions.LOGIN_COOKIE,
+    path=admin_sessions.PATH,
+    session_seconds=admin_sessions.SESSION_SECONDS,
+    render=views.render,
+    login_template="admin_login.html",
+    link_template="admin_login_link.html",
+    token_name="admin",
+)
+login_page, link_page, form_checked = DOOR.login_page, DOOR.link_page, DOOR.form_checked
 
 
 def signed_in(session: Session, admin: AdminToken, how: str) -> Response:
     """Open a session for the admin token: the cookie, an audit event, on to the overview."""
     state = admin_sessions.new_session(admin)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=admin.org_id,
-            actor=admin.id,
-            action="admin.login",
-            outcome="success",
-            details={"channel": "admin-portal", "with": how},
-        ),
-    )
-    response = see_other("/admin/overview")
-    response.set_cookie(
-        admin_sessions.COOKIE,
-        admin_sessions.encode(state),
-        **admin_sessions.cookie_options(admin_sessions.SESSION_SECONDS),
-    )
-    response.delete_cookie(admin_sessions.LOGIN_COOKIE, path=admin_sessions.PATH)
-    return response
+    details = {"channel": "admin-portal", "with": how}
+    audit.record_success(session, admin.org_id, admin.id, "admin.login", details=details)
+    return DOOR.open(admin_sessions.encode(state), "/admin/overview")

@@ -7,23 +7,22 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from app.admin.forms import FormState, attempt
-from app.admin.session import AdminUser
 from app.audit import chain_state
 from app.audit import service as audit
 from app.authz import policies
-from app.dashboard.pages import security_headers, short_id
+from app.dashboard.pages import HERE as DASHBOARD
+from app.dashboard.pages import page_renderer, short_id
 from app.dashboard.views import when
 from app.models import Agent, AuditEvent, JitRequest, Org
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
+# The admin pages extend the dashboard's page frame (dashboard/templates/_page.html).
+templates = Jinja2Templates(directory=[HERE / "templates", DASHBOARD / "templates"])
 templates.env.filters["short_id"] = short_id
 templates.env.filters["when"] = when
 DECISION_ACTIONS = ("authz.check", "authz.ask", "authz.evaluation")
@@ -31,23 +30,21 @@ PAGE_SIZE = 50
 AGENT_PAGE_SIZE = 50
 
 
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user: AdminUser | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status, headers=security_headers()
-    )
+render = page_renderer(templates)
 
 
 def org_name(session: Session, org_id: str) -> str:
     org = session.get(Org, org_id)
     return org.name if org else org_id
+
+
+def agent_id_for(session: Session, org_id: str, typed: str) -> str | None:
+    """The agent an admin typed, by id or by the name the agents page shows (None: no such
+    name; an id is left for the service to look up)."""
+    if typed.startswith("agt_"):
+        return typed
+    stmt = select(Agent.id).where(Agent.org_id == org_id, Agent.name == typed[:63])
+    return session.exec(stmt).first()
 
 
 def _count(session: Session, stmt: Any) -> int:

@@ -174,23 +174,16 @@ def submit_decision(
 
 
 def _record(session: Session, link: LinkContext, note: str) -> None:
+    approving = link.claims.action is LinkAction.APPROVE
     try:
-        if link.claims.action is LinkAction.APPROVE:
-            jit.approve(
-                session=session,
-                request_id=link.request.id,
-                approver=link.approver,
-                comment=note or None,
-                channel=CHANNEL,
-            )
-        else:
-            jit.deny(
-                session=session,
-                request_id=link.request.id,
-                approver=link.approver,
-                reason=note or DEFAULT_DENY_REASON,
-                channel=CHANNEL,
-            )
+        jit.decide(
+            session,
+            request_id=link.request.id,
+            approver=link.approver,
+            decision=link.claims.action.value,
+            comment=note or (None if approving else DEFAULT_DENY_REASON),
+            channel=CHANNEL,
+        )
     except Conflict as exc:  # someone (or the sweep) got there first
         raise LinkProblem(Page.USED, exc.description) from exc
     except JitgateError as exc:

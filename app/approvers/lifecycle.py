@@ -103,15 +103,7 @@ def _saved(
 ) -> Changed:
     session.add(approver)
     session.flush()
-    event = audit.EventIn(
-        org_id=approver.org_id,
-        actor=actor,
-        action=action,
-        target=approver.id,
-        outcome="success",
-        details=details or {},
-    )
-    audit.record(session, event)
+    audit.record_success(session, approver.org_id, actor, action, approver.id, details=details)
     topic = approver_topic(approver.id)
     after_commit(session, lambda: events.publish(topic, {"type": "approver.changed"}))
     return Changed(approver, short_policies(session, named_before))

@@ -52,17 +52,8 @@ def create(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(_taken(session, org_id, approver.email)) from exc
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="approver.create",
-            target=approver.id,
-            outcome="success",
-            details={"email": approver.email, "groups": approver.groups},
-        ),
-    )
+    details = {"email": approver.email, "groups": approver.groups}
+    audit.record_success(session, org_id, actor, "approver.create", approver.id, details=details)
     return CreatedApprover(approver=approver, api_token=token)
 
 

@@ -104,22 +104,14 @@ def decide(session: Session, decision: SlackDecision) -> str | None:
 
 
 def _record(session: Session, decision: SlackDecision, approver: Approver) -> None:
-    if decision.decision is Decision.APPROVE:
-        jit.approve(
-            session=session,
-            request_id=decision.request_id,
-            approver=approver,
-            comment=None,
-            channel=CHANNEL,
-        )
-    else:
-        jit.deny(
-            session=session,
-            request_id=decision.request_id,
-            approver=approver,
-            reason=DENY_REASON,
-            channel=CHANNEL,
-        )
+    jit.decide(
+        session,
+        request_id=decision.request_id,
+        approver=approver,
+        decision=decision.decision.value,
+        comment=DENY_REASON if decision.decision is Decision.DENY else None,
+        channel=CHANNEL,
+    )
 
 
 def send_ephemeral(decision: SlackDecision, text: str) -> None:

@@ -7,9 +7,8 @@ from fastapi import APIRouter, Query
 
 from app.audit import service as audit
 from app.audit.views import Flushed, public_event
-from app.core.errors import InvalidRequest
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.http.pagination import Paging
 
 router = APIRouter(tags=["audit"])
 
@@ -20,31 +19,23 @@ def list_audit(
     org_id: OrgId,
     session: SessionDep,
     _admin: CurrentAdmin,
+    paging: Paging,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Newest first; the cursor is the sequence number below which the next page starts."""
-    before = decode_cursor(cursor)
-    if before is not None and (type(before) is not int or not 0 < before < 2**63):
-        raise InvalidRequest("cursor is not one this API gave out")
+    before = paging.after(lambda seq: type(seq) is int and 0 < seq < 2**63)
     events = audit.list_events(
         session,
         org_id=org_id,
         actor=actor,
         action=action,
         since=since,
-        limit=limit + 1,
+        limit=paging.limit + 1,
         before_seq=before,
     )
-    chunk = events[:limit]
-    more = len(events) > limit
-    return {
-        "items": [public_event(e) for e in chunk],
-        "next_cursor": encode_cursor(chunk[-1].seq) if more else None,
-    }
+    return paging.envelope(events, key=lambda e: e.seq, render=public_event)
 
 
 @router.get("/audit/verify")

@@ -152,6 +152,21 @@ def record(session: Session, event: EventIn) -> int:
     return append(session, event.org_id, [event])
 
 
+def record_success(
+    session: Session,
+    org_id: str,
+    actor: str,
+    action: str,
+    target: str = "",
+    *,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Record a change (or sign-in) that succeeded, as record() does: who (`actor`) did what
+    (`action`, such as agent.update) to what (`target`)."""
+    event = EventIn(org_id, actor, action, "success", target=target, details=details or {})
+    return record(session, event)
+
+
 def _group_by_org(events: Iterable[EventIn]) -> dict[str, list[EventIn]]:
     groups: dict[str, list[EventIn]] = {}
     for ev in events:

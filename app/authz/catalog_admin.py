@@ -27,16 +27,7 @@ def define(
         session, org_id=org_id, permission=permission, description=description, synonyms=synonyms
     )
     after_commit(session, lambda: invalidate_catalog(org_id))
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="permission.upsert",
-            target=row.permission,
-            outcome="success",
-        ),
-    )
+    audit.record_success(session, org_id, actor, "permission.upsert", row.permission)
     return row
 
 

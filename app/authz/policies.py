@@ -204,22 +204,7 @@ def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -
         ) from exc
     # Patterns are listed too; the Ask interpreter never maps a phrase to a wildcard.
     permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
-    after_commit(session, lambda: _rules_cache.invalidate(org_id))
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="policy.create",
-            target=policy.id,
-            outcome="success",
-            details={
-                "permission": pattern,
-                "mode": policy.mode,
-                "delegation": policy.delegation,
-            },
-        ),
-    )
+    _written(session, policy, "policy.create", actor)
     return policy
 
 
@@ -241,22 +226,7 @@ def replace(
     policy.updated_at = utcnow()
     session.add(policy)
     session.flush()
-    after_commit(session, lambda: _rules_cache.invalidate(org_id))
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="policy.update",
-            target=policy.id,
-            outcome="success",
-            details={
-                "permission": policy.permission,
-                "mode": policy.mode,
-                "delegation": policy.delegation,
-            },
-        ),
-    )
+    _written(session, policy, "policy.update", actor)
     return policy
 
 
@@ -264,12 +234,18 @@ def delete(session: Session, *, org_id: str, policy_id: str, actor: str) -> None
     policy = get(session, org_id=org_id, policy_id=policy_id)
     session.delete(policy)
     session.flush()
+    _written(session, policy, "policy.delete", actor, details=False)
+
+
+def _written(
+    session: Session, policy: Policy, action: str, actor: str, *, details: bool = True
+) -> None:
+    """After any write: the org's cached rules are dropped once it commits, and it is audited."""
+    org_id = policy.org_id
     after_commit(session, lambda: _rules_cache.invalidate(org_id))
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id, actor=actor, action="policy.delete", target=policy_id, outcome="success"
-        ),
+    shown = {"permission": policy.permission, "mode": policy.mode, "delegation": policy.delegation}
+    audit.record_success(
+        session, org_id, actor, action, policy.id, details=shown if details else None
     )
 
 

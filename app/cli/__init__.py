@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import CliError, cli_session, friendly
+from app.cli.common import CliError, cli_session, echo_json, friendly, org_option
 
 
 @click.group()
@@ -99,7 +99,7 @@ def admin_tokens() -> None:
 
 
 @admin_tokens.command("create")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.option("--label", default="")
 @click.option("--email", default=None, help="Its holder's address, for emailed portal sign-in.")
 @click.option("--json", "as_json", is_flag=True)
@@ -117,7 +117,7 @@ def admin_tokens_create(org_id: str, label: str, email: str | None, as_json: boo
 
 
 @admin_tokens.command("revoke")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("token_id")
 @friendly
 def admin_tokens_revoke(org_id: str, token_id: str) -> None:
@@ -178,14 +178,7 @@ def keys_rotate_signing(org_id: str | None) -> None:
         rotated = {}
         for org in [org_id] if org_id else session.exec(select(Org.id)).all():
             rotated[org] = rotate_signing_key(session, org_id=org).kid
-            event = audit.EventIn(
-                org_id=org,
-                actor="cli",
-                action="signing_key.rotate",
-                target=rotated[org],
-                outcome="success",
-            )
-            audit.record(session, event)
+            audit.record_success(session, org, "cli", "signing_key.rotate", rotated[org])
     for org, kid in rotated.items():
         click.echo(f"{org}: new signing key {kid}")
     click.echo("previous keys stay in the JWKS until every token they signed has expired")
@@ -197,7 +190,7 @@ def agents() -> None:
 
 
 @agents.command("register")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.option("--name", required=True)
 @click.option("--capability", "capabilities", multiple=True, help="Repeat for each capability.")
 @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -227,16 +220,8 @@ def agents_register(
             owner=owner,
             actor="cli",
         )
-    click.echo(
-        json.dumps(
-            {
-                "agent_id": agent.id,
-                "name": agent.name,
-                "capabilities": agent.capabilities,
-                "key_ids": kids,
-            }
-        )
-    )
+    shown = {"agent_id": agent.id, "name": agent.name, "capabilities": agent.capabilities}
+    echo_json([{**shown, "key_ids": kids}])
 
 
 def _read_json(path: Path) -> Any:

@@ -1,11 +1,8 @@
 """`jitgate approvers add` and `jitgate policies set`: the JIT set-up from the command line."""
 
-import json
-from typing import Any
-
 import click
 
-from app.cli.common import cli_session, friendly
+from app.cli.common import cli_session, echo_json, friendly, org_option, org_session
 
 
 def register(main: click.Group) -> None:
@@ -19,7 +16,7 @@ def approvers() -> None:
 
 
 @approvers.command("add")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.option("--email", required=True)
 @click.option("--name", default=None)
 @click.option("--slack-user-id", default=None)
@@ -41,71 +38,74 @@ def approvers_add(
             groups=list(groups),
             actor="cli",
         )
-    body = {**service.public(created.approver), "api_token": created.api_token}
-    click.echo(json.dumps(body, default=str))
+    echo_json([{**service.public(created.approver), "api_token": created.api_token}])
 
 
 @approvers.command("list")
-@click.option("--org", "org_id", required=True)
+@org_option
 @friendly
 def approvers_list(org_id: str) -> None:
     """One JSON object per line: the org's active and disabled approvers."""
     from app.approvers import service
 
-    with cli_session() as session:
-        _require_org(session, org_id)
+    with org_session(org_id) as session:
         rows = [service.public(a) for a in service.list_approvers(session, org_id=org_id)]
-    for row in rows:
-        click.echo(json.dumps(row, default=str))
+    echo_json(rows)
 
 
 @approvers.command("disable")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("approver_id")
 @friendly
 def approvers_disable(org_id: str, approver_id: str) -> None:
     """Stop an approver at once: token, dashboard sessions, Slack and email decisions."""
-    from app.approvers import lifecycle as approver_lifecycle
-    from app.approvers import service as approvers
+    from app.approvers import lifecycle, service
 
     with cli_session() as session:
-        changed = approver_lifecycle.update(
-            session,
-            org_id=org_id,
-            approver_id=approver_id,
-            changes={"status": "disabled"},
-            actor="cli",
+        changes = {"status": "disabled"}
+        changed = lifecycle.update(
+            session, org_id=org_id, approver_id=approver_id, changes=changes, actor="cli"
         )
-        body = {**approvers.public(changed.approver), "warnings": changed.warnings}
+        body = {**service.public(changed.approver), "warnings": changed.warnings}
     for warning in changed.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(json.dumps(body, default=str))
+    echo_json([body])
 
 
 @approvers.command("rotate-token")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("approver_id")
 @friendly
 def approvers_rotate_token(org_id: str, approver_id: str) -> None:
     """Issue a new jgapr_ token (printed once); the old one and its sessions stop working."""
-    from app.approvers import lifecycle as approver_lifecycle
-    from app.approvers import service as approvers
+    from app.approvers import lifecycle, service
 
     with cli_session() as session:
-        rotated = approver_lifecycle.rotate_token(
+        rotated = lifecycle.rotate_token(
             session, org_id=org_id, approver_id=approver_id, actor="cli"
         )
-        body = {**approvers.public(rotated.approver), "api_token": rotated.api_token}
-    click.echo(json.dumps(body, default=str))
+        body = {**service.public(rotated.approver), "api_token": rotated.api_token}
+    echo_json([body])
 
 
-def _require_org(session: Any, org_id: str) -> None:
-    """An empty list for a mistyped org would look like an org without approvers."""
-    from app.core.errors import NotFound
-    from app.models import Org
+class TakesChannels(click.Command):
+    """A command that also takes --channel (a slug; repeat) and every channel's own policy
+    setting (--slack-channel, --webhook-url, …), as the channel registry has them when it runs:
+    the API's body and the portal's form read the same registry, so a new channel or setting
+    needs no edit here."""
 
-    if session.get(Org, org_id) is None:
-        raise NotFound(f"no organization {org_id!r}")
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        from notifiers import registry
+
+        slugs = ", ".join(registry.channels())
+        channels = click.Option(["--channel", "channels"], multiple=True, help=f"{slugs}; repeat.")
+        settings = [
+            click.Option([f"--{name.replace('_', '-')}", name], default=None, help=field.label)
+            for name, field in registry.form_fields().items()
+        ]
+        params = super().get_params(ctx)  # its own, then --help
+        mine = len(self.params)
+        return [*params[:mine], channels, *settings, *params[mine:]]
 
 
 @click.group()
@@ -113,8 +113,8 @@ def policies() -> None:
     """Policies (how each permission is granted)."""
 
 
-@policies.command("set")
-@click.option("--org", "org_id", required=True)
+@policies.command("set", cls=TakesChannels)
+@org_option
 @click.argument("permission")
 @click.option("--mode", type=click.Choice(["standing", "jit", "deny"]), required=True)
 @click.option("--approver", "approver_ids", multiple=True, help="Approver id; repeat.")
@@ -122,9 +122,6 @@ def policies() -> None:
 @click.option("--approvals-required", type=int, default=1, show_default=True)
 @click.option("--max-token-ttl", default="10m", show_default=True)
 @click.option("--pending-timeout", default="15m", show_default=True)
-@click.option("--channel", "channels", multiple=True, help="slack, email, websocket, webhook, log")
-@click.option("--slack-channel", default=None)
-@click.option("--webhook-url", default=None)
 @click.option("--allow-self-approval", is_flag=True)
 @click.option("--auto-approve", is_flag=True)
 @friendly
@@ -137,11 +134,10 @@ def policies_set(
     approvals_required: int,
     max_token_ttl: str,
     pending_timeout: str,
-    channels: tuple[str, ...],
-    slack_channel: str | None,
-    webhook_url: str | None,
     allow_self_approval: bool,
     auto_approve: bool,
+    channels: tuple[str, ...],
+    **channel_settings: str | None,
 ) -> None:
     """Create the policy for PERMISSION, or replace it if one exists."""
     from sqlmodel import select
@@ -158,8 +154,7 @@ def policies_set(
         "max_token_ttl": max_token_ttl,
         "pending_timeout": pending_timeout,
         "channels": list(channels) or None,
-        "slack_channel": slack_channel,
-        "webhook_url": webhook_url,
+        **channel_settings,
         "allow_self_approval": allow_self_approval,
         "auto_approve": auto_approve,
     }
@@ -174,4 +169,4 @@ def policies_set(
                 session, org_id=org_id, policy_id=existing.id, body=body, actor="cli"
             )
         out = service.public(policy)
-    click.echo(json.dumps(out, default=str))
+    echo_json([out])

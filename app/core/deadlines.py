@@ -75,7 +75,8 @@ class DeadlineStream(httpcore.NetworkStream):
 
 
 class DeadlineBackend(httpcore.SyncBackend):
-    """httpcore's socket backend, with every connection wrapped in a DeadlineStream."""
+    """httpcore's socket backend, with every connection wrapped in a DeadlineStream. It connects
+    to addresses(host) in turn (a subclass may resolve and vet them), each within the deadline."""
 
     def connect_tcp(
         self,
@@ -85,6 +86,17 @@ class DeadlineBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        left = bounded(timeout, httpcore.ConnectTimeout)
-        stream = super().connect_tcp(host, port, left, local_address, socket_options)
-        return DeadlineStream(stream)
+        last: Exception | None = None
+        for address in self.addresses(host, port, timeout):
+            left = bounded(timeout, httpcore.ConnectTimeout)
+            try:
+                stream = super().connect_tcp(address, port, left, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                last = exc
+                continue
+            return DeadlineStream(stream)
+        raise last or httpcore.ConnectError(f"{host!r} resolved to no address")
+
+    def addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """Where to connect for host, in order: here the host itself, for the OS to resolve."""
+        return [host]

@@ -104,32 +104,29 @@ class TokenRevoked(Unauthenticated):
     code = "token_revoked"
 
 
-class RateLimited(JitgateError):
-    """Over a rate limit or budget: retry after `retry_after` seconds (whole, at least 1)."""
+class RetryLater(JitgateError):
+    """A refusal that passes: the answer says when to ask again (`Retry-After`, whole seconds,
+    at least 1)."""
+
+    def __init__(self, description: str, *, retry_after: int = 1) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RateLimited(RetryLater):
+    """Over a rate limit or budget."""
 
     status, code = 429, "rate_limited"
 
-    def __init__(self, description: str, *, retry_after: int) -> None:
-        super().__init__(description)
-        self.retry_after = max(1, retry_after)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class TemporarilyUnavailable(JitgateError):
-    """The service cannot answer this now, through no fault of the caller; retry after a while."""
+class TemporarilyUnavailable(RetryLater):
+    """The service cannot answer this now, through no fault of the caller."""
 
     status, code = 503, "temporarily_unavailable"
-
-    def __init__(self, description: str, *, retry_after: int = 1):
-        super().__init__(description)
-        self.retry_after = max(1, retry_after)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 def error_body(code: str, description: str) -> dict[str, str]:

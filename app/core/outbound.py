@@ -115,14 +115,8 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[Any]:
 
 
 class _GuardedBackend(DeadlineBackend):
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
+    def addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """The host's addresses, in resolver order, each once; none may be internal."""
         infos = _resolve(host, port, timeout)
         # info[4][0] is the address text; an IPv6 scope ("%eth0") is not part of the address.
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
@@ -132,15 +126,7 @@ class _GuardedBackend(DeadlineBackend):
                 f"{host!r} resolves to an internal address ({internal[0]}); "
                 "set JITGATE_ALLOW_PRIVATE_URLS=true to allow it"
             )
-        last: Exception | None = None
-        for address in dict.fromkeys(addresses):  # in resolver order, each once
-            try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                last = exc
-        raise last or httpcore.ConnectError(f"{host!r} resolved to no address")
+        return [str(address) for address in dict.fromkeys(addresses)]
 
 
 def refused_as_internal(exc: BaseException) -> bool:

@@ -35,10 +35,6 @@ class LinkClaims:
     tok: str
 
 
-def enabled() -> bool:
-    return bool(get_settings().smtp_host)
-
-
 def make_token(approver: Approver, *, now: float | None = None) -> str:
     claims = LinkClaims(
         approver=approver.id,

@@ -8,6 +8,7 @@ through a write rolls back itself before rendering its error.
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -82,23 +83,45 @@ class Problem(Exception):
         self.status, self.title, self.text = status, title, text
 
 
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any] | None = None,
-    *,
-    user: DashboardUser | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
-    return templates.TemplateResponse(
-        request, name, ctx, status_code=status, headers=security_headers()
-    )
+def page_renderer(folder: Jinja2Templates) -> Callable[..., HTMLResponse]:
+    """render() for a portal's templates (the dashboard's, the admin portal's): the page with
+    these security headers, and the signed-in user (any with .state.csrf) and its CSRF token."""
+
+    def render(
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        *,
+        user: Any = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
+        return folder.TemplateResponse(
+            request, name, ctx, status_code=status, headers=security_headers()
+        )
+
+    return render
+
+
+render = page_renderer(templates)
 
 
 def problem_page(request: Request, problem: Problem) -> HTMLResponse:
     context = {"title": problem.title, "text": problem.text}
     return render(request, "dashboard_error.html", context, status=problem.status)
+
+
+def read_since(raw: str) -> datetime | None:
+    """A page's "since" filter: an ISO date or date-time (as a datetime-local input sends it),
+    read as UTC; left empty, None."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def safe_next(target: str | None) -> str:

@@ -5,7 +5,6 @@ list current over the WebSocket. Page data lives in app.dashboard.views, session
 app.dashboard.session, rendering and refusals in app.dashboard.pages.
 """
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from app.core.db import undo_on_error
 from app.core.errors import JitgateError, NotFound
 from app.dashboard import live, login_link, signin, views
 from app.dashboard import session as sessions
+from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import (
     CHANNEL,
     HERE,
@@ -27,6 +27,7 @@ from app.dashboard.pages import (
     DashboardUser,
     PostingUser,
     Problem,
+    read_since,
     render,
     safe_next,
     see_other,
@@ -74,7 +75,7 @@ def login(
     next: TextField = "",
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, next_url=next, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, next_url=next, error=FORM_EXPIRED_TEXT, status=403)
     approver = signin.approver_for_token(session, token)
     if approver is None:
         error = "That token is not recognised. Paste the whole jgapr_… approver token."
@@ -90,15 +91,8 @@ def email_me_a_link(
     email: TextField = "",
     login_csrf: TextField = "",
 ) -> Response:
-    if not login_link.enabled():
-        raise Problem(404, "Sign-in links are not available", "Sign in with your approver token.")
-    if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
-    messages = signin.link_messages(session, email)
-    if messages:
-        background.add_task(login_link.send, messages)  # after the response: SMTP can be slow
-    notice = "If that address belongs to an approver, a sign-in link is on its way."
-    return signin.login_page(request, notice=notice)
+    messages = lambda: signin.link_messages(session, email)  # noqa: E731
+    return signin.DOOR.email_links(request, background, login_csrf, messages)
 
 
 @router.get("/login/link/{token}")
@@ -113,7 +107,7 @@ def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
     if not signin.form_checked(request, login_csrf):
-        return signin.login_page(request, error=signin.FORM_EXPIRED_TEXT, status=403)
+        return signin.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
     claims, approver = signin.link_approver(session, token)
     if not login_link.use_once(claims):
         raise Problem(409, "This link was already used", "Ask for a new one on the sign-in page.")
@@ -123,11 +117,7 @@ def link_sign_in(
 @router.post("/logout")
 def logout(user: PostingUser) -> Response:
     sessions.log_out(user.state)
-    response = see_other("/dashboard/login")
-    response.delete_cookie(
-        sessions.COOKIE, path="/dashboard", secure=sessions.secure_cookies(), httponly=True
-    )
-    return response
+    return signin.DOOR.close("/dashboard/login")
 
 
 # --- pending requests -----------------------------------------------------------------------
@@ -197,25 +187,24 @@ def _decide(
     if len(note) > MAX_NOTE_CHARS:
         error = f"Please keep it under {MAX_NOTE_CHARS} characters."
         return _request_page(request, session, user, request_id, error=error, status=422)
-    if verb == "deny" and not note:
+    if verb == jit.DENY and not note:
         error = "Say why you deny it: the agent and its owner will see your reason."
         return _request_page(request, session, user, request_id, error=error, status=422)
-    decide = jit.approve if verb == "approve" else jit.deny
-    note_arg = {"comment": note or None} if verb == "approve" else {"reason": note}
     try:
         with undo_on_error(session):  # the session would commit after a rendered error page
-            decide(
-                session=session,
+            jit.decide(
+                session,
                 request_id=request_id,
                 approver=user.approver,
+                decision=verb,
+                comment=note or None,
                 channel=CHANNEL,
-                **note_arg,
             )
     except JitgateError as exc:
         return _request_page(
             request, session, user, request_id, error=exc.description, status=exc.status
         )
-    done = "approved" if verb == "approve" else "denied"
+    done = "approved" if verb == jit.APPROVE else "denied"
     return see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
 
 
@@ -227,7 +216,7 @@ def approve(
     user: PostingUser,
     comment: TextField = "",
 ) -> Response:
-    return _decide(request, session, user, request_id, "approve", comment)
+    return _decide(request, session, user, request_id, jit.APPROVE, comment)
 
 
 @router.post("/requests/{request_id}/deny")
@@ -238,7 +227,7 @@ def deny(
     user: PostingUser,
     reason: TextField = "",
 ) -> Response:
-    return _decide(request, session, user, request_id, "deny", reason)
+    return _decide(request, session, user, request_id, jit.DENY, reason)
 
 
 # --- history and audit ----------------------------------------------------------------------
@@ -249,15 +238,6 @@ def _limit(raw: str, default: int) -> int:
     if not (text.isascii() and text.isdecimal() and len(text) <= 18):
         return default
     return min(max(int(text), 1), views.MAX_ROWS)
-
-
-def _since(raw: str) -> datetime | None:
-    """An ISO date or date-time (as a datetime-local input sends it), read as UTC."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise Problem(400, "That date was not understood", "Use a date like 2026-11-29.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/history")
@@ -300,7 +280,7 @@ def audit_page(
     filters = views.AuditFilters(
         actor=actor.strip()[:MAX_FILTER_CHARS],
         action=action.strip()[:MAX_FILTER_CHARS],
-        since=_since(since) if since.strip() else None,
+        since=read_since(since),
         limit=_limit(limit, 100),
     )
     rows = views.audit_trail(session, user.approver, filters)

@@ -1,10 +1,9 @@
-"""Signing in to the dashboard: the login form, an approver token or an emailed link, the cookie.
-
-Both forms carry a nonce that must match a SameSite=Strict cookie (there is no session yet to
-hold a CSRF token). Every successful sign-in is an audit event.
+"""Signing in to the dashboard: an approver token or an emailed link, on the sign-in door the
+admin portal shares (app/dashboard/door.py). Every successful sign-in is an audit event.
 """
 
 from email.message import EmailMessage
+from typing import Any
 
 from fastapi import Request, Response
 from sqlmodel import Session, select
@@ -14,42 +13,30 @@ from app.audit import service as audit
 from app.core.secrets import APPROVER_TOKEN_PREFIX, constant_time_equal, hash_token
 from app.dashboard import login_link
 from app.dashboard import session as sessions
-from app.dashboard.pages import CHANNEL, Problem, check_origin, render, safe_next, see_other
+from app.dashboard.door import SignInDoor
+from app.dashboard.pages import CHANNEL, Problem, render, safe_next
 from app.models import Approver, Org
 
-FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
+DOOR = SignInDoor(
+    cookie=sessions.COOKIE,
+    login_cookie=sessions.LOGIN_COOKIE,
+    path="/dashboard",
+    session_seconds=sessions.SESSION_SECONDS,
+    render=render,
+    login_template="dashboard_login.html",
+    link_template="dashboard_login_link.html",
+    token_name="approver",
+)
+form_checked = DOOR.form_checked
 
 
-def _with_nonce(response: Response, nonce: str) -> Response:
-    response.set_cookie(
-        sessions.LOGIN_COOKIE, nonce, **sessions.cookie_options(sessions.LOGIN_FORM_SECONDS)
-    )
-    return response
-
-
-def login_page(
-    request: Request, *, next_url: str = "", error: str = "", notice: str = "", status: int = 200
-) -> Response:
-    nonce = sessions.new_login_nonce()
-    context = {
-        "login_csrf": nonce,
-        "next": safe_next(next_url),
-        "error": error,
-        "notice": notice,
-        "email_enabled": login_link.enabled(),
-    }
-    return _with_nonce(render(request, "dashboard_login.html", context, status=status), nonce)
+def login_page(request: Request, *, next_url: str = "", **shown: Any) -> Response:
+    """The sign-in page; after it, on to `next_url` (a dashboard page) or the pending list."""
+    return DOOR.login_page(request, next=safe_next(next_url), **shown)
 
 
 def link_page(request: Request, approver: Approver, token: str) -> Response:
-    nonce = sessions.new_login_nonce()
-    context = {"login_csrf": nonce, "approver": approver, "token": token}
-    return _with_nonce(render(request, "dashboard_login_link.html", context), nonce)
-
-
-def form_checked(request: Request, login_csrf: str) -> bool:
-    check_origin(request)
-    return sessions.login_nonce_matches(request.cookies.get(sessions.LOGIN_COOKIE), login_csrf)
+    return DOOR.link_page(request, approver=approver, token=token)
 
 
 def signed_in(session: Session, approver: Approver, next_url: str, how: str) -> Response:
@@ -57,22 +44,9 @@ def signed_in(session: Session, approver: Approver, next_url: str, how: str) -> 
     state = sessions.new_session(
         approver_id=approver.id, org_id=approver.org_id, token_hash=approver.token_hash
     )
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=approver.org_id,
-            actor=approver.id,
-            action="dashboard.login",
-            outcome="success",
-            details={"channel": CHANNEL, "with": how},
-        ),
-    )
-    response = see_other(safe_next(next_url))
-    response.set_cookie(
-        sessions.COOKIE, sessions.encode(state), **sessions.cookie_options(sessions.SESSION_SECONDS)
-    )
-    response.delete_cookie(sessions.LOGIN_COOKIE, path="/dashboard")
-    return response
+    details = {"channel": CHANNEL, "with": how}
+    audit.record_success(session, approver.org_id, approver.id, "dashboard.login", details=details)
+    return DOOR.open(sessions.encode(state), safe_next(next_url))
 
 
 def approver_for_token(session: Session, token: str) -> Approver | None:

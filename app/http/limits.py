@@ -59,17 +59,7 @@ BROWSER_PAGES = ("/dashboard", "/admin")  # people read these: an HTML answer, n
 
 async def _refuse_page(send: Send, status: int, text: str) -> None:
     body = f"<!doctype html><title>jitgate</title><p>{text}</p>".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, status, b"text/html; charset=utf-8", body)
 
 
 class BodyTooLarge(Exception):
@@ -78,14 +68,11 @@ class BodyTooLarge(Exception):
 
 async def _refuse(send: Send, status: int, code: str, description: str) -> None:
     body = json.dumps({"error": code, "error_description": description}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    await _answer(send, status, b"application/json", body)
+
+
+async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    """A whole answer, sent before any handler runs."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -8,7 +8,7 @@ or repeats an item when rows are added between calls (keyset paging).
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -37,6 +37,28 @@ def decode_cursor(cursor: str | None) -> Any:
         raise InvalidRequest("cursor is not one this API gave out") from exc
 
 
+def _after(cursor: str | None, valid: Callable[[Any], bool]) -> Any:
+    """The key a cursor carries (None on the first page); one that does not decode, or decodes
+    to a key `valid` refuses, is not one this API gave out."""
+    after = decode_cursor(cursor)
+    if after is not None and not valid(after):
+        raise InvalidRequest("cursor is not one this API gave out")
+    return after
+
+
+def envelope(
+    rows: Sequence[T], *, limit: int, key: Callable[[T], Any], render: Callable[[T], Any]
+) -> dict[str, Any]:
+    """The answer for rows in page order, read one past `limit`: the first `limit` of them, and
+    the cursor after the last one sent when there were more."""
+    chunk = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "items": [render(row) for row in chunk],
+        "next_cursor": encode_cursor(key(chunk[-1])) if more else None,
+    }
+
+
 def page(
     rows: Iterable[T],
     *,
@@ -46,18 +68,11 @@ def page(
     render: Callable[[T], Any],
 ) -> dict[str, Any]:
     """Page a small per-org list (agents, approvers, policies, the catalog) in memory by key."""
-    after = decode_cursor(cursor)
-    if after is not None and not isinstance(after, str):
-        raise InvalidRequest("cursor is not one this API gave out")
+    after = _after(cursor, lambda value: isinstance(value, str))
     ordered = sorted(rows, key=key)
     if after is not None:
         ordered = [row for row in ordered if key(row) > after]
-    chunk = ordered[:limit]
-    more = len(ordered) > limit
-    return {
-        "items": [render(row) for row in chunk],
-        "next_cursor": encode_cursor(key(chunk[-1])) if more else None,
-    }
+    return envelope(ordered, limit=limit, key=key, render=render)
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,15 @@ class PageRequest:
         self, rows: Iterable[T], *, key: Callable[[T], str], render: Callable[[T], Any]
     ) -> dict[str, Any]:
         return page(rows, limit=self.limit, cursor=self.cursor, key=key, render=render)
+
+    def after(self, valid: Callable[[Any], bool]) -> Any:
+        """For a list the database pages: the last key the previous page sent (None: first)."""
+        return _after(self.cursor, valid)
+
+    def envelope(
+        self, rows: Sequence[T], *, key: Callable[[T], Any], render: Callable[[T], Any]
+    ) -> dict[str, Any]:
+        return envelope(rows, limit=self.limit, key=key, render=render)
 
 
 def _page_request(limit: Limit = 100, cursor: Cursor = None) -> PageRequest:

@@ -90,17 +90,8 @@ def register(
     if uri is None:
         _store_keys(session, agent.id, keys)
     permissions.ensure_in_catalog(session, org_id=org_id, names=caps, source="capability")
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="agent.register",
-            target=agent.id,
-            outcome="success",
-            details={"name": name, "capabilities": caps, "key_ids": [k.kid for k in keys]},
-        ),
-    )
+    details = {"name": name, "capabilities": caps, "key_ids": [k.kid for k in keys]}
+    audit.record_success(session, org_id, actor, "agent.register", agent.id, details=details)
     return agent, [k.kid for k in keys]
 
 
@@ -176,17 +167,8 @@ def update(
     agent.updated_at = now or utcnow()
     session.add(agent)
     session.flush()
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="agent.update",
-            target=agent.id,
-            outcome="success",
-            details={k: v for k, v in changes.items() if k in AUDITED_CHANGES},
-        ),
-    )
+    details = {k: v for k, v in changes.items() if k in AUDITED_CHANGES}
+    audit.record_success(session, org_id, actor, "agent.update", agent.id, details=details)
     _forget_after_commit(session, agent)
     return agent
 
@@ -203,17 +185,8 @@ def rotate_keys(
         _store_keys(session, agent.id, keys)
     agent.updated_at = utcnow()
     session.add(agent)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="agent.rotate_keys",
-            target=agent.id,
-            outcome="success",
-            details={"key_ids": [k.kid for k in keys]},
-        ),
-    )
+    details = {"key_ids": [k.kid for k in keys]}
+    audit.record_success(session, org_id, actor, "agent.rotate_keys", agent.id, details=details)
     _forget_after_commit(session, agent)
     return agent, [k.kid for k in keys]
 
@@ -234,10 +207,5 @@ def remove(session: Session, *, org_id: str, agent_id: str, actor: str) -> None:
     agent.name = f"deleted-{agent.id[-12:]}"[:63]
     agent.updated_at = utcnow()
     session.add(agent)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id, actor=actor, action="agent.delete", target=agent.id, outcome="success"
-        ),
-    )
+    audit.record_success(session, org_id, actor, "agent.delete", agent.id)
     _forget_after_commit(session, agent)

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import BaseModel, ValidationError
 
-from app.cli.common import CliError, cli_session, friendly
+from app.cli.common import body_of, cli_session, echo_json, friendly, org_option, org_session
 
 
 def register(main: click.Group) -> None:
@@ -21,24 +20,6 @@ def register(main: click.Group) -> None:
     assert isinstance(agents, click.Group)
     for command in (agents_federate, agents_federations, agents_unfederate):
         agents.add_command(command)
-
-
-def _body(model: type[BaseModel], **fields: Any) -> dict[str, Any]:
-    """The API's validation of a request body, as a one-line error."""
-    try:
-        return model.model_validate(fields).model_dump()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise CliError(f"{where}: {first['msg']}") from None
-
-
-def _require_org(session: Any, org_id: str) -> None:
-    """An empty list for a mistyped org would look like an org without issuers."""
-    from app.models import Org
-
-    if session.get(Org, org_id) is None:
-        raise CliError(f"no organization {org_id}")
 
 
 def _read_jwks(path: Path) -> Any:
@@ -78,7 +59,7 @@ def issuers() -> None:
 
 
 @issuers.command("add")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("issuer")
 @click.option("--kind", type=click.Choice(["user", "workload"]), required=True)
 @click.option("--audience", "audiences", multiple=True, help="An accepted `aud`; repeat.")
@@ -106,7 +87,7 @@ def issuers_add(
     from app.identity import issuers as service
     from app.identity.schemas import IssuerIn, IssuerPublic
 
-    body = _body(
+    body = body_of(
         IssuerIn,
         issuer=issuer,
         kind=kind,
@@ -116,33 +97,27 @@ def issuers_add(
         name=name,
         subject_claim=subject_claim,
     )
-    with cli_session() as session:
-        _require_org(session, org_id)
+    with org_session(org_id) as session:
         row = service.create_issuer(session, org_id=org_id, actor="cli", **body)
-        out = IssuerPublic.of(row).model_dump_json()
-    click.echo(out)
+        out = IssuerPublic.of(row)
+    echo_json([out])
 
 
 @issuers.command("list")
-@click.option("--org", "org_id", required=True)
+@org_option
 @friendly
 def issuers_list(org_id: str) -> None:
     """An org's trusted issuers, one JSON object per line."""
     from app.identity import issuers as service
     from app.identity.schemas import IssuerPublic
 
-    with cli_session() as session:
-        _require_org(session, org_id)
-        lines = [
-            IssuerPublic.of(r).model_dump_json()
-            for r in service.list_issuers(session, org_id=org_id)
-        ]
-    for line in lines:
-        click.echo(line)
+    with org_session(org_id) as session:
+        rows = [IssuerPublic.of(r) for r in service.list_issuers(session, org_id=org_id)]
+    echo_json(rows)
 
 
 @issuers.command("remove")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("issuer_id")
 @friendly
 def issuers_remove(org_id: str, issuer_id: str) -> None:
@@ -155,7 +130,7 @@ def issuers_remove(org_id: str, issuer_id: str) -> None:
 
 
 @click.command("federate")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("agent_id")
 @click.option("--issuer", required=True, help="The workload issuer: its id (tis_…) or its URL.")
 @click.option("--subject", required=True, help="The platform token's exact `sub`.")
@@ -174,17 +149,16 @@ def agents_federate(
     from app.identity.schemas import RuleIn, RulePublic
 
     wanted = _parse_claims(claims)
-    with cli_session() as session:
-        _require_org(session, org_id)
+    with org_session(org_id) as session:
         issuer_id = service.issuer_id_for(session, org_id=org_id, issuer=issuer, kind="workload")
-        body = _body(RuleIn, issuer_id=issuer_id, subject=subject, claims=wanted or None)
+        body = body_of(RuleIn, issuer_id=issuer_id, subject=subject, claims=wanted or None)
         rule = service.create_rule(session, org_id=org_id, agent_id=agent_id, actor="cli", **body)
-        out = RulePublic.of(rule).model_dump_json()
-    click.echo(out)
+        out = RulePublic.of(rule)
+    echo_json([out])
 
 
 @click.command("federations")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("agent_id")
 @friendly
 def agents_federations(org_id: str, agent_id: str) -> None:
@@ -192,16 +166,14 @@ def agents_federations(org_id: str, agent_id: str) -> None:
     from app.identity import issuers as service
     from app.identity.schemas import RulePublic
 
-    with cli_session() as session:
-        _require_org(session, org_id)
+    with org_session(org_id) as session:
         rules = service.list_rules(session, org_id=org_id, agent_id=agent_id)
-        lines = [RulePublic.of(r).model_dump_json() for r in rules]
-    for line in lines:
-        click.echo(line)
+        rows = [RulePublic.of(r) for r in rules]
+    echo_json(rows)
 
 
 @click.command("unfederate")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("agent_id")
 @click.argument("rule_id")
 @friendly

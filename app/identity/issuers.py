@@ -68,7 +68,14 @@ def create_issuer(session: Session, *, org_id: str, actor: str, **body: Any) -> 
         jwks_uri=uri,
     )
     session.add(row)
-    _audit(session, org_id, actor, "issuer.create", row.id, {"issuer": issuer, "kind": row.kind})
+    audit.record_success(
+        session,
+        org_id,
+        actor,
+        "issuer.create",
+        row.id,
+        details={"issuer": issuer, "kind": row.kind},
+    )
     return row
 
 
@@ -104,7 +111,9 @@ def delete_issuer(session: Session, *, org_id: str, issuer_id: str, actor: str) 
     row = get_issuer(session, org_id=org_id, issuer_id=issuer_id)
     session.execute(delete(FederationRule).where(col(FederationRule.issuer_id) == row.id))
     session.delete(row)
-    _audit(session, org_id, actor, "issuer.delete", row.id, {"issuer": row.issuer})
+    audit.record_success(
+        session, org_id, actor, "issuer.delete", row.id, details={"issuer": row.issuer}
+    )
 
 
 def create_rule(
@@ -133,7 +142,7 @@ def create_rule(
     )
     session.add(rule)
     details = {"agent_id": agent.id, "issuer_id": issuer.id, "subject": subject}
-    _audit(session, org_id, actor, "federation.create", rule.id, details)
+    audit.record_success(session, org_id, actor, "federation.create", rule.id, details=details)
     return rule
 
 
@@ -155,20 +164,6 @@ def delete_rule(session: Session, *, org_id: str, agent_id: str, rule_id: str, a
     if rule is None or rule.agent_id != agent.id:
         raise NotFound(f"no federation rule {rule_id[:64]} for this agent")
     session.delete(rule)
-    _audit(session, org_id, actor, "federation.delete", rule.id, {"agent_id": agent.id})
-
-
-def _audit(
-    session: Session, org_id: str, actor: str, action: str, target: str, details: dict
-) -> None:
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action=action,
-            target=target,
-            outcome="success",
-            details=details,
-        ),
+    audit.record_success(
+        session, org_id, actor, "federation.delete", rule.id, details={"agent_id": agent.id}
     )

@@ -41,12 +41,7 @@ def create_org(
     session.flush()
     create_signing_key(session, org_id=org.id)
     issued = create_admin_token(session, org_id=org.id, label="initial", email=admin_email)
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org.id, actor="cli", action="org.create", target=org.id, outcome="success"
-        ),
-    )
+    audit.record_success(session, org.id, "cli", "org.create", org.id)
     return org, issued
 
 
@@ -70,17 +65,8 @@ def create_admin_token(
     row = AdminToken(org_id=org_id, label=label[:200], token_hash=hash_token(token), email=email)
     session.add(row)
     session.flush()
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=org_id,
-            actor=actor,
-            action="admin_token.create",
-            target=row.id,
-            outcome="success",
-            details={"label": label, "email": email},
-        ),
-    )
+    details = {"label": label, "email": email}
+    audit.record_success(session, org_id, actor, "admin_token.create", row.id, details=details)
     return IssuedAdminToken(token_id=row.id, token=token)
 
 
@@ -93,14 +79,5 @@ def revoke_admin_token(
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         session.add(row)
-        audit.record(
-            session,
-            audit.EventIn(
-                org_id=org_id,
-                actor=actor,
-                action="admin_token.revoke",
-                target=token_id,
-                outcome="success",
-            ),
-        )
+        audit.record_success(session, org_id, actor, "admin_token.revoke", token_id)
     return row

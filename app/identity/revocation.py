@@ -98,17 +98,8 @@ def revoke(
         below = _revoke_descendants(session, record.jti)
         if record.subject is not None:  # a delegation: what was asked under it goes too
             _jit_rules.withdraw_delegated(session, org_id=org_id, jtis=[record.jti, *below])
-        audit.record(
-            session,
-            audit.EventIn(
-                org_id=org_id,
-                actor=actor,
-                action="token.revoke",
-                target=record.jti,
-                outcome="success",
-                details={"delegated_tokens_revoked": below} if below else {},
-            ),
-        )
+        details = {"delegated_tokens_revoked": below} if below else {}
+        audit.record_success(session, org_id, actor, "token.revoke", record.jti, details=details)
 
 
 def _revoke_record(session: Session, record: IssuedToken) -> None:

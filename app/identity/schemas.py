@@ -80,17 +80,8 @@ class IssuerPublic(BaseModel):
 
     @classmethod
     def of(cls, row: TrustedIssuer) -> "IssuerPublic":
-        return cls(
-            issuer_id=row.id,
-            issuer=row.issuer,
-            kind=row.kind,
-            audiences=row.audiences,
-            jwks_uri=row.jwks_uri,
-            key_ids=[k["kid"] for k in (row.jwks or {}).get("keys", [])],
-            name=row.name,
-            subject_claim=row.subject_claim,
-            created_at=row.created_at,
-        )
+        key_ids = [k["kid"] for k in (row.jwks or {}).get("keys", [])]  # the keys, not the JWKS
+        return cls.model_validate(row.model_dump() | {"issuer_id": row.id, "key_ids": key_ids})
 
 
 class RuleIn(Body):
@@ -109,11 +100,4 @@ class RulePublic(BaseModel):
 
     @classmethod
     def of(cls, row: FederationRule) -> "RulePublic":
-        return cls(
-            rule_id=row.id,
-            agent_id=row.agent_id,
-            issuer_id=row.issuer_id,
-            subject=row.subject,
-            claims=row.claims,
-            created_at=row.created_at,
-        )
+        return cls.model_validate(row.model_dump() | {"rule_id": row.id})

@@ -69,33 +69,16 @@ def mint_token(session: Session, *, request_id: str, now: datetime | None = None
         now=now.timestamp(),
     )
     expires_at = now + timedelta(seconds=ttl)
-    stmt = (
-        update(JitRequest)
-        .where(
-            col(JitRequest.id) == row.id,
-            col(JitRequest.status) == APPROVED,
-            col(JitRequest.token_jti).is_(None),
-        )
-        .values(
-            token_jti=issued.jti,
-            token_encrypted=encrypt(issued.access_token),
-            token_expires_at=expires_at,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if rows_changed(session, stmt) != 1:
-        return False  # another worker minted first; this token was never handed out
-    audit.record(
+    if not _while_unminted(
         session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor="system",
-            action="jit.token_mint",
-            target=row.id,
-            outcome="success",
-            details={"jti": issued.jti, "ttl": ttl},
-        ),
-    )
+        row,
+        token_jti=issued.jti,
+        token_encrypted=encrypt(issued.access_token),
+        token_expires_at=expires_at,
+    ):
+        return False  # another worker minted first; this token was never handed out
+    details = {"jti": issued.jti, "ttl": ttl}
+    audit.record_success(session, row.org_id, "system", "jit.token_mint", row.id, details=details)
     session.expire_all()
     after_change(session, row, "token")
     return True
@@ -105,6 +88,13 @@ def _delegation_ended(session: Session, row: JitRequest, ended: datetime) -> boo
     """Approved, but the user's delegation ran out before a token was minted: none is. The
     request's token life is marked as over at the delegation's end, so the expiry sweep moves
     it to token_expired (audited, the channels told) and the re-mint sweep stops asking."""
+    _while_unminted(session, row, token_expires_at=ended)
+    return False
+
+
+def _while_unminted(session: Session, row: JitRequest, **values: Any) -> bool:
+    """Set an approved request's token columns while it has no token (a compare-and-set: True
+    when this call set them)."""
     stmt = (
         update(JitRequest)
         .where(
@@ -112,11 +102,10 @@ def _delegation_ended(session: Session, row: JitRequest, ended: datetime) -> boo
             col(JitRequest.status) == APPROVED,
             col(JitRequest.token_jti).is_(None),
         )
-        .values(token_expires_at=ended)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
-    rows_changed(session, stmt)
-    return False
+    return rows_changed(session, stmt) == 1
 
 
 def token_for_agent(row: JitRequest) -> dict[str, Any] | None:

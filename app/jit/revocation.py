@@ -19,6 +19,7 @@ from app.jit.state_machine import (
     CANCELLED,
     PENDING,
     REVOKED,
+    close_pending,
     get_request,
     transition,
 )
@@ -90,16 +91,7 @@ def _withdraw(session: Session, row: JitRequest, reason: str, now: datetime) -> 
             session, org_id=row.org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
         )
         return after.status == REVOKED
-    return transition(
-        session,
-        row,
-        expected=PENDING,
-        values={"status": CANCELLED, "decided_at": now, "decision_reason": reason},
-        action="jit.cancelled",
-        actor="system",
-        reason=reason,
-        now=now,
-    )
+    return close_pending(session, row, status=CANCELLED, reason=reason, actor="system", now=now)
 
 
 def revoke(

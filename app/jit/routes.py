@@ -135,7 +135,9 @@ def approve(
     body: DecisionIn | None = None,
 ) -> JSONResponse:
     comment = body.comment if body else None
-    row = jit.approve(session=session, request_id=request_id, approver=approver, comment=comment)
+    row = jit.decide(
+        session, request_id=request_id, approver=approver, decision=jit.APPROVE, comment=comment
+    )
     return _answer(jit_views.public(session, row))
 
 
@@ -148,7 +150,9 @@ def deny(
     body: DecisionIn | None = None,
 ) -> JSONResponse:
     reason = body and (body.reason or body.comment)
-    row = jit.deny(session=session, request_id=request_id, approver=approver, reason=reason or None)
+    row = jit.decide(
+        session, request_id=request_id, approver=approver, decision=jit.DENY, comment=reason or None
+    )
     return _answer(jit_views.public(session, row))
 
 

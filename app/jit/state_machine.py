@@ -41,6 +41,7 @@ CONSUMED, REVOKED, TOKEN_EXPIRED = (
     RequestStatus.REVOKED,
     RequestStatus.TOKEN_EXPIRED,
 )
+APPROVE, DENY = "approve", "deny"  # a JitDecision's decision
 MAX_TTL = 3600
 
 
@@ -176,10 +177,13 @@ def decide(
     request_id: str,
     approver: Approver,
     decision: str,
-    comment: str | None,
-    channel: str,
+    comment: str | None = None,
+    channel: str = "api",
     now: datetime | None = None,
 ) -> JitRequest:
+    """One approver's APPROVE or DENY, from any channel (the API, the dashboard, Slack, email):
+    recorded, then the request denied, approved once enough approvals count, or left pending.
+    `comment` is the approval's note or the denial's reason."""
     now = now or utcnow()
     if comment is not None and "\x00" in comment:  # every channel: PostgreSQL refuses NUL
         raise RuleViolation("the note may not contain NUL")
@@ -220,7 +224,7 @@ def decide(
             details={"channel": channel, "by": label},
         ),
     )
-    if decision == "deny":
+    if decision == DENY:
         _finish(session, row, DENIED, comment or f"denied by {label}", approver.id, now)
     elif _approvals(session, row) >= row.approvals_required:
         approve_now(session, row, actor=approver.id, reason=comment, now=now)
@@ -236,66 +240,43 @@ def _approvals(session: Session, row: JitRequest) -> int:
     stmt = (
         select(Approver)
         .join(JitDecision, col(JitDecision.approver_id) == col(Approver.id))
-        .where(JitDecision.request_id == row.id, JitDecision.decision == "approve")
+        .where(JitDecision.request_id == row.id, JitDecision.decision == APPROVE)
     )
     voters = session.exec(stmt).all()
     return sum(1 for voter in voters if approver_scope.may_act(session, voter, row))
 
 
-def _finish(
-    session: Session, row: JitRequest, status: str, reason: str, actor: str, now: datetime
-) -> None:
-    if not transition(
+def close_pending(
+    session: Session,
+    row: JitRequest,
+    *,
+    status: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    action: str = "",
+    extra_where: tuple = (),
+) -> bool:
+    """pending → a final status (denied, cancelled, expired), the reason kept as the request's
+    own (`action` defaults to jit.<status>). True when this call closed it."""
+    return transition(
         session,
         row,
         expected=PENDING,
         values={"status": status, "decided_at": now, "decision_reason": reason},
-        action=f"jit.{status}",
+        action=action or f"jit.{status}",
         actor=actor,
         reason=reason,
         now=now,
-    ):
+        extra_where=extra_where,
+    )
+
+
+def _finish(
+    session: Session, row: JitRequest, status: str, reason: str, actor: str, now: datetime
+) -> None:
+    if not close_pending(session, row, status=status, reason=reason, actor=actor, now=now):
         raise InvalidTransition(f"request {row.id} is no longer pending")
-
-
-def approve(
-    *,
-    session: Session,
-    request_id: str,
-    approver: Approver,
-    comment: str | None = None,
-    channel: str = "api",
-    now: datetime | None = None,
-) -> JitRequest:
-    return decide(
-        session,
-        request_id=request_id,
-        approver=approver,
-        decision="approve",
-        comment=comment,
-        channel=channel,
-        now=now,
-    )
-
-
-def deny(
-    *,
-    session: Session,
-    request_id: str,
-    approver: Approver,
-    reason: str | None = None,
-    channel: str = "api",
-    now: datetime | None = None,
-) -> JitRequest:
-    return decide(
-        session,
-        request_id=request_id,
-        approver=approver,
-        decision="deny",
-        comment=reason,
-        channel=channel,
-        now=now,
-    )
 
 
 def cancel(
@@ -320,14 +301,13 @@ def expire(session: Session, *, request_id: str, now: datetime | None = None) ->
     why = "nobody decided before the deadline"
     if chain.delegation_ended(row.delegation, now.timestamp()):
         why = "the user's delegation it was asked under expired before anyone decided"
-    return transition(
+    return close_pending(
         session,
         row,
-        expected=PENDING,
-        values={"status": EXPIRED, "decided_at": now, "decision_reason": why},
-        action="jit.expire",
-        actor="system",
+        status=EXPIRED,
         reason=why,
+        actor="system",
         now=now,
+        action="jit.expire",
         extra_where=(col(JitRequest.pending_deadline) <= now,),
     )

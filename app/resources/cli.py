@@ -1,10 +1,8 @@
 """`jitgate resources add|list|remove`: the protected-resource registry from the command line."""
 
-import json
-
 import click
 
-from app.cli.common import CliError, cli_session, friendly
+from app.cli.common import CliError, cli_session, echo_json, friendly, org_option, org_session
 
 
 def register(main: click.Group) -> None:
@@ -26,15 +24,8 @@ def _parse_tools(pairs: tuple[str, ...]) -> dict[str, str]:
     return tools
 
 
-def _require_org(session, org_id: str) -> None:  # type: ignore[no-untyped-def]
-    from app.models import Org
-
-    if session.get(Org, org_id) is None:
-        raise CliError(f"no organization {org_id}")
-
-
 @resources.command("add")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.option("--name", required=True)
 @click.option("--uri", "resource_uri", required=True, help="The server's URI (token audience).")
 @click.option("--kind", type=click.Choice(["mcp", "api"]), default="mcp", show_default=True)
@@ -59,26 +50,24 @@ def resources_add(
         "tools": _parse_tools(tools),
         "default_permission": default_permission,
     }
-    with cli_session() as session:
-        _require_org(session, org_id)
+    with org_session(org_id) as session:
         row = service.create(session, org_id=org_id, body=body, actor="cli")
-        click.echo(json.dumps(service.public(row), default=str))
+        echo_json([service.public(row)])
 
 
 @resources.command("list")
-@click.option("--org", "org_id", required=True)
+@org_option
 @friendly
 def resources_list(org_id: str) -> None:
     """List an org's protected resources, one JSON object per line."""
     from app.resources import service
 
     with cli_session() as session:
-        for row in service.list_resources(session, org_id=org_id):
-            click.echo(json.dumps(service.public(row), default=str))
+        echo_json([service.public(row) for row in service.list_resources(session, org_id=org_id)])
 
 
 @resources.command("remove")
-@click.option("--org", "org_id", required=True)
+@org_option
 @click.argument("resource_id")
 @friendly
 def resources_remove(org_id: str, resource_id: str) -> None:

@@ -94,17 +94,8 @@ def public(row: ProtectedResource) -> dict[str, Any]:
 
 
 def _audit(session: Session, row: ProtectedResource, action: str, actor: str) -> None:
-    audit.record(
-        session,
-        audit.EventIn(
-            org_id=row.org_id,
-            actor=actor,
-            action=action,
-            target=row.id,
-            outcome="success",
-            details={"resource_uri": row.resource_uri, "tools": len(row.tools)},
-        ),
-    )
+    details = {"resource_uri": row.resource_uri, "tools": len(row.tools)}
+    audit.record_success(session, row.org_id, actor, action, row.id, details=details)
 
 
 def _flush_unique(session: Session, row: ProtectedResource) -> None:

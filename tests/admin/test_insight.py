@@ -130,6 +130,16 @@ def test_the_ask_box_answers_as_the_ask_api_would(admin, client, org, refund_bot
     assert [p["permission"] for p in api["permissions"]] == ["payments.refund", "document.read"]
 
 
+def test_the_catalog_page_has_one_ask_box_and_a_plain_title(admin, refund_bot):
+    page = post(admin, "/admin/catalog/ask", {"agent": refund_bot.name, "question": "Read docs?"})
+    assert page.status_code == 200, page.text
+    assert "<title>Catalog · jitgate admin</title>" in page.text
+    assert page.text.count('id="ask-answer"') == 1
+    # its answer's cells are labelled for phone widths, like the portal's other tables
+    answer = page.text.split('id="ask-answer"')[1]
+    assert '<td data-label="Permission"><code>document.read</code></td>' in answer
+
+
 def test_the_ask_box_is_a_dry_run_audited_as_the_admins_action(admin, client, org, refund_bot):
     post(
         admin, "/admin/catalog/ask", {"agent": refund_bot.agent_id, "question": "Read a document?"}

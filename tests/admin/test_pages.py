@@ -78,6 +78,16 @@ def test_an_added_approver_token_is_shown_once(admin):
     assert token not in admin.get("/admin/approvers").text
 
 
+def test_a_created_admin_token_is_shown_once_under_a_cleared_form(admin):
+    # When an admin creates a token with a label
+    resp = post(admin, "/admin/tokens", {"label": "ci-runner-7"})
+    # Then the page shows the token once, lists it, and the form is empty for the next one
+    assert resp.status_code == 201
+    assert re.search(r"jgadm_[A-Za-z0-9_-]+", resp.text)
+    assert "<td>ci-runner-7</td>" in resp.text
+    assert 'id="f-label" name="label" type="text" value=""' in resp.text
+
+
 def test_a_jit_policy_is_created_through_the_form(admin, client, org):
     email = f"eve-{uuid.uuid4().hex[:6]}@example.com"
     approver = client.post(f"{org.api}/approvers", json={"email": email}, headers=org.admin)

@@ -166,7 +166,9 @@ def test_a_decision_made_while_the_announcement_goes_out_still_gets_its_follow_u
         reference = real_announce(self, request, target)
         with session_scope() as session:
             approver = session.get(Approver, alice["approver_id"])
-            jit.approve(session=session, request_id=request.request_id, approver=approver)
+            jit.decide(
+                session, request_id=request.request_id, approver=approver, decision=jit.APPROVE
+            )
         return reference
 
     monkeypatch.setattr(EmailNotifier, "announce", announce_then_decided)

@@ -445,8 +445,12 @@ def test_a_pending_request_for_a_user_expires_with_the_delegation(client, org, p
     with session_scope() as session:
         approver_row = session.get(jit.Approver, approver["approver_id"])
         with pytest.raises(jit.InvalidTransition, match="expired"):
-            jit.approve(
-                session=session, request_id=made["request_id"], approver=approver_row, now=later
+            jit.decide(
+                session,
+                request_id=made["request_id"],
+                approver=approver_row,
+                decision=jit.APPROVE,
+                now=later,
             )
     # and the sweep closes it, saying why
     with session_scope() as session:

@@ -314,8 +314,7 @@ class JitMachine(RuleBasedStateMachine):
     @staticmethod
     def _decide(session, request_id: str, approver_id: str, verb: str) -> None:
         approver = session.get(Approver, approver_id)
-        decide = jit_service.approve if verb == "approve" else jit_service.deny
-        decide(session=session, request_id=request_id, approver=approver)
+        jit_service.decide(session, request_id=request_id, approver=approver, decision=verb)
 
     def _remember_token(self, request_id: str) -> None:
         with session_scope() as session:

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 from app.identity import agents
 from app.identity.agent_views import public_view
 from app.identity.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
@@ -23,15 +23,11 @@ def register(
 
 @router.get("/agents")
 def list_agents(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = agents.list_agents(session, org_id=org_id)
     render = lambda a: public_view(session, a).model_dump(mode="json")  # noqa: E731
-    return page(rows, limit=limit, cursor=cursor, key=lambda a: a.id, render=render)
+    return paging.page(rows, key=lambda a: a.id, render=render)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentPublic)

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
-from app.http.pagination import Cursor, Limit, page
+from app.http.pagination import Paging
 from app.identity import issuers
 from app.identity.schemas import IssuerIn, IssuerPublic, RuleIn, RulePublic
 
@@ -22,14 +22,10 @@ def create_issuer(
 
 @router.get("/trusted-issuers")
 def list_issuers(
-    org_id: OrgId,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = issuers.list_issuers(session, org_id=org_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=IssuerPublic.of)
+    return paging.page(rows, key=lambda r: r.id, render=IssuerPublic.of)
 
 
 @router.delete("/trusted-issuers/{issuer_id}", status_code=204)
@@ -52,15 +48,10 @@ def create_rule(
 
 @router.get("/agents/{agent_id}/federation")
 def list_rules(
-    org_id: OrgId,
-    agent_id: str,
-    session: SessionDep,
-    _admin: CurrentAdmin,
-    limit: Limit = 100,
-    cursor: Cursor = None,
+    org_id: OrgId, agent_id: str, session: SessionDep, _admin: CurrentAdmin, paging: Paging
 ) -> dict[str, Any]:
     rows = issuers.list_rules(session, org_id=org_id, agent_id=agent_id)
-    return page(rows, limit=limit, cursor=cursor, key=lambda r: r.id, render=RulePublic.of)
+    return paging.page(rows, key=lambda r: r.id, render=RulePublic.of)
 
 
 @router.delete("/agents/{agent_id}/federation/{rule_id}", status_code=204)
