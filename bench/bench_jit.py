@@ -134,10 +134,15 @@ async def request_to_notification(
     return list(sent), task_ms, webhook_ms
 
 
-async def decision_to_agent(bench: Bench, request_ids: list[str], interval: float) -> list[float]:
+async def decision_to_agent(
+    bench: Bench, request_ids: list[str], interval: float
+) -> tuple[list[float], list[float]]:
+    """From sending each approve to its waiting agent's answer; and to the approve's own answer
+    (the decision's transaction: what of the first is the database's, what the wake-up's)."""
     limits = httpx.Limits(max_connections=len(request_ids) + 10)
     answered: dict[str, float] = {}
     approved: dict[str, float] = {}
+    decided: dict[str, float] = {}
 
     async def wait(client: httpx.AsyncClient, request_id: str) -> None:
         url = f"{bench.org.api}/jit/requests/{request_id}"
@@ -158,10 +163,12 @@ async def decision_to_agent(bench: Bench, request_ids: list[str], interval: floa
                 json={},
                 headers=bench.approver,
             )
+            decided[request_id] = time.time()
             assert resp.status_code == 200, resp.text
             await asyncio.sleep(interval)
         await asyncio.gather(*waiters)
-    return [(answered[r] - approved[r]) * 1000 for r in request_ids]
+    to_agent = [(answered[r] - approved[r]) * 1000 for r in request_ids]
+    return to_agent, [(decided[r] - approved[r]) * 1000 for r in request_ids]
 
 
 async def creation_rate(bench: Bench, concurrency: int, seconds: float) -> tuple[float, list[str]]:
@@ -252,7 +259,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
         ids, task_ms, webhook_ms = await request_to_notification(
             bench, receiver, worker, args.n, args.interval
         )
-        decide_ms = await decision_to_agent(bench, ids, args.interval)
+        decide_ms, approve_ms = await decision_to_agent(bench, ids, args.interval)
         rate, created = await creation_rate(bench, args.concurrency, args.seconds)
         more = await create_more(bench, max(0, args.waiters - len(created)))
         memory = await memory_with_long_polls(bench, web.proc.pid, (created + more)[: args.waiters])
@@ -265,6 +272,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
     if webhook_ms:
         summary("request -> webhook arrives", webhook_ms)
     decide = summary("decision -> agent", decide_ms)
+    summary("  of which the approve's answer", approve_ms)
     print(f"{'requests created':<28} {rate:7.1f} /s  ({args.concurrency} concurrent clients)")
     grown = memory["holding_kib"] - memory["idle_kib"]
     print(
