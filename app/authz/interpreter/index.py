@@ -77,6 +77,9 @@ class Entry:
     # Description nouns with the noun that qualifies them: "holiday requests" -> (request,
     # holiday). The head alone ("Tom's request") is weaker evidence than the compound.
     compounds: tuple[tuple[str, str], ...] = ()
+    # Description words the lexicon knows as verbs but the admin used as nouns: "Edit article
+    # copy (drafts + live)", "Run headline tests". They name what the entry applies to.
+    nouns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -91,6 +94,8 @@ class CatalogIndex:
     # "database" is not one (that is the lexicon's), "KB" for "knowledge base" is.
     initials: dict[str, str] = field(default_factory=dict)
     described: frozenset[str] = frozenset()  # every word form the descriptions use
+    # Verbs the descriptions use as nouns ("copy", "tests"): in a question, either.
+    nouned: frozenset[str] = frozenset()
 
     def base(self, word: str) -> str | None:
         found = base_form(word, self.known)
@@ -154,7 +159,9 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     shouted = {w.lower() for w in re.findall(r"\b[A-Z]{2}\b", item.description or "")}
     classes, leads = _described_actions(prose[0], known)
     lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
+    nouns = _verbs_as_nouns(prose[0], known) - leads - lead_parts
     content = frozenset(w for w in bases if _is_content(w) or w in shouted) - leads - lead_parts
+    content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
@@ -169,17 +176,50 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         frozenset(noun_group(w) for w in content),
         *_verbs(action, leads, resource),
         _compounds(prose[0], known, content),
+        nouns,
     )
+
+
+_DESCRIPTION_TOKENS = re.compile(r"[a-z][a-z0-9'\-]*|[^\sa-z0-9]")
+
+
+def _verbs_as_nouns(description: str, known: set[str]) -> frozenset[str]:
+    """Words the lexicon knows as verbs that a description uses as the head of a noun phrase:
+    after its opening verb, not after "to", not an -ing or -ed form, and followed by nothing,
+    punctuation, a preposition or a conjunction ("copy (drafts + live)", "a print run with").
+    A word before another noun only qualifies it ("draft emails", "a set time")."""
+    tokens = _DESCRIPTION_TOKENS.findall(description)
+    ends = lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS | lexicon.SEPARATORS | {"to"}
+    found = set()
+    for i, word in enumerate(tokens[1:], start=1):
+        if not word[0].isalpha() or word.endswith(("ing", "ed")) or tokens[i - 1] == "to":
+            continue
+        base = _base(word, known)
+        verb_like = base in ACTION_WORDS or base in lexicon.COMMON_VERBS
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        head = nxt is None or not nxt[0].isalpha() or nxt in ends
+        if verb_like and head and wn.pos(base) & wn.NOUN:
+            found.add(base)
+    return frozenset(found)
 
 
 def _compounds(description: str, known: set[str], content: frozenset[str]) -> tuple:
-    """(head, qualifier) for each noun + noun pair of a description ("holiday requests")."""
-    bases = [_base(w, known) for w in _words(description)]
-    return tuple(
-        (head, first)
-        for first, head in zip(bases, bases[1:], strict=False)
-        if first in content and head in content and first != head and wn.pos(first) & wn.NOUN
-    )
+    """(head, qualifier) for each noun + noun pair of a description ("holiday requests").
+
+    Punctuation ends a pair: "accounts + contacts", "(name, address, plan)" are lists, and
+    "contacts" is no kind of account."""
+    found = []
+    for run in _LIST_MARKS.split(description):
+        bases = [_base(w, known) for w in _words(run)]
+        found += [
+            (head, first)
+            for first, head in zip(bases, bases[1:], strict=False)
+            if first in content and head in content and first != head and wn.pos(first) & wn.NOUN
+        ]
+    return tuple(found)
+
+
+_LIST_MARKS = re.compile(r"[+&/,;:()\[\]]")
 
 
 _GIVING = frozenset(("issue", "grant", "give", "make", "perform", "process"))
@@ -338,6 +378,8 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     actions = set(ACTION_WORDS) | {e.action for e in entries}
     objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
     objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS
+    nouned = frozenset(w for e in entries for w in e.nouns)
+    objects |= nouned
     known = known | objects
     synonyms = [
         (tuple(_base(w, known) for w in _words(s) if w not in lexicon.DETERMINERS), entry)
@@ -348,6 +390,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
     index = CatalogIndex(entries, synonyms, actions, objects, known)
     index.initials = _initials(concrete, known)
+    index.nouned = nouned
     index.described = frozenset(w for item in concrete for w in _words(item.description or ""))
     for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):

@@ -116,8 +116,8 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
         return NAME
     if base in lx.VAGUE_VERBS and not is_object:
         return VAGUE
-    if is_action and is_object:
-        return BOTH
+    if is_object and (is_action or base in index.nouned):
+        return BOTH  # "copy" is the description's noun, and still a verb the catalog lacks
     if is_action:
         return ACTION
     if is_object:

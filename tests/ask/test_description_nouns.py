@@ -1,0 +1,62 @@
+"""Issue 15, third pass: reading a description as the admin wrote it.
+
+A made-up catalog (a touring theatre company's back office), so nothing here is one of the
+evaluation sets' questions.
+"""
+
+import pytest
+
+from app.authz.ask import MIN_CONFIDENCE
+from app.authz.interpreter import CatalogEntry as C
+from app.authz.interpreter import interpret
+
+CATALOG = [
+    C("scripts.read", "Read drafts in the script library"),
+    C("scripts.edit", "Edit script copy (drafts + final)"),
+    C("patrons.read", "Patron records (name, address, tier)"),
+    C("sponsors.read", "Sponsor accounts + contacts"),
+    C("tickets.refund", "Refund a ticket"),
+    C("tours.book", "Book a tour venue"),
+    C("posters.print", "Place a poster run with the printer"),
+    C("rehearsals.schedule", "Schedule a rehearsal"),
+]
+
+
+def _read(question: str):
+    return interpret(question, CATALOG)
+
+
+def _sure(got) -> bool:
+    return bool(got.mappings) and min(m.confidence for m in got.mappings) >= MIN_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A word the lexicon knows as a verb is the description's noun here ("drafts", "copy").
+        ("Am I allowed to read drafts in the script library?", {"scripts.read"}),
+        ("Can I read the draft of the second scene?", {"scripts.read"}),
+        ("Can I edit the script copy for the matinee?", {"scripts.edit"}),
+        # "name, address, tier" and "accounts + contacts" are lists, not compound nouns: a
+        # question naming one item of the list is no weak guess.
+        ("Can I look at the patron record, name and address?", {"patrons.read"}),
+        ("Can I view the sponsor account and contacts?", {"sponsors.read"}),
+    ],
+)
+def test_description_words_read_as_written(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # A description noun is still no action of its own: the question names none.
+        "Can I draft the letter to the printer?",
+        "Can I copy the scripts to a memory stick?",
+    ],
+)
+def test_a_description_noun_used_as_a_verb_stays_unmapped(question):
+    got = _read(question)
+    assert got.unresolved, got
