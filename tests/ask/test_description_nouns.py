@@ -60,3 +60,36 @@ def test_description_words_read_as_written(question, expected):
 def test_a_description_noun_used_as_a_verb_stays_unmapped(question):
     got = _read(question)
     assert got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # After a determiner, words the catalog lacks are the noun phrase, not actions: "the
+        # slush pile", "the stage manager shortlist".
+        ("Can I read the drafts from the slush pile this afternoon?", {"scripts.read"}),
+        ("Can I book the tour venue the stage manager shortlisted?", {"tours.book"}),
+        ("Can I read the drafts on the open call page?", {"scripts.read"}),
+        # A pronoun with its auxiliary ("we've", "they're") is no verb.
+        ("We've got a new draft in; can I read it?", {"scripts.read"}),
+        ("They're waiting on the second scene, can I edit the script copy?", {"scripts.edit"}),
+    ],
+)
+def test_noun_phrases_and_contractions(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # A word that may be a verb and acts on a pronoun or a determiner's noun still asks.
+        "Can I read the drafts and frobnicate them?",
+        "Can I read the drafts then exfiltrate the patron records?",
+        "Can I read the script copy wibble the patron records?",
+    ],
+)
+def test_an_unknown_action_after_a_noun_phrase_still_fails_closed(question):
+    got = _read(question)
+    assert got.unresolved, got

@@ -36,6 +36,13 @@ _BE = frozenset(
         "it's",
         "that's",
         "there's",
+        # Contractions said of someone else: "they're waiting on the proofs".
+        "they're",
+        "they've",
+        "you're",
+        "you've",
+        "he's",
+        "who's",
     ]
 )
 _WH = frozenset(

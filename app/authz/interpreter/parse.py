@@ -59,6 +59,9 @@ class _Grouper:
         self.last_conj: str | None = None
         self.skip: set[int] = set()
         self.unknown_run: list[Word] = []
+        # Inside a noun phrase a determiner opened ("the slush pile", "the practice nurse
+        # vacancy"): a word the catalog lacks is part of it, not an action.
+        self.det_np = False
 
     @property
     def g(self) -> Group:
@@ -93,6 +96,7 @@ class _Grouper:
             self.structure(i, word)
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
+            self.det_np = self.det_np and kind == w.ADV
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
         elif kind in (w.NAME, w.CONTENT, w.PARTY) and (
             self.verb_like(i) or (self.expect_verb and word.base in lx.STEERING_VERBS)
@@ -114,6 +118,7 @@ class _Grouper:
     def structure(self, i: int, word: Word) -> None:
         kind = word.kind
         self.phrase_open = False
+        self.det_np = kind == w.DET
         if kind == w.SEP:
             self.new_group()
             self.expect_verb, self.pp = True, False
@@ -170,6 +175,8 @@ class _Grouper:
         # "patient 80123's prescriptions": an id owning the next noun keeps one noun phrase
         owner = word.kind == w.ARG and word.token is not None and word.token.possessive
         self.phrase_open = self.phrase_open and owner
+        # "Sam's draft", "patient 80123's chart": an owner opens a noun phrase like "the"
+        self.det_np = word.token is not None and word.token.possessive
         if self.pp:
             return
         self.expect_verb = False
@@ -183,7 +190,7 @@ class _Grouper:
     def object(self, word: Word) -> None:
         target = self.g.secondary if self.pp else self.g.phrases
         if self.phrase_open and target and word.extra.get("object"):
-            self.between_nouns(target[-1])
+            self.between_nouns(target[-1], self.det_np)
         if self.phrase_open and target:
             target[-1].append(word)
         else:
@@ -191,9 +198,13 @@ class _Grouper:
         self.phrase_open = True
         self.expect_verb = False
 
-    def between_nouns(self, phrase: list[Word]) -> None:
-        """'documents frobnicate documents': an unknown word between two nouns is a verb."""
+    def between_nouns(self, phrase: list[Word], det_np: bool) -> None:
+        """'documents frobnicate documents': an unknown word between two nouns is a verb, unless
+        a determiner opened the phrase and WordNet knows the word as a noun ('the practice
+        nurse vacancy')."""
         last = phrase[-1]
+        if det_np and wn.pos(last.base) & wn.NOUN:
+            return
         if last.kind == w.UNKNOWN and any(x.extra.get("object") for x in phrase[:-1]):
             self.problems.append((last.text, f"'{last.text}' is not an action in the catalog"))
 
@@ -238,6 +249,8 @@ class _Grouper:
             return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
+        if self.in_noun_phrase(word, nxt):
+            return False
         if kind in (w.ACTION, w.VERB):
             return True
         if kind == w.VAGUE:
@@ -267,8 +280,22 @@ class _Grouper:
             or nxt in (w.PRON, w.DET)  # "... to frobnicate them", "hand them over"
         )
 
+    def in_noun_phrase(self, word: Word, nxt: str | None) -> bool:
+        """'the open call', 'the slush pile this afternoon': after a determiner, a word the
+        catalog lacks and WordNet knows as a noun continues the noun phrase. A word that acts on
+        a pronoun ('the drafts frobnicate them'), an attack or a word about rights never does."""
+        return (
+            self.det_np
+            and word.kind in (w.VERB, w.UNKNOWN)
+            and bool(wn.pos(word.base) & wn.NOUN)
+            and nxt != w.PRON
+            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and not word.gerund
+        )
+
     def verb(self, i: int, word: Word) -> None:
         g = self.g
+        self.det_np = False
         # "not asking to renew anything", "not going to change it": the verb after "to" is what
         # the negated verb rules out, so the negation carries over to it.
         # Only verbs of intending: "don't forget to close it" still asks to close.

@@ -104,7 +104,19 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
     return _content_kind(token, base, index)
 
 
+# "we've", "they're", "you'll", "I'd": a subject pronoun with its auxiliary, never an action.
+_SUBJECT_PRONOUNS = frozenset(("i", "you", "we", "they", "he", "she", "it", "there", "who"))
+_AUXILIARY_ENDINGS = frozenset(("ve", "re", "ll", "d", "m", "s"))
+
+
+def _contraction(word: str) -> bool:
+    subject, _, ending = word.replace("\u2019", "'").partition("'")
+    return subject in _SUBJECT_PRONOUNS and ending in _AUXILIARY_ENDINGS
+
+
 def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
+    if _contraction(token.lower):
+        return STOP
     is_action = base in index.action_words
     is_object = base in index.object_words
     if base in lx.STOPWORDS and not (is_action or is_object):
