@@ -1,8 +1,9 @@
 """The org's catalog turned into vocabulary the built-in interpreter can match words against."""
 
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from app.authz.interpreter import lexicon
@@ -80,6 +81,9 @@ class Entry:
     # Description words the lexicon knows as verbs but the admin used as nouns: "Edit article
     # copy (drafts + live)", "Run headline tests". They name what the entry applies to.
     nouns: frozenset[str] = frozenset()
+    # Nouns of the other entries on the same resource ("Delete a draft or story" under
+    # articles.delete): what articles.publish puts live is a story too. Weaker than its own.
+    family: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -369,12 +373,32 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _with_families(entries: list[Entry]) -> list[Entry]:
+    """Each entry learns the nouns its siblings (same resource) describe, when at least two of
+    them use the noun: "story" under both "Take a story down" and "Delete a draft or story" is
+    what the resource holds; "details" in one description may be anything's details."""
+    uses: dict[tuple[str, ...], Counter[str]] = {}
+    for entry in entries:
+        uses.setdefault(entry.resource, Counter()).update(entry.words - entry.parties)
+    return [
+        replace(
+            e,
+            family=frozenset(
+                word
+                for word, n in uses[e.resource].items()
+                if n >= 2 and word not in e.words and word not in lexicon.PARTIES
+            ),
+        )
+        for e in entries
+    ]
+
+
 @lru_cache(maxsize=64)
 def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     """Index the concrete permissions; wildcard patterns are never a mapping target."""
     known = _BASE_VOCAB | _catalog_words(catalog)
     concrete = [item for item in catalog if "*" not in item.permission]
-    entries = [_entry(item, known) for item in concrete]
+    entries = _with_families([_entry(item, known) for item in concrete])
     actions = set(ACTION_WORDS) | {e.action for e in entries}
     objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
     objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS

@@ -189,6 +189,8 @@ class _Grouper:
 
     def object(self, word: Word) -> None:
         target = self.g.secondary if self.pp else self.g.phrases
+        if self.pp:
+            word.extra["place"] = True  # "for the play": where or for what, not what is acted on
         if self.phrase_open and target and word.extra.get("object"):
             self.between_nouns(target[-1], self.det_np)
         if self.phrase_open and target:
