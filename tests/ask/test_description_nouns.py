@@ -129,3 +129,26 @@ def test_a_shared_noun_is_a_guess_below_the_admins_own_words():
 )
 def test_shared_nouns_stay_narrow(question):
     assert _read(question).unresolved
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # "A/B" is one name, not the word "a" and an unknown "B".
+        ("Can I schedule an A/B rehearsal for the new cast?", {"rehearsals.schedule"}),
+        ("Can I A/B schedule a rehearsal?", {"rehearsals.schedule"}),
+        # A catalog action that ends a noun phrase ("the photography book") names a thing.
+        ("Can I refund the ticket for the photography book launch?", {"tickets.refund"}),
+        ("Can I refund the ticket for the photography book?", {"tickets.refund"}),
+    ],
+)
+def test_names_inside_noun_phrases(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+def test_an_action_after_a_noun_phrase_with_its_own_object_still_asks():
+    # "have the patrons refund the tickets": the action word has an object, so it acts.
+    got = _read("Can I read the drafts and have the box office book the tour venue?")
+    assert "tours.book" in got.permissions, got

@@ -179,7 +179,10 @@ class _Grouper:
         self.det_np = word.token is not None and word.token.possessive
         if self.pp:
             return
-        self.expect_verb = False
+        # "Can I A/B test it?": a letter pair before a verb names how, and the verb still comes
+        self.expect_verb = (
+            self.expect_verb and word.token is not None and word.token.kind == "letters"
+        )
         if word.kind == w.PRON:
             self.g.pronoun = True
         elif word.kind == w.BROAD:
@@ -251,7 +254,7 @@ class _Grouper:
             return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
-        if self.in_noun_phrase(word, nxt):
+        if self.in_noun_phrase(word, nxt) or self.ends_noun_phrase(i, word, nxt):
             return False
         if kind in (w.ACTION, w.VERB):
             return True
@@ -294,6 +297,23 @@ class _Grouper:
             and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
             and not word.gerund
         )
+
+    def ends_noun_phrase(self, i: int, word: Word, nxt: str | None) -> bool:
+        """'the photography book', 'the photography book launch': a catalog action after a
+        determiner and a noun, with nothing after it that it could act on, is the phrase's noun.
+        'have the box office book the venue' still books: a determiner follows."""
+        before = self.words[i - 1] if i > 0 else None
+        ends = (
+            self.det_np
+            and before is not None
+            and (before.kind in (w.UNKNOWN, w.OBJECT, w.NAME) or "in_phrase" in before.extra)
+            and word.kind in (w.ACTION, w.BOTH)
+            and bool(wn.pos(word.base) & wn.NOUN)
+            and nxt not in (w.DET, w.PRON, w.ARG, w.NAME, w.PARTY, w.BROAD)
+        )
+        if ends:
+            word.extra["in_phrase"] = True
+        return ends
 
     def verb(self, i: int, word: Word) -> None:
         g = self.g

@@ -11,6 +11,8 @@ EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
     rf"(?P<email>{EMAIL})|(?P<url>https?://\S+)|(?P<quote>\"[^\"]*\")"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
+    # "A/B", "P/L": two single letters joined by a slash are one name, not two words.
+    r"|(?P<letters>(?<![\w/])[A-Za-z]/[A-Za-z](?![\w/]))"
     r"|(?P<word>[A-Za-z0-9][A-Za-z0-9_'\-]*)|(?P<punct>[,;.!?&/:()\[\]{}<>=|])"
 )
 # Dashes between words separate them ("documents—and purge"); a hyphen inside a word stays.
@@ -26,7 +28,7 @@ _FOREIGN = lexicon.word_set(
 class Token:
     text: str  # as written, for phrases shown back to people
     lower: str
-    kind: str = "word"  # word | email | url | quote | money | punct
+    kind: str = "word"  # word | email | url | quote | money | letters | punct
     lemma: str = ""
     capitalized: bool = False
     possessive: bool = False
