@@ -152,3 +152,37 @@ def test_an_action_after_a_noun_phrase_with_its_own_object_still_asks():
     # "have the patrons refund the tickets": the action word has an object, so it acts.
     got = _read("Can I read the drafts and have the box office book the tour venue?")
     assert "tours.book" in got.permissions, got
+
+
+@pytest.mark.parametrize(
+    "question, who",
+    [
+        # A product or a place after "our"/"the" is no second person.
+        (
+            "Ada Moss asked me to refund the ticket on our Ticketmaster account on her behalf.",
+            "Ada Moss",
+        ),
+        # The one person the question names, when it says "on his behalf".
+        ("Tom Reed is off sick; on his behalf, can I refund the ticket?", "Tom Reed"),
+        # An apposition between the name and "asked me", and "to act for her".
+        ("Ada Moss, a patron, asked me to act for her: can I refund her ticket?", "Ada Moss"),
+    ],
+)
+def test_who_is_acted_for(question, who):
+    got = _read(question)
+    assert got.on_behalf_of == who, got
+    assert got.permissions == ("tickets.refund",) and not got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Two people named: "his" may be either.
+        "Tom Reed told Ada Moss about it; on his behalf, can I refund the ticket?",
+        # Nobody named at all.
+        "On his behalf, can I refund the ticket?",
+    ],
+)
+def test_on_his_behalf_needs_exactly_one_person(question):
+    got = _read(question)
+    assert got.on_behalf_of is None and got.unresolved, got

@@ -131,7 +131,9 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     low = word.text.lower()
     participle = low.endswith("ed") or low in lx.IRREGULAR or wn.irregular(low) is not None
     gerund = low.endswith("ing") and len(low) > 5
-    if prev.text.lower() in _BE and not _first_person_before(words, i - 1):
+    # "is off sick", "is still running": a particle or an adverb may stand between
+    at = i - 2 if prev.kind in (w.PARTICLE, w.ADV) and i >= 2 else i - 1
+    if words[at].text.lower() in _BE and not _first_person_before(words, at):
         if gerund and word.kind in _CATALOG_ACTIONS:
             return False  # "the next step is deleting them"
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
