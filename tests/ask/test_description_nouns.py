@@ -186,3 +186,55 @@ def test_who_is_acted_for(question, who):
 def test_on_his_behalf_needs_exactly_one_person(question):
     got = _read(question)
     assert got.on_behalf_of is None and got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A wh-question about what happened asks nothing; the bare verb after it reads its
+        # subject: "check" what the ticket shows.
+        ("How much did the patron records say about Ada? Can I check?", {"patrons.read"}),
+        ("What drafts have we got in the script library? Can I see?", {"scripts.read"}),
+        (
+            "Which tour venue did the director book last year? Can I see the drafts?",
+            {"scripts.read"},
+        ),
+    ],
+)
+def test_a_wh_question_about_facts_is_the_topic(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # With a modal it asks: "which drafts can I delete" still names an action.
+        "Which drafts can I frobnicate? Can I read them?",
+        # A wh-question alone asks for no action.
+        "What did the patron records say?",
+    ],
+)
+def test_wh_questions_that_ask_or_ask_nothing(question):
+    assert _read(question).unresolved
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A light verb with an action noun is that action: "have a look" looks.
+        ("Can I have a quick look at the patron records?", {"patrons.read"}),
+        ("Could you let me take a peek at the drafts?", {"scripts.read"}),
+        # A wh-question with no verb of its own ("which tier is Ada on?") is the topic too.
+        ("Which tier is patron 4411 on in the patron records? Can I check?", {"patrons.read"}),
+    ],
+)
+def test_light_verbs_and_verbless_topics(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+def test_have_a_word_is_no_action_the_catalog_knows():
+    assert _read("Can I have a word with the patron records team?").unresolved

@@ -173,6 +173,12 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
         return g.phrases
     if g.pronoun and antecedent:
         return antecedent
+    # "How many views did the story get? Can I check?": a bare verb after a question about
+    # facts reads what that question was about.
+    bare = not (g.phrases or g.fillers or g.broad or g.secondary)
+    if bare and antecedent and all(x.extra.get("topic") for p in antecedent for x in p):
+        asked = [p for p in antecedent if any(x.extra.get("asked_about") for x in p)]
+        return asked or antecedent  # "what meds is patient 59002 on?" asks about meds
     # "deploy the new version to production": the place names what the object did not.
     # "release version 8 to production": a number belongs to its noun, it names no other thing.
     # "send a fax to the hospital": an action noun the catalog lacks ("fax", "call") is the
@@ -240,7 +246,7 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         g.verbs += more
         _drop_nominal(g, more)
     if not g.verbs:
-        if g.phrases and _names_catalog(g):
+        if g.phrases and _names_catalog(g) and not _topic(g):
             what = _text(g.phrases[0])
             result.refuse(what, f"no action was named for '{what}'; say what to do with it")
         elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
@@ -267,6 +273,12 @@ REMARK = 0.9
 
 
 _INERT = (w.UNKNOWN, w.NAME, w.ARG, w.ADV, w.DET, w.STOP, w.PRON, w.PARTY)
+
+
+def _topic(g: Group) -> bool:
+    """A verbless group inside a question about facts ("what does the contract say"): what the
+    question is about, not an ask left unclear."""
+    return all(x.extra.get("topic") for p in g.phrases for x in p)
 
 
 def _names_catalog(g: Group) -> bool:

@@ -81,6 +81,10 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             causative = None
         elif _admins_modifier(words, i, described):
             word.kind = w.OBJECT  # part of the noun phrase, as in the description
+        elif _asks_about_facts(words, i):
+            word.extra["described"] = True  # "what does the contract say": no ask to say
+            _quiet(word)
+            _mark_topic(words, i)
         elif _describes(words, i, prev, verb_seen):
             word.extra["described"] = True
             _quiet(word)
@@ -93,7 +97,87 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             main = word.base not in _CAUSATIVE
             verb_seen, clause_verb = verb_seen or main, clause_verb or main
             causative = word if not main and not clause_verb else causative
+    _copula_topics(words)
     return words
+
+
+def _copula_topics(words: list[Word]) -> None:
+    """'What meds is patient 59002 on?', 'Which plan is she on?': a wh-question with no verb
+    but "is" asks what is so; its things are the topic a later "Can I check?" reads."""
+    start = 0
+    for end, word in enumerate([*words, None]):
+        if word is not None and word.kind != w.SEP:
+            continue
+        clause = words[start:end]
+        texts = [x.text.lower() for x in clause]
+        if (
+            texts
+            and texts[0] in _WH_START
+            and any(t in _FACT_AUXILIARIES for t in texts)
+            and not any(t in _MODALS - _FACT_AUXILIARIES for t in texts)
+            and not any(x.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) for x in clause)
+            and not any(x.base in _NEVER_FACT for x in clause)
+        ):
+            for x in clause:
+                x.extra["topic"] = True
+            _mark_asked_about(clause)
+        start = end + 1
+
+
+def _mark_asked_about(clause: list[Word]) -> None:
+    """'What meds is patient 59002 on?': the wh-word's own noun is what is asked about."""
+    for x in clause[1:]:
+        if x.text.lower() in _FACT_AUXILIARIES:
+            return
+        x.extra["asked_about"] = True
+
+
+_WH_START = frozenset(("what", "which", "how", "who", "whom", "whose", "where", "when", "why"))
+_FACT_AUXILIARIES = frozenset(
+    ("do", "does", "did", "have", "has", "had", "is", "are", "was", "were")
+)
+_VERBISH = (w.ACTION, w.VERB, w.UNKNOWN, w.BOTH, w.SYNONYM, w.VAGUE)
+# Never quieted as a fact asked about: attacks and words about rights ("say" of a third
+# person is a fact: "what does the contract say").
+_NEVER_FACT = (_ABOUT_RIGHTS - lx.STEERING_VERBS) | lx.HOSTILE
+
+
+def _asks_about_facts(words: list[Word], i: int) -> bool:
+    """'What does the contract say', 'How many views did the story get', 'What ads have we
+    sold': a wh-question with a plain auxiliary (no "can", "may") asks what is so, not to act.
+    The first verb after its subject is that fact; said of "I" or "you" it may be an ask."""
+    word = words[i]
+    if word.kind not in _VERBISH or word.base in _NEVER_FACT or word.text.lower() in _BE:
+        return False
+    start = i
+    while start > 0 and words[start - 1].kind != w.SEP:
+        start -= 1
+    clause = [x.text.lower() for x in words[start:i]]
+    if not clause or clause[0] not in _WH_START:
+        return False
+    aux = next((j for j, t in enumerate(clause) if t in _FACT_AUXILIARIES), None)
+    if aux is None or any(t in _MODALS - _FACT_AUXILIARIES for t in clause):
+        return False
+    between = [x for x in words[start + aux + 1 : i] if x.kind != w.DET]
+    if not between or words[i - 1].kind == w.DET:
+        return False  # "what is left": no subject between the auxiliary and the verb
+    subject = between[0].base
+    if subject in ("i", "you") or any(x.extra.get("described") for x in between):
+        return False
+    return subject != "we" or word.text.lower() != word.base  # "have we sold": a past fact
+
+
+def _mark_topic(words: list[Word], i: int) -> None:
+    """The things the fact is about are the question's topic: "Can I check?" reads them."""
+    j = i
+    while j > 0 and words[j - 1].kind != w.SEP:
+        j -= 1
+        words[j].extra["topic"] = True
+    _mark_asked_about(words[j:i])
+    for word in words[i + 1 :]:
+        if word.kind == w.SEP:
+            return
+        word.extra["topic"] = True
 
 
 def _participle_after_noun(word: Word, prev: Word | None) -> bool:
