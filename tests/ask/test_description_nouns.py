@@ -238,3 +238,12 @@ def test_light_verbs_and_verbless_topics(question, expected):
 
 def test_have_a_word_is_no_action_the_catalog_knows():
     assert _read("Can I have a word with the patron records team?").unresolved
+
+
+def test_a_resource_plural_in_ies_is_its_singular():
+    # "royalties" -> "royalty", not "royaltie": the question's word must meet the catalog's.
+    catalog = [C("royalties.pay", "Pay out royalties to authors"), C("libraries.read", "")]
+    got = interpret("Can I pay the royalties for Q3?", catalog)
+    assert got.permissions == ("royalties.pay",) and not got.unresolved, got
+    got = interpret("Can I read the library?", catalog)
+    assert got.permissions == ("libraries.read",) and not got.unresolved, got

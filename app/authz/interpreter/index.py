@@ -370,6 +370,8 @@ def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
 
 
 def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:  # "royalties", "libraries"
+        return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
