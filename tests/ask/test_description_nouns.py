@@ -242,7 +242,14 @@ def test_have_a_word_is_no_action_the_catalog_knows():
 
 def test_a_resource_plural_in_ies_is_its_singular():
     # "royalties" -> "royalty", not "royaltie": the question's word must meet the catalog's.
-    catalog = [C("royalties.pay", "Pay out royalties to authors"), C("libraries.read", "")]
+    catalog = [
+        C("royalties.pay", "Pay out royalties to authors"),
+        C("libraries.read", ""),
+        C("embargoes.lift", "Release a story before its time"),
+    ]
+    got = interpret("Can I lift the embargo?", catalog)
+    assert got.permissions == ("embargoes.lift",) and not got.unresolved, got
+    assert got.mappings[0].confidence == 1.0, got  # the catalog's own word, no typo fixed
     got = interpret("Can I pay the royalties for Q3?", catalog)
     assert got.permissions == ("royalties.pay",) and not got.unresolved, got
     got = interpret("Can I read the library?", catalog)

@@ -370,8 +370,11 @@ def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
 
 
 def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:  # "royalties", "libraries"
-        return word[:-3] + "y"
+    """A permission name's plural as its noun: WordNet's first shorter form that is a noun
+    ("royalties" -> "royalty", "embargoes" -> "embargo", "ads" -> "ad"), else without -s."""
+    nouns = (f for f in forms(word) if f != word and wn.pos(f) & wn.NOUN)
+    if word.endswith("s") and (found := next(nouns, None)):
+        return found
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
