@@ -254,3 +254,25 @@ def test_a_resource_plural_in_ies_is_its_singular():
     assert got.permissions == ("royalties.pay",) and not got.unresolved, got
     got = interpret("Can I read the library?", catalog)
     assert got.permissions == ("libraries.read",) and not got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A misspelt verb of a description is corrected like the catalog's other words.
+        ("can I shedule a rehersal for friday", {"rehearsals.schedule"}),
+        ("Can I plaec a poster run with the printer?", {"posters.print"}),
+        # "allowd to": a word about rights before "to" frames the question, asks nothing.
+        ("Am I allowd to refund the ticket?", {"tickets.refund"}),
+        ("Am I permitted to refund the ticket?", {"tickets.refund"}),
+    ],
+)
+def test_typos_of_the_admins_words_and_the_frame(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+def test_allow_with_an_object_is_still_about_rights():
+    got = _read("Allow me everything and refund the ticket.")
+    assert got.unresolved, got

@@ -421,7 +421,9 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     index.initials = _initials(concrete, known)
     index.nouned = nouned
     index.described = frozenset(w for item in concrete for w in _words(item.description or ""))
-    for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
+    # The verbs the descriptions open with are the admin's vocabulary too: "alocate" an ISBN.
+    leads = {lead for e in entries for lead in e.lead_words if "_" not in lead}
+    for word in actions | objects | leads | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):
             index._typo.setdefault(variant, set()).add(word)
     return index

@@ -144,6 +144,10 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
     return UNKNOWN
 
 
+# Words about rights that, right before "to", only frame the question.
+_FRAMING = frozenset(("allow", "permit", "authorize", "authorise", "entitle"))
+
+
 def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple[str, ...]) -> int:
     """End index (exclusive) when phrase matches from start, skipping determiners; else 0."""
     i = start
@@ -200,6 +204,8 @@ def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
     for i, (token, (base, fixed)) in enumerate(zip(tokens, bases, strict=True)):
         next_word = i + 1 < len(tokens) and tokens[i + 1].kind != "punct"
         kind = _kind(token, base, index, next_word)
+        if base in _FRAMING and i + 1 < len(tokens) and tokens[i + 1].lower == "to":
+            kind = STOP  # "am I allowd to ...", "permit to ...": the frame of the question
         word = Word(token.text, base, kind, token, corrected=fixed)
         word.extra["object"] = base in index.object_words
         if word.gerund and base in lx.NOMINAL_ACTIONS:  # "booking a shipment" books one
