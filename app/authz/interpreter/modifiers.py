@@ -142,6 +142,9 @@ _VERBISH = (w.ACTION, w.VERB, w.UNKNOWN, w.BOTH, w.SYNONYM, w.VAGUE)
 _NEVER_FACT = (_ABOUT_RIGHTS - lx.STEERING_VERBS) | lx.HOSTILE
 
 
+_REPORTING = frozenset(("say", "tell", "explain", "answer"))
+
+
 def _asks_about_facts(words: list[Word], i: int) -> bool:
     """'What does the contract say', 'How many views did the story get', 'What ads have we
     sold': a wh-question with a plain auxiliary (no "can", "may") asks what is so, not to act.
@@ -149,13 +152,17 @@ def _asks_about_facts(words: list[Word], i: int) -> bool:
     word = words[i]
     if word.kind not in _VERBISH or word.base in _NEVER_FACT or word.text.lower() in _BE:
         return False
+    if word.kind == w.UNKNOWN and wn.never_a_verb(word.base):
+        return False  # "the box office": still the subject's noun
     start = i
     while start > 0 and words[start - 1].kind != w.SEP:
         start -= 1
     clause = [x.text.lower() for x in words[start:i]]
     if not clause or clause[0] not in _WH_START:
         return False
-    aux = next((j for j, t in enumerate(clause) if t in _FACT_AUXILIARIES), None)
+    # "What's AP saying": the wh-word carries its "is"
+    joined = words[start].token is not None and words[start].token.possessive
+    aux = 0 if joined else next((j for j, t in enumerate(clause) if t in _FACT_AUXILIARIES), None)
     if aux is None or any(t in _MODALS - _FACT_AUXILIARIES for t in clause):
         return False
     between = [x for x in words[start + aux + 1 : i] if x.kind != w.DET]
@@ -208,9 +215,15 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     word = words[i]
     if word.kind in (w.STOP, w.DET, w.PRON, w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.ARG, w.JUNK):
         return False
-    if prev is None or word.token is None or word.base in _ABOUT_RIGHTS:
+    if prev is None or word.token is None:
         return False
-    if any(x.base in _RIGHTS_TALK for x in words[max(0, i - 3) : i + 4]):
+    # "a note saying the date is wrong": reporting what a thing says is no order to say it
+    # (with no word about rights near it, checked below); other words about rights never describe.
+    reporting = word.base in _REPORTING and word.text.lower().endswith("ing")
+    if word.base in _ABOUT_RIGHTS and not reporting:
+        return False
+    near = words[max(0, i - 3) : i + (6 if reporting else 4)]
+    if any(x.base in _RIGHTS_TALK for x in near if not (reporting and x is word)):
         return False  # "authorization already verified upstream" is a claim, not a detail
     low = word.text.lower()
     participle = low.endswith("ed") or low in lx.IRREGULAR or wn.irregular(low) is not None
@@ -231,8 +244,9 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     after_noun = prev.kind in _NOUNISH and prev.text.lower() not in _BE | _WH
     if participle and (after_noun or _after_comma_and_noun(words, i)):
         return True  # "the tickets opened this morning", "..., sorted by age"
-    # "a note saying it's urgent", "SKUs starting with"
-    return gerund and after_noun and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
+    # "a note saying it's urgent", "SKUs starting with", "..., saying the date is wrong"
+    after = after_noun or _after_comma_and_noun(words, i)
+    return gerund and after and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
 
 
 _THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))
