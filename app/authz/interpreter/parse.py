@@ -256,6 +256,8 @@ class _Grouper:
             return False  # "for review", "after approval": nouns; "before deleting" acts
         if self.in_noun_phrase(word, nxt) or self.ends_noun_phrase(i, word, nxt):
             return False
+        if self.adjective_participle(word, nxt):
+            return False
         if kind in (w.ACTION, w.VERB):
             return True
         if kind == w.VAGUE:
@@ -296,6 +298,20 @@ class _Grouper:
             and nxt != w.PRON
             and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
             and not word.gerund
+        )
+
+    def adjective_participle(self, word: Word, nxt: str | None) -> bool:
+        """'her next of kin and preferred language', 'contracted hours': a past form that
+        WordNet knows as an adjective, before a noun, qualifies it. Catalog actions keep their
+        reading ("and published articles" may still publish)."""
+        text = word.text.lower()
+        return (
+            word.kind in (w.VERB, w.UNKNOWN)
+            and text.endswith("ed")
+            and text != word.base
+            and bool(wn.pos(text) & wn.ADJ)
+            and nxt in (w.OBJECT, w.UNKNOWN)
+            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
         )
 
     def ends_noun_phrase(self, i: int, word: Word, nxt: str | None) -> bool:
