@@ -302,3 +302,18 @@ def test_saying_an_order_is_still_refused():
 def test_a_past_form_known_as_an_adjective_qualifies_the_noun():
     got = _read("Can I look at the patron record, her name and preferred nickname?")
     assert got.permissions == ("patrons.read",) and not got.unresolved, got
+
+
+def test_a_third_wordnet_sense_reads_the_verb_and_the_head_noun_still_decides():
+    catalog = [
+        C("permits.void", "Void a parking permit"),
+        C("permits.read", "See parking permits"),
+        C("fines.waive", "Waive a parking fine"),
+    ]
+    # "cancel" in its third sense (strike down) is what voiding is a kind of.
+    got = interpret("Can I cancel the duplicate permit?", catalog)
+    assert got.permissions == ("permits.void",) and not got.unresolved, got
+    assert min(m.confidence for m in got.mappings) >= MIN_CONFIDENCE, got
+    # A fine is another entry's thing: "parking" alone does not make it a permit.
+    got = interpret("Can I cancel the parking fine?", catalog)
+    assert not got.mappings or min(m.confidence for m in got.mappings) < MIN_CONFIDENCE, got

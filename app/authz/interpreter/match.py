@@ -289,9 +289,22 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     found = None
     for steps in sorted(tiers):
         found = _fitting(ask, tiers[steps])
+        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
+            return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
         if found.entry is not None or "could mean any of" in found.reason:
             return Found(found.entry, found.reason, confidence=WORDNET_CONFIDENCE[steps])
     return found
+
+
+def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
+    """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
+    another entry's own resource, and only a word qualifying it fits the guess."""
+    head = ask.phrase[-1] if ask.phrase else None
+    if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
+        return False
+    return any(
+        e is not entry and _fit(e, head, set(), False, False) >= STRONG for e in index.entries
+    )
 
 
 # A guess through WordNet is worth less the further it went (calibrated on the dev set).
