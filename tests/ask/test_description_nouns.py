@@ -317,3 +317,24 @@ def test_a_third_wordnet_sense_reads_the_verb_and_the_head_noun_still_decides():
     # A fine is another entry's thing: "parking" alone does not make it a permit.
     got = interpret("Can I cancel the parking fine?", catalog)
     assert not got.mappings or min(m.confidence for m in got.mappings) < MIN_CONFIDENCE, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A statement about a thing is context: "Ticket 4410 was sold twice." asks nothing,
+        # and the word before "was" is its subject, not the verb "ticket".
+        ("Ticket 4410 was sold twice; can I refund the duplicate ticket?", {"tickets.refund"}),
+        ("There are two drafts of the second scene. Can I read them?", {"scripts.read"}),
+    ],
+)
+def test_statements_are_context(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+def test_a_statement_with_an_action_still_counts():
+    # "The drafts must be deleted." has a modal: it may be what the agent is about to do.
+    got = _read("The drafts need deleting. Can I read them?")
+    assert got.unresolved or len(got.permissions) > 1, got

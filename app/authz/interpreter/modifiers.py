@@ -98,7 +98,39 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             verb_seen, clause_verb = verb_seen or main, clause_verb or main
             causative = word if not main and not clause_verb else causative
     _copula_topics(words)
+    _statements(words)
     return words
+
+
+_STATEMENT_END = frozenset((".", ";", "!"))
+_ASKING = lx.word_set(
+    "i we me us i'm i'd i'll i've we're we've we'd we'll let's can could may might should would "
+    "will shall must please need needs want wants let"
+)
+
+
+def _statements(words: list[Word]) -> None:
+    """'Invoice INV-1180 was raised twice.', 'There are two records for Jan Novak.': a statement
+    about a thing (with "is"/"was"/"has" or a verb read as describing), that names neither the
+    agent nor a wish, says what is so. Its things are context a later "them" may point at, not
+    an ask left unclear."""
+    start = 0
+    for end, word in enumerate([*words, None]):
+        if word is not None and word.kind != w.SEP:
+            continue
+        sentence = words[start:end]
+        texts = {x.text.lower() for x in sentence}
+        stated = texts & _BE or any(x.extra.get("described") for x in sentence)
+        if (
+            word is not None
+            and word.text in _STATEMENT_END
+            and stated
+            and not texts & _ASKING
+            and not any(x.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) for x in sentence)
+        ):
+            for x in sentence:
+                x.extra["topic"] = True
+        start = end + 1
 
 
 def _copula_topics(words: list[Word]) -> None:

@@ -22,6 +22,7 @@ _INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "reques
 _AUXILIARIES = frozenset(
     ("am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would")
 )
+_FINITE_BE = frozenset(("is", "are", "was", "were", "has", "have", "had", "isn't", "wasn't"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -256,7 +257,7 @@ class _Grouper:
             return False  # "for review", "after approval": nouns; "before deleting" acts
         if self.in_noun_phrase(word, nxt) or self.ends_noun_phrase(i, word, nxt):
             return False
-        if self.adjective_participle(word, nxt):
+        if self.adjective_participle(word, nxt) or self.subject_of_be(i):
             return False
         if kind in (w.ACTION, w.VERB):
             return True
@@ -299,6 +300,14 @@ class _Grouper:
             and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
             and not word.gerund
         )
+
+    def subject_of_be(self, i: int) -> bool:
+        """'Invoice INV-1180 was raised twice': a word right before "is"/"was"/"has" (an id may
+        stand between) is that clause's subject, never a verb."""
+        after = [x for x in self.words[i + 1 : i + 3]]
+        if after and after[0].kind == w.ARG:
+            after = after[1:]
+        return bool(after) and after[0].text.lower() in _FINITE_BE
 
     def adjective_participle(self, word: Word, nxt: str | None) -> bool:
         """'her next of kin and preferred language', 'contracted hours': a past form that
