@@ -338,3 +338,11 @@ def test_a_statement_with_an_action_still_counts():
     # "The drafts must be deleted." has a modal: it may be what the agent is about to do.
     got = _read("The drafts need deleting. Can I read them?")
     assert got.unresolved or len(got.permissions) > 1, got
+
+
+def test_a_verb_in_a_common_sense_of_the_admins_verb_is_that_verb():
+    # WordNet lists "combine" in a common sense of "merge" (blend, combine, merge).
+    catalog = [C("patrons.merge", "Merge duplicate patron records"), C("patrons.read", "")]
+    got = interpret("Can I combine the two patron records?", catalog)
+    assert got.permissions == ("patrons.merge",) and not got.unresolved, got
+    assert got.mappings[0].confidence < 1.0, got  # a WordNet reading, not the admin's word

@@ -283,7 +283,9 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     mine = wn.reach(verb, WORDNET_STEPS)
     tiers: dict[int, list[Entry]] = {}
     for entry in index.entries:
-        steps = wn.distance(mine, _entry_reach(entry.own_verbs))
+        # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
+        # sense, seen from the catalog's side.
+        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
         if steps is not None and steps <= WORDNET_STEPS:
             tiers.setdefault(steps, []).append(entry)
     found = None
