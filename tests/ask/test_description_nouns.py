@@ -346,3 +346,19 @@ def test_a_verb_in_a_common_sense_of_the_admins_verb_is_that_verb():
     got = interpret("Can I combine the two patron records?", catalog)
     assert got.permissions == ("patrons.merge",) and not got.unresolved, got
     assert got.mappings[0].confidence < 1.0, got  # a WordNet reading, not the admin's word
+
+
+def test_a_description_opening_with_a_noun_has_no_lead_verb():
+    catalog = [
+        C("analytics.read", "Traffic dashboards (weekly)"),
+        C("contracts.read", "Author contracts"),
+        C("oncall.page", "Page the on-call engineer"),
+        C("stock.order", "Order more stock from a supplier"),
+    ]
+    # "traffic" is mostly a noun in WordNet's tagged corpus and a noun follows it: the thing
+    # the entry shows, not a verb to traffic.
+    got = interpret("Can I check the traffic for the lighthouse show?", catalog)
+    assert got.permissions == ("analytics.read",) and not got.unresolved, got
+    # "page" before a determiner is still the admin's verb.
+    got = interpret("Can I page the on-call engineer?", catalog)
+    assert got.permissions == ("oncall.page",) and not got.unresolved, got

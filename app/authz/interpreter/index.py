@@ -314,6 +314,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
             break
         if base not in lexicon.VERB_CLASS and not wn.is_verb(base) and wn.pos(base):
             break  # "Staff directory and HR profiles", "Dept budgets vs actuals": no verb
+        if base not in lexicon.VERB_CLASS and wn.mostly_noun(base) and _noun_next(words, i):
+            break  # "Traffic dashboards", "Author contracts": a noun before its noun
         leads.add(base)
         particle = _particle_after(words, i)
         if particle:  # "Shut down a machine", "Roll production back"
@@ -322,6 +324,17 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
             classes.add(verb_class(base))
         expect_verb = False
     return frozenset(classes), frozenset(leads)
+
+
+def _noun_next(words: list[str], i: int) -> bool:
+    """The next word may be a noun: no determiner, preposition or pronoun ("Page the on-call
+    engineer" pages)."""
+    if i + 1 >= len(words):
+        return False
+    nxt = words[i + 1]
+    closed = lexicon.DETERMINERS | lexicon.PREPOSITIONS | lexicon.PRONOUNS | lexicon.PARTICLES
+    noun = bool(wn.pos(lemma(nxt) or nxt) & wn.NOUN)  # "dashboards" -> "dashboard"
+    return nxt not in closed and nxt not in (",", "and", "or", "to") and noun
 
 
 def _initials(catalog: Sequence[CatalogEntry], known: set[str]) -> dict[str, str]:
