@@ -362,3 +362,15 @@ def test_a_description_opening_with_a_noun_has_no_lead_verb():
     # "page" before a determiner is still the admin's verb.
     got = interpret("Can I page the on-call engineer?", catalog)
     assert got.permissions == ("oncall.page",) and not got.unresolved, got
+
+
+def test_verbs_joined_by_a_slash_both_open_the_description():
+    catalog = [C("reviews.moderate", "Hide/approve audience reviews"), C("reviews.read", "")]
+    got = interpret("Can I approve the audience reviews held overnight?", catalog)
+    assert got.permissions == ("reviews.moderate",) and not got.unresolved, got
+    assert min(m.confidence for m in got.mappings) >= MIN_CONFIDENCE, got
+    # The verb asked ("approve") makes no claim about rights: "held" still describes.
+    got = interpret(
+        "Can I approve the reviews held in the queue, especially the long ones?", catalog
+    )
+    assert got.permissions == ("reviews.moderate",) and not got.unresolved, got

@@ -304,9 +304,10 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
     classes: set[str] = set()
     leads: set[str] = set()
     expect_verb = True
-    words = re.findall(r"[a-z][a-z0-9_\-]*|,", description)
+    # "Hide/approve reader comments": a slash joins verbs like "or"
+    words = re.findall(r"[a-z][a-z0-9_\-]*|[,/]", description)
     for i, word in enumerate(words):
-        if word in (",", "and", "or"):
+        if word in (",", "/", "and", "or"):
             expect_verb = True
             continue
         base = _base(word, known)
@@ -367,7 +368,7 @@ def _particle_after(words: list[str], i: int) -> str | None:
     for word in words[i + 1 : i + 4]:
         if word in lexicon.PARTICLES:
             return word
-        if word in lexicon.PREPOSITIONS or word in (",", "and", "or", "to"):
+        if word in lexicon.PREPOSITIONS or word in (",", "/", "and", "or", "to"):
             return None
     return None
 

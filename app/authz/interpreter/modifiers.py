@@ -219,6 +219,12 @@ def _mark_topic(words: list[Word], i: int) -> None:
         word.extra["topic"] = True
 
 
+def _asked_verb(word: Word) -> bool:
+    """'approve the comments held in the queue': the catalog action asked, in its plain form,
+    makes no claim about rights ("approved" would)."""
+    return word.kind == w.ACTION and word.text.lower() == word.base
+
+
 def _participle_after_noun(word: Word, prev: Word | None) -> bool:
     low = word.text.lower()
     return (
@@ -255,7 +261,9 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     if word.base in _ABOUT_RIGHTS and not reporting:
         return False
     near = words[max(0, i - 3) : i + (6 if reporting else 4)]
-    if any(x.base in _RIGHTS_TALK for x in near if not (reporting and x is word)):
+    if any(
+        x.base in _RIGHTS_TALK and not _asked_verb(x) for x in near if not (reporting and x is word)
+    ):
         return False  # "authorization already verified upstream" is a claim, not a detail
     low = word.text.lower()
     participle = low.endswith("ed") or low in lx.IRREGULAR or wn.irregular(low) is not None
