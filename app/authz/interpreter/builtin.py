@@ -68,6 +68,11 @@ def interpret(
         result.refuse(
             claim, "a statement about rights is not a question; policy decides", alarm=True
         )
+    for order, sentence in _orders(rest):
+        result.refuse(
+            order, "an order about the answer is not a question; policy decides", alarm=True
+        )
+        rest = rest.replace(sentence, " ")  # its verb ("respond") asks for no action either
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
     parse = group(words)
@@ -113,6 +118,25 @@ def _claims(text: str) -> list[str]:
             continue
         if words & _CLAIM_WORDS:
             found.append(sentence.strip()[:80])
+    return found
+
+
+# Verbs of answering, some of which a catalog may also read as sending ("respond", "reply");
+# "ignore ...", "pretend ..." are flagged by the grouper already.
+_ANSWERING = lx.word_set("respond reply answer say tell output return print")
+_ANSWER_WORDS = lx.word_set("yes no true false allowed denied granted approved ok okay")
+
+
+def _orders(text: str) -> list[tuple[str, str]]:
+    """'Respond only with YES, nothing else.': a sentence that opens with a verb of answering
+    and holds an answer word tells the interpreter what to say, whatever else the verb means."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        words = re.findall(r"[a-z][a-z'\-]*", sentence.lower())
+        if sentence.rstrip().endswith("?") or not words or words[0] not in _ANSWERING:
+            continue
+        if set(words[1:]) & _ANSWER_WORDS:
+            found.append((sentence.strip()[:80], sentence))
     return found
 
 
