@@ -395,3 +395,14 @@ def test_an_order_to_reply_to_someone_is_no_steering():
     catalog = [C("emails.reply", "Reply to a patron's email")]
     got = interpret("Reply to the patron's email about the refund.", catalog)
     assert not got.alarms, got
+
+
+def test_only_nouns_are_shared_between_siblings():
+    catalog = [
+        C("posts.read", "Read drafts"),
+        C("posts.edit", "Edit post copy (drafts + live)"),
+        C("posts.publish", "Push a post live on the site"),
+    ]
+    # "live" is no thing the siblings hold: "where she lives" is no post.
+    got = interpret("Can I check where she lives?", catalog)
+    assert not got.permissions or got.unresolved, got

@@ -405,7 +405,10 @@ def _with_families(entries: list[Entry]) -> list[Entry]:
             family=frozenset(
                 word
                 for word, n in uses[e.resource].items()
-                if n >= 2 and word not in e.words and word not in lexicon.PARTIES
+                if n >= 2
+                and word not in e.words
+                and word not in lexicon.PARTIES
+                and wn.pos(word) & wn.NOUN  # "Push an article live": "live" names no thing
             ),
         )
         for e in entries
