@@ -406,3 +406,9 @@ def test_only_nouns_are_shared_between_siblings():
     # "live" is no thing the siblings hold: "where she lives" is no post.
     got = interpret("Can I check where she lives?", catalog)
     assert not got.permissions or got.unresolved, got
+
+
+def test_a_later_phrase_after_a_prepositional_object_is_a_modifier():
+    # "glance over X for patron 4411": X is what is read; the patron only says whose.
+    got = _read("Can I glance over the drafts for patron 4411?")
+    assert got.permissions == ("scripts.read",) and not got.unresolved, got

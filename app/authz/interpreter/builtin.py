@@ -209,7 +209,7 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
     # object itself, and a place after it does not stand in for it.
     acted = any(p and p[-1].kind == w.VERB for p in g.phrases)
     if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun or acted):
-        return _named(g.secondary)
+        return _named(g.secondary)[:1]  # "glance over X for patient 28817": X is the object
     return g.phrases
 
 
