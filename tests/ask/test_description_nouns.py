@@ -412,3 +412,18 @@ def test_a_later_phrase_after_a_prepositional_object_is_a_modifier():
     # "glance over X for patron 4411": X is what is read; the patron only says whose.
     got = _read("Can I glance over the drafts for patron 4411?")
     assert got.permissions == ("scripts.read",) and not got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # "they gave us" says where the number came from; "give" asks nothing here.
+        ("Can I edit the script copy with the new lines they gave us?", {"scripts.edit"}),
+        # "25 prints": an -s form after a number is a plural noun, not the verb "print".
+        ("Can I place a poster run with the printer, 25 prints per venue?", {"posters.print"}),
+    ],
+)
+def test_relative_clauses_and_counted_nouns(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got

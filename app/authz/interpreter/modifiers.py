@@ -276,6 +276,8 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
     if participle and prev.text.lower() in _GET and _passive_get(words, i):
         return True  # "what the GPs get paid", "once it gets picked up": said of them
+    if participle and _relative_clause(words, i):
+        return True  # "the new number they gave us", "the files she sent"
     if participle and _narrated(words, i):
         word.extra["narrated"] = True
         return True  # "a customer wrote in", "she rang us": a story, not an ask
@@ -291,6 +293,17 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
 
 _THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))
 _GET = frozenset(("get", "gets", "got", "getting"))
+
+
+def _relative_clause(words: list[Word], i: int) -> bool:
+    """A past form right after a third-person subject that follows a noun ("the new one they
+    gave us"): a clause about that noun, not an ask."""
+    if i < 2 or words[i].base == words[i].text.lower():
+        return False
+    subject, before = words[i - 1], words[i - 2]
+    return subject.base in _THIRD_PERSON and (
+        before.kind in _NOUNISH or before.base in ("one", "ones")
+    )
 
 
 def _passive_get(words: list[Word], i: int) -> bool:

@@ -22,6 +22,7 @@ _INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "reques
 _AUXILIARIES = frozenset(
     ("am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would")
 )
+_SUBJECT_PRONOUNS = frozenset(("i", "we", "you", "he", "she", "they"))
 _FINITE_BE = frozenset(("is", "are", "was", "were", "has", "have", "had", "isn't", "wasn't"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
@@ -255,12 +256,13 @@ class _Grouper:
             return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
-        if self.in_noun_phrase(word, nxt) or self.ends_noun_phrase(i, word, nxt):
+        if self.in_noun_phrase(word, nxt, i) or self.ends_noun_phrase(i, word, nxt):
             return False
         if self.adjective_participle(word, nxt) or self.subject_of_be(i):
             return False
         if kind in (w.ACTION, w.VERB):
-            return True
+            # "a maximum of 25 stops per van": an -s form after a number is a plural noun
+            return not (word.plural and prev == w.ARG)
         if kind == w.VAGUE:
             return self.expect_verb  # "the Acme deal" is a deal, "deal with it" is vague
         if kind == w.SYNONYM:
@@ -288,7 +290,7 @@ class _Grouper:
             or nxt in (w.PRON, w.DET)  # "... to frobnicate them", "hand them over"
         )
 
-    def in_noun_phrase(self, word: Word, nxt: str | None) -> bool:
+    def in_noun_phrase(self, word: Word, nxt: str | None, i: int = -1) -> bool:
         """'the open call', 'the slush pile this afternoon': after a determiner, a word the
         catalog lacks and WordNet knows as a noun continues the noun phrase. A word that acts on
         a pronoun ('the drafts frobnicate them'), an attack or a word about rights never does."""
@@ -296,7 +298,7 @@ class _Grouper:
             self.det_np
             and word.kind in (w.VERB, w.UNKNOWN)
             and bool(wn.pos(word.base) & wn.NOUN)
-            and nxt != w.PRON
+            and (nxt != w.PRON or self.subject_pronoun(i + 1))
             and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
             and not word.gerund
         )
@@ -322,6 +324,10 @@ class _Grouper:
             and nxt in (w.OBJECT, w.UNKNOWN)
             and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
         )
+
+    def subject_pronoun(self, i: int) -> bool:
+        """'the new lines they gave us': "they" opens a clause; "frobnicate them" acts on one."""
+        return 0 <= i < len(self.words) and self.words[i].text.lower() in _SUBJECT_PRONOUNS
 
     def ends_noun_phrase(self, i: int, word: Word, nxt: str | None) -> bool:
         """'the photography book', 'the photography book launch': a catalog action after a
