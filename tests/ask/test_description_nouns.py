@@ -427,3 +427,23 @@ def test_relative_clauses_and_counted_nouns(question, expected):
     got = _read(question)
     assert set(got.permissions) == expected, got
     assert not got.unresolved and _sure(got), got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # What others do in a condition is theirs: only the agent's own verb asks.
+        ("If the director signs it off, can I publish the play?", {"scripts.publish"}),
+        ("Once the printer confirms, can I refund the ticket?", {"tickets.refund"}),
+    ],
+)
+def test_a_condition_on_someone_else_asks_nothing(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved, got
+
+
+def test_a_condition_on_the_agent_still_asks():
+    # "if I delete the drafts" is the agent's own act: it is read, and the catalog lacks it.
+    got = _read("If I frobnicate the drafts, can I refund the ticket?")
+    assert got.unresolved, got

@@ -81,6 +81,13 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             causative = None
         elif _admins_modifier(words, i, described):
             word.kind = w.OBJECT  # part of the noun phrase, as in the description
+        elif _condition_of_others(words, i):
+            word.extra["described"] = True  # "if the lawyers sign it off": their part
+            _quiet(word)
+            for subject in reversed(words[:i]):  # "the lawyers" are no object of the ask
+                if subject.text.lower() in _SUBORDINATORS:
+                    break
+                _quiet(subject)
         elif _asks_about_facts(words, i):
             word.extra["described"] = True  # "what does the contract say": no ask to say
             _quiet(word)
@@ -204,6 +211,35 @@ def _asks_about_facts(words: list[Word], i: int) -> bool:
     if subject in ("i", "you") or any(x.extra.get("described") for x in between):
         return False
     return subject != "we" or word.text.lower() != word.base  # "have we sold": a past fact
+
+
+_SUBORDINATORS = frozenset(("if", "when", "once", "unless", "until", "till", "because", "since"))
+_OTHERS = frozenset(("he", "she", "they", "it", "who", "someone", "somebody", "everyone"))
+
+
+def _condition_of_others(words: list[Word], i: int) -> bool:
+    """'if the lawyers sign it off, can I publish?', 'once the customer pays': the verb of a
+    condition said of someone else is what they do, not what the agent asks to do."""
+    word = words[i]
+    if word.kind not in _VERBISH or word.base in _NEVER_FACT or i < 2:
+        return False
+    j = i - 1
+    subject: list[Word] = []
+    while (
+        j >= 0
+        and words[j].kind in (w.DET, w.OBJECT, w.UNKNOWN, w.NAME, w.PARTY, w.PRON)
+        and words[j].text.lower() not in _SUBORDINATORS
+    ):
+        subject.insert(0, words[j])
+        j -= 1
+    if j < 0 or words[j].text.lower() not in _SUBORDINATORS or not subject:
+        return False
+    head = subject[-1]
+    if head.kind == w.PRON:
+        return head.text.lower() in _OTHERS and len(subject) == 1
+    return head.kind in (w.OBJECT, w.UNKNOWN, w.NAME, w.PARTY) and not (
+        word.kind == w.UNKNOWN and wn.never_a_verb(word.base)
+    )
 
 
 def _mark_topic(words: list[Word], i: int) -> None:
