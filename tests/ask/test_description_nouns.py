@@ -447,3 +447,17 @@ def test_a_condition_on_the_agent_still_asks():
     # "if I delete the drafts" is the agent's own act: it is read, and the catalog lacks it.
     got = _read("If I frobnicate the drafts, can I refund the ticket?")
     assert got.unresolved, got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # "edit nothing" rules the edit out; "refund a few" points back at the tickets.
+        ("If I only read the drafts and edit nothing, is that allowed?", {"scripts.read"}),
+        ("I won't read any tickets, I only want to refund a few. Allowed?", {"tickets.refund"}),
+    ],
+)
+def test_nothing_and_a_few(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved, got

@@ -96,6 +96,9 @@ class _Grouper:
             self.particle(word)
         elif kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
             self.structure(i, word)
+        elif word.base == "nothing" and self.g.verbs and not self.g.has_object:
+            self.g.negated = True  # "change nothing" rules the change out
+            self.expect_verb = False
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
             self.det_np = self.det_np and kind == w.ADV

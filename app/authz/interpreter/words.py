@@ -95,6 +95,8 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
         return PARTICLE
     if base in lx.PREPOSITIONS:
         return PREP
+    if base in _QUANTIFIERS and not next_word:
+        return PRON  # "hide a few", "delete several": the quantity points back at a noun
     if base in lx.DETERMINERS and (next_word or base not in lx.PRONOUNS | lx.BROAD):
         return DET
     if base in lx.BROAD:
@@ -144,6 +146,8 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
     return UNKNOWN
 
 
+# Quantifiers that stand for a noun when none follows them.
+_QUANTIFIERS = frozenset(("few", "several", "some", "both", "many", "couple"))
 # Words about rights that, right before "to", only frame the question.
 _FRAMING = frozenset(("allow", "permit", "authorize", "authorise", "entitle"))
 
