@@ -461,3 +461,11 @@ def test_nothing_and_a_few(question, expected):
     got = _read(question)
     assert set(got.permissions) == expected, got
     assert not got.unresolved, got
+
+
+def test_a_three_letter_typo_missing_one_letter_is_corrected():
+    got = _read("Can I bok the tour venue?")
+    assert got.permissions == ("tours.book",) and not got.unresolved, got
+    assert got.mappings[0].confidence < 1.0, got  # a corrected word is a guess
+    # A real three-letter word is meant as written: "bot" is no "book".
+    assert _read("Can I bot the tour venue?").unresolved

@@ -113,14 +113,23 @@ class CatalogIndex:
         After a verb an object is expected, so 'pay invoces' may choose 'invoice' over
         'invoke'; anywhere else two meanings mean no correction.
         """
-        if len(word) < 4 or not word.isalpha():
+        if len(word) < 3 or not word.isalpha():
             return None
+        if len(word) == 3 and wn.pos(word):
+            return None  # a short real word ("bog", "pot") is meant as written
         for form in forms(word):
             hits = {w for d in deletes(form) for w in self._typo.get(d, ())}
             hits = {
                 w
                 for w in hits
-                if damerau1(form, w) and (len(form) > 4 or len(w) > 4 or sorted(form) == sorted(w))
+                if damerau1(form, w)
+                and (
+                    len(form) > 4
+                    or len(w) > 4
+                    or sorted(form) == sorted(w)
+                    or (len(form) == 3 and len(w) == 4)  # a dropped letter: "bok" -> "book"
+                )
+                and (len(form) > 3 or len(w) == 4)
             }
             if want_object and len(hits) > 1:
                 hits = {w for w in hits if w in self.object_words} or hits
