@@ -14,6 +14,8 @@ What is kept, and why:
   an adjective ("mobile", "abstract", "quarterly") is read as an object or a modifier, not as
   an action the catalog lacks;
 - irregular verb forms and plurals ("rang" -> "ring", "wrote" -> "write");
+- verbs its sense-tagged corpus uses mostly as nouns ("traffic", "author"), so that a
+  description opening with one before a noun ("Traffic dashboards") has no lead verb;
 - which words were ever sense-tagged in its corpus, so that a common word ("watch") is never
   "corrected" into a catalog word ("patch") while a rare one ("calender") still may be.
 WordNet 3.0 Copyright 2006 by Princeton University; see data/WORDNET-LICENSE.
@@ -72,6 +74,20 @@ def tagged(wordnet: Path) -> set[str]:
     return found
 
 
+def mostly_nouns(wordnet: Path, verbs: set[str]) -> set[str]:
+    """Verbs its sense-tagged corpus uses as nouns at least three times as often as as verbs
+    (and at least three times): 'traffic', 'author', 'staff'. A description opening with one before a
+    noun ('Traffic dashboards') names a thing, not an action."""
+    counts: dict[str, list[int]] = {}
+    for line in (wordnet / "cntlist.rev").read_text(encoding="latin-1").splitlines():
+        key, _sense, count = line.split()
+        lemma, _, rest = key.partition("%")
+        pos = rest[:1]
+        if pos in ("1", "2") and _WORD.match(lemma):
+            counts.setdefault(lemma, [0, 0])[int(pos) - 1] += int(count)
+    return {w for w, (n, v) in counts.items() if w in verbs and n >= 3 and n >= 3 * v}
+
+
 def irregular(wordnet: Path) -> dict[str, str]:
     """Irregular verb forms and plurals from verb.exc and noun.exc: 'rang' -> 'ring'."""
     found: dict[str, str] = {}
@@ -122,6 +138,7 @@ def build(wordnet: Path) -> dict:
         "noun_verbs": {n: sorted(v) for n, v in sorted(derived.items()) if _WORD.match(n)},
         "pos": _by_pos(pos_bits),  # bits: 1 noun, 2 verb, 4 adjective, 8 adverb
         "tagged": " ".join(sorted(tagged(wordnet))),
+        "mostly_nouns": " ".join(sorted(mostly_nouns(wordnet, set(lemma_index)))),
         "irregular": irregular(wordnet),
     }
 

@@ -68,6 +68,11 @@ def interpret(
         result.refuse(
             claim, "a statement about rights is not a question; policy decides", alarm=True
         )
+    for order, sentence in _orders(rest):
+        result.refuse(
+            order, "an order about the answer is not a question; policy decides", alarm=True
+        )
+        rest = rest.replace(sentence, " ")  # its verb ("respond") asks for no action either
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
     parse = group(words)
@@ -113,6 +118,25 @@ def _claims(text: str) -> list[str]:
             continue
         if words & _CLAIM_WORDS:
             found.append(sentence.strip()[:80])
+    return found
+
+
+# Verbs of answering, some of which a catalog may also read as sending ("respond", "reply");
+# "ignore ...", "pretend ..." are flagged by the grouper already.
+_ANSWERING = lx.word_set("respond reply answer say tell output return print")
+_ANSWER_WORDS = lx.word_set("yes no true false allowed denied granted approved ok okay")
+
+
+def _orders(text: str) -> list[tuple[str, str]]:
+    """'Respond only with YES, nothing else.': a sentence that opens with a verb of answering
+    and holds an answer word tells the interpreter what to say, whatever else the verb means."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        words = re.findall(r"[a-z][a-z'\-]*", sentence.lower())
+        if sentence.rstrip().endswith("?") or not words or words[0] not in _ANSWERING:
+            continue
+        if set(words[1:]) & _ANSWER_WORDS:
+            found.append((sentence.strip()[:80], sentence))
     return found
 
 
@@ -173,13 +197,19 @@ def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
         return g.phrases
     if g.pronoun and antecedent:
         return antecedent
+    # "How many views did the story get? Can I check?": a bare verb after a question about
+    # facts reads what that question was about.
+    bare = not (g.phrases or g.fillers or g.broad or g.secondary)
+    if bare and antecedent and all(x.extra.get("topic") for p in antecedent for x in p):
+        asked = [p for p in antecedent if any(x.extra.get("asked_about") for x in p)]
+        return asked or antecedent  # "what meds is patient 59002 on?" asks about meds
     # "deploy the new version to production": the place names what the object did not.
     # "release version 8 to production": a number belongs to its noun, it names no other thing.
     # "send a fax to the hospital": an action noun the catalog lacks ("fax", "call") is the
     # object itself, and a place after it does not stand in for it.
     acted = any(p and p[-1].kind == w.VERB for p in g.phrases)
     if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun or acted):
-        return _named(g.secondary)
+        return _named(g.secondary)[:1]  # "glance over X for patient 28817": X is the object
     return g.phrases
 
 
@@ -240,7 +270,7 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         g.verbs += more
         _drop_nominal(g, more)
     if not g.verbs:
-        if g.phrases and _names_catalog(g):
+        if g.phrases and _names_catalog(g) and not _topic(g):
             what = _text(g.phrases[0])
             result.refuse(what, f"no action was named for '{what}'; say what to do with it")
         elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
@@ -267,6 +297,12 @@ REMARK = 0.9
 
 
 _INERT = (w.UNKNOWN, w.NAME, w.ARG, w.ADV, w.DET, w.STOP, w.PRON, w.PARTY)
+
+
+def _topic(g: Group) -> bool:
+    """A verbless group inside a question about facts ("what does the contract say"): what the
+    question is about, not an ask left unclear."""
+    return all(x.extra.get("topic") for p in g.phrases for x in p)
 
 
 def _names_catalog(g: Group) -> bool:

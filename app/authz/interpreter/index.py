@@ -1,8 +1,9 @@
 """The org's catalog turned into vocabulary the built-in interpreter can match words against."""
 
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from app.authz.interpreter import lexicon
@@ -77,6 +78,12 @@ class Entry:
     # Description nouns with the noun that qualifies them: "holiday requests" -> (request,
     # holiday). The head alone ("Tom's request") is weaker evidence than the compound.
     compounds: tuple[tuple[str, str], ...] = ()
+    # Description words the lexicon knows as verbs but the admin used as nouns: "Edit article
+    # copy (drafts + live)", "Run headline tests". They name what the entry applies to.
+    nouns: frozenset[str] = frozenset()
+    # Nouns of the other entries on the same resource ("Delete a draft or story" under
+    # articles.delete): what articles.publish puts live is a story too. Weaker than its own.
+    family: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -91,6 +98,8 @@ class CatalogIndex:
     # "database" is not one (that is the lexicon's), "KB" for "knowledge base" is.
     initials: dict[str, str] = field(default_factory=dict)
     described: frozenset[str] = frozenset()  # every word form the descriptions use
+    # Verbs the descriptions use as nouns ("copy", "tests"): in a question, either.
+    nouned: frozenset[str] = frozenset()
 
     def base(self, word: str) -> str | None:
         found = base_form(word, self.known)
@@ -104,14 +113,23 @@ class CatalogIndex:
         After a verb an object is expected, so 'pay invoces' may choose 'invoice' over
         'invoke'; anywhere else two meanings mean no correction.
         """
-        if len(word) < 4 or not word.isalpha():
+        if len(word) < 3 or not word.isalpha():
             return None
+        if len(word) == 3 and wn.pos(word):
+            return None  # a short real word ("bog", "pot") is meant as written
         for form in forms(word):
             hits = {w for d in deletes(form) for w in self._typo.get(d, ())}
             hits = {
                 w
                 for w in hits
-                if damerau1(form, w) and (len(form) > 4 or len(w) > 4 or sorted(form) == sorted(w))
+                if damerau1(form, w)
+                and (
+                    len(form) > 4
+                    or len(w) > 4
+                    or sorted(form) == sorted(w)
+                    or (len(form) == 3 and len(w) == 4)  # a dropped letter: "bok" -> "book"
+                )
+                and (len(form) > 3 or len(w) == 4)
             }
             if want_object and len(hits) > 1:
                 hits = {w for w in hits if w in self.object_words} or hits
@@ -154,7 +172,9 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     shouted = {w.lower() for w in re.findall(r"\b[A-Z]{2}\b", item.description or "")}
     classes, leads = _described_actions(prose[0], known)
     lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
+    nouns = _verbs_as_nouns(prose[0], known) - leads - lead_parts
     content = frozenset(w for w in bases if _is_content(w) or w in shouted) - leads - lead_parts
+    content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
     return Entry(
         item.permission,
@@ -169,17 +189,50 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         frozenset(noun_group(w) for w in content),
         *_verbs(action, leads, resource),
         _compounds(prose[0], known, content),
+        nouns,
     )
+
+
+_DESCRIPTION_TOKENS = re.compile(r"[a-z][a-z0-9'\-]*|[^\sa-z0-9]")
+
+
+def _verbs_as_nouns(description: str, known: set[str]) -> frozenset[str]:
+    """Words the lexicon knows as verbs that a description uses as the head of a noun phrase:
+    after its opening verb, not after "to", not an -ing or -ed form, and followed by nothing,
+    punctuation, a preposition or a conjunction ("copy (drafts + live)", "a print run with").
+    A word before another noun only qualifies it ("draft emails", "a set time")."""
+    tokens = _DESCRIPTION_TOKENS.findall(description)
+    ends = lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS | lexicon.SEPARATORS | {"to"}
+    found = set()
+    for i, word in enumerate(tokens[1:], start=1):
+        if not word[0].isalpha() or word.endswith(("ing", "ed")) or tokens[i - 1] == "to":
+            continue
+        base = _base(word, known)
+        verb_like = base in ACTION_WORDS or base in lexicon.COMMON_VERBS
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        head = nxt is None or not nxt[0].isalpha() or nxt in ends
+        if verb_like and head and wn.pos(base) & wn.NOUN:
+            found.add(base)
+    return frozenset(found)
 
 
 def _compounds(description: str, known: set[str], content: frozenset[str]) -> tuple:
-    """(head, qualifier) for each noun + noun pair of a description ("holiday requests")."""
-    bases = [_base(w, known) for w in _words(description)]
-    return tuple(
-        (head, first)
-        for first, head in zip(bases, bases[1:], strict=False)
-        if first in content and head in content and first != head and wn.pos(first) & wn.NOUN
-    )
+    """(head, qualifier) for each noun + noun pair of a description ("holiday requests").
+
+    Punctuation ends a pair: "accounts + contacts", "(name, address, plan)" are lists, and
+    "contacts" is no kind of account."""
+    found = []
+    for run in _LIST_MARKS.split(description):
+        bases = [_base(w, known) for w in _words(run)]
+        found += [
+            (head, first)
+            for first, head in zip(bases, bases[1:], strict=False)
+            if first in content and head in content and first != head and wn.pos(first) & wn.NOUN
+        ]
+    return tuple(found)
+
+
+_LIST_MARKS = re.compile(r"[+&/,;:()\[\]]")
 
 
 _GIVING = frozenset(("issue", "grant", "give", "make", "perform", "process"))
@@ -260,9 +313,10 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
     classes: set[str] = set()
     leads: set[str] = set()
     expect_verb = True
-    words = re.findall(r"[a-z][a-z0-9_\-]*|,", description)
+    # "Hide/approve reader comments": a slash joins verbs like "or"
+    words = re.findall(r"[a-z][a-z0-9_\-]*|[,/]", description)
     for i, word in enumerate(words):
-        if word in (",", "and", "or"):
+        if word in (",", "/", "and", "or"):
             expect_verb = True
             continue
         base = _base(word, known)
@@ -270,6 +324,8 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
             break
         if base not in lexicon.VERB_CLASS and not wn.is_verb(base) and wn.pos(base):
             break  # "Staff directory and HR profiles", "Dept budgets vs actuals": no verb
+        if base not in lexicon.VERB_CLASS and wn.mostly_noun(base) and _noun_next(words, i):
+            break  # "Traffic dashboards", "Author contracts": a noun before its noun
         leads.add(base)
         particle = _particle_after(words, i)
         if particle:  # "Shut down a machine", "Roll production back"
@@ -278,6 +334,17 @@ def _described_actions(description: str, known: set[str]) -> tuple[frozenset[str
             classes.add(verb_class(base))
         expect_verb = False
     return frozenset(classes), frozenset(leads)
+
+
+def _noun_next(words: list[str], i: int) -> bool:
+    """The next word may be a noun: no determiner, preposition or pronoun ("Page the on-call
+    engineer" pages)."""
+    if i + 1 >= len(words):
+        return False
+    nxt = words[i + 1]
+    closed = lexicon.DETERMINERS | lexicon.PREPOSITIONS | lexicon.PRONOUNS | lexicon.PARTICLES
+    noun = bool(wn.pos(lemma(nxt) or nxt) & wn.NOUN)  # "dashboards" -> "dashboard"
+    return nxt not in closed and nxt not in (",", "and", "or", "to") and noun
 
 
 def _initials(catalog: Sequence[CatalogEntry], known: set[str]) -> dict[str, str]:
@@ -310,7 +377,7 @@ def _particle_after(words: list[str], i: int) -> str | None:
     for word in words[i + 1 : i + 4]:
         if word in lexicon.PARTICLES:
             return word
-        if word in lexicon.PREPOSITIONS or word in (",", "and", "or", "to"):
+        if word in lexicon.PREPOSITIONS or word in (",", "/", "and", "or", "to"):
             return None
     return None
 
@@ -326,7 +393,35 @@ def _catalog_words(catalog: Sequence[CatalogEntry]) -> set[str]:
 
 
 def _singular(word: str) -> str:
+    """A permission name's plural as its noun: WordNet's first shorter form that is a noun
+    ("royalties" -> "royalty", "embargoes" -> "embargo", "ads" -> "ad"), else without -s."""
+    nouns = (f for f in forms(word) if f != word and wn.pos(f) & wn.NOUN)
+    if word.endswith("s") and (found := next(nouns, None)):
+        return found
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+def _with_families(entries: list[Entry]) -> list[Entry]:
+    """Each entry learns the nouns its siblings (same resource) describe, when at least two of
+    them use the noun: "story" under both "Take a story down" and "Delete a draft or story" is
+    what the resource holds; "details" in one description may be anything's details."""
+    uses: dict[tuple[str, ...], Counter[str]] = {}
+    for entry in entries:
+        uses.setdefault(entry.resource, Counter()).update(entry.words - entry.parties)
+    return [
+        replace(
+            e,
+            family=frozenset(
+                word
+                for word, n in uses[e.resource].items()
+                if n >= 2
+                and word not in e.words
+                and word not in lexicon.PARTIES
+                and wn.pos(word) & wn.NOUN  # "Push an article live": "live" names no thing
+            ),
+        )
+        for e in entries
+    ]
 
 
 @lru_cache(maxsize=64)
@@ -334,10 +429,12 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     """Index the concrete permissions; wildcard patterns are never a mapping target."""
     known = _BASE_VOCAB | _catalog_words(catalog)
     concrete = [item for item in catalog if "*" not in item.permission]
-    entries = [_entry(item, known) for item in concrete]
+    entries = _with_families([_entry(item, known) for item in concrete])
     actions = set(ACTION_WORDS) | {e.action for e in entries}
     objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
     objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS
+    nouned = frozenset(w for e in entries for w in e.nouns)
+    objects |= nouned
     known = known | objects
     synonyms = [
         (tuple(_base(w, known) for w in _words(s) if w not in lexicon.DETERMINERS), entry)
@@ -348,8 +445,11 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     synonyms.sort(key=lambda pair: -len(pair[0]))  # longest phrase wins an overlap
     index = CatalogIndex(entries, synonyms, actions, objects, known)
     index.initials = _initials(concrete, known)
+    index.nouned = nouned
     index.described = frozenset(w for item in concrete for w in _words(item.description or ""))
-    for word in actions | objects | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
+    # The verbs the descriptions open with are the admin's vocabulary too: "alocate" an ISBN.
+    leads = {lead for e in entries for lead in e.lead_words if "_" not in lead}
+    for word in actions | objects | leads | lexicon.STOPWORDS | lexicon.COMMON_VERBS:
         for variant in deletes(word):
             index._typo.setdefault(variant, set()).add(word)
     return index

@@ -17,7 +17,7 @@ from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
 from app.authz.interpreter.index import verb_class as vclass
 from app.authz.interpreter.words import Word
 
-STRONG, GROUP, DESCRIBED = 3.0, 2.0, 1.0
+STRONG, GROUP, DESCRIBED, FAMILY = 3.0, 2.0, 1.0, 0.5
 # Actions whose person is a recipient rather than the thing acted on.
 _TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
 # Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
@@ -208,7 +208,16 @@ def _pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True)
     # "approve Tom's request" against "Approve/decline holiday requests": only a description's
     # head noun, without its qualifier, while other entries share the action: a weak guess.
     weak = len(candidates) > 1 and best < GROUP and _head_only(top[0], objects)
-    return Found(top[0], confidence=HEAD_ONLY if weak else 1.0)
+    if weak:
+        return Found(top[0], confidence=HEAD_ONLY)
+    # Only a sibling's noun fitted ("publish the story" by "Delete a draft or story"): a guess.
+    shared = score(top[0], objects, parties=parties, family=False) <= 0
+    return Found(top[0], confidence=SIBLING_NOUN if shared else 1.0)
+
+
+# The object fits only a noun of another entry on the same resource: one guess (as a WordNet
+# step), so with a second one stacked on it the answer is refused.
+SIBLING_NOUN = 0.85
 
 
 # A description's head noun without its qualifier, among several entries of the action
@@ -227,18 +236,23 @@ def _ambiguous(entries: list[Entry]) -> Found:
     return Found(None, f"'{{phrase}}' could mean any of {names}; name the object")
 
 
-def score(entry: Entry, objects: list[Word], *, parties: bool = True) -> float:
-    """How well the object words fit the permission's resource, then its description."""
+def score(entry: Entry, objects: list[Word], *, parties: bool = True, family: bool = True) -> float:
+    """How well the object words fit the permission's resource, then its description, then
+    the descriptions of its siblings on the same resource."""
     groups = {noun_group(r) for r in entry.resource}
     total = 0.0
-    for obj in objects:
-        fit = _fit(entry, obj, groups, parties)
+    for i, obj in enumerate(objects):
+        # A sibling's noun names the thing only as the phrase's head: "the play" is a play,
+        # "the play's seating chart" is a chart.
+        fit = _fit(entry, obj, groups, parties, family and i == len(objects) - 1)
         total += fit / (2 if obj.corrected else 1)  # a guess counts less
     missing = sum(q not in {obj.base for obj in objects} for q in entry.qualifiers)
     return total - 0.5 * missing if total > 0 else 0.0
 
 
-def _fit(entry: Entry, obj: Word, groups: set[str], parties: bool = True) -> float:
+def _fit(
+    entry: Entry, obj: Word, groups: set[str], parties: bool = True, family: bool = True
+) -> float:
     if obj.entry is not None:
         return STRONG if obj.entry.resource == entry.resource else 0.0
     if obj.base in entry.resource or obj.base in entry.qualifiers:
@@ -249,6 +263,8 @@ def _fit(entry: Entry, obj: Word, groups: set[str], parties: bool = True) -> flo
         return DESCRIBED
     if obj.base in entry.words or noun_group(obj.base) in entry.word_groups:
         return DESCRIBED
+    if family and obj.base in entry.family and not obj.extra.get("place"):
+        return FAMILY
     return 0.0
 
 
@@ -267,15 +283,30 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     mine = wn.reach(verb, WORDNET_STEPS)
     tiers: dict[int, list[Entry]] = {}
     for entry in index.entries:
-        steps = wn.distance(mine, _entry_reach(entry.own_verbs))
+        # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
+        # sense, seen from the catalog's side.
+        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
         if steps is not None and steps <= WORDNET_STEPS:
             tiers.setdefault(steps, []).append(entry)
     found = None
     for steps in sorted(tiers):
         found = _fitting(ask, tiers[steps])
+        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
+            return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
         if found.entry is not None or "could mean any of" in found.reason:
             return Found(found.entry, found.reason, confidence=WORDNET_CONFIDENCE[steps])
     return found
+
+
+def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
+    """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
+    another entry's own resource, and only a word qualifying it fits the guess."""
+    head = ask.phrase[-1] if ask.phrase else None
+    if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
+        return False
+    return any(
+        e is not entry and _fit(e, head, set(), False, False) >= STRONG for e in index.entries
+    )
 
 
 # A guess through WordNet is worth less the further it went (calibrated on the dev set).

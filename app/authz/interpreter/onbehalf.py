@@ -30,7 +30,9 @@ _PATTERNS = [
     rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
     rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
     # "Sofia Brandt asked me to order ...": the person who asks is the one acted for
-    rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})\s+(?:has\s+|had\s+)?"
+    # ... also with an apposition: "Eleanor Voss, a subscriber, asked me to ..."
+    rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})(?:,\s+(?:a|an|the|our|my)\s+[\w\s\-]{{1,30}}?,)?\s+"
+    r"(?:has\s+|had\s+)?"
     r"(?:asked|asks|wants|wanted|needs|needed|requested)(?=\s+me\b)",  # "me" stays: I ask
     rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
     rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
@@ -73,12 +75,36 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
     found = list(dict.fromkeys(found))
     # "... on her behalf", "Can I, for her?": the one person already named, unless another
     # is named too ("Alice asked me to email Bob on his behalf": his is not Alice's).
+    if not found and _PRONOUN_BEHALF.search(text):
+        # "Gareth Price is off sick; on his behalf, can I ...": the one person it names.
+        names = {m[0] for m in _FULL_NAME.finditer(text) if _a_person(m[0], reserved)}
+        found = list(names) if len(names) == 1 else []
+        if found:
+            text = text.replace(found[0], " ")
     if len(found) == 1 and not _another_name(text, reserved):
         text = _PRONOUN_BEHALF.sub(" ", text)
     return found, text
 
 
-_CAPITALISED = re.compile(r"(?<![.!?:;]\s)(?<!^)(?<!^\s)\b[A-Z][a-zA-Z\-]+")
+_FULL_NAME = re.compile(r"\b[A-Z][a-z][a-zA-Z\-]*\s[A-Z][a-z][a-zA-Z\-]*\b")
+
+
+def _a_person(name: str, reserved: set[str]) -> bool:
+    first = name.split()[0]
+    return (
+        first not in _NOT_NAMES
+        and first not in _NOT_FIRST
+        and not any(w in _NOT_NAMES or w.lower() in reserved for w in name.split())
+    )
+
+
+# A capitalised word right after a determiner or a place's preposition names a thing ("our
+# Twitter account", "on Facebook"), not a second person.
+_CAPITALISED = re.compile(
+    r"(?<![.!?:;]\s)(?<!^)(?<!^\s)"
+    r"(?<!\bthe\s)(?<!\bour\s)(?<!\bmy\s)(?<!\byour\s)(?<!\btheir\s)(?<!\bon\s)(?<!\bin\s)"
+    r"(?<!\bvia\s)(?<!\bat\s)\b[A-Z][a-zA-Z\-]+"
+)
 
 
 def _another_name(text: str, reserved: set[str]) -> bool:
@@ -89,6 +115,7 @@ def _another_name(text: str, reserved: set[str]) -> bool:
 
 
 _PRONOUN_BEHALF = re.compile(
-    r"\bon\s+(?:her|his|their)\s+behalf\b|\bfor\s+(?:her|him|them)\b(?=\s*(?:[?.!]|$))",
+    r"\bon\s+(?:her|his|their)\s+behalf\b|\bfor\s+(?:her|him|them)\b(?=\s*(?:[?.!]|$))"
+    r"|\bto\s+act\s+for\s+(?:her|him|them)\b(?=\s*[?.!:;,])",
     re.IGNORECASE,
 )

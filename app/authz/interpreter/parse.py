@@ -22,6 +22,8 @@ _INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "reques
 _AUXILIARIES = frozenset(
     ("am", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would")
 )
+_SUBJECT_PRONOUNS = frozenset(("i", "we", "you", "he", "she", "they"))
+_FINITE_BE = frozenset(("is", "are", "was", "were", "has", "have", "had", "isn't", "wasn't"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -59,6 +61,9 @@ class _Grouper:
         self.last_conj: str | None = None
         self.skip: set[int] = set()
         self.unknown_run: list[Word] = []
+        # Inside a noun phrase a determiner opened ("the slush pile", "the practice nurse
+        # vacancy"): a word the catalog lacks is part of it, not an action.
+        self.det_np = False
 
     @property
     def g(self) -> Group:
@@ -91,8 +96,12 @@ class _Grouper:
             self.particle(word)
         elif kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
             self.structure(i, word)
+        elif word.base == "nothing" and self.g.verbs and not self.g.has_object:
+            self.g.negated = True  # "change nothing" rules the change out
+            self.expect_verb = False
         elif kind in (w.STOP, w.ADV):
             self.phrase_open = self.phrase_open and kind == w.ADV
+            self.det_np = self.det_np and kind == w.ADV
             self.expect_verb = self.expect_verb or word.base in lx.BEFORE_VERB
         elif kind in (w.NAME, w.CONTENT, w.PARTY) and (
             self.verb_like(i) or (self.expect_verb and word.base in lx.STEERING_VERBS)
@@ -114,6 +123,7 @@ class _Grouper:
     def structure(self, i: int, word: Word) -> None:
         kind = word.kind
         self.phrase_open = False
+        self.det_np = kind == w.DET
         if kind == w.SEP:
             self.new_group()
             self.expect_verb, self.pp = True, False
@@ -170,9 +180,14 @@ class _Grouper:
         # "patient 80123's prescriptions": an id owning the next noun keeps one noun phrase
         owner = word.kind == w.ARG and word.token is not None and word.token.possessive
         self.phrase_open = self.phrase_open and owner
+        # "Sam's draft", "patient 80123's chart": an owner opens a noun phrase like "the"
+        self.det_np = word.token is not None and word.token.possessive
         if self.pp:
             return
-        self.expect_verb = False
+        # "Can I A/B test it?": a letter pair before a verb names how, and the verb still comes
+        self.expect_verb = (
+            self.expect_verb and word.token is not None and word.token.kind == "letters"
+        )
         if word.kind == w.PRON:
             self.g.pronoun = True
         elif word.kind == w.BROAD:
@@ -182,8 +197,10 @@ class _Grouper:
 
     def object(self, word: Word) -> None:
         target = self.g.secondary if self.pp else self.g.phrases
+        if self.pp:
+            word.extra["place"] = True  # "for the play": where or for what, not what is acted on
         if self.phrase_open and target and word.extra.get("object"):
-            self.between_nouns(target[-1])
+            self.between_nouns(target[-1], self.det_np)
         if self.phrase_open and target:
             target[-1].append(word)
         else:
@@ -191,9 +208,13 @@ class _Grouper:
         self.phrase_open = True
         self.expect_verb = False
 
-    def between_nouns(self, phrase: list[Word]) -> None:
-        """'documents frobnicate documents': an unknown word between two nouns is a verb."""
+    def between_nouns(self, phrase: list[Word], det_np: bool) -> None:
+        """'documents frobnicate documents': an unknown word between two nouns is a verb, unless
+        a determiner opened the phrase and WordNet knows the word as a noun ('the practice
+        nurse vacancy')."""
         last = phrase[-1]
+        if det_np and wn.pos(last.base) & wn.NOUN:
+            return
         if last.kind == w.UNKNOWN and any(x.extra.get("object") for x in phrase[:-1]):
             self.problems.append((last.text, f"'{last.text}' is not an action in the catalog"))
 
@@ -238,8 +259,13 @@ class _Grouper:
             return True  # "get the customer refunded": the participle is what is asked
         if after_det or (prev == w.PREP and not word.gerund):
             return False  # "for review", "after approval": nouns; "before deleting" acts
+        if self.in_noun_phrase(word, nxt, i) or self.ends_noun_phrase(i, word, nxt):
+            return False
+        if self.adjective_participle(word, nxt) or self.subject_of_be(i):
+            return False
         if kind in (w.ACTION, w.VERB):
-            return True
+            # "a maximum of 25 stops per van": an -s form after a number is a plural noun
+            return not (word.plural and prev == w.ARG)
         if kind == w.VAGUE:
             return self.expect_verb  # "the Acme deal" is a deal, "deal with it" is vague
         if kind == w.SYNONYM:
@@ -267,8 +293,65 @@ class _Grouper:
             or nxt in (w.PRON, w.DET)  # "... to frobnicate them", "hand them over"
         )
 
+    def in_noun_phrase(self, word: Word, nxt: str | None, i: int = -1) -> bool:
+        """'the open call', 'the slush pile this afternoon': after a determiner, a word the
+        catalog lacks and WordNet knows as a noun continues the noun phrase. A word that acts on
+        a pronoun ('the drafts frobnicate them'), an attack or a word about rights never does."""
+        return (
+            self.det_np
+            and word.kind in (w.VERB, w.UNKNOWN)
+            and bool(wn.pos(word.base) & wn.NOUN)
+            and (nxt != w.PRON or self.subject_pronoun(i + 1))
+            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and not word.gerund
+        )
+
+    def subject_of_be(self, i: int) -> bool:
+        """'Invoice INV-1180 was raised twice': a word right before "is"/"was"/"has" (an id may
+        stand between) is that clause's subject, never a verb."""
+        after = [x for x in self.words[i + 1 : i + 3]]
+        if after and after[0].kind == w.ARG:
+            after = after[1:]
+        return bool(after) and after[0].text.lower() in _FINITE_BE
+
+    def adjective_participle(self, word: Word, nxt: str | None) -> bool:
+        """'her next of kin and preferred language', 'contracted hours': a past form that
+        WordNet knows as an adjective, before a noun, qualifies it. Catalog actions keep their
+        reading ("and published articles" may still publish)."""
+        text = word.text.lower()
+        return (
+            word.kind in (w.VERB, w.UNKNOWN)
+            and text.endswith("ed")
+            and text != word.base
+            and bool(wn.pos(text) & wn.ADJ)
+            and nxt in (w.OBJECT, w.UNKNOWN)
+            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+        )
+
+    def subject_pronoun(self, i: int) -> bool:
+        """'the new lines they gave us': "they" opens a clause; "frobnicate them" acts on one."""
+        return 0 <= i < len(self.words) and self.words[i].text.lower() in _SUBJECT_PRONOUNS
+
+    def ends_noun_phrase(self, i: int, word: Word, nxt: str | None) -> bool:
+        """'the photography book', 'the photography book launch': a catalog action after a
+        determiner and a noun, with nothing after it that it could act on, is the phrase's noun.
+        'have the box office book the venue' still books: a determiner follows."""
+        before = self.words[i - 1] if i > 0 else None
+        ends = (
+            self.det_np
+            and before is not None
+            and (before.kind in (w.UNKNOWN, w.OBJECT, w.NAME) or "in_phrase" in before.extra)
+            and word.kind in (w.ACTION, w.BOTH)
+            and bool(wn.pos(word.base) & wn.NOUN)
+            and nxt not in (w.DET, w.PRON, w.ARG, w.NAME, w.PARTY, w.BROAD)
+        )
+        if ends:
+            word.extra["in_phrase"] = True
+        return ends
+
     def verb(self, i: int, word: Word) -> None:
         g = self.g
+        self.det_np = False
         # "not asking to renew anything", "not going to change it": the verb after "to" is what
         # the negated verb rules out, so the negation carries over to it.
         # Only verbs of intending: "don't forget to close it" still asks to close.

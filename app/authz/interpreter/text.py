@@ -11,6 +11,8 @@ EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
     rf"(?P<email>{EMAIL})|(?P<url>https?://\S+)|(?P<quote>\"[^\"]*\")"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
+    # "A/B", "P/L": two single letters joined by a slash are one name, not two words.
+    r"|(?P<letters>(?<![\w/])[A-Za-z]/[A-Za-z](?![\w/]))"
     r"|(?P<word>[A-Za-z0-9][A-Za-z0-9_'\-]*)|(?P<punct>[,;.!?&/:()\[\]{}<>=|])"
 )
 # Dashes between words separate them ("documents—and purge"); a hyphen inside a word stays.
@@ -26,7 +28,7 @@ _FOREIGN = lexicon.word_set(
 class Token:
     text: str  # as written, for phrases shown back to people
     lower: str
-    kind: str = "word"  # word | email | url | quote | money | punct
+    kind: str = "word"  # word | email | url | quote | money | letters | punct
     lemma: str = ""
     capitalized: bool = False
     possessive: bool = False
@@ -62,8 +64,31 @@ def strip_accents(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+# A light verb with an action noun is that action: "have a look", "take a quick peek at".
+_LIGHT_VERB = re.compile(
+    r"\b(?:have|has|had|having|take|takes|took|taking|get|grab|give)\s+an?\s+"
+    r"(?:(?:quick|quicker|brief|little|short|closer|close|proper|first|second|final)\s+)?"
+    r"([a-z]+)\b",
+    re.IGNORECASE,
+)
+
+
+def _light_verb(match: re.Match[str]) -> str:
+    noun = match[1].lower()
+    if not wordnet.pos(noun) & wordnet.NOUN:
+        return match[0]
+    if noun in lexicon.VERB_CLASS:
+        return noun
+    # "have a look?" looks at what was named; "have a look at X" keeps its "at"
+    if f"{noun}_at" in lexicon.VERB_CLASS:
+        follows_at = re.match(r"\s+at\b", match.string[match.end() :], re.IGNORECASE)
+        return noun if follows_at else f"{noun}_at"
+    return match[0]
+
+
 def join_phrases(text: str) -> str:
     """Join multi-word expressions ('look at', 'pull request') into single tokens."""
+    text = _LIGHT_VERB.sub(_light_verb, text)
     lower = text.lower()
     for phrase, joined in _PHRASE_ORDER:
         if phrase in lower:

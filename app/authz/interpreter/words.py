@@ -95,6 +95,8 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
         return PARTICLE
     if base in lx.PREPOSITIONS:
         return PREP
+    if base in _QUANTIFIERS and not next_word:
+        return PRON  # "hide a few", "delete several": the quantity points back at a noun
     if base in lx.DETERMINERS and (next_word or base not in lx.PRONOUNS | lx.BROAD):
         return DET
     if base in lx.BROAD:
@@ -104,7 +106,19 @@ def _kind(token: Token, base: str, index: CatalogIndex, next_word: bool) -> str:
     return _content_kind(token, base, index)
 
 
+# "we've", "they're", "you'll", "I'd": a subject pronoun with its auxiliary, never an action.
+_SUBJECT_PRONOUNS = frozenset(("i", "you", "we", "they", "he", "she", "it", "there", "who"))
+_AUXILIARY_ENDINGS = frozenset(("ve", "re", "ll", "d", "m", "s"))
+
+
+def _contraction(word: str) -> bool:
+    subject, _, ending = word.replace("\u2019", "'").partition("'")
+    return subject in _SUBJECT_PRONOUNS and ending in _AUXILIARY_ENDINGS
+
+
 def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
+    if _contraction(token.lower):
+        return STOP
     is_action = base in index.action_words
     is_object = base in index.object_words
     if base in lx.STOPWORDS and not (is_action or is_object):
@@ -116,8 +130,8 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
         return NAME
     if base in lx.VAGUE_VERBS and not is_object:
         return VAGUE
-    if is_action and is_object:
-        return BOTH
+    if is_object and (is_action or base in index.nouned):
+        return BOTH  # "copy" is the description's noun, and still a verb the catalog lacks
     if is_action:
         return ACTION
     if is_object:
@@ -130,6 +144,12 @@ def _content_kind(token: Token, base: str, index: CatalogIndex) -> str:
     if base.endswith("ly") and len(base) > 4:
         return ADV
     return UNKNOWN
+
+
+# Quantifiers that stand for a noun when none follows them.
+_QUANTIFIERS = frozenset(("few", "several", "some", "both", "many", "couple"))
+# Words about rights that, right before "to", only frame the question.
+_FRAMING = frozenset(("allow", "permit", "authorize", "authorise", "entitle"))
 
 
 def _match_synonym(bases: list[str], kinds: list[str], start: int, phrase: tuple[str, ...]) -> int:
@@ -188,6 +208,8 @@ def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
     for i, (token, (base, fixed)) in enumerate(zip(tokens, bases, strict=True)):
         next_word = i + 1 < len(tokens) and tokens[i + 1].kind != "punct"
         kind = _kind(token, base, index, next_word)
+        if base in _FRAMING and i + 1 < len(tokens) and tokens[i + 1].lower == "to":
+            kind = STOP  # "am I allowd to ...", "permit to ...": the frame of the question
         word = Word(token.text, base, kind, token, corrected=fixed)
         word.extra["object"] = base in index.object_words
         if word.gerund and base in lx.NOMINAL_ACTIONS:  # "booking a shipment" books one
