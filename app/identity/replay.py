@@ -16,6 +16,7 @@ import redis
 
 from app.core import durable_store, row_writer
 from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
+from app.core.redis_script import LeanScript
 from app.identity import deferred_address, rate_limits
 from app.models import UsedAssertion
 from app.settings import get_settings
@@ -128,5 +129,5 @@ def _script() -> Any:
     url = get_settings().redis_url
     script = _scripts.get(url)
     if script is None:
-        script = _scripts[url] = redis_client(url).register_script(_CLAIM_AND_COUNT)
+        script = _scripts[url] = LeanScript(redis_client(url), _CLAIM_AND_COUNT)
     return script
