@@ -13,6 +13,8 @@ floor. Use it to see what a change to a hot path costs before running the HTTP b
     python bench/asgi_cost.py --targets token     # the floor and token issuance only
     JITGATE_VERIFIED_TOKEN_CACHE=1000 python bench/asgi_cost.py   # with the verified-token cache
     JITGATE_BENCH_REDIS_URL=redis://127.0.0.1:6379/5 python bench/asgi_cost.py --targets check
+    python bench/asgi_cost.py --targets token --threads           # the writer threads' CPU too
+    python bench/asgi_cost.py --targets token --concurrency 8     # 8 requests in flight at once
 
 The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
 verifies every time). Pin it to one CPU (`taskset -c 1 ...`) for steadier figures.
@@ -136,10 +138,10 @@ def _thread_cpu() -> dict[str, float]:
 Measured = tuple[float, float, dict[str, float]]
 
 
-def measure(call: Call, n: int) -> Measured:
+def measure(call: Call, n: int, concurrency: int = 1) -> Measured:
     """(main-thread µs, whole-process µs, µs by thread name) of CPU per request over n
-    requests. The whole process and the threads include the writers' work for the round,
-    waited for after the last request."""
+    requests, `concurrency` at a time on the loop. The whole process and the threads include
+    the writers' work for the round, waited for after the last request."""
     if prepare := getattr(call, "prepare", None):
         prepare(n)
 
@@ -149,13 +151,17 @@ def measure(call: Call, n: int) -> Measured:
         _drained()
         threads0 = _thread_cpu()
         cpu0, main0 = time.process_time(), time.thread_time()
-        for _ in range(n):
-            await call()
+        for _ in range(n // concurrency):
+            if concurrency == 1:
+                await call()
+            else:
+                await asyncio.gather(*(call() for _ in range(concurrency)))
         main = time.thread_time() - main0
         _drained()
         all_ = time.process_time() - cpu0
-        threads = {k: (v - threads0.get(k, 0.0)) / n * 1e6 for k, v in _thread_cpu().items()}
-        return main / n * 1e6, all_ / n * 1e6, threads
+        done = n // concurrency * concurrency
+        threads = {k: (v - threads0.get(k, 0.0)) / done * 1e6 for k, v in _thread_cpu().items()}
+        return main / done * 1e6, all_ / done * 1e6, threads
 
     return asyncio.run(run())
 
@@ -238,6 +244,12 @@ def main() -> int:
     parser.add_argument(
         "--threads", action="store_true", help="also print the writer threads' CPU per request"
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="requests in flight at once on the loop (as under load; Redis mode batches claims)",
+    )
     args = parser.parse_args()
     chosen = {"floor", *args.targets.split(",")}
 
@@ -253,7 +265,7 @@ def main() -> int:
     results: dict[str, list[Measured]] = {name: [] for name, _ in targets}
     for _ in range(args.rounds):
         for name, call in targets:
-            results[name].append(measure(call, args.n))
+            results[name].append(measure(call, args.n, args.concurrency))
     client.__exit__(None, None, None)
 
     print(f"{'target':8} {'main min':>9} {'main med':>9} {'all min':>9} {'all med':>9}  µs/req")

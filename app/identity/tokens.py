@@ -13,7 +13,7 @@ from app.authz import policies
 from app.core import metrics, row_writer
 from app.core.errors import InvalidGrant, InvalidScope
 from app.identity import access_tokens, rate_limits
-from app.identity.assertions import AssertionRejected, verify_assertion
+from app.identity.assertions import AssertionRejected, VerifiedAssertion, verify_assertion
 from app.models import Agent, IssuedToken
 from app.resources import service as resources
 from app.settings import get_settings
@@ -192,23 +192,50 @@ def authenticate(
     Callers run this on a read-only session: with SQLite no write lock is held while a
     jwks_uri is fetched or a signature checked.
     """
+    verified = verify_client(session, org_id=org_id, assertion=assertion)
+    return grant_for(session, verified, org_id=org_id, scope=scope, resource=resource)
+
+
+def verify_client(
+    session: Session, *, org_id: str, assertion: str, claim: bool = True
+) -> VerifiedAssertion:
+    """The client assertion, verified for this org's token endpoint; a refusal is audited.
+    `claim=False` leaves the jti's claim to the caller (app/identity/claim_batch.py)."""
     issuer = access_tokens.issuer_for(org_id)
     accepted = (access_tokens.token_endpoint_for(org_id), issuer)
     try:
-        verified = verify_assertion(
+        return verify_assertion(
             session,
             org_id=org_id,
             token=assertion,
             accepted_audiences=accepted,
             count_request=True,
+            claim=claim,
         )
     except AssertionRejected as exc:
-        audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
+        audit_rejected(org_id, exc)
         raise
+
+
+def audit_rejected(org_id: str, exc: AssertionRejected) -> None:
+    audit_refusal(org_id, exc.description, actor=exc.agent_id or "unknown")
+
+
+def grant_for(
+    session: Session,
+    verified: VerifiedAssertion,
+    *,
+    org_id: str,
+    scope: str | None,
+    resource: str | None,
+) -> Grant:
+    """Scope and audience for a verified client whose jti is claimed; a refusal is audited."""
+    if not verified.claimed:  # every grant spends its assertion first: replays grant nothing
+        raise RuntimeError("an assertion whose jti was not claimed grants nothing")
     agent = verified.agent
     try:
         granted = resolve_scope(agent, scope)
-        audience = validate_resource(resource) or issuer
+        audience = validate_resource(resource) or access_tokens.issuer_for(org_id)
         resources.require_registered(session, org_id=org_id, resource=resource)
     except (InvalidScope, InvalidGrant) as exc:
         audit_refusal(org_id, exc.description, actor=agent.id)

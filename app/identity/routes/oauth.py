@@ -25,12 +25,14 @@ from app.http.lean_route import add_lean_post
 from app.http.throttle import client_address
 from app.identity import (
     assertions,
+    claim_batch,
     deferred_address,
     grants,
     rate_limits,
     revocation,
     tokens,
 )
+from app.settings import get_settings
 
 router = APIRouter(tags=["oauth"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -70,6 +72,10 @@ def _issue(
     with lazy_read_session() as session:
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+    return _token_body(org_id, grant_type, granted)
+
+
+def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
     deferred_address.finish()  # unless the jti claim's script counted it (Redis mode)
     budget = granted.agent.budget or {}
     override = budget.get("requests_per_minute")
@@ -86,6 +92,29 @@ def _issue(
     return body
 
 
+async def _issue_claimed_later(
+    org_id: str, form: dict[str, str], credential: str
+) -> dict[str, Any]:
+    """The client_credentials grant of a cached agent in Redis mode: verified here, its jti
+    claimed with the other requests of this turn of the loop (claim_batch), then granted."""
+    with lazy_read_session() as session:
+        require_org(org_id)
+        verified = tokens.verify_client(session, org_id=org_id, assertion=credential, claim=False)
+    try:
+        verified = await claim_batch.claim(verified)
+    except assertions.AssertionRejected as replayed:
+        tokens.audit_rejected(org_id, replayed)
+        raise
+    scope, resource = form.get("scope"), form.get("resource")
+    with lazy_read_session() as session:
+        granted = tokens.grant_for(session, verified, org_id=org_id, scope=scope, resource=resource)
+    return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
+
+
+def _claims_batched(grant_type: grants.GrantType) -> bool:
+    return grant_type.name == "client_credentials" and bool(get_settings().redis_url)
+
+
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
 async def token(request: Request) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
@@ -97,7 +126,10 @@ async def token(request: Request) -> JSONResponse:
         credential = grant_type.credential(form)  # form errors come before any lookup
         if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
-            body = _issue(org_id, form, grant_type, credential)
+            if _claims_batched(grant_type):
+                body = await _issue_claimed_later(org_id, form, credential)
+            else:
+                body = _issue(org_id, form, grant_type, credential)
         else:
             body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
     except JitgateError as refusal:
