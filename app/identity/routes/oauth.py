@@ -5,7 +5,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from app.core import metrics, row_writer
 from app.core.db import lazy_read_session, session_scope
@@ -22,6 +21,7 @@ from app.http.deps import (
 )
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
+from app.http.no_store import NoStoreJSON
 from app.http.throttle import client_address
 from app.identity import (
     assertions,
@@ -35,7 +35,6 @@ from app.identity import (
 from app.settings import get_settings
 
 router = APIRouter(tags=["oauth"])
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 50
 
@@ -116,7 +115,7 @@ def _claims_batched(grant_type: grants.GrantType) -> bool:
 
 
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request) -> NoStoreJSON:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
     try:
         deferred_address.begin(client_address(request))
@@ -142,7 +141,7 @@ async def token(request: Request) -> JSONResponse:
         raise
     finally:
         deferred_address.end()
-    return JSONResponse(body, headers=NO_STORE)
+    return NoStoreJSON(body)
 
 
 add_lean_post(
@@ -168,7 +167,7 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
 
 
 @router.post("/oauth/introspect")
-async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
+async def introspect(org_id: OrgId, form: Form, request: Request) -> NoStoreJSON:
     def run() -> dict[str, Any]:
         row_writer.rows.flush()  # before the transaction: the record may still be queued
         with session_scope() as session:
@@ -179,11 +178,11 @@ async def introspect(org_id: OrgId, form: Form, request: Request) -> JSONRespons
                 session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
             )
 
-    return JSONResponse(await run_in_threadpool(run), headers=NO_STORE)
+    return NoStoreJSON(await run_in_threadpool(run))
 
 
 @router.post("/oauth/revoke")
-async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
+async def revoke(org_id: OrgId, form: Form, request: Request) -> NoStoreJSON:
     def run() -> None:
         row_writer.rows.flush()
         with session_scope() as session:
@@ -199,4 +198,4 @@ async def revoke(org_id: OrgId, form: Form, request: Request) -> JSONResponse:
             )
 
     await run_in_threadpool(run)
-    return JSONResponse({}, headers=NO_STORE)
+    return NoStoreJSON({})
