@@ -13,6 +13,8 @@ floor. Use it to see what a change to a hot path costs before running the HTTP b
     python bench/asgi_cost.py --targets token     # the floor and token issuance only
     JITGATE_VERIFIED_TOKEN_CACHE=1000 python bench/asgi_cost.py   # with the verified-token cache
     JITGATE_BENCH_REDIS_URL=redis://127.0.0.1:6379/5 python bench/asgi_cost.py --targets check
+    python bench/asgi_cost.py --targets token --threads           # the writer threads' CPU too
+    python bench/asgi_cost.py --targets token --concurrency 8     # 8 requests in flight at once
 
 The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
 verifies every time). Pin it to one CPU (`taskset -c 1 ...`) for steadier figures.
@@ -99,18 +101,67 @@ def caller(app: Any, path: str, headers: dict[str, str], bodies: Callable[[], by
     return call
 
 
-def measure(call: Call, n: int) -> tuple[float, float]:
-    """(main-thread µs, whole-process µs) of CPU per request over n requests."""
+def _writers() -> list[Any]:
+    """The batch writers a token or check feeds (imported late: settings come first)."""
+    from app.audit import service as audit
+    from app.core import row_writer
+
+    return [row_writer.rows, audit.writer]
+
+
+def _drained() -> None:
+    """Wait until the writers wrote what the round queued, in their own threads: their CPU is
+    the round's. flush() on an empty queue only waits for a batch in flight."""
+    writers = _writers()
+    while any(w.pending() for w in writers):
+        time.sleep(0.005)
+    for w in writers:
+        w.flush()
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each live thread, by name (threads of one name are added up)."""
+    import threading
+
+    cpu: dict[str, float] = {}
+    for thread in threading.enumerate():
+        if thread.ident is None or not hasattr(time, "pthread_getcpuclockid"):
+            continue
+        try:
+            seconds = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, ProcessLookupError):  # ended meanwhile
+            continue
+        cpu[thread.name] = cpu.get(thread.name, 0.0) + seconds
+    return cpu
+
+
+Measured = tuple[float, float, dict[str, float]]
+
+
+def measure(call: Call, n: int, concurrency: int = 1) -> Measured:
+    """(main-thread µs, whole-process µs, µs by thread name) of CPU per request over n
+    requests, `concurrency` at a time on the loop. The whole process and the threads include
+    the writers' work for the round, waited for after the last request."""
     if prepare := getattr(call, "prepare", None):
         prepare(n)
 
-    async def run() -> tuple[float, float]:
+    async def run() -> Measured:
         if (status := await call()) != 200:
             raise SystemExit(f"sanity request answered {status}")
+        _drained()
+        threads0 = _thread_cpu()
         cpu0, main0 = time.process_time(), time.thread_time()
-        for _ in range(n):
-            await call()
-        return (time.thread_time() - main0) / n * 1e6, (time.process_time() - cpu0) / n * 1e6
+        for _ in range(n // concurrency):
+            if concurrency == 1:
+                await call()
+            else:
+                await asyncio.gather(*(call() for _ in range(concurrency)))
+        main = time.thread_time() - main0
+        _drained()
+        all_ = time.process_time() - cpu0
+        done = n // concurrency * concurrency
+        threads = {k: (v - threads0.get(k, 0.0)) / done * 1e6 for k, v in _thread_cpu().items()}
+        return main / done * 1e6, all_ / done * 1e6, threads
 
     return asyncio.run(run())
 
@@ -190,6 +241,15 @@ def main() -> int:
     parser.add_argument(
         "--targets", default="check,token", help="comma-separated: check, token (floor always)"
     )
+    parser.add_argument(
+        "--threads", action="store_true", help="also print the writer threads' CPU per request"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="requests in flight at once on the loop (as under load; Redis mode batches claims)",
+    )
     args = parser.parse_args()
     chosen = {"floor", *args.targets.split(",")}
 
@@ -202,24 +262,37 @@ def main() -> int:
     targets = [
         (n, c) for n, c in (("floor", floor), ("check", check), ("token", token)) if n in chosen
     ]
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in targets}
+    results: dict[str, list[Measured]] = {name: [] for name, _ in targets}
     for _ in range(args.rounds):
         for name, call in targets:
-            results[name].append(measure(call, args.n))
+            results[name].append(measure(call, args.n, args.concurrency))
     client.__exit__(None, None, None)
 
     print(f"{'target':8} {'main min':>9} {'main med':>9} {'all min':>9} {'all med':>9}  µs/req")
-    base_main = min(m for m, _ in results["floor"])
-    base_all = min(a for _, a in results["floor"])
+    base_main = min(m for m, _, _ in results["floor"])
+    base_all = min(a for _, a, _ in results["floor"])
     for name, runs in results.items():
-        mains, alls = [m for m, _ in runs], [a for _, a in runs]
+        mains, alls = [m for m, _, _ in runs], [a for _, a, _ in runs]
         print(
             f"{name:8} {min(mains):9.1f} {statistics.median(mains):9.1f} "
             f"{min(alls):9.1f} {statistics.median(alls):9.1f}"
             + ("" if name == "floor" else
                f"   floor/{name}: main {base_main / min(mains):.0%}, all {base_all / min(alls):.0%}")
         )  # fmt: skip
+    if args.threads:
+        _print_threads(results)
     return 0
+
+
+def _print_threads(results: dict[str, list[Measured]]) -> None:
+    """Per target, the writer threads' (and any other busy thread's) CPU per request."""
+    print(f"{'target':8} {'thread':24} {'min':>9} {'med':>9}  µs/req")
+    for name, runs in results.items():
+        names = sorted({t for _, _, threads in runs for t in threads})
+        for thread in names:
+            values = [threads.get(thread, 0.0) for _, _, threads in runs]
+            if max(values) >= 1.0:  # idle threads (the portal, the embedded worker) add nothing
+                print(f"{name:8} {thread:24} {min(values):9.1f} {statistics.median(values):9.1f}")
 
 
 if __name__ == "__main__":

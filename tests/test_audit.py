@@ -227,3 +227,38 @@ def test_an_event_with_a_lone_surrogate_or_nul_is_stored_not_dropped(client, org
     assert event["details"] == {"kid": "\ufffd", "nested": ["a\ufffdb", {"k\ufffd": 1}]}
     report = client.get(f"{org.api}/audit/verify", headers=org.admin).json()
     assert report["ok"] is True, report
+
+
+# Events a fast path could get wrong: each stored field must be what _storable makes of it.
+_AWKWARD_EVENTS = [
+    {"actor": "agt_1", "details": {"scope": "a b", "kid": "k"}},  # plain: stored as given
+    {"actor": "agt_1", "details": {"note": "a literal \\u0000, not a NUL"}},
+    {"actor": "agt_1", "details": {"bad\x00key": ["x\x00", ("y", 1)], "7": None}},
+    {"actor": "é" * 10, "details": {"q": "\ud800"}},
+    {"actor": "a" * 201, "reason": "r" * 2001, "target": "t" * 200, "details": {}},
+    {"actor": "agt_1", "outcome": "o" * 33, "action": "x" * 65, "details": {"n": 1.5}},
+]
+
+
+@pytest.mark.parametrize("fields", _AWKWARD_EVENTS)
+def test_a_chained_event_is_stored_as_repaired_and_hashed_as_stored(fields):
+    ts = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    event = audit.EventIn(
+        org_id="org_x", action=fields.get("action", "token.issue"),
+        outcome=fields.get("outcome", "success"), ts=ts,
+        **{k: v for k, v in fields.items() if k not in ("action", "outcome")},
+    )  # fmt: skip
+    rows, seq, head = audit._chain_rows("org_x", 41, audit.GENESIS, [event])
+    [row] = rows
+    expected = {
+        "actor": audit._storable(event.actor, 200),
+        "action": audit._storable(event.action, 64),
+        "target": audit._storable(event.target, 200),
+        "outcome": audit._storable(event.outcome, 32),
+        "reason": audit._storable(event.reason, 2000),
+        "details": audit._storable_details(event.details),
+    }
+    assert {name: row[name] for name in expected} == expected
+    stored = {name: row[name] for name in ("ts", *expected)}
+    assert (seq, head) == (42, row["hash"])
+    assert row["hash"] == audit.event_hash(audit.GENESIS, org_id="org_x", seq=42, **stored)

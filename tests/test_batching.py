@@ -114,3 +114,37 @@ def test_a_backlog_larger_than_one_batch_is_written_without_waiting_an_interval_
     # then the 30 queued items follow at once, in full batches, not one batch per interval
     assert all_written.wait(60), f"written so far: {sizes}"
     assert sizes == [10, 10, 10, 10]
+
+
+def test_items_arriving_during_a_write_wait_for_the_next_interval_not_a_write_each(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from app.core import batching
+
+    # given a writer of 10-item batches; while its first write (one item) runs, 3 items arrive
+    events: list[tuple[str, float]] = []
+    done = threading.Event()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.current_thread().name == "t-trickle":  # the app's own writers sleep too
+            events.append(("sleep", seconds))
+        real_sleep(seconds)
+
+    def write(items: list[int]) -> None:
+        events.append(("write", len(items)))
+        if len(events) == 2:
+            for n in range(3):
+                writer.submit(n)
+        if sum(n for kind, n in events if kind == "write") == 4:
+            done.set()
+
+    monkeypatch.setattr(batching, "time", SimpleNamespace(sleep=sleep))
+    writer = BatchWriter("t-trickle", write, interval=0.05, batch=10)
+    # when one item is submitted
+    writer.submit(0)
+    assert done.wait(30), events
+    # then the 3 newcomers are no backlog: they wait an interval and go in one batch (writing
+    # whatever arrived during each write at once made a transaction per request under load)
+    assert events[:4] == [("sleep", 0.05), ("write", 1), ("sleep", 0.05), ("write", 3)]

@@ -63,18 +63,33 @@ def event_hash(
     reason: str,
     details: dict[str, Any],
 ) -> str:
-    body = {
-        "org_id": org_id,
-        "seq": seq,
-        "ts": _ts_text(ts),
-        "actor": actor,
-        "action": action,
-        "target": target,
-        "outcome": outcome,
-        "reason": reason,
-        "details": details,
-    }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical(
+        org_id,
+        seq,
+        {
+            "ts": ts,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "reason": reason,
+            "details": details,
+        },
+    )
+    return _digest(prev_hash, canonical)
+
+
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical(org_id: str, seq: int, fields: dict[str, Any]) -> str:
+    """The hashed text of an event: its fields as sorted, compact JSON."""
+    return _CANONICAL_JSON.encode(
+        {**fields, "org_id": org_id, "seq": seq, "ts": _ts_text(fields["ts"])}
+    )
+
+
+def _digest(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
@@ -113,17 +128,45 @@ def _chain_rows(
         # Hash exactly what is stored, so the chain verifies from the rows alone.
         fields: dict[str, Any] = {
             "ts": ev.ts,
-            "actor": _storable(ev.actor, 200),
-            "action": _storable(ev.action, 64),
-            "target": _storable(ev.target, 200),
-            "outcome": _storable(ev.outcome, 32),
-            "reason": _storable(ev.reason, 2000),
-            "details": _storable_details(ev.details),
+            "actor": ev.actor,
+            "action": ev.action,
+            "target": ev.target,
+            "outcome": ev.outcome,
+            "reason": ev.reason,
+            "details": ev.details,
         }
-        digest = event_hash(head, org_id=org_id, seq=seq, **fields)
+        canonical = _canonical(org_id, seq, fields)
+        if not _storable_as_is(canonical, fields):
+            fields = _storable_fields(fields)
+            canonical = _canonical(org_id, seq, fields)
+        digest = _digest(head, canonical)
         rows.append({"org_id": org_id, "seq": seq, "prev_hash": head, "hash": digest, **fields})
         head = digest
     return rows, seq, head
+
+
+# Column lengths of the event's text fields (AuditEvent).
+_LIMITS = {"actor": 200, "action": 64, "target": 200, "outcome": 32, "reason": 2000}
+
+
+def _storable_as_is(canonical: str, fields: dict[str, Any]) -> bool:
+    """True when no field needs _storable's repairs: the canonical JSON (ensure_ascii=False)
+    shows every string of the event, keys included, as it is, but for NUL (written \\u0000),
+    so an ASCII text without that escape means only ASCII strings without NUL. Checking
+    each string of the details in Python cost more than writing the rest of the event."""
+    return (
+        canonical.isascii()
+        and "\\u0000" not in canonical
+        and all(len(fields[name]) <= limit for name, limit in _LIMITS.items())
+    )
+
+
+def _storable_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ts": fields["ts"],
+        **{name: _storable(fields[name], limit) for name, limit in _LIMITS.items()},
+        "details": _storable_details(fields["details"]),
+    }
 
 
 def _storable(text: str, limit: int) -> str:

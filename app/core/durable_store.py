@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, delete
+from sqlmodel import col, select
 
 from app.core import row_writer
 from app.core.durable_models import DurableKey
@@ -57,13 +57,13 @@ def upsert_renewing_expiry(model: Any, keys: list[str]) -> row_writer.TableWrite
     """A row writer for a table of expiring keys: a key recorded again (a jti reused after its
     first assertion expired, a put that extends) renews the row's expiry if not pruned yet."""
 
-    def write(session: Session, rows: list[dict[str, Any]]) -> None:
+    def write(connection: Connection, rows: list[dict[str, Any]]) -> None:
         from sqlalchemy.dialects import postgresql, sqlite
 
-        postgres = session.get_bind().dialect.name == "postgresql"
-        stmt = (postgresql.insert if postgres else sqlite.insert)(model)
+        postgres = connection.dialect.name == "postgresql"
+        stmt = (postgresql.insert if postgres else sqlite.insert)(model.__table__)
         renew = {"expires_at": stmt.excluded.expires_at}
-        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=renew), rows)
+        connection.execute(stmt.on_conflict_do_update(index_elements=keys, set_=renew), rows)
 
     return write
 

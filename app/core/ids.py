@@ -16,16 +16,23 @@ class RandomPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buffer = b""
-        self._pid = os.getpid()
+        self._used = 0  # bytes of the buffer handed out
+        # Never share a buffer with a forked child. A fork hook, not os.getpid() on every take:
+        # glibc no longer caches the pid, so that was a system call per id.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()  # a thread of the parent may have held it at the fork
+        self._buffer, self._used = b"", 0
 
     def take(self, n: int) -> bytes:
         with self._lock:
-            if os.getpid() != self._pid:  # never share a buffer with a forked child
-                self._buffer, self._pid = b"", os.getpid()
-            if len(self._buffer) < n:
-                self._buffer = os.urandom(max(_BUFFER_BYTES, n))
-            out, self._buffer = self._buffer[:n], self._buffer[n:]
-            return out
+            start = self._used
+            if len(self._buffer) - start < n:
+                self._buffer, start = os.urandom(max(_BUFFER_BYTES, n)), 0
+            # An offset, not `buffer = buffer[n:]`, which copied the rest of it on every take.
+            self._used = start + n
+            return self._buffer[start : start + n]
 
 
 _pool = RandomPool()

@@ -9,6 +9,7 @@ prometheus-client keep the values in files that one scrape adds up.
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -74,9 +75,24 @@ def watch_backlog(name: str, pending: Callable[[], int]) -> None:
     _backlogs[name] = pending
 
 
+# The children of HTTP_REQUESTS and HTTP_LATENCY by (method, route, status): labels() takes a
+# lock and checks its arguments on every call, twice a request. Bounded like the series
+# themselves (route templates, status codes).
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    series = _request_series.get((method, route, status))
+    if series is None:
+        series = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_LATENCY.labels(method, route),
+        )
+        if len(_request_series) >= 4096:  # a client inventing methods only empties it
+            _request_series.clear()
+        _request_series[(method, route, status)] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def decision(action: str, allowed: bool, jit_required: bool) -> None:

@@ -11,13 +11,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy import Connection, insert
 
 from app.core.batching import BatchWriter
 
 Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
-TableWriter = Callable[[Session, list[dict[str, Any]]], None]
+TableWriter = Callable[[Connection, list[dict[str, Any]]], None]
 _table_writers: dict[Any, TableWriter] = {}
 
 
@@ -27,17 +26,20 @@ def register(model: Any, write: TableWriter) -> None:
 
 
 def _write(items: list[Item]) -> None:
-    from app.core.db import session_scope
+    from app.core.db import get_engine
 
     by_table: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for model, values in items:
         by_table[model].append(values)
-    with session_scope() as session:
+    # A Core transaction and statements on the table, not an ORM session and the model: the
+    # ORM's bulk insert went through every row's values in Python first, and the session cost
+    # ~60 µs a batch. Measured on a token's two rows, batches of 40 tokens: 30 -> 24 µs a token.
+    with get_engine().begin() as connection:
         for model, table_rows in by_table.items():
             if (write := _table_writers.get(model)) is not None:
-                write(session, table_rows)
+                write(connection, table_rows)
             else:
-                session.execute(insert(model), table_rows)
+                connection.execute(insert(model.__table__), table_rows)
 
 
 rows: BatchWriter[Item] = BatchWriter("row-writer", _write)

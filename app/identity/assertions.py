@@ -45,6 +45,11 @@ class VerifiedAssertion:
     kid: str
     # The agent's request, counted with the jti claim (Redis mode, when asked: count_request).
     counted: rate_limits.Counted | None = None
+    jti: str = ""
+    exp: float = 0.0
+    # False only when the caller asked to claim the jti itself (verify_assertion(claim=False)):
+    # such an assertion grants nothing until it is claimed (app/identity/claim_batch.py).
+    claimed: bool = True
 
 
 # The token route asks verifiable_without_io() about an assertion and then verifies the same
@@ -239,6 +244,8 @@ def validate_iat(claims: dict[str, Any], now: float) -> None:
 
 def validate_aud(claims: dict[str, Any], accepted: tuple[str, ...]) -> None:
     aud = claims.get("aud")
+    if isinstance(aud, str) and aud in accepted:  # the usual case, without the generators
+        return
     values = aud if isinstance(aud, list) else [aud]
     if not values or not all(isinstance(v, str) for v in values):
         raise AssertionRejected("aud", "aud must be the token endpoint URL or the issuer")
@@ -270,8 +277,14 @@ def validate_jti_unused(
     else:
         first, counted = replay.claim(agent.id, jti, expires_at=exp, now=now), None
     if not first:
-        raise AssertionRejected("jti", "this jti was already used (replay)")
+        raise replay_refused(agent)
     return counted
+
+
+def replay_refused(agent: Agent) -> AssertionRejected:
+    refusal = AssertionRejected("jti", "this jti was already used (replay)")
+    refusal.agent_id = agent.id
+    return refusal
 
 
 def verify_assertion(
@@ -282,9 +295,11 @@ def verify_assertion(
     accepted_audiences: tuple[str, ...],
     now: float | None = None,
     count_request: bool = False,
+    claim: bool = True,
 ) -> VerifiedAssertion:
     """Every rule above; `count_request`: the token endpoint's own request count may be taken
-    with the jti claim (VerifiedAssertion.counted says whether it was)."""
+    with the jti claim (VerifiedAssertion.counted says whether it was). `claim=False`: every
+    rule but the jti's single use, which the caller then claims (the answer says claimed=False)."""
     now = time.time() if now is None else now
     jws = parse_compact(token)
     header, unverified = jws.header, jws.claims
@@ -301,7 +316,7 @@ def verify_assertion(
         # slow key hosts cannot drain the database pool that every other request needs.
         session.close()
     try:
-        return _verify_for(entry, jws, accepted_audiences, now, count_request)
+        return _verify_for(entry, jws, accepted_audiences, now, count_request, claim)
     except AssertionRejected as exc:
         exc.agent_id = agent.id  # the refusal is audited under the agent it names
         raise
@@ -313,6 +328,7 @@ def _verify_for(
     accepted_audiences: tuple[str, ...],
     now: float,
     count_request: bool,
+    claim: bool,
 ) -> VerifiedAssertion:
     agent, header, claims = entry.agent, jws.header, jws.claims
     if agent.status != "active":
@@ -327,5 +343,7 @@ def _verify_for(
     jti = validate_jti(claims)
     key = select_key(_agent_keys(entry, header.get("kid")), header)
     verify_signature(jws, key)
+    if not claim:
+        return VerifiedAssertion(agent, claims, key.kid, jti=jti, exp=exp, claimed=False)
     counted = validate_jti_unused(agent, jti, exp, now, count_request=count_request)
-    return VerifiedAssertion(agent=agent, claims=claims, kid=key.kid, counted=counted)
+    return VerifiedAssertion(agent, claims, key.kid, counted, jti=jti, exp=exp)

@@ -10,12 +10,14 @@ security state the store keeps.
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 
 from app.core import durable_store, row_writer
 from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
+from app.core.redis_script import LeanScript
 from app.identity import deferred_address, rate_limits
 from app.models import UsedAssertion
 from app.settings import get_settings
@@ -85,7 +87,54 @@ local n, ttl = hit(KEYS[2])
 return {n, ttl}
 """
 ADDRESS_OVER_LIMIT = -1
-_scripts: dict[str, Any] = {}
+_scripts: dict[str, LeanScript] = {}
+
+
+@dataclass(frozen=True)
+class ClaimCall:
+    """One run of the claim script: its keys and arguments, and what its reply is read with."""
+
+    keys: list[str]
+    args: list[Any]
+    limit: int  # the agent's per-minute limit
+    address: tuple[str, int, deferred_address.DeferredAddress] | None  # counted with it
+
+
+def claim_call(
+    agent_id: str, jti: str, *, expires_at: float, now: float, org_id: str, override: int | None
+) -> ClaimCall | None:
+    """The script run that claims the jti and counts the agent's request (and the client
+    address, if deferred), or None when requests are not counted in Redis (embedded mode,
+    limits off): then claim() alone, and the caller counts as before."""
+    counter = rate_limits.agent_request_counter(org_id, agent_id, override)
+    if counter is None:
+        return None
+    count_key, limit = counter
+    keys = [redis_key(_key(agent_id, jti)), count_key]
+    args: list[Any] = [_ttl(expires_at, now), rate_limits.MINUTE * 1000]
+    address = deferred_address.counter()
+    if address is not None:
+        keys.append(address[0])
+        args.append(address[1])
+    return ClaimCall(keys, args, limit, address)
+
+
+def claim_outcome(call: ClaimCall, reply: Any) -> tuple[bool, rate_limits.Counted | None]:
+    """(first use, the agent's count) from the script's reply; an address found over its limit
+    is refused here (429). `reply` may be the error the call raised: the claim was not made."""
+    if isinstance(reply, BaseException):
+        log.warning("jti claim failed, Redis unavailable: %s", type(reply).__name__)
+        raise StoreUnavailable(
+            "the shared store (Redis) is not reachable; retry shortly"
+        ) from reply
+    count, left_ms = reply
+    if call.address is not None:
+        call.address[2].counted = True
+        if count == ADDRESS_OVER_LIMIT:
+            deferred_address.refuse_over_limit(call.address[2], call.address[1], left_ms)
+    if count == 0:
+        return False, None
+    return True, rate_limits.Counted.of(call.limit, count, left_ms)
 
 
 def claim_counting(
@@ -100,33 +149,21 @@ def claim_counting(
     """claim(), and in Redis mode (limits on) the agent's request and the client address (if
     deferred) counted in the same round trip: (first use, the agent's count). The count is None
     when it was not taken here; the caller then counts as before (limit_agent_requests)."""
-    counter = rate_limits.agent_request_counter(org_id, agent_id, override)
-    if counter is None:
+    call = claim_call(
+        agent_id, jti, expires_at=expires_at, now=now, org_id=org_id, override=override
+    )
+    if call is None:
         return claim(agent_id, jti, expires_at=expires_at, now=now), None
-    count_key, limit = counter
-    keys = [redis_key(_key(agent_id, jti)), count_key]
-    args = [_ttl(expires_at, now), rate_limits.MINUTE * 1000]
-    address = deferred_address.counter()
-    if address is not None:
-        keys.append(address[0])
-        args.append(address[1])
     try:
-        count, left_ms = _script()(keys=keys, args=args)
+        reply: Any = script()(keys=call.keys, args=call.args)
     except (redis.RedisError, OSError) as exc:  # the claim cannot be made: 503, never a 500
-        log.warning("jti claim failed, Redis unavailable: %s", type(exc).__name__)
-        raise StoreUnavailable("the shared store (Redis) is not reachable; retry shortly") from exc
-    if address is not None:
-        address[2].counted = True
-        if count == ADDRESS_OVER_LIMIT:
-            deferred_address.refuse_over_limit(address[2], address[1], left_ms)
-    if count == 0:
-        return False, None
-    return True, rate_limits.Counted.of(limit, count, left_ms)
+        reply = exc
+    return claim_outcome(call, reply)
 
 
-def _script() -> Any:
+def script() -> LeanScript:
     url = get_settings().redis_url
-    script = _scripts.get(url)
-    if script is None:
-        script = _scripts[url] = redis_client(url).register_script(_CLAIM_AND_COUNT)
-    return script
+    found = _scripts.get(url)
+    if found is None:
+        found = _scripts[url] = LeanScript(redis_client(url), _CLAIM_AND_COUNT)
+    return found

@@ -373,3 +373,26 @@ def test_token_form_is_built_from_the_grant_table_without_changing_the_document(
     operation = spec["paths"]["/orgs/{org_id}/api/v1/oauth/token"]["post"]
     form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert form == DOCUMENTED_TOKEN_FORM
+
+
+def test_standing_capabilities_follow_a_policy_reload_and_a_capability_change(monkeypatch):
+    from types import SimpleNamespace
+
+    from app.authz import policies
+    from app.identity import tokens
+
+    rules = (policies.PolicyRule("pol_1", "document.write", "jit"),)
+    monkeypatch.setattr(policies, "rules_for_org", lambda org_id: rules)
+    agent = SimpleNamespace(
+        id="agt_memo", org_id="org_memo", capabilities=["a.read", "document.write"]
+    )
+    assert tokens.standing_capabilities(agent) == ["a.read"]
+    # given the policies reloaded (a new tuple) without the JIT rule
+    rules = ()
+    assert tokens.standing_capabilities(agent) == ["a.read", "document.write"]
+    # given the agent reloaded with other capabilities
+    agent.capabilities = ["a.read"]
+    assert tokens.standing_capabilities(agent) == ["a.read"]
+    # and a caller changing the answer it got changes nothing for the next caller
+    tokens.standing_capabilities(agent).append("x")
+    assert tokens.standing_capabilities(agent) == ["a.read"]

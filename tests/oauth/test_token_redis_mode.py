@@ -203,3 +203,93 @@ def test_concurrent_requests_past_the_address_limit_do_no_assertion_work(
     assert statuses == [200, 200, 429, 429, 429, 429]
     # then only the two requests within the limit were verified at all
     assert len(verified) <= 2, f"{len(verified)} of 6 verified for an address limited to 2"
+
+
+# Concurrent token requests on one event loop (app/identity/claim_batch.py): the app is called
+# directly on a loop of the test's own, as several clients at once would reach it.
+
+
+def _at_once(app, org, forms: list[dict[str, str]]) -> list:
+    import asyncio
+
+    import httpx
+
+    async def run() -> list:
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await asyncio.gather(
+                *(http.post(f"{org.api}/oauth/token", data=f) for f in forms)
+            )
+
+    return asyncio.run(run())
+
+
+def _form(assertion: str) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> list[int]:
+    """The number of claims each round trip of the claim script carried."""
+    from app.core.redis_script import LeanScript
+
+    sizes: list[int] = []
+    many = LeanScript.many
+
+    def counted(self, calls):
+        sizes.append(len(calls))
+        return many(self, calls)
+
+    monkeypatch.setattr(LeanScript, "many", counted)
+    return sizes
+
+
+def test_concurrent_token_requests_share_a_round_trip_and_each_is_claimed_and_counted(
+    app, client, org, agent, redis_mode, round_trips
+):
+    assert request_token(client, org, agent.assertion()).status_code == 200  # the agent cached
+    round_trips.clear()
+    responses = _at_once(app, org, [_form(agent.assertion()) for _ in range(6)])
+    assert [r.status_code for r in responses] == [200] * 6
+    assert len({r.json()["access_token"] for r in responses}) == 6
+    assert max(round_trips) > 1 and sum(round_trips) == 6  # batched, every claim sent once
+    jti_keys = list(redis_mode.scan_iter(match=f"jitgate:kv:jti:{agent.agent_id}:*"))
+    assert len(jti_keys) == 7
+    assert _count(redis_mode, org, agent) == 7
+    assert issued_tokens(agent.agent_id) == 7
+
+
+def test_a_replay_inside_one_batch_is_refused(app, client, org, agent, redis_mode, round_trips):
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    round_trips.clear()
+    assertion = agent.assertion()
+    responses = _at_once(app, org, [_form(assertion)] * 3)
+    assert max(round_trips) > 1
+    assert sorted(r.status_code for r in responses) == [200, 401, 401]
+    for refused in (r for r in responses if r.status_code == 401):
+        assert "replay" in assert_rule(refused, "jti")["error_description"]
+    assert issued_tokens(agent.agent_id) == 2
+    assert _count(redis_mode, org, agent) == 2  # replays count no agent request
+
+
+def test_a_failed_round_trip_fails_every_claim_in_it_and_issues_nothing(
+    app, client, org, agent, redis_mode, monkeypatch
+):
+    import redis
+
+    from app.core.redis_script import LeanScript
+
+    assert request_token(client, org, agent.assertion()).status_code == 200
+
+    def broken(self, calls):
+        raise redis.ConnectionError("the connection dropped")
+
+    monkeypatch.setattr(LeanScript, "_evalsha", broken)
+    responses = _at_once(app, org, [_form(agent.assertion()) for _ in range(4)])
+    assert [r.status_code for r in responses] == [503] * 4
+    assert all(r.json()["error"] == "temporarily_unavailable" for r in responses)
+    assert issued_tokens(agent.agent_id) == 1

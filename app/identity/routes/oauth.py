@@ -5,7 +5,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from app.core import metrics, row_writer
 from app.core.errors import InvalidRequest, JitgateError
@@ -23,18 +22,20 @@ from app.http.deps import (
 )
 from app.http.errors import media_type
 from app.http.lean_route import add_lean_post
+from app.http.no_store import NoStoreJSON
 from app.http.throttle import client_address
 from app.identity import (
     assertions,
+    claim_batch,
     deferred_address,
     grants,
     rate_limits,
     revocation,
     tokens,
 )
+from app.settings import get_settings
 
 router = APIRouter(tags=["oauth"])
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 50
 
@@ -71,6 +72,10 @@ def _issue(
     with lean_read() as session:
         require_org(org_id)
         granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+    return _token_body(org_id, grant_type, granted)
+
+
+def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
     deferred_address.finish()  # unless the jti claim's script counted it (Redis mode)
     budget = granted.agent.budget or {}
     override = budget.get("requests_per_minute")
@@ -87,8 +92,31 @@ def _issue(
     return body
 
 
+async def _issue_claimed_later(
+    org_id: str, form: dict[str, str], credential: str
+) -> dict[str, Any]:
+    """The client_credentials grant of a cached agent in Redis mode: verified here, its jti
+    claimed with the other requests of this turn of the loop (claim_batch), then granted."""
+    with lean_read() as session:
+        require_org(org_id)
+        verified = tokens.verify_client(session, org_id=org_id, assertion=credential, claim=False)
+    try:
+        verified = await claim_batch.claim(verified)
+    except assertions.AssertionRejected as replayed:
+        tokens.audit_rejected(org_id, replayed)
+        raise
+    scope, resource = form.get("scope"), form.get("resource")
+    with lean_read() as session:
+        granted = tokens.grant_for(session, verified, org_id=org_id, scope=scope, resource=resource)
+    return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
+
+
+def _claims_batched(grant_type: grants.GrantType) -> bool:
+    return grant_type.name == "client_credentials" and bool(get_settings().redis_url)
+
+
 # Token issuance is a LeanRoute (app/api/lean_route.py): it reads its org and form itself.
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request) -> NoStoreJSON:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
     try:
         deferred_address.begin(client_address(request))
@@ -98,7 +126,10 @@ async def token(request: Request) -> JSONResponse:
         credential = grant_type.credential(form)  # form errors come before any lookup
         if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
-            body = _issue(org_id, form, grant_type, credential)
+            if _claims_batched(grant_type):
+                body = await _issue_claimed_later(org_id, form, credential)
+            else:
+                body = _issue(org_id, form, grant_type, credential)
         else:
             body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
     except JitgateError as refusal:
@@ -111,7 +142,7 @@ async def token(request: Request) -> JSONResponse:
         raise
     finally:
         deferred_address.end()
-    return JSONResponse(body, headers=NO_STORE)
+    return NoStoreJSON(body)
 
 
 add_lean_post(
@@ -139,7 +170,7 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
 # Both read the token's record, which the row writer may still hold: they flush it first. The
 # session has read nothing yet at that point (SQLAlchemy opens its transaction on first use).
 @router.post("/oauth/introspect")
-def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> JSONResponse:
+def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> NoStoreJSON:
     row_writer.rows.flush()
     _, agent_id = _caller(org_id, request)
     if not form.get("token"):
@@ -147,11 +178,11 @@ def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep)
     answer = revocation.introspect(
         session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
     )
-    return JSONResponse(answer, headers=NO_STORE)
+    return NoStoreJSON(answer)
 
 
 @router.post("/oauth/revoke")
-def revoke(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> JSONResponse:
+def revoke(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> NoStoreJSON:
     row_writer.rows.flush()
     actor, agent_id = _caller(org_id, request)
     if not form.get("token"):
@@ -159,4 +190,4 @@ def revoke(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> 
     revocation.revoke(
         session, org_id=org_id, token=form["token"], requester_agent_id=agent_id, actor=actor
     )
-    return JSONResponse({}, headers=NO_STORE)
+    return NoStoreJSON({})
