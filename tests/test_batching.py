@@ -148,3 +148,44 @@ def test_items_arriving_during_a_write_wait_for_the_next_interval_not_a_write_ea
     # then the 3 newcomers are no backlog: they wait an interval and go in one batch (writing
     # whatever arrived during each write at once made a transaction per request under load)
     assert events[:4] == [("sleep", 0.05), ("write", 1), ("sleep", 0.05), ("write", 3)]
+
+
+def test_items_a_failed_flush_puts_back_are_written_by_the_thread_without_another_flush():
+    # A flush takes what was just submitted before the thread looks (the thread, woken, finds
+    # the buffer empty and waits again); the flush's write fails and puts the items back. The
+    # thread must be woken for them: later submits only wake it for a first item.
+    import sys
+    import threading
+
+    written: list[str] = []
+    writer: BatchWriter[str] = BatchWriter("t-requeue", lambda items: None, interval=0.01)
+
+    def waiting() -> bool:
+        return bool(writer._ready._waiters)  # type: ignore[attr-defined]
+
+    def write(items: list[str]) -> None:
+        if threading.current_thread() is threading.main_thread():
+            deadline = time.monotonic() + 2
+            while not waiting() and time.monotonic() < deadline:
+                time.sleep(0.001)  # the woken thread found nothing and waits again
+            raise OperationalError("flush", {}, Exception("database unavailable"))
+        written.extend(items)
+
+    writer._write = write  # type: ignore[method-assign]
+    writer.submit("a")
+    deadline = time.monotonic() + 2
+    while not (written == ["a"] and waiting()) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # the flush takes "b" before the woken thread runs
+    try:
+        writer.submit("b")
+        with pytest.raises(WriteBacklog):
+            writer.flush()
+    finally:
+        sys.setswitchinterval(switch)
+    writer.submit("c")
+    deadline = time.monotonic() + 2
+    while written != ["a", "b", "c"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert written == ["a", "b", "c"]

@@ -93,6 +93,9 @@ class BatchWriter(Generic[T]):
     def _requeue(self, items: list[T]) -> None:
         with self._ready:
             self._buffer[:0] = items
+            # A flush's failed write puts back items the thread may not know of: it may be
+            # waiting for an empty buffer to fill, and later submits wake it for a first item only.
+            self._ready.notify()
 
     def _write_one_by_one(self, items: list[T]) -> bool:
         """Drop only the items that fail on their own; stop (keeping the rest) if the database

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.settings import get_settings
-from tests.factories import request_token
+from tests.factories import register_agent, request_token
 from tests.helpers import assert_oauth_error, assert_rule, issued_tokens
 from tests.shared_redis import uses_shared_redis
 
@@ -293,3 +293,84 @@ def test_a_failed_round_trip_fails_every_claim_in_it_and_issues_nothing(
     assert [r.status_code for r in responses] == [503] * 4
     assert all(r.json()["error"] == "temporarily_unavailable" for r in responses)
     assert issued_tokens(agent.agent_id) == 1
+
+
+def test_a_batch_the_server_has_no_script_for_runs_each_claim_once_and_refuses_the_replay(
+    app, client, org, agent, redis_mode, round_trips
+):
+    import uuid
+
+    from app.core.kv import redis_client
+    from app.core.redis_script import LeanScript
+    from app.identity import replay
+
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    # A script text the server has not seen: every claim of the batch is answered NOSCRIPT first.
+    replay._scripts[URL] = LeanScript(
+        redis_client(URL), f"{replay._CLAIM_AND_COUNT}\n-- {uuid.uuid4()}"
+    )
+    try:
+        assertion = agent.assertion()
+        forms = [_form(assertion)] * 3 + [_form(agent.assertion()) for _ in range(2)]
+        responses = _at_once(app, org, forms)
+    finally:
+        replay._scripts.pop(URL, None)
+    assert max(round_trips) > 1
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 401, 401]
+    assert issued_tokens(agent.agent_id) == 4
+    assert _count(redis_mode, org, agent) == 4
+
+
+def test_one_claims_error_reply_fails_that_claim_only(
+    app, client, org, agent, redis_mode, round_trips
+):
+    other = register_agent(client, org, capabilities=["document.read"])
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    assert request_token(client, org, other.assertion()).status_code == 200
+    # The other agent's count key holds a hash: its claim's INCR is an error reply (WRONGTYPE).
+    key = f"jitgate:rl:agent/{org.org_id}/{other.agent_id}/"
+    key += f"{get_settings().agent_requests_per_minute}/60"
+    redis_mode.delete(key)
+    redis_mode.hset(key, "x", "1")
+    try:
+        forms = [_form(agent.assertion()), _form(other.assertion()), _form(agent.assertion())]
+        responses = _at_once(app, org, forms)
+    finally:
+        redis_mode.delete(key)
+    assert max(round_trips) == 3
+    assert [r.status_code for r in responses] == [200, 503, 200]
+    assert responses[1].json()["error"] == "temporarily_unavailable"
+    assert issued_tokens(other.agent_id) == 1
+
+
+def test_a_request_cancelled_while_its_claim_waits_gets_nothing_and_the_batch_goes_on(
+    app, client, org, agent, redis_mode, round_trips
+):
+    import asyncio
+
+    import httpx
+
+    from app.identity import claim_batch
+
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    round_trips.clear()
+
+    async def run() -> list:
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            tasks = [
+                asyncio.create_task(http.post(f"{org.api}/oauth/token", data=_form(a)))
+                for a in [agent.assertion() for _ in range(3)]
+            ]
+            for _ in range(1000):  # until every claim waits in the loop's batch
+                if sum(len(b) for b in claim_batch._pending.values()) == 3:
+                    break
+                await asyncio.sleep(0)
+            tasks[0].cancel()  # its client left
+            return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(run())
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert [r.status_code for r in results[1:]] == [200, 200]
+    assert round_trips == [3]  # the cancelled claim was still sent (and spent): no token for it
+    assert issued_tokens(agent.agent_id) == 3
