@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import modifiers, nominal, onbehalf
+from app.authz.interpreter import modifiers, nominal, onbehalf, transfer
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
@@ -289,7 +289,7 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         # An admin's synonym already names its object; places ("with the team") do not count.
         phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
         for phrase in phrases:
-            _resolve_one(Ask(verb, phrase, people, hints), index, result)
+            _resolve_one(Ask(verb, phrase, people, hints), index, result, g.destination)
 
 
 # What a skipped remark costs the reading's confidence (calibrated on the dev set).
@@ -333,13 +333,19 @@ def _without_remarks(phrases: list[list[Word]], result: _Result) -> list[list[Wo
     return kept
 
 
-def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
+def _resolve_one(
+    ask: Ask, index: CatalogIndex, result: _Result, destination: list[Word] | None = None
+) -> None:
     verb = ask.verb
     shown = f"{verb.text} {_text(ask.phrase)}".strip()
     if verb.kind == w.VAGUE and "action" not in verb.extra:
         result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
         return
     found, sure = _found(ask, index)
+    if found.entry is not None and transfer.moves_out(found.entry, destination or []):
+        # "pull the guest list into a spreadsheet": reading it out is exporting it
+        shown = f"{shown} {transfer.where(destination or [])}"
+        found = transfer.as_export(ask, index)
     if found.entry is None:
         alarm = verb.base in lx.STEERING_VERBS
         result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)

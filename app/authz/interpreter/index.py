@@ -150,6 +150,11 @@ def _base(word: str, known: set[str]) -> str:
     # "appts" -> "appt": a plural of a word WordNet lacks (an admin's abbreviation) is its
     # singular, so that "book an appt" meets "Book appts for patients".
     plural = len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+    # "cards" -> "card": WordNet also knows "cards" (the game), but a question's "key card" must
+    # meet "Cut key cards"; a plural is its singular noun when WordNet has one.
+    singular = next((f for f in forms(word) if f != word and wn.pos(f) & wn.NOUN), None)
+    if plural and singular and base_form(word, known) is None:
+        return singular
     return base_form(word, known) or lemma(word) or (word[:-1] if plural else word)
 
 

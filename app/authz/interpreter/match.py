@@ -136,10 +136,11 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
 
 
 def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
-    """'the email password' is a password: when the phrase's head names another candidate's thing
-    and only a word qualifying it fits this one, or when the object is only the qualifier of the
-    entry's own resource in its description ('pull up the server' against 'server logs'), the
-    entry is a weak guess."""
+    """'the email password' is a password, 'a new room type' no room: when the phrase's head
+    does not fit the entry and only a word qualifying it does, or when the object is only the
+    qualifier of the entry's own resource in its description ('pull up the server' against
+    'server logs'), the entry is a weak guess. Reading is the exception while no other candidate
+    claims the head: 'the GL balances' are read where the GL is."""
     entry = found.entry
     if entry is None or found.confidence < 1.0:
         return found
@@ -147,6 +148,7 @@ def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -
     # "the customer's email": a possessive owner is what the action is done to, not a qualifier
     owned = any(x.token is not None and x.token.possessive for x in fitting)
     elsewhere = any(e is not entry and score(e, [head]) > 0 for e in candidates)
+    elsewhere = elsewhere or vclass(entry.action) not in lx.VIEWING
     qualifier = {q for h, q in entry.compounds if h in entry.resource}
     only_qualifier = bool(fitting) and all(
         x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting

@@ -417,6 +417,9 @@ def _quiet_complement(words: list[Word], start: int) -> None:
     """What a describing word says ("saying it's urgent", "tagged 'late-delivery'") is quieted up
     to a few words on; it stops at the clause's end, at any word the catalog knows as an action,
     and at a word that may be a verb and stands like one ("... frobnicate them")."""
+    if start > 0 and words[start - 1].base in _NAMING:
+        _name(words, start)
+        return
     for i in range(start, min(len(words), start + _COMPLEMENT)):
         word = words[i]
         if word.kind in _CLAUSE_END or word.kind in (w.ACTION, w.BOTH, w.VERB, w.SYNONYM):
@@ -433,3 +436,18 @@ def _quiet_complement(words: list[Word], start: int) -> None:
         ):
             return
         _quiet(word)
+
+
+# Participles that give a thing its name: "an incident titled 'Tracking API latency'".
+_NAMING = frozenset(("title", "call", "name", "entitle", "label"))
+_NAME_WORDS = (w.OBJECT, w.UNKNOWN, w.BOTH, w.NAME, w.CONTENT)
+
+
+def _name(words: list[Word], start: int) -> None:
+    """What a naming participle gives is a name, not the object's head: "the incident titled
+    'Tracking API latency'" is an incident, whatever catalog words the title holds."""
+    for word in words[start : start + _COMPLEMENT]:
+        if word.kind not in _NAME_WORDS or word.base in _ABOUT_RIGHTS:
+            return
+        word.kind = w.NAME
+        word.extra["object"] = False

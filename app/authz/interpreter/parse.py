@@ -24,6 +24,12 @@ _AUXILIARIES = frozenset(
 )
 _SUBJECT_PRONOUNS = frozenset(("i", "we", "you", "he", "she", "they"))
 _FINITE_BE = frozenset(("is", "are", "was", "were", "has", "have", "had", "isn't", "wasn't"))
+# Words that name where a destination phrase leads: "a spreadsheet", "my laptop", "Excel".
+_GOAL_WORDS = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.CONTENT, w.PARTY, w.BOTH, w.PRON)
+_INTO = frozenset(("into", "onto"))
+_CLAUSE_OPENERS = frozenset(("who", "which", "that", "where", "whose", "whom"))
+_OUT = frozenset(("out", "off"))
+_RANGE_START = frozenset(("from", "between"))
 _UNKNOWN_RUN = 3  # this many words in a row that we cannot place are a phrase we do not understand
 
 
@@ -38,6 +44,9 @@ class Group:
     broad: list[Word] = field(default_factory=list)
     seen: list[Word] = field(default_factory=list)  # every word read while this group was open
     negation: int = -1  # where the negation of a negated group stands
+    # Where the verbs move their object to: "into a spreadsheet", "to my laptop", "out of the
+    # system". Reading a thing out to somewhere is no longer reading it.
+    destination: list[Word] = field(default_factory=list)
 
     @property
     def has_object(self) -> bool:
@@ -64,6 +73,12 @@ class _Grouper:
         # Inside a noun phrase a determiner opened ("the slush pile", "the practice nurse
         # vacancy"): a word the catalog lacks is part of it, not an action.
         self.det_np = False
+        # The open prepositional phrase says where the object goes ("into", "to" after an
+        # object, "out of"); "from Monday to Friday" is a range, not a destination.
+        self.goal = False
+        self.goal_from = 0  # where the open destination's words start in the group's list
+        self.last_prep: str | None = None
+        self.verb_at = -1
 
     @property
     def g(self) -> Group:
@@ -93,7 +108,7 @@ class _Grouper:
         kind = word.kind
         prev = self.kind_at(i - 1)
         if kind == w.PARTICLE or self.particle_preposition(i, word):
-            self.particle(word)
+            self.particle(i, word)
         elif kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP, w.DET, w.JUNK):
             self.structure(i, word)
         elif word.base == "nothing" and self.g.verbs and not self.g.has_object:
@@ -124,6 +139,10 @@ class _Grouper:
         kind = word.kind
         self.phrase_open = False
         self.det_np = kind == w.DET
+        if kind in (w.SEP, w.CONJ, w.NEG, w.TO, w.PREP):
+            self.goal = self.goal_opens(i, word)
+            self.goal_from = len(self.g.destination)
+            self.last_prep = word.base if kind in (w.TO, w.PREP) else None
         if kind == w.SEP:
             self.new_group()
             self.expect_verb, self.pp = True, False
@@ -149,12 +168,50 @@ class _Grouper:
             return False
         return self.kind_at(i + 1) in (None, w.TO, w.SEP, w.CONJ, w.PREP)
 
-    def particle(self, word: Word) -> None:
+    def particle(self, i: int, word: Word) -> None:
         """'boot up the box', 'give them their money back': the particle joins the last verb."""
         verb = self.g.verbs[-1] if self.g.verbs else None
         if verb is not None and "particle" not in verb.extra and not self.pp:
             verb.extra["particle"] = word.base
         self.phrase_open = False
+        nxt = self.words[i + 1].base if i + 1 < len(self.words) else ""
+        if verb is not None and word.base in _OUT and nxt == "of" and self.goal_opens(i, word):
+            self.pp = self.goal = True  # "out of the system": what follows is left behind
+            self.goal_from = len(self.g.destination)
+
+    def goal_opens(self, i: int, word: Word) -> bool:
+        """'into a spreadsheet', 'onto a USB stick', and 'to' after the verb's object ('pull the
+        list to my laptop'): the object is moved there. 'from Monday to Friday' ends a range, and
+        a clause after the object has its own ('the shipments going to Leeds', 'who went into
+        216')."""
+        if not self.g.verbs or self.verb_at < 0:
+            return False
+        clause = any(
+            x.extra.get("described")
+            or x.text.lower() in _CLAUSE_OPENERS
+            or (x.kind not in (w.OBJECT, w.BOTH) and x.gerund)  # "going", "heading"
+            for x in self.words[self.verb_at + 1 : i]
+        )
+        if clause:
+            return False
+        if word.base in _INTO or word.base in _OUT:
+            return True
+        ranged = self.pp and self.last_prep in _RANGE_START
+        return word.kind == w.TO and self.g.has_object and not ranged and not self.infinitive(i)
+
+    def infinitive(self, i: int) -> bool:
+        """'to plan the week', 'to understand it': "to" before a word that may be a verb opens
+        a purpose, not a place ("to my laptop", "to Excel", "to a CSV" are places)."""
+        nxt = self.words[i + 1] if i + 1 < len(self.words) else None
+        if nxt is None or nxt.kind in (w.DET, w.NAME, w.ARG, w.PARTY, w.PRON) or nxt.plural:
+            return False
+        verbal = (w.ACTION, w.VERB, w.VAGUE, w.SYNONYM, w.STOP, w.ADV)
+        return nxt.kind in verbal or wn.is_verb(nxt.base)
+
+    def destination(self, word: Word) -> None:
+        """A word of the open destination phrase: where the object goes."""
+        if self.goal and self.pp:
+            self.g.destination.append(word)
 
     def inverted(self, i: int) -> bool:
         """'Am I not expected to delete it?', 'Don't I mean to close it?': a negative question
@@ -182,6 +239,7 @@ class _Grouper:
         self.phrase_open = self.phrase_open and owner
         # "Sam's draft", "patient 80123's chart": an owner opens a noun phrase like "the"
         self.det_np = word.token is not None and word.token.possessive
+        self.destination(word)
         if self.pp:
             return
         # "Can I A/B test it?": a letter pair before a verb names how, and the verb still comes
@@ -196,6 +254,7 @@ class _Grouper:
             self.g.fillers.append(word)
 
     def object(self, word: Word) -> None:
+        self.destination(word)
         target = self.g.secondary if self.pp else self.g.phrases
         if self.pp:
             word.extra["place"] = True  # "for the play": where or for what, not what is acted on
@@ -234,6 +293,8 @@ class _Grouper:
             self.expect_verb = False
         elif not self.pp:
             self.object(word)  # an unknown modifier of the object: "the quarterly documents"
+        else:
+            self.destination(word)  # "down to my laptop": a place the catalog does not know
 
     def auxiliary(self, i: int) -> bool:
         """'does the agent ...' asks; 'do the same (for the refund)' is an action, if vague."""
@@ -352,6 +413,8 @@ class _Grouper:
     def verb(self, i: int, word: Word) -> None:
         g = self.g
         self.det_np = False
+        if self.goal:  # "to double check": "to" opened an infinitive, not a destination
+            del g.destination[self.goal_from :]
         # "not asking to renew anything", "not going to change it": the verb after "to" is what
         # the negated verb rules out, so the negation carries over to it.
         # Only verbs of intending: "don't forget to close it" still asks to close.
@@ -386,6 +449,7 @@ class _Grouper:
             word.base, word.kind = word.extra.pop("verb_base"), w.ACTION
         self.g.verbs.append(word)
         self.expect_verb, self.pp, self.phrase_open, self.last_conj = False, False, False, None
+        self.goal, self.last_prep, self.verb_at = False, None, i
         if word.base in lx.LIGHT_VERBS:
             self.lighten(i, word)
 
