@@ -153,7 +153,8 @@ def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -
     only_qualifier = bool(fitting) and all(
         x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting
     )
-    if (score(entry, [head]) <= 0 and elsewhere and not owned) or only_qualifier:
+    # (fitting is empty when a place, not the phrase, chose the entry: "post a note on socials")
+    if (score(entry, [head]) <= 0 and elsewhere and fitting and not owned) or only_qualifier:
         return Found(entry, found.reason, confidence=MODIFIER_ONLY)
     return found
 
@@ -296,7 +297,10 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
         if found.entry is not None and _head_elsewhere(ask, found.entry, index):
             return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
         if found.entry is not None or "could mean any of" in found.reason:
-            return Found(found.entry, found.reason, confidence=WORDNET_CONFIDENCE[steps])
+            # an object that only a modifier confirms ("a new loyalty tier") stays a weak guess
+            weak = found.confidence <= MODIFIER_ONLY
+            sure = MODIFIER_ONLY if weak else WORDNET_CONFIDENCE[steps]
+            return Found(found.entry, found.reason, confidence=sure)
     return found
 
 
@@ -338,4 +342,24 @@ def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
     if not (foreign and all(head.base not in e.words for e in candidates)):
         objects += ask.hints
     found = _pick(candidates, objects, parties=False) if objects else None
+    if found and named(ask.phrase):
+        return _modifier_only(found, _known(ask.phrase), candidates)
+    if found and found.entry and _unknown_head(ask.phrase, found.entry):
+        return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
     return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")
+
+
+def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
+    """'add a new loyalty tier': a head noun the catalog does not know, after a modifier that
+    fits, is some other thing. An owner ('the customer's phone number') is what the action is
+    done to, and reading a thing's parts is reading the thing."""
+    head = phrase[-1] if phrase else None
+    # "take the deposit straight away": a word that may be an adjective or adverb is no head
+    if head is None or head.kind != w.UNKNOWN or wn.pos(head.base) & (wn.ADJ | wn.ADV):
+        return False
+    if not wn.pos(head.base) & wn.NOUN:
+        return False
+    if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
+        return False  # "log the found passport in the lost property book": the place chose it
+    owned = any(x.token is not None and x.token.possessive for x in phrase)
+    return not owned and vclass(entry.action) not in lx.VIEWING
