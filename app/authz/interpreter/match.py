@@ -8,21 +8,17 @@ first two tiers may answer, and only with a single candidate.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
-from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
-from app.authz.interpreter.index import verb_class as vclass
+from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.vocabulary import noun_group, party
+from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
 
 STRONG, GROUP, DESCRIBED, FAMILY = 3.0, 2.0, 1.0, 0.5
 # Actions whose person is a recipient rather than the thing acted on.
 _TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
-# Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
-# read as an action they would turn a claim about the answer into a permission.
-_ABOUT_RIGHTS = lx.STEERING_VERBS | lx.ESCALATION | frozenset(("grant", "allow", "permit"))
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
     """'add the new starter to the prescriber role': when only the description's words chose
     the entry, a place that names another entry's own resource leaves two readings."""
-    picked, known = found.entry, _known(ask.phrase)
+    picked, known = found.entry, known_objects(ask.phrase)
     things = [x for x in known if x.base not in lx.PARTIES]  # a person chose no entry here
     if picked is None or not ask.hints or not things or score(picked, known) >= GROUP:
         return found
@@ -103,7 +99,7 @@ def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     if found:
         return found
     implied = _implied(ask.verb)
-    if _known(ask.phrase):
+    if known_objects(ask.phrase):
         return Found(None, "no catalog permission covers '{phrase}'")
     if ask.phrase:
         return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
@@ -118,7 +114,7 @@ def _implied(verb: Word) -> str | None:
     return None if "action" in verb.extra else lx.IMPLIED_OBJECT.get(verb.base)
 
 
-def _known(phrase: list[Word]) -> list[Word]:
+def known_objects(phrase: list[Word]) -> list[Word]:
     return [x for x in phrase if x.extra.get("object") or x.entry] if named(phrase) else []
 
 
@@ -126,16 +122,16 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
     for candidates in filter(None, tiers):
-        for objects in (implied_words, _known(ask.phrase)):
-            found = _pick(candidates, objects) if objects else None
+        for objects in (implied_words, known_objects(ask.phrase)):
+            found = pick(candidates, objects) if objects else None
             if found and objects is not implied_words:
-                return _modifier_only(found, objects, candidates)
+                return modifier_only(found, objects, candidates)
             if found:
                 return found
     return None
 
 
-def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
+def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
     """'the email password' is a password, 'a new room type' no room: when the phrase's head
     does not fit the entry and only a word qualifying it does, or when the object is only the
     qualifier of the entry's own resource in its description ('pull up the server' against
@@ -170,7 +166,7 @@ def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
         ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
     served = [e for e in candidates if _serves(e, ask.people)] or candidates
     if len(served) > 1 and ask.hints:
-        picked = _pick(served, ask.hints)
+        picked = pick(served, ask.hints)
         if picked and picked.entry:
             return picked
     if len(served) > 1:
@@ -197,7 +193,7 @@ def _synonym(entry: Entry, phrase: list[Word]) -> Found:
     return Found(entry)
 
 
-def _pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True) -> Found | None:
+def pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True) -> Found | None:
     scored = [(score(e, objects, parties=parties), e) for e in candidates]
     best = max(s for s, _ in scored)
     if best <= 0:
@@ -247,13 +243,13 @@ def score(entry: Entry, objects: list[Word], *, parties: bool = True, family: bo
     for i, obj in enumerate(objects):
         # A sibling's noun names the thing only as the phrase's head: "the play" is a play,
         # "the play's seating chart" is a chart.
-        fit = _fit(entry, obj, groups, parties, family and i == len(objects) - 1)
+        fit = fit_of(entry, obj, groups, parties, family and i == len(objects) - 1)
         total += fit / (2 if obj.corrected else 1)  # a guess counts less
     missing = sum(q not in {obj.base for obj in objects} for q in entry.qualifiers)
     return total - 0.5 * missing if total > 0 else 0.0
 
 
-def _fit(
+def fit_of(
     entry: Entry, obj: Word, groups: set[str], parties: bool = True, family: bool = True
 ) -> float:
     if obj.entry is not None:
@@ -269,97 +265,3 @@ def _fit(
     if family and obj.base in entry.family and not obj.extra.get("place"):
         return FAMILY
     return 0.0
-
-
-# How far a verb read through WordNet may be from a catalog action: steps from the question's
-# verb up its hypernyms plus steps from the action's verb up its own (0: a shared sense).
-WORDNET_STEPS = 1
-
-
-def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
-    """A verb the lexicon lacks, read through WordNet: the catalog actions nearest to one of its
-    commonest senses first ("relocate" is a kind of "move"), and the object must confirm the
-    guess. None when WordNet names no catalog action near enough."""
-    verb = ask.verb.extra.get("action") or ask.verb.base
-    if not wn.is_verb(verb) or verb in _ABOUT_RIGHTS:
-        return None
-    mine = wn.reach(verb, WORDNET_STEPS)
-    tiers: dict[int, list[Entry]] = {}
-    for entry in index.entries:
-        # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
-        # sense, seen from the catalog's side.
-        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
-        if steps is not None and steps <= WORDNET_STEPS:
-            tiers.setdefault(steps, []).append(entry)
-    found = None
-    for steps in sorted(tiers):
-        found = _fitting(ask, tiers[steps])
-        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
-            return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
-        if found.entry is not None or "could mean any of" in found.reason:
-            # an object that only a modifier confirms ("a new loyalty tier") stays a weak guess
-            weak = found.confidence <= MODIFIER_ONLY
-            sure = MODIFIER_ONLY if weak else WORDNET_CONFIDENCE[steps]
-            return Found(found.entry, found.reason, confidence=sure)
-    return found
-
-
-def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
-    """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
-    another entry's own resource, and only a word qualifying it fits the guess."""
-    head = ask.phrase[-1] if ask.phrase else None
-    if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
-        return False
-    return any(
-        e is not entry and _fit(e, head, set(), False, False) >= STRONG for e in index.entries
-    )
-
-
-# A guess through WordNet is worth less the further it went (calibrated on the dev set).
-WORDNET_CONFIDENCE = {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.6}
-
-
-@cache
-def _entry_reach(verbs: frozenset[str]) -> dict[int, int]:
-    """The senses of a catalog action's own verbs and one step up from them."""
-    merged: dict[int, int] = {}
-    for verb in verbs:
-        for synset, steps in wn.reach(verb, 1).items():
-            merged[synset] = min(steps, merged.get(synset, steps))
-    return merged
-
-
-def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
-    """A verb read through WordNet is a guess about the action, so the object must confirm it:
-    with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
-    closed."""
-    # A person it is done for ("the customer's office") confirms no guessed action.
-    # A place ("to the hospital") confirms nothing when the object is an action noun that no
-    # candidate describes ("send a fax").
-    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry]
-    head = ask.phrase[-1] if ask.phrase else None
-    foreign = head is not None and head.kind == w.VERB and not objects
-    if not (foreign and all(head.base not in e.words for e in candidates)):
-        objects += ask.hints
-    found = _pick(candidates, objects, parties=False) if objects else None
-    if found and named(ask.phrase):
-        return _modifier_only(found, _known(ask.phrase), candidates)
-    if found and found.entry and _unknown_head(ask.phrase, found.entry):
-        return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
-    return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")
-
-
-def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
-    """'add a new loyalty tier': a head noun the catalog does not know, after a modifier that
-    fits, is some other thing. An owner ('the customer's phone number') is what the action is
-    done to, and reading a thing's parts is reading the thing."""
-    head = phrase[-1] if phrase else None
-    # "take the deposit straight away": a word that may be an adjective or adverb is no head
-    if head is None or head.kind != w.UNKNOWN or wn.pos(head.base) & (wn.ADJ | wn.ADV):
-        return False
-    if not wn.pos(head.base) & wn.NOUN:
-        return False
-    if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
-        return False  # "log the found passport in the lost property book": the place chose it
-    owned = any(x.token is not None and x.token.possessive for x in phrase)
-    return not owned and vclass(entry.action) not in lx.VIEWING

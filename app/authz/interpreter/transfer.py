@@ -10,8 +10,8 @@ refused when there is none.
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
-from app.authz.interpreter.index import verb_class as vclass
 from app.authz.interpreter.match import Ask, Found, match
+from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
 
 # The lexicon's class for moving data out of the system ("download", "extract", "dump").
