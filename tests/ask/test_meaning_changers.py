@@ -23,6 +23,10 @@ CATALOG = [
     C("stock.order", "Order drugs from a wholesaler"),
     C("reminders.print", "Print appointment cards"),
     C("rewards.adjust", "Add/remove reward points"),
+    C("scanners.start", "Start the X-ray scanner"),
+    C("scanners.stop", "Shut down the X-ray scanner"),
+    C("lostproperty.log", "Lost property book"),
+    C("faults.create", "Log a fault for maintenance"),
 ]
 
 
@@ -124,6 +128,37 @@ def test_a_modifier_noun_alone_does_not_choose_the_entry(question, guess):
     ],
 )
 def test_the_entrys_own_head_noun_still_chooses_it(question, expected):
+    got = _read(question)
+    assert set(got.permissions) == expected, got
+    assert not got.unresolved and _sure(got), got
+
+
+@pytest.mark.parametrize(
+    "question, wrong",
+    [
+        # "the running scanner" is a scanner that runs: no ask to run (start) it; the verb
+        # "shutdown" the catalog cannot read must not fall away for it.
+        ("Can I shutdown the running scanner?", "scanners.start"),
+        ("Can I shutdown the runing scanner?", "scanners.start"),
+        # A place that another entry of the same verb names is a different target: "with
+        # maintenance" is faults.create's, not the lost property book's.
+        ("I won't touch the boiler myself, can I log it with maintenance?", "lostproperty.log"),
+    ],
+)
+def test_a_word_that_changes_the_target_is_not_dropped(question, wrong):
+    got = _read(question)
+    assert not _sure_of(got, wrong), got
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Can I start the X-ray scanner?", {"scanners.start"}),
+        ("Can I shut down the running scanner?", {"scanners.stop"}),
+        ("Can I log the lost collar in the lost property book?", {"lostproperty.log"}),
+    ],
+)
+def test_the_same_words_still_read_where_they_fit(question, expected):
     got = _read(question)
     assert set(got.permissions) == expected, got
     assert not got.unresolved and _sure(got), got

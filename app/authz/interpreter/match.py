@@ -106,8 +106,24 @@ def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     if implied:  # "text a customer" names SMS; an email permission does not cover it
         return Found(None, f"nothing in the catalog covers '{ask.verb.text}' ({implied})")
     for candidates in filter(None, tiers[1:3]):
-        return _action_only(ask, candidates)
+        return _other_target(ask, _action_only(ask, candidates), tiers)
     return Found(None, f"no permission in the catalog matches the action '{ask.verb.text}'")
+
+
+def _other_target(ask: Ask, found: Found, tiers: list[list[Entry]]) -> Found:
+    """'log it with engineering' against 'Lost property book' and 'Log a fault for engineering':
+    with no object to decide, a place that another entry of this verb names and the chosen one
+    does not is a different target, so there are two readings."""
+    picked = found.entry
+    if picked is None or not ask.hints or score(picked, ask.hints, parties=False) > 0:
+        return found
+    rivals = {
+        e.permission: e
+        for tier in tiers
+        for e in tier
+        if e is not picked and score(e, ask.hints, parties=False) > 0
+    }
+    return _ambiguous([picked, *rivals.values()]) if rivals else found
 
 
 def _implied(verb: Word) -> str | None:

@@ -127,6 +127,9 @@ class Positions:
         participle = word.text.lower().endswith("ed") and word.base != word.text.lower()
         if participle and not self.expect_verb:
             return True  # "from shared storage", "an approved invoice"
+        if self.kind_at(i - 1) == w.DET and word.kind == w.ACTION and word.gerund:
+            word.extra["modifier"] = True  # "the running scanner" runs; no ask to run it
+            return True
         if not self.phrase_open or self.kind_at(i + 1) != w.OBJECT:
             return False
         phrase = (self.g.secondary if self.pp else self.g.phrases)[-1]
