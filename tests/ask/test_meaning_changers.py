@@ -162,3 +162,21 @@ def test_the_same_words_still_read_where_they_fit(question, expected):
     got = _read(question)
     assert set(got.permissions) == expected, got
     assert not got.unresolved and _sure(got), got
+
+
+BILLING = [
+    C("bills.read", "View pet and owner bills"),
+    C("pets.read", "Look up a pet's chart and vaccinations"),
+]
+
+
+def test_the_admins_own_verb_does_not_choose_an_entry_by_a_modifier_alone():
+    # given "view" opening bills.read, whose description names pets, while the chart is pets.read's
+    got = interpret("Can I view the pet chart for Rex?", BILLING)
+    # then "pet" alone does not make the chart a bill
+    assert not _sure_of(got, "bills.read"), got
+
+
+def test_the_admins_own_verb_still_reads_its_own_object():
+    got = interpret("Can I view the owner bills?", BILLING)
+    assert set(got.permissions) == {"bills.read"} and _sure(got), got

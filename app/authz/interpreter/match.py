@@ -141,7 +141,10 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
         for objects in (implied_words, known_objects(ask.phrase)):
             found = pick(candidates, objects) if objects else None
             if found and objects is not implied_words:
-                return modifier_only(found, objects, candidates)
+                # "view patient 15522's chart": the head may be a later tier's ("Look up a
+                # patient's chart") while the admin's own verb chose this one by "patient"
+                rivals = list({id(e): e for tier in tiers for e in tier}.values())
+                return modifier_only(found, objects, rivals)
             if found:
                 return found
     return None
