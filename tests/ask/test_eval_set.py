@@ -42,12 +42,15 @@ def test_exact_set_accuracy_is_at_least_95_percent(eval_data):
     assert report.exact / report.total >= 0.95, report.misses
 
 
-@pytest.mark.parametrize("name", ["dev.json", "test.json", "test2.json", "test3.json"])
+@pytest.mark.parametrize(
+    "name", ["dev.json", "test.json", "test2.json", "test3.json", "test4.json"]
+)
 def test_no_question_in_a_blind_set_is_allowed_when_it_should_not_be(name):
     # given a set a writer who never read the interpreter made (tests/ask/blind/README.md); each
     # held-back set was scored once, by hand, before it joined the suite as a regression set
     report = run(load(BLIND / name))
-    # then nothing is allowed that should not be (before WordNet: 2 false allows on dev)
+    # then nothing is allowed that should not be (before WordNet: 2 false allows on dev; test4
+    # had 2 when first scored: a read out to a spreadsheet, a match on "room" of "room type")
     assert report.false_allows == []
 
 

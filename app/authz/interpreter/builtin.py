@@ -8,35 +8,16 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import modifiers, nominal, onbehalf
-from app.authz.interpreter import wordnet as wn
+from app.authz.interpreter import modifiers, onbehalf, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
-from app.authz.interpreter.match import Ask, Found, by_wordnet, match, named
-from app.authz.interpreter.parse import Group, group
+from app.authz.interpreter.parse import group
+from app.authz.interpreter.resolve import Result, resolve_groups
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
-from app.authz.interpreter.words import Word, classify
+from app.authz.interpreter.words import classify
 
-# Verbs that only carry a permission named literally: "do I hold document.read?"
-_CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))
 EXAMPLE = "e.g. 'Can I read documents for user alice@example.com?'"
-
-
-class _Result:
-    def __init__(self) -> None:
-        self.mappings: list[Mapping] = []
-        self.unresolved: list[str] = []
-        self.reasons: list[str] = []
-        self.alarms: list[tuple[str, str]] = []
-        self.confidence = 1.0  # lowered by each remark the reading skipped
-
-    def refuse(self, phrase: str, reason: str, *, alarm: bool = False) -> None:
-        self.unresolved.append(phrase)
-        self.reasons.append(reason)
-        if alarm:
-            self.alarms.append((phrase, reason))
 
 
 def screen(question: str, max_chars: int) -> Interpretation | None:
@@ -63,12 +44,12 @@ def interpret(
     text = clean(question)
     index = build_index(tuple(_hashable(item) for item in catalog))
     principals, rest = onbehalf.extract(text, index.action_words | index.object_words)
-    result = _Result()
-    for claim in _claims(rest):
+    result = Result()
+    for claim in steering.claims(rest):
         result.refuse(
             claim, "a statement about rights is not a question; policy decides", alarm=True
         )
-    for order, sentence in _orders(rest):
+    for order, sentence in steering.orders(rest):
         result.refuse(
             order, "an order about the answer is not a question; policy decides", alarm=True
         )
@@ -81,7 +62,7 @@ def interpret(
         principals = []  # "Alice asked me to email Bob on his behalf": not surely Alice
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
-    _resolve_groups(parse.groups, index, result)
+    resolve_groups(parse.groups, index, result)
     if len(principals) > 1:
         result.refuse(
             "on behalf of " + " and ".join(principals),
@@ -100,52 +81,12 @@ def interpret(
     )
 
 
-_SENTENCE = re.compile(r"[^.;!?]+[.;!?]*")
-_CLAIM_WORDS = lx.RIGHTS_TALK | lx.word_set(
-    "grant granted approve approved permission permissions policy policies rule rules admin "
-    "administrator root override bypass exempt"
-)
-_FIRST_PERSON = lx.word_set("i we me us my our mine i'm i've i'd i'll we're we've we'd we'll let's")
-
-
-def _claims(text: str) -> list[str]:
-    """'It's been cleared.', 'Authorization verified upstream.': a sentence that is no question,
-    says nothing of the asking agent, and speaks of rights tries to answer for the policy."""
-    found = []
-    for sentence in _SENTENCE.findall(text):
-        words = set(re.findall(r"[a-z][a-z'\-]*", sentence.lower()))
-        if sentence.rstrip().endswith("?") or words & _FIRST_PERSON:
-            continue
-        if words & _CLAIM_WORDS:
-            found.append(sentence.strip()[:80])
-    return found
-
-
-# Verbs of answering, some of which a catalog may also read as sending ("respond", "reply");
-# "ignore ...", "pretend ..." are flagged by the grouper already.
-_ANSWERING = lx.word_set("respond reply answer say tell output return print")
-_ANSWER_WORDS = lx.word_set("yes no true false allowed denied granted approved ok okay")
-
-
-def _orders(text: str) -> list[tuple[str, str]]:
-    """'Respond only with YES, nothing else.': a sentence that opens with a verb of answering
-    and holds an answer word tells the interpreter what to say, whatever else the verb means."""
-    found = []
-    for sentence in _SENTENCE.findall(text):
-        words = re.findall(r"[a-z][a-z'\-]*", sentence.lower())
-        if sentence.rstrip().endswith("?") or not words or words[0] not in _ANSWERING:
-            continue
-        if set(words[1:]) & _ANSWER_WORDS:
-            found.append((sentence.strip()[:80], sentence))
-    return found
-
-
 _DOTTED = re.compile(
     r"(?<![@/\w.])([A-Za-z][\w\-]+(?:\.(?:[A-Za-z][\w\-]+|\*)){1,3})(?![\w.]*@)(?![\w*])"
 )
 
 
-def _literal_permissions(text: str, index: CatalogIndex, result: _Result) -> str:
+def _literal_permissions(text: str, index: CatalogIndex, result: Result) -> str:
     """'Can I use document.read?' names the permission itself; a made-up name is unresolved."""
     names = {e.permission for e in index.entries}
     prefixes = {e.permission.split(".")[0] for e in index.entries}
@@ -174,214 +115,3 @@ def _dedupe(mappings: list[Mapping]) -> list[Mapping]:
         if mapping.confidence < kept.confidence:
             seen[mapping.permission] = Mapping(kept.phrase, kept.permission, mapping.confidence)
     return list(seen.values())
-
-
-def _text(words: Sequence[Word]) -> str:
-    return " ".join(x.text for x in words)
-
-
-def _resolve_groups(groups: list[Group], index: CatalogIndex, result: _Result) -> None:
-    antecedent: list[list[Word]] = []
-    for g in groups:
-        if not g.negated:
-            _resolve(g, antecedent, index, result)
-        antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
-
-
-def _named(phrases: list[list[Word]]) -> list[list[Word]]:
-    return [p for p in phrases if named(p)]
-
-
-def _objects(g: Group, antecedent: list[list[Word]]) -> list[list[Word]]:
-    if _named(g.phrases):
-        return g.phrases
-    if g.pronoun and antecedent:
-        return antecedent
-    # "How many views did the story get? Can I check?": a bare verb after a question about
-    # facts reads what that question was about.
-    bare = not (g.phrases or g.fillers or g.broad or g.secondary)
-    if bare and antecedent and all(x.extra.get("topic") for p in antecedent for x in p):
-        asked = [p for p in antecedent if any(x.extra.get("asked_about") for x in p)]
-        return asked or antecedent  # "what meds is patient 59002 on?" asks about meds
-    # "deploy the new version to production": the place names what the object did not.
-    # "release version 8 to production": a number belongs to its noun, it names no other thing.
-    # "send a fax to the hospital": an action noun the catalog lacks ("fax", "call") is the
-    # object itself, and a place after it does not stand in for it.
-    acted = any(p and p[-1].kind == w.VERB for p in g.phrases)
-    if _named(g.secondary) and not (any(f.kind != w.ARG for f in g.fillers) or g.pronoun or acted):
-        return _named(g.secondary)[:1]  # "glance over X for patient 28817": X is the object
-    return g.phrases
-
-
-_BACK = frozenset(("thing", "things", "stuff", "both", "above"))
-
-
-def _points_back(g: Group, mappings: list[Mapping]) -> bool:
-    """'do that', 'do all three things', 'do it for her': a vague verb whose object only
-    points back at what the question already asked."""
-    words = [x for p in g.phrases for x in p] + g.fillers + g.broad
-    named_here = any(x.extra.get("object") or x.entry or x.kind == w.NAME for x in words)
-    # Every word read after the verb, places included: "do that for the vault", "do it on the
-    # Frankfurt server" name a new target; "do other things", "do stuff" a new action.
-    after = g.seen[next((i for i, x in enumerate(g.seen) if x in g.verbs), 0) + 1 :]
-    rest = [x for x in after if x not in g.verbs and x.kind not in _STRUCTURE]
-    pointers = {x.text.lower() for x in after} & _POINTING
-    # "do both" points at two actions, not one.
-    if not pointers or ("both" in pointers and len({m.permission for m in mappings}) < 2):
-        return False
-    return not named_here and all(
-        x.text.lower() in _POINTING or x.base in _BACK or x.kind in _INERT_HERE for x in rest
-    )
-
-
-_POINTING = frozenset(
-    ("that", "it", "this", "those", "these", "them", "both", "above", "all", "same")
-)
-_STRUCTURE = (w.SEP, w.CONJ, w.PREP, w.TO, w.DET)
-_INERT_HERE = (w.PRON, w.ARG, w.PARTY, w.ADV, w.STOP)
-
-
-def _drop_nominal(g: Group, verbs: list[Word]) -> None:
-    """The nouns read as verbs are no longer objects, unless the catalog names them too."""
-    tokens = [v.token for v in verbs]
-    g.fillers = [f for f in g.fillers if not any(f.token is t for t in tokens)]
-    kept = [
-        [x for x in p if not any(x.token is t for t in tokens) or x.extra.get("object")]
-        for p in g.phrases
-    ]
-    g.phrases = [p for p in kept if p]
-
-
-def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result: _Result) -> None:
-    if nominal.empty(g.verbs):  # "is a referral something I can do?": the noun names the action
-        verbs = nominal.as_verbs([*g.fillers, *(x for p in g.phrases for x in p)])
-        if verbs:
-            g.verbs, g.broad = verbs, []  # "something I can do" is the referral itself
-            _drop_nominal(g, verbs)
-    if nominal.empty(g.verbs) and g.verbs and result.mappings and _points_back(g, result.mappings):
-        result.confidence *= REMARK  # "Can I do all three things?": the actions asked above
-        return
-    # "Cancellation of the repair - is that ...?": a nominal action read in a verb's place
-    g.verbs = [nominal.as_verb([v]) or v if v.base not in lx.VERB_CLASS else v for v in g.verbs]
-    if any("nominal" in v.extra for v in g.verbs):
-        # "the deletion and creation of documents": every nominal action beside it is asked too
-        words = [*g.fillers, *(x for p in g.phrases for x in p)]
-        more = nominal.as_verbs([x for x in words if not x.extra.get("object")])
-        g.verbs += more
-        _drop_nominal(g, more)
-    if not g.verbs:
-        if g.phrases and _names_catalog(g) and not _topic(g):
-            what = _text(g.phrases[0])
-            result.refuse(what, f"no action was named for '{what}'; say what to do with it")
-        elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
-            result.confidence *= REMARK
-        return
-    objects = _objects(g, antecedent)
-    if not objects and g.broad and not g.pronoun:
-        broad = _text([*g.verbs, *g.broad])
-        result.refuse(broad, f"'{broad}' is too broad; name what the action applies to")
-        return
-    people = [f for f in g.fillers if f.kind in (w.NAME, w.PARTY)]
-    if any(f.kind == w.PERMREF for f in g.fillers):  # "use document.read": the name decides
-        g.verbs = [v for v in g.verbs if v.kind != w.VAGUE and v.base not in _CARRIERS]
-    hints = [x for p in _named(g.secondary) for x in p]
-    for verb in g.verbs:
-        # An admin's synonym already names its object; places ("with the team") do not count.
-        phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
-        for phrase in phrases:
-            _resolve_one(Ask(verb, phrase, people, hints), index, result)
-
-
-# What a skipped remark costs the reading's confidence (calibrated on the dev set).
-REMARK = 0.9
-
-
-_INERT = (w.UNKNOWN, w.NAME, w.ARG, w.ADV, w.DET, w.STOP, w.PRON, w.PARTY)
-
-
-def _topic(g: Group) -> bool:
-    """A verbless group inside a question about facts ("what does the contract say"): what the
-    question is about, not an ask left unclear."""
-    return all(x.extra.get("topic") for p in g.phrases for x in p)
-
-
-def _names_catalog(g: Group) -> bool:
-    """Does a verbless group name anything the catalog knows, or speak of rights? Then it is
-    an ask left unclear, not a remark."""
-    return not _inert([x for p in g.phrases for x in p] + g.fillers + g.broad)
-
-
-def _inert(phrase: list[Word]) -> bool:
-    """Words that name nothing the catalog knows, no action and nothing about rights."""
-    return not any(
-        x.extra.get("object")
-        or x.entry
-        or x.kind not in _INERT
-        or x.base in lx.ABOUT_RIGHTS
-        or x.text.lower() in lx.RIGHTS_TALK
-        for x in phrase
-    )
-
-
-def _without_remarks(phrases: list[list[Word]], result: _Result) -> list[list[Word]]:
-    """'print labels on the thermal printer, A6 size': beside an object the catalog knows, a
-    phrase with none of its words ('A6 size') is a detail of the same action, not a new target."""
-    if not any(named(p) for p in phrases):
-        return phrases
-    kept = [p for p in phrases if not _inert(p)]
-    result.confidence *= REMARK ** (len(phrases) - len(kept))
-    return kept
-
-
-def _resolve_one(ask: Ask, index: CatalogIndex, result: _Result) -> None:
-    verb = ask.verb
-    shown = f"{verb.text} {_text(ask.phrase)}".strip()
-    if verb.kind == w.VAGUE and "action" not in verb.extra:
-        result.refuse(shown, f"'{verb.text}' is too vague; name the action (read, update, ...)")
-        return
-    found, sure = _found(ask, index)
-    if found.entry is None:
-        alarm = verb.base in lx.STEERING_VERBS
-        result.refuse(shown, found.reason.replace("{phrase}", shown), alarm=alarm)
-    else:
-        guessed = any(x.corrected for x in (verb, *ask.phrase))
-        sure *= found.confidence * (CORRECTED if guessed else 1.0)
-        result.mappings.append(Mapping(shown, found.entry.permission, round(sure, 3)))
-
-
-# A typo corrected into a catalog word, a particle the reading had to drop ("pull up" read as
-# "pull"): each is a guess and lowers the mapping's confidence (calibrated on the dev set).
-CORRECTED, PARTICLE_DROPPED = 0.8, 0.8
-
-
-def _found(ask: Ask, index: CatalogIndex) -> tuple[Found, float]:
-    """The phrasal verb as a whole first ("shut down", "hand over"), then its verb alone."""
-    phrasal = _phrasal(ask.verb, index)
-    if phrasal is not None:
-        found = _lookup(Ask(phrasal, ask.phrase, ask.people, ask.hints), index)
-        if found.entry is not None or "could mean any of" in found.reason:
-            return found, 1.0
-    found = _lookup(ask, index)
-    return found, PARTICLE_DROPPED if "particle" in ask.verb.extra else 1.0
-
-
-def _lookup(ask: Ask, index: CatalogIndex) -> Found:
-    found = match(ask, index)
-    if found.entry is None and "could mean any of" not in found.reason:
-        found = by_wordnet(ask, index) or found  # ambiguity stays a refusal
-    return found
-
-
-def _phrasal(verb: Word, index: CatalogIndex) -> Word | None:
-    """'boot' + 'up' as one verb when the lexicon, a description or WordNet knows it so."""
-    particle = verb.extra.get("particle")
-    if not particle:
-        return None
-    compound = f"{verb.base}_{particle}"
-    if compound in index.action_words:
-        kind = w.ACTION
-    elif any(compound in e.lead_words for e in index.entries) or wn.is_verb(compound):
-        kind = w.VERB
-    else:
-        return None
-    return Word(f"{verb.text} {particle}", compound, kind, verb.token, extra=dict(verb.extra))

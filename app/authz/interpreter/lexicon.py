@@ -105,6 +105,9 @@ RELATED = {
     "pay": ("transfer",),
     "transfer": ("pay",),
 }
+# Verb classes that only look at data. Reading a thing's parts is reading the thing ("the GL
+# balances" under "Read the GL"), and reading it out to somewhere is exporting it.
+VIEWING = word_set("read list search")
 # Single words whose other sense is a different action: "open a ticket" creates one.
 WORD_RELATED = {"open": ("create",), "raise": ("create",), "file": ("create",)}
 # Verbs too vague to stand for any one permission: "can I use the calendar?" is unresolved.

@@ -8,21 +8,17 @@ first two tiers may answer, and only with a single candidate.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
-from app.authz.interpreter.index import CatalogIndex, Entry, noun_group, party
-from app.authz.interpreter.index import verb_class as vclass
+from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.vocabulary import noun_group, party
+from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
 
 STRONG, GROUP, DESCRIBED, FAMILY = 3.0, 2.0, 1.0, 0.5
 # Actions whose person is a recipient rather than the thing acted on.
 _TO_SOMEONE = frozenset(("send", "share", "publish", "invite"))
-# Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
-# read as an action they would turn a claim about the answer into a permission.
-_ABOUT_RIGHTS = lx.STEERING_VERBS | lx.ESCALATION | frozenset(("grant", "allow", "permit"))
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
     """'add the new starter to the prescriber role': when only the description's words chose
     the entry, a place that names another entry's own resource leaves two readings."""
-    picked, known = found.entry, _known(ask.phrase)
+    picked, known = found.entry, known_objects(ask.phrase)
     things = [x for x in known if x.base not in lx.PARTIES]  # a person chose no entry here
     if picked is None or not ask.hints or not things or score(picked, known) >= GROUP:
         return found
@@ -103,22 +99,38 @@ def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     if found:
         return found
     implied = _implied(ask.verb)
-    if _known(ask.phrase):
+    if known_objects(ask.phrase):
         return Found(None, "no catalog permission covers '{phrase}'")
     if ask.phrase:
         return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
     if implied:  # "text a customer" names SMS; an email permission does not cover it
         return Found(None, f"nothing in the catalog covers '{ask.verb.text}' ({implied})")
     for candidates in filter(None, tiers[1:3]):
-        return _action_only(ask, candidates)
+        return _other_target(ask, _action_only(ask, candidates), tiers)
     return Found(None, f"no permission in the catalog matches the action '{ask.verb.text}'")
+
+
+def _other_target(ask: Ask, found: Found, tiers: list[list[Entry]]) -> Found:
+    """'log it with engineering' against 'Lost property book' and 'Log a fault for engineering':
+    with no object to decide, a place that another entry of this verb names and the chosen one
+    does not is a different target, so there are two readings."""
+    picked = found.entry
+    if picked is None or not ask.hints or score(picked, ask.hints, parties=False) > 0:
+        return found
+    rivals = {
+        e.permission: e
+        for tier in tiers
+        for e in tier
+        if e is not picked and score(e, ask.hints, parties=False) > 0
+    }
+    return _ambiguous([picked, *rivals.values()]) if rivals else found
 
 
 def _implied(verb: Word) -> str | None:
     return None if "action" in verb.extra else lx.IMPLIED_OBJECT.get(verb.base)
 
 
-def _known(phrase: list[Word]) -> list[Word]:
+def known_objects(phrase: list[Word]) -> list[Word]:
     return [x for x in phrase if x.extra.get("object") or x.entry] if named(phrase) else []
 
 
@@ -126,20 +138,24 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
     for candidates in filter(None, tiers):
-        for objects in (implied_words, _known(ask.phrase)):
-            found = _pick(candidates, objects) if objects else None
+        for objects in (implied_words, known_objects(ask.phrase)):
+            found = pick(candidates, objects) if objects else None
             if found and objects is not implied_words:
-                return _modifier_only(found, objects, candidates)
+                # "view patient 15522's chart": the head may be a later tier's ("Look up a
+                # patient's chart") while the admin's own verb chose this one by "patient"
+                rivals = list({id(e): e for tier in tiers for e in tier}.values())
+                return modifier_only(found, objects, rivals)
             if found:
                 return found
     return None
 
 
-def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
-    """'the email password' is a password: when the phrase's head names another candidate's thing
-    and only a word qualifying it fits this one, or when the object is only the qualifier of the
-    entry's own resource in its description ('pull up the server' against 'server logs'), the
-    entry is a weak guess."""
+def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
+    """'the email password' is a password, 'a new room type' no room: when the phrase's head
+    does not fit the entry and only a word qualifying it does, or when the object is only the
+    qualifier of the entry's own resource in its description ('pull up the server' against
+    'server logs'), the entry is a weak guess. Reading is the exception while no other candidate
+    claims the head: 'the GL balances' are read where the GL is."""
     entry = found.entry
     if entry is None or found.confidence < 1.0:
         return found
@@ -147,11 +163,13 @@ def _modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -
     # "the customer's email": a possessive owner is what the action is done to, not a qualifier
     owned = any(x.token is not None and x.token.possessive for x in fitting)
     elsewhere = any(e is not entry and score(e, [head]) > 0 for e in candidates)
+    elsewhere = elsewhere or vclass(entry.action) not in lx.VIEWING
     qualifier = {q for h, q in entry.compounds if h in entry.resource}
     only_qualifier = bool(fitting) and all(
         x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting
     )
-    if (score(entry, [head]) <= 0 and elsewhere and not owned) or only_qualifier:
+    # (fitting is empty when a place, not the phrase, chose the entry: "post a note on socials")
+    if (score(entry, [head]) <= 0 and elsewhere and fitting and not owned) or only_qualifier:
         return Found(entry, found.reason, confidence=MODIFIER_ONLY)
     return found
 
@@ -167,7 +185,7 @@ def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
         ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
     served = [e for e in candidates if _serves(e, ask.people)] or candidates
     if len(served) > 1 and ask.hints:
-        picked = _pick(served, ask.hints)
+        picked = pick(served, ask.hints)
         if picked and picked.entry:
             return picked
     if len(served) > 1:
@@ -194,7 +212,7 @@ def _synonym(entry: Entry, phrase: list[Word]) -> Found:
     return Found(entry)
 
 
-def _pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True) -> Found | None:
+def pick(candidates: list[Entry], objects: list[Word], *, parties: bool = True) -> Found | None:
     scored = [(score(e, objects, parties=parties), e) for e in candidates]
     best = max(s for s, _ in scored)
     if best <= 0:
@@ -244,13 +262,13 @@ def score(entry: Entry, objects: list[Word], *, parties: bool = True, family: bo
     for i, obj in enumerate(objects):
         # A sibling's noun names the thing only as the phrase's head: "the play" is a play,
         # "the play's seating chart" is a chart.
-        fit = _fit(entry, obj, groups, parties, family and i == len(objects) - 1)
+        fit = fit_of(entry, obj, groups, parties, family and i == len(objects) - 1)
         total += fit / (2 if obj.corrected else 1)  # a guess counts less
     missing = sum(q not in {obj.base for obj in objects} for q in entry.qualifiers)
     return total - 0.5 * missing if total > 0 else 0.0
 
 
-def _fit(
+def fit_of(
     entry: Entry, obj: Word, groups: set[str], parties: bool = True, family: bool = True
 ) -> float:
     if obj.entry is not None:
@@ -266,74 +284,3 @@ def _fit(
     if family and obj.base in entry.family and not obj.extra.get("place"):
         return FAMILY
     return 0.0
-
-
-# How far a verb read through WordNet may be from a catalog action: steps from the question's
-# verb up its hypernyms plus steps from the action's verb up its own (0: a shared sense).
-WORDNET_STEPS = 1
-
-
-def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
-    """A verb the lexicon lacks, read through WordNet: the catalog actions nearest to one of its
-    commonest senses first ("relocate" is a kind of "move"), and the object must confirm the
-    guess. None when WordNet names no catalog action near enough."""
-    verb = ask.verb.extra.get("action") or ask.verb.base
-    if not wn.is_verb(verb) or verb in _ABOUT_RIGHTS:
-        return None
-    mine = wn.reach(verb, WORDNET_STEPS)
-    tiers: dict[int, list[Entry]] = {}
-    for entry in index.entries:
-        # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
-        # sense, seen from the catalog's side.
-        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
-        if steps is not None and steps <= WORDNET_STEPS:
-            tiers.setdefault(steps, []).append(entry)
-    found = None
-    for steps in sorted(tiers):
-        found = _fitting(ask, tiers[steps])
-        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
-            return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
-        if found.entry is not None or "could mean any of" in found.reason:
-            return Found(found.entry, found.reason, confidence=WORDNET_CONFIDENCE[steps])
-    return found
-
-
-def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
-    """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
-    another entry's own resource, and only a word qualifying it fits the guess."""
-    head = ask.phrase[-1] if ask.phrase else None
-    if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
-        return False
-    return any(
-        e is not entry and _fit(e, head, set(), False, False) >= STRONG for e in index.entries
-    )
-
-
-# A guess through WordNet is worth less the further it went (calibrated on the dev set).
-WORDNET_CONFIDENCE = {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.6}
-
-
-@cache
-def _entry_reach(verbs: frozenset[str]) -> dict[int, int]:
-    """The senses of a catalog action's own verbs and one step up from them."""
-    merged: dict[int, int] = {}
-    for verb in verbs:
-        for synset, steps in wn.reach(verb, 1).items():
-            merged[synset] = min(steps, merged.get(synset, steps))
-    return merged
-
-
-def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
-    """A verb read through WordNet is a guess about the action, so the object must confirm it:
-    with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
-    closed."""
-    # A person it is done for ("the customer's office") confirms no guessed action.
-    # A place ("to the hospital") confirms nothing when the object is an action noun that no
-    # candidate describes ("send a fax").
-    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry]
-    head = ask.phrase[-1] if ask.phrase else None
-    foreign = head is not None and head.kind == w.VERB and not objects
-    if not (foreign and all(head.base not in e.words for e in candidates)):
-        objects += ask.hints
-    found = _pick(candidates, objects, parties=False) if objects else None
-    return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")

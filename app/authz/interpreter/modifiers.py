@@ -9,42 +9,13 @@ it stands unless grammar alone settles it (a participle after a noun, a verb aft
 reading can only lose actions the agent did not ask for.
 """
 
+from app.authz.interpreter import facts
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
+from app.authz.interpreter.facts import BE, MODALS, quiet
 from app.authz.interpreter.words import Word
 
-# "is running", "hasn't left", "were deleted": the verb after these describes a state.
-_BE = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "hasn't",
-        "haven't",
-        "hadn't",
-        "isn't",
-        "aren't",
-        "wasn't",
-        "weren't",
-        "it's",
-        "that's",
-        "there's",
-        # Contractions said of someone else: "they're waiting on the proofs".
-        "they're",
-        "they've",
-        "you're",
-        "you've",
-        "he's",
-        "who's",
-    ]
-)
 _WH = frozenset(
     ["who", "whom", "whose", "which", "what", "that", "where", "when"]
 )  # "see who emailed me"
@@ -81,20 +52,13 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             causative = None
         elif _admins_modifier(words, i, described):
             word.kind = w.OBJECT  # part of the noun phrase, as in the description
-        elif _condition_of_others(words, i):
-            word.extra["described"] = True  # "if the lawyers sign it off": their part
-            _quiet(word)
-            for subject in reversed(words[:i]):  # "the lawyers" are no object of the ask
-                if subject.text.lower() in _SUBORDINATORS:
-                    break
-                _quiet(subject)
-        elif _asks_about_facts(words, i):
-            word.extra["described"] = True  # "what does the contract say": no ask to say
-            _quiet(word)
-            _mark_topic(words, i)
+        elif facts.condition_of_others(words, i):
+            facts.quiet_condition(words, i)  # "if the lawyers sign it off": their part
+        elif facts.asks_about_facts(words, i):
+            facts.quiet_fact(words, i)  # "what does the contract say": no ask to say
         elif _describes(words, i, prev, verb_seen):
             word.extra["described"] = True
-            _quiet(word)
+            quiet(word)
             _quiet_complement(words, i + 1)
             if word.extra.get("narrated"):
                 _quiet_subject(words, i)
@@ -104,155 +68,12 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             main = word.base not in _CAUSATIVE
             verb_seen, clause_verb = verb_seen or main, clause_verb or main
             causative = word if not main and not clause_verb else causative
-    _copula_topics(words)
-    _statements(words)
+    facts.copula_topics(words)
+    facts.statements(words)
     return words
 
 
-_STATEMENT_END = frozenset((".", ";", "!"))
-_ASKING = lx.word_set(
-    "i we me us i'm i'd i'll i've we're we've we'd we'll let's can could may might should would "
-    "will shall must please need needs want wants let"
-)
-
-
-def _statements(words: list[Word]) -> None:
-    """'Invoice INV-1180 was raised twice.', 'There are two records for Jan Novak.': a statement
-    about a thing (with "is"/"was"/"has" or a verb read as describing), that names neither the
-    agent nor a wish, says what is so. Its things are context a later "them" may point at, not
-    an ask left unclear."""
-    start = 0
-    for end, word in enumerate([*words, None]):
-        if word is not None and word.kind != w.SEP:
-            continue
-        sentence = words[start:end]
-        texts = {x.text.lower() for x in sentence}
-        stated = texts & _BE or any(x.extra.get("described") for x in sentence)
-        if (
-            word is not None
-            and word.text in _STATEMENT_END
-            and stated
-            and not texts & _ASKING
-            and not any(x.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) for x in sentence)
-        ):
-            for x in sentence:
-                x.extra["topic"] = True
-        start = end + 1
-
-
-def _copula_topics(words: list[Word]) -> None:
-    """'What meds is patient 59002 on?', 'Which plan is she on?': a wh-question with no verb
-    but "is" asks what is so; its things are the topic a later "Can I check?" reads."""
-    start = 0
-    for end, word in enumerate([*words, None]):
-        if word is not None and word.kind != w.SEP:
-            continue
-        clause = words[start:end]
-        texts = [x.text.lower() for x in clause]
-        if (
-            texts
-            and texts[0] in _WH_START
-            and any(t in _FACT_AUXILIARIES for t in texts)
-            and not any(t in _MODALS - _FACT_AUXILIARIES for t in texts)
-            and not any(x.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) for x in clause)
-            and not any(x.base in _NEVER_FACT for x in clause)
-        ):
-            for x in clause:
-                x.extra["topic"] = True
-            _mark_asked_about(clause)
-        start = end + 1
-
-
-def _mark_asked_about(clause: list[Word]) -> None:
-    """'What meds is patient 59002 on?': the wh-word's own noun is what is asked about."""
-    for x in clause[1:]:
-        if x.text.lower() in _FACT_AUXILIARIES:
-            return
-        x.extra["asked_about"] = True
-
-
-_WH_START = frozenset(("what", "which", "how", "who", "whom", "whose", "where", "when", "why"))
-_FACT_AUXILIARIES = frozenset(
-    ("do", "does", "did", "have", "has", "had", "is", "are", "was", "were")
-)
-_VERBISH = (w.ACTION, w.VERB, w.UNKNOWN, w.BOTH, w.SYNONYM, w.VAGUE)
-# Never quieted as a fact asked about: attacks and words about rights ("say" of a third
-# person is a fact: "what does the contract say").
-_NEVER_FACT = (_ABOUT_RIGHTS - lx.STEERING_VERBS) | lx.HOSTILE
-
-
 _REPORTING = frozenset(("say", "tell", "explain", "answer"))
-
-
-def _asks_about_facts(words: list[Word], i: int) -> bool:
-    """'What does the contract say', 'How many views did the story get', 'What ads have we
-    sold': a wh-question with a plain auxiliary (no "can", "may") asks what is so, not to act.
-    The first verb after its subject is that fact; said of "I" or "you" it may be an ask."""
-    word = words[i]
-    if word.kind not in _VERBISH or word.base in _NEVER_FACT or word.text.lower() in _BE:
-        return False
-    if word.kind == w.UNKNOWN and wn.never_a_verb(word.base):
-        return False  # "the box office": still the subject's noun
-    start = i
-    while start > 0 and words[start - 1].kind != w.SEP:
-        start -= 1
-    clause = [x.text.lower() for x in words[start:i]]
-    if not clause or clause[0] not in _WH_START:
-        return False
-    # "What's AP saying": the wh-word carries its "is"
-    joined = words[start].token is not None and words[start].token.possessive
-    aux = 0 if joined else next((j for j, t in enumerate(clause) if t in _FACT_AUXILIARIES), None)
-    if aux is None or any(t in _MODALS - _FACT_AUXILIARIES for t in clause):
-        return False
-    between = [x for x in words[start + aux + 1 : i] if x.kind != w.DET]
-    if not between or words[i - 1].kind == w.DET:
-        return False  # "what is left": no subject between the auxiliary and the verb
-    subject = between[0].base
-    if subject in ("i", "you") or any(x.extra.get("described") for x in between):
-        return False
-    return subject != "we" or word.text.lower() != word.base  # "have we sold": a past fact
-
-
-_SUBORDINATORS = frozenset(("if", "when", "once", "unless", "until", "till", "because", "since"))
-_OTHERS = frozenset(("he", "she", "they", "it", "who", "someone", "somebody", "everyone"))
-
-
-def _condition_of_others(words: list[Word], i: int) -> bool:
-    """'if the lawyers sign it off, can I publish?', 'once the customer pays': the verb of a
-    condition said of someone else is what they do, not what the agent asks to do."""
-    word = words[i]
-    if word.kind not in _VERBISH or word.base in _NEVER_FACT or i < 2:
-        return False
-    j = i - 1
-    subject: list[Word] = []
-    while (
-        j >= 0
-        and words[j].kind in (w.DET, w.OBJECT, w.UNKNOWN, w.NAME, w.PARTY, w.PRON)
-        and words[j].text.lower() not in _SUBORDINATORS
-    ):
-        subject.insert(0, words[j])
-        j -= 1
-    if j < 0 or words[j].text.lower() not in _SUBORDINATORS or not subject:
-        return False
-    head = subject[-1]
-    if head.kind == w.PRON:
-        return head.text.lower() in _OTHERS and len(subject) == 1
-    return head.kind in (w.OBJECT, w.UNKNOWN, w.NAME, w.PARTY) and not (
-        word.kind == w.UNKNOWN and wn.never_a_verb(word.base)
-    )
-
-
-def _mark_topic(words: list[Word], i: int) -> None:
-    """The things the fact is about are the question's topic: "Can I check?" reads them."""
-    j = i
-    while j > 0 and words[j - 1].kind != w.SEP:
-        j -= 1
-        words[j].extra["topic"] = True
-    _mark_asked_about(words[j:i])
-    for word in words[i + 1 :]:
-        if word.kind == w.SEP:
-            return
-        word.extra["topic"] = True
 
 
 def _asked_verb(word: Word) -> bool:
@@ -306,7 +127,7 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     gerund = low.endswith("ing") and len(low) > 5
     # "is off sick", "is still running": a particle or an adverb may stand between
     at = i - 2 if prev.kind in (w.PARTICLE, w.ADV) and i >= 2 else i - 1
-    if words[at].text.lower() in _BE and not _first_person_before(words, at):
+    if words[at].text.lower() in BE and not _first_person_before(words, at):
         if gerund and word.kind in _CATALOG_ACTIONS:
             return False  # "the next step is deleting them"
         return participle or gerund or word.kind == w.UNKNOWN  # "it hasn't left", "is urgent"
@@ -319,7 +140,7 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
         return True  # "a customer wrote in", "she rang us": a story, not an ask
     if not verb_seen:
         return False  # no action asked yet: "the tickets deleted ..." may be the question
-    after_noun = prev.kind in _NOUNISH and prev.text.lower() not in _BE | _WH
+    after_noun = prev.kind in _NOUNISH and prev.text.lower() not in BE | _WH
     if participle and (after_noun or _after_comma_and_noun(words, i)):
         return True  # "the tickets opened this morning", "..., sorted by age"
     # "a note saying it's urgent", "SKUs starting with", "..., saying the date is wrong"
@@ -353,15 +174,12 @@ def _passive_get(words: list[Word], i: int) -> bool:
         low = word.text.lower()
         if word.kind == w.SEP or low in _WH or low in _SAYS_WHEN:
             return True
-        if low in _MODALS or word.base in _FIRST_PERSON or word.kind == w.TO:
+        if low in MODALS or word.base in _FIRST_PERSON or word.kind == w.TO:
             return False
     return True
 
 
 _SAYS_WHEN = frozenset(("once", "after", "before", "b4", "until", "till", "how", "whether", "if"))
-
-
-_MODALS = lx.word_set("can could may might should would will shall must do does")
 
 
 def _narrated(words: list[Word], i: int) -> bool:
@@ -375,7 +193,7 @@ def _narrated(words: list[Word], i: int) -> bool:
     for word in reversed(words[:i]):
         if word.kind == w.SEP:
             return True
-        if word.base in _FIRST_PERSON or word.base in _MODALS:
+        if word.base in _FIRST_PERSON or word.base in MODALS:
             return False
         if word.kind in (w.ACTION, w.VERB, w.SYNONYM) and not word.extra.get("described"):
             return False
@@ -388,7 +206,7 @@ def _quiet_subject(words: list[Word], i: int) -> None:
         if word.kind == w.SEP:
             return
         if word.kind in (*_NOUNISH, w.DET, w.STOP):
-            _quiet(word)
+            quiet(word)
 
 
 def _after_comma_and_noun(words: list[Word], i: int) -> bool:
@@ -409,21 +227,20 @@ def _next_kind(words: list[Word], i: int) -> str | None:
     return words[i + 1].kind if i + 1 < len(words) else None
 
 
-def _quiet(word: Word) -> None:
-    word.kind = w.ADV
-
-
 def _quiet_complement(words: list[Word], start: int) -> None:
     """What a describing word says ("saying it's urgent", "tagged 'late-delivery'") is quieted up
     to a few words on; it stops at the clause's end, at any word the catalog knows as an action,
     and at a word that may be a verb and stands like one ("... frobnicate them")."""
+    if start > 0 and words[start - 1].base in _NAMING:
+        _name(words, start)
+        return
     for i in range(start, min(len(words), start + _COMPLEMENT)):
         word = words[i]
         if word.kind in _CLAUSE_END or word.kind in (w.ACTION, w.BOTH, w.VERB, w.SYNONYM):
             return
         if word.kind == w.PRON:  # "the van carrying it": "it" is the carrying's, not the ask's
             if word.base not in ("one", "ones"):  # "the stopped one" is the object itself
-                _quiet(word)
+                quiet(word)
             continue
         if word.kind != w.UNKNOWN:
             continue
@@ -432,4 +249,19 @@ def _quiet_complement(words: list[Word], start: int) -> None:
             w.DET,
         ):
             return
-        _quiet(word)
+        quiet(word)
+
+
+# Participles that give a thing its name: "an incident titled 'Tracking API latency'".
+_NAMING = frozenset(("title", "call", "name", "entitle", "label"))
+_NAME_WORDS = (w.OBJECT, w.UNKNOWN, w.BOTH, w.NAME, w.CONTENT)
+
+
+def _name(words: list[Word], start: int) -> None:
+    """What a naming participle gives is a name, not the object's head: "the incident titled
+    'Tracking API latency'" is an incident, whatever catalog words the title holds."""
+    for word in words[start : start + _COMPLEMENT]:
+        if word.kind not in _NAME_WORDS or word.base in _ABOUT_RIGHTS:
+            return
+        word.kind = w.NAME
+        word.extra["object"] = False

@@ -18,6 +18,8 @@ _EMPTY = lx.VAGUE_VERBS | lx.word_set("do make carry_out perform")
 
 def verb_of(word: Word) -> str | None:
     """The verb a nominal action stands for, or None."""
+    if word.extra.get("modifier"):
+        return None  # "the running scanner": a gerund before its noun only describes it
     if word.base in lx.NOMINAL_ACTIONS:
         return lx.NOMINAL_ACTIONS[word.base]
     text = word.text.lower()

@@ -1,0 +1,126 @@
+"""Verbs the lexicon lacks, read through WordNet: a guess about the action that the object must
+confirm.
+
+"relocate" is a kind of "move": the catalog actions nearest to one of the verb's commonest senses
+are the candidates, a shared sense before one hypernym step. The lexicon's tiers (match.py) come
+first; this only runs when they found nothing and were not ambiguous.
+"""
+
+from functools import cache
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
+from app.authz.interpreter import words as w
+from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.match import (
+    MODIFIER_ONLY,
+    STRONG,
+    Ask,
+    Found,
+    fit_of,
+    known_objects,
+    modifier_only,
+    named,
+    pick,
+    score,
+)
+from app.authz.interpreter.vocabulary import verb_class as vclass
+from app.authz.interpreter.words import Word
+
+# Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
+# read as an action they would turn a claim about the answer into a permission.
+_ABOUT_RIGHTS = lx.STEERING_VERBS | lx.ESCALATION | frozenset(("grant", "allow", "permit"))
+
+
+# How far a verb read through WordNet may be from a catalog action: steps from the question's
+# verb up its hypernyms plus steps from the action's verb up its own (0: a shared sense).
+WORDNET_STEPS = 1
+
+
+def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
+    """A verb the lexicon lacks, read through WordNet: the catalog actions nearest to one of its
+    commonest senses first ("relocate" is a kind of "move"), and the object must confirm the
+    guess. None when WordNet names no catalog action near enough."""
+    verb = ask.verb.extra.get("action") or ask.verb.base
+    if not wn.is_verb(verb) or verb in _ABOUT_RIGHTS:
+        return None
+    mine = wn.reach(verb, WORDNET_STEPS)
+    tiers: dict[int, list[Entry]] = {}
+    for entry in index.entries:
+        # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
+        # sense, seen from the catalog's side.
+        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
+        if steps is not None and steps <= WORDNET_STEPS:
+            tiers.setdefault(steps, []).append(entry)
+    found = None
+    for steps in sorted(tiers):
+        found = _fitting(ask, tiers[steps])
+        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
+            return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
+        if found.entry is not None or "could mean any of" in found.reason:
+            # an object that only a modifier confirms ("a new loyalty tier") stays a weak guess
+            weak = found.confidence <= MODIFIER_ONLY
+            sure = MODIFIER_ONLY if weak else WORDNET_CONFIDENCE[steps]
+            return Found(found.entry, found.reason, confidence=sure)
+    return found
+
+
+def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
+    """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
+    another entry's own resource, and only a word qualifying it fits the guess."""
+    head = ask.phrase[-1] if ask.phrase else None
+    if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
+        return False
+    return any(
+        e is not entry and fit_of(e, head, set(), False, False) >= STRONG for e in index.entries
+    )
+
+
+# A guess through WordNet is worth less the further it went (calibrated on the dev set).
+WORDNET_CONFIDENCE = {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.6}
+
+
+@cache
+def _entry_reach(verbs: frozenset[str]) -> dict[int, int]:
+    """The senses of a catalog action's own verbs and one step up from them."""
+    merged: dict[int, int] = {}
+    for verb in verbs:
+        for synset, steps in wn.reach(verb, 1).items():
+            merged[synset] = min(steps, merged.get(synset, steps))
+    return merged
+
+
+def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
+    """A verb read through WordNet is a guess about the action, so the object must confirm it:
+    with no object in the catalog's words ("move JIRA-123", "relocate the printer") it fails
+    closed."""
+    # A person it is done for ("the customer's office") confirms no guessed action.
+    # A place ("to the hospital") confirms nothing when the object is an action noun that no
+    # candidate describes ("send a fax").
+    objects = [x for x in ask.phrase if x.extra.get("object") or x.entry]
+    head = ask.phrase[-1] if ask.phrase else None
+    foreign = head is not None and head.kind == w.VERB and not objects
+    if not (foreign and all(head.base not in e.words for e in candidates)):
+        objects += ask.hints
+    found = pick(candidates, objects, parties=False) if objects else None
+    if found and named(ask.phrase):
+        return modifier_only(found, known_objects(ask.phrase), candidates)
+    if found and found.entry and _unknown_head(ask.phrase, found.entry):
+        return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
+    return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")
+
+
+def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
+    """'add a new loyalty tier': a head noun the catalog does not know, after a modifier that
+    fits, is some other thing. An owner ('the customer's phone number') is what the action is
+    done to, and reading a thing's parts is reading the thing."""
+    head = phrase[-1] if phrase else None
+    # "take the deposit straight away": a word that may be an adjective or adverb is no head
+    if head is None or head.kind != w.UNKNOWN or wn.pos(head.base) & (wn.ADJ | wn.ADV):
+        return False
+    if not wn.pos(head.base) & wn.NOUN:
+        return False
+    if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
+        return False  # "log the found passport in the lost property book": the place chose it
+    owned = any(x.token is not None and x.token.possessive for x in phrase)
+    return not owned and vclass(entry.action) not in lx.VIEWING
