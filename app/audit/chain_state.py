@@ -20,19 +20,19 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from app.audit import service as audit
+from app.audit import verification
 
 
 @dataclass(frozen=True)
 class ChainState:
-    report: audit.ChainReport
+    report: verification.ChainReport
     full_check_at: datetime | None  # when this process last verified the whole chain
     incremental: bool  # this report checked only the events after the last verified head
 
 
 @dataclass(frozen=True)
 class _Verified:
-    head: audit.ChainPoint
+    head: verification.ChainPoint
     full_check_at: datetime
     needs_full: bool = False  # the last full check found a break: check everything again
 
@@ -46,7 +46,10 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _remember(
-    org_id: str, report: audit.ChainReport, full_check_at: datetime, previous: _Verified | None
+    org_id: str,
+    report: verification.ChainReport,
+    full_check_at: datetime,
+    previous: _Verified | None,
 ) -> None:
     """Move the verified head forward after a check that started from `previous`.
 
@@ -60,7 +63,7 @@ def _remember(
             return
         intact = report.broken_seq is None and report.last_hash is not None
         if intact and (previous is None or report.checked >= previous.head.seq):
-            head = audit.ChainPoint(report.checked, report.last_hash)  # type: ignore[arg-type]
+            head = verification.ChainPoint(report.checked, report.last_hash)  # type: ignore[arg-type]
             _verified[org_id] = _Verified(head, full_check_at)
         elif previous is not None:
             _verified[org_id] = replace(previous, needs_full=True)
@@ -76,9 +79,9 @@ def verify_all(session: Session, org_id: str, *, now: datetime | None = None) ->
     checked_at = _now(now)
     with _lock:
         known = _verified.get(org_id)
-    report = audit.verify_chain(session, org_id)
+    report = verification.verify_chain(session, org_id)
     if known is not None:
-        lost = audit.verified_point_missing(session, org_id, known.head)
+        lost = verification.verified_point_missing(session, org_id, known.head)
         if lost is not None:
             return ChainState(lost, checked_at, incremental=False)
     _remember(org_id, report, checked_at, known)
@@ -91,7 +94,7 @@ def latest(session: Session, org_id: str, *, now: datetime | None = None) -> Cha
         known = _verified.get(org_id)
     if known is None or known.needs_full:
         return verify_all(session, org_id, now=now)
-    report = audit.verify_chain(session, org_id, start=known.head)
+    report = verification.verify_chain(session, org_id, start=known.head)
     if report.start_refused:
         # The verified head is gone or changed: that is the finding, whatever a full check of
         # the chain as it is now would say.

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.audit import service as audit
+from app.audit import verification
 from app.audit.views import Flushed, public_event
 from app.http.deps import CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
@@ -42,7 +43,7 @@ def list_audit(
 def verify_audit(
     _flushed: Flushed, org_id: OrgId, session: SessionDep, _admin: CurrentAdmin
 ) -> dict[str, Any]:
-    report = audit.verify_chain(session, org_id)
+    report = verification.verify_chain(session, org_id)
     return {
         "ok": report.broken_seq is None,
         "checked": report.checked,

@@ -244,6 +244,7 @@ def audit_verify(org_id: str | None) -> None:
     from sqlmodel import select
 
     from app.audit import service as audit_service
+    from app.audit import verification
     from app.models import Org
 
     broken = False
@@ -251,7 +252,7 @@ def audit_verify(org_id: str | None) -> None:
     with cli_session() as session:
         org_ids = [org_id] if org_id else list(session.exec(select(Org.id)).all())
         for oid in org_ids:
-            report = audit_service.verify_chain(session, oid)
+            report = verification.verify_chain(session, oid)
             if report.broken_seq is None:
                 click.echo(f"{oid}: ok, {report.checked} events")
             else:

@@ -8,8 +8,7 @@ import uuid
 import pytest
 
 from app.admin import views
-from app.audit import chain_state
-from app.audit import service as audit
+from app.audit import chain_state, verification
 from app.core.db import get_engine
 from tests import factories
 from tests.admin.conftest import admin_login
@@ -105,7 +104,7 @@ def test_an_edited_new_event_is_found_by_the_overview(admin, org, client):
     admin.get("/admin/overview")
     factories.register_agent(client, org, capabilities=["document.read"])
     with _session() as session:
-        newest = audit.verify_chain(session, org.org_id).checked
+        newest = verification.verify_chain(session, org.org_id).checked
     tamper(org.org_id, newest, reason="edited")
     page = admin.get("/admin/overview").text
     assert f"Audit chain broken at event {newest}" in page
@@ -129,7 +128,7 @@ def test_incremental_and_full_checks_agree_on_an_intact_chain(org, client):
     factories.register_agent(client, org, capabilities=["document.read"])
     with _session() as session:
         step = chain_state.latest(session, org.org_id)
-        whole = audit.verify_chain(session, org.org_id)
+        whole = verification.verify_chain(session, org.org_id)
     assert step.incremental and step.report.broken_seq is None
     assert step.report.checked == whole.checked > full.checked
     assert step.report.last_hash == whole.last_hash
@@ -176,7 +175,9 @@ def test_a_chain_cut_short_stays_reported_by_the_overview_and_the_button(admin, 
     seq, digest = verified.report.checked, verified.report.last_hash
     _rewind(org.org_id, seq - 2)
     with _session() as session:
-        assert audit.verify_chain(session, org.org_id).broken_seq is None  # consistent in itself
+        assert (
+            verification.verify_chain(session, org.org_id).broken_seq is None
+        )  # consistent in itself
     lost = f"the chain no longer contains the event verified at seq {seq} with hash {digest}"
     for _ in range(2):  # the first report must not erase the evidence for the next one
         overview = html.unescape(admin.get("/admin/overview").text)
@@ -198,7 +199,7 @@ def test_a_rewritten_verified_head_is_not_forgotten_by_the_full_check(admin, org
     _rewind(org.org_id, verified.checked - 1)  # the verified head deleted ...
     factories.register_agent(client, org, capabilities=["document.read"])  # ... and replaced
     with _session() as session:
-        again = audit.verify_chain(session, org.org_id)
+        again = verification.verify_chain(session, org.org_id)
     assert again.broken_seq is None and again.checked >= verified.checked
     button = html.unescape(admin.get("/admin/audit?verify=1").text)
     assert f"event verified at seq {verified.checked} with hash {verified.last_hash}" in button
