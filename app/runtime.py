@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from app.audit import service as audit
-from app.core import durable_store, metrics, row_writer
+from app.core import durable_store, gc_pauses, metrics, row_writer
 from app.core.batching import WriteBacklog
 from app.core.columns import aware
 from app.core.db import get_engine, session_scope
@@ -70,6 +70,8 @@ async def start(app: FastAPI) -> None:
 
         app.state.listener = RedisListener(settings.redis_url or "")
         app.state.listener.start()
+    if settings.gc_freeze:
+        gc_pauses.freeze_startup_heap()  # last: everything start-up built is in it
     log.info("jitgate ready (%s mode)", "embedded" if settings.embedded else "redis")
 
 

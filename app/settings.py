@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = "INFO"
     access_log: bool = True  # one line per request (route template, status, duration)
+    gc_freeze: bool = (
+        True  # freeze the start-up heap: short full collections (app/core/gc_pauses.py)
+    )
     metrics_token: str | None = None  # when set, GET /metrics needs it as a bearer token
     worker_metrics_port: int | None = None  # Redis mode: a worker serves its own /metrics here
     worker_metrics_host: str = "127.0.0.1"

@@ -44,6 +44,8 @@ os.environ["JITGATE_DATABASE_URL"] = (
 os.environ["JITGATE_PUBLIC_URL"] = "http://testserver"
 os.environ["JITGATE_SECRET_KEY"] = "test-secret-key-0123456789abcdef"
 os.environ["JITGATE_ENV"] = "test"
+# Every test starts an app: frozen start-up heaps would pile up in the test process, uncollected.
+os.environ["JITGATE_GC_FREEZE"] = "false"
 os.environ.pop("JITGATE_REDIS_URL", None)
 # Every in-process request comes from the one address "testclient": the suite would pass the
 # per-address limit within a minute. tests/test_rate_limits.py lowers it where it tests it.
