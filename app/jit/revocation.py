@@ -85,13 +85,21 @@ def _delegated_open_requests(
 
 def _withdraw(session: Session, row: JitRequest, reason: str, now: datetime) -> bool:
     """approved → revoked (its token retired) or pending → cancelled, each a compare-and-set:
-    a decision or a redemption racing this one wins or loses cleanly."""
-    if row.status == APPROVED:
-        after = revoke(
-            session, org_id=row.org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
-        )
-        return after.status == REVOKED
-    return close_pending(session, row, status=CANCELLED, reason=reason, actor="system", now=now)
+    a decision or a redemption racing this one wins or loses cleanly.
+
+    `row` was read before: a decision may have approved it since (committed while this
+    transaction waited on its lock, or before a list's later row was reached). A cancel that
+    loses to an approval revokes what was approved, or a suspended agent keeps its token."""
+    if row.status == PENDING:
+        if close_pending(session, row, status=CANCELLED, reason=reason, actor="system", now=now):
+            return True
+        row = get_request(session, org_id=row.org_id, request_id=row.id)  # as it is now
+    if row.status != APPROVED:
+        return False
+    after = revoke(
+        session, org_id=row.org_id, request_id=row.id, actor=reason, now=now, missing_ok=True
+    )
+    return after.status == REVOKED
 
 
 def revoke(
