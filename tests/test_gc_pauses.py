@@ -20,7 +20,9 @@ def test_freezing_moves_the_live_objects_out_of_the_collectors_passes():
     try:
         frozen = gc_pauses.freeze_startup_heap()
         assert frozen > before
-        assert gc.get_freeze_count() == frozen
+        # Not equal: a frozen object freed by reference counting leaves the permanent
+        # generation, and the batch writers of earlier tests' apps run on in other threads.
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()  # the test process keeps collecting as before
 
