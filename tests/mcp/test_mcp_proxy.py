@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -107,11 +108,25 @@ def http_proxy(jitgate_server, admin, tmp_path_factory) -> Iterator[Proxy]:
         stderr=subprocess.DEVNULL,
     )
     upstream_url = f"http://127.0.0.1:{port}/mcp"
+    # Listening before the proxy's port is chosen: free_port() could otherwise hand the proxy
+    # this same port (in one CI run the proxy was started as its own upstream and failed).
+    _wait_listening(port, upstream)
     proxy = start_proxy(jitgate_server, admin, workdir, ["--upstream-url", upstream_url], runs)
     yield proxy
     proxy.stop()
     upstream.terminate()
     upstream.wait(timeout=15)
+
+
+def _wait_listening(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"the upstream MCP server did not listen on {port}")
 
 
 def _text(result) -> str:
