@@ -2,12 +2,12 @@
 
 import logging
 from email.message import EmailMessage
-from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from app.admin import login_link, signin, views
+from app.admin.forms import TextField
 from app.dashboard.door import FORM_EXPIRED_TEXT
 from app.dashboard.pages import DashboardRoute, Problem
 from app.http.deps import SessionDep
@@ -16,7 +16,6 @@ from app.http.throttle import ClientAddressLimit
 log = logging.getLogger(__name__)
 
 router = APIRouter(route_class=DashboardRoute)
-TextField = Annotated[str, Form()]
 DEAD_LINK = ("This sign-in link does not work", "It has expired or is not valid: ask again.")
 
 

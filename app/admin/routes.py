@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlmodel import Session, select
 
@@ -30,7 +30,7 @@ from app.admin import (
     views,
 )
 from app.admin import session as admin_sessions
-from app.admin.forms import whole_number
+from app.admin.forms import TextField, whole_number
 from app.admin.session import CurrentAdminUser, PostingAdmin
 from app.audit import chain_state
 from app.audit.views import Flushed, public_event
@@ -53,7 +53,6 @@ for pages in (
     token_pages,
 ):
     router.include_router(pages.router)
-TextField = Annotated[str, Form()]
 STATIC = {
     "admin.css": "text/css",
     "admin.js": "text/javascript",
