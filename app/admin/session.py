@@ -87,10 +87,6 @@ def log_out(state: AdminSession) -> None:
     shared.end_durably(_logout_key(state.sid), state.exp)
 
 
-def cookie_options(max_age: int) -> dict:
-    return shared.cookie_options(max_age, path=PATH)
-
-
 def token_holds(state: AdminSession, token: AdminToken | None) -> bool:
     """The admin token still exists in the session's org and is not revoked."""
     return token is not None and token.org_id == state.org and token.revoked_at is None
