@@ -24,6 +24,8 @@ _CLAUSE_OPENERS = frozenset(("who", "which", "that", "where", "whose", "whom"))
 # "pull the list out of the system", "take it off the server": the object leaves a place.
 OUT = frozenset(("out", "off"))
 _RANGE_START = frozenset(("from", "between"))
+# An attack or a word about rights is never read as a noun of a phrase.
+_HOSTILE_OR_RIGHTS = lx.HOSTILE | lx.ABOUT_RIGHTS
 
 
 class Positions:
@@ -185,7 +187,7 @@ class Positions:
             and word.kind in (w.VERB, w.UNKNOWN)
             and bool(wn.pos(word.base) & wn.NOUN)
             and (nxt != w.PRON or self.subject_pronoun(i + 1))
-            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and word.base not in _HOSTILE_OR_RIGHTS
             and not word.gerund
         )
 
@@ -208,7 +210,7 @@ class Positions:
             and text != word.base
             and bool(wn.pos(text) & wn.ADJ)
             and nxt in (w.OBJECT, w.UNKNOWN)
-            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and word.base not in _HOSTILE_OR_RIGHTS
         )
 
     def subject_pronoun(self, i: int) -> bool:
