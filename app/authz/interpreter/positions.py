@@ -194,7 +194,7 @@ class Positions:
     def subject_of_be(self, i: int) -> bool:
         """'Invoice INV-1180 was raised twice': a word right before "is"/"was"/"has" (an id may
         stand between) is that clause's subject, never a verb."""
-        after = [x for x in self.words[i + 1 : i + 3]]
+        after = self.words[i + 1 : i + 3]
         if after and after[0].kind == w.ARG:
             after = after[1:]
         return bool(after) and after[0].text.lower() in _FINITE_BE
