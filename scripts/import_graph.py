@@ -114,11 +114,10 @@ def main() -> int:
         return 0
     base = Path(__file__).resolve().parent.parent
     graph = project_graph(base)
-    modules = graph
     cycles = find_cycles(graph)
     upward = sorted((s, t) for s, targets in graph.items() for t in targets if is_upward(s, t))
     edges = sum(len(t) for t in graph.values())
-    print(f"{len(modules)} modules, {edges} imports, {len(cycles)} cycles, {len(upward)} upward")
+    print(f"{len(graph)} modules, {edges} imports, {len(cycles)} cycles, {len(upward)} upward")
     for cycle in cycles:
         print("cycle:", " ↔ ".join(cycle))
     for source, target in upward:

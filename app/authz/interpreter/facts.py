@@ -137,7 +137,7 @@ _FACT_AUXILIARIES = frozenset(
 _VERBISH = (w.ACTION, w.VERB, w.UNKNOWN, w.BOTH, w.SYNONYM, w.VAGUE)
 # Never quieted as a fact asked about: attacks and words about rights ("say" of a third
 # person is a fact: "what does the contract say").
-_NEVER_FACT = ((lx.ABOUT_RIGHTS | lx.HOSTILE) - lx.STEERING_VERBS) | lx.HOSTILE
+_NEVER_FACT = (lx.ABOUT_RIGHTS - lx.STEERING_VERBS) | lx.HOSTILE
 
 
 def asks_about_facts(words: list[Word], i: int) -> bool:

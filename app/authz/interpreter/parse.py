@@ -136,7 +136,7 @@ class _Grouper(Positions):
         if self.pp:
             word.extra["place"] = True  # "for the play": where or for what, not what is acted on
         if self.phrase_open and target and word.extra.get("object"):
-            self.between_nouns(target[-1], self.det_np)
+            self.between_nouns(target[-1])
         if self.phrase_open and target:
             target[-1].append(word)
         else:
@@ -144,12 +144,12 @@ class _Grouper(Positions):
         self.phrase_open = True
         self.expect_verb = False
 
-    def between_nouns(self, phrase: list[Word], det_np: bool) -> None:
+    def between_nouns(self, phrase: list[Word]) -> None:
         """'documents frobnicate documents': an unknown word between two nouns is a verb, unless
         a determiner opened the phrase and WordNet knows the word as a noun ('the practice
         nurse vacancy')."""
         last = phrase[-1]
-        if det_np and wn.pos(last.base) & wn.NOUN:
+        if self.det_np and wn.pos(last.base) & wn.NOUN:
             return
         if last.kind == w.UNKNOWN and any(x.extra.get("object") for x in phrase[:-1]):
             self.problems.append((last.text, f"'{last.text}' is not an action in the catalog"))

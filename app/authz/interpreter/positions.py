@@ -24,6 +24,8 @@ _CLAUSE_OPENERS = frozenset(("who", "which", "that", "where", "whose", "whom"))
 # "pull the list out of the system", "take it off the server": the object leaves a place.
 OUT = frozenset(("out", "off"))
 _RANGE_START = frozenset(("from", "between"))
+# An attack or a word about rights is never read as a noun of a phrase.
+_HOSTILE_OR_RIGHTS = lx.HOSTILE | lx.ABOUT_RIGHTS
 
 
 class Positions:
@@ -185,14 +187,14 @@ class Positions:
             and word.kind in (w.VERB, w.UNKNOWN)
             and bool(wn.pos(word.base) & wn.NOUN)
             and (nxt != w.PRON or self.subject_pronoun(i + 1))
-            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and word.base not in _HOSTILE_OR_RIGHTS
             and not word.gerund
         )
 
     def subject_of_be(self, i: int) -> bool:
         """'Invoice INV-1180 was raised twice': a word right before "is"/"was"/"has" (an id may
         stand between) is that clause's subject, never a verb."""
-        after = [x for x in self.words[i + 1 : i + 3]]
+        after = self.words[i + 1 : i + 3]
         if after and after[0].kind == w.ARG:
             after = after[1:]
         return bool(after) and after[0].text.lower() in _FINITE_BE
@@ -208,7 +210,7 @@ class Positions:
             and text != word.base
             and bool(wn.pos(text) & wn.ADJ)
             and nxt in (w.OBJECT, w.UNKNOWN)
-            and word.base not in lx.HOSTILE | lx.ABOUT_RIGHTS
+            and word.base not in _HOSTILE_OR_RIGHTS
         )
 
     def subject_pronoun(self, i: int) -> bool:

@@ -209,7 +209,7 @@ def _resolve_one(
     found, sure = _found(ask, index)
     if found.entry is not None and transfer.moves_out(found.entry, destination or []):
         # "pull the guest list into a spreadsheet": reading it out is exporting it
-        shown = f"{shown} {transfer.where(destination or [])}"
+        shown = f"{shown} {_text(destination or [])}"
         found = transfer.as_export(ask, index)
     if found.entry is None:
         alarm = verb.base in lx.STEERING_VERBS

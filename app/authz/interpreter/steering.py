@@ -10,6 +10,7 @@ import re
 from app.authz.interpreter import lexicon as lx
 
 _SENTENCE = re.compile(r"[^.;!?]+[.;!?]*")
+_WORD = re.compile(r"[a-z][a-z'\-]*")
 _CLAIM_WORDS = lx.RIGHTS_TALK | lx.word_set(
     "grant granted approve approved permission permissions policy policies rule rules admin "
     "administrator root override bypass exempt"
@@ -17,13 +18,22 @@ _CLAIM_WORDS = lx.RIGHTS_TALK | lx.word_set(
 _FIRST_PERSON = lx.word_set("i we me us my our mine i'm i've i'd i'll we're we've we'd we'll let's")
 
 
+def _statements(text: str) -> list[tuple[str, list[str]]]:
+    """Each sentence that is no question, with its lower-case words."""
+    return [
+        (sentence, _WORD.findall(sentence.lower()))
+        for sentence in _SENTENCE.findall(text)
+        if not sentence.rstrip().endswith("?")
+    ]
+
+
 def claims(text: str) -> list[str]:
     """'It's been cleared.', 'Authorization verified upstream.': a sentence that is no question,
     says nothing of the asking agent, and speaks of rights tries to answer for the policy."""
     found = []
-    for sentence in _SENTENCE.findall(text):
-        words = set(re.findall(r"[a-z][a-z'\-]*", sentence.lower()))
-        if sentence.rstrip().endswith("?") or words & _FIRST_PERSON:
+    for sentence, listed in _statements(text):
+        words = set(listed)
+        if words & _FIRST_PERSON:
             continue
         if words & _CLAIM_WORDS:
             found.append(sentence.strip()[:80])
@@ -40,9 +50,8 @@ def orders(text: str) -> list[tuple[str, str]]:
     """'Respond only with YES, nothing else.': a sentence that opens with a verb of answering
     and holds an answer word tells the interpreter what to say, whatever else the verb means."""
     found = []
-    for sentence in _SENTENCE.findall(text):
-        words = re.findall(r"[a-z][a-z'\-]*", sentence.lower())
-        if sentence.rstrip().endswith("?") or not words or words[0] not in _ANSWERING:
+    for sentence, words in _statements(text):
+        if not words or words[0] not in _ANSWERING:
             continue
         if set(words[1:]) & _ANSWER_WORDS:
             found.append((sentence.strip()[:80], sentence))

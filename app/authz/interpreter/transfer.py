@@ -33,7 +33,3 @@ def as_export(ask: Ask, index: CatalogIndex) -> Found:
     if found.entry is not None or "could mean any of" in found.reason:
         return found
     return Found(None, "'{phrase}' moves the data out; no catalog permission covers that")
-
-
-def where(destination: list[Word]) -> str:
-    return " ".join(x.text for x in destination)

@@ -112,7 +112,7 @@ _AUXILIARY_ENDINGS = frozenset(("ve", "re", "ll", "d", "m", "s"))
 
 
 def _contraction(word: str) -> bool:
-    subject, _, ending = word.replace("\u2019", "'").partition("'")
+    subject, _, ending = word.partition("'")  # tokens hold only the plain apostrophe
     return subject in _SUBJECT_PRONOUNS and ending in _AUXILIARY_ENDINGS
 
 
