@@ -235,6 +235,9 @@ async def current_agent_or_resource(org_id: OrgId, token: BearerToken) -> AgentC
 
 
 CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
+# For a router whose every route needs an admin token: APIRouter(dependencies=[ADMIN_ONLY]). A
+# handler that names the admin (admin: CurrentAdmin) gets the same row: one look-up a request.
+ADMIN_ONLY = Depends(current_admin)
 AgentOrResource = Annotated[AgentCaller, Depends(current_agent_or_resource)]
 CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
 CurrentApprover = Annotated[Approver, Depends(current_approver)]
