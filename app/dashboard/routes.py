@@ -8,7 +8,7 @@ app.dashboard.session, rendering and refusals in app.dashboard.pages.
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, WebSocket
+from fastapi import APIRouter, Form, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -83,16 +83,7 @@ def login(
     return signin.signed_in(session, approver, next, "token")
 
 
-@router.post("/login/email")
-def email_me_a_link(
-    request: Request,
-    session: SessionDep,
-    background: BackgroundTasks,
-    email: TextField = "",
-    login_csrf: TextField = "",
-) -> Response:
-    messages = lambda: signin.link_messages(session, email)  # noqa: E731
-    return signin.DOOR.email_links(request, background, login_csrf, messages)
+signin.DOOR.serve_email_links(router, signin.link_messages)
 
 
 @router.get("/login/link/{token}")
