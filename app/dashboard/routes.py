@@ -8,7 +8,7 @@ app.dashboard.session, rendering and refusals in app.dashboard.pages.
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, WebSocket
+from fastapi import APIRouter, Depends, Form, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -231,22 +231,37 @@ def _limit(raw: str, default: int) -> int:
     return min(max(int(text), 1), views.MAX_ROWS)
 
 
-@router.get("/history")
-def history_page(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    status: str = "",
-    permission: str = "",
-    agent: str = "",
-    limit: str = "",
-) -> HTMLResponse:
-    filters = views.HistoryFilters(
+def _history_filters(
+    status: str = "", permission: str = "", agent: str = "", limit: str = ""
+) -> views.HistoryFilters:
+    """The history page's filters, as its form sends them."""
+    return views.HistoryFilters(
         status=status if status in views.HISTORY_STATUSES else "",
         permission=permission.strip()[:MAX_FILTER_CHARS],
         agent=agent.strip()[:MAX_FILTER_CHARS],
         limit=_limit(limit, 50),
     )
+
+
+def _audit_filters(
+    actor: str = "", action: str = "", since: str = "", limit: str = ""
+) -> views.AuditFilters:
+    """The audit page's filters, as its form sends them."""
+    return views.AuditFilters(
+        actor=actor.strip()[:MAX_FILTER_CHARS],
+        action=action.strip()[:MAX_FILTER_CHARS],
+        since=read_since(since),
+        limit=_limit(limit, 100),
+    )
+
+
+@router.get("/history")
+def history_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    filters: Annotated[views.HistoryFilters, Depends(_history_filters)],
+) -> HTMLResponse:
     rows = views.history(session, user.approver, filters)
     context = {
         "requests": rows,
@@ -263,17 +278,9 @@ def audit_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
-    limit: str = "",
+    filters: Annotated[views.AuditFilters, Depends(_audit_filters)],
+    since: str = "",  # as typed, for the form to show it again
 ) -> HTMLResponse:
-    filters = views.AuditFilters(
-        actor=actor.strip()[:MAX_FILTER_CHARS],
-        action=action.strip()[:MAX_FILTER_CHARS],
-        since=read_since(since),
-        limit=_limit(limit, 100),
-    )
     rows = views.audit_trail(session, user.approver, filters)
     context = {"events": rows, "filters": filters, "since": since.strip(), "page": "audit"}
     return render(request, "dashboard_audit.html", context, user=user)
