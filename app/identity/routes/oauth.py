@@ -10,7 +10,6 @@ from app.core import metrics, row_writer
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
-    ORG_ID_OPENAPI,
     OrgId,
     SessionDep,
     find_admin,
@@ -150,7 +149,6 @@ add_lean_post(
     "/oauth/token",
     token,
     summary="Token",
-    parameters=[ORG_ID_OPENAPI],
     media_type=FORM,
     schema=grants.token_form_schema(),
     bearer=False,  # the client authenticates with its signed assertion, not a bearer token
