@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from app.approvers.service import ACTIVE
@@ -84,17 +84,37 @@ def read_payload(purpose: str, signed: str | None) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def read_link_claims(purpose: str, token: str, claims_type: type[T], now: float | None) -> T | None:
-    """The claims (a dataclass with an int `exp`) of a genuine, unexpired sign-in link signed for
-    this purpose, used or not; None for anything else."""
-    data = read_payload(purpose, token)
-    try:
-        claims = claims_type(**data) if data is not None else None
-    except TypeError:
-        return None
-    if claims is None or not isinstance(getattr(claims, "exp", None), int):
-        return None
-    return claims if (now if now is not None else time.time()) < claims.exp else None  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class LinkTokens(Generic[T]):
+    """A portal's emailed sign-in links: signed claims (`claims`, a dataclass) of whom a link
+    signs in (its id and org), until when (`seconds` after it is made), a nonce (a link works
+    once) and a fingerprint of the holder's token (a link for a token since replaced fails)."""
+
+    purpose: str
+    claims: type[T]
+    seconds: int
+
+    def make(self, token_hash: str, *, now: float | None = None, **holder: str) -> str:
+        return sign_payload(
+            self.purpose,
+            {
+                **holder,
+                "exp": int(now if now is not None else time.time()) + self.seconds,
+                "nonce": secrets.token_urlsafe(16),
+                "tok": token_fingerprint(token_hash),
+            },
+        )
+
+    def read(self, token: str, *, now: float | None = None) -> T | None:
+        """The claims of a genuine, unexpired link (used or not); None for anything else."""
+        data = read_payload(self.purpose, token)
+        try:
+            claims = self.claims(**data) if data is not None else None
+        except TypeError:
+            return None
+        if claims is None or not isinstance(getattr(claims, "exp", None), int):
+            return None
+        return claims if (now if now is not None else time.time()) < claims.exp else None  # type: ignore[attr-defined]
 
 
 def encode(state: SessionState) -> str:
