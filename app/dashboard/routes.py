@@ -5,6 +5,7 @@ list current over the WebSocket. Page data lives in app.dashboard.views, session
 app.dashboard.session, rendering and refusals in app.dashboard.pages.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -170,6 +171,21 @@ def request_page(
     return _request_page(request, session, user, request_id, notice=DONE_TEXT.get(done, ""))
 
 
+def _decision(verb: str, note_field: str) -> Callable[..., Response]:
+    """The route of one decision (approve, deny), its note posted as `note_field`."""
+
+    def decide(
+        request: Request,
+        request_id: str,
+        session: SessionDep,
+        user: PostingUser,
+        note: Annotated[str, Form(alias=note_field)] = "",
+    ) -> Response:
+        return _decide(request, session, user, request_id, verb, note)
+
+    return decide
+
+
 def _decide(
     request: Request, session: Session, user: DashboardUser, request_id: str, verb: str, note: str
 ) -> Response:
@@ -199,26 +215,15 @@ def _decide(
     return see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
 
 
-@router.post("/requests/{request_id}/approve")
-def approve(
-    request: Request,
-    request_id: str,
-    session: SessionDep,
-    user: PostingUser,
-    comment: TextField = "",
-) -> Response:
-    return _decide(request, session, user, request_id, jit.APPROVE, comment)
-
-
-@router.post("/requests/{request_id}/deny")
-def deny(
-    request: Request,
-    request_id: str,
-    session: SessionDep,
-    user: PostingUser,
-    reason: TextField = "",
-) -> Response:
-    return _decide(request, session, user, request_id, jit.DENY, reason)
+router.add_api_route(
+    "/requests/{request_id}/approve",
+    _decision(jit.APPROVE, "comment"),
+    methods=["POST"],
+    name="approve",
+)
+router.add_api_route(
+    "/requests/{request_id}/deny", _decision(jit.DENY, "reason"), methods=["POST"], name="deny"
+)
 
 
 # --- history and audit ----------------------------------------------------------------------
