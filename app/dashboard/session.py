@@ -70,6 +70,20 @@ def sign_payload(purpose: str, data: dict) -> str:
     return f"{payload}.{sign_value(purpose, payload)}"
 
 
+def read_unexpired(purpose: str, signed: str | None, shape: type[T], now: float | None) -> T | None:
+    """What sign_payload signed for this purpose, as `shape` (a dataclass with an int `exp`:
+    a session or a sign-in link), when it is genuine and unexpired; None for anything else."""
+    data = read_payload(purpose, signed)
+    try:
+        value = shape(**data) if data is not None else None
+    except TypeError:
+        return None
+    exp = getattr(value, "exp", None)
+    if not isinstance(exp, int) or (now if now is not None else time.time()) >= exp:
+        return None
+    return value
+
+
 def read_payload(purpose: str, signed: str | None) -> dict | None:
     """The JSON object sign_payload wrote for this purpose, or None for anything else."""
     if not signed or len(signed) > MAX_COOKIE_CHARS or signed.count(".") != 1:
@@ -107,14 +121,7 @@ class LinkTokens(Generic[T]):
 
     def read(self, token: str, *, now: float | None = None) -> T | None:
         """The claims of a genuine, unexpired link (used or not); None for anything else."""
-        data = read_payload(self.purpose, token)
-        try:
-            claims = self.claims(**data) if data is not None else None
-        except TypeError:
-            return None
-        if claims is None or not isinstance(getattr(claims, "exp", None), int):
-            return None
-        return claims if (now if now is not None else time.time()) < claims.exp else None  # type: ignore[attr-defined]
+        return read_unexpired(self.purpose, token, self.claims, now)
 
 
 def encode(state: SessionState) -> str:
@@ -123,14 +130,8 @@ def encode(state: SessionState) -> str:
 
 def decode(cookie: str | None, *, now: float | None = None) -> SessionState | None:
     """The session a cookie carries, or None when it is missing, altered, expired or logged out."""
-    data = read_payload(PURPOSE, cookie)
-    try:
-        state = SessionState(**data) if data is not None else None
-    except TypeError:
-        return None
-    if state is None or not isinstance(state.exp, int) or state.expired(now):
-        return None
-    return None if is_logged_out(state) else state
+    state = read_unexpired(PURPOSE, cookie, SessionState, now)
+    return None if state is None or is_logged_out(state) else state
 
 
 def approver_holds(state: SessionState, approver: Approver | None) -> bool:
