@@ -3,9 +3,10 @@ key rotation.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -83,27 +84,66 @@ def register_agent(
     return AGENTS.submit(request, session, user, form, register, aliases=JWKS_ALIASES, done=done)
 
 
-def _agent_page(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    agent_id: str,
-    *,
-    form: FormState | None = None,
-    notice: str = "",
-    status: int = 200,
-) -> HTMLResponse:
-    agent = public_view(session, agents.get(session, org_id=user.org_id, agent_id=agent_id[:64]))
-    form = form or FormState()
-    form.values = {**_agent_values(agent), **form.values}  # what the admin typed wins
-    context = {
-        "page": "agents",
-        "agent": agent,
-        "decisions": views.recent_decisions(session, user.org_id, agent.agent_id),
-        "form": form,
-        "notice": notice,
-    }
-    return views.render(request, "admin_agent.html", context, user=user, status=status)
+@dataclass(frozen=True)
+class AgentPage:
+    """One agent's page (/admin/agents/{id}): shown, or a change posted to it saved (or the
+    page again with what was wrong, 422)."""
+
+    request: Request
+    session: Session
+    user: AdminUser
+    agent_id: str
+
+    def render(
+        self, *, form: FormState | None = None, notice: str = "", status: int = 200
+    ) -> HTMLResponse:
+        session, user = self.session, self.user
+        agent = public_view(
+            session, agents.get(session, org_id=user.org_id, agent_id=self.agent_id[:64])
+        )
+        form = form or FormState()
+        form.values = {**_agent_values(agent), **form.values}  # what the admin typed wins
+        context = {
+            "page": "agents",
+            "agent": agent,
+            "decisions": views.recent_decisions(session, user.org_id, agent.agent_id),
+            "form": form,
+            "notice": notice,
+        }
+        return views.render(self.request, "admin_agent.html", context, user=user, status=status)
+
+    def save(
+        self, form: FormState, call: Callable[[], Any], aliases: dict[str, str] | None = None
+    ) -> Response:
+        if attempt(self.session, form, call, aliases) is None:
+            return self.render(form=form, status=422)
+        return see_other(f"/admin/agents/{self.agent_id}?done=saved")
+
+    def patch(self, data: dict) -> Callable[[], bool]:
+        """The API's PATCH /agents/{id}, for save()."""
+
+        def call() -> bool:
+            body = body_of(AgentPatch, data)
+            agents.update(
+                self.session,
+                org_id=self.user.org_id,
+                agent_id=self.agent_id[:64],
+                actor=self.user.token.id,
+                changes=body.model_dump(exclude_unset=True),
+            )
+            return True
+
+        return call
+
+
+def _posted_to(
+    request: Request, agent_id: str, session: SessionDep, user: PostingAdmin
+) -> AgentPage:
+    """The agent's page as a form posted to it sees it (the admin's CSRF token checked)."""
+    return AgentPage(request, session, user, agent_id)
+
+
+PostedToAgent = Annotated[AgentPage, Depends(_posted_to)]
 
 
 def _agent_values(agent: AgentPublic) -> dict[str, str]:
@@ -122,48 +162,13 @@ def agent_page(
     request: Request, agent_id: str, session: SessionDep, user: CurrentAdminUser, done: str = ""
 ) -> HTMLResponse:
     notice = {"registered": "The agent is registered.", "saved": "Saved."}.get(done, "")
-    return _agent_page(request, session, user, agent_id, notice=notice)
-
-
-def _save(
-    request: Request,
-    session: Session,
-    user: AdminUser,
-    agent_id: str,
-    form: FormState,
-    call: Callable[[], Any],
-    aliases: dict[str, str] | None = None,
-) -> Response:
-    """A change on the agent's page: saved, or the page again with the errors (422)."""
-    if attempt(session, form, call, aliases) is None:
-        return _agent_page(request, session, user, agent_id, form=form, status=422)
-    return see_other(f"/admin/agents/{agent_id}?done=saved")
-
-
-def _patch(session: Session, user: AdminUser, agent_id: str, data: dict) -> Callable[[], bool]:
-    """The API's PATCH /agents/{id}, for _save."""
-
-    def call() -> bool:
-        body = body_of(AgentPatch, data)
-        agents.update(
-            session,
-            org_id=user.org_id,
-            agent_id=agent_id[:64],
-            actor=user.token.id,
-            changes=body.model_dump(exclude_unset=True),
-        )
-        return True
-
-    return call
+    return AgentPage(request, session, user, agent_id).render(notice=notice)
 
 
 @router.post("/agents/{agent_id}/status")
-def agent_status(
-    request: Request, agent_id: str, session: SessionDep, user: PostingAdmin, status: TextField = ""
-) -> Response:
+def agent_status(page: PostedToAgent, status: TextField = "") -> Response:
     form = FormState(values={"status": status})
-    call = _patch(session, user, agent_id, {"status": status})
-    return _save(request, session, user, agent_id, form, call)
+    return page.save(form, page.patch({"status": status}))
 
 
 class SettingsForm(PageForm):
@@ -175,13 +180,7 @@ class SettingsForm(PageForm):
 
 
 @router.post("/agents/{agent_id}/settings")
-def agent_settings(
-    request: Request,
-    agent_id: str,
-    session: SessionDep,
-    user: PostingAdmin,
-    typed: Annotated[SettingsForm, Form()],
-) -> Response:
+def agent_settings(page: PostedToAgent, typed: Annotated[SettingsForm, Form()]) -> Response:
     form = typed.state()
     form.values["budget"] = ""  # where an error about the budget as a whole is shown
     typed_budget = typed.model_dump(include=set(BUDGET_FIELDS))
@@ -191,7 +190,7 @@ def agent_settings(
         "owner": optional(typed.owner),
         "budget": budget,
     }
-    return _save(request, session, user, agent_id, form, _patch(session, user, agent_id, data))
+    return page.save(form, page.patch(data))
 
 
 class KeysForm(PageForm):
@@ -201,23 +200,17 @@ class KeysForm(PageForm):
 
 
 @router.post("/agents/{agent_id}/keys")
-def rotate_keys(
-    request: Request,
-    agent_id: str,
-    session: SessionDep,
-    user: PostingAdmin,
-    typed: Annotated[KeysForm, Form()],
-) -> Response:
+def rotate_keys(page: PostedToAgent, typed: Annotated[KeysForm, Form()]) -> Response:
     def call() -> bool:
         body = body_of(AgentJwks, jwks_fields(typed.jwks_source, typed.jwks, typed.jwks_uri))
         agents.rotate_keys(
-            session,
-            org_id=user.org_id,
-            agent_id=agent_id[:64],
-            actor=user.token.id,
+            page.session,
+            org_id=page.user.org_id,
+            agent_id=page.agent_id[:64],
+            actor=page.user.token.id,
             jwks=body.jwks,
             jwks_uri=body.jwks_uri,
         )
         return True
 
-    return _save(request, session, user, agent_id, typed.state(), call, JWKS_ALIASES)
+    return page.save(typed.state(), call, JWKS_ALIASES)

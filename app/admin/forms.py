@@ -21,7 +21,6 @@ from app.core.errors import JitgateError
 
 FORM = "_form"  # an error about the form as a whole, shown above it
 TextField = Annotated[str, Form()]  # a page's form field as typed
-ListField = Annotated[list[str] | None, Form()]  # checkboxes sharing a name
 # Errors about a pasted JWKS name its parts (keys[0], kid): they belong next to the JWKS box.
 JWKS_ALIASES = {"keys[": "jwks", "kid": "jwks", "key ": "jwks", "keys ": "jwks"}
 T = TypeVar("T")

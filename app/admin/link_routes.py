@@ -3,8 +3,9 @@
 import logging
 from email.message import EmailMessage
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.admin import login_link, signin, views
 from app.admin.forms import TextField
@@ -19,22 +20,15 @@ router = APIRouter(route_class=DashboardRoute)
 DEAD_LINK = ("This sign-in link does not work", "It has expired or is not valid: ask again.")
 
 
-@router.post("/login/email", dependencies=[ClientAddressLimit])
-def email_me_a_link(
-    request: Request,
-    session: SessionDep,
-    background: BackgroundTasks,
-    email: TextField = "",
-    login_csrf: TextField = "",
-) -> Response:
-    def messages() -> list[EmailMessage]:
-        try:
-            return login_link.messages_for(session, email[:400])
-        except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
-            log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
-            return []
+def _messages(session: Session, email: str) -> list[EmailMessage]:
+    try:
+        return login_link.messages_for(session, email[:400])
+    except Exception as exc:  # noqa: BLE001 - the same answer for every address, always
+        log.warning("could not prepare admin sign-in links: %s", type(exc).__name__)
+        return []
 
-    return signin.DOOR.email_links(request, background, login_csrf, messages)
+
+signin.DOOR.serve_email_links(router, _messages, dependencies=[ClientAddressLimit])
 
 
 @router.get("/login/link/{token}")

@@ -18,21 +18,18 @@ address is an admin's.
 """
 
 import logging
-import secrets
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from sqlmodel import Session, col, select
 
 from app.core.durable_store import durable_store
 from app.core.kv import get_store
 from app.core.secrets import constant_time_equal
+from app.dashboard import login_link as login_links
 from app.dashboard import session as shared
 from app.identity import rate_limits
 from app.models import AdminToken, Org
-from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 PURPOSE = "admin-login-link"
@@ -51,20 +48,12 @@ class LinkClaims:
     tok: str  # fingerprint of the token's hash: a rotated-away or replaced token fails it
 
 
+LINKS = shared.LinkTokens(PURPOSE, LinkClaims, LINK_SECONDS)
+read_token = LINKS.read
+
+
 def make_token(admin: AdminToken, *, now: float | None = None) -> str:
-    claims = LinkClaims(
-        admin=admin.id,
-        org=admin.org_id,
-        exp=int(now if now is not None else time.time()) + LINK_SECONDS,
-        nonce=secrets.token_urlsafe(16),
-        tok=shared.token_fingerprint(admin.token_hash),
-    )
-    return shared.sign_payload(PURPOSE, asdict(claims))
-
-
-def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
-    """The claims of a genuine, unexpired link (used or not), else None."""
-    return shared.read_link_claims(PURPOSE, token, LinkClaims, now)
+    return LINKS.make(admin.token_hash, now=now, admin=admin.id, org=admin.org_id)
 
 
 def admin_for(session: Session, claims: LinkClaims) -> AdminToken | None:
@@ -113,16 +102,10 @@ def _one_line(text: str) -> str:
 
 
 def _message(admin: AdminToken, org_name: str, token: str) -> EmailMessage:
-    settings = get_settings()
-    url = settings.public_url.rstrip("/") + LINK_PATH + token
-    msg = EmailMessage()
-    msg["Subject"] = f"Your jitgate admin sign-in link for {_one_line(org_name)}"
-    msg["From"] = settings.email_from
-    msg["To"] = admin.email
-    msg["Message-ID"] = make_msgid(domain="jitgate")
-    msg.set_content(
+    url = login_links.link_url(LINK_PATH, token)
+    text = (
         f"Open this link within {LINK_SECONDS // 60} minutes to sign in to the jitgate admin "
         f"portal of {org_name} (admin token {admin.label or admin.id}):\n\n{url}\n\n"
-        "It works once. If you did not ask for it, ignore this message.\n"
     )
-    return msg
+    subject = f"Your jitgate admin sign-in link for {_one_line(org_name)}"
+    return login_links.link_message(admin.email, subject, text)

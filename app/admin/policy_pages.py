@@ -2,15 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import (
     FormState,
-    ListField,
-    TextField,
+    PageForm,
     body_of,
     optional,
     whole_number,
@@ -123,41 +122,42 @@ def _policy_body(values: dict) -> PolicyIn:
     )
 
 
+class PolicyForm(PageForm):
+    policy_id: str = ""  # the policy edited (none: a new one)
+    permission: str = ""
+    mode: str = ""
+    approvers: list[str] = []  # checkboxes
+    groups: str = ""
+    approvals_required: str = "1"
+    max_token_ttl: str = ""
+    pending_timeout: str = ""
+    channels: list[str] = []  # checkboxes
+    allow_self_approval: str = ""
+    auto_approve: str = ""
+    delegation: str = "allowed"
+
+    def state_with(self, channel_values: dict[str, str]) -> FormState:
+        """What the form shows again: the channels' own settings after the channels, and the two
+        checkboxes as ticked or not."""
+        shown = self.model_dump(exclude={"policy_id", "allow_self_approval", "auto_approve"})
+        delegation = shown.pop("delegation")
+        ticked = {
+            "allow_self_approval": bool(self.allow_self_approval),
+            "auto_approve": bool(self.auto_approve),
+        }
+        return FormState(values={**shown, **channel_values, **ticked, "delegation": delegation})
+
+
 @router.post("/policies")
 def save_policy(
     request: Request,
     session: SessionDep,
     user: PostingAdmin,
     channel_values: ChannelValues,
-    policy_id: TextField = "",
-    permission: TextField = "",
-    mode: TextField = "",
-    approvers: ListField = None,
-    groups: TextField = "",
-    approvals_required: TextField = "1",
-    max_token_ttl: TextField = "",
-    pending_timeout: TextField = "",
-    channels: ListField = None,
-    allow_self_approval: TextField = "",
-    auto_approve: TextField = "",
-    delegation: TextField = "allowed",
+    typed: Annotated[PolicyForm, Form()],
 ) -> Response:
-    form = FormState(
-        values={
-            "permission": permission,
-            "mode": mode,
-            "approvers": approvers or [],
-            "groups": groups,
-            "approvals_required": approvals_required,
-            "max_token_ttl": max_token_ttl,
-            "pending_timeout": pending_timeout,
-            "channels": channels or [],
-            **channel_values,
-            "allow_self_approval": bool(allow_self_approval),
-            "auto_approve": bool(auto_approve),
-            "delegation": delegation,
-        }
-    )
+    form = typed.state_with(channel_values)
+    policy_id = typed.policy_id
 
     def call() -> bool:
         data = _policy_body(form.values).model_dump(exclude_none=True)

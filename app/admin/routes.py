@@ -131,18 +131,22 @@ def _audit_filters(actor: str = "", action: str = "", since: str = "") -> views.
 AuditFilters = Annotated[views.AuditQuery, Depends(_audit_filters)]
 
 
+def _audit_page_query(filters: AuditFilters, before: str = "") -> views.AuditQuery:
+    """The filters and the page: the events below `before` (a cursor that is not a number: the
+    first page)."""
+    page_from = whole_number(before)
+    return replace(filters, before=page_from if isinstance(page_from, int) else None)
+
+
 @router.get("/audit")
 def audit_page(
     _flushed: Flushed,
     request: Request,
     session: SessionDep,
     user: CurrentAdminUser,
-    filters: AuditFilters,
-    before: str = "",
+    query: Annotated[views.AuditQuery, Depends(_audit_page_query)],
     verify: str = "",
 ) -> HTMLResponse:
-    page_from = whole_number(before)  # a cursor that is not a number: the first page
-    query = replace(filters, before=page_from if isinstance(page_from, int) else None)
     rows, next_before = views.audit_page(session, user.org_id, query)
     context = {
         "page": "audit",

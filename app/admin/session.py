@@ -71,16 +71,8 @@ def _logout_key(sid: str) -> str:
 
 def decode(cookie: str | None, *, now: float | None = None) -> AdminSession | None:
     """The session a cookie carries, or None when missing, altered, expired or signed out."""
-    data = shared.read_payload(PURPOSE, cookie)
-    try:
-        state = AdminSession(**data) if data is not None else None
-    except TypeError:
-        return None
-    if state is None or not isinstance(state.exp, int):
-        return None
-    if (now if now is not None else time.time()) >= state.exp:
-        return None
-    return None if durable_store.exists(_logout_key(state.sid)) else state
+    state = shared.read_unexpired(PURPOSE, cookie, AdminSession, now)
+    return None if state is None or durable_store.exists(_logout_key(state.sid)) else state
 
 
 def log_out(state: AdminSession) -> None:

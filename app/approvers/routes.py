@@ -7,10 +7,10 @@ from fastapi import APIRouter
 from app.approvers import lifecycle
 from app.approvers import service as approvers
 from app.approvers.schemas import ApproverIn, ApproverPatch
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 
-router = APIRouter(tags=["approvers"])
+router = APIRouter(tags=["approvers"], dependencies=[ADMIN_ONLY])
 
 
 @router.post("/approvers", status_code=201)
@@ -22,17 +22,13 @@ def create(
 
 
 @router.get("/approvers")
-def list_all(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_all(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = approvers.list_approvers(session, org_id=org_id)
     return paging.page(rows, key=lambda a: a.id, render=approvers.public)
 
 
 @router.get("/approvers/{approver_id}")
-def read(
-    org_id: OrgId, approver_id: str, session: SessionDep, _admin: CurrentAdmin
-) -> dict[str, Any]:
+def read(org_id: OrgId, approver_id: str, session: SessionDep) -> dict[str, Any]:
     return approvers.public(lifecycle.get(session, org_id=org_id, approver_id=approver_id))
 
 

@@ -4,11 +4,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.audit import service as audit
 from app.core import validation
+from app.core.db import add_if_unique
 from app.core.errors import Conflict, RuleViolation
 from app.core.secrets import APPROVER_TOKEN_PREFIX, hash_token, new_secret_token
 from app.core.times import rfc3339
@@ -46,12 +46,8 @@ def create(
         groups=sorted(set(groups)),
         token_hash=hash_token(token),
     )
-    try:
-        with session.begin_nested():
-            session.add(approver)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_taken(session, org_id, approver.email)) from exc
+    if not add_if_unique(session, approver):
+        raise Conflict(_taken(session, org_id, approver.email))
     details = {"email": approver.email, "groups": approver.groups}
     audit.record_success(session, org_id, actor, "approver.create", approver.id, details=details)
     return CreatedApprover(approver=approver, api_token=token)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from app.audit import service as audit
 from app.audit import verification
 from app.audit.views import Flushed, public_event
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, OrgId, SessionDep
 from app.http.pagination import Paging
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], dependencies=[ADMIN_ONLY])
 
 
 @router.get("/audit")
@@ -19,7 +19,6 @@ def list_audit(
     _flushed: Flushed,
     org_id: OrgId,
     session: SessionDep,
-    _admin: CurrentAdmin,
     paging: Paging,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
@@ -40,9 +39,7 @@ def list_audit(
 
 
 @router.get("/audit/verify")
-def verify_audit(
-    _flushed: Flushed, org_id: OrgId, session: SessionDep, _admin: CurrentAdmin
-) -> dict[str, Any]:
+def verify_audit(_flushed: Flushed, org_id: OrgId, session: SessionDep) -> dict[str, Any]:
     report = verification.verify_chain(session, org_id)
     return {
         "ok": report.broken_seq is None,

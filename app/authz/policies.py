@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.approvers.service import DELETED
@@ -12,7 +11,7 @@ from app.audit import service as audit
 from app.authz import catalog as permissions
 from app.core.cache import TtlCache
 from app.core.columns import utcnow
-from app.core.db import after_commit, read_session
+from app.core.db import add_if_unique, after_commit, read_session
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models import Agent, Approver, Policy
@@ -194,14 +193,8 @@ def public(policy: Policy) -> dict[str, Any]:
 def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -> Policy:
     pattern = permissions.validate_pattern(body.get("permission"))
     policy = Policy(org_id=org_id, permission=pattern, **_validate_fields(session, org_id, body))
-    try:
-        with session.begin_nested():
-            session.add(policy)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"a policy for {pattern!r} exists already; PUT /policies/{{id}} changes it"
-        ) from exc
+    if not add_if_unique(session, policy):
+        raise Conflict(f"a policy for {pattern!r} exists already; PUT /policies/{{id}} changes it")
     # Patterns are listed too; the Ask interpreter never maps a phrase to a wildcard.
     permissions.ensure_in_catalog(session, org_id=org_id, names=[pattern], source="policy")
     _written(session, policy, "policy.create", actor)

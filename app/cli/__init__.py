@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import CliError, cli_session, echo_json, friendly, org_option
+from app.cli.common import CliError, cli_session, echo_json, friendly, org_command
 
 
 @click.group()
@@ -98,12 +98,10 @@ def admin_tokens() -> None:
     """Admin tokens."""
 
 
-@admin_tokens.command("create")
-@org_option
+@org_command(admin_tokens.command("create"))
 @click.option("--label", default="")
 @click.option("--email", default=None, help="Its holder's address, for emailed portal sign-in.")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def admin_tokens_create(org_id: str, label: str, email: str | None, as_json: bool) -> None:
     """Create an admin token for an org (shown once)."""
     from app.identity import orgs as org_service
@@ -116,10 +114,8 @@ def admin_tokens_create(org_id: str, label: str, email: str | None, as_json: boo
         click.echo(f"token_id:    {issued.token_id}\nadmin_token: {issued.token}  (shown once)")
 
 
-@admin_tokens.command("revoke")
-@org_option
+@org_command(admin_tokens.command("revoke"))
 @click.argument("token_id")
-@friendly
 def admin_tokens_revoke(org_id: str, token_id: str) -> None:
     """Revoke an admin token: it stops working at once, with its portal sessions."""
     from app.identity import orgs as org_service
@@ -189,14 +185,12 @@ def agents() -> None:
     """Agents."""
 
 
-@agents.command("register")
-@org_option
+@org_command(agents.command("register"))
 @click.option("--name", required=True)
 @click.option("--capability", "capabilities", multiple=True, help="Repeat for each capability.")
 @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jwks-uri", default=None)
 @click.option("--owner", default=None)
-@friendly
 def agents_register(
     org_id: str,
     name: str,

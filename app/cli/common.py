@@ -45,6 +45,12 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def org_command(command: Callable[[Callable[..., Any]], click.Command]) -> Callable[..., Any]:
+    """A command about one org, as `@org_command(issuers.command("remove"))`: `--org` first, then
+    the function's own arguments and options, and its errors as one line (friendly)."""
+    return lambda fn: command(org_option(friendly(fn)))
+
+
 def cli_session():  # type: ignore[no-untyped-def]
     from app.core.db import get_engine, session_scope
     from app.core.migrate import ensure_schema

@@ -2,7 +2,7 @@
 
 import click
 
-from app.cli.common import cli_session, echo_json, friendly, org_option, org_session
+from app.cli.common import cli_session, echo_json, org_command, org_session
 
 
 def register(main: click.Group) -> None:
@@ -15,13 +15,11 @@ def approvers() -> None:
     """Approvers (the humans who decide JIT requests)."""
 
 
-@approvers.command("add")
-@org_option
+@org_command(approvers.command("add"))
 @click.option("--email", required=True)
 @click.option("--name", default=None)
 @click.option("--slack-user-id", default=None)
 @click.option("--group", "groups", multiple=True, help="Repeat for each group.")
-@friendly
 def approvers_add(
     org_id: str, email: str, name: str | None, slack_user_id: str | None, groups: tuple[str, ...]
 ) -> None:
@@ -41,9 +39,7 @@ def approvers_add(
     echo_json([{**service.public(created.approver), "api_token": created.api_token}])
 
 
-@approvers.command("list")
-@org_option
-@friendly
+@org_command(approvers.command("list"))
 def approvers_list(org_id: str) -> None:
     """One JSON object per line: the org's active and disabled approvers."""
     from app.approvers import service
@@ -53,10 +49,8 @@ def approvers_list(org_id: str) -> None:
     echo_json(rows)
 
 
-@approvers.command("disable")
-@org_option
+@org_command(approvers.command("disable"))
 @click.argument("approver_id")
-@friendly
 def approvers_disable(org_id: str, approver_id: str) -> None:
     """Stop an approver at once: token, dashboard sessions, Slack and email decisions."""
     from app.approvers import lifecycle, service
@@ -72,10 +66,8 @@ def approvers_disable(org_id: str, approver_id: str) -> None:
     echo_json([body])
 
 
-@approvers.command("rotate-token")
-@org_option
+@org_command(approvers.command("rotate-token"))
 @click.argument("approver_id")
-@friendly
 def approvers_rotate_token(org_id: str, approver_id: str) -> None:
     """Issue a new jgapr_ token (printed once); the old one and its sessions stop working."""
     from app.approvers import lifecycle, service
@@ -113,8 +105,7 @@ def policies() -> None:
     """Policies (how each permission is granted)."""
 
 
-@policies.command("set", cls=TakesChannels)
-@org_option
+@org_command(policies.command("set", cls=TakesChannels))
 @click.argument("permission")
 @click.option("--mode", type=click.Choice(["standing", "jit", "deny"]), required=True)
 @click.option("--approver", "approver_ids", multiple=True, help="Approver id; repeat.")
@@ -124,7 +115,6 @@ def policies() -> None:
 @click.option("--pending-timeout", default="15m", show_default=True)
 @click.option("--allow-self-approval", is_flag=True)
 @click.option("--auto-approve", is_flag=True)
-@friendly
 def policies_set(
     org_id: str,
     permission: str,

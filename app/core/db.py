@@ -9,6 +9,7 @@ from typing import Any, cast
 import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
@@ -161,6 +162,18 @@ def undo_on_error(session: OrmSession) -> Iterator[None]:
         # event about a change that never commits must not be sent.
         del session.info.get(AFTER_COMMIT, [])[queued:]
         raise
+
+
+def add_if_unique(session: OrmSession, row: Any) -> bool:
+    """Add and flush a new (or changed) row in a savepoint: False, the rest of the unit of work
+    intact, when the database refuses it (a unique name or address taken already)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 @contextmanager

@@ -4,10 +4,19 @@ from typing import ClassVar
 
 
 class JitgateError(Exception):
-    """Base for every refusal the service explains to its caller."""
+    """Base for every refusal the service explains to its caller. A subclass names its status
+    and code in its class line (`class NotFound(JitgateError, status=404, code="not_found")`);
+    one it leaves out is its base's."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "invalid_request"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, description: str, *, code: str | None = None, status: int | None = None):
         super().__init__(description)
@@ -22,13 +31,10 @@ class JitgateError(Exception):
         return {}
 
 
-class InvalidRequest(JitgateError):
-    status, code = 400, "invalid_request"
+class InvalidRequest(JitgateError, status=400, code="invalid_request"): ...
 
 
-class Unauthenticated(JitgateError):
-    status, code = 401, "invalid_token"
-
+class Unauthenticated(JitgateError, status=401, code="invalid_token"):
     @property
     def headers(self) -> dict[str, str]:
         # The description may quote what the caller sent: keep the header printable ASCII.
@@ -36,72 +42,54 @@ class Unauthenticated(JitgateError):
         return {"WWW-Authenticate": f'Bearer error="{self.code}", error_description="{safe}"'}
 
 
-class InvalidClient(Unauthenticated):
-    code = "invalid_client"
+class InvalidClient(Unauthenticated, code="invalid_client"): ...
 
 
-class InvalidGrant(JitgateError):
-    status, code = 400, "invalid_grant"
+class InvalidGrant(JitgateError, status=400, code="invalid_grant"): ...
 
 
-class InvalidScope(JitgateError):
-    status, code = 400, "invalid_scope"
+class InvalidScope(JitgateError, status=400, code="invalid_scope"): ...
 
 
-class UnsupportedGrantType(JitgateError):
-    status, code = 400, "unsupported_grant_type"
+class UnsupportedGrantType(JitgateError, status=400, code="unsupported_grant_type"): ...
 
 
-class Forbidden(JitgateError):
-    status, code = 403, "forbidden"
+class Forbidden(JitgateError, status=403, code="forbidden"): ...
 
 
-class NotEligible(Forbidden):
-    code = "not_eligible"
+class NotEligible(Forbidden, code="not_eligible"): ...
 
 
-class NotFound(JitgateError):
-    status, code = 404, "not_found"
+class NotFound(JitgateError, status=404, code="not_found"): ...
 
 
-class Conflict(JitgateError):
-    status, code = 409, "conflict"
+class Conflict(JitgateError, status=409, code="conflict"): ...
 
 
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
+class InvalidTransition(Conflict, code="invalid_transition"): ...
 
 
-class UnsupportedMediaType(JitgateError):
-    status, code = 415, "invalid_request"
+class UnsupportedMediaType(JitgateError, status=415, code="invalid_request"): ...
 
 
-class RuleViolation(JitgateError):
+class RuleViolation(JitgateError, status=422, code="invalid_request"):
     """A well-formed body that breaks a rule (422)."""
 
-    status, code = 422, "invalid_request"
+
+class TokenAlreadyUsed(Conflict, code="token_already_used"): ...
 
 
-class TokenAlreadyUsed(Conflict):
-    code = "token_already_used"
+class OperationMismatch(Forbidden, code="operation_mismatch"): ...
 
 
-class OperationMismatch(Forbidden):
-    code = "operation_mismatch"
-
-
-class AudienceMismatch(Forbidden):
+class AudienceMismatch(Forbidden, code="invalid_target"):
     """RFC 8707: the token is bound to another resource server than the one redeeming it."""
 
-    code = "invalid_target"
+
+class TokenExpired(Unauthenticated, code="token_expired"): ...
 
 
-class TokenExpired(Unauthenticated):
-    code = "token_expired"
-
-
-class TokenRevoked(Unauthenticated):
-    code = "token_revoked"
+class TokenRevoked(Unauthenticated, code="token_revoked"): ...
 
 
 class RetryLater(JitgateError):
@@ -117,16 +105,12 @@ class RetryLater(JitgateError):
         return {"Retry-After": str(self.retry_after)}
 
 
-class RateLimited(RetryLater):
+class RateLimited(RetryLater, status=429, code="rate_limited"):
     """Over a rate limit or budget."""
 
-    status, code = 429, "rate_limited"
 
-
-class TemporarilyUnavailable(RetryLater):
+class TemporarilyUnavailable(RetryLater, status=503, code="temporarily_unavailable"):
     """The service cannot answer this now, through no fault of the caller."""
-
-    status, code = 503, "temporarily_unavailable"
 
 
 def error_body(code: str, description: str) -> dict[str, str]:

@@ -10,17 +10,21 @@ yet to hold a CSRF token).
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from app.dashboard import login_link
 from app.dashboard import session as sessions
 from app.dashboard.pages import Problem, check_origin, see_other
+from app.http.deps import SessionDep
 from app.settings import get_settings
 
 FORM_EXPIRED_TEXT = "The sign-in form expired. Please try again."
+# The sign-in links for an address typed in "email me a link" (none for an unknown address).
+LinkMessages = Callable[[Session, str], list[EmailMessage]]
 
 
 def links_enabled() -> bool:
@@ -67,25 +71,32 @@ class SignInDoor:
             lambda nonce: self.render(request, self.link_template, {"login_csrf": nonce, **shown})
         )
 
-    def email_links(
-        self,
-        request: Request,
-        background: BackgroundTasks,
-        login_csrf: str,
-        messages: Callable[[], list[EmailMessage]],
-    ) -> Response:
-        """ "Email me a link": the same page whether or not the address is known; the links
-        (`messages`) leave after the response, for a slow SMTP server never shows in it."""
-        if not links_enabled():
-            hint = f"Sign in with your {self.token_name} token."
-            raise Problem(404, "Sign-in links are not available", hint)
-        if not self.form_checked(request, login_csrf):
-            return self.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
-        found = messages()
-        if found:
-            background.add_task(login_link.send, found)
-        notice = f"If that address belongs to an {self.token_name}, a sign-in link is on its way."
-        return self.login_page(request, notice=notice)
+    def serve_email_links(self, router: APIRouter, messages: LinkMessages, **route: Any) -> None:
+        """Add the portal's "email me a link" route (POST /login/email): the same page whether
+        or not the address is known; the links (`messages`) leave after the response, for a
+        slow SMTP server never shows in it."""
+
+        def email_me_a_link(
+            request: Request,
+            session: SessionDep,
+            background: BackgroundTasks,
+            email: Annotated[str, Form()] = "",
+            login_csrf: Annotated[str, Form()] = "",
+        ) -> Response:
+            if not links_enabled():
+                hint = f"Sign in with your {self.token_name} token."
+                raise Problem(404, "Sign-in links are not available", hint)
+            if not self.form_checked(request, login_csrf):
+                return self.login_page(request, error=FORM_EXPIRED_TEXT, status=403)
+            found = messages(session, email)
+            if found:
+                background.add_task(login_link.send, found)
+            notice = (
+                f"If that address belongs to an {self.token_name}, a sign-in link is on its way."
+            )
+            return self.login_page(request, notice=notice)
+
+        router.add_api_route("/login/email", email_me_a_link, methods=["POST"], **route)
 
     def form_checked(self, request: Request, login_csrf: str) -> bool:
         """A posted sign-in form from our own page, within the nonce's lifetime."""

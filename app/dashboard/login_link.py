@@ -7,9 +7,7 @@ anyone in. The answer to "email me a link" is the same whether or not the addres
 """
 
 import logging
-import secrets
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -35,20 +33,12 @@ class LinkClaims:
     tok: str
 
 
+LINKS = sessions.LinkTokens(PURPOSE, LinkClaims, LINK_SECONDS)
+read_token = LINKS.read
+
+
 def make_token(approver: Approver, *, now: float | None = None) -> str:
-    claims = LinkClaims(
-        approver=approver.id,
-        org=approver.org_id,
-        exp=int(now if now is not None else time.time()) + LINK_SECONDS,
-        nonce=secrets.token_urlsafe(16),
-        tok=sessions.token_fingerprint(approver.token_hash),
-    )
-    return sessions.sign_payload(PURPOSE, asdict(claims))
-
-
-def read_token(token: str, *, now: float | None = None) -> LinkClaims | None:
-    """The claims of a genuine, unexpired link (used or not), else None."""
-    return sessions.read_link_claims(PURPOSE, token, LinkClaims, now)
+    return LINKS.make(approver.token_hash, now=now, approver=approver.id, org=approver.org_id)
 
 
 def use_once(claims: LinkClaims) -> bool:
@@ -62,21 +52,29 @@ def may_send_to(email: str) -> bool:
     return get_store().add(f"dashboard-link-sent:{email.lower()}", RESEND_SECONDS)
 
 
-def message(approver: Approver, org_name: str, token: str) -> EmailMessage:
-    settings = get_settings()
-    url = settings.public_url.rstrip("/") + LINK_PATH + token
+def link_url(path: str, token: str) -> str:
+    return get_settings().public_url.rstrip("/") + path + token
+
+
+def link_message(to: str | None, subject: str, text: str) -> EmailMessage:
+    """A sign-in link's email, either portal's: `text` names the link (link_url), and the
+    message ends saying it works once."""
     msg = EmailMessage()
-    msg["Subject"] = "Your jitgate sign-in link"
-    msg["From"] = settings.email_from
-    msg["To"] = approver.email
+    msg["Subject"] = subject
+    msg["From"] = get_settings().email_from
+    msg["To"] = to
     msg["Message-ID"] = make_msgid(domain="jitgate")
-    msg.set_content(
+    msg.set_content(text + "It works once. If you did not ask for it, ignore this message.\n")
+    return msg
+
+
+def message(approver: Approver, org_name: str, token: str) -> EmailMessage:
+    text = (
         f"Hello {approver.name or approver.email},\n\n"
         f"Open this link within 15 minutes to sign in to the jitgate dashboard "
-        f"for {org_name}:\n\n{url}\n\n"
-        "It works once. If you did not ask for it, ignore this message.\n"
+        f"for {org_name}:\n\n{link_url(LINK_PATH, token)}\n\n"
     )
-    return msg
+    return link_message(approver.email, "Your jitgate sign-in link", text)
 
 
 def send(messages: list[EmailMessage]) -> None:

@@ -5,10 +5,11 @@ list current over the WebSocket. Page data lives in app.dashboard.views, session
 app.dashboard.session, rendering and refusals in app.dashboard.pages.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, WebSocket
+from fastapi import APIRouter, Depends, Form, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -83,16 +84,7 @@ def login(
     return signin.signed_in(session, approver, next, "token")
 
 
-@router.post("/login/email")
-def email_me_a_link(
-    request: Request,
-    session: SessionDep,
-    background: BackgroundTasks,
-    email: TextField = "",
-    login_csrf: TextField = "",
-) -> Response:
-    messages = lambda: signin.link_messages(session, email)  # noqa: E731
-    return signin.DOOR.email_links(request, background, login_csrf, messages)
+signin.DOOR.serve_email_links(router, signin.link_messages)
 
 
 @router.get("/login/link/{token}")
@@ -179,6 +171,21 @@ def request_page(
     return _request_page(request, session, user, request_id, notice=DONE_TEXT.get(done, ""))
 
 
+def _decision(verb: str, note_field: str) -> Callable[..., Response]:
+    """The route of one decision (approve, deny), its note posted as `note_field`."""
+
+    def decide(
+        request: Request,
+        request_id: str,
+        session: SessionDep,
+        user: PostingUser,
+        note: Annotated[str, Form(alias=note_field)] = "",
+    ) -> Response:
+        return _decide(request, session, user, request_id, verb, note)
+
+    return decide
+
+
 def _decide(
     request: Request, session: Session, user: DashboardUser, request_id: str, verb: str, note: str
 ) -> Response:
@@ -208,26 +215,15 @@ def _decide(
     return see_other(f"/dashboard/requests/{quote(request_id, safe='')}?done={done}")
 
 
-@router.post("/requests/{request_id}/approve")
-def approve(
-    request: Request,
-    request_id: str,
-    session: SessionDep,
-    user: PostingUser,
-    comment: TextField = "",
-) -> Response:
-    return _decide(request, session, user, request_id, jit.APPROVE, comment)
-
-
-@router.post("/requests/{request_id}/deny")
-def deny(
-    request: Request,
-    request_id: str,
-    session: SessionDep,
-    user: PostingUser,
-    reason: TextField = "",
-) -> Response:
-    return _decide(request, session, user, request_id, jit.DENY, reason)
+router.add_api_route(
+    "/requests/{request_id}/approve",
+    _decision(jit.APPROVE, "comment"),
+    methods=["POST"],
+    name="approve",
+)
+router.add_api_route(
+    "/requests/{request_id}/deny", _decision(jit.DENY, "reason"), methods=["POST"], name="deny"
+)
 
 
 # --- history and audit ----------------------------------------------------------------------
@@ -240,22 +236,37 @@ def _limit(raw: str, default: int) -> int:
     return min(max(int(text), 1), views.MAX_ROWS)
 
 
-@router.get("/history")
-def history_page(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    status: str = "",
-    permission: str = "",
-    agent: str = "",
-    limit: str = "",
-) -> HTMLResponse:
-    filters = views.HistoryFilters(
+def _history_filters(
+    status: str = "", permission: str = "", agent: str = "", limit: str = ""
+) -> views.HistoryFilters:
+    """The history page's filters, as its form sends them."""
+    return views.HistoryFilters(
         status=status if status in views.HISTORY_STATUSES else "",
         permission=permission.strip()[:MAX_FILTER_CHARS],
         agent=agent.strip()[:MAX_FILTER_CHARS],
         limit=_limit(limit, 50),
     )
+
+
+def _audit_filters(
+    actor: str = "", action: str = "", since: str = "", limit: str = ""
+) -> views.AuditFilters:
+    """The audit page's filters, as its form sends them."""
+    return views.AuditFilters(
+        actor=actor.strip()[:MAX_FILTER_CHARS],
+        action=action.strip()[:MAX_FILTER_CHARS],
+        since=read_since(since),
+        limit=_limit(limit, 100),
+    )
+
+
+@router.get("/history")
+def history_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    filters: Annotated[views.HistoryFilters, Depends(_history_filters)],
+) -> HTMLResponse:
     rows = views.history(session, user.approver, filters)
     context = {
         "requests": rows,
@@ -272,17 +283,9 @@ def audit_page(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    actor: str = "",
-    action: str = "",
-    since: str = "",
-    limit: str = "",
+    filters: Annotated[views.AuditFilters, Depends(_audit_filters)],
+    since: str = "",  # as typed, for the form to show it again
 ) -> HTMLResponse:
-    filters = views.AuditFilters(
-        actor=actor.strip()[:MAX_FILTER_CHARS],
-        action=action.strip()[:MAX_FILTER_CHARS],
-        since=read_since(since),
-        limit=_limit(limit, 100),
-    )
     rows = views.audit_trail(session, user.approver, filters)
     context = {"events": rows, "filters": filters, "since": since.strip(), "page": "audit"}
     return render(request, "dashboard_audit.html", context, user=user)

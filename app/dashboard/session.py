@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from app.approvers.service import ACTIVE
@@ -70,6 +70,20 @@ def sign_payload(purpose: str, data: dict) -> str:
     return f"{payload}.{sign_value(purpose, payload)}"
 
 
+def read_unexpired(purpose: str, signed: str | None, shape: type[T], now: float | None) -> T | None:
+    """What sign_payload signed for this purpose, as `shape` (a dataclass with an int `exp`:
+    a session or a sign-in link), when it is genuine and unexpired; None for anything else."""
+    data = read_payload(purpose, signed)
+    try:
+        value = shape(**data) if data is not None else None
+    except TypeError:
+        return None
+    exp = getattr(value, "exp", None)
+    if not isinstance(exp, int) or (now if now is not None else time.time()) >= exp:
+        return None
+    return value
+
+
 def read_payload(purpose: str, signed: str | None) -> dict | None:
     """The JSON object sign_payload wrote for this purpose, or None for anything else."""
     if not signed or len(signed) > MAX_COOKIE_CHARS or signed.count(".") != 1:
@@ -84,17 +98,30 @@ def read_payload(purpose: str, signed: str | None) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def read_link_claims(purpose: str, token: str, claims_type: type[T], now: float | None) -> T | None:
-    """The claims (a dataclass with an int `exp`) of a genuine, unexpired sign-in link signed for
-    this purpose, used or not; None for anything else."""
-    data = read_payload(purpose, token)
-    try:
-        claims = claims_type(**data) if data is not None else None
-    except TypeError:
-        return None
-    if claims is None or not isinstance(getattr(claims, "exp", None), int):
-        return None
-    return claims if (now if now is not None else time.time()) < claims.exp else None  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class LinkTokens(Generic[T]):
+    """A portal's emailed sign-in links: signed claims (`claims`, a dataclass) of whom a link
+    signs in (its id and org), until when (`seconds` after it is made), a nonce (a link works
+    once) and a fingerprint of the holder's token (a link for a token since replaced fails)."""
+
+    purpose: str
+    claims: type[T]
+    seconds: int
+
+    def make(self, token_hash: str, *, now: float | None = None, **holder: str) -> str:
+        return sign_payload(
+            self.purpose,
+            {
+                **holder,
+                "exp": int(now if now is not None else time.time()) + self.seconds,
+                "nonce": secrets.token_urlsafe(16),
+                "tok": token_fingerprint(token_hash),
+            },
+        )
+
+    def read(self, token: str, *, now: float | None = None) -> T | None:
+        """The claims of a genuine, unexpired link (used or not); None for anything else."""
+        return read_unexpired(self.purpose, token, self.claims, now)
 
 
 def encode(state: SessionState) -> str:
@@ -103,14 +130,8 @@ def encode(state: SessionState) -> str:
 
 def decode(cookie: str | None, *, now: float | None = None) -> SessionState | None:
     """The session a cookie carries, or None when it is missing, altered, expired or logged out."""
-    data = read_payload(PURPOSE, cookie)
-    try:
-        state = SessionState(**data) if data is not None else None
-    except TypeError:
-        return None
-    if state is None or not isinstance(state.exp, int) or state.expired(now):
-        return None
-    return None if is_logged_out(state) else state
+    state = read_unexpired(PURPOSE, cookie, SessionState, now)
+    return None if state is None or is_logged_out(state) else state
 
 
 def approver_holds(state: SessionState, approver: Approver | None) -> bool:

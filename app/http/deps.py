@@ -33,6 +33,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 unit_of_work = session_scope
 lean_read = lazy_read_session
 M = TypeVar("M", bound=BaseModel)
+H = TypeVar("H", AdminToken, Approver)
 ORG_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 OrgId = Annotated[str, Path(min_length=1, max_length=64, pattern=ORG_ID_PATTERN)]
 # The same parameter for lean routes (app/http/lean_route.py), which read it themselves.
@@ -99,12 +100,17 @@ def require_org(org_id: str) -> None:
 # would then need a second worker thread while holding it.
 
 
+def _holder(table: type[H], token: str) -> H | None:
+    """The admin token's or approver's row whose token hash is the token's."""
+    with read_session() as session:
+        stmt = select(table).where(table.token_hash == hash_token(token))
+        return session.exec(stmt).first()
+
+
 def find_admin(org_id: str, token: str) -> AdminToken:
     if not token.startswith(ADMIN_TOKEN_PREFIX):
         raise Unauthenticated("an admin token (jgadm_…) is required")
-    with read_session() as session:
-        stmt = select(AdminToken).where(AdminToken.token_hash == hash_token(token))
-        row = session.exec(stmt).first()
+    row = _holder(AdminToken, token)
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the admin token is unknown or revoked")
     if row.org_id != org_id:
@@ -115,9 +121,7 @@ def find_admin(org_id: str, token: str) -> AdminToken:
 def find_approver(org_id: str, token: str) -> Approver:
     if not token.startswith(APPROVER_TOKEN_PREFIX):
         raise Unauthenticated("an approver token (jgapr_…) is required")
-    with read_session() as session:
-        stmt = select(Approver).where(Approver.token_hash == hash_token(token))
-        row = session.exec(stmt).first()
+    row = _holder(Approver, token)
     if row is None:
         raise Unauthenticated("the approver token is unknown")
     if row.org_id != org_id:
@@ -235,6 +239,9 @@ async def current_agent_or_resource(org_id: OrgId, token: BearerToken) -> AgentC
 
 
 CurrentAdmin = Annotated[AdminToken, Depends(current_admin)]
+# For a router whose every route needs an admin token: APIRouter(dependencies=[ADMIN_ONLY]). A
+# handler that names the admin (admin: CurrentAdmin) gets the same row: one look-up a request.
+ADMIN_ONLY = Depends(current_admin)
 AgentOrResource = Annotated[AgentCaller, Depends(current_agent_or_resource)]
 CurrentAgent = Annotated[AgentCaller, Depends(current_agent)]
 CurrentApprover = Annotated[Approver, Depends(current_approver)]

@@ -29,6 +29,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.http.deps import ORG_ID_OPENAPI
+
 LeanEndpoint = Callable[[Request], Awaitable[Response]]
 # A lean GET may decline (None): the router then serves the request, with FastAPI's validation.
 LeanGet = Callable[[Request], Awaitable[Response | None]]
@@ -56,12 +58,12 @@ def add_lean_post(
     endpoint: LeanEndpoint,
     *,
     summary: str,
-    parameters: list[dict[str, Any]],
-    media_type: str,
     schema: dict[str, Any],
+    media_type: str = "application/json",
     bearer: bool = True,
 ) -> None:
-    """Register a POST LeanRoute, documented with the parameters and body it reads itself."""
+    """Register a POST LeanRoute of an org (`{org_id}` in its path), documented with the path
+    parameter and the body (`schema`, as `media_type`) it reads itself."""
     _lean_posts.setdefault(id(router), {})[path] = endpoint
     router.add_api_route(
         path,
@@ -70,7 +72,7 @@ def add_lean_post(
         route_class_override=LeanRoute,
         summary=summary,
         openapi_extra={
-            "parameters": parameters,
+            "parameters": [ORG_ID_OPENAPI],
             "requestBody": {"content": {media_type: {"schema": schema}}, "required": True},
             # The same declared scheme as routes that take BearerToken (app/http/deps.py).
             **({"security": [{"bearer": []}]} if bearer else {}),

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -14,7 +13,7 @@ from app.authz import catalog as permissions
 from app.authz import check as authz
 from app.core import validation
 from app.core.columns import utcnow
-from app.core.db import after_commit
+from app.core.db import add_if_unique, after_commit
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.identity import assertions, rate_limits
 from app.identity.agent_keys import (
@@ -81,12 +80,8 @@ def register(
         owner=_validate_owner(owner),
         description=_validate_description(description),
     )
-    try:
-        with session.begin_nested():
-            session.add(agent)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"an agent named {name!r} already exists in this organization") from exc
+    if not add_if_unique(session, agent):
+        raise Conflict(f"an agent named {name!r} already exists in this organization")
     if uri is None:
         _store_keys(session, agent.id, keys)
     permissions.ensure_in_catalog(session, org_id=org_id, names=caps, source="capability")

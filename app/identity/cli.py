@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import body_of, cli_session, echo_json, friendly, org_option, org_session
+from app.cli.common import body_of, cli_session, echo_json, org_command, org_session
 
 
 def register(main: click.Group) -> None:
@@ -58,8 +58,7 @@ def issuers() -> None:
     """Trusted token issuers (user sign-in or workload platforms such as Kubernetes, CI)."""
 
 
-@issuers.command("add")
-@org_option
+@org_command(issuers.command("add"))
 @click.argument("issuer")
 @click.option("--kind", type=click.Choice(["user", "workload"]), required=True)
 @click.option("--audience", "audiences", multiple=True, help="An accepted `aud`; repeat.")
@@ -72,7 +71,6 @@ def issuers() -> None:
 )
 @click.option("--name", default=None)
 @click.option("--subject-claim", type=click.Choice(["sub", "email"]), default="sub")
-@friendly
 def issuers_add(
     org_id: str,
     issuer: str,
@@ -103,9 +101,7 @@ def issuers_add(
     echo_json([out])
 
 
-@issuers.command("list")
-@org_option
-@friendly
+@org_command(issuers.command("list"))
 def issuers_list(org_id: str) -> None:
     """An org's trusted issuers, one JSON object per line."""
     from app.identity import issuers as service
@@ -116,10 +112,8 @@ def issuers_list(org_id: str) -> None:
     echo_json(rows)
 
 
-@issuers.command("remove")
-@org_option
+@org_command(issuers.command("remove"))
 @click.argument("issuer_id")
-@friendly
 def issuers_remove(org_id: str, issuer_id: str) -> None:
     """Stop trusting an issuer; its federation rules go with it (no exchange through it after)."""
     from app.identity import issuers as service
@@ -129,8 +123,7 @@ def issuers_remove(org_id: str, issuer_id: str) -> None:
     click.echo(f"removed {issuer_id} and its federation rules")
 
 
-@click.command("federate")
-@org_option
+@org_command(click.command("federate"))
 @click.argument("agent_id")
 @click.option("--issuer", required=True, help="The workload issuer: its id (tis_…) or its URL.")
 @click.option("--subject", required=True, help="The platform token's exact `sub`.")
@@ -140,7 +133,6 @@ def issuers_remove(org_id: str, issuer_id: str) -> None:
     multiple=True,
     help="KEY=VALUE (or KEY:=JSON) the token must carry; repeat.",
 )
-@friendly
 def agents_federate(
     org_id: str, agent_id: str, issuer: str, subject: str, claims: tuple[str, ...]
 ) -> None:
@@ -157,10 +149,8 @@ def agents_federate(
     echo_json([out])
 
 
-@click.command("federations")
-@org_option
+@org_command(click.command("federations"))
 @click.argument("agent_id")
-@friendly
 def agents_federations(org_id: str, agent_id: str) -> None:
     """An agent's federation rules, one JSON object per line."""
     from app.identity import issuers as service
@@ -172,11 +162,9 @@ def agents_federations(org_id: str, agent_id: str) -> None:
     echo_json(rows)
 
 
-@click.command("unfederate")
-@org_option
+@org_command(click.command("unfederate"))
 @click.argument("agent_id")
 @click.argument("rule_id")
-@friendly
 def agents_unfederate(org_id: str, agent_id: str, rule_id: str) -> None:
     """Delete one federation rule: the next exchange through it is refused."""
     from app.identity import issuers as service

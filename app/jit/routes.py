@@ -1,6 +1,7 @@
 """JIT approval routes: agents request and wait, approvers decide, resource servers redeem."""
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -126,34 +127,40 @@ def cancel(
     return _answer(jit_views.public(session, row))
 
 
-@router.post("/jit/requests/{request_id}/approve")
-def approve(
-    org_id: OrgId,
-    request_id: str,
-    session: SessionDep,
-    approver: CurrentApprover,
-    body: DecisionIn | None = None,
-) -> JSONResponse:
-    comment = body.comment if body else None
-    row = jit.decide(
-        session, request_id=request_id, approver=approver, decision=jit.APPROVE, comment=comment
-    )
-    return _answer(jit_views.public(session, row))
+def _decision(
+    decision: str, note: Callable[[DecisionIn], str | None]
+) -> Callable[..., JSONResponse]:
+    """The route of one decision (approve, deny): an approver's, with the note `note` reads."""
+
+    def decide(
+        org_id: OrgId,
+        request_id: str,
+        session: SessionDep,
+        approver: CurrentApprover,
+        body: DecisionIn | None = None,
+    ) -> JSONResponse:
+        comment = note(body) if body else None
+        row = jit.decide(
+            session, request_id=request_id, approver=approver, decision=decision, comment=comment
+        )
+        return _answer(jit_views.public(session, row))
+
+    return decide
 
 
-@router.post("/jit/requests/{request_id}/deny")
-def deny(
-    org_id: OrgId,
-    request_id: str,
-    session: SessionDep,
-    approver: CurrentApprover,
-    body: DecisionIn | None = None,
-) -> JSONResponse:
-    reason = body and (body.reason or body.comment)
-    row = jit.decide(
-        session, request_id=request_id, approver=approver, decision=jit.DENY, comment=reason or None
-    )
-    return _answer(jit_views.public(session, row))
+router.add_api_route(
+    "/jit/requests/{request_id}/approve",
+    _decision(jit.APPROVE, lambda body: body.comment),
+    methods=["POST"],
+    name="approve",
+)
+router.add_api_route(
+    "/jit/requests/{request_id}/deny",
+    # A denial's note is its reason, or its comment.
+    _decision(jit.DENY, lambda body: body.reason or body.comment or None),
+    methods=["POST"],
+    name="deny",
+)
 
 
 @router.post("/jit/requests/{request_id}/revoke")

@@ -2,7 +2,7 @@
 
 import click
 
-from app.cli.common import CliError, cli_session, echo_json, friendly, org_option, org_session
+from app.cli.common import CliError, cli_session, echo_json, org_command, org_session
 
 
 def register(main: click.Group) -> None:
@@ -24,14 +24,12 @@ def _parse_tools(pairs: tuple[str, ...]) -> dict[str, str]:
     return tools
 
 
-@resources.command("add")
-@org_option
+@org_command(resources.command("add"))
 @click.option("--name", required=True)
 @click.option("--uri", "resource_uri", required=True, help="The server's URI (token audience).")
 @click.option("--kind", type=click.Choice(["mcp", "api"]), default="mcp", show_default=True)
 @click.option("--tool", "tools", multiple=True, help="TOOL=PERMISSION; repeat for each tool.")
 @click.option("--default-permission", default=None)
-@friendly
 def resources_add(
     org_id: str,
     name: str,
@@ -55,9 +53,7 @@ def resources_add(
         echo_json([service.public(row)])
 
 
-@resources.command("list")
-@org_option
-@friendly
+@org_command(resources.command("list"))
 def resources_list(org_id: str) -> None:
     """List an org's protected resources, one JSON object per line."""
     from app.resources import service
@@ -66,10 +62,8 @@ def resources_list(org_id: str) -> None:
         echo_json([service.public(row) for row in service.list_resources(session, org_id=org_id)])
 
 
-@resources.command("remove")
-@org_option
+@org_command(resources.command("remove"))
 @click.argument("resource_id")
-@friendly
 def resources_remove(org_id: str, resource_id: str) -> None:
     """Remove a protected resource (tokens already issued for it keep their audience until they expire)."""
     from app.resources import service

@@ -4,12 +4,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 from app.resources import service, tool_calls
 from app.resources.schemas import ResourceIn, ToolCallIn
 
-router = APIRouter(tags=["resources"])
+router = APIRouter(tags=["resources"], dependencies=[ADMIN_ONLY])
 # Unauthenticated discovery, outside /api/v1 like the org's other .well-known documents.
 wellknown = APIRouter(tags=["resources"])
 
@@ -23,9 +23,7 @@ def create(
 
 
 @router.get("/resources")
-def list_all(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_all(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = service.list_resources(session, org_id=org_id)
     return paging.page(rows, key=lambda r: r.id, render=service.public)
 
@@ -40,9 +38,7 @@ def report_tool_call(
 
 
 @router.get("/resources/{resource_id}")
-def get_one(
-    org_id: OrgId, resource_id: str, session: SessionDep, _admin: CurrentAdmin
-) -> dict[str, Any]:
+def get_one(org_id: OrgId, resource_id: str, session: SessionDep) -> dict[str, Any]:
     return service.public(service.get(session, org_id=org_id, resource_id=resource_id))
 
 

@@ -8,13 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.audit import service as audit
 from app.authz import policies
 from app.authz.catalog import validate_permission
-from app.core.db import read_session
+from app.core.db import add_if_unique, read_session
 from app.core.errors import Conflict, Forbidden, InvalidGrant, NotFound, RuleViolation
 from app.identity import access_tokens
 from app.resources.models import ProtectedResource
@@ -99,12 +98,8 @@ def _audit(session: Session, row: ProtectedResource, action: str, actor: str) ->
 
 
 def _flush_unique(session: Session, row: ProtectedResource) -> None:
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"{row.resource_uri} is registered already in this organization") from exc
+    if not add_if_unique(session, row):
+        raise Conflict(f"{row.resource_uri} is registered already in this organization")
 
 
 def create(session: Session, *, org_id: str, body: dict[str, Any], actor: str) -> ProtectedResource:

@@ -12,7 +12,7 @@ from app.authz.interpreter import get_interpreter
 from app.authz.schemas import AskIn
 from app.core import metrics
 from app.core.ids import random_hex
-from app.http.deps import ORG_ID_OPENAPI, agent_request
+from app.http.deps import agent_request
 from app.http.lean_route import add_lean_post
 from app.settings import get_settings
 
@@ -79,12 +79,4 @@ async def ask_question(request: Request) -> JSONResponse:
     return JSONResponse({**result, "decision_id": decision_id})
 
 
-add_lean_post(
-    router,
-    "/agents/ask",
-    ask_question,
-    summary="Ask",
-    parameters=[ORG_ID_OPENAPI],
-    media_type="application/json",
-    schema=AskIn.model_json_schema(),
-)
+add_lean_post(router, "/agents/ask", ask_question, summary="Ask", schema=AskIn.model_json_schema())

@@ -7,10 +7,10 @@ from fastapi import APIRouter
 from app.authz import catalog as permissions
 from app.authz import catalog_admin
 from app.authz.schemas import PermissionIn
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 
-router = APIRouter(tags=["permissions"])
+router = APIRouter(tags=["permissions"], dependencies=[ADMIN_ONLY])
 
 
 @router.post("/permissions", status_code=201)
@@ -29,8 +29,6 @@ def upsert(
 
 
 @router.get("/permissions")
-def list_catalog(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_catalog(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = permissions.catalog(session, org_id=org_id)
     return paging.page(rows, key=lambda r: r.permission, render=catalog_admin.public)

@@ -16,7 +16,6 @@ from app.authz import check as authz
 from app.authz.schemas import CheckBulkIn, CheckIn
 from app.core.errors import Forbidden
 from app.http.deps import (
-    ORG_ID_OPENAPI,
     AgentCaller,
     CurrentAgent,
     OrgId,
@@ -74,15 +73,7 @@ async def check(request: Request) -> JSONResponse:
     return JSONResponse(await _check_one(org_id, caller, body))
 
 
-add_lean_post(
-    router,
-    "/authz/check",
-    check,
-    summary="Check",
-    parameters=[ORG_ID_OPENAPI],
-    media_type="application/json",
-    schema=CheckIn.model_json_schema(),
-)
+add_lean_post(router, "/authz/check", check, summary="Check", schema=CheckIn.model_json_schema())
 
 
 @router.post("/authz/check-bulk")

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Response
 
 from app.authz import policies
 from app.authz.schemas import PolicyIn
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 from app.models import Policy
 
-router = APIRouter(tags=["policies"])
+router = APIRouter(tags=["policies"], dependencies=[ADMIN_ONLY])
 
 
 def _with_warnings(session: SessionDep, policy: Policy) -> dict[str, Any]:
@@ -29,17 +29,13 @@ def create(
 
 
 @router.get("/policies")
-def list_all(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_all(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = policies.list_policies(session, org_id=org_id)
     return paging.page(rows, key=lambda p: p.id, render=policies.public)
 
 
 @router.get("/policies/{policy_id}")
-def get_one(
-    org_id: OrgId, policy_id: str, session: SessionDep, _admin: CurrentAdmin
-) -> dict[str, Any]:
+def get_one(org_id: OrgId, policy_id: str, session: SessionDep) -> dict[str, Any]:
     return policies.public(policies.get(session, org_id=org_id, policy_id=policy_id))
 
 

@@ -4,13 +4,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 from app.identity import agents
 from app.identity.agent_views import public_view
 from app.identity.schemas import AgentJwks, AgentPatch, AgentPublic, AgentRegister
 
-router = APIRouter(tags=["agents"])
+router = APIRouter(tags=["agents"], dependencies=[ADMIN_ONLY])
 
 
 @router.post("/agents/register", status_code=201, response_model=AgentPublic)
@@ -22,18 +22,14 @@ def register(
 
 
 @router.get("/agents")
-def list_agents(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_agents(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = agents.list_agents(session, org_id=org_id)
     render = lambda a: public_view(session, a).model_dump(mode="json")  # noqa: E731
     return paging.page(rows, key=lambda a: a.id, render=render)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentPublic)
-def get_agent(
-    org_id: OrgId, agent_id: str, session: SessionDep, _admin: CurrentAdmin
-) -> AgentPublic:
+def get_agent(org_id: OrgId, agent_id: str, session: SessionDep) -> AgentPublic:
     return public_view(session, agents.get(session, org_id=org_id, agent_id=agent_id))
 
 

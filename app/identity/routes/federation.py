@@ -4,12 +4,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.http.deps import CurrentAdmin, OrgId, SessionDep
+from app.http.deps import ADMIN_ONLY, CurrentAdmin, OrgId, SessionDep
 from app.http.pagination import Paging
 from app.identity import issuers
 from app.identity.schemas import IssuerIn, IssuerPublic, RuleIn, RulePublic
 
-router = APIRouter(tags=["federation"])
+router = APIRouter(tags=["federation"], dependencies=[ADMIN_ONLY])
 
 
 @router.post("/trusted-issuers", status_code=201, response_model=IssuerPublic)
@@ -21,9 +21,7 @@ def create_issuer(
 
 
 @router.get("/trusted-issuers")
-def list_issuers(
-    org_id: OrgId, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_issuers(org_id: OrgId, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = issuers.list_issuers(session, org_id=org_id)
     return paging.page(rows, key=lambda r: r.id, render=IssuerPublic.of)
 
@@ -47,9 +45,7 @@ def create_rule(
 
 
 @router.get("/agents/{agent_id}/federation")
-def list_rules(
-    org_id: OrgId, agent_id: str, session: SessionDep, _admin: CurrentAdmin, paging: Paging
-) -> dict[str, Any]:
+def list_rules(org_id: OrgId, agent_id: str, session: SessionDep, paging: Paging) -> dict[str, Any]:
     rows = issuers.list_rules(session, org_id=org_id, agent_id=agent_id)
     return paging.page(rows, key=lambda r: r.id, render=RulePublic.of)
 

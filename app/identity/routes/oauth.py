@@ -10,7 +10,6 @@ from app.core import metrics, row_writer
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
-    ORG_ID_OPENAPI,
     OrgId,
     SessionDep,
     find_admin,
@@ -150,7 +149,6 @@ add_lean_post(
     "/oauth/token",
     token,
     summary="Token",
-    parameters=[ORG_ID_OPENAPI],
     media_type=FORM,
     schema=grants.token_form_schema(),
     bearer=False,  # the client authenticates with its signed assertion, not a bearer token
@@ -167,27 +165,30 @@ def _caller(org_id: str, request: Request) -> tuple[str, str | None]:
     return agent.agent_id, agent.agent_id
 
 
-# Both read the token's record, which the row writer may still hold: they flush it first. The
-# session has read nothing yet at that point (SQLAlchemy opens its transaction on first use).
-@router.post("/oauth/introspect")
-def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> NoStoreJSON:
+def _about_a_token(
+    org_id: str, form: dict[str, str], request: Request
+) -> tuple[str, str | None, str]:
+    """What introspection and revocation read first: who asks (_caller) and the form's token.
+
+    Both read the token's record, which the row writer may still hold: it is flushed first. The
+    session has read nothing yet at that point (SQLAlchemy opens its transaction on first use).
+    """
     row_writer.rows.flush()
-    _, agent_id = _caller(org_id, request)
+    actor, agent_id = _caller(org_id, request)
     if not form.get("token"):
         raise InvalidRequest("token is required")
-    answer = revocation.introspect(
-        session, org_id=org_id, token=form["token"], requester_agent_id=agent_id
-    )
+    return actor, agent_id, form["token"]
+
+
+@router.post("/oauth/introspect")
+def introspect(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> NoStoreJSON:
+    _, agent_id, token = _about_a_token(org_id, form, request)
+    answer = revocation.introspect(session, org_id=org_id, token=token, requester_agent_id=agent_id)
     return NoStoreJSON(answer)
 
 
 @router.post("/oauth/revoke")
 def revoke(org_id: OrgId, form: Form, request: Request, session: SessionDep) -> NoStoreJSON:
-    row_writer.rows.flush()
-    actor, agent_id = _caller(org_id, request)
-    if not form.get("token"):
-        raise InvalidRequest("token is required")
-    revocation.revoke(
-        session, org_id=org_id, token=form["token"], requester_agent_id=agent_id, actor=actor
-    )
+    actor, agent_id, token = _about_a_token(org_id, form, request)
+    revocation.revoke(session, org_id=org_id, token=token, requester_agent_id=agent_id, actor=actor)
     return NoStoreJSON({})
