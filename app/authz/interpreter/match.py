@@ -7,7 +7,7 @@ first two tiers may answer, and only with a single candidate.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import words as w
@@ -27,6 +27,7 @@ class Ask:
     phrase: list[Word]  # the object, as written
     people: list[Word]  # people it is done to: "refund the customer", "pay Bob"
     hints: list[Word]  # named places that may break a tie: "in Stripe"
+    goal: tuple[Word, ...] = ()  # where the object goes: "to the caretaker role"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         found = _synonym(ask.verb.entry, ask.phrase)
         plain = ask.verb.extra.get("plain")
         if found.entry is None and plain is not None:  # a one-word synonym used elsewhere
-            return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
+            return match(replace(ask, verb=plain), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
         leads = [e for e in index.entries if ask.verb.base in e.lead_words]
@@ -63,17 +64,20 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
 
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
     """'add the new starter to the prescriber role': when only the description's words chose
-    the entry, a place that names another entry's own resource leaves two readings."""
+    the entry, a place the object goes to that names another entry's own resource leaves two
+    readings. A place that only qualifies the object ('cancel the booking for room 33') does
+    not: the booking is still what is cancelled."""
     picked, known = found.entry, known_objects(ask.phrase)
     things = [x for x in known if x.base not in lx.PARTIES]  # a person chose no entry here
-    if picked is None or not ask.hints or not things or score(picked, known) >= GROUP:
+    goal = [h for h in ask.hints if any(h is x for x in ask.goal)]
+    if picked is None or not goal or not things or score(picked, known) >= GROUP:
         return found
     rivals = [
         e
         for e in index.entries
         if e is not picked
-        and any(h.base in e.resource for h in ask.hints)
-        and not any(h.base in picked.resource or h.base in picked.words for h in ask.hints)
+        and any(h.base in e.resource for h in goal)
+        and not any(h.base in picked.resource or h.base in picked.words for h in goal)
     ]
     return _ambiguous([picked, *rivals]) if rivals else found
 
@@ -182,7 +186,7 @@ MODIFIER_ONLY = 0.6
 def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
     """No object: one candidate, and a person as the object must be a kind it describes."""
     if vclass(ask.verb.extra.get("action") or ask.verb.base) in _TO_SOMEONE:
-        ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
+        ask = replace(ask, people=[])  # "reply to Bob": Bob receives it
     served = [e for e in candidates if _serves(e, ask.people)] or candidates
     if len(served) > 1 and ask.hints:
         picked = pick(served, ask.hints)

@@ -8,6 +8,7 @@ the mapping's confidence, and anything left unplaced is refused, so the answer f
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import nominal, transfer
@@ -154,7 +155,9 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         # An admin's synonym already names its object; places ("with the team") do not count.
         phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
         for phrase in phrases:
-            _resolve_one(Ask(verb, phrase, people, hints), index, result, g.destination)
+            _resolve_one(
+                Ask(verb, phrase, people, hints, tuple(g.destination)), index, result, g.destination
+            )
 
 
 # What a skipped remark costs the reading's confidence (calibrated on the dev set).
@@ -229,7 +232,7 @@ def _found(ask: Ask, index: CatalogIndex) -> tuple[Found, float]:
     """The phrasal verb as a whole first ("shut down", "hand over"), then its verb alone."""
     phrasal = _phrasal(ask.verb, index)
     if phrasal is not None:
-        found = _lookup(Ask(phrasal, ask.phrase, ask.people, ask.hints), index)
+        found = _lookup(replace(ask, verb=phrasal), index)
         if found.entry is not None or "could mean any of" in found.reason:
             return found, 1.0
     found = _lookup(ask, index)
