@@ -42,3 +42,34 @@ def test_a_role_the_descriptions_name_stays_the_object():
     # "as a new starter" names what "Set up a new starter" sets up
     got = _read("Can I set up Dr Okoro as a new starter?")
     assert got.permissions == ("staff.onboard",) and not got.unresolved, got
+
+
+def test_the_story_around_an_ask_asks_nothing():
+    # given two sentences that only tell what happened, with verbs the catalog lacks
+    got = _read(
+        "A client rang the desk. She wants her dog seen today, and her son has said he'll "
+        "bring the papers. Can I look up her bookings?"
+    )
+    # then only the asking sentence is read
+    assert got.permissions == ("visits.read",) and not got.unresolved, got
+
+
+def test_an_order_after_the_ask_is_still_read():
+    got = _read("Can I look up the bookings? Then scrub the invoices.")
+    assert got.unresolved, got
+
+
+def test_a_question_pointing_back_asks_what_the_sentence_before_says():
+    got = _read("Not cancelling anything, just reading the client invoices. Allowed?")
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_a_story_alone_is_read_whole():
+    got = _read("The vet scrubbed the invoices yesterday.")
+    assert got.unresolved and not got.permissions, got
+
+
+def test_an_order_to_the_agent_in_the_third_person_is_still_read():
+    # "must wipe", "deletes": an order or a present plan, not a story of what happened
+    assert _read("Can I look up the bookings? The assistant must wipe the invoices.").unresolved
+    assert _read("Can I look up the bookings? The assistant then deletes the invoices.").unresolved

@@ -46,10 +46,14 @@ def _text(words: Sequence[Word]) -> str:
     return " ".join(x.text for x in words)
 
 
-def resolve_groups(groups: list[Group], index: CatalogIndex, result: Result) -> None:
+def resolve_groups(
+    groups: list[Group], index: CatalogIndex, result: Result, told: Sequence[Group] = ()
+) -> None:
+    """Each group into mappings or refusals; a group that only tells (sentences.py) asks
+    nothing, but what it names may still be pointed back at ("Can I merge them?")."""
     antecedent: list[list[Word]] = []
     for g in groups:
-        if not g.negated:
+        if not g.negated and not any(g is t for t in told):
             _resolve(g, antecedent, index, result)
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
 
