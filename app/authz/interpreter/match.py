@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.vocabulary import noun_group, party
@@ -141,9 +142,12 @@ def known_objects(phrase: list[Word]) -> list[Word]:
 def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
+    owners = _owners(ask)
     for candidates in filter(None, tiers):
-        for objects in (implied_words, known_objects(ask.phrase)):
+        for objects in (implied_words, known_objects(ask.phrase) or owners):
             found = pick(candidates, objects) if objects else None
+            if found and objects is owners:
+                return Found(found.entry, found.reason, min(found.confidence, OWNER_ONLY))
             if found and objects is not implied_words:
                 # "view patient 15522's chart": the head may be a later tier's ("Look up a
                 # patient's chart") while the admin's own verb chose this one by "patient"
@@ -152,6 +156,28 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
             if found:
                 return found
     return None
+
+
+def _owners(ask: Ask) -> list[Word]:
+    """'view the customer's profile': a part the catalog does not name ('profile'), of an owner
+    it does. Reading a thing's parts is reading the thing; changing or deleting a part is not
+    changing or deleting the owner, so only viewing verbs read it so."""
+    phrase = ask.phrase
+    action = ask.verb.extra.get("action") or ask.verb.base
+    if not phrase or named(phrase) or vclass(action) not in lx.VIEWING:
+        return []
+    head = phrase[-1]
+    if head.kind != w.UNKNOWN or not wn.pos(head.base) & wn.NOUN:
+        return []
+    return [
+        x
+        for x in phrase[:-1]
+        if x.token is not None and x.token.possessive and (x.extra.get("object") or x.entry)
+    ]
+
+
+# The owner, not the part asked about, chose the entry: one guess.
+OWNER_ONLY = 0.9
 
 
 def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:
