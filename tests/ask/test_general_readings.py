@@ -14,6 +14,8 @@ CATALOG = [
     C("vaccines.order", "Order vaccines from the wholesaler"),
     C("clients.read", "Client account details"),
     C("clients.update", "Edit client contact details"),
+    C("treatments.quote", "Send a quote for a treatment plan"),
+    C("newsletters.send", "Email newsletters to the mailing list"),
 ]
 
 
@@ -83,3 +85,10 @@ def test_viewing_a_part_the_catalog_does_not_name_reads_its_owner():
     # then reading a part of the client is reading the client, as a guess
     assert got.permissions == ("clients.read",) and not got.unresolved, got
     assert 0.7 <= got.mappings[0].confidence < 1.0, got
+
+
+def test_the_permissions_own_action_used_as_a_noun_is_its_object():
+    # given "Send a quote for a treatment plan" uses the action "quote" as the thing sent
+    got = _read("Can I send over the quote for Bella's dental work?")
+    # then the quote is what is sent, not a bare "send" that an email entry could take
+    assert got.permissions == ("treatments.quote",) and not got.unresolved, got

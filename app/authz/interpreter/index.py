@@ -126,7 +126,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     shouted = {w.lower() for w in re.findall(r"\b[A-Z]{2}\b", item.description or "")}
     classes, leads = desc.described_actions(prose[0], known)
     lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
-    nouns = desc.verbs_as_nouns(prose[0], known) - leads - lead_parts
+    nouns = desc.verbs_as_nouns(prose[0], known, action) - leads - lead_parts
     content = frozenset(w for w in bases if desc.is_content(w) or w in shouted) - leads - lead_parts
     content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
