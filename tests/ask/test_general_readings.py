@@ -85,6 +85,9 @@ def test_viewing_a_part_the_catalog_does_not_name_reads_its_owner():
     # then reading a part of the client is reading the client, as a guess
     assert got.permissions == ("clients.read",) and not got.unresolved, got
     assert 0.7 <= got.mappings[0].confidence < 1.0, got
+    # so is reading a part named by a noun the catalog knows qualifying it
+    got = _read("Can I see the client paperwork?")
+    assert got.permissions == ("clients.read",) and not got.unresolved, got
 
 
 def test_the_permissions_own_action_used_as_a_noun_is_its_object():

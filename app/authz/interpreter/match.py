@@ -159,8 +159,8 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
 
 
 def _owners(ask: Ask) -> list[Word]:
-    """'view the customer's profile': a part the catalog does not name ('profile'), of an owner
-    it does. Reading a thing's parts is reading the thing; changing or deleting a part is not
+    """'view the customer's profile', 'see the payroll figures': a part the catalog does not
+    name ('profile', 'figures'), of an owner it does. Reading a thing's parts is reading the thing; changing or deleting a part is not
     changing or deleting the owner, so only viewing verbs read it so."""
     phrase = ask.phrase
     action = ask.verb.extra.get("action") or ask.verb.base
@@ -169,11 +169,8 @@ def _owners(ask: Ask) -> list[Word]:
     head = phrase[-1]
     if head.kind != w.UNKNOWN or not wn.pos(head.base) & wn.NOUN:
         return []
-    return [
-        x
-        for x in phrase[:-1]
-        if x.token is not None and x.token.possessive and (x.extra.get("object") or x.entry)
-    ]
+    # "the payroll figures", "the customer's profile": the owner or the noun qualifying the head
+    return [x for x in phrase[:-1] if x.extra.get("object") or x.entry]
 
 
 # The owner, not the part asked about, chose the entry: one guess.
