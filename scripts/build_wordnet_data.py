@@ -16,6 +16,9 @@ What is kept, and why:
 - irregular verb forms and plurals ("rang" -> "ring", "wrote" -> "write");
 - verbs its sense-tagged corpus uses mostly as nouns ("traffic", "author"), so that a
   description opening with one before a noun ("Traffic dashboards") has no lead verb;
+- single nouns one of whose two commonest senses is a physical thing (under WordNet's
+  "physical entity"): "package", "van", not "profile", "figures"; reading a customer's profile
+  is reading the customer, reading a customer's package is not;
 - which words were ever sense-tagged in its corpus, so that a common word ("watch") is never
   "corrected" into a catalog word ("patch") while a rare one ("calender") still may be.
 WordNet 3.0 Copyright 2006 by Princeton University; see data/WORDNET-LICENSE.
@@ -49,9 +52,9 @@ def parse_data(path: Path):
         yield offset, pos, lemmas, pointers
 
 
-def senses(wordnet: Path):
-    """(lemma, synset offsets) from index.verb, most frequent sense first."""
-    for line in (wordnet / "index.verb").read_text(encoding="latin-1").splitlines():
+def senses(wordnet: Path, pos: str = "verb"):
+    """(lemma, synset offsets) from index.<pos>, most frequent sense first."""
+    for line in (wordnet / f"index.{pos}").read_text(encoding="latin-1").splitlines():
         if line.startswith("  "):
             continue
         fields = line.split()
@@ -107,6 +110,29 @@ def _by_pos(pos_bits: dict[str, int]) -> dict[str, str]:
     return {bits: " ".join(words) for bits, words in groups.items()}
 
 
+PHYSICAL_ENTITY = "00001930"  # physical_entity.n.01 in WordNet 3.0's data.noun
+
+
+def concrete_nouns(wordnet: Path) -> list[str]:
+    """Single nouns one of whose two commonest senses lies under 'physical entity'."""
+    hypernyms: dict[str, list[str]] = {}
+    for offset, _pos, _lemmas, pointers in parse_data(wordnet / "data.noun"):
+        hypernyms[offset] = [t for s, t, p, *_ in pointers if s in ("@", "@i") and p == "n"]
+    physical: dict[str, bool] = {PHYSICAL_ENTITY: True}
+
+    def is_physical(offset: str) -> bool:
+        if offset not in physical:
+            physical[offset] = False  # a guard against cycles while it is being decided
+            physical[offset] = any(is_physical(h) for h in hypernyms[offset])
+        return physical[offset]
+
+    return sorted(
+        lemma
+        for lemma, offsets in senses(wordnet, "noun")
+        if _WORD.match(lemma) and any(is_physical(o) for o in offsets[:2])
+    )
+
+
 def build(wordnet: Path) -> dict:
     verbs: dict[str, int] = {}  # verb synset offset -> index
     synsets: list[list] = []
@@ -140,6 +166,7 @@ def build(wordnet: Path) -> dict:
         "tagged": " ".join(sorted(tagged(wordnet))),
         "mostly_nouns": " ".join(sorted(mostly_nouns(wordnet, set(lemma_index)))),
         "irregular": irregular(wordnet),
+        "concrete": " ".join(concrete_nouns(wordnet)),
     }
 
 

@@ -90,6 +90,12 @@ def test_viewing_a_part_the_catalog_does_not_name_reads_its_owner():
     assert got.permissions == ("clients.read",) and not got.unresolved, got
 
 
+def test_a_physical_thing_of_the_owner_is_no_part_of_it():
+    # "the client's parcel" is a thing of its own (WordNet: a physical entity)
+    got = _read("Can I view the client's parcel?")
+    assert "clients.read" not in got.permissions, got
+
+
 def test_the_permissions_own_action_used_as_a_noun_is_its_object():
     # given "Send a quote for a treatment plan" uses the action "quote" as the thing sent
     got = _read("Can I send over the quote for Bella's dental work?")

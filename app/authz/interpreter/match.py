@@ -160,14 +160,16 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
 
 def _owners(ask: Ask) -> list[Word]:
     """'view the customer's profile', 'see the payroll figures': a part the catalog does not
-    name ('profile', 'figures'), of an owner it does. Reading a thing's parts is reading the thing; changing or deleting a part is not
+    name ('profile', 'figures'), of an owner it does. A physical thing ('the customer's
+    package', WordNet's "physical entity") is no part of its owner. Reading a thing's parts is reading the thing; changing or deleting a part is not
     changing or deleting the owner, so only viewing verbs read it so."""
     phrase = ask.phrase
     action = ask.verb.extra.get("action") or ask.verb.base
     if not phrase or named(phrase) or vclass(action) not in lx.VIEWING:
         return []
     head = phrase[-1]
-    if head.kind != w.UNKNOWN or not wn.pos(head.base) & wn.NOUN:
+    # "the customer's package" is a thing of its own, not a part of the customer
+    if head.kind != w.UNKNOWN or not wn.pos(head.base) & wn.NOUN or wn.concrete(head.base):
         return []
     # "the payroll figures", "the customer's profile": the owner or the noun qualifying the head
     return [x for x in phrase[:-1] if x.extra.get("object") or x.entry]

@@ -25,7 +25,8 @@ def _data() -> dict:
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
     tagged = frozenset(raw.pop("tagged").split())
     nouns = frozenset(raw.pop("mostly_nouns", "").split())
-    return raw | {"pos": pos, "tagged": tagged, "mostly_nouns": nouns}
+    concrete = frozenset(raw.pop("concrete", "").split())
+    return raw | {"pos": pos, "tagged": tagged, "mostly_nouns": nouns, "concrete": concrete}
 
 
 def pos(word: str) -> int:
@@ -46,6 +47,11 @@ def common(word: str) -> bool:
 def mostly_noun(word: str) -> bool:
     """A verb WordNet's tagged corpus uses at least three times as often as a noun: 'traffic'."""
     return word in _data()["mostly_nouns"]
+
+
+def concrete(noun: str) -> bool:
+    """One of the noun's two commonest senses is a physical thing: 'package', not 'profile'."""
+    return noun in _data()["concrete"]
 
 
 def is_verb(word: str) -> bool:
