@@ -101,3 +101,14 @@ def test_the_permissions_own_action_used_as_a_noun_is_its_object():
     got = _read("Can I send over the quote for Bella's dental work?")
     # then the quote is what is sent, not a bare "send" that an email entry could take
     assert got.permissions == ("treatments.quote",) and not got.unresolved, got
+
+
+def test_a_noun_before_the_verb_is_its_subject_not_its_object():
+    # given "the kennel" is who the story is about, and "the invoices" what is read
+    got = _read("The kennel next door has flooded again, can I read the client invoices?")
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_a_topic_before_the_verb_is_still_what_a_pronoun_points_at():
+    got = _read("The client invoices from March, can I read them?")
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got

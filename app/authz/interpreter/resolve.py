@@ -58,6 +58,20 @@ def resolve_groups(
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
 
 
+def _drop_subjects(g: Group, result: Result) -> None:
+    """'A guest has locked himself out of 118, can I make him a new key?': a noun phrase
+    before the group's verb is its clause's subject or topic, not what the verb acts on, when
+    the verb has an object of its own after it that the catalog knows."""
+    at = {id(x): i for i, x in enumerate(g.seen)}
+    first = min((at[id(v)] for v in g.verbs if id(v) in at), default=None)
+    if first is None:
+        return
+    after = [p for p in g.phrases if p and at.get(id(p[-1]), first + 1) > first]
+    if len(after) < len(g.phrases) and _named(after):
+        result.confidence *= REMARK
+        g.phrases = after
+
+
 def _named(phrases: list[list[Word]]) -> list[list[Word]]:
     return [p for p in phrases if named(p)]
 
@@ -146,6 +160,7 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
             result.confidence *= REMARK
         return
+    _drop_subjects(g, result)
     objects = _objects(g, antecedent)
     if not objects and g.broad and not g.pronoun:
         broad = _text([*g.verbs, *g.broad])
