@@ -16,6 +16,8 @@ CATALOG = [
     C("clients.update", "Edit client contact details"),
     C("treatments.quote", "Send a quote for a treatment plan"),
     C("newsletters.send", "Email newsletters to the mailing list"),
+    C("vets.assign", "Assign a vet to a visit"),
+    C("consents.sign", "Sign consent forms"),
 ]
 
 
@@ -112,3 +114,10 @@ def test_a_noun_before_the_verb_is_its_subject_not_its_object():
 def test_a_topic_before_the_verb_is_still_what_a_pronoun_points_at():
     got = _read("The client invoices from March, can I read them?")
     assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_a_doubled_letter_typed_once_is_that_word():
+    # given "asign" is one letter from "assign" and from "sign" (an extra "a")
+    got = _read("Can I asign a vet to the visit?")
+    # then the doubled letter typed once is the likelier slip
+    assert got.permissions == ("vets.assign",) and not got.unresolved, got

@@ -99,12 +99,20 @@ class CatalogIndex:
             }
             if want_object and len(hits) > 1:
                 hits = {w for w in hits if w in self.object_words} or hits
+            if len(hits) > 1:  # "asign": a doubled letter typed once, not an extra "a" on "sign"
+                hits = {w for w in hits if _undoubled(w) == form} or hits
             meanings = {(verb_class(w), noun_group(w)) for w in hits}
             if len(meanings) == 1:
                 return sorted(hits)[0]
             if hits:
                 return None
         return None
+
+
+def _undoubled(word: str) -> str | None:
+    """The word with its one doubled letter typed once ('assign' -> 'asign'), or None."""
+    doubled = [i for i in range(1, len(word)) if word[i] == word[i - 1]]
+    return word[: doubled[0]] + word[doubled[0] + 1 :] if len(doubled) == 1 else None
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
