@@ -121,3 +121,9 @@ def test_a_doubled_letter_typed_once_is_that_word():
     got = _read("Can I asign a vet to the visit?")
     # then the doubled letter typed once is the likelier slip
     assert got.permissions == ("vets.assign",) and not got.unresolved, got
+
+
+def test_two_catalog_nouns_written_as_one_word_are_both():
+    # given "Client invoices" writes "client" and "invoices" apart
+    got = _read("Can I read the clientinvoices?")
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got

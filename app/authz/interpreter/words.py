@@ -182,6 +182,11 @@ def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
             out += [replace(token, text=p, lower=p, lemma=p) for p in parts if p]
             i += 1
             continue
+        halves = _halves(token, index)
+        if halves:  # "keycard": two catalog words written as one
+            out += [replace(token, text=h, lower=h, lemma=h) for h in halves]
+            i += 1
+            continue
         if (
             nxt is not None
             and token.kind == nxt.kind == "word"
@@ -195,6 +200,22 @@ def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
         out.append(token)
         i += 1
     return out
+
+
+def _halves(token: Token, index: CatalogIndex) -> tuple[str, str] | None:
+    """The one split of a word the catalog does not know (WordNet at most as a noun) into two
+    catalog nouns: 'keycard' is 'key card', as 'Cut key cards' writes it."""
+    low = token.lower
+    if token.kind != "word" or len(low) < 6 or not low.isalpha() or index.base(low):
+        return None
+    if wn.pos(low) & ~wn.NOUN:
+        return None  # a verb or an adjective WordNet knows is meant as written
+    splits = [
+        (low[:k], low[k:])
+        for k in range(3, len(low) - 2)
+        if index.base(low[:k]) in index.object_words and index.base(low[k:]) in index.object_words
+    ]
+    return splits[0] if len(splits) == 1 else None
 
 
 def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
