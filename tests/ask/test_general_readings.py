@@ -127,3 +127,12 @@ def test_two_catalog_nouns_written_as_one_word_are_both():
     # given "Client invoices" writes "client" and "invoices" apart
     got = _read("Can I read the clientinvoices?")
     assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_acting_on_behalf_of_someone_is_all_one_phrase():
+    got = _read("Acting on behalf of Priya Nair, can I read the client invoices?")
+    assert got.on_behalf_of == "Priya Nair", got
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got
+    got = _read("I'm covering for Sam Okafor today; can I read the client invoices?")
+    assert got.on_behalf_of == "Sam Okafor", got
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got

@@ -25,10 +25,13 @@ _NOT_TITLE = (
     r"(?!(?:someone|somebody|anyone|anybody|everyone|everybody|in|at|of|from|with|for|and|or|to)\b)"
 )
 
+# "Acting on behalf of Tom Kirby, ...": the participle belongs to the phrase, it asks nothing.
+_ACTING = r"(?:\b(?:acting|working|writing|asking)\s+)?"
+
 _PATTERNS = [
     # "on behalf of warehouse lead Grace Liu": a job title before the name
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
+    rf"{_ACTING}\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
+    rf"{_ACTING}\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
     # "Sofia Brandt asked me to order ...": the person who asks is the one acted for
     # ... also with an apposition: "Eleanor Voss, a subscriber, asked me to ..."
     rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})(?:,\s+(?:a|an|the|our|my)\s+[\w\s\-]{{1,30}}?,)?\s+"
@@ -37,7 +40,7 @@ _PATTERNS = [
     rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
     rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
     rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
-    rf"\b(?:acting|working)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
+    rf"\b(?:acting|working|covering)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
     rf"\bin\s+(?P<who>{_ID})'s?\s+name\b",
     rf"\bin\s+the\s+name\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
     rf"\brepresenting\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
