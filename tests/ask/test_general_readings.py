@@ -136,3 +136,10 @@ def test_acting_on_behalf_of_someone_is_all_one_phrase():
     got = _read("I'm covering for Sam Okafor today; can I read the client invoices?")
     assert got.on_behalf_of == "Sam Okafor", got
     assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_a_full_name_that_asks_is_a_person_whatever_its_words_mean():
+    # "Grant" is a catalog action here (roles.grant), and "Pippa Grant" still a person
+    got = _read("Pippa Grant asked me to read the client invoices on her behalf. Allowed?")
+    assert got.on_behalf_of == "Pippa Grant", got
+    assert got.permissions == ("invoices.read",) and not got.unresolved, got

@@ -48,6 +48,7 @@ _PATTERNS = [
     rf"\bfor\s+(?P<who>{EMAIL})",
     rf"\bfor\s+(?P<who>{_NAME})(?!'s)\b",
 ]
+_ASKS = re.compile(r"\b(?:asked|asks|wants|wanted|needs|needed|requested)$", re.IGNORECASE)
 _MORE = re.compile(rf"^\s*(?:,|and|or|&)\s+(?:{_ROLE}\s+)?({EMAIL}|{_NAME})", re.IGNORECASE)
 
 
@@ -67,7 +68,9 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
             first = who.split()[0]
             if who in _NOT_NAMES or first in _NOT_NAMES or first in _NOT_FIRST:
                 break
-            if any(w.lower() in reserved for w in who.split()):
+            # "for Slack" names a tool; "Pippa Grant asked me" is a person whatever "grant" is
+            full = bool(_ASKS.search(match[0])) and len(who.split()) == 2
+            if any(w.lower() in reserved for w in who.split()) and not full:
                 break
             found.append(who)
             end = match.end()
@@ -102,11 +105,11 @@ def _a_person(name: str, reserved: set[str]) -> bool:
 
 
 # A capitalised word right after a determiner or a place's preposition names a thing ("our
-# Twitter account", "on Facebook"), not a second person.
+# Twitter account", "on Facebook", "onto Expedia"), not a second person.
 _CAPITALISED = re.compile(
     r"(?<![.!?:;]\s)(?<!^)(?<!^\s)"
     r"(?<!\bthe\s)(?<!\bour\s)(?<!\bmy\s)(?<!\byour\s)(?<!\btheir\s)(?<!\bon\s)(?<!\bin\s)"
-    r"(?<!\bvia\s)(?<!\bat\s)\b[A-Z][a-zA-Z\-]+"
+    r"(?<!\bvia\s)(?<!\bat\s)(?<!\bonto\s)(?<!\binto\s)\b[A-Z][a-zA-Z\-]+"
 )
 
 
