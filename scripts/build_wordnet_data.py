@@ -16,6 +16,9 @@ What is kept, and why:
 - irregular verb forms and plurals ("rang" -> "ring", "wrote" -> "write");
 - verbs its sense-tagged corpus uses mostly as nouns ("traffic", "author"), so that a
   description opening with one before a noun ("Traffic dashboards") has no lead verb;
+- noun synsets (their single-word lemmas) with their hypernyms, and each noun's three commonest
+  senses: "van" is a kind of "vehicle", "consignment" shares a sense with "shipment", so an
+  object the catalog does not name may still be a kind of what a permission's name names;
 - single nouns one of whose two commonest senses is a physical thing (under WordNet's
   "physical entity"): "package", "van", not "profile", "figures"; reading a customer's profile
   is reading the customer, reading a customer's package is not;
@@ -110,6 +113,31 @@ def _by_pos(pos_bits: dict[str, int]) -> dict[str, str]:
     return {bits: " ".join(words) for bits, words in groups.items()}
 
 
+# A noun's commonest senses: enough for "van" (its truck sense is the third), few enough that a
+# rare sense does not make an everyday word a kind of some catalog noun.
+NOUN_SENSES = 3
+
+
+def nouns(wordnet: Path) -> tuple[list[list], dict[str, list[int]]]:
+    """Noun synsets as [single-word lemmas, hypernym indexes], and each single noun's
+    commonest senses as indexes into them."""
+    index: dict[str, int] = {}
+    synsets: list[list] = []
+    pointers_of = []
+    for offset, _pos, lemmas, pointers in parse_data(wordnet / "data.noun"):
+        index[offset] = len(synsets)
+        synsets.append([[w for w in lemmas if _WORD.match(w)], []])
+        pointers_of.append(pointers)
+    for i, pointers in enumerate(pointers_of):
+        synsets[i][1] = [index[t] for s, t, p, *_ in pointers if s in ("@", "@i") and p == "n"]
+    commonest = {
+        lemma: [index[o] for o in offsets[:NOUN_SENSES]]
+        for lemma, offsets in senses(wordnet, "noun")
+        if _WORD.match(lemma)
+    }
+    return synsets, commonest
+
+
 PHYSICAL_ENTITY = "00001930"  # physical_entity.n.01 in WordNet 3.0's data.noun
 
 
@@ -157,6 +185,7 @@ def build(wordnet: Path) -> dict:
                 if symbol == "+" and tpos == "v" and source and target in raw:
                     verb = raw[target][0][dest - 1]
                     derived.setdefault(lemmas[source - 1], set()).add(verb)
+    noun_synsets, noun_senses = nouns(wordnet)
     return {
         "about": "WordNet 3.0 extract, Copyright 2006 by Princeton University (see WORDNET-LICENSE)",
         "synsets": synsets,
@@ -167,6 +196,8 @@ def build(wordnet: Path) -> dict:
         "mostly_nouns": " ".join(sorted(mostly_nouns(wordnet, set(lemma_index)))),
         "irregular": irregular(wordnet),
         "concrete": " ".join(concrete_nouns(wordnet)),
+        "noun_synsets": noun_synsets,
+        "noun_senses": noun_senses,
     }
 
 

@@ -18,6 +18,8 @@ CATALOG = [
     C("newsletters.send", "Email newsletters to the mailing list"),
     C("vets.assign", "Assign a vet to a visit"),
     C("consents.sign", "Sign consent forms"),
+    C("vehicles.read", "View vehicle locations"),
+    C("accounts.delete", "Delete a client account"),
 ]
 
 
@@ -143,3 +145,16 @@ def test_a_full_name_that_asks_is_a_person_whatever_its_words_mean():
     got = _read("Pippa Grant asked me to read the client invoices on her behalf. Allowed?")
     assert got.on_behalf_of == "Pippa Grant", got
     assert got.permissions == ("invoices.read",) and not got.unresolved, got
+
+
+def test_a_kind_of_the_resource_is_that_resource_as_a_guess():
+    # given WordNet places a truck three steps below a vehicle
+    got = _read("Can I see where the trucks are?")
+    assert got.permissions == ("vehicles.read",) and not got.unresolved, got
+    assert 0.7 <= got.mappings[0].confidence < 1.0, got
+
+
+def test_another_name_in_some_sense_is_no_kind():
+    # "history" shares a sense with "account" (a story), and is no kind of client account
+    got = _read("Can I delete the visit history?")
+    assert "accounts.delete" not in got.permissions, got

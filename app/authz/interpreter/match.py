@@ -13,6 +13,7 @@ from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.text import forms
 from app.authz.interpreter.vocabulary import noun_group, party
 from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
@@ -143,11 +144,13 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
     owners = _owners(ask)
+    guess = OWNER_ONLY if owners else KIND_ONLY
+    owners = owners or _kind_of_resource(ask, tiers)
     for candidates in filter(None, tiers):
         for objects in (implied_words, known_objects(ask.phrase) or owners):
             found = pick(candidates, objects) if objects else None
             if found and objects is owners:
-                return Found(found.entry, found.reason, min(found.confidence, OWNER_ONLY))
+                return Found(found.entry, found.reason, min(found.confidence, guess))
             if found and objects is not implied_words:
                 # "view patient 15522's chart": the head may be a later tier's ("Look up a
                 # patient's chart") while the admin's own verb chose this one by "patient"
@@ -173,6 +176,27 @@ def _owners(ask: Ask) -> list[Word]:
         return []
     # "the payroll figures", "the customer's profile": the owner or the noun qualifying the head
     return [x for x in phrase[:-1] if x.extra.get("object") or x.entry]
+
+
+def _kind_of_resource(ask: Ask, tiers: list[list[Entry]]) -> list[Word]:
+    """'see where the vans are' against 'View vehicle locations' (fleet.vehicles.read): a head
+    noun the catalog does not name that WordNet places a few steps below the resource a
+    permission's name gives ('van' is a kind of 'vehicle'), among the verb's candidates. Only
+    kinds (a shared sense is too loose: 'history' is also an 'account'), and as one guess."""
+    head = ask.phrase[-1] if ask.phrase else None
+    if head is None or named(ask.phrase) or head.kind != w.UNKNOWN:
+        return []
+    resources = {r for tier in tiers for e in tier for r in e.resource}
+    noun = next((f for f in forms(head.text.lower()) if wn.is_noun(f)), head.base)  # "vans"
+    near = {r: d for r, d in wn.kinds(noun, KIND_STEPS).items() if d and r in resources}
+    if len(near) != 1:
+        return []
+    return [Word(head.text, next(iter(near)), w.OBJECT, head.token, extra={"object": True})]
+
+
+# Hypernym steps from the question's noun to a permission's resource, and what such a reading
+# is worth (as a WordNet step for a verb).
+KIND_STEPS, KIND_ONLY = 4, 0.8
 
 
 # The owner, not the part asked about, chose the entry: one guess.
