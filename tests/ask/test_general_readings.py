@@ -20,6 +20,7 @@ CATALOG = [
     C("consents.sign", "Sign consent forms"),
     C("vehicles.read", "View vehicle locations"),
     C("accounts.delete", "Delete a client account"),
+    C("invoices.create", "Create client invoices"),
 ]
 
 
@@ -123,6 +124,12 @@ def test_a_doubled_letter_typed_once_is_that_word():
     got = _read("Can I asign a vet to the visit?")
     # then the doubled letter typed once is the likelier slip
     assert got.permissions == ("vets.assign",) and not got.unresolved, got
+
+
+def test_a_last_letter_left_off_is_that_word():
+    # given "creat" is one letter from "create" (left off) and from "treat" (c for t)
+    got = _read("Can I creat a client invoice?")
+    assert got.permissions == ("invoices.create",) and not got.unresolved, got
 
 
 def test_two_catalog_nouns_written_as_one_word_are_both():

@@ -101,6 +101,8 @@ class CatalogIndex:
                 hits = {w for w in hits if w in self.object_words} or hits
             if len(hits) > 1:  # "asign": a doubled letter typed once, not an extra "a" on "sign"
                 hits = {w for w in hits if _undoubled(w) == form} or hits
+            if len(hits) > 1:  # "creat": the last letter left off, not "treat" misspelt
+                hits = {w for w in hits if w[:-1] == form} or hits
             meanings = {(verb_class(w), noun_group(w)) for w in hits}
             if len(meanings) == 1:
                 return sorted(hits)[0]
