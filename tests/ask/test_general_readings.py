@@ -21,6 +21,8 @@ CATALOG = [
     C("vehicles.read", "View vehicle locations"),
     C("accounts.delete", "Delete a client account"),
     C("invoices.create", "Create client invoices"),
+    C("labs.read", "Lab test results"),
+    C("parcels.read", "View parcel details and tracking"),
 ]
 
 
@@ -165,3 +167,16 @@ def test_another_name_in_some_sense_is_no_kind():
     # "history" shares a sense with "account" (a story), and is no kind of client account
     got = _read("Can I delete the visit history?")
     assert "accounts.delete" not in got.permissions, got
+
+
+def test_reading_by_a_descriptions_head_noun_alone_is_one_guess():
+    # given "results" is only the head of "test results", and no other reading entry has it
+    got = _read("Can I see the results for Bella?")
+    assert got.permissions == ("labs.read",) and not got.unresolved, got
+    assert 0.7 <= got.mappings[0].confidence < 1.0, got
+
+
+def test_a_head_noun_another_reading_entry_names_stays_weak():
+    # "details" is the parcels' and the client account's: the client's are not the parcel's
+    got = _read("Can I view their account details?")
+    assert "parcels.read" not in got.permissions or got.mappings[0].confidence < 0.7, got

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import wordnet as wn
+from app.authz.interpreter import unnamed
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
-from app.authz.interpreter.text import forms
 from app.authz.interpreter.vocabulary import noun_group, party
 from app.authz.interpreter.vocabulary import verb_class as vclass
-from app.authz.interpreter.words import Word
+from app.authz.interpreter.words import Word, named
 
 STRONG, GROUP, DESCRIBED, FAMILY = 3.0, 2.0, 1.0, 0.5
 # Actions whose person is a recipient rather than the thing acted on.
@@ -37,11 +36,6 @@ class Found:
     entry: Entry | None
     reason: str = ""  # "{phrase}" stands for the question's words
     confidence: float = 1.0
-
-
-def named(phrase: list[Word]) -> bool:
-    """English noun phrases end in their head: 'the new version' is a version, whatever 'new'."""
-    return bool(phrase) and bool(phrase[-1].extra.get("object") or phrase[-1].entry)
 
 
 def match(ask: Ask, index: CatalogIndex) -> Found:
@@ -143,12 +137,16 @@ def known_objects(phrase: list[Word]) -> list[Word]:
 def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
-    owners = _owners(ask)
-    guess = OWNER_ONLY if owners else KIND_ONLY
-    owners = owners or _kind_of_resource(ask, tiers)
+    every = [e for tier in tiers for e in tier]
+    owners = unnamed.owners(ask.verb, ask.phrase)
+    guess = unnamed.OWNER_ONLY if owners else unnamed.KIND_ONLY
+    owners = owners or unnamed.kind_of_resource(ask.phrase, every)
     for candidates in filter(None, tiers):
         for objects in (implied_words, known_objects(ask.phrase) or owners):
             found = pick(candidates, objects) if objects else None
+            weak = found is not None and found.confidence == HEAD_ONLY and found.entry
+            if weak and unnamed.head_read(ask.verb, ask.phrase, found.entry, every):
+                found = Found(found.entry, found.reason, SIBLING_NOUN)
             if found and objects is owners:
                 return Found(found.entry, found.reason, min(found.confidence, guess))
             if found and objects is not implied_words:
@@ -159,48 +157,6 @@ def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
             if found:
                 return found
     return None
-
-
-def _owners(ask: Ask) -> list[Word]:
-    """'view the customer's profile', 'see the payroll figures': a part the catalog does not
-    name ('profile', 'figures'), of an owner it does. A physical thing ('the customer's
-    package', WordNet's "physical entity") is no part of its owner. Reading a thing's parts is reading the thing; changing or deleting a part is not
-    changing or deleting the owner, so only viewing verbs read it so."""
-    phrase = ask.phrase
-    action = ask.verb.extra.get("action") or ask.verb.base
-    if not phrase or named(phrase) or vclass(action) not in lx.VIEWING:
-        return []
-    head = phrase[-1]
-    # "the customer's package" is a thing of its own, not a part of the customer
-    if head.kind != w.UNKNOWN or not wn.pos(head.base) & wn.NOUN or wn.concrete(head.base):
-        return []
-    # "the payroll figures", "the customer's profile": the owner or the noun qualifying the head
-    return [x for x in phrase[:-1] if x.extra.get("object") or x.entry]
-
-
-def _kind_of_resource(ask: Ask, tiers: list[list[Entry]]) -> list[Word]:
-    """'see where the vans are' against 'View vehicle locations' (fleet.vehicles.read): a head
-    noun the catalog does not name that WordNet places a few steps below the resource a
-    permission's name gives ('van' is a kind of 'vehicle'), among the verb's candidates. Only
-    kinds (a shared sense is too loose: 'history' is also an 'account'), and as one guess."""
-    head = ask.phrase[-1] if ask.phrase else None
-    if head is None or named(ask.phrase) or head.kind != w.UNKNOWN:
-        return []
-    resources = {r for tier in tiers for e in tier for r in e.resource}
-    noun = next((f for f in forms(head.text.lower()) if wn.is_noun(f)), head.base)  # "vans"
-    near = {r: d for r, d in wn.kinds(noun, KIND_STEPS).items() if d and r in resources}
-    if len(near) != 1:
-        return []
-    return [Word(head.text, next(iter(near)), w.OBJECT, head.token, extra={"object": True})]
-
-
-# Hypernym steps from the question's noun to a permission's resource, and what such a reading
-# is worth (as a WordNet step for a verb).
-KIND_STEPS, KIND_ONLY = 4, 0.8
-
-
-# The owner, not the part asked about, chose the entry: one guess.
-OWNER_ONLY = 0.9
 
 
 def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) -> Found:

@@ -17,9 +17,9 @@ from app.authz.interpreter import words as w
 from app.authz.interpreter.groups import Group
 from app.authz.interpreter.guess import by_wordnet
 from app.authz.interpreter.index import CatalogIndex
-from app.authz.interpreter.match import Ask, Found, match, named
+from app.authz.interpreter.match import Ask, Found, match
 from app.authz.interpreter.types import Mapping
-from app.authz.interpreter.words import Word
+from app.authz.interpreter.words import Word, named
 
 # Verbs that only carry a permission named literally: "do I hold document.read?"
 _CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))

@@ -36,6 +36,11 @@ class Word:
         return low.endswith("s") and not low.endswith("ss") and low != self.base
 
 
+def named(phrase: list[Word]) -> bool:
+    """English noun phrases end in their head: 'the new version' is a version, whatever 'new'."""
+    return bool(phrase) and bool(phrase[-1].extra.get("object") or phrase[-1].entry)
+
+
 def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[str, bool]:
     if (
         token.kind != "word"
