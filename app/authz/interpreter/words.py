@@ -211,15 +211,13 @@ def _halves(token: Token, index: CatalogIndex) -> tuple[str, str] | None:
     """The one split of a word the catalog does not know (WordNet at most as a noun) into two
     catalog nouns: 'keycard' is 'key card', as 'Cut key cards' writes it."""
     low = token.lower
-    if token.kind != "word" or len(low) < 6 or not low.isalpha() or index.base(low):
+    if token.kind != "word" or len(low) < 6 or not low.isalpha():
         return None
-    if wn.pos(low) & ~wn.NOUN:
-        return None  # a verb or an adjective WordNet knows is meant as written
-    splits = [
-        (low[:k], low[k:])
-        for k in range(3, len(low) - 2)
-        if index.base(low[:k]) in index.object_words and index.base(low[k:]) in index.object_words
-    ]
+    # the first half as written ("key"), the second in any form ("cards")
+    cuts = [k for k in range(3, len(low) - 2) if low[:k] in index.object_words]
+    if not cuts or index.base(low) or wn.pos(low) & ~wn.NOUN:
+        return None  # a word the catalog knows, or a verb or adjective, is meant as written
+    splits = [(low[:k], low[k:]) for k in cuts if index.base(low[k:]) in index.object_words]
     return splits[0] if len(splits) == 1 else None
 
 
