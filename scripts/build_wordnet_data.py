@@ -16,6 +16,12 @@ What is kept, and why:
 - irregular verb forms and plurals ("rang" -> "ring", "wrote" -> "write");
 - verbs its sense-tagged corpus uses mostly as nouns ("traffic", "author"), so that a
   description opening with one before a noun ("Traffic dashboards") has no lead verb;
+- noun synsets (their single-word lemmas) with their hypernyms, and each noun's three commonest
+  senses: "van" is a kind of "vehicle", "consignment" shares a sense with "shipment", so an
+  object the catalog does not name may still be a kind of what a permission's name names;
+- single nouns one of whose two commonest senses is a physical thing (under WordNet's
+  "physical entity"): "package", "van", not "profile", "figures"; reading a customer's profile
+  is reading the customer, reading a customer's package is not;
 - which words were ever sense-tagged in its corpus, so that a common word ("watch") is never
   "corrected" into a catalog word ("patch") while a rare one ("calender") still may be.
 WordNet 3.0 Copyright 2006 by Princeton University; see data/WORDNET-LICENSE.
@@ -49,9 +55,9 @@ def parse_data(path: Path):
         yield offset, pos, lemmas, pointers
 
 
-def senses(wordnet: Path):
-    """(lemma, synset offsets) from index.verb, most frequent sense first."""
-    for line in (wordnet / "index.verb").read_text(encoding="latin-1").splitlines():
+def senses(wordnet: Path, pos: str = "verb"):
+    """(lemma, synset offsets) from index.<pos>, most frequent sense first."""
+    for line in (wordnet / f"index.{pos}").read_text(encoding="latin-1").splitlines():
         if line.startswith("  "):
             continue
         fields = line.split()
@@ -107,6 +113,54 @@ def _by_pos(pos_bits: dict[str, int]) -> dict[str, str]:
     return {bits: " ".join(words) for bits, words in groups.items()}
 
 
+# A noun's commonest senses: enough for "van" (its truck sense is the third), few enough that a
+# rare sense does not make an everyday word a kind of some catalog noun.
+NOUN_SENSES = 3
+
+
+def nouns(wordnet: Path) -> tuple[list[list], dict[str, list[int]]]:
+    """Noun synsets as [single-word lemmas, hypernym indexes], and each single noun's
+    commonest senses as indexes into them."""
+    index: dict[str, int] = {}
+    synsets: list[list] = []
+    pointers_of = []
+    for offset, _pos, lemmas, pointers in parse_data(wordnet / "data.noun"):
+        index[offset] = len(synsets)
+        synsets.append([[w for w in lemmas if _WORD.match(w)], []])
+        pointers_of.append(pointers)
+    for i, pointers in enumerate(pointers_of):
+        synsets[i][1] = [index[t] for s, t, p, *_ in pointers if s in ("@", "@i") and p == "n"]
+    commonest = {
+        lemma: [index[o] for o in offsets[:NOUN_SENSES]]
+        for lemma, offsets in senses(wordnet, "noun")
+        if _WORD.match(lemma)
+    }
+    return synsets, commonest
+
+
+PHYSICAL_ENTITY = "00001930"  # physical_entity.n.01 in WordNet 3.0's data.noun
+
+
+def concrete_nouns(wordnet: Path) -> list[str]:
+    """Single nouns one of whose two commonest senses lies under 'physical entity'."""
+    hypernyms: dict[str, list[str]] = {}
+    for offset, _pos, _lemmas, pointers in parse_data(wordnet / "data.noun"):
+        hypernyms[offset] = [t for s, t, p, *_ in pointers if s in ("@", "@i") and p == "n"]
+    physical: dict[str, bool] = {PHYSICAL_ENTITY: True}
+
+    def is_physical(offset: str) -> bool:
+        if offset not in physical:
+            physical[offset] = False  # a guard against cycles while it is being decided
+            physical[offset] = any(is_physical(h) for h in hypernyms[offset])
+        return physical[offset]
+
+    return sorted(
+        lemma
+        for lemma, offsets in senses(wordnet, "noun")
+        if _WORD.match(lemma) and any(is_physical(o) for o in offsets[:2])
+    )
+
+
 def build(wordnet: Path) -> dict:
     verbs: dict[str, int] = {}  # verb synset offset -> index
     synsets: list[list] = []
@@ -131,6 +185,7 @@ def build(wordnet: Path) -> dict:
                 if symbol == "+" and tpos == "v" and source and target in raw:
                     verb = raw[target][0][dest - 1]
                     derived.setdefault(lemmas[source - 1], set()).add(verb)
+    noun_synsets, noun_senses = nouns(wordnet)
     return {
         "about": "WordNet 3.0 extract, Copyright 2006 by Princeton University (see WORDNET-LICENSE)",
         "synsets": synsets,
@@ -140,6 +195,9 @@ def build(wordnet: Path) -> dict:
         "tagged": " ".join(sorted(tagged(wordnet))),
         "mostly_nouns": " ".join(sorted(mostly_nouns(wordnet, set(lemma_index)))),
         "irregular": irregular(wordnet),
+        "concrete": " ".join(concrete_nouns(wordnet)),
+        "noun_synsets": noun_synsets,
+        "noun_senses": noun_senses,
     }
 
 

@@ -8,11 +8,11 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.authz.interpreter import modifiers, onbehalf, steering
+from app.authz.interpreter import modifiers, onbehalf, sentences, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
 from app.authz.interpreter.parse import group
-from app.authz.interpreter.resolve import Result, resolve_groups
+from app.authz.interpreter.resolve import REMARK, Result, resolve_groups
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
 from app.authz.interpreter.words import classify
@@ -62,7 +62,10 @@ def interpret(
         principals = []  # "Alice asked me to email Bob on his behalf": not surely Alice
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
-    resolve_groups(parse.groups, index, result)
+    told = sentences.told(words, parse.groups)  # the story around the ask asks nothing
+    if told:
+        result.confidence *= REMARK
+    resolve_groups(parse.groups, index, result, told)
     if len(principals) > 1:
         result.refuse(
             "on behalf of " + " and ".join(principals),

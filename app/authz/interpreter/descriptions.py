@@ -18,11 +18,12 @@ from app.authz.interpreter.vocabulary import ACTION_WORDS, base_of, verb_class, 
 _DESCRIPTION_TOKENS = re.compile(r"[a-z][a-z0-9'\-]*|[^\sa-z0-9]")
 
 
-def verbs_as_nouns(description: str, known: set[str]) -> frozenset[str]:
-    """Words the lexicon knows as verbs that a description uses as the head of a noun phrase:
-    after its opening verb, not after "to", not an -ing or -ed form, and followed by nothing,
-    punctuation, a preposition or a conjunction ("copy (drafts + live)", "a print run with").
-    A word before another noun only qualifies it ("draft emails", "a set time")."""
+def verbs_as_nouns(description: str, known: set[str], action: str = "") -> frozenset[str]:
+    """Words the lexicon knows as verbs (or the permission's own action: "quote" in
+    events.quote) that a description uses as the head of a noun phrase: after its opening
+    verb, not after "to", not an -ing or -ed form, and followed by nothing, punctuation, a
+    preposition or a conjunction ("copy (drafts + live)", "a print run with", "Send a quote
+    for a function"). A word before another noun only qualifies it ("draft emails")."""
     tokens = _DESCRIPTION_TOKENS.findall(description)
     ends = lexicon.PREPOSITIONS | lexicon.CONJUNCTIONS | lexicon.SEPARATORS | {"to"}
     found = set()
@@ -30,7 +31,7 @@ def verbs_as_nouns(description: str, known: set[str]) -> frozenset[str]:
         if not word[0].isalpha() or word.endswith(("ing", "ed")) or tokens[i - 1] == "to":
             continue
         base = base_of(word, known)
-        verb_like = base in ACTION_WORDS or base in lexicon.COMMON_VERBS
+        verb_like = base in ACTION_WORDS or base in lexicon.COMMON_VERBS or base == action
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         head = nxt is None or not nxt[0].isalpha() or nxt in ends
         if verb_like and head and wn.pos(base) & wn.NOUN:

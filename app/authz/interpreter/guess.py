@@ -20,12 +20,11 @@ from app.authz.interpreter.match import (
     fit_of,
     known_objects,
     modifier_only,
-    named,
     pick,
     score,
 )
 from app.authz.interpreter.vocabulary import verb_class as vclass
-from app.authz.interpreter.words import Word
+from app.authz.interpreter.words import Word, named
 
 # Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
 # read as an action they would turn a claim about the answer into a permission.

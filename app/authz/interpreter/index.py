@@ -99,12 +99,22 @@ class CatalogIndex:
             }
             if want_object and len(hits) > 1:
                 hits = {w for w in hits if w in self.object_words} or hits
+            if len(hits) > 1:  # "asign": a doubled letter typed once, not an extra "a" on "sign"
+                hits = {w for w in hits if _undoubled(w) == form} or hits
+            if len(hits) > 1:  # "creat": the last letter left off, not "treat" misspelt
+                hits = {w for w in hits if w[:-1] == form} or hits
             meanings = {(verb_class(w), noun_group(w)) for w in hits}
             if len(meanings) == 1:
                 return sorted(hits)[0]
             if hits:
                 return None
         return None
+
+
+def _undoubled(word: str) -> str | None:
+    """The word with its one doubled letter typed once ('assign' -> 'asign'), or None."""
+    doubled = [i for i in range(1, len(word)) if word[i] == word[i - 1]]
+    return word[: doubled[0]] + word[doubled[0] + 1 :] if len(doubled) == 1 else None
 
 
 def _split_name(permission: str, known: set[str]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -126,7 +136,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     shouted = {w.lower() for w in re.findall(r"\b[A-Z]{2}\b", item.description or "")}
     classes, leads = desc.described_actions(prose[0], known)
     lead_parts = {part for lead in leads for part in lead.split("_")}  # "roll_out": no "roll"
-    nouns = desc.verbs_as_nouns(prose[0], known) - leads - lead_parts
+    nouns = desc.verbs_as_nouns(prose[0], known, action) - leads - lead_parts
     content = frozenset(w for w in bases if desc.is_content(w) or w in shouted) - leads - lead_parts
     content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)

@@ -7,14 +7,15 @@ first two tiers may answer, and only with a single candidate.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import unnamed
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.vocabulary import noun_group, party
 from app.authz.interpreter.vocabulary import verb_class as vclass
-from app.authz.interpreter.words import Word
+from app.authz.interpreter.words import Word, named
 
 STRONG, GROUP, DESCRIBED, FAMILY = 3.0, 2.0, 1.0, 0.5
 # Actions whose person is a recipient rather than the thing acted on.
@@ -27,6 +28,7 @@ class Ask:
     phrase: list[Word]  # the object, as written
     people: list[Word]  # people it is done to: "refund the customer", "pay Bob"
     hints: list[Word]  # named places that may break a tie: "in Stripe"
+    goal: tuple[Word, ...] = ()  # where the object goes: "to the caretaker role"
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,12 @@ class Found:
     confidence: float = 1.0
 
 
-def named(phrase: list[Word]) -> bool:
-    """English noun phrases end in their head: 'the new version' is a version, whatever 'new'."""
-    return bool(phrase) and bool(phrase[-1].extra.get("object") or phrase[-1].entry)
-
-
 def match(ask: Ask, index: CatalogIndex) -> Found:
     if ask.verb.entry is not None:
         found = _synonym(ask.verb.entry, ask.phrase)
         plain = ask.verb.extra.get("plain")
         if found.entry is None and plain is not None:  # a one-word synonym used elsewhere
-            return match(Ask(plain, ask.phrase, ask.people, ask.hints), index)
+            return match(replace(ask, verb=plain), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
         leads = [e for e in index.entries if ask.verb.base in e.lead_words]
@@ -63,17 +60,20 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
 
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
     """'add the new starter to the prescriber role': when only the description's words chose
-    the entry, a place that names another entry's own resource leaves two readings."""
+    the entry, a place the object goes to that names another entry's own resource leaves two
+    readings. A place that only qualifies the object ('cancel the booking for room 33') does
+    not: the booking is still what is cancelled."""
     picked, known = found.entry, known_objects(ask.phrase)
     things = [x for x in known if x.base not in lx.PARTIES]  # a person chose no entry here
-    if picked is None or not ask.hints or not things or score(picked, known) >= GROUP:
+    goal = [h for h in ask.hints if any(h is x for x in ask.goal)]
+    if picked is None or not goal or not things or score(picked, known) >= GROUP:
         return found
     rivals = [
         e
         for e in index.entries
         if e is not picked
-        and any(h.base in e.resource for h in ask.hints)
-        and not any(h.base in picked.resource or h.base in picked.words for h in ask.hints)
+        and any(h.base in e.resource for h in goal)
+        and not any(h.base in picked.resource or h.base in picked.words for h in goal)
     ]
     return _ambiguous([picked, *rivals]) if rivals else found
 
@@ -137,9 +137,18 @@ def known_objects(phrase: list[Word]) -> list[Word]:
 def _by_object(ask: Ask, tiers: list[list[Entry]]) -> Found | None:
     implied = _implied(ask.verb)
     implied_words = [Word(implied, implied, w.OBJECT)] if implied else []
+    every = [e for tier in tiers for e in tier]
+    owners = unnamed.owners(ask.verb, ask.phrase)
+    guess = unnamed.OWNER_ONLY if owners else unnamed.KIND_ONLY
+    owners = owners or unnamed.kind_of_resource(ask.phrase, every)
     for candidates in filter(None, tiers):
-        for objects in (implied_words, known_objects(ask.phrase)):
+        for objects in (implied_words, known_objects(ask.phrase) or owners):
             found = pick(candidates, objects) if objects else None
+            weak = found is not None and found.confidence == HEAD_ONLY and found.entry
+            if weak and unnamed.head_read(ask.verb, ask.phrase, found.entry, every):
+                found = Found(found.entry, found.reason, SIBLING_NOUN)
+            if found and objects is owners:
+                return Found(found.entry, found.reason, min(found.confidence, guess))
             if found and objects is not implied_words:
                 # "view patient 15522's chart": the head may be a later tier's ("Look up a
                 # patient's chart") while the admin's own verb chose this one by "patient"
@@ -182,7 +191,7 @@ MODIFIER_ONLY = 0.6
 def _action_only(ask: Ask, candidates: list[Entry]) -> Found:
     """No object: one candidate, and a person as the object must be a kind it describes."""
     if vclass(ask.verb.extra.get("action") or ask.verb.base) in _TO_SOMEONE:
-        ask = Ask(ask.verb, ask.phrase, [], ask.hints)  # "reply to Bob": Bob receives it
+        ask = replace(ask, people=[])  # "reply to Bob": Bob receives it
     served = [e for e in candidates if _serves(e, ask.people)] or candidates
     if len(served) > 1 and ask.hints:
         picked = pick(served, ask.hints)

@@ -56,6 +56,8 @@ def mark(words: list[Word], described: frozenset[str]) -> list[Word]:
             facts.quiet_condition(words, i)  # "if the lawyers sign it off": their part
         elif facts.asks_about_facts(words, i):
             facts.quiet_fact(words, i)  # "what does the contract say": no ask to say
+        elif verb_seen and _form_of_object(words, i, prev, described):
+            _quiet_form(words, i)  # "see the report as a PDF": the form, not a second object
         elif _describes(words, i, prev, verb_seen):
             word.extra["described"] = True
             quiet(word)
@@ -146,6 +148,42 @@ def _describes(words: list[Word], i: int, prev: Word | None, verb_seen: bool) ->
     # "a note saying it's urgent", "SKUs starting with", "..., saying the date is wrong"
     after = after_noun or _after_comma_and_noun(words, i)
     return gerund and after and _next_kind(words, i) in (w.PREP, w.PRON, w.DET, w.STOP, w.ARG)
+
+
+def _form_of_object(
+    words: list[Word], i: int, prev: Word | None, described: frozenset[str]
+) -> bool:
+    """'as a PDF', 'as a one-page summary' right after the object: the form the asked action
+    gives it, never another thing acted on nor a place. A role the descriptions name ("process
+    him as a leaver" against "Process a leaver") is what the action is about, and stays."""
+    if words[i].text.lower() != "as" or prev is None or i + 1 >= len(words):
+        return False
+    phrase = _form_phrase(words, i)
+    if any(x.text.lower() in described for x in phrase if x.kind != w.DET):
+        return False
+    after_object = prev.kind in (*_NOUNISH, w.PRON) or (
+        prev.text == "," and i >= 2 and words[i - 2].kind in (*_NOUNISH, w.PRON)
+    )
+    return after_object and words[i + 1].kind == w.DET
+
+
+# What may stand in a form phrase: a word the catalog knows as an action ends it, so that
+# "as a summary" against a summarising entry still asks for that entry.
+_FORM_WORDS = (w.DET, w.UNKNOWN, w.OBJECT, w.NAME, w.ARG, w.CONTENT, w.ADV)
+
+
+def _form_phrase(words: list[Word], i: int) -> list[Word]:
+    phrase = []
+    for word in words[i + 1 : i + 1 + _COMPLEMENT]:
+        if word.kind not in _FORM_WORDS or word.base in _RIGHTS_TALK:
+            break
+        phrase.append(word)
+    return phrase
+
+
+def _quiet_form(words: list[Word], i: int) -> None:
+    for word in [words[i], *_form_phrase(words, i)]:
+        quiet(word)
 
 
 _THIRD_PERSON = frozenset(("he", "she", "they", "it", "who"))

@@ -25,10 +25,13 @@ _NOT_TITLE = (
     r"(?!(?:someone|somebody|anyone|anybody|everyone|everybody|in|at|of|from|with|for|and|or|to)\b)"
 )
 
+# "Acting on behalf of Tom Kirby, ...": the participle belongs to the phrase, it asks nothing.
+_ACTING = r"(?:\b(?:acting|working|writing|asking)\s+)?"
+
 _PATTERNS = [
     # "on behalf of warehouse lead Grace Liu": a job title before the name
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
-    rf"\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
+    rf"{_ACTING}\bon\s+behalf\s+of\s+(?:{_OWNER})?(?-i:(?:{_NOT_TITLE}[a-z][a-z\-]*\s+){{1,3}})(?P<who>{_NAME})",
+    rf"{_ACTING}\bon\s+behalf\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ANY_ID})",
     # "Sofia Brandt asked me to order ...": the person who asks is the one acted for
     # ... also with an apposition: "Eleanor Voss, a subscriber, asked me to ..."
     rf"(?:^|(?<=[.;:!?]\s))(?P<who>{_ID})(?:,\s+(?:a|an|the|our|my)\s+[\w\s\-]{{1,30}}?,)?\s+"
@@ -37,7 +40,7 @@ _PATTERNS = [
     rf"\bon\s+(?P<who>{_ID})'s?\s+behalf\b",
     rf"\bas\s+(?P<who>{_ID})'s?\s+{_HELPER}\b",
     rf"\bas\s+(?:the\s+)?{_HELPER}\s+(?:of|for|to)\s+(?:{_ROLE}\s+)?(?P<who>{_ANY_ID})",
-    rf"\b(?:acting|working)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
+    rf"\b(?:acting|working|covering)\s+(?:as|for)\s+(?:{_ROLE}\s+)?(?P<who>{_ID})",
     rf"\bin\s+(?P<who>{_ID})'s?\s+name\b",
     rf"\bin\s+the\s+name\s+of\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
     rf"\brepresenting\s+(?:{_OWNER})?(?:{_ROLE},?\s+)?(?P<who>{_ID})",
@@ -45,6 +48,7 @@ _PATTERNS = [
     rf"\bfor\s+(?P<who>{EMAIL})",
     rf"\bfor\s+(?P<who>{_NAME})(?!'s)\b",
 ]
+_ASKS = re.compile(r"\b(?:asked|asks|wants|wanted|needs|needed|requested)$", re.IGNORECASE)
 _MORE = re.compile(rf"^\s*(?:,|and|or|&)\s+(?:{_ROLE}\s+)?({EMAIL}|{_NAME})", re.IGNORECASE)
 
 
@@ -64,7 +68,9 @@ def extract(text: str, reserved: set[str]) -> tuple[list[str], str]:
             first = who.split()[0]
             if who in _NOT_NAMES or first in _NOT_NAMES or first in _NOT_FIRST:
                 break
-            if any(w.lower() in reserved for w in who.split()):
+            # "for Slack" names a tool; "Pippa Grant asked me" is a person whatever "grant" is
+            full = bool(_ASKS.search(match[0])) and len(who.split()) == 2
+            if any(w.lower() in reserved for w in who.split()) and not full:
                 break
             found.append(who)
             end = match.end()
@@ -99,11 +105,11 @@ def _a_person(name: str, reserved: set[str]) -> bool:
 
 
 # A capitalised word right after a determiner or a place's preposition names a thing ("our
-# Twitter account", "on Facebook"), not a second person.
+# Twitter account", "on Facebook", "onto Expedia"), not a second person.
 _CAPITALISED = re.compile(
     r"(?<![.!?:;]\s)(?<!^)(?<!^\s)"
     r"(?<!\bthe\s)(?<!\bour\s)(?<!\bmy\s)(?<!\byour\s)(?<!\btheir\s)(?<!\bon\s)(?<!\bin\s)"
-    r"(?<!\bvia\s)(?<!\bat\s)\b[A-Z][a-zA-Z\-]+"
+    r"(?<!\bvia\s)(?<!\bat\s)(?<!\bonto\s)(?<!\binto\s)\b[A-Z][a-zA-Z\-]+"
 )
 
 

@@ -8,6 +8,7 @@ the mapping's confidence, and anything left unplaced is refused, so the answer f
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import nominal, transfer
@@ -16,9 +17,9 @@ from app.authz.interpreter import words as w
 from app.authz.interpreter.groups import Group
 from app.authz.interpreter.guess import by_wordnet
 from app.authz.interpreter.index import CatalogIndex
-from app.authz.interpreter.match import Ask, Found, match, named
+from app.authz.interpreter.match import Ask, Found, match
 from app.authz.interpreter.types import Mapping
-from app.authz.interpreter.words import Word
+from app.authz.interpreter.words import Word, named
 
 # Verbs that only carry a permission named literally: "do I hold document.read?"
 _CARRIERS = frozenset(("get", "call", "invoke", "exercise", "hold", "need", "use"))
@@ -45,12 +46,30 @@ def _text(words: Sequence[Word]) -> str:
     return " ".join(x.text for x in words)
 
 
-def resolve_groups(groups: list[Group], index: CatalogIndex, result: Result) -> None:
+def resolve_groups(
+    groups: list[Group], index: CatalogIndex, result: Result, told: Sequence[Group] = ()
+) -> None:
+    """Each group into mappings or refusals; a group that only tells (sentences.py) asks
+    nothing, but what it names may still be pointed back at ("Can I merge them?")."""
     antecedent: list[list[Word]] = []
     for g in groups:
-        if not g.negated:
+        if not g.negated and not any(g is t for t in told):
             _resolve(g, antecedent, index, result)
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
+
+
+def _drop_subjects(g: Group, result: Result) -> None:
+    """'A guest has locked himself out of 118, can I make him a new key?': a noun phrase
+    before the group's verb is its clause's subject or topic, not what the verb acts on, when
+    the verb has an object of its own after it that the catalog knows."""
+    at = {id(x): i for i, x in enumerate(g.seen)}
+    first = min((at[id(v)] for v in g.verbs if id(v) in at), default=None)
+    if first is None:
+        return
+    after = [p for p in g.phrases if p and at.get(id(p[-1]), first + 1) > first]
+    if len(after) < len(g.phrases) and _named(after):
+        result.confidence *= REMARK
+        g.phrases = after
 
 
 def _named(phrases: list[list[Word]]) -> list[list[Word]]:
@@ -141,6 +160,7 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         elif g.phrases:  # "the scanners are down": a remark about the world, not an ask
             result.confidence *= REMARK
         return
+    _drop_subjects(g, result)
     objects = _objects(g, antecedent)
     if not objects and g.broad and not g.pronoun:
         broad = _text([*g.verbs, *g.broad])
@@ -154,7 +174,9 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         # An admin's synonym already names its object; places ("with the team") do not count.
         phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
         for phrase in phrases:
-            _resolve_one(Ask(verb, phrase, people, hints), index, result, g.destination)
+            _resolve_one(
+                Ask(verb, phrase, people, hints, tuple(g.destination)), index, result, g.destination
+            )
 
 
 # What a skipped remark costs the reading's confidence (calibrated on the dev set).
@@ -229,7 +251,7 @@ def _found(ask: Ask, index: CatalogIndex) -> tuple[Found, float]:
     """The phrasal verb as a whole first ("shut down", "hand over"), then its verb alone."""
     phrasal = _phrasal(ask.verb, index)
     if phrasal is not None:
-        found = _lookup(Ask(phrasal, ask.phrase, ask.people, ask.hints), index)
+        found = _lookup(replace(ask, verb=phrasal), index)
         if found.entry is not None or "could mean any of" in found.reason:
             return found, 1.0
     found = _lookup(ask, index)

@@ -7,6 +7,8 @@ cover it: the question is the catalog's export of the same thing when there is o
 refused when there is none.
 """
 
+from dataclasses import replace
+
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
@@ -29,7 +31,7 @@ def as_export(ask: Ask, index: CatalogIndex) -> Found:
     """The catalog's export of the asked object, by the lexicon's tiers only: a WordNet guess
     from "export" could land on any transfer ("pay"), and the object must confirm the entry."""
     verb = Word(ask.verb.text, EXPORT, w.ACTION, ask.verb.token)
-    found = match(Ask(verb, ask.phrase, ask.people, ask.hints), index)
+    found = match(replace(ask, verb=verb), index)
     if found.entry is not None or "could mean any of" in found.reason:
         return found
     return Found(None, "'{phrase}' moves the data out; no catalog permission covers that")

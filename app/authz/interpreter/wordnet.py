@@ -25,7 +25,8 @@ def _data() -> dict:
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
     tagged = frozenset(raw.pop("tagged").split())
     nouns = frozenset(raw.pop("mostly_nouns", "").split())
-    return raw | {"pos": pos, "tagged": tagged, "mostly_nouns": nouns}
+    concrete = frozenset(raw.pop("concrete", "").split())
+    return raw | {"pos": pos, "tagged": tagged, "mostly_nouns": nouns, "concrete": concrete}
 
 
 def pos(word: str) -> int:
@@ -46,6 +47,15 @@ def common(word: str) -> bool:
 def mostly_noun(word: str) -> bool:
     """A verb WordNet's tagged corpus uses at least three times as often as a noun: 'traffic'."""
     return word in _data()["mostly_nouns"]
+
+
+def concrete(noun: str) -> bool:
+    """One of the noun's two commonest senses is a physical thing: 'package', not 'profile'."""
+    return noun in _data()["concrete"]
+
+
+def is_noun(word: str) -> bool:
+    return word in _data()["noun_senses"]
 
 
 def is_verb(word: str) -> bool:
@@ -99,3 +109,36 @@ def distance(question: dict[int, int], entry: dict[int, int]) -> int | None:
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
     return tuple(_data()["noun_verbs"].get(noun, ()))
+
+
+@cache
+def kinds(noun: str, steps: int) -> dict[str, int]:
+    """The nouns a noun shares a common sense with (0) or is a kind of (1, 2, ... hypernym steps
+    up): 'consignment' -> shipment (0), 'van' -> truck, ..., vehicle. Synsets near WordNet's
+    root ('entity', 'artifact', 'act') name no kind worth reading and end the climb."""
+    synsets = _data()["noun_synsets"]
+    found: dict[str, int] = {}
+    frontier = list(_data()["noun_senses"].get(noun, ()))
+    for distance in range(steps + 1):
+        above: list[int] = []
+        for i in frontier:
+            if _depth(i) < GENERAL_DEPTH:
+                continue
+            for lemma in synsets[i][0]:
+                found.setdefault(lemma, distance)
+            above += synsets[i][1]
+        frontier = above
+    found.pop(noun, None)
+    return found
+
+
+# Hypernym steps from WordNet's root below which a noun synset names a useful kind: "vehicle"
+# (depth 7) does, "artifact" (4), "instrumentality" and "act" do not.
+GENERAL_DEPTH = 6
+
+
+@cache
+def _depth(synset: int) -> int:
+    """Fewest hypernym steps from the synset up to a root."""
+    ups = _data()["noun_synsets"][synset][1]
+    return 1 + min(_depth(h) for h in ups) if ups else 0

@@ -36,6 +36,11 @@ class Word:
         return low.endswith("s") and not low.endswith("ss") and low != self.base
 
 
+def named(phrase: list[Word]) -> bool:
+    """English noun phrases end in their head: 'the new version' is a version, whatever 'new'."""
+    return bool(phrase) and bool(phrase[-1].extra.get("object") or phrase[-1].entry)
+
+
 def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[str, bool]:
     if (
         token.kind != "word"
@@ -182,6 +187,11 @@ def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
             out += [replace(token, text=p, lower=p, lemma=p) for p in parts if p]
             i += 1
             continue
+        halves = _halves(token, index)
+        if halves:  # "keycard": two catalog words written as one
+            out += [replace(token, text=h, lower=h, lemma=h) for h in halves]
+            i += 1
+            continue
         if (
             nxt is not None
             and token.kind == nxt.kind == "word"
@@ -195,6 +205,20 @@ def _compounds(tokens: list[Token], index: CatalogIndex) -> list[Token]:
         out.append(token)
         i += 1
     return out
+
+
+def _halves(token: Token, index: CatalogIndex) -> tuple[str, str] | None:
+    """The one split of a word the catalog does not know (WordNet at most as a noun) into two
+    catalog nouns: 'keycard' is 'key card', as 'Cut key cards' writes it."""
+    low = token.lower
+    if token.kind != "word" or len(low) < 6 or not low.isalpha():
+        return None
+    # the first half as written ("key"), the second in any form ("cards")
+    cuts = [k for k in range(3, len(low) - 2) if low[:k] in index.object_words]
+    if not cuts or index.base(low) or wn.pos(low) & ~wn.NOUN:
+        return None  # a word the catalog knows, or a verb or adjective, is meant as written
+    splits = [(low[:k], low[k:]) for k in cuts if index.base(low[k:]) in index.object_words]
+    return splits[0] if len(splits) == 1 else None
 
 
 def classify(tokens: list[Token], index: CatalogIndex) -> list[Word]:
