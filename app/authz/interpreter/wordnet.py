@@ -26,7 +26,17 @@ def _data() -> dict:
     tagged = frozenset(raw.pop("tagged").split())
     nouns = frozenset(raw.pop("mostly_nouns", "").split())
     concrete = frozenset(raw.pop("concrete", "").split())
-    return raw | {"pos": pos, "tagged": tagged, "mostly_nouns": nouns, "concrete": concrete}
+    # The noun sections stay text until a question needs a line of them (see _noun_synset).
+    noun_synsets = raw.pop("noun_synsets").split("\n")
+    noun_senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
+    return raw | {
+        "pos": pos,
+        "tagged": tagged,
+        "mostly_nouns": nouns,
+        "concrete": concrete,
+        "noun_synsets": noun_synsets,
+        "noun_senses": noun_senses,
+    }
 
 
 def pos(word: str) -> int:
@@ -116,17 +126,17 @@ def kinds(noun: str, steps: int) -> dict[str, int]:
     """The nouns a noun shares a common sense with (0) or is a kind of (1, 2, ... hypernym steps
     up): 'consignment' -> shipment (0), 'van' -> truck, ..., vehicle. Synsets near WordNet's
     root ('entity', 'artifact', 'act') name no kind worth reading and end the climb."""
-    synsets = _data()["noun_synsets"]
     found: dict[str, int] = {}
-    frontier = list(_data()["noun_senses"].get(noun, ()))
+    frontier = _noun_senses(noun)
     for distance in range(steps + 1):
         above: list[int] = []
         for i in frontier:
             if _depth(i) < GENERAL_DEPTH:
                 continue
-            for lemma in synsets[i][0]:
+            lemmas, ups = _noun_synset(i)
+            for lemma in lemmas:
                 found.setdefault(lemma, distance)
-            above += synsets[i][1]
+            above += ups
         frontier = above
     found.pop(noun, None)
     return found
@@ -140,5 +150,17 @@ GENERAL_DEPTH = 6
 @cache
 def _depth(synset: int) -> int:
     """Fewest hypernym steps from the synset up to a root."""
-    ups = _data()["noun_synsets"][synset][1]
+    ups = _noun_synset(synset)[1]
     return 1 + min(_depth(h) for h in ups) if ups else 0
+
+
+def _noun_senses(noun: str) -> list[int]:
+    """The noun's commonest senses, as indexes of noun synsets."""
+    line = _data()["noun_senses"].get(noun)
+    return [int(i) for i in line.split()] if line else []
+
+
+def _noun_synset(synset: int) -> tuple[list[str], list[int]]:
+    """A noun synset's single-word lemmas and the indexes of its hypernyms."""
+    lemmas, ups = _data()["noun_synsets"][synset].split("|")
+    return lemmas.split(), [int(i) for i in ups.split()]
