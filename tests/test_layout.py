@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,37 @@ def test_routes_get_their_session_one_way():
 
     # then none opens a session itself: SessionDep, or app.http.deps' unit_of_work / lean_read
     assert opening == []
+
+
+def _readme_map_words() -> set[str]:
+    """The words of the README's "Where things live" tree (the fenced block under that heading)."""
+    section = (ROOT / "README.md").read_text().split("## Where things live", 1)[1]
+    tree = section.split("```", 2)[1]
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", tree))
+
+
+def test_the_readme_map_names_every_module_and_package():
+    # given the README's map and the tree of app/, workers/, notifiers/ and jitgate/
+    words = _readme_map_words()
+    names = {
+        path
+        for top in ("app", "workers", "notifiers", "jitgate")
+        for path in (ROOT / top).rglob("*")
+        if "__pycache__" not in path.parts
+        and "migrations" not in path.parts
+        and ((path.suffix == ".py" and path.stem != "__init__") or path.is_dir())
+        and not {"templates", "static", "data"} & set(path.relative_to(ROOT).parts[1:])
+    }
+
+    # when each module and package is looked up by its name
+    unnamed = sorted(str(p.relative_to(ROOT)) for p in names if p.stem not in words)
+
+    # then every one of them is on the map: a new module is added to it in the same change
+    assert unnamed == []
+
+
+def test_the_readme_map_words_are_read_from_the_tree_block():
+    # given the words the check above reads: a module of the tree is among them, a made-up one not
+    words = _readme_map_words()
+    assert "state_machine" in words
+    assert "no_such_module_here" not in words
