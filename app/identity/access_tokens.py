@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 
 from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
-from app.core.ids import random_urlsafe
+from app.core.ids import time_ordered_urlsafe
 from app.core.kv import StoreUnavailable, get_store, redis_key
 from app.core.org_signing import OrgSigningKey
 from app.identity import count_leases
@@ -35,7 +35,11 @@ def org_signing_key(org_id: str) -> OrgSigningKey:
 
 
 def new_jti() -> str:
-    return random_urlsafe(18)
+    """24 characters, as before: the time in milliseconds, then 96 random bits. Time-ordered
+    so that the token records' primary key index appends: with random jtis every batch of
+    records wrote a random page of that index per token (in SQLite with 50,000 records,
+    ~15 µs of the row writer's CPU a token)."""
+    return time_ordered_urlsafe(12)
 
 
 # What jwt.encode writes, without its per-call work (a new JSON encoder, header validation, a
