@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from sqlmodel import col, select
+from sqlalchemy import select
+from sqlmodel import col
 
 from app.core import durable_store, row_writer
 from app.core.columns import aware
@@ -112,10 +113,11 @@ def _reload_token_claims() -> int:
     from app.core.db import read_session
 
     now = time.time()
-    columns = (IssuedToken.agent_id, IssuedToken.assertion_jti, IssuedToken.claim_expires_at)
-    unexpired = col(IssuedToken.claim_expires_at) > durable_store.utc(now)
+    claims = select(
+        col(IssuedToken.agent_id), col(IssuedToken.assertion_jti), col(IssuedToken.claim_expires_at)
+    ).where(col(IssuedToken.claim_expires_at) > durable_store.utc(now))
     with read_session() as session:
-        rows = session.exec(select(*columns).where(unexpired)).all()
+        rows = session.execute(claims).all()
     store = get_store()
     for agent_id, jti, expires_at in rows:
         store.put(_key(agent_id, jti), int(aware(expires_at).timestamp() - now) + 1)
