@@ -97,6 +97,19 @@ row_writer.register(
 )
 
 
+def _claim_of_a_token_record(values: dict[str, Any]) -> row_writer.Item | None:
+    """A token record the database refuses on its own (say, a scope longer than its column)
+    must not take its assertion's claim with it: the claim is written as its own row, so a
+    restart still refuses the assertion."""
+    if values.get("assertion_jti") is None:
+        return None
+    claim = {"agent_id": values["agent_id"], "jti": values["assertion_jti"]}
+    return UsedAssertion, claim | {"expires_at": values["claim_expires_at"]}
+
+
+row_writer.register_salvage(IssuedToken, _claim_of_a_token_record)
+
+
 def prune() -> int:
     """Delete expired claims (run by the periodic sweep): they protect nothing any more."""
     return durable_store.prune_table(UsedAssertion)

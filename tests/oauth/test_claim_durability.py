@@ -6,13 +6,15 @@ until its claim expires: after a token was issued for it (its record carries the
 after the request was refused or failed once the claim was made (the claim is its own row).
 """
 
+import os
 import time
 
 import jwt
 import pytest
+from sqlalchemy.exc import DataError
 
 from app.core.errors import InvalidGrant
-from tests.factories import request_token
+from tests.factories import register_agent, request_token
 from tests.helpers import assert_rule, issued_tokens
 
 
@@ -115,3 +117,60 @@ def test_each_tokens_record_is_one_row_with_its_claim(client, org, agent, tokens
         assert sorted(r.assertion_jti for r in records) == sorted(map(_jti, assertions))
         count = select(func.count()).select_from(UsedAssertion)
         assert session.exec(count.where(UsedAssertion.agent_id == agent.agent_id)).one() == 0
+
+
+def _drain(rounds: int = 12) -> None:
+    """Flush until the row writer gave up on a poison batch (retried, then written row by row)."""
+    from app.core import row_writer
+    from app.core.batching import WriteBacklog
+
+    for _ in range(rounds):
+        try:
+            row_writer.rows.flush()
+            return
+        except WriteBacklog:
+            continue
+    row_writer.rows.flush()
+
+
+def test_a_claim_outlives_a_token_record_the_database_refuses(client, org, agent, monkeypatch):
+    # given a token whose record the database refuses on its own (review r-tok2: the claim lived
+    # only in that record and was dropped with it)
+    from app.core import row_writer
+    from app.models import IssuedToken
+
+    def refuse_token_rows(connection, rows):
+        raise DataError("INSERT INTO issued_token", {}, Exception("value too long"))
+
+    _drain()
+    assertion = agent.assertion()
+    with monkeypatch.context() as patched:
+        patched.setitem(row_writer._table_writers, IssuedToken, refuse_token_rows)
+        assert request_token(client, org, assertion).status_code == 200
+        _drain()
+
+    # when the process starts again
+    _restart()
+
+    # then the assertion is still spent: the claim was written as its own row
+    assert_rule(request_token(client, org, assertion), "jti")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("JITGATE_TEST_DATABASE_URL"), reason="PostgreSQL enforces VARCHAR lengths"
+)
+def test_a_claim_outlives_a_scope_longer_than_its_column_on_postgresql(client, org):
+    # given an agent whose standing scope is longer than issued_token.scope (4,000 characters):
+    # the token is issued, PostgreSQL refuses its record
+    caps = [f"{'a' * 60}.{'b' * 60}.{'c' * 60}.x{i:03d}" for i in range(40)]
+    agent = register_agent(client, org, capabilities=caps)
+    _drain()
+    assertion = agent.assertion(exp=int(time.time()) + 120)
+    assert request_token(client, org, assertion).status_code == 200
+    _drain()
+
+    # when the process starts again
+    _restart()
+
+    # then the replay is refused
+    assert_rule(request_token(client, org, assertion), "jti")
