@@ -5,7 +5,7 @@ import os
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app.core import ed25519
 
@@ -25,8 +25,9 @@ def _reference(public_key, signature: bytes, message: bytes) -> bool:
 def test_a_signature_is_byte_for_byte_cryptographys(length):
     key = Ed25519PrivateKey.generate()
     message = os.urandom(length)
-    assert ed25519.sign(key, message) == key.sign(message)
-    assert ed25519.sign(key, message) == key.sign(message)  # the key's cached bytes too
+    secret = ed25519.secret_key(key)
+    assert ed25519.sign(secret, message) == key.sign(message)
+    assert ed25519.sign(secret, message) == key.sign(message)
 
 
 def test_a_good_signature_verifies_and_every_flipped_bit_is_refused():
@@ -82,5 +83,31 @@ def test_many_keys_keep_their_own_bytes():
     keys = [Ed25519PrivateKey.generate() for _ in range(20)]
     message = b"m"
     for key in keys * 2:
-        assert ed25519.verify(key.public_key(), ed25519.sign(key, message), message)
-        assert ed25519.sign(key, message) == key.sign(message)
+        secret = ed25519.secret_key(key)
+        assert ed25519.verify(key.public_key(), ed25519.sign(secret, message), message)
+        assert ed25519.sign(secret, message) == key.sign(message)
+
+
+def _private_material_held_by_the_module() -> list:
+    return [v for v in ed25519._raw.values() if not isinstance(v[0], Ed25519PublicKey)]
+
+
+def test_a_key_ring_reload_leaves_no_copy_of_the_private_key_behind(client, org, agent):
+    # given tokens signed before and after the key ring reloads the org's key (its 30 s refresh)
+    # and after a rotation (review r-tok2: the sign cache kept a decrypted seed per reload)
+    from app.core.db import session_scope
+    from app.identity.keys import key_ring, rotate_signing_key
+
+    agent.token(client)
+    retired = key_ring.active(org.org_id).secret
+    for _ in range(3):
+        key_ring.invalidate(org.org_id)
+        agent.token(client)
+    with session_scope() as session:
+        rotate_signing_key(session, org_id=org.org_id)
+    key_ring.invalidate(org.org_id)
+    agent.token(client)
+
+    # then the Ed25519 module holds public keys only, and the active key is the new one
+    assert _private_material_held_by_the_module() == []
+    assert key_ring.active(org.org_id).secret != retired

@@ -70,7 +70,7 @@ def sign(claims: dict[str, Any]) -> str:
     """Sign with the key of the org the token is for (its `org` claim): a compact EdDSA JWS."""
     key = key_ring.active(claims["org"])
     signing_input = _header_segment(key.kid) + b"." + _b64(_COMPACT_JSON.encode(claims).encode())
-    signature = ed25519.sign(key.private_key, signing_input)  # key.private_key.sign's bytes
+    signature = ed25519.sign(key.secret, signing_input)  # key.private_key.sign's bytes
     return (signing_input + b"." + _b64(signature)).decode("ascii")
 
 
