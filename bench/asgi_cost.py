@@ -15,6 +15,7 @@ floor. Use it to see what a change to a hot path costs before running the HTTP b
     JITGATE_BENCH_REDIS_URL=redis://127.0.0.1:6379/5 python bench/asgi_cost.py --targets check
     python bench/asgi_cost.py --targets token --threads           # the writer threads' CPU too
     python bench/asgi_cost.py --targets token --concurrency 8     # 8 requests in flight at once
+    python bench/asgi_cost.py --targets token --prefill 50000     # the rig's database size
 
 The verified-token cache is off unless JITGATE_VERIFIED_TOKEN_CACHE says otherwise (the floor
 verifies every time). Pin it to one CPU (`taskset -c 1 ...`) for steadier figures.
@@ -234,6 +235,35 @@ def jitgate_targets() -> tuple[Any, Call, Call]:
     return client, check, token
 
 
+def prefill(n: int) -> None:
+    """n token records and n assertion claims written before the rounds, as the service writes
+    them (its own jtis, the writer's batches), like the rig's database after a few runs: on a
+    fresh database the writers' page writes cost less than they do at the rig's size."""
+    from app.core import row_writer
+    from app.identity import access_tokens, replay
+    from app.models import IssuedToken
+
+    now = time.time()
+    for i in range(n):
+        record = {
+            "jti": access_tokens.new_jti(), "org_id": "org_prefill", "agent_id": "agt_prefill",
+            "kind": "access", "scope": "document.read", "audience": "http://testserver",
+            "issued_at": _utc(now), "expires_at": _utc(now + 900), "revoked_at": None,
+            "subject": None, "parent_jti": None,
+        }  # fmt: skip
+        row_writer.append(IssuedToken, record)
+        replay.claim("agt_prefill", os.urandom(16).hex(), expires_at=now + 300, now=now)
+        if i % 500 == 499:
+            row_writer.rows.flush()
+    row_writer.rows.flush()
+
+
+def _utc(timestamp: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="requests per round and target")
@@ -250,11 +280,15 @@ def main() -> int:
         default=1,
         help="requests in flight at once on the loop (as under load; Redis mode batches claims)",
     )
+    parser.add_argument(
+        "--prefill", type=int, default=0, help="token records and claims written beforehand"
+    )
     args = parser.parse_args()
     chosen = {"floor", *args.targets.split(",")}
 
     floor = floor_target()
     client, check, token = jitgate_targets()
+    prefill(args.prefill)
     print(
         f"{args.rounds} rounds of {args.n} requests, alternating; verified-token cache "
         f"{os.environ['JITGATE_VERIFIED_TOKEN_CACHE']} (0 = off)"

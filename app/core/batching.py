@@ -4,7 +4,8 @@ Items leave the buffer only under the write lock, so flush() returns once everyt
 before it is durable, and raises WriteBacklog when it cannot be (the caller must not read as if
 it were). The database being unreachable or busy (a transient error) never loses anything:
 the batch waits and is retried. A batch that keeps failing otherwise is written item by item;
-an item that still fails on its own is logged and dropped, so one bad row never blocks the rest.
+an item that still fails on its own is logged and dropped, so one bad row never blocks the rest;
+what its writer can salvage of it (`salvage`: e.g. a token record's replay claim) is written instead.
 """
 
 import logging
@@ -34,9 +35,11 @@ class BatchWriter(Generic[T]):
         *,
         interval: float = 0.02,
         batch: int = 500,
+        salvage: Callable[[T], T | None] | None = None,
     ) -> None:
         self._name = name
         self._write = write
+        self._salvage = salvage
         self._buffer: list[T] = []
         self._ready = threading.Condition()
         self._write_lock = threading.Lock()
@@ -108,6 +111,24 @@ class BatchWriter(Generic[T]):
                 return False
             except Exception:
                 log.exception("%s: dropping an item that cannot be written: %r", self._name, item)
+                if not self._write_salvaged(item):
+                    self._requeue(items[index + 1 :])
+                    return False
+        return True
+
+    def _write_salvaged(self, item: T) -> bool:
+        """Write what can be kept of a dropped item; False if the database itself failed (the
+        salvaged item is then queued again, at the front)."""
+        rescued = self._salvage(item) if self._salvage is not None else None
+        if rescued is None:
+            return True
+        try:
+            self._write([rescued])
+        except TRANSIENT_ERRORS:
+            self._requeue([rescued])
+            return False
+        except Exception:
+            log.exception("%s: dropping what was salvaged too: %r", self._name, rescued)
         return True
 
     def _run(self) -> None:

@@ -8,6 +8,7 @@ Secrets that guard something (admin tokens, CSRF tokens) still come from `secret
 import base64
 import os
 import threading
+import time
 
 _BUFFER_BYTES = 16 * 1024
 
@@ -44,3 +45,22 @@ def random_hex(nbytes: int) -> str:
 
 def random_urlsafe(nbytes: int) -> str:
     return base64.urlsafe_b64encode(_pool.take(nbytes)).rstrip(b"=").decode()
+
+
+# base64url's characters in ASCII order: the same 64 characters, but a larger 6-bit group
+# maps to a later character, so encoded big-endian numbers sort as text like the numbers do.
+_URLSAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_IN_ASCII_ORDER = bytes.maketrans(_URLSAFE, bytes(sorted(_URLSAFE)))
+
+
+def _time_prefix(ms: int) -> str:
+    return base64.urlsafe_b64encode(ms.to_bytes(6, "big")).translate(_IN_ASCII_ORDER).decode()
+
+
+def time_ordered_urlsafe(nbytes: int) -> str:
+    """Eight characters of the time in milliseconds, then nbytes of the pool, URL-safe: ids
+    made later sort later as text. A database index on them appends in one place instead of
+    touching a random page for every new id (the token records' primary key)."""
+    ms = int(time.time() * 1000).to_bytes(6, "big")
+    raw = base64.urlsafe_b64encode(ms + _pool.take(nbytes))
+    return (raw[:8].translate(_IN_ASCII_ORDER) + raw[8:]).rstrip(b"=").decode()

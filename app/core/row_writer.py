@@ -20,9 +20,24 @@ TableWriter = Callable[[Connection, list[dict[str, Any]]], None]
 _table_writers: dict[Any, TableWriter] = {}
 
 
+_salvagers: dict[Any, Callable[[dict[str, Any]], Item | None]] = {}
+
+
 def register(model: Any, write: TableWriter) -> None:
     """How rows of one table are written when a plain INSERT is not right (e.g. an upsert)."""
     _table_writers[model] = write
+
+
+def register_salvage(model: Any, salvage: Callable[[dict[str, Any]], Item | None]) -> None:
+    """What must still be written when a row of this table cannot be (the database refuses it
+    on its own): another row that keeps the part a security rule depends on, or None."""
+    _salvagers[model] = salvage
+
+
+def _salvage(item: Item) -> Item | None:
+    model, values = item
+    salvage = _salvagers.get(model)
+    return salvage(values) if salvage is not None else None
 
 
 def _write(items: list[Item]) -> None:
@@ -44,7 +59,7 @@ def _write(items: list[Item]) -> None:
                 connection.execute(insert(model.__table__), table_rows)
 
 
-rows: BatchWriter[Item] = BatchWriter("row-writer", _write)
+rows: BatchWriter[Item] = BatchWriter("row-writer", _write, salvage=_salvage)
 
 
 def append(model: Any, values: dict[str, Any]) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import jwt
 
+from app.core import ed25519
 from app.core.errors import TokenExpired, TokenRevoked, Unauthenticated
-from app.core.ids import random_urlsafe
+from app.core.ids import time_ordered_urlsafe
 from app.core.kv import StoreUnavailable, get_store, redis_key
 from app.core.org_signing import OrgSigningKey
 from app.identity import count_leases
@@ -35,7 +36,11 @@ def org_signing_key(org_id: str) -> OrgSigningKey:
 
 
 def new_jti() -> str:
-    return random_urlsafe(18)
+    """24 characters, as before: the time in milliseconds, then 96 random bits. Time-ordered
+    so that the token records' primary key index appends: with random jtis every batch of
+    records wrote a random page of that index per token (in SQLite with 50,000 records,
+    ~15 µs of the row writer's CPU a token)."""
+    return time_ordered_urlsafe(12)
 
 
 # What jwt.encode writes, without its per-call work (a new JSON encoder, header validation, a
@@ -65,7 +70,8 @@ def sign(claims: dict[str, Any]) -> str:
     """Sign with the key of the org the token is for (its `org` claim): a compact EdDSA JWS."""
     key = key_ring.active(claims["org"])
     signing_input = _header_segment(key.kid) + b"." + _b64(_COMPACT_JSON.encode(claims).encode())
-    return (signing_input + b"." + _b64(key.private_key.sign(signing_input))).decode("ascii")
+    signature = ed25519.sign(key.secret, signing_input)  # key.private_key.sign's bytes
+    return (signing_input + b"." + _b64(signature)).decode("ascii")
 
 
 def same_status_epoch(claims: dict[str, Any], agent_epoch: int) -> bool:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, or_, select
 
+from app.core import ed25519
 from app.core.columns import aware, utcnow
 from app.core.secrets import decrypt, encrypt
 from app.identity.agent_keys import jwk_thumbprint
@@ -30,6 +31,12 @@ MAX_TOKEN_LIFETIME = timedelta(hours=1)
 class ActiveKey:
     kid: str
     private_key: Ed25519PrivateKey
+    # libsodium's form of the private key (app/core/ed25519.py), made once per load and dropped
+    # with the key: a reload or a rotation leaves no copy behind.
+    secret: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secret", ed25519.secret_key(self.private_key))
 
 
 def _public_jwk(kid: str, public_key: Ed25519PublicKey) -> dict:

@@ -75,11 +75,18 @@ class IssuedToken(SQLModel, table=True):
     # exchanged from (None on the first hop). Revoking a token revokes every token below it.
     subject: str | None = Field(default=None, max_length=320)
     parent_jti: str | None = Field(default=None, index=True, max_length=64)
+    # Embedded mode: the client assertion this token was issued for, whose jti's claim the
+    # record keeps until claim_expires_at (app/identity/replay.py): one row a token, not two.
+    assertion_jti: str | None = Field(default=None, max_length=256)
+    claim_expires_at: datetime | None = Field(
+        default=None, sa_column=tz_column(nullable=True, index=True)
+    )
 
 
 class UsedAssertion(SQLModel, table=True):
     """Client assertion jtis already used, kept until the assertion expires, so that in embedded
-    mode (no Redis) a restart does not reopen the replay window (app/identity/replay.py)."""
+    mode (no Redis) a restart does not reopen the replay window (app/identity/replay.py). The
+    claim of an assertion that was exchanged for a token is kept in the token's record instead."""
 
     __tablename__ = "used_assertion"
     agent_id: str = Field(primary_key=True, max_length=64)

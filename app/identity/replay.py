@@ -2,24 +2,36 @@
 
 With Redis the claim is a SET NX with expiry, shared by every web process. In embedded mode
 the store is this process's memory, so each claimed jti is also written to the database (in
-batches by app/services/row_writer.py, off the request path) and read back at start-up: a
+batches by app/core/row_writer.py, off the request path) and read back at start-up: a
 restart does not reopen the window in which an unexpired assertion could be replayed. What a
 crash can lose is the last batch (about 20 ms of claims). The sweep prunes expired claims.
-The writing, reloading and pruning are app/services/durable_store.py's, shared with the other
+The writing, reloading and pruning are app/core/durable_store.py's, shared with the other
 security state the store keeps.
+
+The token endpoint claims inside `claims_kept_by_token()`: a token issued there keeps its
+assertion's claim in its own record (issued_token.assertion_jti, claim_expires_at), so a token
+writes one row, not two (random-keyed rows were most of the row writer's CPU); a claim no token
+took is written as its own row when the block ends, however it ends.
 """
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from sqlalchemy import select
+from sqlmodel import col
 
 from app.core import durable_store, row_writer
+from app.core.columns import aware
 from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
 from app.core.redis_script import LeanScript
 from app.identity import deferred_address, rate_limits
-from app.models import UsedAssertion
+from app.models import IssuedToken, UsedAssertion
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -40,11 +52,42 @@ def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
     if not get_store().add(_key(agent_id, jti), ttl):
         return False
     if settings.embedded:
-        row_writer.append(
-            UsedAssertion,
-            {"agent_id": agent_id, "jti": jti, "expires_at": durable_store.utc(now + ttl)},
-        )
+        row = {"agent_id": agent_id, "jti": jti, "expires_at": durable_store.utc(now + ttl)}
+        pending = _pending.get()
+        if pending is None:
+            row_writer.append(UsedAssertion, row)
+        else:
+            pending.append(row)
     return True
+
+
+# Claims made inside claims_kept_by_token(), not written yet (embedded mode).
+_pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("pending_claims", default=None)
+
+
+@contextmanager
+def claims_kept_by_token() -> Iterator[None]:
+    """A token request: a token issued in the block keeps the agent's claim in its record
+    (take_claim); every claim no token took is written as its own row on the way out, also
+    when the block raised. Both go to the row writer, as a claim's row always did."""
+    pending: list[dict[str, Any]] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+        for row in pending:
+            row_writer.append(UsedAssertion, row)
+
+
+def take_claim(agent_id: str) -> dict[str, Any] | None:
+    """The agent's claim made in this claims_kept_by_token() block, now the caller's to record
+    (a token's record): {agent_id, jti, expires_at}, or None."""
+    pending = _pending.get()
+    for index, row in enumerate(pending or ()):
+        if row["agent_id"] == agent_id:
+            return pending.pop(index)  # type: ignore[union-attr]
+    return None
 
 
 # A client may use a jti again once its first assertion has expired (RFC 7523 keeps jtis only
@@ -54,14 +97,44 @@ row_writer.register(
 )
 
 
+def _claim_of_a_token_record(values: dict[str, Any]) -> row_writer.Item | None:
+    """A token record the database refuses on its own (say, a scope longer than its column)
+    must not take its assertion's claim with it: the claim is written as its own row, so a
+    restart still refuses the assertion."""
+    if values.get("assertion_jti") is None:
+        return None
+    claim = {"agent_id": values["agent_id"], "jti": values["assertion_jti"]}
+    return UsedAssertion, claim | {"expires_at": values["claim_expires_at"]}
+
+
+row_writer.register_salvage(IssuedToken, _claim_of_a_token_record)
+
+
 def prune() -> int:
     """Delete expired claims (run by the periodic sweep): they protect nothing any more."""
     return durable_store.prune_table(UsedAssertion)
 
 
 def reload() -> int:
-    """At start-up in embedded mode: the claims still unexpired go back into the store."""
-    return durable_store.reload_table(UsedAssertion, lambda row: _key(row.agent_id, row.jti))
+    """At start-up in embedded mode: the claims still unexpired go back into the store, from
+    their own rows and from the records of the tokens issued for them."""
+    own = durable_store.reload_table(UsedAssertion, lambda row: _key(row.agent_id, row.jti))
+    return own + _reload_token_claims()
+
+
+def _reload_token_claims() -> int:
+    from app.core.db import read_session
+
+    now = time.time()
+    claims = select(
+        col(IssuedToken.agent_id), col(IssuedToken.assertion_jti), col(IssuedToken.claim_expires_at)
+    ).where(col(IssuedToken.claim_expires_at) > durable_store.utc(now))
+    with read_session() as session:
+        rows = session.execute(claims).all()
+    store = get_store()
+    for agent_id, jti, expires_at in rows:
+        store.put(_key(agent_id, jti), int(aware(expires_at).timestamp() - now) + 1)
+    return len(rows)
 
 
 # The token endpoint's questions to Redis in one round trip: the client address's count (when

@@ -12,7 +12,7 @@ from app.audit import service as audit
 from app.authz import policies
 from app.core import metrics, row_writer
 from app.core.errors import InvalidGrant, InvalidScope
-from app.identity import access_tokens, rate_limits
+from app.identity import access_tokens, rate_limits, replay
 from app.identity.assertions import AssertionRejected, VerifiedAssertion, verify_assertion
 from app.models import Agent, IssuedToken
 from app.resources import service as resources
@@ -149,6 +149,8 @@ def sign_token(
         "revoked_at": None,
         "subject": subject,
         "parent_jti": parent_jti,
+        "assertion_jti": None,
+        "claim_expires_at": None,
     }
     issued = IssuedAccessToken(
         access_token=access_tokens.sign(claims), expires_in=ttl, scope=claims["scope"], jti=jti
@@ -256,6 +258,8 @@ def issue(grant: Grant) -> IssuedAccessToken:
         subject=grant.subject,
         parent_jti=grant.parent_jti,
     )
+    if (claim := replay.take_claim(grant.agent.id)) is not None:  # one row: the record keeps it
+        record["assertion_jti"], record["claim_expires_at"] = claim["jti"], claim["expires_at"]
     row_writer.append(IssuedToken, record)  # batched: issuing never waits for a disk write
     _ACCESS_TOKENS_ISSUED.inc()
     audit.record_later(

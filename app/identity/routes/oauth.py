@@ -29,6 +29,7 @@ from app.identity import (
     deferred_address,
     grants,
     rate_limits,
+    replay,
     revocation,
     tokens,
 )
@@ -68,10 +69,13 @@ Form = Annotated[dict[str, str], Depends(read_form)]
 def _issue(
     org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
 ) -> dict[str, Any]:
-    with lean_read() as session:
-        require_org(org_id)
-        granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
-    return _token_body(org_id, grant_type, granted)
+    with replay.claims_kept_by_token():  # the token's record keeps its assertion's claim
+        with lean_read() as session:
+            require_org(org_id)
+            granted = grant_type.authenticate(
+                session, org_id=org_id, form=form, credential=credential
+            )
+        return _token_body(org_id, grant_type, granted)
 
 
 def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
