@@ -488,3 +488,27 @@ def test_an_agent_learns_nothing_by_introspecting_another_agents_token(client, o
 
     assert introspect(client, org, victim, other.bearer(client)) == {"active": False}
     assert introspect(client, org, victim, agent.bearer(client))["active"] is True  # its own
+
+
+@pytest.mark.parametrize("route", ["revoke", "introspect"])
+def test_a_caller_without_credentials_is_refused_before_any_write_is_awaited(
+    client, org, agent, monkeypatch, route
+):
+    # given a row writer whose flush cannot finish (the database busy)
+    from app.core import row_writer
+    from app.core.batching import WriteBacklog
+
+    token = agent.token(client)
+
+    def busy() -> None:
+        raise WriteBacklog("the database is busy")
+
+    monkeypatch.setattr(row_writer.rows, "flush", busy)
+
+    # when a caller without credentials, or an admin without a token, calls
+    anonymous = client.post(f"{org.api}/oauth/{route}", data={"token": token})
+    no_token = client.post(f"{org.api}/oauth/{route}", data={"other": "x"}, headers=org.admin)
+
+    # then each hears its own refusal (401, 400), not the busy database's 503
+    assert_oauth_error(anonymous, 401, "invalid_request", mentions="bearer")
+    assert_oauth_error(no_token, 400, "invalid_request", mentions="token")

@@ -174,13 +174,15 @@ def _about_a_token(
 ) -> tuple[str, str | None, str]:
     """What introspection and revocation read first: who asks (_caller) and the form's token.
 
-    Both read the token's record, which the row writer may still hold: it is flushed first. The
-    session has read nothing yet at that point (SQLAlchemy opens its transaction on first use).
+    Both read the token's record, which the row writer may still hold: it is flushed once the
+    caller is known (a caller without credentials must not make the service wait on a write,
+    nor hear 503 while the database is busy). The session has read nothing yet at that point
+    (SQLAlchemy opens its transaction on first use).
     """
-    row_writer.rows.flush()
     actor, agent_id = _caller(org_id, request)
     if not form.get("token"):
         raise InvalidRequest("token is required")
+    row_writer.rows.flush()
     return actor, agent_id, form["token"]
 
 
