@@ -42,13 +42,16 @@ class Broker:
     poisoned: str  # the request whose publishes the proxy cuts while it is "down"
 
     def sent(self) -> list[tuple[str, str, int]]:
-        """(task, request id, outbox id) of each message in the queue, oldest first."""
+        """(task, request id, outbox id) of each message about this test's requests in the queue,
+        oldest first. The suite's embedded sweep relays through the same app: an earlier test's
+        row written after park_other_rows (its late outcome) may be published here too."""
         raw = redis.Redis(port=self.server.port).lrange(celery_module.QUEUE, 0, -1)
         messages = []
         for item in reversed(raw):  # LPUSH in, BRPOP out: the oldest is last
             envelope = json.loads(item)
             args, kwargs, _ = json.loads(base64.b64decode(envelope["body"]))
-            messages.append((envelope["headers"]["task"], args[0], kwargs["outbox_id"]))
+            if args[0].startswith(REQUEST_PREFIX):
+                messages.append((envelope["headers"]["task"], args[0], kwargs["outbox_id"]))
         return messages
 
 
@@ -98,9 +101,12 @@ def unpark(parked: dict[int, datetime]) -> None:
                 row.next_attempt_at = due
 
 
+REQUEST_PREFIX = "jit_relay"
+
+
 def request_id(name: str) -> str:
     """Each test's own requests: the suite's database keeps other tests' rows."""
-    return f"jit_relay{name}{uuid.uuid4().hex[:8]}"
+    return f"{REQUEST_PREFIX}{name}{uuid.uuid4().hex[:8]}"
 
 
 def owe(request_id: str, kind: str, now: datetime) -> int:
