@@ -209,6 +209,20 @@ def test_every_unauthenticated_route_counts_against_the_client_address(
     assert_rate_limited(getattr(client, method)(url, **kwargs), at_most=60)
 
 
+@pytest.mark.parametrize(
+    "path", ["/admin/login/email", "/dashboard/login/email", "/dashboard/login/link/not-a-token"]
+)
+def test_the_portals_sign_in_link_routes_count_against_the_client_address(
+    client, address_limit, path
+):
+    # given the portals' "email me a link" and link routes, which send mail for anyone who asks
+    form = {"email": "someone@b.example", "login_csrf": "x"}
+    for _ in range(address_limit):
+        assert client.post(path, data=form).status_code != 429
+    # then one address past its limit is refused (the portals answer with a page, not JSON)
+    assert client.post(path, data=form).status_code == 429
+
+
 def test_another_client_address_keeps_its_own_count(app, client, org, address_limit):
     url = f"{org.api}/oauth/token"
     for _ in range(address_limit):

@@ -34,6 +34,7 @@ from app.dashboard.pages import (
     see_other,
 )
 from app.http.deps import SessionDep
+from app.http.throttle import ClientAddressLimit
 from app.jit import state_machine as jit
 from app.models import JitRequest
 
@@ -84,7 +85,7 @@ def login(
     return signin.signed_in(session, approver, next, "token")
 
 
-signin.DOOR.serve_email_links(router, signin.link_messages)
+signin.DOOR.serve_email_links(router, signin.link_messages, dependencies=[ClientAddressLimit])
 
 
 @router.get("/login/link/{token}")
@@ -94,7 +95,7 @@ def link_page(request: Request, token: str, session: SessionDep) -> Response:
     return signin.link_page(request, approver, token)
 
 
-@router.post("/login/link/{token}")
+@router.post("/login/link/{token}", dependencies=[ClientAddressLimit])
 def link_sign_in(
     request: Request, token: str, session: SessionDep, login_csrf: TextField = ""
 ) -> Response:
