@@ -54,6 +54,7 @@ _IN_ASCII_ORDER = bytes.maketrans(_URLSAFE, bytes(sorted(_URLSAFE)))
 
 
 def _time_prefix(ms: int) -> str:
+    """Six bytes of milliseconds: exactly eight characters, no padding (6 is a multiple of 3)."""
     return base64.urlsafe_b64encode(ms.to_bytes(6, "big")).translate(_IN_ASCII_ORDER).decode()
 
 
@@ -61,6 +62,4 @@ def time_ordered_urlsafe(nbytes: int) -> str:
     """Eight characters of the time in milliseconds, then nbytes of the pool, URL-safe: ids
     made later sort later as text. A database index on them appends in one place instead of
     touching a random page for every new id (the token records' primary key)."""
-    ms = int(time.time() * 1000).to_bytes(6, "big")
-    raw = base64.urlsafe_b64encode(ms + _pool.take(nbytes))
-    return (raw[:8].translate(_IN_ASCII_ORDER) + raw[8:]).rstrip(b"=").decode()
+    return _time_prefix(int(time.time() * 1000)) + random_urlsafe(nbytes)
