@@ -102,3 +102,20 @@ def test_derived_verb_forms_read_as_the_catalog_action(question, expected):
     reading = interpret(question, catalog)
     assert reading.permissions == (expected,)
     assert reading.unresolved == ()
+
+
+def test_what_wordnet_remembers_of_a_question_s_words_is_bounded():
+    # given more made-up words than the interpreter remembers, as a stream of questions may bring
+    from app.authz.interpreter import wordnet as wn
+
+    made_up = [f"zqx{n}word" for n in range(wn.WORDS_REMEMBERED + 500)]
+    for word in made_up:
+        wn.kinds(word, 4)
+        wn.reach(word, 2)
+        wn.synonyms(word)
+        wn.broader(word)
+
+    # then each per-word memory holds at most its bound, and real words still read the same
+    for remembered in (wn.kinds, wn.reach, wn.synonyms, wn.broader):
+        assert remembered.cache_info().currsize <= wn.WORDS_REMEMBERED
+    assert wn.kinds("van", 4)["vehicle"] == 3

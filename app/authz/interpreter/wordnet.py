@@ -7,7 +7,7 @@ WordNet 3.0 Copyright 2006 by Princeton University (data/WORDNET-LICENSE).
 
 import gzip
 import json
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
@@ -17,6 +17,9 @@ NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # third still names everyday uses ("cancel" = strike down, i.e. void); a fourth let "delete"
 # be "edit" (edit: blue-pencil, delete) and was dropped.
 SENSES = 3
+# What is remembered per word read from a question: bounded, for the words come from whoever
+# asks, and a tenant sending a stream of made-up words must not grow every process's memory.
+WORDS_REMEMBERED = 8192
 
 
 @cache
@@ -78,14 +81,14 @@ def never_a_verb(word: str) -> bool:
     return bool(bits) and not bits & VERB and not is_verb(word)
 
 
-@cache
+@lru_cache(maxsize=WORDS_REMEMBERED)
 def synonyms(verb: str) -> frozenset[str]:
     """The lemmas of the verb's commonest senses: 'reboot' -> boot, bring_up."""
     synsets = _data()["synsets"]
     return frozenset(w for i in _data()["verbs"].get(verb, ())[:SENSES] for w in synsets[i][0])
 
 
-@cache
+@lru_cache(maxsize=WORDS_REMEMBERED)
 def broader(verb: str) -> frozenset[str]:
     """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
     synsets = _data()["synsets"]
@@ -93,7 +96,7 @@ def broader(verb: str) -> frozenset[str]:
     return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
 
 
-@cache
+@lru_cache(maxsize=WORDS_REMEMBERED)
 def reach(verb: str, steps: int) -> dict[int, int]:
     """The synsets of the verb's commonest senses (0) and of their hypernyms (1, 2, ... steps up),
     each with its distance from the verb."""
@@ -121,7 +124,7 @@ def noun_verbs(noun: str) -> tuple[str, ...]:
     return tuple(_data()["noun_verbs"].get(noun, ()))
 
 
-@cache
+@lru_cache(maxsize=WORDS_REMEMBERED)
 def kinds(noun: str, steps: int) -> dict[str, int]:
     """The nouns a noun shares a common sense with (0) or is a kind of (1, 2, ... hypernym steps
     up): 'consignment' -> shipment (0), 'van' -> truck, ..., vehicle. Synsets near WordNet's
