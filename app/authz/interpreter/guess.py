@@ -6,7 +6,7 @@ are the candidates, a shared sense before one hypernym step. The lexicon's tiers
 first; this only runs when they found nothing and were not ambiguous.
 """
 
-from functools import cache
+from functools import lru_cache
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
@@ -79,7 +79,8 @@ def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
 WORDNET_CONFIDENCE = {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.6}
 
 
-@cache
+# Bounded like wordnet's per-word memory: catalogs are written by every tenant's admins.
+@lru_cache(maxsize=wn.WORDS_REMEMBERED)
 def _entry_reach(verbs: frozenset[str]) -> dict[int, int]:
     """The senses of a catalog action's own verbs and one step up from them."""
     merged: dict[int, int] = {}
