@@ -97,16 +97,19 @@ def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
     from app.settings import get_settings
 
     caches = (get_settings, get_engine, get_read_engine)
-    with monkeypatch.context() as patch:
-        for name, value in env.items():
-            if value is None:
-                patch.delenv(f"JITGATE_{name.upper()}", raising=False)
-            else:
-                patch.setenv(f"JITGATE_{name.upper()}", value)
-        for cache in caches:
-            cache.cache_clear()
-        try:
-            yield
-        finally:
+    try:
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                if value is None:
+                    patch.delenv(f"JITGATE_{name.upper()}", raising=False)
+                else:
+                    patch.setenv(f"JITGATE_{name.upper()}", value)
             for cache in caches:
                 cache.cache_clear()
+            yield
+    finally:
+        # Cleared only once the environment is restored: the session's app has threads (the row
+        # writer, the worker) that read settings, and one of them reading between a clear and the
+        # restore would keep this test's values for every later test of the process.
+        for cache in caches:
+            cache.cache_clear()

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from app import runtime
 from app.core import gc_pauses
-from app.settings import Settings, get_settings
+from app.settings import Settings
+from tests.helpers import jitgate_env
 
 
 def test_a_served_process_freezes_by_default(monkeypatch):
@@ -29,18 +30,14 @@ def test_freezing_moves_the_live_objects_out_of_the_collectors_passes():
 
 def test_start_up_freezes_last_when_the_setting_is_on(monkeypatch):
     calls: list[str] = []
-    monkeypatch.setenv("JITGATE_GC_FREEZE", "true")
-    monkeypatch.setenv("JITGATE_EMBEDDED_WORKER", "0")
-    get_settings.cache_clear()
     monkeypatch.setattr(gc_pauses, "freeze_startup_heap", lambda: calls.append("frozen") or 1)
     app = FastAPI()
     try:
-        anyio.run(runtime.start, app)
+        with jitgate_env(monkeypatch, gc_freeze="true", embedded_worker="0"):
+            anyio.run(runtime.start, app)
         assert calls == ["frozen"]
-        monkeypatch.setenv("JITGATE_GC_FREEZE", "false")
-        get_settings.cache_clear()
-        anyio.run(runtime.start, app)
+        with jitgate_env(monkeypatch, gc_freeze="false", embedded_worker="0"):
+            anyio.run(runtime.start, app)
         assert calls == ["frozen"]  # off: not again
     finally:
         anyio.run(runtime.stop, app)
-        get_settings.cache_clear()
