@@ -219,8 +219,13 @@ def test_the_portals_sign_in_link_routes_count_against_the_client_address(
     form = {"email": "someone@b.example", "login_csrf": "x"}
     for _ in range(address_limit):
         assert client.post(path, data=form).status_code != 429
-    # then one address past its limit is refused (the portals answer with a page, not JSON)
-    assert client.post(path, data=form).status_code == 429
+    # then one address past its limit is refused (the portals answer with a page, not JSON),
+    # and the page says when to come back, like the API's 429 does
+    refused = client.post(path, data=form)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["Cache-Control"] == "no-store"
 
 
 def test_another_client_address_keeps_its_own_count(app, client, org, address_limit):

@@ -76,11 +76,15 @@ class LoginRequired(Exception):
 
 
 class Problem(Exception):
-    """A refusal shown as a page: status, a heading and a sentence."""
+    """A refusal shown as a page: status, a heading and a sentence, and the refusal's own
+    headers (a 429's or 503's Retry-After)."""
 
-    def __init__(self, status: int, title: str, text: str = "") -> None:
+    def __init__(
+        self, status: int, title: str, text: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(title)
         self.status, self.title, self.text = status, title, text
+        self.headers = headers or {}
 
 
 def page_renderer(folder: Jinja2Templates) -> Callable[..., HTMLResponse]:
@@ -94,10 +98,15 @@ def page_renderer(folder: Jinja2Templates) -> Callable[..., HTMLResponse]:
         *,
         user: Any = None,
         status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         ctx = {"user": user, "csrf": user.state.csrf if user else "", **(context or {})}
         return folder.TemplateResponse(
-            request, name, ctx, status_code=status, headers=security_headers()
+            request,
+            name,
+            ctx,
+            status_code=status,
+            headers={**(headers or {}), **security_headers()},
         )
 
     return render
@@ -108,7 +117,9 @@ render = page_renderer(templates)
 
 def problem_page(request: Request, problem: Problem) -> HTMLResponse:
     context = {"title": problem.title, "text": problem.text}
-    return render(request, "dashboard_error.html", context, status=problem.status)
+    return render(
+        request, "dashboard_error.html", context, status=problem.status, headers=problem.headers
+    )
 
 
 def read_since(raw: str) -> datetime | None:
@@ -154,9 +165,9 @@ def _problem_for(exc: Exception) -> Problem:
     if isinstance(exc, Problem):
         return exc
     if isinstance(exc, JitgateError):
-        return Problem(exc.status, "That did not work", exc.description)
+        return Problem(exc.status, "That did not work", exc.description, headers=exc.headers)
     if isinstance(exc, StarletteHTTPException):
-        return Problem(exc.status_code, "That did not work", str(exc.detail))
+        return Problem(exc.status_code, "That did not work", str(exc.detail), headers=exc.headers)
     if isinstance(exc, BodyTooLarge):
         return Problem(413, "That was too much", "The form you sent is too large.")
     return Problem(400, "That request was not understood", "Check the address or the form.")
