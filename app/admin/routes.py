@@ -164,17 +164,23 @@ def audit_export(
     fmt: str,
     session: SessionDep,
     user: CurrentAdminUser,
-    filters: AuditFilters,
+    request: Request,
+    query: Annotated[views.AuditQuery, Depends(_audit_page_query)],
 ) -> Response:
+    """At most EXPORT_LIMIT events, newest first, from `before` on; when more remain, a
+    `Link: <…>; rel="next"` header (and the JSON's `next_before`) says where the next file starts,
+    so a trail of any length can be exported whole."""
     if fmt not in ("csv", "json"):
         raise Problem(404, "No such export", "Export as CSV or JSON.")
-    rows, _next = views.audit_page(session, user.org_id, filters, limit=EXPORT_LIMIT)
+    rows, next_before = views.audit_page(session, user.org_id, query, limit=EXPORT_LIMIT)
     events = [public_event(e) for e in rows]
     headers = {"Content-Disposition": f'attachment; filename="audit-{user.org_id}.{fmt}"'}
+    if next_before is not None:
+        url = request.url.replace(query=query.link(before=next_before))
+        headers["Link"] = f'<{url}>; rel="next"'
     if fmt == "json":
-        return Response(
-            json.dumps({"events": events}), media_type="application/json", headers=headers
-        )
+        body = {"events": events, "next_before": next_before}
+        return Response(json.dumps(body), media_type="application/json", headers=headers)
     return Response(_csv(events), media_type="text/csv", headers=headers)
 
 

@@ -118,6 +118,45 @@ def test_audit_filters_export_and_verify(admin):
     assert csv_text.startswith("seq,ts,actor,action")
 
 
+def test_an_export_larger_than_one_file_is_followed_page_by_page(admin, client, org, monkeypatch):
+    from app.admin import routes
+
+    # given more events than one export holds
+    monkeypatch.setattr(routes, "EXPORT_LIMIT", 2)
+    for n in range(5):
+        factories.register_agent(
+            client, org, capabilities=["document.read"], name=f"export-{n}-{uuid.uuid4().hex[:6]}"
+        )
+    everything = [
+        e["seq"]
+        for e in admin.get("/admin/audit/export.json?action=agent.register").json()["events"]
+    ]
+    assert len(everything) == 2
+    # when the admin follows each export's next link (the JSON and the CSV say the same)
+    seen: list[int] = []
+    url = "/admin/audit/export.json?action=agent.register"
+    while url:
+        page = admin.get(url)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seen += [e["seq"] for e in body["events"]]
+        link = page.links.get("next", {}).get("url")
+        assert (link is None) == (body["next_before"] is None)
+        assert link is None or f"before={body['next_before']}" in link
+        url = link and link.replace("http://testserver", "")
+    # then every event is exported once, newest first, and nothing else
+    assert len(seen) == len(set(seen)) >= 5
+    assert seen == sorted(seen, reverse=True)
+    csv_page = admin.get(f"/admin/audit/export.csv?action=agent.register&before={seen[1]}")
+    assert [int(line.split(",")[0]) for line in csv_page.text.splitlines()[1:]] == seen[2:4]
+    assert "before=" in csv_page.links["next"]["url"]
+
+
+def test_an_export_cursor_that_is_not_a_number_is_the_first_page(admin):
+    first = admin.get("/admin/audit/export.json").json()["events"]
+    assert admin.get("/admin/audit/export.json?before=x'--").json()["events"] == first
+
+
 def test_suspending_an_agent_from_its_page_refuses_its_tokens(admin, client, org):
     agent = factories.register_agent(client, org, capabilities=["document.read"])
     resp = post(admin, f"/admin/agents/{agent.agent_id}/status", {"status": "suspended"})
