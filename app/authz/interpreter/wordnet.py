@@ -10,6 +10,16 @@ import json
 from functools import cache, lru_cache
 from pathlib import Path
 
+from app.authz.interpreter.wordnet_tables import (
+    CONCRETE,
+    MOSTLY_NOUN,
+    POS_BITS,
+    TAGGED,
+    Lexicon,
+    Lines,
+)
+from app.core import native_heap
+
 DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
 NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
@@ -24,27 +34,35 @@ WORDS_REMEMBERED = 8192
 
 @cache
 def _data() -> dict:
+    tables = _read()
+    # What the parse allocated and dropped is held by the C heap until handed back: 8 MiB.
+    native_heap.give_back_freed_memory()
+    return tables
+
+
+def _read() -> dict:
     raw = json.loads(gzip.decompress(DATA.read_bytes()))
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
-    tagged = frozenset(raw.pop("tagged").split())
-    nouns = frozenset(raw.pop("mostly_nouns", "").split())
-    concrete = frozenset(raw.pop("concrete", "").split())
-    # The noun sections stay text until a question needs a line of them (see _noun_synset).
-    noun_synsets = raw.pop("noun_synsets").split("\n")
-    noun_senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
-    return raw | {
-        "pos": pos,
-        "tagged": tagged,
-        "mostly_nouns": nouns,
-        "concrete": concrete,
-        "noun_synsets": noun_synsets,
-        "noun_senses": noun_senses,
+    flagged = {
+        TAGGED: raw.pop("tagged").split(),
+        MOSTLY_NOUN: raw.pop("mostly_nouns", "").split(),
+        CONCRETE: raw.pop("concrete", "").split(),
     }
+    senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
+    synsets = Lines(raw.pop("noun_synsets"))
+    # The words, their flags and noun senses, and the noun synsets stay compact text (see
+    # wordnet_tables.py): as dicts and sets of str they held 26 of the extract's 36 MiB.
+    return raw | {"lexicon": Lexicon(pos, flagged, senses), "noun_synsets": synsets}
 
 
 def pos(word: str) -> int:
     """Bits of the parts of speech WordNet knows for a single word (0: unknown)."""
-    return _data()["pos"].get(word, 0)
+    return _flags(word) & POS_BITS
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _flags(word: str) -> int:
+    return _data()["lexicon"].flags(word)
 
 
 def irregular(word: str) -> str | None:
@@ -54,21 +72,26 @@ def irregular(word: str) -> str | None:
 
 def common(word: str) -> bool:
     """WordNet's corpus uses the word: a real word someone meant, not a rare one a typo made."""
-    return word in _data()["tagged"]
+    return bool(_flags(word) & TAGGED)
 
 
 def mostly_noun(word: str) -> bool:
     """A verb WordNet's tagged corpus uses at least three times as often as a noun: 'traffic'."""
-    return word in _data()["mostly_nouns"]
+    return bool(_flags(word) & MOSTLY_NOUN)
 
 
 def concrete(noun: str) -> bool:
     """One of the noun's two commonest senses is a physical thing: 'package', not 'profile'."""
-    return noun in _data()["concrete"]
+    return bool(_flags(noun) & CONCRETE)
 
 
 def is_noun(word: str) -> bool:
-    return word in _data()["noun_senses"]
+    return _sense_line(word) is not None
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _sense_line(noun: str) -> str | None:
+    return _data()["lexicon"].senses(noun)
 
 
 def is_verb(word: str) -> bool:
@@ -159,7 +182,7 @@ def _depth(synset: int) -> int:
 
 def _noun_senses(noun: str) -> list[int]:
     """The noun's commonest senses, as indexes of noun synsets."""
-    line = _data()["noun_senses"].get(noun)
+    line = _sense_line(noun)
     return [int(i) for i in line.split()] if line else []
 
 
