@@ -11,7 +11,7 @@ import json
 import pytest
 
 from app.authz.interpreter import wordnet
-from app.authz.interpreter.wordnet_tables import Lines
+from app.authz.interpreter.wordnet_tables import Lines, Table
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,9 @@ def plain() -> dict:
         "concrete": set(raw["concrete"].split()),
         "noun_senses": dict(line.split(" ", 1) for line in raw["noun_senses"].split("\n")),
         "noun_synsets": raw["noun_synsets"].split("\n"),
+        "verbs": raw["verbs"],
+        "synsets": raw["synsets"],
+        "noun_verbs": raw["noun_verbs"],
     }
 
 
@@ -55,6 +58,31 @@ def test_each_noun_reads_the_same_senses_and_synsets(plain):
     for number, line in enumerate(plain["noun_synsets"]):
         lemmas, ups = line.split("|")
         assert wordnet._noun_synset(number) == (lemmas.split(), [int(i) for i in ups.split()])
+
+
+def test_each_verb_reads_the_same_senses_synonyms_and_hypernyms(plain):
+    verbs, synsets = plain["verbs"], plain["synsets"]
+    for verb in sorted(verbs)[::23] + ["zzzzzz", "", "payment"]:
+        senses = verbs.get(verb, [])
+        assert wordnet.is_verb(verb) == (verb in verbs), verb
+        expected = frozenset(w for i in senses[:3] for w in synsets[i][0])
+        assert wordnet.synonyms(verb) == expected, verb
+        above = frozenset(w for i in senses[:1] for h in synsets[i][1] for w in synsets[h][0])
+        assert wordnet.broader(verb) == above, verb
+        assert set(wordnet.reach(verb, 2)) >= set(senses[:3]), verb
+    for number, (lemmas, ups) in enumerate(synsets):
+        assert wordnet._verb_synset(number) == (lemmas, ups)
+
+
+def test_each_noun_reads_the_same_verbs(plain):
+    for noun in sorted(plain["noun_verbs"])[::7] + ["zzzzzz", ""]:
+        assert wordnet.noun_verbs(noun) == tuple(plain["noun_verbs"].get(noun, ())), noun
+
+
+def test_a_table_finds_each_key_and_nothing_else():
+    table = Table({"pay": "1 2", "abandon": "3", "zap": ""})
+    assert [table.get(k) for k in ("abandon", "pay", "zap")] == ["3", "1 2", ""]
+    assert table.get("pa") is None and table.get("zzz") is None and table.get("") is None
 
 
 def test_lines_are_read_by_number_and_end_where_the_text_ends():

@@ -17,6 +17,7 @@ from app.authz.interpreter.wordnet_tables import (
     TAGGED,
     Lexicon,
     Lines,
+    Table,
 )
 from app.core import native_heap
 
@@ -49,10 +50,23 @@ def _read() -> dict:
         CONCRETE: raw.pop("concrete", "").split(),
     }
     senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
-    synsets = Lines(raw.pop("noun_synsets"))
-    # The words, their flags and noun senses, and the noun synsets stay compact text (see
-    # wordnet_tables.py): as dicts and sets of str they held 26 of the extract's 36 MiB.
-    return raw | {"lexicon": Lexicon(pos, flagged, senses), "noun_synsets": synsets}
+    noun_synsets = Lines(raw.pop("noun_synsets"))
+    verb_synsets = Lines(
+        "\n".join(
+            " ".join(lemmas) + "|" + " ".join(map(str, ups)) for lemmas, ups in raw.pop("synsets")
+        )
+    )
+    verbs = Table({verb: " ".join(map(str, senses)) for verb, senses in raw.pop("verbs").items()})
+    noun_verbs = Table({noun: " ".join(vs) for noun, vs in raw.pop("noun_verbs").items()})
+    # Every table but the small one of irregular forms stays compact text (wordnet_tables.py):
+    # as dicts, sets and lists of str they held 34 of the extract's 36 MiB.
+    return raw | {
+        "lexicon": Lexicon(pos, flagged, senses),
+        "noun_synsets": noun_synsets,
+        "verb_synsets": verb_synsets,
+        "verbs": verbs,
+        "noun_verbs": noun_verbs,
+    }
 
 
 def pos(word: str) -> int:
@@ -95,7 +109,24 @@ def _sense_line(noun: str) -> str | None:
 
 
 def is_verb(word: str) -> bool:
-    return word in _data()["verbs"]
+    return _verb_line(word) is not None
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _verb_line(verb: str) -> str | None:
+    return _data()["verbs"].get(verb)
+
+
+def _verb_senses(verb: str) -> list[int]:
+    """The verb's senses, commonest first, as indexes of verb synsets."""
+    line = _verb_line(verb)
+    return [int(i) for i in line.split()] if line else []
+
+
+def _verb_synset(synset: int) -> tuple[list[str], list[int]]:
+    """A verb synset's lemmas and the indexes of its hypernyms."""
+    lemmas, ups = _data()["verb_synsets"][synset].split("|")
+    return lemmas.split(), [int(i) for i in ups.split()]
 
 
 def never_a_verb(word: str) -> bool:
@@ -107,31 +138,28 @@ def never_a_verb(word: str) -> bool:
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def synonyms(verb: str) -> frozenset[str]:
     """The lemmas of the verb's commonest senses: 'reboot' -> boot, bring_up."""
-    synsets = _data()["synsets"]
-    return frozenset(w for i in _data()["verbs"].get(verb, ())[:SENSES] for w in synsets[i][0])
+    return frozenset(w for i in _verb_senses(verb)[:SENSES] for w in _verb_synset(i)[0])
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def broader(verb: str) -> frozenset[str]:
     """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
-    synsets = _data()["synsets"]
-    senses = _data()["verbs"].get(verb, ())[:1]
-    return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
+    senses = _verb_senses(verb)[:1]
+    return frozenset(w for i in senses for h in _verb_synset(i)[1] for w in _verb_synset(h)[0])
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def reach(verb: str, steps: int) -> dict[int, int]:
     """The synsets of the verb's commonest senses (0) and of their hypernyms (1, 2, ... steps up),
     each with its distance from the verb."""
-    synsets = _data()["synsets"]
     found: dict[int, int] = {}
-    frontier = list(_data()["verbs"].get(verb, ())[:SENSES])
+    frontier = _verb_senses(verb)[:SENSES]
     for distance in range(steps + 1):
         above: list[int] = []
         for i in frontier:
             if i not in found:
                 found[i] = distance
-                above += synsets[i][1]
+                above += _verb_synset(i)[1]
         frontier = above
     return found
 
@@ -144,7 +172,8 @@ def distance(question: dict[int, int], entry: dict[int, int]) -> int | None:
 
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
-    return tuple(_data()["noun_verbs"].get(noun, ()))
+    line = _data()["noun_verbs"].get(noun)
+    return tuple(line.split()) if line else ()
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)

@@ -39,6 +39,24 @@ class Lines:
         return self._text[self._starts[number] : self._starts[number + 1] - 1]
 
 
+class Table:
+    """A str -> str mapping held as two texts, the sorted keys and their values, a line each
+    (neither may hold a newline): a lookup is a binary search over the keys."""
+
+    __slots__ = ("_keys", "_values")
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        keys = sorted(items)
+        self._keys = Lines("\n".join(keys))
+        self._values = Lines("\n".join(items[key] for key in keys))
+
+    def get(self, key: str) -> str | None:
+        at = bisect_left(self._keys, key)
+        if at < len(self._keys) and self._keys[at] == key:
+            return self._values[at]
+        return None
+
+
 class Lexicon:
     """The words WordNet knows, each with its flags and (for a noun) its sense line."""
 
