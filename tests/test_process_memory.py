@@ -43,3 +43,10 @@ def test_an_embedded_process_never_loads_the_redis_client(tmp_path):
     assert "sqlalchemy" in modules  # the probe did load the app
     # redis-py is 7.7 MiB of one process's heap (tracemalloc), for a store it does not use.
     assert "redis" not in modules
+
+
+def test_a_process_loads_slacks_client_library_only_for_a_slack_request(tmp_path):
+    modules = _modules_of_an_embedded_process(tmp_path)
+    assert "sqlalchemy" in modules
+    # slack_sdk is 1.9 MiB of heap, used only to check a Slack interaction's signature.
+    assert "slack_sdk" not in modules
