@@ -1,10 +1,11 @@
 """WordNet's 82,000 words held compactly: one sorted text, searched by halves, a byte of flags each.
 
-As Python dicts and sets (a str object per word and per entry, repeated in each table) the same
-words took 26 MiB of a process's heap; here they take about 2 MiB: the words in one string with
-their start offsets, a byte of flags per word and the offset of its noun senses, if any. A
-lookup is a binary search (17 steps) instead of a hash, a few microseconds; callers remember
-what they read per word (wordnet.py's bounded caches).
+As Python dicts, sets and lists (a str object per word and per entry, repeated in each table)
+the extract took 36 MiB of a process's heap; held here it takes 5 MiB: the words in one string
+with their start offsets, a byte of flags per word and the offset of its noun senses (Lexicon),
+the verbs' senses and the nouns' verbs as sorted keys and values (Table), the synsets as lines
+(Lines). A lookup is a binary search (17 steps) instead of a hash, a few microseconds; callers
+remember what they read per word (wordnet.py's bounded caches).
 """
 
 from array import array
