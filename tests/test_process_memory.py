@@ -1,9 +1,12 @@
 """What a web process keeps resident: no library for a mode it does not run in."""
 
+import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,7 +22,10 @@ print(sorted({name.split(".")[0] for name in sys.modules}))
 """
 
 
-def _modules_of_an_embedded_process(tmp_path: Path) -> list[str]:
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The top-level modules of an embedded process that has served a request or two."""
+    tmp_path = tmp_path_factory.mktemp("memory")
     env = {
         **os.environ,
         "JITGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'memory.db'}",
@@ -35,18 +41,16 @@ def _modules_of_an_embedded_process(tmp_path: Path) -> list[str]:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return eval(done.stdout.strip().splitlines()[-1])  # noqa: S307 (our own printed list)
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
 
 
-def test_an_embedded_process_never_loads_the_redis_client(tmp_path):
-    modules = _modules_of_an_embedded_process(tmp_path)
+def test_an_embedded_process_never_loads_the_redis_client(modules):
     assert "sqlalchemy" in modules  # the probe did load the app
     # redis-py is 7.7 MiB of one process's heap (tracemalloc), for a store it does not use.
     assert "redis" not in modules
 
 
-def test_a_process_loads_slacks_client_library_only_for_a_slack_request(tmp_path):
-    modules = _modules_of_an_embedded_process(tmp_path)
+def test_a_process_has_not_loaded_slack_sdk_before_a_slack_request(modules):
     assert "sqlalchemy" in modules
     # slack_sdk is 1.9 MiB of heap, used only to check a Slack interaction's signature.
     assert "slack_sdk" not in modules
