@@ -5,7 +5,8 @@ process; a fresh SQLite file) on 127.0.0.1. It prints the process's VmRSS:
 
 1. idle, after start-up and set-up;
 2. under the check load: `wrk -t2 -c32` on `POST /authz/check` for `--seconds` (sampled every
-   0.25 s; the maximum and the last sample);
+   0.25 s; the maximum and the last sample); phase `ask-load` does the same on a process that
+   has first answered one Ask question (`POST /agents/ask`), and so holds the WordNet extract;
 3. holding `--waiters` long-polls (`GET /jit/requests/{id}?wait=60`), and (on another fresh
    process) as many SSE streams (`GET /jit/requests/{id}/events`), each on its own connection,
    all open at once. Every
@@ -15,7 +16,7 @@ process; a fresh SQLite file) on 127.0.0.1. It prints the process's VmRSS:
 Targets: under the check load < 150 MiB; 10,000 waiting long-polls or SSE streams < 512 MiB.
 
     . .venv/bin/activate
-    python bench/bench_memory.py                    # 20 s of load, 10,000 waiters
+    python bench/bench_memory.py                    # 20 s of load (twice), 10,000 waiters
     python bench/bench_memory.py --seconds 10 --waiters 2000
     python bench/bench_memory.py --phases sse --waiters 10000   # one phase only
 """
@@ -43,7 +44,14 @@ from tests import factories  # noqa: E402
 
 TARGET_LOAD_MIB, TARGET_WAITERS_MIB = 150, 512
 PERMISSION = "payments.authorize"
-PHASES = {"load": "load", "long-polls": "long-polls", "sse": "SSE streams"}
+PHASES = {
+    "load": "load",
+    "ask-load": "load after an Ask question",
+    "long-polls": "long-polls",
+    "sse": "SSE streams",
+}
+# A verb no hand list of the interpreter names: answering it reads WordNet.
+ASK_QUESTION = "Could I peruse the documents of the finance team?"
 
 
 def rss_mib(pid: int) -> float:
@@ -195,6 +203,16 @@ def prepared_server(tmp: Path) -> tuple[subprocess.Popen, str, factories.OrgHand
     return proc, url, org, token
 
 
+def ask_once(url: str, org: factories.OrgHandle, token: str) -> None:
+    resp = httpx.post(
+        f"{url}{org.api}/agents/ask",
+        json={"question": ASK_QUESTION},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    resp.raise_for_status()
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -208,7 +226,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20, help="check load duration")
     parser.add_argument("--waiters", type=int, default=10_000, help="connections held at once")
     parser.add_argument(
-        "--phases", default="load,long-polls,sse", help="which phases to run (comma separated)"
+        "--phases",
+        default="load,ask-load,long-polls,sse",
+        help="which phases to run (comma separated)",
     )
     args = parser.parse_args()
 
@@ -221,13 +241,18 @@ def main() -> int:
         try:
             idle = rss_mib(proc.pid)
             print(f"jitgate serve pid {proc.pid} (embedded mode, SQLite): idle RSS {idle:.1f} MiB")
-            if phase == "load":
+            if phase == "load after an Ask question":
+                ask_once(url, org, token)
+                asked = rss_mib(proc.pid)
+                print(f"  after one Ask question: RSS {asked:.1f} MiB (+{asked - idle:.1f})")
+            if phase.startswith("load"):
                 print(f"  check load: wrk -t2 -c32 -d{args.seconds}s POST /authz/check")
                 peak, last = check_load(
                     proc.pid, f"{url}{org.api}/authz/check", token, args.seconds
                 )
                 print(f"  RSS max {peak:.1f} MiB, at the end {last:.1f} MiB")
-                results.append(("RSS under the check load", peak, TARGET_LOAD_MIB))
+                name = "RSS under the check load" + phase.removeprefix("load")
+                results.append((name, peak, TARGET_LOAD_MIB))
             else:
                 sse = phase == "SSE streams"
                 held = asyncio.run(waiters(url, proc.pid, org, token, args.waiters, sse))

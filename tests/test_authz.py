@@ -301,3 +301,20 @@ def test_a_policy_for_a_permission_nobody_holds_is_accepted_with_a_warning(clien
 
     assert "paymnets.authorise" in typo["warnings"][0]
     assert "warnings" not in fine
+
+
+def test_a_check_the_audit_trail_cannot_take_is_refused_with_503_not_decided(
+    client, org, agent, monkeypatch
+):
+    from app.audit import service as audit
+
+    headers = agent.bearer(client)
+    # Given an audit writer that makes no room (every queued count is at a bound of 0) ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    # ... when the agent checks, then it is told to retry, and nothing was decided.
+    resp = check(client, agent, headers, permission="document.read")
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    assert resp.headers["retry-after"] == "1"
+    monkeypatch.undo()
+    assert not audit_events(client, org, action="authz.check")

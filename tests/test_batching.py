@@ -1,5 +1,6 @@
 """The background batch writer behind audit events, issued-token records and replay claims."""
 
+import asyncio
 import time
 
 import pytest
@@ -189,3 +190,40 @@ def test_items_a_failed_flush_puts_back_are_written_by_the_thread_without_anothe
     while written != ["a", "b", "c"] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert written == ["a", "b", "c"]
+
+
+def test_room_is_there_at_once_while_the_backlog_is_under_its_bound():
+    writer = BatchWriter("t-room", lambda items: None, interval=10, bound=3)
+    for item in ("a", "b"):
+        writer.submit(item)
+    started = time.monotonic()
+    asyncio.run(writer.room(timeout=5))
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_full_backlog_makes_room_wait_until_the_writer_has_written():
+    written: list[str] = []
+    writer = BatchWriter("t-room-wait", written.extend, interval=0.3, bound=2)
+    for item in ("a", "b"):
+        writer.submit(item)
+    started = time.monotonic()
+    asyncio.run(writer.room(timeout=5))
+    assert time.monotonic() - started >= 0.2  # it waited for the thread's interval and write
+    assert written == ["a", "b"] and writer.pending() == 0
+
+
+def test_room_refuses_with_a_backlog_error_when_the_writer_cannot_write_in_time():
+    def write(items: list[str]) -> None:
+        raise OperationalError("INSERT", {}, ConnectionError("database down"))
+
+    writer = BatchWriter("t-room-stalled", write, interval=0.01, bound=1)
+    writer.submit("a")
+    with pytest.raises(WriteBacklog):
+        asyncio.run(writer.room(timeout=0.3))
+    assert writer.pending() == 1  # kept, not dropped
+
+
+def test_the_audit_writer_is_bounded():
+    from app.audit import service as audit
+
+    assert audit.writer.bound is not None and 0 < audit.writer.bound <= 10_000

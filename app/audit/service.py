@@ -230,11 +230,25 @@ def _write_events(items: list[EventIn]) -> None:
 # Every 0.1 s, not 0.02: each batch costs the web process ~1 ms of Python (a transaction, the
 # chain head's compare-and-set) on the GIL its requests need; under load, larger batches halved
 # the writer's CPU per event (bench/bench_http.py). GET /audit and `audit verify` flush first.
-writer: BatchWriter[EventIn] = BatchWriter("audit-writer", _write_events, interval=0.1)
+# Bounded: under a check load the writer could not keep up with, up to 18,000 events waited,
+# about 1 KiB each, and the process kept that memory once grown (bench/bench_memory.py); at the
+# bound, the check, token and Ask routes wait for room (room()) instead.
+QUEUED_EVENTS_BOUND = 4096
+# A writer that has made no room in this long is not behind but stalled (the database is down
+# or locked): the request is refused with 503 rather than answered without its audit event.
+ROOM_TIMEOUT_SECONDS = 2.0
+writer: BatchWriter[EventIn] = BatchWriter(
+    "audit-writer", _write_events, interval=0.1, bound=QUEUED_EVENTS_BOUND
+)
 
 
 def record_later(event: EventIn) -> None:
     writer.submit(event)
+
+
+async def room() -> None:
+    """Wait while the events already queued are at their bound (WriteBacklog: 503 if stalled)."""
+    await writer.room(timeout=ROOM_TIMEOUT_SECONDS)
 
 
 def list_events(

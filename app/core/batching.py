@@ -8,6 +8,7 @@ an item that still fails on its own is logged and dropped, so one bad row never 
 what its writer can salvage of it (`salvage`: e.g. a token record's replay claim) is written instead.
 """
 
+import asyncio
 import logging
 import threading
 import time
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH_ATTEMPTS = 5
 # Connection lost, server down, database locked: the rows are fine, the database is not.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+# How often a caller waiting for room looks again: a batch takes 10-30 ms to write.
+ROOM_POLL_SECONDS = 0.005
 
 
 class WriteBacklog(Exception):
@@ -36,8 +39,10 @@ class BatchWriter(Generic[T]):
         interval: float = 0.02,
         batch: int = 500,
         salvage: Callable[[T], T | None] | None = None,
+        bound: int | None = None,
     ) -> None:
         self._name = name
+        self.bound = bound  # items waiting beyond which room() makes its callers wait
         self._write = write
         self._salvage = salvage
         self._buffer: list[T] = []
@@ -61,6 +66,23 @@ class BatchWriter(Generic[T]):
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
+
+    async def room(self, *, timeout: float) -> None:
+        """Return once fewer than `bound` items wait to be written, awaiting (not blocking the
+        event loop) meanwhile; WriteBacklog if the writer has not made room within `timeout`.
+
+        A route that makes items faster than the database takes them is slowed to its pace
+        instead of growing the buffer, and the process's memory, without limit: each waiting
+        item costs about 1 KiB, and a backlog once grown is seldom given back to the system.
+        Nothing queued is dropped either way.
+        """
+        if self.bound is None or len(self._buffer) < self.bound:
+            return
+        deadline = time.monotonic() + timeout
+        while len(self._buffer) >= self.bound:
+            if time.monotonic() >= deadline:
+                raise WriteBacklog(f"{self._name}: {self.pending()} items wait to be written")
+            await asyncio.sleep(ROOM_POLL_SECONDS)
 
     def _take(self) -> list[T]:
         with self._ready:

@@ -8,7 +8,7 @@ exact.
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Protocol, TypeVar
 
 from app.core.errors import TemporarilyUnavailable
@@ -61,6 +61,16 @@ class MemoryStore:
     def exists(self, key: str) -> bool:
         expires = self._items.get(key)
         return expires is not None and expires > time.monotonic()
+
+
+@cache
+def redis_failures() -> tuple[type[BaseException], ...]:
+    """What a failed Redis round trip raises: redis-py's errors and the socket's. redis-py is
+    imported here, on first use, not at import time: it is 7.7 MiB of a process's heap, and a
+    process in embedded mode never talks to Redis."""
+    import redis
+
+    return (redis.RedisError, OSError)
 
 
 @lru_cache(maxsize=16)

@@ -15,13 +15,15 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import NoScriptError, ResponseError
-
 Call = tuple[Sequence[str], Sequence[Any]]  # (keys, args)
 
 
 class LeanScript:
     def __init__(self, client: Any, text: str) -> None:
+        # Imported here, where Redis is in use: not loaded at all by an embedded process.
+        from redis.exceptions import NoScriptError, ResponseError
+
+        self._no_script, self._error_reply = NoScriptError, ResponseError
         self._client = client
         self._text = text
         self._sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
@@ -36,7 +38,7 @@ class LeanScript:
         """Run the script once per (keys, args), all in one round trip (a pipeline); the replies
         in order, an error reply as its exception. Raises when the round trip itself fails."""
         replies = self._evalsha(calls)
-        unknown = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        unknown = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
         if unknown:  # those were not run: send the script, then run them
             self._client.script_load(self._text)
             for i, reply in zip(unknown, self._evalsha([calls[i] for i in unknown]), strict=True):
@@ -53,7 +55,7 @@ class LeanScript:
             for _ in calls:
                 try:
                     replies.append(connection.read_response())
-                except ResponseError as error:  # a whole error reply was read: read on
+                except self._error_reply as error:  # a whole error reply was read: read on
                     replies.append(error)
             return replies
         except BaseException:

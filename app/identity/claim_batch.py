@@ -19,8 +19,7 @@ import dataclasses
 import time
 from typing import Any
 
-import redis
-
+from app.core.kv import redis_failures
 from app.core.redis_script import LeanScript
 from app.identity import replay
 from app.identity.assertions import VerifiedAssertion, replay_refused
@@ -64,7 +63,7 @@ def _send(loop: asyncio.AbstractEventLoop, script: LeanScript) -> None:
     batch = _pending.pop((loop, script))
     try:
         replies: list[Any] = script.many([(call.keys, call.args) for call, _ in batch])
-    except (redis.RedisError, OSError) as exc:  # the round trip failed: no claim was read
+    except redis_failures() as exc:  # the round trip failed: no claim was read
         replies = [exc] * len(batch)
     except BaseException as exc:  # a fault here must not leave requests waiting forever
         for _, future in batch:

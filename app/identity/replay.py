@@ -22,13 +22,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from sqlalchemy import select
 from sqlmodel import col
 
 from app.core import durable_store, row_writer
 from app.core.columns import aware
-from app.core.kv import StoreUnavailable, get_store, redis_client, redis_key
+from app.core.kv import StoreUnavailable, get_store, redis_client, redis_failures, redis_key
 from app.core.redis_script import LeanScript
 from app.identity import deferred_address, rate_limits
 from app.models import IssuedToken, UsedAssertion
@@ -229,7 +228,7 @@ def claim_counting(
         return claim(agent_id, jti, expires_at=expires_at, now=now), None
     try:
         reply: Any = script()(keys=call.keys, args=call.args)
-    except (redis.RedisError, OSError) as exc:  # the claim cannot be made: 503, never a 500
+    except redis_failures() as exc:  # the claim cannot be made: 503, never a 500
         reply = exc
     return claim_outcome(call, reply)
 

@@ -114,3 +114,19 @@ def test_every_answer_is_an_audit_event_and_the_route_is_documented(client, org,
     assert [e["details"]["decision_id"] for e in events] == [body["decision_id"]]
     spec = client.get("/openapi.json").json()["paths"]["/orgs/{org_id}/api/v1/agents/ask"]["post"]
     assert spec["requestBody"]["content"]["application/json"]["schema"]["required"] == ["question"]
+
+
+def test_a_question_the_audit_trail_cannot_take_is_refused_with_503_not_answered(
+    client, agent, monkeypatch
+):
+    from app.audit import service as audit
+
+    headers = agent.bearer(client)
+    # Given an audit writer that makes no room (every queued count is at a bound of 0) ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    # ... when the agent asks, then it is told to retry, and nothing was answered.
+    resp = client.post(f"{agent.org.api}/agents/ask", json={"question": SEED}, headers=headers)
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    monkeypatch.undo()
+    assert not audit_events(client, agent.org, action="authz.ask")

@@ -396,3 +396,21 @@ def test_standing_capabilities_follow_a_policy_reload_and_a_capability_change(mo
     # and a caller changing the answer it got changes nothing for the next caller
     tokens.standing_capabilities(agent).append("x")
     assert tokens.standing_capabilities(agent) == ["a.read"]
+
+
+def test_a_token_the_audit_trail_cannot_take_is_refused_with_503_and_its_assertion_kept(
+    client, org, agent, monkeypatch
+):
+    from app.audit import service as audit
+
+    assertion = agent.assertion()
+    # Given an audit writer that makes no room (every queued count is at a bound of 0) ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    # ... when the agent asks for a token, then it is told to retry, and nothing was issued:
+    resp = request_token(client, org, assertion)
+    assert resp.status_code == 503 and resp.json()["error"] == "temporarily_unavailable"
+    assert resp.headers["retry-after"] == "1"
+    monkeypatch.undo()
+    # the same assertion (its jti not claimed) is still good once the writer has room.
+    assert request_token(client, org, assertion).status_code == 200

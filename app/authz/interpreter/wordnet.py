@@ -10,6 +10,17 @@ import json
 from functools import cache, lru_cache
 from pathlib import Path
 
+from app.authz.interpreter.wordnet_tables import (
+    CONCRETE,
+    MOSTLY_NOUN,
+    POS_BITS,
+    TAGGED,
+    Lexicon,
+    Lines,
+    Table,
+)
+from app.core import native_heap
+
 DATA = Path(__file__).with_name("data") / "wordnet.json.gz"
 NOUN, VERB, ADJ, ADV = 1, 2, 4, 8
 # Only a verb's commonest senses count: WordNet lists rare ones too ("pull up" = halt a car),
@@ -24,27 +35,48 @@ WORDS_REMEMBERED = 8192
 
 @cache
 def _data() -> dict:
+    tables = _read()
+    # What the parse allocated and dropped is held by the C heap until handed back: 8 MiB.
+    native_heap.give_back_freed_memory()
+    return tables
+
+
+def _read() -> dict:
     raw = json.loads(gzip.decompress(DATA.read_bytes()))
     pos = {w: int(bits) for bits, words in raw.pop("pos").items() for w in words.split()}
-    tagged = frozenset(raw.pop("tagged").split())
-    nouns = frozenset(raw.pop("mostly_nouns", "").split())
-    concrete = frozenset(raw.pop("concrete", "").split())
-    # The noun sections stay text until a question needs a line of them (see _noun_synset).
-    noun_synsets = raw.pop("noun_synsets").split("\n")
-    noun_senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
+    flagged = {
+        TAGGED: raw.pop("tagged").split(),
+        MOSTLY_NOUN: raw.pop("mostly_nouns", "").split(),
+        CONCRETE: raw.pop("concrete", "").split(),
+    }
+    senses = dict(line.split(" ", 1) for line in raw.pop("noun_senses").split("\n"))
+    noun_synsets = Lines(raw.pop("noun_synsets"))
+    verb_synsets = Lines(
+        "\n".join(
+            " ".join(lemmas) + "|" + " ".join(map(str, ups)) for lemmas, ups in raw.pop("synsets")
+        )
+    )
+    verbs = Table({verb: " ".join(map(str, senses)) for verb, senses in raw.pop("verbs").items()})
+    noun_verbs = Table({noun: " ".join(vs) for noun, vs in raw.pop("noun_verbs").items()})
+    # Every table but the small one of irregular forms stays compact text (wordnet_tables.py):
+    # read as dicts, sets and lists the extract held 36 MiB of heap, so 5 MiB (tracemalloc).
     return raw | {
-        "pos": pos,
-        "tagged": tagged,
-        "mostly_nouns": nouns,
-        "concrete": concrete,
+        "lexicon": Lexicon(pos, flagged, senses),
         "noun_synsets": noun_synsets,
-        "noun_senses": noun_senses,
+        "verb_synsets": verb_synsets,
+        "verbs": verbs,
+        "noun_verbs": noun_verbs,
     }
 
 
 def pos(word: str) -> int:
     """Bits of the parts of speech WordNet knows for a single word (0: unknown)."""
-    return _data()["pos"].get(word, 0)
+    return _flags(word) & POS_BITS
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _flags(word: str) -> int:
+    return _data()["lexicon"].flags(word)
 
 
 def irregular(word: str) -> str | None:
@@ -54,25 +86,47 @@ def irregular(word: str) -> str | None:
 
 def common(word: str) -> bool:
     """WordNet's corpus uses the word: a real word someone meant, not a rare one a typo made."""
-    return word in _data()["tagged"]
+    return bool(_flags(word) & TAGGED)
 
 
 def mostly_noun(word: str) -> bool:
     """A verb WordNet's tagged corpus uses at least three times as often as a noun: 'traffic'."""
-    return word in _data()["mostly_nouns"]
+    return bool(_flags(word) & MOSTLY_NOUN)
 
 
 def concrete(noun: str) -> bool:
     """One of the noun's two commonest senses is a physical thing: 'package', not 'profile'."""
-    return noun in _data()["concrete"]
+    return bool(_flags(noun) & CONCRETE)
 
 
 def is_noun(word: str) -> bool:
-    return word in _data()["noun_senses"]
+    return _sense_line(word) is not None
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _sense_line(noun: str) -> str | None:
+    return _data()["lexicon"].senses(noun)
 
 
 def is_verb(word: str) -> bool:
-    return word in _data()["verbs"]
+    return _verb_line(word) is not None
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def _verb_line(verb: str) -> str | None:
+    return _data()["verbs"].get(verb)
+
+
+def _verb_senses(verb: str) -> list[int]:
+    """The verb's senses, commonest first, as indexes of verb synsets."""
+    line = _verb_line(verb)
+    return [int(i) for i in line.split()] if line else []
+
+
+def _verb_synset(synset: int) -> tuple[list[str], list[int]]:
+    """A verb synset's lemmas and the indexes of its hypernyms."""
+    lemmas, ups = _data()["verb_synsets"][synset].split("|")
+    return lemmas.split(), [int(i) for i in ups.split()]
 
 
 def never_a_verb(word: str) -> bool:
@@ -84,31 +138,28 @@ def never_a_verb(word: str) -> bool:
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def synonyms(verb: str) -> frozenset[str]:
     """The lemmas of the verb's commonest senses: 'reboot' -> boot, bring_up."""
-    synsets = _data()["synsets"]
-    return frozenset(w for i in _data()["verbs"].get(verb, ())[:SENSES] for w in synsets[i][0])
+    return frozenset(w for i in _verb_senses(verb)[:SENSES] for w in _verb_synset(i)[0])
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def broader(verb: str) -> frozenset[str]:
     """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
-    synsets = _data()["synsets"]
-    senses = _data()["verbs"].get(verb, ())[:1]
-    return frozenset(w for i in senses for h in synsets[i][1] for w in synsets[h][0])
+    senses = _verb_senses(verb)[:1]
+    return frozenset(w for i in senses for h in _verb_synset(i)[1] for w in _verb_synset(h)[0])
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
 def reach(verb: str, steps: int) -> dict[int, int]:
     """The synsets of the verb's commonest senses (0) and of their hypernyms (1, 2, ... steps up),
     each with its distance from the verb."""
-    synsets = _data()["synsets"]
     found: dict[int, int] = {}
-    frontier = list(_data()["verbs"].get(verb, ())[:SENSES])
+    frontier = _verb_senses(verb)[:SENSES]
     for distance in range(steps + 1):
         above: list[int] = []
         for i in frontier:
             if i not in found:
                 found[i] = distance
-                above += synsets[i][1]
+                above += _verb_synset(i)[1]
         frontier = above
     return found
 
@@ -121,7 +172,8 @@ def distance(question: dict[int, int], entry: dict[int, int]) -> int | None:
 
 def noun_verbs(noun: str) -> tuple[str, ...]:
     """Verbs WordNet derives the noun from or to: 'payment' -> pay, 'refund' -> refund."""
-    return tuple(_data()["noun_verbs"].get(noun, ()))
+    line = _data()["noun_verbs"].get(noun)
+    return tuple(line.split()) if line else ()
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
@@ -159,7 +211,7 @@ def _depth(synset: int) -> int:
 
 def _noun_senses(noun: str) -> list[int]:
     """The noun's commonest senses, as indexes of noun synsets."""
-    line = _data()["noun_senses"].get(noun)
+    line = _sense_line(noun)
     return [int(i) for i in line.split()] if line else []
 
 

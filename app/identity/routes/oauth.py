@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from app.audit import service as audit
 from app.core import metrics, row_writer
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
@@ -127,6 +128,7 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
+        await audit.room()  # an audit trail that has fallen behind slows issuance, not memory
         if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
             if _claims_batched(grant_type):
