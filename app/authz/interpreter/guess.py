@@ -23,7 +23,6 @@ from app.authz.interpreter.match import (
     pick,
     score,
 )
-from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word, named
 
 # Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
@@ -123,4 +122,4 @@ def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
     if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
         return False  # "log the found passport in the lost property book": the place chose it
     owned = any(x.token is not None and x.token.possessive for x in phrase)
-    return not owned and vclass(entry.action) not in lx.VIEWING
+    return not owned and entry.sense not in lx.VIEWING

@@ -50,6 +50,9 @@ class Entry:
     # Nouns of the other entries on the same resource ("Delete a draft or story" under
     # articles.delete): what articles.publish puts live is a story too. Weaker than its own.
     family: frozenset[str] = frozenset()
+    # The verb class the action has in this catalog: "open" reads, but beside a sibling that
+    # reads ("accounts.read", "accounts.open") it is the other sense, opening a new one.
+    sense: str = ""
 
 
 @dataclass
@@ -230,6 +233,21 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _with_senses(entries: list[Entry]) -> list[Entry]:
+    """Two permissions on one resource are two different actions: an action word with a second
+    sense ("open", "raise", "file") beside a sibling whose action already has its first sense
+    ("accounts.read" beside "accounts.open") means the second one."""
+    classes: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    for entry in entries:
+        classes.setdefault(entry.resource, set()).add((entry.action, verb_class(entry.action)))
+    out = []
+    for e in entries:
+        sense, others = verb_class(e.action), lexicon.WORD_RELATED.get(e.action, ())
+        taken = any(a != e.action and c == sense for a, c in classes[e.resource])
+        out.append(replace(e, sense=others[0] if others and taken else sense))
+    return out
+
+
 def _with_families(entries: list[Entry]) -> list[Entry]:
     """Each entry learns the nouns its siblings (same resource) describe, when at least two of
     them use the noun: "story" under both "Take a story down" and "Delete a draft or story" is
@@ -258,7 +276,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     """Index the concrete permissions; wildcard patterns are never a mapping target."""
     known = BASE_VOCAB | _catalog_words(catalog)
     concrete = [item for item in catalog if "*" not in item.permission]
-    entries = _with_families([_entry(item, known) for item in concrete])
+    entries = _with_senses(_with_families([_entry(item, known) for item in concrete]))
     actions = set(ACTION_WORDS) | {e.action for e in entries}
     objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
     objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS

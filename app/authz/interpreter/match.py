@@ -87,8 +87,9 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
         # "Open an incident in the on-call tool" says, even though "open" also reads.
         lambda e: verb.base in e.lead_words and verb.base != e.action,
         lambda e: e.action == action,
-        lambda e: vclass(e.action) == cls or cls in e.alt_actions,
-        lambda e: vclass(e.action) in related,
+        lambda e: e.sense == cls or cls in e.alt_actions,
+        # a second sense the catalog gave ("open" beside a read) is reached only by its own class
+        lambda e: e.sense in related and e.sense == vclass(e.action),
         lambda e: cls in e.described_actions or action in e.lead_words,
     ]
     return [[e for e in index.entries if test(e)] for test in tests]
@@ -172,7 +173,7 @@ def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) ->
     # "the customer's email": a possessive owner is what the action is done to, not a qualifier
     owned = any(x.token is not None and x.token.possessive for x in fitting)
     elsewhere = any(e is not entry and score(e, [head]) > 0 for e in candidates)
-    elsewhere = elsewhere or vclass(entry.action) not in lx.VIEWING
+    elsewhere = elsewhere or entry.sense not in lx.VIEWING
     qualifier = {q for h, q in entry.compounds if h in entry.resource}
     only_qualifier = bool(fitting) and all(
         x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting
