@@ -50,3 +50,85 @@ def test_the_other_sense_is_not_reached_through_a_related_class():
     # because of its sibling: that guess is not stacked on another
     got = _read("Can I book a room for the new member?")
     assert not got.permissions, got
+
+
+# Clauses that only tell the circumstances of the ask (circumstances.py).
+
+
+def test_a_clause_with_another_subject_tells_and_asks_nothing():
+    # given the asked action, then a clause whose subject is someone else
+    got = _read("Can I end the membership for plot 12, the tenant moves out in June?")
+    # then the membership is ended and the tenant's move is no unmapped action
+    assert got.permissions == ("members.close",) and not got.unresolved, got
+
+
+def test_a_clause_in_the_present_perfect_of_others_tells():
+    got = _read("Give plot 7 to member 2231, they've volunteered all summer.")
+    assert got.permissions == ("plots.assign",) and not got.unresolved, got
+
+
+def test_a_reason_after_because_tells():
+    got = _read("Order more seeds because the frost ruined the first sowing.")
+    assert got.permissions == ("seeds.order",) and not got.unresolved, got
+
+
+def test_a_time_after_the_asked_action_tells():
+    got = _read("Lend the tools to member 2231 after the autumn clear-out.")
+    assert got.permissions == ("tools.lend",) and not got.unresolved, got
+
+
+def test_a_purpose_with_a_verb_outside_the_catalog_tells():
+    got = _read("Can I order seeds to replant the herb beds?")
+    assert got.permissions == ("seeds.order",) and not got.unresolved, got
+
+
+def test_a_purpose_of_going_somewhere_tells():
+    # "get to the shed" moves the asker; it acts on no record, though "get" may read
+    got = _read("Can I lend tools to member 2231 to get to the far beds?")
+    assert got.permissions == ("tools.lend",) and not got.unresolved, got
+
+
+def test_a_purpose_of_someone_else_after_so_tells():
+    got = _read("Order seeds so that the volunteers can replant in May.")
+    assert got.permissions == ("seeds.order",) and not got.unresolved, got
+
+
+def test_what_the_asker_means_to_do_next_is_asked_too():
+    # "so I can …", "in order to …" with the asked thing again: the asker's own next step
+    # (tests/ask/test_second_action.py holds the wider list)
+    got = _read("Pull up member 2231 so I can frobnicate her plot.")
+    assert got.unresolved, got
+    got = _read("Can I order seeds to smuggle them out?")
+    assert got.unresolved, got
+
+
+def test_a_coordinated_second_request_still_fails_closed():
+    got = _read("Order seeds, and also frobnicate the shed database.")
+    assert got.unresolved, got
+
+
+def test_a_second_request_after_then_still_fails_closed():
+    got = _read("Order seeds, then wipe the member records.")
+    assert got.unresolved or "members.read" not in got.permissions, got
+
+
+def test_an_action_the_asker_will_do_after_the_ask_still_counts():
+    # "after deleting ...": a gerund without its own subject is the asker's own action
+    got = _read("Lend the tools to member 2231 after deleting her old records.")
+    assert got.unresolved, got
+
+
+def test_a_purpose_naming_a_catalog_action_still_counts():
+    # the purpose is an action this catalog has: it is asked too
+    got = _read("Can I look up member 2231 to give her plot 9?")
+    assert set(got.permissions) == {"members.read", "plots.assign"}, got
+
+
+def test_an_action_of_the_assistant_stays_an_ask():
+    got = _read("Order seeds; the assistant must wipe the member records.")
+    assert got.unresolved, got
+
+
+def test_a_condition_changes_the_meaning_and_is_not_skipped():
+    got = _read("Order seeds unless the treasurer objects, and also frobnicate the shed.")
+    assert got.unresolved, got

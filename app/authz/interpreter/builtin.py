@@ -8,7 +8,7 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.authz.interpreter import modifiers, onbehalf, sentences, steering
+from app.authz.interpreter import circumstances, modifiers, onbehalf, sentences, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
 from app.authz.interpreter.parse import group
@@ -56,6 +56,7 @@ def interpret(
         rest = rest.replace(sentence, " ")  # its verb ("respond") asks for no action either
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
+    circumstantial = circumstances.mark(words, index)  # "…, they've paid": no second ask
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
@@ -63,7 +64,7 @@ def interpret(
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
     told = sentences.told(words, parse.groups)  # the story around the ask asks nothing
-    if told:
+    if told or circumstantial:
         result.confidence *= REMARK
     resolve_groups(parse.groups, index, result, told)
     if len(principals) > 1:

@@ -1,0 +1,190 @@
+"""Clauses that tell the circumstances of an ask, not a second ask: quieted before grouping.
+
+An unmapped action the agent asks to do fails the question closed; a clause that only says
+why, when or what else is so does not: "…, the tenant moves out Friday", "…, they've paid",
+"because of our outage", "after the disconnect", "to get to the station", "so I can check".
+Only after an asked verb in the same sentence, and never a verb this catalog could map (its
+verb classes, the admins' own verbs): "…, then wipe the database", "and also …" and "after
+deleting the records" (the asker's own action) stay asks. Conditions ("if", "unless") change
+the meaning and are left to facts.py.
+"""
+
+from app.authz.interpreter import lexicon as lx
+from app.authz.interpreter import wordnet as wn
+from app.authz.interpreter import words as w
+from app.authz.interpreter.facts import MODALS, quiet
+from app.authz.interpreter.index import CatalogIndex
+from app.authz.interpreter.vocabulary import verb_class
+from app.authz.interpreter.words import Word
+
+# Words that open a clause saying why or when; "of" after "because" is part of it.
+_REASON = frozenset(("because", "since", "as", "cos", "cause", "coz"))
+_TIME = frozenset(("after", "before", "once", "while", "whilst"))
+_PURPOSE = frozenset(("so",))
+_OTHERS = frozenset(("he", "she", "they", "it", "who", "there", "someone", "everyone"))
+_OTHERS_HAVE = frozenset(("they've", "they're", "he's", "she's", "it's", "there's", "they'd"))
+_HAVE = frozenset(("has", "have", "had", "hasn't", "haven't", "hadn't"))
+_DETERMINERS = lx.DETERMINERS
+_ASKER = frozenset(("i", "we", "i'm", "we're", "i've", "we've", "i'll", "we'll", "me", "us"))
+_SENTENCE_END = frozenset((".", "?", "!", ";"))
+_VERBISH = (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE, w.BOTH, w.UNKNOWN)
+_NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY)
+_RIGHTS = lx.ABOUT_RIGHTS | lx.RIGHTS_TALK | lx.HOSTILE | lx.ESCALATION | lx.STEERING_VERBS
+
+
+def mark(words: list[Word], index: CatalogIndex) -> bool:
+    """Quiet the circumstance clauses; True when any was found (one remark of confidence)."""
+    mappable = _mappable_verbs(index)
+    asked, found = False, False
+    for i, word in enumerate(words):
+        if word.kind == w.SEP and word.text in _SENTENCE_END:
+            asked = False
+            continue
+        if not asked:
+            asked = _is_verb(word, words[i - 1] if i else None)
+            continue
+        opened = _opens(words, i, mappable)
+        if opened is not None and not _rights_near(words, i):
+            found = True
+            _quiet_clause(words, opened, mappable)
+    return found
+
+
+def _opens(words: list[Word], i: int, mappable: frozenset[str]) -> int | None:
+    """Where the circumstance clause starting at word i begins to be quieted, or None."""
+    low = words[i].text.lower()
+    nxt = words[i + 1] if i + 1 < len(words) else None
+    if nxt is None:
+        return None
+    if low in _REASON and (low != "as" or _subject_clause(words, i + 1)):
+        return i
+    if low in _TIME and (nxt.kind == w.DET or _subject_clause(words, i + 1)):
+        return i  # "after the disconnect", "once they pay"; "after deleting ..." is asked
+    if low in _PURPOSE and _others_clause(words, i + 2 if nxt.text.lower() == "that" else i + 1):
+        return i  # "so that the crew can start"; "so (that) I can …" is the asker's own next ask
+    if words[i].kind == w.TO and (_purpose(words, i, mappable) or _so_that(words, i + 1)):
+        return i
+    if words[i - 1].text in (",", ";") and _subject_clause(words, i):
+        return i  # "…, the tenant moves out Friday", "…, they've paid in full"
+    return None
+
+
+def _subject_clause(words: list[Word], i: int, *, modal: bool = False) -> bool:
+    """A subject that is not the asker's "I", then a finite verb: '(I) can', 'the tenant
+    moves', 'they've paid'. "I can" counts only after a subordinator (a purpose)."""
+    first = words[i]
+    low = first.text.lower()
+    if low in _OTHERS_HAVE:
+        return True
+    if low in ("i", "we") or low in _OTHERS:
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        return nxt is not None and (nxt.text.lower() in MODALS | _HAVE or _finite(nxt, True))
+    j = i + 1 if first.kind == w.DET or low in _DETERMINERS else i
+    head = j
+    while head < len(words) and _nounish(words[head]) and head - j < 3:
+        if head > j and _finite(words[head]):
+            break  # "the frost ruined": the noun's verb, not a second noun
+        head += 1
+    if head == j or head >= len(words):
+        return False
+    low = words[head].text.lower()
+    return low in _HAVE or (modal and low in MODALS) or (_finite(words[head]) and low not in MODALS)
+
+
+def _nounish(word: Word) -> bool:
+    """A noun of a subject, also one modifiers.py already read as telling ("the frost")."""
+    told = word.kind == w.ADV and word.extra.get("object") is False
+    return word.kind in _NOUNISH or (told and bool(wn.pos(word.base) & wn.NOUN))
+
+
+def _others_clause(words: list[Word], i: int) -> bool:
+    """'(so that) the crew can start': someone else's part, modal or not."""
+    low = words[i].text.lower() if i < len(words) else "i"
+    return low not in _ASKER and _subject_clause(words, i, modal=True)
+
+
+def _so_that(words: list[Word], i: int) -> bool:
+    """'so that the crew can start' (joined into "to" by the phrase table): with its modal."""
+    modal = next(
+        (j for j in range(i, min(len(words), i + 5)) if words[j].text.lower() in MODALS), None
+    )
+    return modal is not None and _others_clause(words, i) and modal > i
+
+
+def _finite(word: Word, after_pronoun: bool = False) -> bool:
+    """A third-person or past form: 'moves', 'paid', 'ruined' (not a plain 'move')."""
+    low = word.text.lower()
+    verbish = word.kind in _VERBISH or word.extra.get("described")  # already read as telling
+    if not verbish or low == word.base or not wn.is_verb(word.base):
+        return False
+    if low.endswith("s") and not low.endswith("ss"):
+        # "moves", not "reviews": a plural the catalog knows as a thing is a noun, unless a
+        # pronoun is its subject ("once it ships")
+        noun = word.kind not in (w.VERB, w.ACTION, w.UNKNOWN) or word.extra.get("object")
+        return after_pronoun or not noun
+    return low.endswith("ed") or wn.irregular(low) is not None or low in lx.IRREGULAR
+
+
+def _purpose(words: list[Word], i: int, mappable: frozenset[str]) -> bool:
+    """'to replant the beds', 'to get to the station' after the asked action's object: a
+    purpose, when its verb is none this catalog maps or it only goes somewhere."""
+    if i < 1 or words[i - 1].kind not in (*_NOUNISH, w.PRON) or i + 1 >= len(words):
+        return False
+    if words[i - 1].text.lower() == "order" and i >= 2 and words[i - 2].text.lower() == "in":
+        return False  # "in order to upload them": the asker's own next step
+    verb = words[i + 1]
+    if verb.kind not in _VERBISH or not wn.is_verb(verb.base):
+        return False
+    after = words[i + 2] if i + 2 < len(words) else None
+    going = after is not None and after.kind in (w.TO, w.PREP)  # "get to", "go out to"
+    # "to upload them", "to leak it": what was asked for is acted on again, a second ask
+    again = any(x.kind == w.PRON for x in words[i + 2 : i + 4])
+    return going or (verb.base not in mappable and not again)
+
+
+def _quiet_clause(words: list[Word], start: int, mappable: frozenset[str]) -> None:
+    """Quiet from the opener to the clause's end; a verb the catalog maps ends it unless a
+    subject of its own or a past form says it is someone else's ("they've paid"), or it is
+    the purpose's own verb, already judged ("to get to the station")."""
+    told = _subject_clause(words, start) or _subject_clause(words, start + 1)
+    judged = words[start + 1] if words[start].kind == w.TO else None
+    # "after the patch", "because of the works": a noun phrase names an event, no action
+    event = (
+        words[start].kind != w.TO
+        and any(x.kind == w.DET for x in words[start + 1 : start + 3])
+        and not told
+    )
+    for i, word in enumerate(words[start:], start):
+        if word.kind in (w.SEP, w.CONJ, w.NEG) and word is not words[start]:
+            return
+        # "the first sowing": after a determiner a verb's form is a noun
+        noun = told and any(x.text.lower() in _DETERMINERS for x in words[i - 2 : i])
+        said_of_others = (told and _finite(word)) or word is judged or event or noun
+        if word.base in mappable and word.kind in _VERBISH and not said_of_others:
+            return
+        word.extra["circumstance"] = True
+        quiet(word)
+
+
+def _is_verb(word: Word, prev: Word | None) -> bool:
+    """The sentence's asked verb; a word that is also a noun ("Order", "Book") counts where a
+    verb stands: first, or after "I", "can", "to"."""
+    if word.kind == w.BOTH:
+        return prev is None or prev.kind in (w.STOP, w.SEP, w.CONJ, w.TO)
+    return word.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) or (
+        word.kind == w.UNKNOWN and wn.is_verb(word.base) and not wn.never_a_verb(word.base)
+    )
+
+
+def _rights_near(words: list[Word], i: int) -> bool:
+    return any(x.base in _RIGHTS or x.text.lower() in _RIGHTS for x in words[i : i + 8])
+
+
+def _mappable_verbs(index: CatalogIndex) -> frozenset[str]:
+    """Verbs this catalog could map: those of its entries' classes and the admins' own."""
+    senses = {e.sense for e in index.entries} | {
+        c for e in index.entries for c in e.described_actions
+    }
+    verbs = {v for v, cls in lx.VERB_CLASS.items() if cls in senses}
+    verbs |= {v for e in index.entries for v in (*e.verbs, *e.lead_words, e.action)}
+    return frozenset(verbs | {verb_class(v) for v in verbs})
