@@ -132,3 +132,43 @@ def test_an_action_of_the_assistant_stays_an_ask():
 def test_a_condition_changes_the_meaning_and_is_not_skipped():
     got = _read("Order seeds unless the treasurer objects, and also frobnicate the shed.")
     assert got.unresolved, got
+
+
+# The permission's dotted name and the admin's own verbs.
+
+
+def test_an_abbreviated_action_stands_for_the_verb_it_begins():
+    # "sheds.alarms.ack": no dictionary knows "ack"; "acknowledge" begins with it
+    got = _read("Can I acknowledge the shed alarm?")
+    assert got.permissions == ("sheds.alarms.ack",) and not got.unresolved, got
+
+
+def test_a_verb_that_only_begins_like_a_real_action_is_not_it():
+    # "order" is a word: "ordain" is no abbreviation of it (and begins otherwise anyway);
+    # "lend" is a word: "lender" is not a verb made from it
+    got = _read("Can I ordain the seeds?")
+    assert not got.permissions, got
+
+
+def test_the_admin_distinctive_verb_needs_no_catalog_object_before_an_address():
+    catalog = [*CATALOG, C("gates.relock", "Relock after hours"), C("gates.read", "Gate logs")]
+    got = interpret("Relock 14 Hawthorn Row tonight.", catalog)
+    assert got.permissions == ("gates.relock",) and not got.unresolved, got
+
+
+def test_the_admin_distinctive_verb_with_a_thing_it_does_not_name_stays_closed():
+    catalog = [*CATALOG, C("gates.relock", "Relock after hours"), C("gates.read", "Gate logs")]
+    got = interpret("Relock the greenhouse laptop.", catalog)
+    assert not got.permissions and got.unresolved, got
+
+
+def test_a_common_verb_of_a_description_still_needs_its_object():
+    catalog = [*CATALOG, C("beds.move", "Move raised beds")]
+    got = interpret("Move 14 Hawthorn Row.", catalog)
+    assert not got.permissions, got
+
+
+def test_a_site_name_is_one_name_and_ends_no_sentence():
+    catalog = [*CATALOG, C("plots.comp", "Comp a plot fee")]
+    got = interpret("Can I order seeds from Seedshop.com today?", catalog)
+    assert got.permissions == ("seeds.order",) and not got.unresolved, got

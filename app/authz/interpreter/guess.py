@@ -47,7 +47,8 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     for entry in index.entries:
         # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
         # sense, seen from the catalog's side.
-        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
+        own = verb in entry.verbs or entry.abbreviates(verb)  # "ack": acknowledge
+        steps = 0 if own else wn.distance(mine, _entry_reach(entry.own_verbs))
         if steps is not None and steps <= WORDNET_STEPS:
             tiers.setdefault(steps, []).append(entry)
     found = None

@@ -54,6 +54,18 @@ class Entry:
     # reads ("accounts.read", "accounts.open") it is the other sense, opening a new one.
     sense: str = ""
 
+    def abbreviates(self, verb: str) -> bool:
+        """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
+        begins with, is that verb cut short ('acknowledge')."""
+        short = self.action
+        return (
+            2 <= len(short) <= 5
+            and len(verb) > len(short) + 1
+            and verb.startswith(short)
+            and not wn.pos(short)
+            and short not in BASE_VOCAB
+        )
+
 
 @dataclass
 class CatalogIndex:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import unnamed
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.vocabulary import noun_group, party
@@ -54,8 +55,35 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         specific = "_" in ask.verb.base or "nominal" in ask.verb.extra
         if found is None and leads and not ask.phrase and specific:
             found = _action_only(ask, leads)
+        if found is None and _distinctive(ask, leads):
+            found = _action_only(_addressed(ask), leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
     return _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+
+
+def _distinctive(ask: Ask, leads: list[Entry]) -> bool:
+    """'Reconnect 14 Elm Street': one entry's own opening verb, no everyday one ("move"), before
+    only an address, a number or a name, is specific enough without a catalog object; a thing
+    the catalog does not name ("relock the laptop") still fails closed."""
+    return (
+        len(leads) == 1
+        and ask.verb.base not in lx.COMMON_VERBS
+        and ask.verb.base not in lx.VERB_CLASS
+        and all(x.kind in _ADDRESSES or _when(x) for x in ask.phrase)
+    )
+
+
+def _addressed(ask: Ask) -> Ask:
+    """The ask with its address read as where, not as a thing or a person acted on."""
+    return replace(ask, phrase=[], people=[p for p in ask.people if p.kind == w.PARTY])
+
+
+def _when(word: Word) -> bool:
+    """'tonight', 'tomorrow': a word WordNet knows as an adverb says when, not what."""
+    return word.kind == w.UNKNOWN and bool(wn.pos(word.base) & wn.ADV)
+
+
+_ADDRESSES = (w.NAME, w.ARG, w.DET)
 
 
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
@@ -86,7 +114,7 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
         # The admin's own opening verb comes first: "open an incident" is what
         # "Open an incident in the on-call tool" says, even though "open" also reads.
         lambda e: verb.base in e.lead_words and verb.base != e.action,
-        lambda e: e.action == action,
+        lambda e: e.action == action or e.abbreviates(action),
         lambda e: e.sense == cls or cls in e.alt_actions,
         # a second sense the catalog gave ("open" beside a read) is reached only by its own class
         lambda e: e.sense in related and e.sense == vclass(e.action),
@@ -102,6 +130,11 @@ def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     implied = _implied(ask.verb)
     if known_objects(ask.phrase):
         return Found(None, "no catalog permission covers '{phrase}'")
+    others = {e.permission for t in (tiers[0], tiers[4]) for e in t} - {
+        e.permission for e in tiers[1]
+    }
+    if _distinctive(ask, tiers[1]) and not others:  # "Relock 14 Elm St" against "gates.relock"
+        return _other_target(ask, _action_only(_addressed(ask), tiers[1]), tiers)
     if ask.phrase:
         return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
     if implied:  # "text a customer" names SMS; an email permission does not cover it

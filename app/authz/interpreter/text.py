@@ -9,7 +9,9 @@ from app.authz.interpreter import lexicon, wordnet
 
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _TOKEN = re.compile(
-    rf"(?P<email>{EMAIL})|(?P<url>https?://\S+)|(?P<quote>\"[^\"]*\")"
+    # "Booking.com" is a site, one name: its full stop ends no sentence.
+    rf"(?P<email>{EMAIL})|(?P<url>https?://\S+|(?:[A-Za-z0-9\-]+\.)+(?:com|org|net|io|gov|edu)\b)"
+    r"|(?P<quote>\"[^\"]*\")"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
     # "A/B", "P/L": two single letters joined by a slash are one name, not two words.
     r"|(?P<letters>(?<![\w/])[A-Za-z]/[A-Za-z](?![\w/]))"
