@@ -172,3 +172,33 @@ def test_a_site_name_is_one_name_and_ends_no_sentence():
     catalog = [*CATALOG, C("plots.comp", "Comp a plot fee")]
     got = interpret("Can I order seeds from Seedshop.com today?", catalog)
     assert got.permissions == ("seeds.order",) and not got.unresolved, got
+
+
+# A question that is only a noun phrase asks to see the thing (resolve.py).
+
+
+def test_a_bare_noun_phrase_asks_to_see_it():
+    got = _read("garden plots for member 2231?")
+    assert got.permissions == ("plots.read",) and not got.unresolved, got
+    assert got.confidence < 1.0, got  # the action was implied, not said
+
+
+def test_a_bare_question_about_a_thing_asks_to_see_it():
+    got = _read("What are the member records for plot 12?")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+
+
+def test_a_bare_noun_phrase_with_no_viewing_entry_stays_closed():
+    got = _read("seed orders for spring?")
+    assert not got.permissions and got.unresolved, got
+
+
+def test_a_bare_noun_phrase_beside_an_asked_verb_is_not_read():
+    # "Close member 2231. The garden plots?": a verb was asked; the fragment is not a read
+    got = _read("Can I end the membership? The garden plots too.")
+    assert "plots.read" not in got.permissions, got
+
+
+def test_a_bare_negated_noun_phrase_asks_nothing():
+    got = _read("Not the member records.")
+    assert not got.permissions, got

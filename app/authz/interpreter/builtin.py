@@ -12,7 +12,7 @@ from app.authz.interpreter import circumstances, modifiers, onbehalf, sentences,
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
 from app.authz.interpreter.parse import group
-from app.authz.interpreter.resolve import REMARK, Result, resolve_groups
+from app.authz.interpreter.resolve import REMARK, Result, only_names, resolve_groups
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
 from app.authz.interpreter.words import classify
@@ -66,7 +66,7 @@ def interpret(
     told = sentences.told(words, parse.groups)  # the story around the ask asks nothing
     if told or circumstantial:
         result.confidence *= REMARK
-    resolve_groups(parse.groups, index, result, told)
+    resolve_groups(parse.groups, index, result, told, only_names(words))
     if len(principals) > 1:
         result.refuse(
             "on behalf of " + " and ".join(principals),

@@ -47,15 +47,72 @@ def _text(words: Sequence[Word]) -> str:
 
 
 def resolve_groups(
-    groups: list[Group], index: CatalogIndex, result: Result, told: Sequence[Group] = ()
+    groups: list[Group],
+    index: CatalogIndex,
+    result: Result,
+    told: Sequence[Group] = (),
+    bare: bool = False,
 ) -> None:
     """Each group into mappings or refusals; a group that only tells (sentences.py) asks
     nothing, but what it names may still be pointed back at ("Can I merge them?")."""
     antecedent: list[list[Word]] = []
     for g in groups:
         if not g.negated and not any(g is t for t in told):
+            if bare and _bare_read(g, index, result):
+                continue
             _resolve(g, antecedent, index, result)
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
+
+
+def only_names(words: Sequence[Word]) -> bool:
+    """No word of the question may act: only nouns, names, numbers, times, "what is/are";
+    and more than a bare noun ("Invoices?" is too vague): an id, a name or a second noun."""
+    content = [x for x in words if x.kind not in (*_STRUCTURE, w.SEP, w.ADV, w.STOP)]
+    return (
+        len(content) > 1
+        and any(x.extra.get("object") for x in words)
+        and all(_naming(x, i == 0 or words[i - 1].kind == w.SEP) for i, x in enumerate(words))
+    )
+
+
+def _naming(x: Word, first: bool) -> bool:
+    low = x.text.lower()
+    if x.kind in _STRUCTURE or x.kind in (w.SEP, w.ARG, w.NAME, w.PARTY, w.CONTENT):
+        return True
+    if x.kind in (w.OBJECT, w.BOTH):  # "Export all accounts": first, a verb
+        return x.kind == w.OBJECT or (bool(x.extra.get("object")) and not first)
+    if x.kind == w.UNKNOWN:  # "coliform", "wk", "today": never a verb; "reconnect ..." first
+        return wn.never_a_verb(x.base) or (not wn.pos(x.base) and not first)
+    told = x.kind == w.ADV and (bool(x.extra.get("object")) or not wn.is_verb(x.base))
+    return low in _ASKING_WHAT or told
+
+
+_ASKING_WHAT = frozenset(("what", "what's", "which", "any", "all", "is", "are", "the", "our"))
+
+
+def _bare_read(g: Group, index: CatalogIndex, result: Result) -> bool:
+    """'meter reads for acct 55190?', 'What are the lab results for May?': a question with no
+    verb at all, only a noun phrase the catalog names, asks to see it. The action is implied,
+    so the mapping counts as one guess (IMPLIED_READ);
+    with no viewing entry that fits, it stays the refusal it was."""
+    phrases = [p for p in g.phrases if named(p)]
+    if not phrases or not _names_catalog(g):
+        return False
+    seeing = Word("see", "read", w.ACTION, extra={"implied": True})
+    trial = Result()
+    for phrase in phrases:  # the phrase alone chooses: no place stands in for its head
+        _resolve_one(Ask(seeing, phrase, [], []), index, trial)
+    if trial.unresolved or not trial.mappings:
+        return False
+    result.confidence *= IMPLIED_READ
+    result.mappings += [
+        replace(m, confidence=round(m.confidence * IMPLIED_READ, 3)) for m in trial.mappings
+    ]
+    return True
+
+
+# A read implied by a question that only names a thing: one guess, as a WordNet synonym.
+IMPLIED_READ = 0.9
 
 
 def _drop_subjects(g: Group, result: Result) -> None:
