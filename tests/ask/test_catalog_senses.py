@@ -163,7 +163,7 @@ def test_the_admin_distinctive_verb_with_a_thing_it_does_not_name_stays_closed()
 
 
 def test_a_common_verb_of_a_description_still_needs_its_object():
-    catalog = [*CATALOG, C("beds.move", "Move raised beds")]
+    catalog = [*CATALOG, C("beds.shift", "Move raised beds")]
     got = interpret("Move 14 Hawthorn Row.", catalog)
     assert not got.permissions, got
 
@@ -202,3 +202,11 @@ def test_a_bare_noun_phrase_beside_an_asked_verb_is_not_read():
 def test_a_bare_negated_noun_phrase_asks_nothing():
     got = _read("Not the member records.")
     assert not got.permissions, got
+
+
+def test_a_street_address_is_one_name_whatever_its_words():
+    # "Close" and "Order" in a street's name are no actions: "12 Orchard Close" is a place
+    got = _read("Can I look up the member records at 12 Orchard Close?")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+    got = _read("Lend the tools to the member at 4 Seed Order Way.")
+    assert got.permissions == ("tools.lend",) and not got.unresolved, got
