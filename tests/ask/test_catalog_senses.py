@@ -210,3 +210,30 @@ def test_a_street_address_is_one_name_whatever_its_words():
     assert got.permissions == ("members.read",) and not got.unresolved, got
     got = _read("Lend the tools to the member at 4 Seed Order Way.")
     assert got.permissions == ("tools.lend",) and not got.unresolved, got
+
+
+# An entry named after a thing, not an act: making or changing that thing (index.py).
+
+
+def test_changing_a_thing_an_entry_is_named_after_is_that_entry():
+    # "waterings.schedule: Watering rota" -- the admin wrote a noun; changing it is the entry
+    catalog = [*CATALOG, C("beds.watering_plan", "Watering plans")]
+    got = interpret("Can I update the watering plan for bed 4?", catalog)
+    assert got.permissions == ("beds.watering_plan",) and not got.unresolved, got
+    assert got.mappings[0].confidence < 1.0, got  # an act read into a noun: one guess
+    got = interpret("Can I set up a watering plan for bed 4?", catalog)
+    assert got.permissions == ("beds.watering_plan",) and not got.unresolved, got
+
+
+def test_undoing_a_thing_an_entry_is_named_after_is_not_that_entry():
+    catalog = [*CATALOG, C("beds.watering_plan", "Watering plans")]
+    got = interpret("Can I delete the watering plan for bed 4?", catalog)
+    assert not got.permissions and got.unresolved, got
+
+
+def test_a_place_does_not_choose_against_the_object_head():
+    # "a watering plan for member 2231": the plan is what is set up, not a new member
+    catalog = [*CATALOG, C("beds.watering_plan", "Watering arrangements")]
+    got = interpret("Set up a watering arrangement for member 2231.", catalog)
+    opened = [m for m in got.mappings if m.permission == "members.open"]
+    assert all(m.confidence < 0.7 for m in opened), got  # a weak guess: the answer is refused

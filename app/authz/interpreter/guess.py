@@ -54,7 +54,8 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     found = None
     for steps in sorted(tiers):
         found = _fitting(ask, tiers[steps])
-        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
+        near = [e for t in tiers.values() for e in t]
+        if found.entry is not None and _head_elsewhere(ask, found.entry, index, near):
             return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
         if found.entry is not None or "could mean any of" in found.reason:
             # an object that only a modifier confirms ("a new loyalty tier") stays a weak guess
@@ -64,14 +65,21 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     return found
 
 
-def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
+def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex, near: list[Entry]) -> bool:
     """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
     another entry's own resource, and only a word qualifying it fits the guess."""
     head = ask.phrase[-1] if ask.phrase else None
     if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
         return False
+    # "set up a payment arrangement for account 55102": nothing of the object fits the guess,
+    # only the place does, while an entry this verb may also mean describes the object's head
+    # ("post the image on our socials" is still the post: uploading is another act)
+    placed = score(entry, known_objects(ask.phrase)) <= 0
     return any(
-        e is not entry and fit_of(e, head, set(), False, False) >= STRONG for e in index.entries
+        e is not entry
+        and fit_of(e, head, set(), False, False)
+        >= (0.1 if placed and (e.thing or e in near) else STRONG)
+        for e in index.entries
     )
 
 

@@ -53,6 +53,9 @@ class Entry:
     # The verb class the action has in this catalog: "open" reads, but beside a sibling that
     # reads ("accounts.read", "accounts.open") it is the other sense, opening a new one.
     sense: str = ""
+    # Named after a thing, not an act ("bills.payment_plan: Payment arrangements",
+    # "hydrants.flush.schedule: Hydrant flushing schedule"): making or changing it is the entry.
+    thing: bool = False
 
     def abbreviates(self, verb: str) -> bool:
         """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
@@ -155,6 +158,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     content = frozenset(w for w in bases if desc.is_content(w) or w in shouted) - leads - lead_parts
     content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
+    named_thing = not leads and not classes and (not wn.is_verb(action) or action in content)
     return Entry(
         item.permission,
         action,
@@ -169,6 +173,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         *_verbs(action, leads, resource),
         desc.compounds(prose[0], known, content),
         nouns,
+        thing=named_thing,
     )
 
 

@@ -61,6 +61,11 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
     return _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
 
 
+# Making or changing what an entry is named after is a guess about its act (as a WordNet step).
+_MAKING_OR_CHANGING = frozenset(("create", "update"))
+THING = 0.85
+
+
 def _distinctive(ask: Ask, leads: list[Entry]) -> bool:
     """'Reconnect 14 Elm Street': one entry's own opening verb, no everyday one ("move"), before
     only an address, a number or a name, is specific enough without a catalog object; a thing
@@ -119,12 +124,21 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
         # a second sense the catalog gave ("open" beside a read) is reached only by its own class
         lambda e: e.sense in related and e.sense == vclass(e.action),
         lambda e: cls in e.described_actions or action in e.lead_words,
+        lambda e: e.thing and cls in _MAKING_OR_CHANGING,  # "update the flushing schedule"
     ]
     return [[e for e in index.entries if test(e)] for test in tests]
 
 
 def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     found = _by_object(ask, tiers)
+    if found and found.entry and not any(found.entry in t for t in tiers[:-1]):
+        # an act read into a noun: the object's head must be that thing, not only its resource
+        # ("issue the final bill" is no payment plan on bills)
+        thing = found.entry
+        head = ask.phrase[-1].base if ask.phrase else ""
+        if head not in thing.words | {thing.action, *thing.qualifiers}:
+            return Found(None, "no catalog permission covers '{phrase}'")
+        return replace(found, confidence=found.confidence * THING)
     if found:
         return found
     implied = _implied(ask.verb)
