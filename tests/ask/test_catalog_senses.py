@@ -237,3 +237,21 @@ def test_a_place_does_not_choose_against_the_object_head():
     got = interpret("Set up a watering arrangement for member 2231.", catalog)
     opened = [m for m in got.mappings if m.permission == "members.open"]
     assert all(m.confidence < 0.7 for m in opened), got  # a weak guess: the answer is refused
+
+
+def test_a_description_saying_on_off_is_switching_it_on_and_off():
+    catalog = [
+        *CATALOG,
+        C("sprinklers.control", "Sprinklers on/off"),
+        C("sprinklers.read", "Sprinkler logs"),
+    ]
+    for question in (
+        "Can I start the sprinklers in bed 4?",
+        "Can I stop the sprinklers in bed 4?",
+        "Can I turn off the sprinklers in bed 4?",
+        "Can I shut down the sprinklers in bed 4?",
+    ):
+        got = interpret(question, catalog)
+        assert got.permissions == ("sprinklers.control",) and not got.unresolved, got
+    got = interpret("Can I delete the sprinklers in bed 4?", catalog)
+    assert "sprinklers.control" not in got.permissions, got
