@@ -255,3 +255,11 @@ def test_a_description_saying_on_off_is_switching_it_on_and_off():
         assert got.permissions == ("sprinklers.control",) and not got.unresolved, got
     got = interpret("Can I delete the sprinklers in bed 4?", catalog)
     assert "sprinklers.control" not in got.permissions, got
+
+
+def test_switching_off_something_that_only_shares_a_word_is_not_the_switch():
+    catalog = [*CATALOG, C("sprinklers.control", "Sprinklers on/off (SCADA)")]
+    got = interpret("Can I switch off the SCADA audit log?", catalog)
+    assert "sprinklers.control" not in got.permissions and got.unresolved, got
+    got = interpret("Can I stop the SCADA audit log?", catalog)
+    assert "sprinklers.control" not in got.permissions and got.unresolved, got

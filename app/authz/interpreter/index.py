@@ -56,6 +56,7 @@ class Entry:
     # Named after a thing, not an act ("bills.payment_plan: Payment arrangements",
     # "hydrants.flush.schedule: Hydrant flushing schedule"): making or changing it is the entry.
     thing: bool = False
+    switches: bool = False  # "Pump stations on/off": starting or stopping its own resource
 
     def abbreviates(self, verb: str) -> bool:
         """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
@@ -174,6 +175,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         desc.compounds(prose[0], known, content),
         nouns,
         thing=named_thing,
+        switches=desc.switched(prose[0]),
     )
 
 

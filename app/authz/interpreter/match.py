@@ -9,6 +9,7 @@ first two tiers may answer, and only with a single candidate.
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from app.authz.interpreter import acts_on_things as things
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import unnamed
 from app.authz.interpreter import wordnet as wn
@@ -47,7 +48,11 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
             return match(replace(ask, verb=plain), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
-        leads = [e for e in index.entries if ask.verb.base in e.lead_words]
+        leads = [
+            e
+            for e in index.entries
+            if ask.verb.base in e.lead_words or things.switches(ask.verb, ask.phrase, e)
+        ]
         found = _by_object(ask, [leads])
         # "shut down web-04": the admin's own phrasal verb is specific enough alone; a plain
         # common one is not ("move JIRA-123" could be anything).
@@ -59,11 +64,6 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
             found = _action_only(_addressed(ask), leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
     return _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
-
-
-# Making or changing what an entry is named after is a guess about its act (as a WordNet step).
-_MAKING_OR_CHANGING = frozenset(("create", "update"))
-THING = 0.85
 
 
 def _distinctive(ask: Ask, leads: list[Entry]) -> bool:
@@ -124,7 +124,8 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
         # a second sense the catalog gave ("open" beside a read) is reached only by its own class
         lambda e: e.sense in related and e.sense == vclass(e.action),
         lambda e: cls in e.described_actions or action in e.lead_words,
-        lambda e: e.thing and cls in _MAKING_OR_CHANGING,  # "update the flushing schedule"
+        # read into the entry: "update the flushing schedule", "stop pump 3" (on/off)
+        lambda e: things.reaches(e, verb, cls),
     ]
     return [[e for e in index.entries if test(e)] for test in tests]
 
@@ -132,13 +133,9 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
 def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     found = _by_object(ask, tiers)
     if found and found.entry and not any(found.entry in t for t in tiers[:-1]):
-        # an act read into a noun: the object's head must be that thing, not only its resource
-        # ("issue the final bill" is no payment plan on bills)
-        thing = found.entry
-        head = ask.phrase[-1].base if ask.phrase else ""
-        if head not in thing.words | {thing.action, *thing.qualifiers}:
+        if not things.confirmed(found.entry, ask.phrase):  # an act read into a thing
             return Found(None, "no catalog permission covers '{phrase}'")
-        return replace(found, confidence=found.confidence * THING)
+        return replace(found, confidence=found.confidence * things.THING)
     if found:
         return found
     implied = _implied(ask.verb)
