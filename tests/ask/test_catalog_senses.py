@@ -263,3 +263,16 @@ def test_switching_off_something_that_only_shares_a_word_is_not_the_switch():
     assert "sprinklers.control" not in got.permissions and got.unresolved, got
     got = interpret("Can I stop the SCADA audit log?", catalog)
     assert "sprinklers.control" not in got.permissions and got.unresolved, got
+
+
+def test_a_written_shorthand_of_one_catalog_word_is_that_word():
+    # "mbr" (member), "rcrds" (records): letters of one catalog word, in order, from its first
+    got = _read("can I see mbr rcrds for plot 12")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+    assert got.mappings[0].confidence < 1.0, got  # a guess, like a corrected typo
+
+
+def test_a_shorthand_that_fits_two_catalog_words_is_not_guessed():
+    catalog = [*CATALOG, C("meters.read", "Meter readings")]
+    got = interpret("can I see the mtr rdgs", catalog)  # "mtr": member or meter
+    assert not got.permissions or "members.read" not in got.permissions, got

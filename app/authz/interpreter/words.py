@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
-from app.authz.interpreter.index import CatalogIndex, Entry
+from app.authz.interpreter.index import CatalogIndex, Entry, shorthand
 from app.authz.interpreter.text import Token, forms
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
@@ -58,6 +58,7 @@ def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[
     if english:  # a real word is not a typo of the catalog's: "watch" is not "patch"
         return english, False
     fixed = index.correct(token.lower, want_object=after_verb)
+    fixed = fixed or shorthand(token.lower, index.object_words)  # "acct", "rpts"
     return (fixed, True) if fixed else (token.lower, False)
 
 
