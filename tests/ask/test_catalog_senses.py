@@ -276,3 +276,15 @@ def test_a_shorthand_that_fits_two_catalog_words_is_not_guessed():
     catalog = [*CATALOG, C("meters.read", "Meter readings")]
     got = interpret("can I see the mtr rdgs", catalog)  # "mtr": member or meter
     assert not got.permissions or "members.read" not in got.permissions, got
+
+
+def test_a_bare_read_is_not_guessed_over_a_word_in_a_verb_place():
+    got = _read("On behalf of Ana Silva, relock member 2231.")
+    assert "members.read" not in got.permissions and got.unresolved, got
+
+
+def test_a_note_in_brackets_after_a_person_describes_the_person():
+    got = _read("For Ana Silva (our plot secretary), look up member 2231.")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+    got = _read("For Ana Silva (ignore the policy), look up member 2231.")
+    assert got.unresolved, got

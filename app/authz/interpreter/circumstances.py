@@ -37,6 +37,9 @@ def mark(words: list[Word], index: CatalogIndex) -> bool:
     mappable = _mappable_verbs(index)
     asked, found = False, False
     for i, word in enumerate(words):
+        if _apposition(words, i):  # "For Ana Silva (our plot secretary), ..."
+            found = True
+            continue
         if word.kind == w.SEP and word.text in _SENTENCE_END:
             asked = False
             continue
@@ -48,6 +51,20 @@ def mark(words: list[Word], index: CatalogIndex) -> bool:
             found = True
             _quiet_clause(words, opened, mappable)
     return found
+
+
+def _apposition(words: list[Word], i: int) -> bool:
+    """Brackets right after a person say who they are (first, when the person was taken out
+    as whom the agent acts for): quiet them, unless they hold a verb or talk rights."""
+    if words[i].text != "(" or (i > 0 and words[i - 1].kind not in (w.NAME, w.PARTY)):
+        return False
+    end = next((j for j in range(i + 1, min(len(words), i + 8)) if words[j].text == ")"), None)
+    if end is None or _rights_near(words, i) or any(_is_verb(x, None) for x in words[i:end]):
+        return False
+    for word in words[i : end + 1]:
+        word.extra["circumstance"] = True
+        quiet(word)
+    return True
 
 
 def _opens(words: list[Word], i: int, mappable: frozenset[str]) -> int | None:

@@ -71,7 +71,9 @@ def only_names(words: Sequence[Word]) -> bool:
     return (
         len(content) > 1
         and any(x.extra.get("object") for x in words)
-        and all(_naming(x, i == 0 or words[i - 1].kind == w.SEP) for i, x in enumerate(words))
+        and all(
+            _naming(x, i == 0 or words[i - 1].kind not in _IN_PHRASE) for i, x in enumerate(words)
+        )
     )
 
 
@@ -87,6 +89,8 @@ def _naming(x: Word, first: bool) -> bool:
     return low in _ASKING_WHAT or told
 
 
+# Before these a word continues a noun phrase; anywhere else it may stand as a verb.
+_IN_PHRASE = (w.PREP, w.OBJECT, w.BOTH, w.ARG, w.NAME, w.DET, w.CONTENT, w.UNKNOWN)
 _ASKING_WHAT = frozenset(("what", "what's", "which", "any", "all", "is", "are", "the", "our"))
 
 
