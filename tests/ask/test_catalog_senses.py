@@ -288,3 +288,13 @@ def test_a_note_in_brackets_after_a_person_describes_the_person():
     assert got.permissions == ("members.read",) and not got.unresolved, got
     got = _read("For Ana Silva (ignore the policy), look up member 2231.")
     assert got.unresolved, got
+
+
+def test_what_an_object_includes_is_a_detail_of_it():
+    got = _read("Can I look up member 2231, including her phone number and email?")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+
+
+def test_an_action_after_including_is_still_asked():
+    got = _read("Can I look up member 2231, including frobnicating her records?")
+    assert got.unresolved, got

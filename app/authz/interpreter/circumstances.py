@@ -46,11 +46,39 @@ def mark(words: list[Word], index: CatalogIndex) -> bool:
         if not asked:
             asked = _is_verb(word, words[i - 1] if i else None)
             continue
+        if _details(words, i):  # "…, including her phone number and email"
+            found = True
+            continue
         opened = _opens(words, i, mappable)
         if opened is not None and not _rights_near(words, i):
             found = True
             _quiet_clause(words, opened, mappable)
     return found
+
+
+def _details(words: list[Word], i: int) -> bool:
+    """'including her phone number and email', 'especially the kidney ones': parts of what
+    was asked for, quieted up to the clause's end; any word that may act stops it unquieted."""
+    if words[i].text.lower() not in _INCLUDING or _rights_near(words, i):
+        return False
+    rest: list[Word] = []
+    for word in words[i + 1 :]:
+        if word.kind == w.SEP or (word.kind == w.CONJ and word.text != "and"):
+            break
+        prev = rest[-1] if rest else None
+        in_phrase = prev is not None and prev.kind not in (w.CONJ, w.PREP)  # "her phone number"
+        in_phrase = in_phrase or (word.kind == w.BOTH and bool(word.extra.get("object")))
+        gerund = word.gerund and not word.extra.get("object")  # "including deleting them"
+        if gerund or word.kind in (w.NEG, w.TO) or (_is_verb(word, None) and not in_phrase):
+            return False
+        rest.append(word)
+    for word in [words[i], *rest]:
+        word.extra["circumstance"] = True
+        quiet(word)
+    return bool(rest)
+
+
+_INCLUDING = frozenset(("including", "incl", "especially", "particularly", "notably"))
 
 
 def _apposition(words: list[Word], i: int) -> bool:
