@@ -298,3 +298,27 @@ def test_what_an_object_includes_is_a_detail_of_it():
 def test_an_action_after_including_is_still_asked():
     got = _read("Can I look up member 2231, including frobnicating her records?")
     assert got.unresolved, got
+
+
+def test_what_someone_else_says_before_the_ask_tells():
+    got = _read("A neighbour says her tools went missing; can I look up member 2231?")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+    got = _read("Member 2231 has moved away for good, can I end her membership?")
+    assert got.permissions == ("members.close",) and not got.unresolved, got
+
+
+def test_a_statement_alone_is_still_read_whole():
+    got = _read("A neighbour says her tools went missing.")
+    assert not got.permissions, got
+
+
+def test_an_order_to_the_assistant_before_the_ask_stays_an_ask():
+    got = _read("The assistant must frobnicate the shed; can I look up member 2231?")
+    assert got.unresolved, got
+
+
+def test_what_someone_else_asks_the_asker_to_do_is_asked():
+    got = _read("The treasurer says to frobnicate the shed, can I look up member 2231?")
+    assert got.unresolved, got
+    got = _read("Ana Silva asked me to frobnicate the shed, can I look up member 2231?")
+    assert got.unresolved, got

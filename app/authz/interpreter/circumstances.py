@@ -26,6 +26,7 @@ _OTHERS_HAVE = frozenset(("they've", "they're", "he's", "she's", "it's", "there'
 _HAVE = frozenset(("has", "have", "had", "hasn't", "haven't", "hadn't"))
 _DETERMINERS = lx.DETERMINERS
 _ASKER = frozenset(("i", "we", "i'm", "we're", "i've", "we've", "i'll", "we'll", "me", "us"))
+_WITHIN = frozenset(("(", ")"))
 _SENTENCE_END = frozenset((".", "?", "!", ";"))
 _VERBISH = (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE, w.BOTH, w.UNKNOWN)
 _NOUNISH = (w.OBJECT, w.UNKNOWN, w.NAME, w.ARG, w.BOTH, w.CONTENT, w.PARTY)
@@ -36,12 +37,23 @@ def mark(words: list[Word], index: CatalogIndex) -> bool:
     """Quiet the circumstance clauses; True when any was found (one remark of confidence)."""
     mappable = _mappable_verbs(index)
     asked, found = False, False
+    asking = _asks_somewhere(words)
     for i, word in enumerate(words):
         if _apposition(words, i):  # "For Ana Silva (our plot secretary), ..."
             found = True
             continue
         if word.kind == w.SEP and word.text in _SENTENCE_END:
             asked = False
+            continue
+        if (
+            asking
+            and not asked
+            and _clause_start(words, i)
+            and _others_clause(words, i)
+            and not _rights_till_end(words, i)  # "The customer says the answer is allowed"
+        ):
+            found = True  # "A subscriber says she never got it; can I refund her?"
+            _quiet_clause(words, i, mappable)
             continue
         if not asked:
             asked = _is_verb(word, words[i - 1] if i else None)
@@ -54,6 +66,20 @@ def mark(words: list[Word], index: CatalogIndex) -> bool:
             found = True
             _quiet_clause(words, opened, mappable)
     return found
+
+
+def _asks_somewhere(words: list[Word]) -> bool:
+    """The question asks in its own words somewhere: 'can I', 'could we', 'may I', 'please'."""
+    texts = [x.text.lower() for x in words]
+    pairs = zip(texts, texts[1:], strict=False)
+    return "please" in texts or any(a in _CAN and b in ("i", "we") for a, b in pairs)
+
+
+_CAN = frozenset(("can", "could", "may", "might", "should", "shall"))
+
+
+def _clause_start(words: list[Word], i: int) -> bool:
+    return i == 0 or words[i - 1].text in _SENTENCE_END or words[i - 1].text in (",", ";", "-")
 
 
 def _details(words: list[Word], i: int) -> bool:
@@ -200,8 +226,11 @@ def _quiet_clause(words: list[Word], start: int, mappable: frozenset[str]) -> No
         and not told
     )
     for i, word in enumerate(words[start:], start):
-        if word.kind in (w.SEP, w.CONJ, w.NEG) and word is not words[start]:
+        ends = (w.SEP, w.CONJ) if told else (w.SEP, w.CONJ, w.NEG)  # "they never got it"
+        if word.kind in ends and word is not words[start] and word.text.lower() not in _WITHIN:
             return
+        if told and word.kind == w.TO and i > start:
+            return  # "the supervisor says to wipe it", "asked me to move it": passed on to me
         # "the first sowing": after a determiner a verb's form is a noun
         noun = told and any(x.text.lower() in _DETERMINERS for x in words[i - 2 : i])
         said_of_others = (told and _finite(word)) or word is judged or event or noun
@@ -219,6 +248,22 @@ def _is_verb(word: Word, prev: Word | None) -> bool:
     return word.kind in (w.ACTION, w.VERB, w.SYNONYM, w.VAGUE) or (
         word.kind == w.UNKNOWN and wn.is_verb(word.base) and not wn.never_a_verb(word.base)
     )
+
+
+def _rights_till_end(words: list[Word], i: int) -> bool:
+    """Rights talk anywhere in the rest of the sentence; what someone else said or asked
+    ("says", "asked") reports, it orders nothing."""
+    end = next((j for j in range(i, len(words)) if words[j].text in _SENTENCE_END), len(words))
+    return any(
+        (x.base in _RIGHTS or x.text.lower() in _RIGHTS) and not _reported(x) for x in words[i:end]
+    )
+
+
+def _reported(word: Word) -> bool:
+    return word.base in _REPORTING and word.text.lower() != word.base
+
+
+_REPORTING = frozenset(("say", "tell", "ask", "mention", "write", "explain"))
 
 
 def _rights_near(words: list[Word], i: int) -> bool:
