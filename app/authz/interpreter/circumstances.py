@@ -85,10 +85,11 @@ def _clause_start(words: list[Word], i: int) -> bool:
 def _details(words: list[Word], i: int) -> bool:
     """'including her phone number and email', 'especially the kidney ones': parts of what
     was asked for, quieted up to the clause's end; any word that may act stops it unquieted."""
-    if words[i].text.lower() not in _INCLUDING or _rights_near(words, i):
+    opener = _including(words, i)
+    if not opener or _rights_near(words, i):
         return False
     rest: list[Word] = []
-    for word in words[i + 1 :]:
+    for word in words[i + opener :]:
         if word.kind == w.SEP or (word.kind == w.CONJ and word.text != "and"):
             break
         prev = rest[-1] if rest else None
@@ -98,13 +99,21 @@ def _details(words: list[Word], i: int) -> bool:
         if gerund or word.kind in (w.NEG, w.TO) or (_is_verb(word, None) and not in_phrase):
             return False
         rest.append(word)
-    for word in [words[i], *rest]:
+    for word in [*words[i : i + opener], *rest]:
         word.extra["circumstance"] = True
         quiet(word)
     return bool(rest)
 
 
+def _including(words: list[Word], i: int) -> int:
+    """How many words open a list of details here: 'including' 1, 'for instance' 2, or 0."""
+    low = words[i].text.lower()
+    pair = (low, words[i + 1].text.lower()) if i + 1 < len(words) else (low, "")
+    return 1 if low in _INCLUDING else 2 if pair in _FOR_INSTANCE else 0
+
+
 _INCLUDING = frozenset(("including", "incl", "especially", "particularly", "notably"))
+_FOR_INSTANCE = frozenset((("for", "instance"), ("for", "example"), ("such", "as")))
 
 
 def _apposition(words: list[Word], i: int) -> bool:
