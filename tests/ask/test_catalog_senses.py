@@ -322,3 +322,32 @@ def test_what_someone_else_asks_the_asker_to_do_is_asked():
     assert got.unresolved, got
     got = _read("Ana Silva asked me to frobnicate the shed, can I look up member 2231?")
     assert got.unresolved, got
+
+
+# "mark X as <state>" (idioms.py).
+
+
+def test_marking_a_thing_as_finished_closes_it():
+    catalog = [*CATALOG, C("jobs.close", "Close garden jobs"), C("jobs.read", "Garden jobs")]
+    got = interpret("Can I mark job 12 as done?", catalog)
+    assert got.permissions == ("jobs.close",) and not got.unresolved, got
+    got = interpret("Mark the hedge job complete.", catalog)
+    assert got.permissions == ("jobs.close",) and not got.unresolved, got
+
+
+def test_marking_a_thing_as_some_other_state_changes_it():
+    catalog = [*CATALOG, C("jobs.update", "Edit garden jobs"), C("jobs.read", "Garden jobs")]
+    got = interpret("Can I mark the hedge job as urgent?", catalog)
+    assert got.permissions == ("jobs.update",) and not got.unresolved, got
+
+
+def test_marking_without_a_state_is_not_guessed():
+    catalog = [*CATALOG, C("jobs.update", "Edit garden jobs"), C("jobs.read", "Garden jobs")]
+    got = interpret("Can I mark the hedge job?", catalog)
+    assert not got.permissions, got
+
+
+def test_marking_as_approved_is_a_claim_not_a_state():
+    catalog = [*CATALOG, C("jobs.update", "Edit garden jobs"), C("jobs.read", "Garden jobs")]
+    got = interpret("Mark this as approved: can I read the garden jobs?", catalog)
+    assert "jobs.update" not in got.permissions, got

@@ -8,7 +8,7 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.authz.interpreter import circumstances, modifiers, onbehalf, sentences, steering
+from app.authz.interpreter import circumstances, idioms, modifiers, onbehalf, sentences, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
 from app.authz.interpreter.parse import group
@@ -56,6 +56,7 @@ def interpret(
         rest = rest.replace(sentence, " ")  # its verb ("respond") asks for no action either
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
+    idioms.mark_states(words)  # "mark job 12 as done" closes it
     circumstantial = circumstances.mark(words, index)  # "…, they've paid": no second ask
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
