@@ -14,7 +14,6 @@ from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.facts import MODALS, quiet
 from app.authz.interpreter.index import CatalogIndex
-from app.authz.interpreter.vocabulary import verb_class
 from app.authz.interpreter.words import Word
 
 # Words that open a clause saying why or when; "of" after "because" is part of it.
@@ -35,7 +34,7 @@ _RIGHTS = lx.ABOUT_RIGHTS | lx.RIGHTS_TALK | lx.HOSTILE | lx.ESCALATION | lx.STE
 
 def mark(words: list[Word], index: CatalogIndex) -> bool:
     """Quiet the circumstance clauses; True when any was found (one remark of confidence)."""
-    mappable = _mappable_verbs(index)
+    mappable = index.mappable
     asked, found = False, False
     asking = _asks_somewhere(words)
     for i, word in enumerate(words):
@@ -277,13 +276,3 @@ _REPORTING = frozenset(("say", "tell", "ask", "mention", "write", "explain"))
 
 def _rights_near(words: list[Word], i: int) -> bool:
     return any(x.base in _RIGHTS or x.text.lower() in _RIGHTS for x in words[i : i + 8])
-
-
-def _mappable_verbs(index: CatalogIndex) -> frozenset[str]:
-    """Verbs this catalog could map: those of its entries' classes and the admins' own."""
-    senses = {e.sense for e in index.entries} | {
-        c for e in index.entries for c in e.described_actions
-    }
-    verbs = {v for v, cls in lx.VERB_CLASS.items() if cls in senses}
-    verbs |= {v for e in index.entries for v in (*e.verbs, *e.lead_words, e.action)}
-    return frozenset(verbs | {verb_class(v) for v in verbs})

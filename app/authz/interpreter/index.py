@@ -85,6 +85,9 @@ class CatalogIndex:
     described: frozenset[str] = frozenset()  # every word form the descriptions use
     # Verbs the descriptions use as nouns ("copy", "tests"): in a question, either.
     nouned: frozenset[str] = frozenset()
+    # Verbs this catalog could map (its entries' classes, the admins' own): a clause holding
+    # one is never skipped as a mere circumstance (circumstances.py).
+    mappable: frozenset[str] = frozenset()
 
     def base(self, word: str) -> str | None:
         found = base_form(word, self.known)
@@ -128,27 +131,6 @@ class CatalogIndex:
             if hits:
                 return None
         return None
-
-
-def shorthand(word: str, words: set[str]) -> str | None:
-    """'acct' -> 'account', 'rpts' -> 'report', 'pymt' -> 'payment': a word no dictionary
-    knows, of three to five letters and at most one vowel, whose letters stand in order in
-    exactly one catalog word
-    that begins with the same letter and is longer by two or more. None when unsure."""
-    if not 3 <= len(word) <= 5 or not word.isalpha() or wn.pos(word) or word in BASE_VOCAB:
-        return None
-    if sum(ch in "aeiou" for ch in word) > 1:
-        return None  # shorthand drops vowels ("rpts", "acct"); "expos" is a word cut short
-    short = word[:-1] if word.endswith("s") and len(word) > 3 else word  # "rpts"
-    hits = {
-        c for c in words if c[:1] == short[:1] and len(c) >= len(short) + 2 and _in_order(short, c)
-    }
-    return hits.pop() if len(hits) == 1 else None
-
-
-def _in_order(letters: str, word: str) -> bool:
-    rest = iter(word)
-    return all(ch in rest for ch in letters)
 
 
 def _undoubled(word: str) -> str | None:
@@ -273,6 +255,13 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _mappable_verbs(entries: list[Entry]) -> frozenset[str]:
+    senses = {e.sense for e in entries} | {c for e in entries for c in e.described_actions}
+    verbs = {v for v, cls in lexicon.VERB_CLASS.items() if cls in senses}
+    verbs |= {v for e in entries for v in (*e.verbs, *e.lead_words, e.action)}
+    return frozenset(verbs | {verb_class(v) for v in verbs})
+
+
 def _with_senses(entries: list[Entry]) -> list[Entry]:
     """Two permissions on one resource are two different actions: an action word with a second
     sense ("open", "raise", "file") beside a sibling whose action already has its first sense
@@ -333,6 +322,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     index = CatalogIndex(entries, synonyms, actions, objects, known)
     index.initials = desc.initials(concrete, known)
     index.nouned = nouned
+    index.mappable = _mappable_verbs(entries)
     index.described = frozenset(w for item in concrete for w in words_of(item.description or ""))
     # The verbs the descriptions open with are the admin's vocabulary too: "alocate" an ISBN.
     leads = {lead for e in entries for lead in e.lead_words if "_" not in lead}

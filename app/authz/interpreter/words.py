@@ -4,8 +4,9 @@ from dataclasses import dataclass, field, replace
 
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
-from app.authz.interpreter.index import CatalogIndex, Entry, shorthand
+from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.text import Token, forms
+from app.authz.interpreter.vocabulary import shorthand
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
