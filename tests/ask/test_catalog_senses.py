@@ -180,7 +180,7 @@ def test_a_site_name_is_one_name_and_ends_no_sentence():
 def test_a_bare_noun_phrase_asks_to_see_it():
     got = _read("garden plots for member 2231?")
     assert got.permissions == ("plots.read",) and not got.unresolved, got
-    assert got.confidence < 1.0, got  # the action was implied, not said
+    assert got.mappings[0].confidence < 1.0, got  # the action was implied, not said
 
 
 def test_a_bare_question_about_a_thing_asks_to_see_it():

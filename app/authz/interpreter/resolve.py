@@ -91,7 +91,10 @@ def _naming(x: Word, first: bool) -> bool:
 
 # Before these a word continues a noun phrase; anywhere else it may stand as a verb.
 _IN_PHRASE = (w.PREP, w.OBJECT, w.BOTH, w.ARG, w.NAME, w.DET, w.CONTENT, w.UNKNOWN)
-_ASKING_WHAT = frozenset(("what", "what's", "which", "any", "all", "is", "are", "the", "our"))
+_ASKING_WHAT = frozenset(
+    ("what", "what's", "which", "any", "all", "is", "are", "the", "our")
+    + ("last", "next", "past", "this", "today", "tonight", "tomorrow", "yesterday")  # when
+)
 
 
 def _bare_read(g: Group, index: CatalogIndex, result: Result) -> bool:
@@ -108,7 +111,6 @@ def _bare_read(g: Group, index: CatalogIndex, result: Result) -> bool:
         _resolve_one(Ask(seeing, phrase, [], []), index, trial)
     if trial.unresolved or not trial.mappings:
         return False
-    result.confidence *= IMPLIED_READ
     result.mappings += [
         replace(m, confidence=round(m.confidence * IMPLIED_READ, 3)) for m in trial.mappings
     ]
