@@ -351,3 +351,8 @@ def test_marking_as_approved_is_a_claim_not_a_state():
     catalog = [*CATALOG, C("jobs.update", "Edit garden jobs"), C("jobs.read", "Garden jobs")]
     got = interpret("Mark this as approved: can I read the garden jobs?", catalog)
     assert "jobs.update" not in got.permissions, got
+
+
+def test_a_hyphenated_phrasal_verb_is_the_phrasal_verb():
+    got = _read("look-up member 2231 pls")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
