@@ -356,3 +356,20 @@ def test_marking_as_approved_is_a_claim_not_a_state():
 def test_a_hyphenated_phrasal_verb_is_the_phrasal_verb():
     got = _read("look-up member 2231 pls")
     assert got.permissions == ("members.read",) and not got.unresolved, got
+
+
+def test_clock_times_with_full_stops_are_times():
+    got = _read("Lend the tools to member 2231 from 6 a.m. to 2 p.m. on Friday.")
+    assert got.permissions == ("tools.lend",) and not got.unresolved, got
+
+
+def test_a_participle_the_catalog_cannot_map_after_the_object_describes_it():
+    got = _read("Can I see the member records for May, sorted by plot number?")
+    assert got.permissions == ("members.read",) and not got.unresolved, got
+    got = _read("Can I order seeds for the week starting Monday the 9th?")
+    assert got.permissions == ("seeds.order",) and not got.unresolved, got
+
+
+def test_a_gerund_with_an_object_after_the_ask_is_still_asked():
+    got = _read("Can I see the member records for May, frobnicating the old ones?")
+    assert got.unresolved, got

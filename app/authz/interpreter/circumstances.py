@@ -145,7 +145,23 @@ def _opens(words: list[Word], i: int, mappable: frozenset[str]) -> int | None:
         return i
     if words[i - 1].text in (",", ";") and _subject_clause(words, i):
         return i  # "…, the tenant moves out Friday", "…, they've paid in full"
+    if _describing_participle(words, i, mappable):
+        return i  # "…, sorted by plot", "the week starting Monday"
     return None
+
+
+def _describing_participle(words: list[Word], i: int, mappable: frozenset[str]) -> bool:
+    """A participle or gerund of a verb this catalog cannot map, after a comma or right after
+    a noun, before a preposition, a name, a number or a determiner: it says how or when."""
+    word, prev = words[i], words[i - 1]
+    low = word.text.lower()
+    form = low.endswith(("ed", "ing")) and low != word.base and word.kind in _VERBISH
+    placed = prev.text == "," or (prev.kind in _NOUNISH and prev.kind != w.ARG)
+    nxt = words[i + 1] if i + 1 < len(words) else None
+    # "…, deleting the originals" acts on something: a gerund before an object stays an ask
+    after = (w.PREP, w.NAME, w.ARG) if low.endswith("ing") else (w.PREP, w.NAME, w.ARG, w.DET)
+    follows = nxt is not None and nxt.kind in after
+    return form and placed and follows and word.base not in mappable
 
 
 def _subject_clause(words: list[Word], i: int, *, modal: bool = False) -> bool:

@@ -45,6 +45,7 @@ def clean(question: str) -> str:
     """NFKC, no invisible format characters, plain quotes and dashes, single spaces."""
     text = unicodedata.normalize("NFKC", question)
     text = re.sub(r"\b(?:e\.g|i\.e|etc|viz)\.", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.IGNORECASE)  # "6 a.m.": a time
     # "Mrs. Halloran": a title's full stop ends no sentence, so the name is not a new clause.
     text = re.sub(r"\b(Mr|Mrs|Ms|Mx|Dr|Prof|Sr|Jr)\.(?=\s)", r"\1", text)
     text = "".join(
