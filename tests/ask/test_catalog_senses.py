@@ -373,3 +373,8 @@ def test_a_participle_the_catalog_cannot_map_after_the_object_describes_it():
 def test_a_gerund_with_an_object_after_the_ask_is_still_asked():
     got = _read("Can I see the member records for May, frobnicating the old ones?")
     assert got.unresolved, got
+
+
+def test_an_address_is_no_second_person_on_whose_behalf():
+    got = _read("Ana Silva asked me to lend tools to the member at 4 Lowell Street on her behalf.")
+    assert got.on_behalf_of == "Ana Silva" and not got.unresolved, got

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from app.authz.interpreter import lexicon, wordnet
 
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+ADDRESS = (
+    r"\b\d+[A-Za-z]?\s+(?:[A-Z][a-z]+\s+){1,3}(?i:street|st|road|rd|lane|ln|avenue|ave|drive|dr"
+    r"|close|court|ct|way|place|pl|crescent|boulevard|blvd|terrace|row|square)\b\.?"
+)
 _TOKEN = re.compile(
     # "Booking.com" is a site, one name: its full stop ends no sentence.
     rf"(?P<email>{EMAIL})|(?P<url>https?://\S+|(?:[A-Za-z0-9\-]+\.)+(?:com|org|net|io|gov|edu)\b)"
     r"|(?P<quote>\"[^\"]*\")"
     # "118 Alder Lane", "12 Kestrel Close": a number, capitalised names and a street word are
     # one address, whatever its words mean elsewhere ("Close", "Order").
-    r"|(?P<address>\b\d+[A-Za-z]?\s+(?:[A-Z][a-z]+\s+){1,3}(?i:street|st|road|rd|lane|ln|avenue"
-    r"|ave|drive|dr|close|court|ct|way|place|pl|crescent|boulevard|blvd|terrace|row|square)\b\.?)"
+    rf"|(?P<address>{ADDRESS})"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
     # "A/B", "P/L": two single letters joined by a slash are one name, not two words.
     r"|(?P<letters>(?<![\w/])[A-Za-z]/[A-Za-z](?![\w/]))"
