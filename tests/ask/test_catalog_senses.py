@@ -378,3 +378,11 @@ def test_a_gerund_with_an_object_after_the_ask_is_still_asked():
 def test_an_address_is_no_second_person_on_whose_behalf():
     got = _read("Ana Silva asked me to lend tools to the member at 4 Lowell Street on her behalf.")
     assert got.on_behalf_of == "Ana Silva" and not got.unresolved, got
+
+
+def test_adding_a_thing_that_already_has_an_id_does_not_create_it():
+    # "member 2231" exists: adding it to a list is not signing up a new member
+    got = _read("Add member 2231 to this week's watering rota.")
+    assert "members.open" not in got.permissions, got
+    got = _read("Can I sign up a new member for plot 12?")
+    assert got.permissions == ("members.open",), got

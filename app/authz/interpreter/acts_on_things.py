@@ -9,6 +9,7 @@ SCADA audit log" is no pump station), so a word that only qualifies it chooses n
 
 from app.authz.interpreter import descriptions as desc
 from app.authz.interpreter.index import Entry
+from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
 
 # Making or changing what an entry is named after is a guess about its act (as a WordNet step).
@@ -40,3 +41,10 @@ def confirmed(entry: Entry, phrase: list[Word]) -> bool:
         return any(x.base in entry.resource for x in phrase)
     head = phrase[-1].base if phrase else ""
     return head in {*entry.words, entry.action, *entry.qualifiers}
+
+
+def creates_existing(verb: Word, named_by_id: bool, entry: Entry) -> bool:
+    """'Add account 55817 to the disconnects': a thing named with its id exists already, so a
+    verb of making ('add', 'open') read into an entry that makes it is not what is asked."""
+    making = vclass(verb.extra.get("action") or verb.base) == "create"
+    return making and entry.sense == "create" and named_by_id

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from app.authz.interpreter import circumstances, idioms, modifiers, onbehalf, sentences, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
+from app.authz.interpreter.names_only import only_names
 from app.authz.interpreter.parse import group
-from app.authz.interpreter.resolve import REMARK, Result, only_names, resolve_groups
+from app.authz.interpreter.resolve import REMARK, Result, resolve_groups
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
 from app.authz.interpreter.types import CatalogEntry, Interpretation, Mapping, refusal
 from app.authz.interpreter.words import classify

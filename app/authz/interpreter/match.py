@@ -31,6 +31,7 @@ class Ask:
     people: list[Word]  # people it is done to: "refund the customer", "pay Bob"
     hints: list[Word]  # named places that may break a tie: "in Stripe"
     goal: tuple[Word, ...] = ()  # where the object goes: "to the caretaker role"
+    named_by_id: bool = False  # "account 55817": the thing exists already
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,10 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         if found is None and _distinctive(ask, leads):
             found = _action_only(_addressed(ask), leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
-    return _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+    found = _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+    if found.entry is not None and things.creates_existing(ask.verb, ask.named_by_id, found.entry):
+        return Found(None, "'{phrase}' already exists (it has an id): adding it is not creating it")
+    return found
 
 
 def _distinctive(ask: Ask, leads: list[Entry]) -> bool:

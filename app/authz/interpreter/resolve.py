@@ -64,39 +64,6 @@ def resolve_groups(
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
 
 
-def only_names(words: Sequence[Word]) -> bool:
-    """No word of the question may act: only nouns, names, numbers, times, "what is/are";
-    and more than a bare noun ("Invoices?" is too vague): an id, a name or a second noun."""
-    content = [x for x in words if x.kind not in (*_STRUCTURE, w.SEP, w.ADV, w.STOP)]
-    return (
-        len(content) > 1
-        and any(x.extra.get("object") for x in words)
-        and all(
-            _naming(x, i == 0 or words[i - 1].kind not in _IN_PHRASE) for i, x in enumerate(words)
-        )
-    )
-
-
-def _naming(x: Word, first: bool) -> bool:
-    low = x.text.lower()
-    if x.kind in _STRUCTURE or x.kind in (w.SEP, w.ARG, w.NAME, w.PARTY, w.CONTENT):
-        return True
-    if x.kind in (w.OBJECT, w.BOTH):  # "Export all accounts": first, a verb
-        return x.kind == w.OBJECT or (bool(x.extra.get("object")) and not first)
-    if x.kind == w.UNKNOWN:  # "coliform", "wk", "today": never a verb; "reconnect ..." first
-        return wn.never_a_verb(x.base) or (not wn.pos(x.base) and not first)
-    told = x.kind == w.ADV and (bool(x.extra.get("object")) or not wn.is_verb(x.base))
-    return low in _ASKING_WHAT or told
-
-
-# Before these a word continues a noun phrase; anywhere else it may stand as a verb.
-_IN_PHRASE = (w.PREP, w.OBJECT, w.BOTH, w.ARG, w.NAME, w.DET, w.CONTENT, w.UNKNOWN)
-_ASKING_WHAT = frozenset(
-    ("what", "what's", "which", "any", "all", "is", "are", "the", "our")
-    + ("last", "next", "past", "this", "today", "tonight", "tomorrow", "yesterday")  # when
-)
-
-
 def _bare_read(g: Group, index: CatalogIndex, result: Result) -> bool:
     """'meter reads for acct 55190?', 'What are the lab results for May?': a question with no
     verb at all, only a noun phrase the catalog names, asks to see it. The action is implied,
@@ -238,8 +205,19 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
         for phrase in phrases:
             _resolve_one(
-                Ask(verb, phrase, people, hints, tuple(g.destination)), index, result, g.destination
+                Ask(verb, phrase, people, hints, tuple(g.destination), _by_id(g)),
+                index,
+                result,
+                g.destination,
             )
+
+
+def _by_id(g: Group) -> bool:
+    """An object written with its id right after it ("account 55817")."""
+    seen = g.seen
+    return any(
+        x.kind == w.ARG and i > 0 and seen[i - 1].extra.get("object") for i, x in enumerate(seen)
+    )
 
 
 # What a skipped remark costs the reading's confidence (calibrated on the dev set).
