@@ -386,3 +386,18 @@ def test_adding_a_thing_that_already_has_an_id_does_not_create_it():
     assert "members.open" not in got.permissions, got
     got = _read("Can I sign up a new member for plot 12?")
     assert got.permissions == ("members.open",), got
+
+
+def test_giving_someone_an_action_noun_is_that_action():
+    # "give member 2231 an assignment of plot 9": giving a noun made from a verb is the verb
+    catalog = [*CATALOG, C("fees.adjust", "Adjust a member's fees (hardship, error)")]
+    got = interpret("Give member 2231 a hardship adjustment on her fees.", catalog)
+    assert got.permissions == ("fees.adjust",) and not got.unresolved, got
+    got = interpret("Can I give her a fee adjustment?", catalog)
+    assert got.permissions == ("fees.adjust",) and not got.unresolved, got
+
+
+def test_giving_someone_a_thing_is_not_an_action():
+    catalog = [*CATALOG, C("fees.adjust", "Adjust a member's fees (hardship, error)")]
+    got = interpret("Give member 2231 a frobnicator.", catalog)
+    assert "fees.adjust" not in got.permissions, got

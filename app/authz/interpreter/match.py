@@ -122,7 +122,12 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
     tests: list[Callable[[Entry], bool]] = [
         # The admin's own opening verb comes first: "open an incident" is what
         # "Open an incident in the on-call tool" says, even though "open" also reads.
-        lambda e: verb.base in e.lead_words and verb.base != e.action,
+        # ("give her a fee adjustment": a light verb that took its noun's action is not "give")
+        lambda e: (
+            verb.base in e.lead_words
+            and verb.base != e.action
+            and (action == verb.base or verb.base not in lx.LIGHT_VERBS)
+        ),
         lambda e: e.action == action or e.abbreviates(action),
         lambda e: e.sense == cls or cls in e.alt_actions,
         # a second sense the catalog gave ("open" beside a read) is reached only by its own class
