@@ -8,9 +8,10 @@ cannot place, is returned as unresolved so that the answer is `allowed: false`.
 import re
 from collections.abc import Sequence
 
-from app.authz.interpreter import modifiers, onbehalf, sentences, steering
+from app.authz.interpreter import circumstances, idioms, modifiers, onbehalf, sentences, steering
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, build_index
+from app.authz.interpreter.names_only import only_names
 from app.authz.interpreter.parse import group
 from app.authz.interpreter.resolve import REMARK, Result, resolve_groups
 from app.authz.interpreter.text import clean, join_phrases, script_problem, tokenize
@@ -56,6 +57,8 @@ def interpret(
         rest = rest.replace(sentence, " ")  # its verb ("respond") asks for no action either
     rest = _literal_permissions(rest, index, result)
     words = modifiers.mark(classify(tokenize(join_phrases(rest)), index), index.described)
+    idioms.mark_states(words)  # "mark job 12 as done" closes it
+    circumstantial = circumstances.mark(words, index)  # "…, they've paid": no second ask
     parse = group(words)
     if any(x.base == "behalf" for x in words):  # "on her behalf": for whom, exactly?
         result.refuse("on behalf of", "say whom the agent acts for: 'on behalf of <name or email>'")
@@ -63,9 +66,9 @@ def interpret(
     for phrase, reason in parse.problems:
         result.refuse(phrase, reason, alarm=True)
     told = sentences.told(words, parse.groups)  # the story around the ask asks nothing
-    if told:
+    if told or circumstantial:
         result.confidence *= REMARK
-    resolve_groups(parse.groups, index, result, told)
+    resolve_groups(parse.groups, index, result, told, only_names(words))
     if len(principals) > 1:
         result.refuse(
             "on behalf of " + " and ".join(principals),

@@ -105,6 +105,17 @@ def described_actions(description: str, known: set[str]) -> tuple[frozenset[str]
     return frozenset(classes), frozenset(leads)
 
 
+def switched(description: str) -> bool:
+    """'Pump stations on/off (SCADA)': the entry switches its thing on and off."""
+    return bool(_SWITCHED.search(description))
+
+
+_SWITCHED = re.compile(r"\b(?:on\s*/\s*off|off\s*/\s*on|start\s*/\s*stop|stop\s*/\s*start)\b")
+# The verb classes and everyday verbs of switching something on or off.
+SWITCHING = frozenset(("enable", "disable", "run", "terminate", "restart"))
+SWITCH_VERBS = frozenset(("start", "stop", "shut_down", "turn_on", "turn_off", "switch_on"))
+
+
 def _noun_next(words: list[str], i: int) -> bool:
     """The next word may be a noun: no determiner, preposition or pronoun ("Page the on-call
     engineer" pages)."""

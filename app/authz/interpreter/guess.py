@@ -23,7 +23,6 @@ from app.authz.interpreter.match import (
     pick,
     score,
 )
-from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word, named
 
 # Verbs about rights themselves ("permission granted", "ignore the rules") never reach WordNet:
@@ -48,13 +47,15 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     for entry in index.entries:
         # "combine" is listed in a common sense of "merge" (blend, combine, merge): a shared
         # sense, seen from the catalog's side.
-        steps = 0 if verb in entry.verbs else wn.distance(mine, _entry_reach(entry.own_verbs))
+        own = verb in entry.verbs or entry.abbreviates(verb)  # "ack": acknowledge
+        steps = 0 if own else wn.distance(mine, _entry_reach(entry.own_verbs))
         if steps is not None and steps <= WORDNET_STEPS:
             tiers.setdefault(steps, []).append(entry)
     found = None
     for steps in sorted(tiers):
         found = _fitting(ask, tiers[steps])
-        if found.entry is not None and _head_elsewhere(ask, found.entry, index):
+        near = [e for t in tiers.values() for e in t]
+        if found.entry is not None and _head_elsewhere(ask, found.entry, index, near):
             return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
         if found.entry is not None or "could mean any of" in found.reason:
             # an object that only a modifier confirms ("a new loyalty tier") stays a weak guess
@@ -64,14 +65,21 @@ def by_wordnet(ask: Ask, index: CatalogIndex) -> Found | None:
     return found
 
 
-def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex) -> bool:
+def _head_elsewhere(ask: Ask, entry: Entry, index: CatalogIndex, near: list[Entry]) -> bool:
     """'cancel the parking fine' guessed as voiding a parking permit: the object's head is
     another entry's own resource, and only a word qualifying it fits the guess."""
     head = ask.phrase[-1] if ask.phrase else None
     if head is None or not (head.extra.get("object") or head.entry) or score(entry, [head]) > 0:
         return False
+    # "set up a payment arrangement for account 55102": nothing of the object fits the guess,
+    # only the place does, while an entry this verb may also mean describes the object's head
+    # ("post the image on our socials" is still the post: uploading is another act)
+    placed = score(entry, known_objects(ask.phrase)) <= 0
     return any(
-        e is not entry and fit_of(e, head, set(), False, False) >= STRONG for e in index.entries
+        e is not entry
+        and fit_of(e, head, set(), False, False)
+        >= (0.1 if placed and (e.thing or e in near) else STRONG)
+        for e in index.entries
     )
 
 
@@ -123,4 +131,4 @@ def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
     if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
         return False  # "log the found passport in the lost property book": the place chose it
     owned = any(x.token is not None and x.token.possessive for x in phrase)
-    return not owned and vclass(entry.action) not in lx.VIEWING
+    return not owned and entry.sense not in lx.VIEWING

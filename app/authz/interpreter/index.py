@@ -50,6 +50,25 @@ class Entry:
     # Nouns of the other entries on the same resource ("Delete a draft or story" under
     # articles.delete): what articles.publish puts live is a story too. Weaker than its own.
     family: frozenset[str] = frozenset()
+    # The verb class the action has in this catalog: "open" reads, but beside a sibling that
+    # reads ("accounts.read", "accounts.open") it is the other sense, opening a new one.
+    sense: str = ""
+    # Named after a thing, not an act ("bills.payment_plan: Payment arrangements",
+    # "hydrants.flush.schedule: Hydrant flushing schedule"): making or changing it is the entry.
+    thing: bool = False
+    switches: bool = False  # "Pump stations on/off": starting or stopping its own resource
+
+    def abbreviates(self, verb: str) -> bool:
+        """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
+        begins with, is that verb cut short ('acknowledge')."""
+        short = self.action
+        return (
+            2 <= len(short) <= 5
+            and len(verb) > len(short) + 1
+            and verb.startswith(short)
+            and not wn.pos(short)
+            and short not in BASE_VOCAB
+        )
 
 
 @dataclass
@@ -66,6 +85,9 @@ class CatalogIndex:
     described: frozenset[str] = frozenset()  # every word form the descriptions use
     # Verbs the descriptions use as nouns ("copy", "tests"): in a question, either.
     nouned: frozenset[str] = frozenset()
+    # Verbs this catalog could map (its entries' classes, the admins' own): a clause holding
+    # one is never skipped as a mere circumstance (circumstances.py).
+    mappable: frozenset[str] = frozenset()
 
     def base(self, word: str) -> str | None:
         found = base_form(word, self.known)
@@ -140,6 +162,7 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
     content = frozenset(w for w in bases if desc.is_content(w) or w in shouted) - leads - lead_parts
     content |= nouns
     parties = frozenset(party(w) for w in bases if w in lexicon.PARTIES)
+    named_thing = not leads and not classes and (not wn.is_verb(action) or action in content)
     return Entry(
         item.permission,
         action,
@@ -154,6 +177,8 @@ def _entry(item: CatalogEntry, known: set[str]) -> Entry:
         *_verbs(action, leads, resource),
         desc.compounds(prose[0], known, content),
         nouns,
+        thing=named_thing,
+        switches=desc.switched(prose[0]),
     )
 
 
@@ -230,6 +255,28 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
+def _mappable_verbs(entries: list[Entry]) -> frozenset[str]:
+    senses = {e.sense for e in entries} | {c for e in entries for c in e.described_actions}
+    verbs = {v for v, cls in lexicon.VERB_CLASS.items() if cls in senses}
+    verbs |= {v for e in entries for v in (*e.verbs, *e.lead_words, e.action)}
+    return frozenset(verbs | {verb_class(v) for v in verbs})
+
+
+def _with_senses(entries: list[Entry]) -> list[Entry]:
+    """Two permissions on one resource are two different actions: an action word with a second
+    sense ("open", "raise", "file") beside a sibling whose action already has its first sense
+    ("accounts.read" beside "accounts.open") means the second one."""
+    classes: dict[tuple[str, ...], set[tuple[str, str]]] = {}
+    for entry in entries:
+        classes.setdefault(entry.resource, set()).add((entry.action, verb_class(entry.action)))
+    out = []
+    for e in entries:
+        sense, others = verb_class(e.action), lexicon.WORD_RELATED.get(e.action, ())
+        taken = any(a != e.action and c == sense for a, c in classes[e.resource])
+        out.append(replace(e, sense=others[0] if others and taken else sense))
+    return out
+
+
 def _with_families(entries: list[Entry]) -> list[Entry]:
     """Each entry learns the nouns its siblings (same resource) describe, when at least two of
     them use the noun: "story" under both "Take a story down" and "Delete a draft or story" is
@@ -258,7 +305,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     """Index the concrete permissions; wildcard patterns are never a mapping target."""
     known = BASE_VOCAB | _catalog_words(catalog)
     concrete = [item for item in catalog if "*" not in item.permission]
-    entries = _with_families([_entry(item, known) for item in concrete])
+    entries = _with_senses(_with_families([_entry(item, known) for item in concrete]))
     actions = set(ACTION_WORDS) | {e.action for e in entries}
     objects = set(lexicon.NOUN_GROUP) | {w for e in entries for w in (*e.resource, *e.qualifiers)}
     objects |= {w for e in entries for w in e.words} - actions - lexicon.COMMON_VERBS
@@ -275,6 +322,7 @@ def build_index(catalog: tuple[CatalogEntry, ...]) -> CatalogIndex:
     index = CatalogIndex(entries, synonyms, actions, objects, known)
     index.initials = desc.initials(concrete, known)
     index.nouned = nouned
+    index.mappable = _mappable_verbs(entries)
     index.described = frozenset(w for item in concrete for w in words_of(item.description or ""))
     # The verbs the descriptions open with are the admin's vocabulary too: "alocate" an ISBN.
     leads = {lead for e in entries for lead in e.lead_words if "_" not in lead}

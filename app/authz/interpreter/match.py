@@ -9,8 +9,10 @@ first two tiers may answer, and only with a single candidate.
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from app.authz.interpreter import acts_on_things as things
 from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import unnamed
+from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.vocabulary import noun_group, party
@@ -29,6 +31,7 @@ class Ask:
     people: list[Word]  # people it is done to: "refund the customer", "pay Bob"
     hints: list[Word]  # named places that may break a tie: "in Stripe"
     goal: tuple[Word, ...] = ()  # where the object goes: "to the caretaker role"
+    named_by_id: bool = False  # "account 55817": the thing exists already
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,11 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
             return match(replace(ask, verb=plain), index)
         return found
     if ask.verb.kind in (w.UNKNOWN, w.VERB):
-        leads = [e for e in index.entries if ask.verb.base in e.lead_words]
+        leads = [
+            e
+            for e in index.entries
+            if ask.verb.base in e.lead_words or things.switches(ask.verb, ask.phrase, e)
+        ]
         found = _by_object(ask, [leads])
         # "shut down web-04": the admin's own phrasal verb is specific enough alone; a plain
         # common one is not ("move JIRA-123" could be anything).
@@ -54,8 +61,38 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         specific = "_" in ask.verb.base or "nominal" in ask.verb.extra
         if found is None and leads and not ask.phrase and specific:
             found = _action_only(ask, leads)
+        if found is None and _distinctive(ask, leads):
+            found = _action_only(_addressed(ask), leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
-    return _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+    found = _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+    if found.entry is not None and things.creates_existing(ask.verb, ask.named_by_id, found.entry):
+        return Found(None, "'{phrase}' already exists (it has an id): adding it is not creating it")
+    return found
+
+
+def _distinctive(ask: Ask, leads: list[Entry]) -> bool:
+    """'Reconnect 14 Elm Street': one entry's own opening verb, no everyday one ("move"), before
+    only an address, a number or a name, is specific enough without a catalog object; a thing
+    the catalog does not name ("relock the laptop") still fails closed."""
+    return (
+        len(leads) == 1
+        and ask.verb.base not in lx.COMMON_VERBS
+        and ask.verb.base not in lx.VERB_CLASS
+        and all(x.kind in _ADDRESSES or _when(x) for x in ask.phrase)
+    )
+
+
+def _addressed(ask: Ask) -> Ask:
+    """The ask with its address read as where, not as a thing or a person acted on."""
+    return replace(ask, phrase=[], people=[p for p in ask.people if p.kind == w.PARTY])
+
+
+def _when(word: Word) -> bool:
+    """'tonight', 'tomorrow': a word WordNet knows as an adverb says when, not what."""
+    return word.kind == w.UNKNOWN and bool(wn.pos(word.base) & wn.ADV)
+
+
+_ADDRESSES = (w.NAME, w.ARG, w.DET)
 
 
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
@@ -85,22 +122,39 @@ def _tiers(verb: Word, index: CatalogIndex) -> list[list[Entry]]:
     tests: list[Callable[[Entry], bool]] = [
         # The admin's own opening verb comes first: "open an incident" is what
         # "Open an incident in the on-call tool" says, even though "open" also reads.
-        lambda e: verb.base in e.lead_words and verb.base != e.action,
-        lambda e: e.action == action,
-        lambda e: vclass(e.action) == cls or cls in e.alt_actions,
-        lambda e: vclass(e.action) in related,
+        # ("give her a fee adjustment": a light verb that took its noun's action is not "give")
+        lambda e: (
+            verb.base in e.lead_words
+            and verb.base != e.action
+            and (action == verb.base or verb.base not in lx.LIGHT_VERBS)
+        ),
+        lambda e: e.action == action or e.abbreviates(action),
+        lambda e: e.sense == cls or cls in e.alt_actions,
+        # a second sense the catalog gave ("open" beside a read) is reached only by its own class
+        lambda e: e.sense in related and e.sense == vclass(e.action),
         lambda e: cls in e.described_actions or action in e.lead_words,
+        # read into the entry: "update the flushing schedule", "stop pump 3" (on/off)
+        lambda e: things.reaches(e, verb, cls),
     ]
     return [[e for e in index.entries if test(e)] for test in tests]
 
 
 def _match(ask: Ask, tiers: list[list[Entry]]) -> Found:
     found = _by_object(ask, tiers)
+    if found and found.entry and not any(found.entry in t for t in tiers[:-1]):
+        if not things.confirmed(found.entry, ask.phrase):  # an act read into a thing
+            return Found(None, "no catalog permission covers '{phrase}'")
+        return replace(found, confidence=found.confidence * things.THING)
     if found:
         return found
     implied = _implied(ask.verb)
     if known_objects(ask.phrase):
         return Found(None, "no catalog permission covers '{phrase}'")
+    others = {e.permission for t in (tiers[0], tiers[4]) for e in t} - {
+        e.permission for e in tiers[1]
+    }
+    if _distinctive(ask, tiers[1]) and not others:  # "Relock 14 Elm St" against "gates.relock"
+        return _other_target(ask, _action_only(_addressed(ask), tiers[1]), tiers)
     if ask.phrase:
         return Found(None, "'{phrase}': what it applies to is not in the permission catalog")
     if implied:  # "text a customer" names SMS; an email permission does not cover it
@@ -172,7 +226,7 @@ def modifier_only(found: Found, objects: list[Word], candidates: list[Entry]) ->
     # "the customer's email": a possessive owner is what the action is done to, not a qualifier
     owned = any(x.token is not None and x.token.possessive for x in fitting)
     elsewhere = any(e is not entry and score(e, [head]) > 0 for e in candidates)
-    elsewhere = elsewhere or vclass(entry.action) not in lx.VIEWING
+    elsewhere = elsewhere or entry.sense not in lx.VIEWING
     qualifier = {q for h, q in entry.compounds if h in entry.resource}
     only_qualifier = bool(fitting) and all(
         x.entry is None and x.base in qualifier and x.base not in entry.resource for x in fitting

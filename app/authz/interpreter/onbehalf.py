@@ -3,7 +3,7 @@
 import re
 
 from app.authz.interpreter.lexicon import word_set
-from app.authz.interpreter.text import EMAIL
+from app.authz.interpreter.text import ADDRESS, EMAIL
 
 _NAME = r"(?-i:[A-Z][a-zA-Z\-]+(?:\s[A-Z][a-zA-Z\-]+)?)"
 _ID = rf"(?:{EMAIL}|{_NAME})"
@@ -114,7 +114,9 @@ _CAPITALISED = re.compile(
 
 
 def _another_name(text: str, reserved: set[str]) -> bool:
-    """A capitalised word inside a sentence that is neither a date nor the catalog's."""
+    """A capitalised word inside a sentence that is neither a date, an address ("210 Lowell
+    Street") nor the catalog's."""
+    text = re.sub(ADDRESS, " ", text)
     return any(
         m[0] not in _NOT_NAMES and m[0].lower() not in reserved for m in _CAPITALISED.finditer(text)
     )

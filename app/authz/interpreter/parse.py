@@ -14,6 +14,9 @@ from app.authz.interpreter.positions import OUT, Positions
 from app.authz.interpreter.words import Word
 
 _FILLERS = (w.PARTY, w.NAME, w.ARG, w.CONTENT, w.PERMREF)
+# Whom a light verb gives to, before what it gives: "give the customer / account 88 / her a …"
+_GIVING = frozenset(("give", "offer"))
+_RECIPIENT = (w.PRON, w.PARTY, w.NAME, w.ARG, w.OBJECT, w.UNKNOWN)
 _ORDERS = frozenset(("must", "should", "shall", "will", "need", "have", "are", "'re", "'ll"))
 # Not "expect": "I'm not expected to delete it" is no disclaimer of deleting it.
 _INTENDING = frozenset(("ask", "mean", "aim", "attempt", "seek", "look", "request"))
@@ -217,16 +220,30 @@ class _Grouper(Positions):
             self.lighten(i, word)
 
     def lighten(self, i: int, word: Word) -> None:
-        """'issue a refund' is a refund: the light verb takes the noun's action."""
-        for j in range(i + 1, len(self.words)):
+        """'issue a refund' is a refund: the light verb takes the noun's action. So is 'give
+        the customer a refund', 'give account 88 a leak adjustment': past whom it is given to,
+        a noun made from a verb after its article."""
+        for j in range(i + 1, min(len(self.words), i + 8)):
             nxt = self.words[j]
             if nxt.kind in (w.DET, w.STOP, w.ADV):
                 continue
-            if nxt.base in lx.NOMINAL_ACTIONS:
-                word.extra["action"] = lx.NOMINAL_ACTIONS[nxt.base]
+            action = lx.NOMINAL_ACTIONS.get(nxt.base) or (j > i + 1 and self.given(j, word))
+            if action:
+                word.extra["action"] = action
                 self.skip.add(j)
                 self.g.fillers.append(nxt)  # the noun was the object: "for order 12" is not
-            return
+                return
+            if nxt.kind not in _RECIPIENT or word.base not in _GIVING:
+                return
+
+    def given(self, j: int, verb: Word) -> str | None:
+        """'give X a leak adjustment': the verb of an action noun after an article, one the
+        catalog does not name as a thing ("a document" is no act of documenting), else None."""
+        noun = self.words[j]
+        article = any(x.kind == w.DET for x in self.words[max(0, j - 2) : j])
+        if verb.base not in _GIVING or not article or noun.extra.get("object"):
+            return None
+        return nominal.verb_of(noun)
 
     def track_escalation(self, word: Word) -> None:
         if word.base in lx.ESCALATION and not word.extra.get("object") and not self.g.negated:

@@ -47,15 +47,45 @@ def _text(words: Sequence[Word]) -> str:
 
 
 def resolve_groups(
-    groups: list[Group], index: CatalogIndex, result: Result, told: Sequence[Group] = ()
+    groups: list[Group],
+    index: CatalogIndex,
+    result: Result,
+    told: Sequence[Group] = (),
+    bare: bool = False,
 ) -> None:
     """Each group into mappings or refusals; a group that only tells (sentences.py) asks
     nothing, but what it names may still be pointed back at ("Can I merge them?")."""
     antecedent: list[list[Word]] = []
     for g in groups:
         if not g.negated and not any(g is t for t in told):
+            if bare and _bare_read(g, index, result):
+                continue
             _resolve(g, antecedent, index, result)
         antecedent = _named(g.phrases) or antecedent  # "them" points at a named thing
+
+
+def _bare_read(g: Group, index: CatalogIndex, result: Result) -> bool:
+    """'meter reads for acct 55190?', 'What are the lab results for May?': a question with no
+    verb at all, only a noun phrase the catalog names, asks to see it. The action is implied,
+    so the mapping counts as one guess (IMPLIED_READ);
+    with no viewing entry that fits, it stays the refusal it was."""
+    phrases = [p for p in g.phrases if named(p)]
+    if not phrases or not _names_catalog(g):
+        return False
+    seeing = Word("see", "read", w.ACTION, extra={"implied": True})
+    trial = Result()
+    for phrase in phrases:  # the phrase alone chooses: no place stands in for its head
+        _resolve_one(Ask(seeing, phrase, [], []), index, trial)
+    if trial.unresolved or not trial.mappings:
+        return False
+    result.mappings += [
+        replace(m, confidence=round(m.confidence * IMPLIED_READ, 3)) for m in trial.mappings
+    ]
+    return True
+
+
+# A read implied by a question that only names a thing: one guess, as a WordNet synonym.
+IMPLIED_READ = 0.9
 
 
 def _drop_subjects(g: Group, result: Result) -> None:
@@ -175,8 +205,19 @@ def _resolve(g: Group, antecedent: list[list[Word]], index: CatalogIndex, result
         phrases = _without_remarks((g.phrases if verb.entry else objects) or [[]], result)
         for phrase in phrases:
             _resolve_one(
-                Ask(verb, phrase, people, hints, tuple(g.destination)), index, result, g.destination
+                Ask(verb, phrase, people, hints, tuple(g.destination), _by_id(g)),
+                index,
+                result,
+                g.destination,
             )
+
+
+def _by_id(g: Group) -> bool:
+    """An object written with its id right after it ("account 55817")."""
+    seen = g.seen
+    return any(
+        x.kind == w.ARG and i > 0 and seen[i - 1].extra.get("object") for i, x in enumerate(seen)
+    )
 
 
 # What a skipped remark costs the reading's confidence (calibrated on the dev set).

@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from app.authz.interpreter import lexicon, wordnet
 
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+ADDRESS = (
+    r"\b\d+[A-Za-z]?\s+(?:[A-Z][a-z]+\s+){1,3}(?i:street|st|road|rd|lane|ln|avenue|ave|drive|dr"
+    r"|close|court|ct|way|place|pl|crescent|boulevard|blvd|terrace|row|square)\b\.?"
+)
 _TOKEN = re.compile(
-    rf"(?P<email>{EMAIL})|(?P<url>https?://\S+)|(?P<quote>\"[^\"]*\")"
+    # "Booking.com" is a site, one name: its full stop ends no sentence.
+    rf"(?P<email>{EMAIL})|(?P<url>https?://\S+|(?:[A-Za-z0-9\-]+\.)+(?:com|org|net|io|gov|edu)\b)"
+    r"|(?P<quote>\"[^\"]*\")"
+    # "118 Alder Lane", "12 Kestrel Close": a number, capitalised names and a street word are
+    # one address, whatever its words mean elsewhere ("Close", "Order").
+    rf"|(?P<address>{ADDRESS})"
     r"|(?P<money>[$€£]\s?\d[\d,.]*[kKmM]?|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)"
     # "A/B", "P/L": two single letters joined by a slash are one name, not two words.
     r"|(?P<letters>(?<![\w/])[A-Za-z]/[A-Za-z](?![\w/]))"
@@ -39,6 +48,7 @@ def clean(question: str) -> str:
     """NFKC, no invisible format characters, plain quotes and dashes, single spaces."""
     text = unicodedata.normalize("NFKC", question)
     text = re.sub(r"\b(?:e\.g|i\.e|etc|viz)\.", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b([ap])\.m\.", r"\1m", text, flags=re.IGNORECASE)  # "6 a.m.": a time
     # "Mrs. Halloran": a title's full stop ends no sentence, so the name is not a new clause.
     text = re.sub(r"\b(Mr|Mrs|Ms|Mx|Dr|Prof|Sr|Jr)\.(?=\s)", r"\1", text)
     text = "".join(

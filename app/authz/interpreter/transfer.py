@@ -13,7 +13,6 @@ from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.match import Ask, Found, match
-from app.authz.interpreter.vocabulary import verb_class as vclass
 from app.authz.interpreter.words import Word
 
 # The lexicon's class for moving data out of the system ("download", "extract", "dump").
@@ -24,7 +23,7 @@ def moves_out(entry: Entry, destination: list[Word]) -> bool:
     """Does the question move what a viewing permission only shows? Not when the place is the
     entry's own ("read the API key out of the vault" against "Read secrets in the vault")."""
     own = any(x.base in entry.words or x.base in entry.resource for x in destination)
-    return bool(destination) and vclass(entry.action) in lx.VIEWING and not own
+    return bool(destination) and entry.sense in lx.VIEWING and not own
 
 
 def as_export(ask: Ask, index: CatalogIndex) -> Found:

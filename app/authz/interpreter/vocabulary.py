@@ -70,3 +70,24 @@ def base_of(word: str, known: set[str]) -> str:
     if plural and singular and base_form(word, known) is None:
         return singular
     return base_form(word, known) or lemma(word) or (word[:-1] if plural else word)
+
+
+def shorthand(word: str, words: set[str]) -> str | None:
+    """'acct' -> 'account', 'rpts' -> 'report', 'pymt' -> 'payment': a word no dictionary
+    knows, of three to five letters and at most one vowel, whose letters stand in order in
+    exactly one catalog word
+    that begins with the same letter and is longer by two or more. None when unsure."""
+    if not 3 <= len(word) <= 5 or not word.isalpha() or wn.pos(word) or word in BASE_VOCAB:
+        return None
+    if sum(ch in "aeiou" for ch in word) > 1:
+        return None  # shorthand drops vowels ("rpts", "acct"); "expos" is a word cut short
+    short = word[:-1] if word.endswith("s") and len(word) > 3 else word  # "rpts"
+    hits = {
+        c for c in words if c[:1] == short[:1] and len(c) >= len(short) + 2 and _in_order(short, c)
+    }
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _in_order(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(ch in rest for ch in letters)

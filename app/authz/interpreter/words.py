@@ -6,6 +6,7 @@ from app.authz.interpreter import lexicon as lx
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter.index import CatalogIndex, Entry
 from app.authz.interpreter.text import Token, forms
+from app.authz.interpreter.vocabulary import shorthand
 
 # Roles. ACTION is a verb only, OBJECT a noun only, BOTH either ("email", "refund", "export").
 ACTION, OBJECT, BOTH, VAGUE, VERB = "action", "object", "both", "vague", "verb"
@@ -48,7 +49,7 @@ def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[
         or token.lower == PERMREF_TOKEN
     ):
         return token.lower, False
-    found = index.base(token.lower)
+    found = index.base(token.lower) or _phrasal(token.lower, index)
     if found:
         return found, False
     again = _again(token.lower, index)
@@ -58,7 +59,15 @@ def _base(token: Token, index: CatalogIndex, after_verb: bool = False) -> tuple[
     if english:  # a real word is not a typo of the catalog's: "watch" is not "patch"
         return english, False
     fixed = index.correct(token.lower, want_object=after_verb)
+    fixed = fixed or shorthand(token.lower, index.object_words)  # "acct", "rpts"
     return (fixed, True) if fixed else (token.lower, False)
+
+
+def _phrasal(word: str, index: CatalogIndex) -> str | None:
+    """'look-up', 'sign-off': a phrasal verb the lexicon knows, written with a hyphen."""
+    verb, _, particle = word.partition("-")
+    joined = f"{verb}_{particle}"
+    return joined if particle in lx.PARTICLES and joined in index.action_words else None
 
 
 def _again(word: str, index: CatalogIndex) -> str | None:
