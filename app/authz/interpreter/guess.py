@@ -114,6 +114,8 @@ def _fitting(ask: Ask, candidates: list[Entry]) -> Found:
     if found and named(ask.phrase):
         return modifier_only(found, known_objects(ask.phrase), candidates)
     if found and found.entry and _unknown_head(ask.phrase, found.entry):
+        if _owner_only_qualifies(ask.phrase, found.entry):  # another thing the owner has
+            return Found(None, "'{phrase}': its object is not what the catalog's entry acts on")
         return Found(found.entry, found.reason, confidence=MODIFIER_ONLY)
     return found or Found(None, "'{phrase}': what it applies to is not in the permission catalog")
 
@@ -130,5 +132,23 @@ def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
         return False
     if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
         return False  # "log the found passport in the lost property book": the place chose it
-    owned = any(x.token is not None and x.token.possessive for x in phrase)
+    owned = any(_possessive(x) for x in phrase) and not _owner_only_qualifies(phrase, entry)
     return not owned and entry.sense not in lx.VIEWING
+
+
+def _possessive(word: Word) -> bool:
+    return word.token is not None and word.token.possessive
+
+
+def _owner_only_qualifies(phrase: list[Word], entry: Entry) -> bool:
+    """'renew the library's subscription' against 'Renew library loans': the owner only
+    qualifies the entry's resource there, and nothing else of the phrase fits it, so the
+    subscription is another thing the library has, not a loan (a different target)."""
+    owners = [x for x in phrase[:-1] if _possessive(x)]
+    others = [x for x in phrase[:-1] if not _possessive(x) and (x.extra.get("object") or x.entry)]
+    qualifying = {q for h, q in entry.compounds if h in entry.resource and h != q}
+    return (
+        bool(owners)
+        and not others
+        and all(x.base in qualifying and x.base != entry.resource[-1] for x in owners)
+    )

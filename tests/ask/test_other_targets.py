@@ -1,0 +1,40 @@
+"""Words that change the target of a mapped verb (issue 15: an unmapped object or modifier does
+not fail closed "unless it changes the meaning"), checked on a made-up catalog (a sports club's
+office), not on any evaluation set's questions: each test names the rule, and its counter-case
+keeps the plain reading."""
+
+from app.authz.interpreter import CatalogEntry as C
+from app.authz.interpreter import interpret
+
+CATALOG = [
+    C("members.records.read", "Member records"),
+    C("members.records.export", "Bulk export of member data"),
+    C("members.contact.update", "Update member phone/address"),
+    C("finance.invoices.read", "Invoices"),
+    C("coaching.sessions.book", "Book coaching sessions"),
+    C("gym.lockers.renew", "Renew gym lockers"),
+]
+
+
+def _read(question: str, catalog=CATALOG):
+    return interpret(question, catalog)
+
+
+# An object whose head the entry does not name is no sure mapping.
+
+
+def test_an_owner_that_only_qualifies_the_resource_does_not_make_its_object_the_entrys():
+    # given "Renew gym lockers": the gym qualifies the lockers; the gym's insurance is no locker
+    got = _read("Can I renew the gym's insurance policy?")
+    # then the renewal of something else is not allowed as a locker renewal
+    assert got.unresolved or not got.permissions, got
+
+
+def test_the_entrys_own_object_still_maps():
+    got = _read("Can I renew the gym locker for member 12?")
+    assert got.permissions == ("gym.lockers.renew",) and not got.unresolved, got
+
+
+def test_a_persons_object_of_the_entrys_resource_still_maps():
+    got = _read("Can I renew Ana Silva's gym locker?")
+    assert got.permissions == ("gym.lockers.renew",) and not got.unresolved, got
