@@ -13,11 +13,35 @@ CATALOG = [
     C("finance.invoices.read", "Invoices"),
     C("coaching.sessions.book", "Book coaching sessions"),
     C("gym.lockers.renew", "Renew gym lockers"),
+    C("rota.shifts.approve", "Approve member volunteer shifts"),
 ]
 
 
 def _read(question: str, catalog=CATALOG):
     return interpret(question, catalog)
+
+
+# A place that names another entry's own resource is a second target.
+
+
+def test_a_place_naming_another_entrys_resource_leaves_two_readings_named():
+    # given a read chosen by "member" alone (a volunteer is no member record), a place naming
+    # the invoices entry's own resource
+    got = _read("Can I see what the member volunteers were charged on the March invoices?")
+    # then the answer is refused and names both candidates
+    assert got.unresolved, got
+    said = " ".join(got.reasons)
+    assert "members.records.read" in said and "finance.invoices.read" in said, got
+
+
+def test_a_place_the_catalog_does_not_name_is_a_detail_of_the_same_read():
+    got = _read("Can I see the member records for the squash section?")
+    assert got.permissions == ("members.records.read",) and not got.unresolved, got
+
+
+def test_a_place_naming_the_chosen_entrys_own_words_is_no_rival():
+    got = _read("Can I see the invoices in the members area?")
+    assert "finance.invoices.read" in got.permissions, got
 
 
 # An object whose head the entry does not name is no sure mapping.

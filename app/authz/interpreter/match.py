@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from app.authz.interpreter import acts_on_things as things
 from app.authz.interpreter import lexicon as lx
-from app.authz.interpreter import unnamed
+from app.authz.interpreter import targets, unnamed
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.index import CatalogIndex, Entry
@@ -64,7 +64,8 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
         if found is None and _distinctive(ask, leads):
             found = _action_only(_addressed(ask), leads)
         return found or Found(None, f"'{ask.verb.text}' is not an action in the catalog")
-    found = _rival_place(ask, _match(ask, _tiers(ask.verb, index)), index)
+    tiers = _tiers(ask.verb, index)
+    found = _rival_place(ask, _match(ask, tiers), index, tiers)
     if found.entry is not None and things.creates_existing(ask.verb, ask.named_by_id, found.entry):
         return Found(None, "'{phrase}' already exists (it has an id): adding it is not creating it")
     return found
@@ -95,12 +96,14 @@ def _when(word: Word) -> bool:
 _ADDRESSES = (w.NAME, w.ARG, w.DET)
 
 
-def _rival_place(ask: Ask, found: Found, index: CatalogIndex) -> Found:
+def _rival_place(ask: Ask, found: Found, index: CatalogIndex, tiers: list[list[Entry]]) -> Found:
     """'add the new starter to the prescriber role': when only the description's words chose
     the entry, a place the object goes to that names another entry's own resource leaves two
     readings. A place that only qualifies the object ('cancel the booking for room 33') does
     not: the booking is still what is cancelled."""
     picked, known = found.entry, known_objects(ask.phrase)
+    if picked and (rivals := targets.named_elsewhere(ask.phrase, ask.hints, picked, tiers, score)):
+        return _ambiguous([picked, *rivals])  # "the student workers in the last payroll run"
     things = [x for x in known if x.base not in lx.PARTIES]  # a person chose no entry here
     goal = [h for h in ask.hints if any(h is x for x in ask.goal)]
     if picked is None or not goal or not things or score(picked, known) >= GROUP:
