@@ -43,7 +43,16 @@ def test_exact_set_accuracy_is_at_least_95_percent(eval_data):
 
 
 @pytest.mark.parametrize(
-    "name", ["dev.json", "test.json", "test2.json", "test3.json", "test4.json", "test5.json"]
+    "name",
+    [
+        "dev.json",
+        "test.json",
+        "test2.json",
+        "test3.json",
+        "test4.json",
+        "test5.json",
+        "test6.json",
+    ],
 )
 def test_no_question_in_a_blind_set_is_allowed_when_it_should_not_be(name):
     # given a set a writer who never read the interpreter made (tests/ask/blind/README.md); each

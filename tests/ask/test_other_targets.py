@@ -21,6 +21,29 @@ def _read(question: str, catalog=CATALOG):
     return interpret(question, catalog)
 
 
+# A phrasal verb is read in its own sense before the bare verb's class.
+
+
+def test_pulling_data_out_is_the_phrasal_sense_not_the_bare_verbs_read():
+    # given "pull" reads, but "pull out" is "extract": moving the data out
+    got = _read("Could I pull the member records out for the mailing house?")
+    # then it is the export, never the read
+    assert got.permissions == ("members.records.export",) and not got.unresolved, got
+
+
+def test_a_phrasal_sense_the_catalog_lacks_does_not_fall_back_to_the_bare_verb():
+    # given a catalog with no export: "pull out" cannot be read as the bare "pull"
+    catalog = [e for e in CATALOG if e.permission != "members.records.export"]
+    got = _read("Can I pull the member records out for the auditors?", catalog)
+    # then the question fails closed
+    assert got.unresolved, got
+
+
+def test_a_phrasal_verb_in_the_bare_verbs_own_sense_keeps_its_reading():
+    got = _read("Could I pull up the member records for Ana Silva?")
+    assert got.permissions == ("members.records.read",) and not got.unresolved, got
+
+
 # A place that names another entry's own resource is a second target.
 
 

@@ -6,6 +6,7 @@ are the candidates, a shared sense before one hypernym step. The lexicon's tiers
 first; this only runs when they found nothing and were not ambiguous.
 """
 
+from dataclasses import replace
 from functools import lru_cache
 
 from app.authz.interpreter import lexicon as lx
@@ -19,6 +20,7 @@ from app.authz.interpreter.match import (
     Found,
     fit_of,
     known_objects,
+    match,
     modifier_only,
     pick,
     score,
@@ -151,4 +153,35 @@ def _owner_only_qualifies(phrase: list[Word], entry: Entry) -> bool:
         bool(owners)
         and not others
         and all(x.base in qualifying and x.base != entry.resource[-1] for x in owners)
+    )
+
+
+def by_phrasal_sense(ask: Ask, compound: str, index: CatalogIndex) -> Found | None:
+    """'pull the student database out': the phrasal verb WordNet knows ("pull out" is
+    "extract") is read in its own sense before the bare verb's class ("pull" reads). When one
+    of its commonest senses is a lexicon verb of another class, that class is the question,
+    and with no entry for it the bare verb's reading is no answer: it fails closed. None when
+    the phrasal verb means nothing the bare verb does not (or the bare verb does not view)."""
+    bare = lx.VERB_CLASS.get(ask.verb.base)
+    # Only a viewing verb is read this way: reading is what an agent most often holds, so a
+    # phrasal verb that does more than look ("pull out", "pull down") must not pass as a look.
+    # Other verbs keep their reading with the particle dropped ("send back", "sort out" would
+    # otherwise be read through a far sense: "remit", "correct").
+    if bare not in lx.VIEWING or compound in lx.VERB_CLASS or not wn.is_verb(compound):
+        return None
+    senses = sorted(
+        s
+        for s in wn.synonyms(compound)
+        if lx.VERB_CLASS.get(s) not in (None, bare) and s != compound
+    )
+    for sense in senses:
+        verb = Word(ask.verb.text, sense, w.ACTION, ask.verb.token)
+        found = match(replace(ask, verb=verb), index)
+        if found.entry is not None or "could mean any of" in found.reason:
+            return replace(found, confidence=min(found.confidence, WORDNET_CONFIDENCE[0]))
+    if not senses:
+        return None
+    said = compound.replace("_", " ")
+    return Found(
+        None, f"'{{phrase}}': '{said}' means '{senses[0]}'; no catalog permission covers it"
     )

@@ -15,7 +15,7 @@ from app.authz.interpreter import nominal, transfer
 from app.authz.interpreter import wordnet as wn
 from app.authz.interpreter import words as w
 from app.authz.interpreter.groups import Group
-from app.authz.interpreter.guess import by_wordnet
+from app.authz.interpreter.guess import by_phrasal_sense, by_wordnet
 from app.authz.interpreter.index import CatalogIndex
 from app.authz.interpreter.match import Ask, Found, match
 from app.authz.interpreter.types import Mapping
@@ -295,6 +295,9 @@ def _found(ask: Ask, index: CatalogIndex) -> tuple[Found, float]:
         found = _lookup(replace(ask, verb=phrasal), index)
         if found.entry is not None or "could mean any of" in found.reason:
             return found, 1.0
+        sensed = by_phrasal_sense(ask, phrasal.base, index)  # "pull out" extracts
+        if sensed is not None:
+            return sensed, 1.0
     found = _lookup(ask, index)
     return found, PARTICLE_DROPPED if "particle" in ask.verb.extra else 1.0
 
