@@ -3,6 +3,7 @@ not fail closed "unless it changes the meaning"), checked on a made-up catalog (
 office), not on any evaluation set's questions: each test names the rule, and its counter-case
 keeps the plain reading."""
 
+from app.authz.ask import MIN_CONFIDENCE
 from app.authz.interpreter import CatalogEntry as C
 from app.authz.interpreter import interpret
 
@@ -19,6 +20,12 @@ CATALOG = [
 
 def _read(question: str, catalog=CATALOG):
     return interpret(question, catalog)
+
+
+def _sure(got) -> bool:
+    """Would the answer allow it, if every permission were held (ask.py's threshold)?"""
+    lowest = min((m.confidence for m in got.mappings), default=0.0)
+    return bool(got.mappings) and not got.unresolved and lowest * got.confidence >= MIN_CONFIDENCE
 
 
 # A phrasal verb is read in its own sense before the bare verb's class.
@@ -84,4 +91,22 @@ def test_the_entrys_own_object_still_maps():
 
 def test_a_persons_object_of_the_entrys_resource_still_maps():
     got = _read("Can I renew Ana Silva's gym locker?")
+    assert got.permissions == ("gym.lockers.renew",) and not got.unresolved, got
+
+
+def test_a_plural_head_is_a_noun_even_when_its_singular_may_be_an_adjective():
+    # given "Book coaching sessions": "prompts" may be an adjective as "prompt", not as a plural
+    got = _read("Can I book the coaching feedback prompts?")
+    # then the booking of another thing is not a sure session booking
+    assert not _sure(got), got
+
+
+def test_a_lower_case_word_no_dictionary_knows_is_another_thing_not_a_name():
+    # given "Renew gym lockers": the gym's "waitlist" is no locker
+    got = _read("Can I renew the gym waitlist?")
+    assert not _sure(got), got
+
+
+def test_shorthand_after_the_entrys_own_object_is_still_a_detail():
+    got = _read("Need to renew a gym locker - rm 12. Allowed?")
     assert got.permissions == ("gym.lockers.renew",) and not got.unresolved, got

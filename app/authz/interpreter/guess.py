@@ -127,15 +127,33 @@ def _unknown_head(phrase: list[Word], entry: Entry) -> bool:
     fits, is some other thing. An owner ('the customer's phone number') is what the action is
     done to, and reading a thing's parts is reading the thing."""
     head = phrase[-1] if phrase else None
-    # "take the deposit straight away": a word that may be an adjective or adverb is no head
-    if head is None or head.kind != w.UNKNOWN or wn.pos(head.base) & (wn.ADJ | wn.ADV):
+    if head is None or head.kind != w.UNKNOWN:
         return False
-    if not wn.pos(head.base) & wn.NOUN:
+    # "take the deposit straight away": a word that may be an adjective or adverb is no head,
+    # unless it is written as a plural ("the essay prompts"); a lower-case word no dictionary
+    # knows ("the waitlist") is a common noun the catalog does not name, not a name or an id
+    plural = head.text.lower() != head.base
+    if wn.pos(head.base) & (wn.ADJ | wn.ADV) and not plural:
+        return False
+    if not (wn.pos(head.base) & wn.NOUN or _unknown_word(head)):
         return False
     if not any(x.extra.get("object") or x.entry for x in phrase[:-1]):
         return False  # "log the found passport in the lost property book": the place chose it
     owned = any(_possessive(x) for x in phrase) and not _owner_only_qualifies(phrase, entry)
     return not owned and entry.sense not in lx.VIEWING
+
+
+def _unknown_word(word: Word) -> bool:
+    """A lower-case word no dictionary knows, too long and voiced for shorthand ('rm 12')."""
+    text = word.text
+    vowels = sum(c in "aeiouy" for c in text)
+    return (
+        not wn.pos(word.base)
+        and text.isalpha()
+        and text.islower()
+        and len(text) >= 5
+        and vowels >= 2
+    )
 
 
 def _possessive(word: Word) -> bool:
