@@ -46,6 +46,13 @@ def test_a_phrasal_sense_the_catalog_lacks_does_not_fall_back_to_the_bare_verb()
     assert got.unresolved, got
 
 
+def test_a_phrasal_sense_the_bare_verb_does_not_share_is_no_read_and_no_guess():
+    # given "pull off" is "pluck, tweak" (an update), a sense "pull" alone does not have
+    got = _read("Can I pull the member records off the portal?")
+    # then it is neither read as the bare "pull" nor guessed as an update
+    assert got.unresolved and not got.permissions, got
+
+
 def test_a_phrasal_verb_in_the_bare_verbs_own_sense_keeps_its_reading():
     got = _read("Could I pull up the member records for Ana Silva?")
     assert got.permissions == ("members.records.read",) and not got.unresolved, got

@@ -175,31 +175,30 @@ def _owner_only_qualifies(phrase: list[Word], entry: Entry) -> bool:
 
 
 def by_phrasal_sense(ask: Ask, compound: str, index: CatalogIndex) -> Found | None:
-    """'pull the student database out': the phrasal verb WordNet knows ("pull out" is
-    "extract") is read in its own sense before the bare verb's class ("pull" reads). When one
-    of its commonest senses is a lexicon verb of another class, that class is the question,
-    and with no entry for it the bare verb's reading is no answer: it fails closed. None when
-    the phrasal verb means nothing the bare verb does not (or the bare verb does not view)."""
+    """'pull the student database out': the phrasal verb WordNet knows is read in its own
+    sense before the bare verb's class ("pull" reads). In a common sense the two share, "pull
+    out" and "pull" are "extract": a lexicon verb of another class, so that class is the
+    question. A common sense of another class that the bare verb does not share ("pull off" is
+    "tweak", "pull down" is "raze") is too far to map, but the bare verb's reading is no answer
+    either. Either way, with no entry for the phrasal sense it fails closed. None when the
+    phrasal verb means nothing the bare verb does not, or the bare verb does not view."""
     bare = lx.VERB_CLASS.get(ask.verb.base)
     # Only a viewing verb is read this way: reading is what an agent most often holds, so a
-    # phrasal verb that does more than look ("pull out", "pull down") must not pass as a look.
-    # Other verbs keep their reading with the particle dropped ("send back", "sort out" would
-    # otherwise be read through a far sense: "remit", "correct").
+    # phrasal verb that does more than look must not pass as a look. Other verbs keep their
+    # reading with the particle dropped ("send back", "sort out" would otherwise be read
+    # through a far sense: "remit", "correct").
     if bare not in lx.VIEWING or compound in lx.VERB_CLASS or not wn.is_verb(compound):
         return None
-    senses = sorted(
-        s
-        for s in wn.synonyms(compound)
-        if lx.VERB_CLASS.get(s) not in (None, bare) and s != compound
-    )
-    for sense in senses:
+    senses = sorted(s for s in wn.synonyms(compound) if lx.VERB_CLASS.get(s) not in (None, bare))
+    if not senses:
+        return None
+    for sense in (s for s in senses if s in wn.synonyms_with(compound, ask.verb.base)):
         verb = Word(ask.verb.text, sense, w.ACTION, ask.verb.token)
         found = match(replace(ask, verb=verb), index)
         if found.entry is not None or "could mean any of" in found.reason:
             return replace(found, confidence=min(found.confidence, WORDNET_CONFIDENCE[0]))
-    if not senses:
-        return None
     said = compound.replace("_", " ")
     return Found(
-        None, f"'{{phrase}}': '{said}' means '{senses[0]}'; no catalog permission covers it"
+        None,
+        f"'{{phrase}}': '{said}' may mean '{senses[0].replace('_', ' ')}'; no catalog permission covers it",
     )

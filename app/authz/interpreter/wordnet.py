@@ -142,6 +142,14 @@ def synonyms(verb: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=WORDS_REMEMBERED)
+def synonyms_with(verb: str, other: str) -> frozenset[str]:
+    """The lemmas of the verb's commonest senses that also list `other`: 'pull_out' with 'pull'
+    -> draw, extract, ... (the senses in which the bare verb means the phrasal one)."""
+    senses = (_verb_synset(i)[0] for i in _verb_senses(verb)[:SENSES])
+    return frozenset(w for lemmas in senses if other in lemmas for w in lemmas)
+
+
+@lru_cache(maxsize=WORDS_REMEMBERED)
 def broader(verb: str) -> frozenset[str]:
     """One step up from the commonest sense only: 'relocate' is a kind of 'move'."""
     senses = _verb_senses(verb)[:1]
