@@ -117,16 +117,25 @@ def _verb_line(verb: str) -> str | None:
     return _data()["verbs"].get(verb)
 
 
+def _indexes(line: str | None) -> list[int]:
+    """A line of the extract's synset indexes ("12 40 7"), in its order."""
+    return [int(i) for i in line.split()] if line else []
+
+
+def _synset(table: str, synset: int) -> tuple[list[str], list[int]]:
+    """A synset's lemmas and the indexes of its hypernyms ("lemma lemma|up up")."""
+    lemmas, ups = _data()[table][synset].split("|")
+    return lemmas.split(), _indexes(ups)
+
+
 def _verb_senses(verb: str) -> list[int]:
     """The verb's senses, commonest first, as indexes of verb synsets."""
-    line = _verb_line(verb)
-    return [int(i) for i in line.split()] if line else []
+    return _indexes(_verb_line(verb))
 
 
 def _verb_synset(synset: int) -> tuple[list[str], list[int]]:
     """A verb synset's lemmas and the indexes of its hypernyms."""
-    lemmas, ups = _data()["verb_synsets"][synset].split("|")
-    return lemmas.split(), [int(i) for i in ups.split()]
+    return _synset("verb_synsets", synset)
 
 
 def never_a_verb(word: str) -> bool:
@@ -219,11 +228,9 @@ def _depth(synset: int) -> int:
 
 def _noun_senses(noun: str) -> list[int]:
     """The noun's commonest senses, as indexes of noun synsets."""
-    line = _sense_line(noun)
-    return [int(i) for i in line.split()] if line else []
+    return _indexes(_sense_line(noun))
 
 
 def _noun_synset(synset: int) -> tuple[list[str], list[int]]:
     """A noun synset's single-word lemmas and the indexes of its hypernyms."""
-    lemmas, ups = _data()["noun_synsets"][synset].split("|")
-    return lemmas.split(), [int(i) for i in ups.split()]
+    return _synset("noun_synsets", synset)
