@@ -128,7 +128,7 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
-        await audit.room()  # an audit trail that has fallen behind slows issuance, not memory
+        await audit.room(org_id)  # an audit trail that has fallen behind slows issuance, not memory
         if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
             if _claims_batched(grant_type):
