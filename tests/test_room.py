@@ -248,3 +248,28 @@ def test_a_cancelled_waiter_leaves_the_queue():
 
     asyncio.run(main())
     assert not writer._room._waiters
+
+
+def test_room_made_for_a_waiter_is_its_own_until_it_resumes():
+    # Given a key at its share, and one of its callers waiting ...
+    writer = BatchWriter(
+        "t-reserve", lambda items: None, interval=60, batch=1, bound=100, key=lambda i: i
+    )
+    writer._thread = threading.current_thread()  # the test writes
+    for _ in range(100):
+        writer.submit("A")
+    room = writer._room
+
+    async def main() -> None:
+        waiting = asyncio.create_task(writer.room("A", timeout=5))
+        await asyncio.sleep(0.01)
+        # ... when the writer writes one item and lets that caller through
+        writer._write_some()
+        writer.submit("A")  # another of its own items, as good as the first's
+        assert writer._room.queued("A") == 100
+        # then, until the caller has resumed, nobody else fits in the room made for it
+        assert not waiting.done() and not room._fits("A", 1)
+        await waiting
+        assert room._reserved_total == 0
+
+    asyncio.run(main())

@@ -59,6 +59,10 @@ class Room:
         self.total = 0
         self._per_key: dict[str, int] = {}
         self._waiters: dict[str | None, collections.deque[_Waiter]] = {}
+        # Items of waiters let through whose callers have not resumed (and added them) yet:
+        # counted as queued, or a caller coming meanwhile would take the same room.
+        self._reserved_total = 0
+        self._reserved: dict[str | None, int] = {}
         self._failing = False  # the writer's last attempt failed
         self._progress = time.monotonic()  # when the writer last wrote a batch
 
@@ -112,34 +116,44 @@ class Room:
             if waiter.timer is not None:
                 waiter.timer.cancel()
             self._forget(waiter)
+            if waiter.let_through:  # the caller adds its items now (or never: cancelled)
+                self._reserve(waiter, -waiter.items)
 
-    def _fits(self, key: str | None, items: int, own_extra: int = 0, total_extra: int = 0) -> bool:
+    def _fits(self, key: str | None, items: int) -> bool:
         assert self.bound is not None
-        total = self.total + total_extra
+        total = self.total + self._reserved_total
         if key is None:
             return total + items <= self.bound
         if total + items > HARD_CAP_BOUNDS * self.bound:
             return False
-        own = self._per_key.get(key, 0) + own_extra
+        own = self._per_key.get(key, 0) + self._reserved.get(key, 0)
         active = len(self._per_key) + (key not in self._per_key)
         # A key with nothing queued may always add its request's items (a bulk of 100 checks
         # past a share of 64), or it could never pass.
         return own == 0 or own + items <= max(self.bound // active, MIN_SHARE)
 
     def _release(self) -> None:
-        """Let through, in order, as many waiters of each key as fit (under the lock)."""
-        total_extra = 0
-        for key, queue in list(self._waiters.items()):
-            own_extra = 0
-            while queue and self._fits(key, queue[0].items, own_extra, total_extra):
+        """Let through, in order, as many waiters of each key as fit (under the lock); the key
+        whose first waiter came first goes first, so no key overtakes another at the hard cap."""
+        for queue in sorted(self._waiters.values(), key=lambda queue: queue[0].since):
+            key = queue[0].key
+            while queue and self._fits(key, queue[0].items):
                 waiter = queue.popleft()
                 waiter.let_through = True
-                own_extra += waiter.items  # not queued yet: the woken caller adds them later
-                total_extra += waiter.items
+                self._reserve(waiter, waiter.items)
                 with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
                     waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
             if not queue:
                 del self._waiters[key]
+
+    def _reserve(self, waiter: _Waiter, items: int) -> None:
+        with self._lock:
+            self._reserved_total += items
+            left = self._reserved.get(waiter.key, 0) + items
+            if left:
+                self._reserved[waiter.key] = left
+            else:
+                del self._reserved[waiter.key]
 
     def _expire(self, waiter: _Waiter, timeout: float) -> None:
         """On the waiter's loop, `timeout` after it came or last looked: refuse it only if the
