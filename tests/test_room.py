@@ -273,3 +273,20 @@ def test_room_made_for_a_waiter_is_its_own_until_it_resumes():
         assert room._reserved_total == 0
 
     asyncio.run(main())
+
+
+def test_waiters_pass_when_the_bound_is_lifted_while_they_wait():
+    # Given a caller waiting on a full writer ...
+    writer = BatchWriter("t-lifted", lambda items: None, interval=0.05, bound=1)
+    writer.submit("a")
+
+    async def main() -> None:
+        waiting = asyncio.create_task(writer.room(timeout=5))
+        await asyncio.sleep(0.01)
+        writer.bound = None  # ... when the bound is lifted
+        await asyncio.wait_for(waiting, 2)  # then the writer's next batch still lets it pass
+
+    asyncio.run(main())
+    writer.submit("b")
+    writer.flush()
+    assert writer.pending() == 0  # and the writer's thread is alive and writing
