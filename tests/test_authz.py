@@ -303,6 +303,62 @@ def test_a_policy_for_a_permission_nobody_holds_is_accepted_with_a_warning(clien
     assert "warnings" not in fine
 
 
+def _hold_the_audit_writer():
+    """Nothing queued is written (nor taken from the queue) until the lock is released."""
+    from app.audit import service as audit
+
+    audit.writer.flush()
+    return audit.writer._write_lock
+
+
+def test_check_bulk_waits_once_for_all_its_checks_so_a_503_decides_none(
+    client, org, agent, monkeypatch
+):
+    from app.audit import service as audit
+
+    headers = agent.bearer(client)
+    before = len(audit_events(client, org, action="authz.check"))
+    # Given an audit queue with room for a few events but not for ten ...
+    monkeypatch.setattr(audit.writer, "bound", 2)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    with _hold_the_audit_writer():
+        # ... when the agent asks for ten checks at once
+        body = {"checks": [{"permission": "document.read"}] * 10}
+        resp = client.post(f"{org.api}/authz/check-bulk", json=body, headers=headers)
+    # then it is told to retry, before any of them was decided and audited
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    monkeypatch.undo()
+    assert len(audit_events(client, org, action="authz.check")) == before
+
+
+def test_an_org_at_its_share_of_the_audit_queue_does_not_make_another_org_wait(
+    client, org, other_org, monkeypatch
+):
+    from app.audit import service as audit
+
+    caps = ["document.read"]
+    mine = register_agent(client, org, capabilities=caps)
+    theirs = register_agent(client, other_org, capabilities=caps)
+    mine_headers, their_headers = mine.bearer(client), theirs.bearer(client)
+    monkeypatch.setattr(audit.writer, "bound", 300)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    with _hold_the_audit_writer():
+        # Given one org whose events fill its share of the queue, and refused token requests
+        # made in the other org's name (unauthenticated: anyone can make them) ...
+        for _ in range(300):
+            audit.record_later(audit.EventIn(org.org_id, "a", "authz.check", "allowed"))
+        for _ in range(200):
+            refused = audit.EventIn(other_org.org_id, "unknown", "token.issue", "refused")
+            audit.record_later(refused)
+        # ... when each org's agent checks
+        full = check(client, mine, mine_headers, permission="document.read")
+        other = check(client, theirs, their_headers, permission="document.read")
+    # then only the org at its share waits (here: is refused); the other is answered at once
+    assert_oauth_error(full, 503, "temporarily_unavailable")
+    assert other.status_code == 200, other.text
+    monkeypatch.undo()
+
+
 def test_a_check_the_audit_trail_cannot_take_is_refused_with_503_not_decided(
     client, org, agent, monkeypatch
 ):
@@ -315,6 +371,6 @@ def test_a_check_the_audit_trail_cannot_take_is_refused_with_503_not_decided(
     # ... when the agent checks, then it is told to retry, and nothing was decided.
     resp = check(client, agent, headers, permission="document.read")
     assert_oauth_error(resp, 503, "temporarily_unavailable")
-    assert resp.headers["retry-after"] == "1"
+    assert resp.headers["retry-after"] == "2"  # as when the database is down
     monkeypatch.undo()
     assert not audit_events(client, org, action="authz.check")

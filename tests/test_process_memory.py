@@ -10,14 +10,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Start an embedded-mode app (its worker too), answer a check's way in, report the modules.
+# Start an embedded-mode app (its worker too), take a real agent's token and check with it (the
+# token and check paths, not a 401 at their door), report the modules.
 SERVE_ONE_REQUEST = """
 import sys
 from fastapi.testclient import TestClient
 from app.main import create_app
+from tests import factories
 with TestClient(create_app()) as client:
     assert client.get("/healthz").status_code == 200
-    client.post("/orgs/nobody/api/v1/authz/check", json={"permission": "a.b"})
+    org = factories.make_org()
+    agent = factories.register_agent(client, org, capabilities=["document.read"])
+    token = factories.request_token(client, org, agent.assertion())
+    assert token.status_code == 200, token.text
+    bearer = {"Authorization": "Bearer " + token.json()["access_token"]}
+    check = client.post(f"{org.api}/authz/check", json={"permission": "document.read"}, headers=bearer)
+    assert check.status_code == 200 and check.json()["allowed"] is True, check.text
 print(sorted({name.split(".")[0] for name in sys.modules}))
 """
 

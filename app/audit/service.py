@@ -231,14 +231,29 @@ def _write_events(items: list[EventIn]) -> None:
 # chain head's compare-and-set) on the GIL its requests need; under load, larger batches halved
 # the writer's CPU per event (bench/bench_http.py). GET /audit and `audit verify` flush first.
 # Bounded: under a check load the writer could not keep up with, up to 18,000 events waited,
-# about 1 KiB each, and the process kept that memory once grown (bench/bench_memory.py); at the
-# bound, the check, token and Ask routes wait for room (room()) instead.
+# and the process kept that memory once grown (bench/bench_memory.py). Each org has its share of
+# the bound (app/core/room.py): at its share the org's check, AuthZEN, token and Ask requests
+# wait for room (room()); past twice the bound, every org's do. An event is ~1 KiB, more with a
+# check's resource (up to 2 KiB) or an Ask question (up to 2,000 characters): README, "Audit
+# backlog", gives the worst case.
 QUEUED_EVENTS_BOUND = 4096
-# A writer that has made no room in this long is not behind but stalled (the database is down
-# or locked): the request is refused with 503 rather than answered without its audit event.
+# A writer that has written no batch in this long is not behind but stalled (the database is
+# down or locked): a waiting request is refused with 503 rather than answered without its audit
+# event. One whose last write failed refuses at once.
 ROOM_TIMEOUT_SECONDS = 2.0
+
+
+def _share_of(event: EventIn) -> str | None:
+    """The org whose share of the bound an event counts against. A refused token request is
+    unauthenticated: anyone can make one in any org's name, so its event counts against no
+    org's share (only toward the total), and cannot make that org's own requests wait."""
+    if event.action == "token.issue" and event.outcome != "success":
+        return None
+    return event.org_id
+
+
 writer: BatchWriter[EventIn] = BatchWriter(
-    "audit-writer", _write_events, interval=0.1, bound=QUEUED_EVENTS_BOUND
+    "audit-writer", _write_events, interval=0.1, bound=QUEUED_EVENTS_BOUND, key=_share_of
 )
 
 
@@ -246,9 +261,10 @@ def record_later(event: EventIn) -> None:
     writer.submit(event)
 
 
-async def room() -> None:
-    """Wait while the events already queued are at their bound (WriteBacklog: 503 if stalled)."""
-    await writer.room(timeout=ROOM_TIMEOUT_SECONDS)
+async def room(org_id: str, *, events: int = 1) -> None:
+    """Wait until `events` more of this org's events fit in the queue (WriteBacklog: 503 when
+    the writer has stalled)."""
+    await writer.room(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
 
 
 def list_events(

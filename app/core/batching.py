@@ -6,9 +6,12 @@ it were). The database being unreachable or busy (a transient error) never loses
 the batch waits and is retried. A batch that keeps failing otherwise is written item by item;
 an item that still fails on its own is logged and dropped, so one bad row never blocks the rest;
 what its writer can salvage of it (`salvage`: e.g. a token record's replay claim) is written instead.
+
+A bounded writer (`bound`) makes its callers wait for room (room()) instead of growing without
+limit; with a `key` (the audit writer's: the org), each key has its own share of the bound, so
+one key's backlog makes only its own callers wait (app/core/room.py).
 """
 
-import asyncio
 import logging
 import threading
 import time
@@ -17,17 +20,14 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from app.core.room import Room, WriteBacklog
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 MAX_BATCH_ATTEMPTS = 5
 # Connection lost, server down, database locked: the rows are fine, the database is not.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
-# How often a caller waiting for room looks again: a batch takes 10-30 ms to write.
-ROOM_POLL_SECONDS = 0.005
-
-
-class WriteBacklog(Exception):
-    """flush() could not make the queued items durable (they stay queued and are retried)."""
+__all__ = ["MAX_BATCH_ATTEMPTS", "TRANSIENT_ERRORS", "BatchWriter", "WriteBacklog"]
 
 
 class BatchWriter(Generic[T]):
@@ -40,9 +40,10 @@ class BatchWriter(Generic[T]):
         batch: int = 500,
         salvage: Callable[[T], T | None] | None = None,
         bound: int | None = None,
+        key: Callable[[T], str | None] | None = None,
     ) -> None:
         self._name = name
-        self.bound = bound  # items waiting beyond which room() makes its callers wait
+        self._key = key  # whose share an item counts against (None: no one's, the total only)
         self._write = write
         self._salvage = salvage
         self._buffer: list[T] = []
@@ -53,10 +54,23 @@ class BatchWriter(Generic[T]):
         self._failures = 0
         self._stalled = False  # the last write attempt failed: items wait in the buffer
         self._thread: threading.Thread | None = None
+        # Under self._ready's lock, as the buffer is: a waiter's check and its registering
+        # happen at one time, so the writer's wake-up cannot fall between them.
+        self._room = Room(name, bound, keyed=key is not None, lock=self._ready)
+
+    @property
+    def bound(self) -> int | None:
+        """Items waiting beyond which room() makes its callers wait (None: never)."""
+        return self._room.bound
+
+    @bound.setter
+    def bound(self, value: int | None) -> None:
+        self._room.bound = value
 
     def submit(self, item: T) -> None:
         with self._ready:
             self._buffer.append(item)
+            self._room.added(self._key(item) if self._key is not None else None)
             # The thread waits only for an empty buffer (checked under this lock): wake it for
             # the first item only. notify() on every item cost a token ~1 µs of lock handling.
             if len(self._buffer) == 1:
@@ -67,26 +81,24 @@ class BatchWriter(Generic[T]):
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
-    async def room(self, *, timeout: float) -> None:
-        """Return once fewer than `bound` items wait to be written, awaiting (not blocking the
-        event loop) meanwhile; WriteBacklog if the writer has not made room within `timeout`.
+    async def room(self, key: str | None = None, *, items: int = 1, timeout: float) -> None:
+        """Return once `items` more items fit (under `key`'s share, if the writer has a key),
+        awaiting, not blocking the event loop; WriteBacklog at once if the writer's last attempt
+        failed, or if it has written nothing for `timeout` seconds while this caller waited.
 
         A route that makes items faster than the database takes them is slowed to its pace
-        instead of growing the buffer, and the process's memory, without limit: each waiting
-        item costs about 1 KiB, and a backlog once grown is seldom given back to the system.
+        instead of growing the buffer, and the process's memory, without limit. Waiters are
+        let through in the order they came (per key), as the writer makes room for them.
         Nothing queued is dropped either way.
         """
-        if self.bound is None or len(self._buffer) < self.bound:
-            return
-        deadline = time.monotonic() + timeout
-        while len(self._buffer) >= self.bound:
-            if time.monotonic() >= deadline:
-                raise WriteBacklog(f"{self._name}: {self.pending()} items wait to be written")
-            await asyncio.sleep(ROOM_POLL_SECONDS)
+        if self._room.bound is not None:
+            await self._room.wait(key, items, timeout=timeout)
 
     def _take(self) -> list[T]:
         with self._ready:
             items, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
+            for item in items:
+                self._room.removed(self._key(item) if self._key is not None else None)
             return items
 
     def _write_some(self) -> int:
@@ -113,11 +125,15 @@ class BatchWriter(Generic[T]):
                     return 0
             self._failures = 0
             self._stalled = False
+            self._room.progressed()
             return len(items)
 
     def _requeue(self, items: list[T]) -> None:
         with self._ready:
             self._buffer[:0] = items
+            for item in items:
+                self._room.added(self._key(item) if self._key is not None else None)
+            self._room.failed()  # items come back only from a failed write
             # A flush's failed write puts back items the thread may not know of: it may be
             # waiting for an empty buffer to fill, and later submits wake it for a first item only.
             self._ready.notify()

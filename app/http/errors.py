@@ -116,12 +116,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WriteBacklog)
     async def _backlog(_request: Request, exc: WriteBacklog) -> JSONResponse:
-        # What this answer would read is still queued for the database: say so, don't guess.
+        # Writes are queued behind a database that is down, or only slow: the answer would
+        # read them, or add to them past their bound. Say so, don't guess which; retry as after
+        # an outage.
         log.warning("answering 503: %s", exc)
         return JSONResponse(
-            error_body("temporarily_unavailable", "the database is not reachable; retry shortly"),
+            error_body(
+                "temporarily_unavailable", "writes are waiting for the database; retry shortly"
+            ),
             status_code=503,
-            headers={"Retry-After": "1"},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

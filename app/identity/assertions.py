@@ -115,6 +115,16 @@ def forget_agent(agent_id: str) -> None:
     _registered.invalidate(agent_id)
 
 
+def jwt_shaped(token: str) -> bool:
+    """True when the token parses as a compact JWS (kept parsed for its verification). One that
+    does not is refused by the usual path, which needs no I/O to do so."""
+    try:
+        parse_compact(token, keep=True)
+    except AssertionRejected:
+        return False
+    return True
+
+
 def verifiable_without_io(token: str) -> bool:
     """True when the assertion names an agent whose keys are cached here and inline (no
     jwks_uri to fetch): then verifying it needs no database and no network."""

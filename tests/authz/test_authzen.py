@@ -265,3 +265,28 @@ def test_more_than_100_evaluations_is_refused(client, org, reader):
 def test_evaluations_without_an_array_is_a_single_evaluation(client, org, reader):
     resp = evaluations(client, org, org.admin, as_agent(SPEC_EVALUATION_REQUEST, reader))
     assert resp.status_code == 200 and resp.json()["decision"] is True
+
+
+# --- the audit queue's bound (as at /authz/check) -------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 100])
+def test_evaluations_the_audit_trail_cannot_take_are_refused_with_503_not_decided(
+    client, org, reader, monkeypatch, count
+):
+    from app.audit import service as audit
+
+    before = len(audit_events(client, org, action="authz.check"))
+    # Given an audit writer that makes no room (every queued count is at a bound of 0) ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    # ... when an admin asks for one evaluation, or for a hundred at once
+    one = as_agent(SPEC_EVALUATION_REQUEST, reader)
+    if count == 1:
+        resp = evaluation(client, org, org.admin, one)
+    else:
+        resp = evaluations(client, org, org.admin, {**one, "evaluations": [{}] * count})
+    # then, as /authz/check would, it is told to retry, and nothing was decided or queued
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    monkeypatch.undo()
+    assert len(audit_events(client, org, action="authz.check")) == before

@@ -1,5 +1,7 @@
 """Token endpoint: grant forms, request encoding, scope and resource rules, key types, limits."""
 
+import time
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
@@ -410,7 +412,31 @@ def test_a_token_the_audit_trail_cannot_take_is_refused_with_503_and_its_asserti
     # ... when the agent asks for a token, then it is told to retry, and nothing was issued:
     resp = request_token(client, org, assertion)
     assert resp.status_code == 503 and resp.json()["error"] == "temporarily_unavailable"
-    assert resp.headers["retry-after"] == "1"
+    assert resp.headers["retry-after"] == "2"  # as when the database is down
     monkeypatch.undo()
     # the same assertion (its jti not claimed) is still good once the writer has room.
     assert request_token(client, org, assertion).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("grant", "status", "error"),
+    [("client_credentials", 401, "invalid_client"), (JWT_BEARER, 400, "invalid_grant")],
+)
+def test_a_credential_that_is_not_a_jwt_is_refused_without_waiting_for_audit_room(
+    client, org, monkeypatch, grant, status, error
+):
+    from app.audit import service as audit
+
+    # Given an audit writer that makes no room, and would let a caller wait 5 s ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
+    started = time.monotonic()
+    # ... when a caller sends a credential that is not even a JWT
+    if grant == "client_credentials":
+        resp = request_token(client, org, "not-a-jwt")
+    else:
+        form = {"grant_type": grant, "assertion": "not-a-jwt"}
+        resp = client.post(f"{org.api}/oauth/token", data=form)
+    # then it is refused at once, as before, with its OAuth error
+    assert_oauth_error(resp, status, error)
+    assert time.monotonic() - started < 2

@@ -374,3 +374,19 @@ def test_a_request_cancelled_while_its_claim_waits_gets_nothing_and_the_batch_go
     assert [r.status_code for r in results[1:]] == [200, 200]
     assert round_trips == [3]  # the cancelled claim was still sent (and spent): no token for it
     assert issued_tokens(agent.agent_id) == 3
+
+
+def test_a_token_request_refused_for_an_audit_backlog_counts_against_its_address(
+    client, org, agent, redis_mode, monkeypatch
+):
+    from app.audit import service as audit
+
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1000)
+    # Given an audit writer that makes no room ...
+    monkeypatch.setattr(audit.writer, "bound", 0)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.05)
+    # ... when an address asks five times for a token and is told each time to retry
+    codes = [request_token(client, org, agent.assertion()).status_code for _ in range(5)]
+    # then each of those requests counted against the address, like any other refusal
+    assert codes == [503] * 5
+    assert _address_count(redis_mode, 1000) == 5

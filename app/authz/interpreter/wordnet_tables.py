@@ -31,6 +31,15 @@ class Lines:
         starts.append(len(text) + 1)  # where a line after the last would start
         self._starts = starts
 
+    @classmethod
+    def joined(cls, lines: list[str]) -> "Lines":
+        """The lines as one text. No lines at all are no line: joined, they would read as the
+        empty text, which is one empty line (a table without keys would find the key "")."""
+        made = cls("\n".join(lines))
+        if not lines:
+            made._starts = array("I", [0])
+        return made
+
     def __len__(self) -> int:
         return len(self._starts) - 1
 
@@ -48,8 +57,8 @@ class Table:
 
     def __init__(self, items: Mapping[str, str]) -> None:
         keys = sorted(items)
-        self._keys = Lines("\n".join(keys))
-        self._values = Lines("\n".join(items[key] for key in keys))
+        self._keys = Lines.joined(keys)
+        self._values = Lines.joined([items[key] for key in keys])
 
     def get(self, key: str) -> str | None:
         at = bisect_left(self._keys, key)
@@ -70,7 +79,7 @@ class Lexicon:
         senses: Mapping[str, str],
     ) -> None:
         words = sorted(pos)
-        self._words = Lines("\n".join(words))
+        self._words = Lines.joined(words)
         index = {word: i for i, word in enumerate(words)}
         self._flags = bytearray(pos[word] & POS_BITS for word in words)
         for flag, members in flagged.items():

@@ -24,7 +24,7 @@ router = APIRouter(tags=["ask"])
 async def ask_question(request: Request) -> JSONResponse:
     """Ask in plain words whether the calling agent may do something; fails closed."""
     org_id, caller, body = await agent_request(request, AskIn)
-    await audit.room()  # an audit trail that has fallen behind slows questions, not memory
+    await audit.room(org_id)  # an audit trail that has fallen behind slows questions, not memory
 
     def decide(permission: str) -> ask.PermissionDecision:
         d = authz.decide(

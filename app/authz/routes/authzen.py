@@ -3,8 +3,10 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
+from app.audit import service as audit
 from app.authz import authzen
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.body import Body
@@ -49,16 +51,23 @@ def current_asker(org_id: OrgId, token: BearerToken) -> authzen.Asker:
 CurrentAsker = Annotated[authzen.Asker, Depends(current_asker)]
 
 
+# Each evaluation is audited as a check is: like /authz/check, these wait (async, on the loop)
+# for room in the audit queue, for every evaluation of the request at once, and decide in the
+# thread pool as before.
 @router.post(f"{PREFIX}/evaluation")
-def evaluation(org_id: OrgId, body: EvaluationIn, asker: CurrentAsker) -> dict[str, Any]:
-    return authzen.evaluate(org_id, asker, body.four_tuple())
+async def evaluation(org_id: OrgId, body: EvaluationIn, asker: CurrentAsker) -> dict[str, Any]:
+    await audit.room(org_id)
+    return await run_in_threadpool(authzen.evaluate, org_id, asker, body.four_tuple())
 
 
 @router.post(f"{PREFIX}/evaluations")
-def evaluations(org_id: OrgId, body: EvaluationsIn, asker: CurrentAsker) -> dict[str, Any]:
+async def evaluations(org_id: OrgId, body: EvaluationsIn, asker: CurrentAsker) -> dict[str, Any]:
     semantic = (body.options or {}).get("evaluations_semantic", "execute_all")
     items = [e.four_tuple() for e in body.evaluations]
-    return authzen.evaluate_many(org_id, asker, body.four_tuple(), items, str(semantic))
+    await audit.room(org_id, events=max(len(items), 1))
+    return await run_in_threadpool(
+        authzen.evaluate_many, org_id, asker, body.four_tuple(), items, str(semantic)
+    )
 
 
 # §9.2 inserts the well-known path before the PDP identifier's path; the path-appended form is

@@ -45,11 +45,11 @@ def _with_jit_token(
 
 
 async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[str, Any]:
+    """One check, its room in the audit queue already made (audit.room)."""
     if caller.on_behalf_of is not None and not authz.is_caller(caller.facts, body.subject):
         # A delegation lets the agent act for its user, not vouch for other agents.
         raise Forbidden("a delegated token checks only its own acting agent")
     subject = authz.subject_for(org_id, caller.facts, caller.scope, body.subject)
-    await audit.room()  # an audit trail that has fallen behind slows checks, not memory
     if caller.claims.get("jit"):
         decision = await run_in_threadpool(_with_jit_token, org_id, caller, subject, body)
     else:
@@ -72,6 +72,7 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
     org_id, caller, body = await agent_request(request, CheckIn, redeems_jit=True)
+    await audit.room(org_id)  # an audit trail that has fallen behind slows checks, not memory
     return JSONResponse(await _check_one(org_id, caller, body))
 
 
@@ -80,4 +81,6 @@ add_lean_post(router, "/authz/check", check, summary="Check", schema=CheckIn.mod
 
 @router.post("/authz/check-bulk")
 async def check_bulk(org_id: OrgId, body: CheckBulkIn, caller: CurrentAgent) -> dict[str, Any]:
+    # Room for every check at once: a 503 then comes before any check is decided and audited.
+    await audit.room(org_id, events=len(body.checks))
     return {"results": [await _check_one(org_id, caller, c) for c in body.checks]}

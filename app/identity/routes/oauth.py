@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.audit import service as audit
 from app.core import metrics, row_writer
+from app.core.batching import WriteBacklog
 from app.core.errors import InvalidRequest, JitgateError
 from app.core.secrets import ADMIN_TOKEN_PREFIX
 from app.http.deps import (
@@ -128,7 +129,8 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
-        await audit.room()  # an audit trail that has fallen behind slows issuance, not memory
+        if assertions.jwt_shaped(credential):  # garbage is refused (and audited) without a wait
+            await audit.room(org_id)  # an audit trail that has fallen behind slows issuance
         if assertions.verifiable_without_io(credential):
             # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
             if _claims_batched(grant_type):
@@ -137,13 +139,14 @@ async def token(request: Request) -> NoStoreJSON:
                 body = _issue(org_id, form, grant_type, credential)
         else:
             body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
-    except JitgateError as refusal:
+    except (JitgateError, WriteBacklog) as refusal:
         try:
             deferred_address.finish()  # refused before its address was counted: count it now
         except JitgateError as over_limit:  # and an address over its limit hears that first
             metrics.TOKENS_REFUSED.labels(over_limit.code).inc()
             raise over_limit from refusal
-        metrics.TOKENS_REFUSED.labels(refusal.code).inc()
+        code = refusal.code if isinstance(refusal, JitgateError) else "temporarily_unavailable"
+        metrics.TOKENS_REFUSED.labels(code).inc()
         raise
     finally:
         deferred_address.end()

@@ -1,0 +1,188 @@
+"""Room in a bounded write queue: callers wait in order until the writer has made room for them.
+
+A caller about to add items to a BatchWriter awaits room first. It passes at once while its
+items fit; otherwise it queues (first come, first let through, per key) as a future of its own
+event loop, and the writer's thread, after each batch it writes, wakes as many of the queued as
+now fit (call_soon_threadsafe: a waiter may belong to any loop of the process). Nobody polls:
+a thousand waiters during an outage cost nothing until they are woken or time out.
+
+With keys (an org's id), each key has its share of the bound: a key waits only while its own
+queued items fill its share, bound // active keys but at least MIN_SHARE, or while everything
+queued reaches HARD_CAP_BOUNDS bounds, which keeps the memory bounded however many keys there
+are. So one key's backlog makes only that key's callers wait. Items added without a key (None)
+count toward the total only.
+
+Everything here runs under the writer's buffer lock (`lock`), so a caller's check and its
+registration happen at one time: a batch written between them cannot leave it asleep.
+"""
+
+import asyncio
+import collections
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+
+# The least share of a key however many are active: a burst of a few dozen checks never waits.
+MIN_SHARE = 64
+# Queued items, in bounds, beyond which every key waits, however little of its share it uses.
+HARD_CAP_BOUNDS = 2
+
+
+class WriteBacklog(Exception):
+    """The queued items could not be made durable (flush), or no room was made for more
+    (room): they stay queued and are retried."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    key: str | None
+    items: int
+    loop: asyncio.AbstractEventLoop
+    future: "asyncio.Future[None]"
+    since: float
+    timer: asyncio.TimerHandle | None = field(default=None)
+    let_through: bool = False  # by the writer's thread, which resolves the future on its loop
+
+
+def _resolve(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Room:
+    def __init__(self, name: str, bound: int | None, *, keyed: bool, lock: threading.Condition):
+        self.name = name
+        self.bound = bound
+        self._keyed = keyed
+        self._lock = lock
+        self.total = 0
+        self._per_key: dict[str, int] = {}
+        self._waiters: dict[str | None, collections.deque[_Waiter]] = {}
+        # Items of waiters let through whose callers have not resumed (and added them) yet:
+        # counted as queued, or a caller coming meanwhile would take the same room.
+        self._reserved_total = 0
+        self._reserved: dict[str | None, int] = {}
+        self._failing = False  # the writer's last attempt failed
+        self._progress = time.monotonic()  # when the writer last wrote a batch
+
+    # The writer's side, under the lock: counts exact per key (+1 queued, -1 taken, +1 requeued).
+    def added(self, key: str | None) -> None:
+        self.total += 1
+        if key is not None:
+            self._per_key[key] = self._per_key.get(key, 0) + 1
+
+    def removed(self, key: str | None) -> None:
+        self.total -= 1
+        if key is not None:
+            left = self._per_key[key] - 1
+            if left:
+                self._per_key[key] = left
+            else:
+                del self._per_key[key]
+
+    def failed(self) -> None:
+        self._failing = True
+
+    def progressed(self) -> None:
+        """A batch was written: wake the waiters it made room for."""
+        with self._lock:
+            self._failing = False
+            self._progress = time.monotonic()
+            self._release()
+
+    def queued(self, key: str) -> int:
+        return self._per_key.get(key, 0)
+
+    # The callers' side.
+    async def wait(self, key: str | None, items: int, *, timeout: float) -> None:
+        if not self._keyed:
+            key = None
+        if not self._waiters and self._fits(key, items):  # the common case, without the lock
+            return
+        with self._lock:
+            if not self._waiters.get(key) and self._fits(key, items):
+                return
+            if self._failing:  # the database is down or refusing: no use waiting for it
+                raise WriteBacklog(f"{self.name}: the last write failed; {self.total} items wait")
+            loop = asyncio.get_running_loop()
+            waiter = _Waiter(key, items, loop, loop.create_future(), time.monotonic())
+            self._waiters.setdefault(key, collections.deque()).append(waiter)
+            self._release()  # those ahead of it may fit by now, with no batch to tell them
+        waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
+        try:
+            await waiter.future
+        finally:
+            if waiter.timer is not None:
+                waiter.timer.cancel()
+            self._forget(waiter)
+            if waiter.let_through:  # the caller adds its items now (or never: cancelled)
+                self._reserve(waiter, -waiter.items)
+
+    def _fits(self, key: str | None, items: int) -> bool:
+        if self.bound is None:  # unbounded since (a test, a setting): everyone fits
+            return True
+        total = self.total + self._reserved_total
+        if key is None:
+            return total + items <= self.bound
+        if total + items > HARD_CAP_BOUNDS * self.bound:
+            return False
+        own = self._per_key.get(key, 0) + self._reserved.get(key, 0)
+        active = len(self._per_key) + (key not in self._per_key)
+        # A key with nothing queued may always add its request's items (a bulk of 100 checks
+        # past a share of 64), or it could never pass.
+        return own == 0 or own + items <= max(self.bound // active, MIN_SHARE)
+
+    def _release(self) -> None:
+        """Let through, in order, as many waiters of each key as fit (under the lock); the key
+        whose first waiter came first goes first, so no key overtakes another at the hard cap."""
+        for queue in sorted(self._waiters.values(), key=lambda queue: queue[0].since):
+            key = queue[0].key
+            while queue and self._fits(key, queue[0].items):
+                waiter = queue.popleft()
+                waiter.let_through = True
+                self._reserve(waiter, waiter.items)
+                with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
+                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+            if not queue:
+                del self._waiters[key]
+
+    def _reserve(self, waiter: _Waiter, items: int) -> None:
+        with self._lock:
+            self._reserved_total += items
+            left = self._reserved.get(waiter.key, 0) + items
+            if left:
+                self._reserved[waiter.key] = left
+            else:
+                del self._reserved[waiter.key]
+
+    def _expire(self, waiter: _Waiter, timeout: float) -> None:
+        """On the waiter's loop, `timeout` after it came or last looked: refuse it only if the
+        writer has written nothing for that long (stalled, not slow); otherwise look again."""
+        with self._lock:
+            if waiter.let_through or waiter.future.done():
+                return
+            now = time.monotonic()
+            if self._fits(waiter.key, waiter.items):
+                self._forget(waiter)
+                waiter.future.set_result(None)
+            elif now - self._progress >= timeout:
+                self._forget(waiter)
+                waiter.future.set_exception(
+                    WriteBacklog(f"{self.name}: no batch written in {timeout:g} s")
+                )
+            else:
+                later = self._progress + timeout - now
+                waiter.timer = waiter.loop.call_later(later, self._expire, waiter, timeout)
+
+    def _forget(self, waiter: _Waiter) -> None:
+        with self._lock:
+            queue = self._waiters.get(waiter.key)
+            if queue is None:
+                return
+            try:
+                queue.remove(waiter)
+            except ValueError:  # already let through
+                return
+            if not queue:
+                del self._waiters[waiter.key]
