@@ -290,3 +290,22 @@ def test_waiters_pass_when_the_bound_is_lifted_while_they_wait():
     writer.submit("b")
     writer.flush()
     assert writer.pending() == 0  # and the writer's thread is alive and writing
+
+
+def test_the_writer_thread_survives_a_failure_of_its_bookkeeping(monkeypatch):
+    # Given a writer whose room fails once after a batch ...
+    writer = BatchWriter("t-survive", lambda items: None, interval=0.01, bound=10)
+    calls = []
+
+    def progressed() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the bookkeeping")
+
+    monkeypatch.setattr(writer._room, "progressed", progressed)
+    writer.submit("a")
+    _wait_for(lambda: calls)
+    # ... when more items come, then the thread still writes them
+    writer.submit("b")
+    _wait_for(lambda: len(calls) >= 2)
+    assert writer.pending() == 0

@@ -175,7 +175,11 @@ class BatchWriter(Generic[T]):
                 while not self._buffer:
                     self._ready.wait()
             time.sleep(self._interval)
-            self._write_backlog()
+            try:
+                self._write_backlog()
+            except Exception:  # a bug in the bookkeeping must not end the writing for good
+                log.exception("%s: the writer's loop failed; it goes on", self._name)
+                time.sleep(0.5)
 
     def _write_backlog(self) -> None:
         """A backlog of more than one batch is written batch after batch, not one batch per

@@ -75,11 +75,11 @@ class Room:
     def removed(self, key: str | None) -> None:
         self.total -= 1
         if key is not None:
-            left = self._per_key[key] - 1
-            if left:
+            left = self._per_key.get(key, 0) - 1
+            if left > 0:
                 self._per_key[key] = left
             else:
-                del self._per_key[key]
+                self._per_key.pop(key, None)
 
     def failed(self) -> None:
         self._failing = True
