@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -261,10 +262,11 @@ def record_later(event: EventIn) -> None:
     writer.submit(event)
 
 
-async def room(org_id: str, *, events: int = 1) -> None:
-    """Wait until `events` more of this org's events fit in the queue (WriteBacklog: 503 when
-    the writer has stalled)."""
-    await writer.room(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
+def room(org_id: str, *, events: int = 1) -> AbstractAsyncContextManager[None]:
+    """Hold room for `events` more of this org's events, waiting for it if the queue is full
+    (WriteBacklog: 503 when the writer has stalled). Submit them inside the block: the room
+    stays reserved for them until it is left, however long the route awaits before."""
+    return writer.hold(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
 
 
 def list_events(

@@ -12,10 +12,11 @@ limit; with a `key` (the audit writer's: the org), each key has its own share of
 one key's backlog makes only its own callers wait (app/core/room.py).
 """
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -91,8 +92,18 @@ class BatchWriter(Generic[T]):
         let through in the order they came (per key), as the writer makes room for them.
         Nothing queued is dropped either way.
         """
-        if self._room.bound is not None:
-            await self._room.wait(key, items, timeout=timeout)
+        async with self._room.hold(key, items, timeout=timeout):
+            pass
+
+    @contextlib.asynccontextmanager
+    async def hold(
+        self, key: str | None = None, *, items: int = 1, timeout: float
+    ) -> AsyncIterator[None]:
+        """room(), keeping the room reserved until the block is left: submit the items inside
+        it. A caller that awaits between room() and submit() would otherwise leave its room to
+        every caller that comes meanwhile, and together they could pass the bound many times."""
+        async with self._room.hold(key, items, timeout=timeout):
+            yield
 
     def _take(self) -> list[T]:
         with self._ready:
