@@ -220,6 +220,10 @@ class BatchWriter(Generic[T]):
         if self._stalled:
             raise WriteBacklog(f"{self._name}: {self.pending()} items could not be written yet")
 
+    def queued(self, key: str | None) -> int:
+        """Items queued under `key` (None: those added without a key)."""
+        return self._room.queued(key)
+
     def pending(self) -> int:
         with self._ready:
             return len(self._buffer)

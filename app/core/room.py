@@ -65,6 +65,7 @@ class Room:
         self._lock = lock
         self.total = 0
         self._per_key: dict[str, int] = {}
+        self._unkeyed = 0  # items added without a key
         # In the order each key's first waiter came (a key whose queue empties leaves).
         self._waiters: collections.OrderedDict[str | None, collections.deque[_Waiter]] = (
             collections.OrderedDict()
@@ -79,12 +80,16 @@ class Room:
     # The writer's side, under the lock: counts exact per key (+1 queued, -1 taken, +1 requeued).
     def added(self, key: str | None) -> None:
         self.total += 1
-        if key is not None:
+        if key is None:
+            self._unkeyed += 1
+        else:
             self._per_key[key] = self._per_key.get(key, 0) + 1
 
     def removed(self, key: str | None) -> None:
         self.total -= 1
-        if key is not None:
+        if key is None:
+            self._unkeyed = max(self._unkeyed - 1, 0)
+        else:
             left = self._per_key.get(key, 0) - 1
             if left > 0:
                 self._per_key[key] = left
@@ -101,8 +106,8 @@ class Room:
             self._progress = time.monotonic()
             self._release()
 
-    def queued(self, key: str) -> int:
-        return self._per_key.get(key, 0)
+    def queued(self, key: str | None) -> int:
+        return self._unkeyed if key is None else self._per_key.get(key, 0)
 
     # The callers' side.
     @contextlib.asynccontextmanager
