@@ -12,16 +12,15 @@ limit; with a `key` (the audit writer's: the org), each key has its own share of
 one key's backlog makes only its own callers wait (app/core/room.py).
 """
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.core.room import Room, WriteBacklog
+from app.core.room import Hold, Room, WriteBacklog
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -95,15 +94,11 @@ class BatchWriter(Generic[T]):
         async with self._room.hold(key, items, timeout=timeout):
             pass
 
-    @contextlib.asynccontextmanager
-    async def hold(
-        self, key: str | None = None, *, items: int = 1, timeout: float
-    ) -> AsyncIterator[None]:
+    def hold(self, key: str | None = None, *, items: int = 1, timeout: float) -> Hold:
         """room(), keeping the room reserved until the block is left: submit the items inside
         it. A caller that awaits between room() and submit() would otherwise leave its room to
         every caller that comes meanwhile, and together they could pass the bound many times."""
-        async with self._room.hold(key, items, timeout=timeout):
-            yield
+        return self._room.hold(key, items, timeout=timeout)
 
     def _take(self) -> list[T]:
         with self._ready:

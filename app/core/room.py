@@ -22,18 +22,14 @@ registration happen at one time: a batch written between them cannot leave it as
 
 import asyncio
 import collections
-import contextlib
-import logging
 import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 # The least share of a key however many are active: a burst of a few dozen checks never waits.
 MIN_SHARE = 64
 # Queued items, in bounds, beyond which every key waits, however little of its share it uses.
 HARD_CAP_BOUNDS = 2
-log = logging.getLogger(__name__)
 
 
 class WriteBacklog(Exception):
@@ -55,6 +51,21 @@ class _Waiter:
 def _resolve(future: "asyncio.Future[None]") -> None:
     if not future.done():
         future.set_result(None)
+
+
+class Hold:
+    """`async with room.hold(...)`: a class, not a generator, as it is on every check's path."""
+
+    __slots__ = ("_room", "_key", "_items", "_timeout")
+
+    def __init__(self, room: "Room", key: str | None, items: int, timeout: float) -> None:
+        self._room, self._key, self._items, self._timeout = room, key, items, timeout
+
+    async def __aenter__(self) -> None:
+        await self._room._wait(self._key, self._items, timeout=self._timeout)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._room._unreserve(self._key, self._items)
 
 
 class Room:
@@ -110,17 +121,10 @@ class Room:
         return self._unkeyed if key is None else self._per_key.get(key, 0)
 
     # The callers' side.
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str | None, items: int, *, timeout: float) -> AsyncIterator[None]:
+    def hold(self, key: str | None, items: int, *, timeout: float) -> "Hold":
         """Wait for room for `items` (under `key`'s share) and keep it reserved inside the block:
         on leaving, the items added meanwhile count as queued and the rest is room again."""
-        if not self._keyed:
-            key = None
-        await self._wait(key, items, timeout=timeout)
-        try:
-            yield
-        finally:
-            self._unreserve(key, items)
+        return Hold(self, key if self._keyed else None, items, timeout)
 
     async def _wait(self, key: str | None, items: int, *, timeout: float) -> None:
         """Return with `items` reserved under `key` (WriteBacklog: nothing reserved)."""
