@@ -161,7 +161,10 @@ class Room:
         if total + items > HARD_CAP_BOUNDS * self.bound:
             return False
         own = self._per_key.get(key, 0) + self._reserved.get(key, 0)
-        active = len(self._per_key.keys() | self._reserved.keys() | {key})
+        # Keys with items queued or held (None's, held for the total only, is no one's share).
+        active = len(self._per_key.keys() | self._reserved.keys() | {key}) - (
+            None in self._reserved
+        )
         # A key with nothing queued may always add its request's items (a bulk of 100 checks
         # past a share of 64), or it could never pass.
         return own == 0 or own + items <= max(self.bound // active, MIN_SHARE)
