@@ -374,3 +374,22 @@ def test_a_check_the_audit_trail_cannot_take_is_refused_with_503_not_decided(
     assert resp.headers["retry-after"] == "2"  # as when the database is down
     monkeypatch.undo()
     assert not audit_events(client, org, action="authz.check")
+
+
+def test_refused_token_requests_events_past_their_budget_are_dropped_and_counted(
+    client, org, monkeypatch
+):
+    from app.audit import service as audit
+    from app.core import metrics
+
+    monkeypatch.setattr(audit, "REFUSED_TOKEN_EVENTS_BOUND", 10)
+    dropped = metrics.AUDIT_EVENTS_DROPPED.labels("refused_token_backlog")
+    before = dropped._value.get()
+    with _hold_the_audit_writer():
+        # Given refused token requests' events filling their budget ...
+        for _ in range(15):  # ... when more come
+            audit.record_later(audit.EventIn(org.org_id, "unknown", "token.issue", "refused"))
+        # then only the budget is queued, and the rest is counted
+        assert audit.writer.queued(None) == 10
+        assert audit.writer.queued(org.org_id) == 0
+    assert dropped._value.get() - before == 5

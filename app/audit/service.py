@@ -8,7 +8,9 @@ same chain without forking it.
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, update
 from sqlmodel import Session, col, select
 
+from app.core import metrics
 from app.core.batching import BatchWriter
 from app.core.columns import utcnow
 from app.core.db import rows_changed
@@ -257,14 +260,37 @@ writer: BatchWriter[EventIn] = BatchWriter(
 )
 
 
+# Refused token requests are unauthenticated: anyone can make them, and they never wait. At most
+# this many of their events are queued; past it each further one is dropped and counted
+# (jitgate_audit_events_dropped_total{reason="refused_token_backlog"}) and logged at most once
+# a minute, so they can neither grow memory nor fill the queue to the cap every org waits at.
+REFUSED_TOKEN_EVENTS_BOUND = 1024
+_dropped_logged_at = 0.0
+
+
 def record_later(event: EventIn) -> None:
+    if _share_of(event) is None and writer.queued(None) >= REFUSED_TOKEN_EVENTS_BOUND:
+        _drop_refusal(event)
+        return
     writer.submit(event)
 
 
-async def room(org_id: str, *, events: int = 1) -> None:
-    """Wait until `events` more of this org's events fit in the queue (WriteBacklog: 503 when
-    the writer has stalled)."""
-    await writer.room(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
+def _drop_refusal(event: EventIn) -> None:
+    global _dropped_logged_at
+    metrics.AUDIT_EVENTS_DROPPED.labels("refused_token_backlog").inc()
+    now = time.monotonic()
+    if now - _dropped_logged_at >= 60:
+        _dropped_logged_at = now
+        log.warning(
+            "audit: refused token requests' events dropped (%d queued)", writer.queued(None)
+        )
+
+
+def room(org_id: str, *, events: int = 1) -> AbstractAsyncContextManager[None]:
+    """Hold room for `events` more of this org's events, waiting for it if the queue is full
+    (WriteBacklog: 503 when the writer has stalled). Submit them inside the block: the room
+    stays reserved for them until it is left, however long the route awaits before."""
+    return writer.hold(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
 
 
 def list_events(

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.core.room import Room, WriteBacklog
+from app.core.room import Hold, Room, WriteBacklog
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -91,8 +91,14 @@ class BatchWriter(Generic[T]):
         let through in the order they came (per key), as the writer makes room for them.
         Nothing queued is dropped either way.
         """
-        if self._room.bound is not None:
-            await self._room.wait(key, items, timeout=timeout)
+        async with self._room.hold(key, items, timeout=timeout):
+            pass
+
+    def hold(self, key: str | None = None, *, items: int = 1, timeout: float) -> Hold:
+        """room(), keeping the room reserved until the block is left: submit the items inside
+        it. A caller that awaits between room() and submit() would otherwise leave its room to
+        every caller that comes meanwhile, and together they could pass the bound many times."""
+        return self._room.hold(key, items, timeout=timeout)
 
     def _take(self) -> list[T]:
         with self._ready:
@@ -175,7 +181,11 @@ class BatchWriter(Generic[T]):
                 while not self._buffer:
                     self._ready.wait()
             time.sleep(self._interval)
-            self._write_backlog()
+            try:
+                self._write_backlog()
+            except Exception:  # a bug in the bookkeeping must not end the writing for good
+                log.exception("%s: the writer's loop failed; it goes on", self._name)
+                time.sleep(0.5)
 
     def _write_backlog(self) -> None:
         """A backlog of more than one batch is written batch after batch, not one batch per
@@ -204,6 +214,10 @@ class BatchWriter(Generic[T]):
             pass
         if self._stalled:
             raise WriteBacklog(f"{self._name}: {self.pending()} items could not be written yet")
+
+    def queued(self, key: str | None) -> int:
+        """Items queued under `key` (None: those added without a key)."""
+        return self._room.queued(key)
 
     def pending(self) -> int:
         with self._ready:

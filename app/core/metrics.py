@@ -61,6 +61,11 @@ OUTBOX_RELAY = Counter(
     "Outbox rows the relay sent again, by kind and outcome (sent, send_failed, gave_up)",
     ["kind", "outcome"],
 )
+AUDIT_EVENTS_DROPPED = Counter(
+    PREFIX + "audit_events_dropped_total",
+    "Audit events not queued, by reason (refused_token_backlog: unauthenticated refusals)",
+    ["reason"],
+)
 WRITER_BACKLOG = Gauge(
     PREFIX + "writer_backlog",
     "Rows queued in a batch writer, not yet in the database",

@@ -1,10 +1,14 @@
 """Room in a bounded write queue: callers wait in order until the writer has made room for them.
 
-A caller about to add items to a BatchWriter awaits room first. It passes at once while its
-items fit; otherwise it queues (first come, first let through, per key) as a future of its own
+A caller about to add items to a BatchWriter holds room first (`async with hold(...)`). It
+passes at once while its items fit; otherwise it queues (first come, first let through, per key) as a future of its own
 event loop, and the writer's thread, after each batch it writes, wakes as many of the queued as
 now fit (call_soon_threadsafe: a waiter may belong to any loop of the process). Nobody polls:
 a thousand waiters during an outage cost nothing until they are woken or time out.
+
+A caller let through (at once or by the writer) holds its items' room, reserved, until it leaves
+hold(): by then the items it added count as queued. A caller that awaits between passing and
+adding (a thread-pool hop) so cannot be overtaken by any number of others taking the same room.
 
 With keys (an org's id), each key has its share of the bound: a key waits only while its own
 queued items fill its share, bound // active keys but at least MIN_SHARE, or while everything
@@ -18,7 +22,6 @@ registration happen at one time: a batch written between them cannot leave it as
 
 import asyncio
 import collections
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +53,21 @@ def _resolve(future: "asyncio.Future[None]") -> None:
         future.set_result(None)
 
 
+class Hold:
+    """`async with room.hold(...)`: a class, not a generator, as it is on every check's path."""
+
+    __slots__ = ("_room", "_key", "_items", "_timeout")
+
+    def __init__(self, room: "Room", key: str | None, items: int, timeout: float) -> None:
+        self._room, self._key, self._items, self._timeout = room, key, items, timeout
+
+    async def __aenter__(self) -> None:
+        await self._room._wait(self._key, self._items, timeout=self._timeout)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._room._unreserve(self._key, self._items)
+
+
 class Room:
     def __init__(self, name: str, bound: int | None, *, keyed: bool, lock: threading.Condition):
         self.name = name
@@ -58,7 +76,11 @@ class Room:
         self._lock = lock
         self.total = 0
         self._per_key: dict[str, int] = {}
-        self._waiters: dict[str | None, collections.deque[_Waiter]] = {}
+        self._unkeyed = 0  # items added without a key
+        # In the order each key's first waiter came (a key whose queue empties leaves).
+        self._waiters: collections.OrderedDict[str | None, collections.deque[_Waiter]] = (
+            collections.OrderedDict()
+        )
         # Items of waiters let through whose callers have not resumed (and added them) yet:
         # counted as queued, or a caller coming meanwhile would take the same room.
         self._reserved_total = 0
@@ -69,17 +91,21 @@ class Room:
     # The writer's side, under the lock: counts exact per key (+1 queued, -1 taken, +1 requeued).
     def added(self, key: str | None) -> None:
         self.total += 1
-        if key is not None:
+        if key is None:
+            self._unkeyed += 1
+        else:
             self._per_key[key] = self._per_key.get(key, 0) + 1
 
     def removed(self, key: str | None) -> None:
         self.total -= 1
-        if key is not None:
-            left = self._per_key[key] - 1
-            if left:
+        if key is None:
+            self._unkeyed = max(self._unkeyed - 1, 0)
+        else:
+            left = self._per_key.get(key, 0) - 1
+            if left > 0:
                 self._per_key[key] = left
             else:
-                del self._per_key[key]
+                self._per_key.pop(key, None)
 
     def failed(self) -> None:
         self._failing = True
@@ -91,17 +117,20 @@ class Room:
             self._progress = time.monotonic()
             self._release()
 
-    def queued(self, key: str) -> int:
-        return self._per_key.get(key, 0)
+    def queued(self, key: str | None) -> int:
+        return self._unkeyed if key is None else self._per_key.get(key, 0)
 
     # The callers' side.
-    async def wait(self, key: str | None, items: int, *, timeout: float) -> None:
-        if not self._keyed:
-            key = None
-        if not self._waiters and self._fits(key, items):  # the common case, without the lock
-            return
+    def hold(self, key: str | None, items: int, *, timeout: float) -> "Hold":
+        """Wait for room for `items` (under `key`'s share) and keep it reserved inside the block:
+        on leaving, the items added meanwhile count as queued and the rest is room again."""
+        return Hold(self, key if self._keyed else None, items, timeout)
+
+    async def _wait(self, key: str | None, items: int, *, timeout: float) -> None:
+        """Return with `items` reserved under `key` (WriteBacklog: nothing reserved)."""
         with self._lock:
             if not self._waiters.get(key) and self._fits(key, items):
+                self._reserve(key, items)
                 return
             if self._failing:  # the database is down or refusing: no use waiting for it
                 raise WriteBacklog(f"{self.name}: the last write failed; {self.total} items wait")
@@ -112,12 +141,16 @@ class Room:
         waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
         try:
             await waiter.future
+        except BaseException:
+            with self._lock:  # out of the queue first: the writer cannot let it through after
+                self._forget(waiter)
+                if waiter.let_through:  # reserved for it, but it never resumed (cancelled)
+                    self._unreserve(key, items)
+            raise
         finally:
             if waiter.timer is not None:
                 waiter.timer.cancel()
             self._forget(waiter)
-            if waiter.let_through:  # the caller adds its items now (or never: cancelled)
-                self._reserve(waiter, -waiter.items)
 
     def _fits(self, key: str | None, items: int) -> bool:
         if self.bound is None:  # unbounded since (a test, a setting): everyone fits
@@ -128,33 +161,59 @@ class Room:
         if total + items > HARD_CAP_BOUNDS * self.bound:
             return False
         own = self._per_key.get(key, 0) + self._reserved.get(key, 0)
-        active = len(self._per_key) + (key not in self._per_key)
+        # Keys with items queued or held (None's, held for the total only, is no one's share).
+        active = len(self._per_key.keys() | self._reserved.keys() | {key}) - (
+            None in self._reserved
+        )
         # A key with nothing queued may always add its request's items (a bulk of 100 checks
         # past a share of 64), or it could never pass.
         return own == 0 or own + items <= max(self.bound // active, MIN_SHARE)
 
     def _release(self) -> None:
         """Let through, in order, as many waiters of each key as fit (under the lock); the key
-        whose first waiter came first goes first, so no key overtakes another at the hard cap."""
-        for queue in sorted(self._waiters.values(), key=lambda queue: queue[0].since):
-            key = queue[0].key
+        whose first waiter came first goes first, so no key overtakes another at the hard cap.
+        Keys are kept in the order their first waiter came: once one's first waiter does not
+        fit past the hard cap, no later key's would (each needs at least one item)."""
+        for key in list(self._waiters):
+            queue = self._waiters[key]
             while queue and self._fits(key, queue[0].items):
                 waiter = queue.popleft()
-                waiter.let_through = True
-                self._reserve(waiter, waiter.items)
-                with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
-                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
-            if not queue:
+                self._let_through(waiter)
+            if queue:
+                if self._over_hard_cap():
+                    break
+            else:
                 del self._waiters[key]
 
-    def _reserve(self, waiter: _Waiter, items: int) -> None:
+    def _over_hard_cap(self) -> bool:
+        return (
+            self.bound is not None
+            and self.total + self._reserved_total >= HARD_CAP_BOUNDS * self.bound
+        )
+
+    def _let_through(self, waiter: _Waiter) -> None:
+        waiter.let_through = True
+        self._reserve(waiter.key, waiter.items)
+        try:
+            waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+        except RuntimeError:  # its loop closed: nobody waits, nobody will use the room
+            waiter.let_through = False
+            self._reserve(waiter.key, -waiter.items)
+
+    def _reserve(self, key: str | None, items: int) -> None:
         with self._lock:
             self._reserved_total += items
-            left = self._reserved.get(waiter.key, 0) + items
-            if left:
-                self._reserved[waiter.key] = left
+            left = self._reserved.get(key, 0) + items
+            if left > 0:
+                self._reserved[key] = left
             else:
-                del self._reserved[waiter.key]
+                self._reserved.pop(key, None)
+
+    def _unreserve(self, key: str | None, items: int) -> None:
+        """Give back a caller's reservation; its added items count as queued now."""
+        with self._lock:
+            self._reserve(key, -items)
+            self._release()
 
     def _expire(self, waiter: _Waiter, timeout: float) -> None:
         """On the waiter's loop, `timeout` after it came or last looked: refuse it only if the
@@ -165,6 +224,8 @@ class Room:
             now = time.monotonic()
             if self._fits(waiter.key, waiter.items):
                 self._forget(waiter)
+                waiter.let_through = True
+                self._reserve(waiter.key, waiter.items)
                 waiter.future.set_result(None)
             elif now - self._progress >= timeout:
                 self._forget(waiter)

@@ -290,3 +290,31 @@ def test_evaluations_the_audit_trail_cannot_take_are_refused_with_503_not_decide
     assert_oauth_error(resp, 503, "temporarily_unavailable")
     monkeypatch.undo()
     assert len(audit_events(client, org, action="authz.check")) == before
+
+
+def test_concurrent_evaluations_queue_no_more_audit_events_than_the_bound(
+    client, org, reader, monkeypatch
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.audit import service as audit
+
+    body = as_agent(SPEC_EVALUATIONS_REQUEST, reader)
+    body["evaluations"] = body["evaluations"][:1] * 100
+    # Given an audit queue bound to 300 events whose writer writes nothing ...
+    monkeypatch.setattr(audit.writer, "bound", 300)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.5)
+    audit.writer.flush()
+    with audit.writer._write_lock:
+        # ... when 30 requests of 100 evaluations come at once (each decides in a thread)
+        with ThreadPoolExecutor(30) as pool:
+            answers = list(pool.map(lambda _: evaluations(client, org, org.admin, body), range(30)))
+        queued = audit.writer.queued(org.org_id)
+    # then only as many are answered as the bound holds; the others are told to retry
+    assert queued <= 300
+    answered = [r for r in answers if r.status_code == 200]
+    assert len(answered) * 100 == queued
+    for refused in (r for r in answers if r.status_code != 200):
+        assert_oauth_error(refused, 503, "temporarily_unavailable")
+        assert refused.headers["retry-after"] == "2"
+    monkeypatch.undo()

@@ -12,7 +12,7 @@ from app.authz.interpreter import get_interpreter
 from app.authz.schemas import AskIn
 from app.core import metrics
 from app.core.ids import random_hex
-from app.http.deps import agent_request
+from app.http.deps import AgentCaller, agent_request
 from app.http.lean_route import add_lean_post
 from app.settings import get_settings
 
@@ -24,8 +24,11 @@ router = APIRouter(tags=["ask"])
 async def ask_question(request: Request) -> JSONResponse:
     """Ask in plain words whether the calling agent may do something; fails closed."""
     org_id, caller, body = await agent_request(request, AskIn)
-    await audit.room(org_id)  # an audit trail that has fallen behind slows questions, not memory
+    async with audit.room(org_id):  # an audit trail that has fallen behind slows questions
+        return _answer(org_id, caller, body)
 
+
+def _answer(org_id: str, caller: AgentCaller, body: AskIn) -> JSONResponse:
     def decide(permission: str) -> ask.PermissionDecision:
         d = authz.decide(
             org_id=org_id,

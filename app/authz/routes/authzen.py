@@ -52,22 +52,22 @@ CurrentAsker = Annotated[authzen.Asker, Depends(current_asker)]
 
 
 # Each evaluation is audited as a check is: like /authz/check, these wait (async, on the loop)
-# for room in the audit queue, for every evaluation of the request at once, and decide in the
-# thread pool as before.
+# for room in the audit queue, for every evaluation of the request at once, and hold it while
+# they decide in the thread pool (their events are submitted there).
 @router.post(f"{PREFIX}/evaluation")
 async def evaluation(org_id: OrgId, body: EvaluationIn, asker: CurrentAsker) -> dict[str, Any]:
-    await audit.room(org_id)
-    return await run_in_threadpool(authzen.evaluate, org_id, asker, body.four_tuple())
+    async with audit.room(org_id):
+        return await run_in_threadpool(authzen.evaluate, org_id, asker, body.four_tuple())
 
 
 @router.post(f"{PREFIX}/evaluations")
 async def evaluations(org_id: OrgId, body: EvaluationsIn, asker: CurrentAsker) -> dict[str, Any]:
     semantic = (body.options or {}).get("evaluations_semantic", "execute_all")
     items = [e.four_tuple() for e in body.evaluations]
-    await audit.room(org_id, events=max(len(items), 1))
-    return await run_in_threadpool(
-        authzen.evaluate_many, org_id, asker, body.four_tuple(), items, str(semantic)
-    )
+    async with audit.room(org_id, events=max(len(items), 1)):
+        return await run_in_threadpool(
+            authzen.evaluate_many, org_id, asker, body.four_tuple(), items, str(semantic)
+        )
 
 
 # §9.2 inserts the well-known path before the PDP identifier's path; the path-appended form is

@@ -72,8 +72,8 @@ async def _check_one(org_id: str, caller: AgentCaller, body: CheckIn) -> dict[st
 async def check(request: Request) -> JSONResponse:
     """May the calling agent (or the agent named in `subject`) use `permission` now?"""
     org_id, caller, body = await agent_request(request, CheckIn, redeems_jit=True)
-    await audit.room(org_id)  # an audit trail that has fallen behind slows checks, not memory
-    return JSONResponse(await _check_one(org_id, caller, body))
+    async with audit.room(org_id):  # an audit trail that has fallen behind slows checks
+        return JSONResponse(await _check_one(org_id, caller, body))
 
 
 add_lean_post(router, "/authz/check", check, summary="Check", schema=CheckIn.model_json_schema())
@@ -82,5 +82,5 @@ add_lean_post(router, "/authz/check", check, summary="Check", schema=CheckIn.mod
 @router.post("/authz/check-bulk")
 async def check_bulk(org_id: OrgId, body: CheckBulkIn, caller: CurrentAgent) -> dict[str, Any]:
     # Room for every check at once: a 503 then comes before any check is decided and audited.
-    await audit.room(org_id, events=len(body.checks))
-    return {"results": [await _check_one(org_id, caller, c) for c in body.checks]}
+    async with audit.room(org_id, events=len(body.checks)):
+        return {"results": [await _check_one(org_id, caller, c) for c in body.checks]}

@@ -1,5 +1,6 @@
 """OAuth endpoints: token (RFC 6749/7523/8707), introspection (RFC 7662), revocation (RFC 7009)."""
 
+import contextlib
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -116,6 +117,17 @@ async def _issue_claimed_later(
     return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
 
 
+async def _issue_any(
+    org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
+) -> dict[str, Any]:
+    if not assertions.verifiable_without_io(credential):
+        return await run_in_threadpool(_issue, org_id, form, grant_type, credential)
+    # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
+    if _claims_batched(grant_type):
+        return await _issue_claimed_later(org_id, form, credential)
+    return _issue(org_id, form, grant_type, credential)
+
+
 def _claims_batched(grant_type: grants.GrantType) -> bool:
     return grant_type.name == "client_credentials" and bool(get_settings().redis_url)
 
@@ -129,16 +141,11 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
-        if assertions.jwt_shaped(credential):  # garbage is refused (and audited) without a wait
-            await audit.room(org_id)  # an audit trail that has fallen behind slows issuance
-        if assertions.verifiable_without_io(credential):
-            # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
-            if _claims_batched(grant_type):
-                body = await _issue_claimed_later(org_id, form, credential)
-            else:
-                body = _issue(org_id, form, grant_type, credential)
-        else:
-            body = await run_in_threadpool(_issue, org_id, form, grant_type, credential)
+        # An audit trail that has fallen behind slows issuance; garbage is refused (and audited)
+        # without a wait. The room is held until the token's event is submitted.
+        shaped = assertions.jwt_shaped(credential)
+        async with audit.room(org_id) if shaped else contextlib.nullcontext():
+            body = await _issue_any(org_id, form, grant_type, credential)
     except (JitgateError, WriteBacklog) as refusal:
         try:
             deferred_address.finish()  # refused before its address was counted: count it now
