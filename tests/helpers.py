@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -97,6 +98,8 @@ def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
     from app.settings import get_settings
 
     caches = (get_settings, get_engine, get_read_engine)
+    names = [f"JITGATE_{name.upper()}" for name in env]
+    before = {name: os.environ.get(name) for name in names}
     try:
         with monkeypatch.context() as patch:
             for name, value in env.items():
@@ -108,6 +111,12 @@ def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
                 cache.cache_clear()
             yield
     finally:
+        # Exactly as before, also a value the code under test set itself (`serve` names itself)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         # Cleared only once the environment is restored: the session's app has threads (the row
         # writer, the worker) that read settings, and one of them reading between a clear and the
         # restore would keep this test's values for every later test of the process.

@@ -168,6 +168,45 @@ def test_unusable_database_url_is_a_one_line_error(monkeypatch, url):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("argv", "public_url"),
+    [
+        (["--port", "8765"], "http://127.0.0.1:8765"),
+        (["--host", "0.0.0.0", "--port", "9001"], "http://127.0.0.1:9001"),
+        (["--host", "::1", "--port", "9002"], "http://[::1]:9002"),
+        (["--host", "10.1.2.3"], "http://10.1.2.3:8000"),
+    ],
+)
+def test_serve_without_a_public_url_names_itself_by_its_own_address(monkeypatch, argv, public_url):
+    # given no JITGATE_PUBLIC_URL: tokens are issued for, and assertions must name, this address,
+    # so a server on another port than 8000 must not expect its agents to name port 8000
+    import uvicorn
+
+    from app.settings import get_settings
+
+    seen: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(get_settings().public_url))
+    before = os.environ.get("JITGATE_PUBLIC_URL")
+    with jitgate_env(monkeypatch, public_url=None):
+        result = CliRunner().invoke(main, ["serve", *argv])
+    assert result.exit_code == 0, result.output
+    assert seen == [public_url]
+    assert os.environ.get("JITGATE_PUBLIC_URL") == before  # later tests keep their own
+
+
+def test_serve_keeps_the_public_url_it_is_given(monkeypatch):
+    import uvicorn
+
+    from app.settings import get_settings
+
+    seen: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(get_settings().public_url))
+    with jitgate_env(monkeypatch, public_url="https://gate.example.com"):
+        result = CliRunner().invoke(main, ["serve", "--port", "8765"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["https://gate.example.com"]
+
+
 def test_serve_with_several_workers_is_refused_in_embedded_mode(client):
     result = CliRunner().invoke(main, ["serve", "--workers", "2"])
 

@@ -40,6 +40,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from app.settings import get_settings
 
+    _name_itself(host, port)
     if workers == 1:
         from app.main import create_app
 
@@ -64,6 +65,22 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=True,
         **UVICORN_LOGGING,
     )
+
+
+def _name_itself(host: str, port: int) -> None:
+    """Without JITGATE_PUBLIC_URL the service is the address it listens on: tokens name it as
+    their issuer and assertions must name it as their audience, so `serve --port 8765` must not
+    go on expecting port 8000. A wildcard bind is reached locally as 127.0.0.1; behind a proxy,
+    set JITGATE_PUBLIC_URL. Set in the environment, so `--workers` processes read it too."""
+    from app.settings import get_settings
+
+    if "public_url" in get_settings().model_fields_set:
+        return
+    wildcard = ("", "0.0.0.0", "::")  # noqa: S104 (names of a wildcard bind, not a bind)
+    shown = "127.0.0.1" if host in wildcard else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    os.environ["JITGATE_PUBLIC_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
 
 
 @main.group()
