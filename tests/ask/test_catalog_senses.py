@@ -150,6 +150,17 @@ def test_a_verb_that_only_begins_like_a_real_action_is_not_it():
     assert not got.permissions, got
 
 
+def test_a_short_action_many_verbs_begin_with_abbreviates_none_of_them():
+    # "exp" begins expand, expect, expire, expunge, export…: which one the admin meant is a guess,
+    # so expunging is not the entry (review: "Can I expunge the records?" was allowed at 1.0)
+    catalog = [*CATALOG, C("records.read", "Records"), C("records.exp", "Exp records")]
+    for question in ("Can I expunge the records?", "Can I expire the records?"):
+        got = interpret(question, catalog)
+        assert "records.exp" not in got.permissions or got.confidence < 0.7, (question, got)
+    provided = interpret("Can I provide the data to the vendor?", [C("data.prov", "Prov data")])
+    assert "data.prov" not in provided.permissions or provided.confidence < 0.7, provided
+
+
 def test_the_admin_distinctive_verb_needs_no_catalog_object_before_an_address():
     catalog = [*CATALOG, C("gates.relock", "Relock after hours"), C("gates.read", "Gate logs")]
     got = interpret("Relock 14 Hawthorn Row tonight.", catalog)

@@ -60,7 +60,8 @@ class Entry:
 
     def abbreviates(self, verb: str) -> bool:
         """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
-        begins with, is that verb cut short ('acknowledge')."""
+        begins with, is that verb cut short ('acknowledge') when it is the only verb that begins
+        so; 'exp' begins expand, expire, expunge…, and which the admin meant is a guess."""
         short = self.action
         return (
             2 <= len(short) <= 5
@@ -68,6 +69,7 @@ class Entry:
             and verb.startswith(short)
             and not wn.pos(short)
             and short not in BASE_VOCAB
+            and wn.only_verb_beginning(short) == verb
         )
 
 

@@ -73,7 +73,7 @@ def match(ask: Ask, index: CatalogIndex) -> Found:
 
 def _distinctive(ask: Ask, leads: list[Entry]) -> bool:
     """'Reconnect 14 Elm Street': one entry's own opening verb, no everyday one ("move"), before
-    only an address, a number or a name, is specific enough without a catalog object; a thing
+    only an address or a number, is specific enough without a catalog object; a thing
     the catalog does not name ("relock the laptop") still fails closed."""
     return (
         len(leads) == 1
@@ -93,7 +93,9 @@ def _when(word: Word) -> bool:
     return word.kind == w.UNKNOWN and bool(wn.pos(word.base) & wn.ADV)
 
 
-_ADDRESSES = (w.NAME, w.ARG, w.DET)
+# An address is a number, an id or a whole street address (one ARG token): a capitalised name
+# is not ("Relock Okta", "Relock Bob" name another target than the entry's own thing).
+_ADDRESSES = (w.ARG, w.DET)
 
 
 def _rival_place(ask: Ask, found: Found, index: CatalogIndex, tiers: list[list[Entry]]) -> Found:

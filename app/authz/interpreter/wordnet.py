@@ -117,6 +117,14 @@ def _verb_line(verb: str) -> str | None:
     return _data()["verbs"].get(verb)
 
 
+@lru_cache(maxsize=WORDS_REMEMBERED)
+def only_verb_beginning(prefix: str) -> str | None:
+    """The one single-word verb that begins with the prefix ('ack': acknowledge), or None when
+    none or several do ('exp': expand, expect, expire…)."""
+    words = [v for v in _data()["verbs"].keys_starting(prefix, 64) if "_" not in v]
+    return words[0] if len(words) == 1 else None
+
+
 def _indexes(line: str | None) -> list[int]:
     """A line of the extract's synset indexes ("12 40 7"), in its order."""
     return [int(i) for i in line.split()] if line else []

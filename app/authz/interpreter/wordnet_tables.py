@@ -66,6 +66,18 @@ class Table:
             return self._values[at]
         return None
 
+    def keys_starting(self, prefix: str, most: int) -> list[str]:
+        """Up to `most` keys that begin with the prefix, in order."""
+        found: list[str] = []
+        at = bisect_left(self._keys, prefix) if prefix else len(self._keys)
+        while at < len(self._keys) and len(found) < most:
+            key = self._keys[at]
+            if not key.startswith(prefix):
+                break
+            found.append(key)
+            at += 1
+        return found
+
 
 class Lexicon:
     """The words WordNet knows, each with its flags and (for a noun) its sense line."""
