@@ -129,7 +129,8 @@ class AuditQuery:
     def link(self, **changes: Any) -> str:
         from urllib.parse import urlencode
 
-        since = self.since.strftime("%Y-%m-%dT%H:%M") if self.since else ""
+        # In UTC and to the second: the next page's filter is this one, whatever offset was typed
+        since = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if self.since else ""
         params = {"actor": self.actor, "action": self.action, "since": since, **changes}
         return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 

@@ -152,6 +152,16 @@ def test_an_export_larger_than_one_file_is_followed_page_by_page(admin, client, 
     assert "before=" in csv_page.links["next"]["url"]
 
 
+def test_an_export_next_link_keeps_the_since_filter_it_was_given(admin, monkeypatch):
+    from app.admin import routes
+
+    monkeypatch.setattr(routes, "EXPORT_LIMIT", 1)
+    # given a since with an offset and seconds (+05:00 is five hours ahead of UTC)
+    page = admin.get("/admin/audit/export.json?since=2000-01-01T05:00:30%2B05:00")
+    # then the next file is asked for with the same instant, in UTC, to the second
+    assert "since=2000-01-01T00%3A00%3A30" in page.links["next"]["url"], page.links
+
+
 def test_an_export_cursor_that_is_not_a_number_is_the_first_page(admin):
     first = admin.get("/admin/audit/export.json").json()["events"]
     assert admin.get("/admin/audit/export.json?before=x'--").json()["events"] == first
