@@ -345,6 +345,43 @@ def test_an_org_whose_callers_hold_room_does_not_make_another_org_wait():
     assert writer._room.queued("A") == 300 and writer._room.queued("B") == 1
 
 
+def test_an_idle_writer_does_not_refuse_a_caller_that_waits_only_for_held_room():
+    # Given a healthy writer with nothing queued, whose room is held by a request in flight
+    # longer than a waiter's timeout (a slow bulk check that has not submitted yet) ...
+    writer = _unwritten("t-idle", 128)
+
+    async def holder() -> None:
+        async with writer.hold("A", items=128, timeout=0.2):
+            await asyncio.sleep(0.5)
+
+    async def second() -> float:
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        async with writer.hold("A", timeout=0.2):
+            writer.submit("A")
+        return time.monotonic() - started
+
+    async def main() -> list:
+        return await asyncio.gather(holder(), second(), return_exceptions=True)
+
+    results = asyncio.run(main())
+    # then the second caller passes once the room is given back: nothing was stalled
+    assert not isinstance(results[1], BaseException), results
+    assert results[1] >= 0.3
+
+
+def test_a_caller_held_out_by_room_that_is_never_given_back_is_refused_in_the_end():
+    writer = _unwritten("t-held-long", 128)
+
+    async def main() -> None:
+        async with writer.hold("A", items=128, timeout=0.05):
+            async with writer.hold("A", timeout=0.05):
+                pass
+
+    with pytest.raises(WriteBacklog):
+        asyncio.run(main())
+
+
 def test_a_caller_cancelled_after_it_was_let_through_gives_its_room_back():
     writer = _unwritten("t-cancel", 100)
     for _ in range(100):

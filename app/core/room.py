@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 MIN_SHARE = 64
 # Queued items, in bounds, beyond which every key waits, however little of its share it uses.
 HARD_CAP_BOUNDS = 2
+# A waiter kept out only by room that requests in flight hold (nothing queued, so nothing
+# stalled) waits this many timeouts for them to give it back before it is refused.
+HELD_PATIENCE = 5
 
 
 class WriteBacklog(Exception):
@@ -90,6 +93,8 @@ class Room:
 
     # The writer's side, under the lock: counts exact per key (+1 queued, -1 taken, +1 requeued).
     def added(self, key: str | None) -> None:
+        if self.total == 0:  # work arrives: the writer's clock starts now, not at its last batch
+            self._progress = time.monotonic()
         self.total += 1
         if key is None:
             self._unkeyed += 1
@@ -227,13 +232,20 @@ class Room:
                 waiter.let_through = True
                 self._reserve(waiter.key, waiter.items)
                 waiter.future.set_result(None)
-            elif now - self._progress >= timeout:
+            elif self.total and now - self._progress >= timeout:
                 self._forget(waiter)
                 waiter.future.set_exception(
                     WriteBacklog(f"{self.name}: no batch written in {timeout:g} s")
                 )
+            elif now - waiter.since >= HELD_PATIENCE * timeout:
+                # Nothing stalled, but room held by requests in flight was not given back
+                self._forget(waiter)
+                waiter.future.set_exception(
+                    WriteBacklog(f"{self.name}: room held by requests in flight")
+                )
             else:
-                later = self._progress + timeout - now
+                # Only held room (an idle, healthy writer) or a writer within its time: again
+                later = (self._progress + timeout - now) if self.total else timeout
                 waiter.timer = waiter.loop.call_later(later, self._expire, waiter, timeout)
 
     def _forget(self, waiter: _Waiter) -> None:
