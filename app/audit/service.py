@@ -286,7 +286,12 @@ def _drop_refusal(event: EventIn) -> None:
         )
 
 
-def room(org_id: str, *, events: int = 1) -> AbstractAsyncContextManager[None]:
+# room()'s key for a caller not yet known to be of any org (a token request before its
+# assertion is verified): counted toward the whole queue's hard cap, in no org's share.
+ANY_ORG = None
+
+
+def room(org_id: str | None, *, events: int = 1) -> AbstractAsyncContextManager[None]:
     """Hold room for `events` more of this org's events, waiting for it if the queue is full
     (WriteBacklog: 503 when the writer has stalled). Submit them inside the block: the room
     stays reserved for them until it is left, however long the route awaits before."""

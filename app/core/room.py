@@ -161,8 +161,8 @@ class Room:
         if self.bound is None:  # unbounded since (a test, a setting): everyone fits
             return True
         total = self.total + self._reserved_total
-        if key is None:
-            return total + items <= self.bound
+        if key is None:  # unkeyed: the bound; in a keyed room (no key known yet): the hard cap
+            return total + items <= (HARD_CAP_BOUNDS if self._keyed else 1) * self.bound
         if total + items > HARD_CAP_BOUNDS * self.bound:
             return False
         own = self._per_key.get(key, 0) + self._reserved.get(key, 0)

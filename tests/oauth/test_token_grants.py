@@ -418,6 +418,33 @@ def test_a_token_the_audit_trail_cannot_take_is_refused_with_503_and_its_asserti
     assert request_token(client, org, assertion).status_code == 200
 
 
+def test_a_forged_assertion_is_refused_at_once_while_the_named_org_is_at_its_share(
+    client, org, monkeypatch
+):
+    import jwt as pyjwt
+
+    from app.audit import service as audit
+
+    # Given the org's audit events at its whole share of the queue (the writer behind) ...
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
+    for _ in range(100):
+        room.added(org.org_id)
+    try:
+        # ... when anyone sends a JWT-shaped assertion it did not sign, in the org's name
+        forged = pyjwt.encode({"iss": "x", "sub": "x", "aud": "x"}, "k" * 32, algorithm="HS256")
+        started = time.monotonic()
+        resp = request_token(client, org, forged)
+    finally:
+        for _ in range(100):
+            room.removed(org.org_id)
+    # then it is refused as unauthenticated at once: an unauthenticated request takes no org's
+    # room (nor does it shrink every org's share with a made-up org id)
+    assert_oauth_error(resp, 401, "invalid_client")
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize(
     ("grant", "status", "error"),
     [("client_credentials", 401, "invalid_client"), (JWT_BEARER, 400, "invalid_grant")],
