@@ -374,9 +374,8 @@ def test_a_caller_held_out_by_room_that_is_never_given_back_is_refused_in_the_en
     writer = _unwritten("t-held-long", 128)
 
     async def main() -> None:
-        async with writer.hold("A", items=128, timeout=0.05):
-            async with writer.hold("A", timeout=0.05):
-                pass
+        async with writer.hold("A", items=128, timeout=0.05), writer.hold("A", timeout=0.05):
+            pass
 
     with pytest.raises(WriteBacklog):
         asyncio.run(main())
