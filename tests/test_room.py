@@ -381,6 +381,79 @@ def test_a_caller_held_out_by_room_that_is_never_given_back_is_refused_in_the_en
         asyncio.run(main())
 
 
+def test_a_waiter_behind_a_slow_but_writing_writer_is_not_refused_after_five_timeouts():
+    import threading as th
+
+    from app.core.room import Room
+
+    # Given a room full of queued items whose writer writes a batch every 20 ms ...
+    room = Room("t-slow-writing", 100, keyed=True, lock=th.Condition(th.RLock()))
+    for _ in range(100):
+        room.added("A")
+    stop = th.Event()
+
+    def writing() -> None:
+        while not stop.wait(0.02):
+            room.progressed()
+
+    beat = th.Thread(target=writing, daemon=True)
+    beat.start()
+
+    async def main() -> str:
+        try:
+            # (a timeout far above the writer's pace: a busy machine may delay its thread)
+            await asyncio.wait_for(room._wait("A", 1, timeout=0.25), timeout=1.6)
+        except TimeoutError:
+            return "still waiting"
+        except WriteBacklog as refused:
+            return f"refused: {refused}"
+        return "passed"
+
+    try:
+        # then past five of its timeouts it still waits (slow, not stalled)
+        assert asyncio.run(main()) == "still waiting"
+    finally:
+        stop.set()
+        beat.join()
+
+
+def test_a_waiter_behind_a_failing_writer_is_refused_within_its_timeout():
+    import threading as th
+
+    from app.core.room import Room
+
+    # Given a room whose writer fails and puts its batch back every 20 ms ...
+    room = Room("t-failing", 100, keyed=True, lock=th.Condition(th.RLock()))
+    for _ in range(100):
+        room.added("A")
+    stop = th.Event()
+
+    def failing() -> None:
+        while not stop.wait(0.02):
+            with room._lock:
+                for _ in range(100):
+                    room.removed("A")
+                room.failed()
+                for _ in range(100):
+                    room.added("A")
+
+    beat = th.Thread(target=failing, daemon=True)
+
+    async def main() -> float:
+        started = time.monotonic()
+        beat.start()
+        with pytest.raises(WriteBacklog, match="no batch written"):
+            await room._wait("A", 1, timeout=0.05)
+        return time.monotonic() - started
+
+    try:
+        # then it is refused as stalled within about one timeout, not kept waiting by requeues
+        assert asyncio.run(main()) < 0.2
+    finally:
+        stop.set()
+        beat.join()
+
+
 def test_a_caller_cancelled_after_it_was_let_through_gives_its_room_back():
     writer = _unwritten("t-cancel", 100)
     for _ in range(100):

@@ -137,9 +137,9 @@ class BatchWriter(Generic[T]):
     def _requeue(self, items: list[T]) -> None:
         with self._ready:
             self._buffer[:0] = items
+            self._room.failed()  # items come back only from a failed write (first: no new work)
             for item in items:
                 self._room.added(self._key(item) if self._key is not None else None)
-            self._room.failed()  # items come back only from a failed write
             # A flush's failed write puts back items the thread may not know of: it may be
             # waiting for an empty buffer to fill, and later submits wake it for a first item only.
             self._ready.notify()

@@ -93,7 +93,9 @@ class Room:
 
     # The writer's side, under the lock: counts exact per key (+1 queued, -1 taken, +1 requeued).
     def added(self, key: str | None) -> None:
-        if self.total == 0:  # work arrives: the writer's clock starts now, not at its last batch
+        if self.total == 0 and not self._failing:
+            # Work arrives: the writer's clock starts now, not at its last batch (a failed
+            # batch put back is no new work: its clock keeps running)
             self._progress = time.monotonic()
         self.total += 1
         if key is None:
@@ -232,12 +234,12 @@ class Room:
                 waiter.let_through = True
                 self._reserve(waiter.key, waiter.items)
                 waiter.future.set_result(None)
-            elif self.total and now - self._progress >= timeout:
+            elif self._failing or (self.total and now - self._progress >= timeout):
                 self._forget(waiter)
                 waiter.future.set_exception(
                     WriteBacklog(f"{self.name}: no batch written in {timeout:g} s")
                 )
-            elif now - waiter.since >= HELD_PATIENCE * timeout:
+            elif self.total == 0 and now - waiter.since >= HELD_PATIENCE * timeout:
                 # Nothing stalled, but room held by requests in flight was not given back
                 self._forget(waiter)
                 waiter.future.set_exception(

@@ -121,7 +121,7 @@ def _verb_line(verb: str) -> str | None:
 def only_verb_beginning(prefix: str) -> str | None:
     """The one single-word verb that begins with the prefix ('ack': acknowledge), or None when
     none or several do ('exp': expand, expect, expire…)."""
-    words = [v for v in _data()["verbs"].keys_starting(prefix, 64) if "_" not in v]
+    words = [v for v in _data()["verbs"].keys_starting(prefix, 100_000) if "_" not in v]
     return words[0] if len(words) == 1 else None
 
 
