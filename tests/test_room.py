@@ -3,6 +3,7 @@
 import asyncio
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -381,23 +382,37 @@ def test_a_caller_held_out_by_room_that_is_never_given_back_is_refused_in_the_en
         asyncio.run(main())
 
 
-def test_a_waiter_behind_a_slow_but_writing_writer_is_not_refused_after_five_timeouts():
-    import threading as th
-
+def _full_room(name: str):
+    """A keyed room of bound 100 with 100 items of key "A" queued."""
     from app.core.room import Room
 
-    # Given a room full of queued items whose writer writes a batch every 20 ms ...
-    room = Room("t-slow-writing", 100, keyed=True, lock=th.Condition(th.RLock()))
+    room = Room(name, 100, keyed=True, lock=threading.Condition(threading.RLock()))
     for _ in range(100):
         room.added("A")
-    stop = th.Event()
+    return room
 
-    def writing() -> None:
-        while not stop.wait(0.02):
-            room.progressed()
 
-    beat = th.Thread(target=writing, daemon=True)
-    beat.start()
+@contextmanager
+def _every(seconds: float, beat):
+    """Run `beat` on a thread every `seconds` (the writer's side) while inside."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(seconds):
+            beat()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_waiter_behind_a_slow_but_writing_writer_is_not_refused_after_five_timeouts():
+    # Given a room full of queued items whose writer writes a batch every 20 ms ...
+    room = _full_room("t-slow-writing")
 
     async def main() -> str:
         try:
@@ -409,49 +424,32 @@ def test_a_waiter_behind_a_slow_but_writing_writer_is_not_refused_after_five_tim
             return f"refused: {refused}"
         return "passed"
 
-    try:
+    with _every(0.02, room.progressed):
         # then past five of its timeouts it still waits (slow, not stalled)
         assert asyncio.run(main()) == "still waiting"
-    finally:
-        stop.set()
-        beat.join()
 
 
 def test_a_waiter_behind_a_failing_writer_is_refused_within_its_timeout():
-    import threading as th
-
-    from app.core.room import Room
-
     # Given a room whose writer fails and puts its batch back every 20 ms ...
-    room = Room("t-failing", 100, keyed=True, lock=th.Condition(th.RLock()))
-    for _ in range(100):
-        room.added("A")
-    stop = th.Event()
+    room = _full_room("t-failing")
 
-    def failing() -> None:
-        while not stop.wait(0.02):
-            with room._lock:
-                for _ in range(100):
-                    room.removed("A")
-                room.failed()
-                for _ in range(100):
-                    room.added("A")
-
-    beat = th.Thread(target=failing, daemon=True)
+    def fail_and_put_back() -> None:
+        with room._lock:
+            for _ in range(100):
+                room.removed("A")
+            room.failed()
+            for _ in range(100):
+                room.added("A")
 
     async def main() -> float:
         started = time.monotonic()
-        beat.start()
         with pytest.raises(WriteBacklog, match="no batch written"):
             await room._wait("A", 1, timeout=0.05)
         return time.monotonic() - started
 
-    try:
+    with _every(0.02, fail_and_put_back):
         # then it is refused as stalled within about one timeout, not kept waiting by requeues
         assert asyncio.run(main()) < 0.2
-    finally:
-        stop.set()
-        beat.join()
 
 
 def test_a_caller_cancelled_after_it_was_let_through_gives_its_room_back():

@@ -67,10 +67,13 @@ class BatchWriter(Generic[T]):
     def bound(self, value: int | None) -> None:
         self._room.bound = value
 
+    def _key_of(self, item: T) -> str | None:
+        return self._key(item) if self._key is not None else None
+
     def submit(self, item: T) -> None:
         with self._ready:
             self._buffer.append(item)
-            self._room.added(self._key(item) if self._key is not None else None)
+            self._room.added(self._key_of(item))
             # The thread waits only for an empty buffer (checked under this lock): wake it for
             # the first item only. notify() on every item cost a token ~1 µs of lock handling.
             if len(self._buffer) == 1:
@@ -104,7 +107,7 @@ class BatchWriter(Generic[T]):
         with self._ready:
             items, self._buffer = self._buffer[: self._batch], self._buffer[self._batch :]
             for item in items:
-                self._room.removed(self._key(item) if self._key is not None else None)
+                self._room.removed(self._key_of(item))
             return items
 
     def _write_some(self) -> int:
@@ -139,7 +142,7 @@ class BatchWriter(Generic[T]):
             self._buffer[:0] = items
             self._room.failed()  # items come back only from a failed write (first: no new work)
             for item in items:
-                self._room.added(self._key(item) if self._key is not None else None)
+                self._room.added(self._key_of(item))
             # A flush's failed write puts back items the thread may not know of: it may be
             # waiting for an empty buffer to fill, and later submits wake it for a first item only.
             self._ready.notify()

@@ -235,20 +235,18 @@ class Room:
                 self._reserve(waiter.key, waiter.items)
                 waiter.future.set_result(None)
             elif self._failing or (self.total and now - self._progress >= timeout):
-                self._forget(waiter)
-                waiter.future.set_exception(
-                    WriteBacklog(f"{self.name}: no batch written in {timeout:g} s")
-                )
+                self._refuse(waiter, f"no batch written in {timeout:g} s")
             elif self.total == 0 and now - waiter.since >= HELD_PATIENCE * timeout:
                 # Nothing stalled, but room held by requests in flight was not given back
-                self._forget(waiter)
-                waiter.future.set_exception(
-                    WriteBacklog(f"{self.name}: room held by requests in flight")
-                )
+                self._refuse(waiter, "room held by requests in flight")
             else:
                 # Only held room (an idle, healthy writer) or a writer within its time: again
                 later = (self._progress + timeout - now) if self.total else timeout
                 waiter.timer = waiter.loop.call_later(later, self._expire, waiter, timeout)
+
+    def _refuse(self, waiter: _Waiter, why: str) -> None:
+        self._forget(waiter)
+        waiter.future.set_exception(WriteBacklog(f"{self.name}: {why}"))
 
     def _forget(self, waiter: _Waiter) -> None:
         with self._lock:
