@@ -23,7 +23,7 @@ _PURPOSE = frozenset(("so",))
 _OTHERS = frozenset(("he", "she", "they", "it", "who", "there", "someone", "everyone"))
 _OTHERS_HAVE = frozenset(("they've", "they're", "he's", "she's", "it's", "there's", "they'd"))
 _HAVE = frozenset(("has", "have", "had", "hasn't", "haven't", "hadn't"))
-_DETERMINERS = lx.DETERMINERS
+_MODAL_OR_HAVE = MODALS | _HAVE
 _ASKER = frozenset(("i", "we", "i'm", "we're", "i've", "we've", "i'll", "we'll", "me", "us"))
 _WITHIN = frozenset(("(", ")"))
 _SENTENCE_END = frozenset((".", "?", "!", ";"))
@@ -173,8 +173,8 @@ def _subject_clause(words: list[Word], i: int, *, modal: bool = False) -> bool:
         return True
     if low in ("i", "we") or low in _OTHERS:
         nxt = words[i + 1] if i + 1 < len(words) else None
-        return nxt is not None and (nxt.text.lower() in MODALS | _HAVE or _finite(nxt, True))
-    j = i + 1 if first.kind == w.DET or low in _DETERMINERS else i
+        return nxt is not None and (nxt.text.lower() in _MODAL_OR_HAVE or _finite(nxt, True))
+    j = i + 1 if first.kind == w.DET or low in lx.DETERMINERS else i
     head = j
     while head < len(words) and _nounish(words[head]) and head - j < 3:
         if head > j and _finite(words[head]):
@@ -256,7 +256,7 @@ def _quiet_clause(words: list[Word], start: int, mappable: frozenset[str]) -> No
         if told and word.kind == w.TO and i > start:
             return  # "the supervisor says to wipe it", "asked me to move it": passed on to me
         # "the first sowing": after a determiner a verb's form is a noun
-        noun = told and any(x.text.lower() in _DETERMINERS for x in words[i - 2 : i])
+        noun = told and any(x.text.lower() in lx.DETERMINERS for x in words[i - 2 : i])
         said_of_others = (told and _finite(word)) or word is judged or event or noun
         if word.base in mappable and word.kind in _VERBISH and not said_of_others:
             return
@@ -278,9 +278,11 @@ def _rights_till_end(words: list[Word], i: int) -> bool:
     """Rights talk anywhere in the rest of the sentence; what someone else said or asked
     ("says", "asked") reports, it orders nothing."""
     end = next((j for j in range(i, len(words)) if words[j].text in _SENTENCE_END), len(words))
-    return any(
-        (x.base in _RIGHTS or x.text.lower() in _RIGHTS) and not _reported(x) for x in words[i:end]
-    )
+    return any(_rights_word(x) and not _reported(x) for x in words[i:end])
+
+
+def _rights_word(word: Word) -> bool:
+    return word.base in _RIGHTS or word.text.lower() in _RIGHTS
 
 
 def _reported(word: Word) -> bool:
@@ -291,4 +293,4 @@ _REPORTING = frozenset(("say", "tell", "ask", "mention", "write", "explain"))
 
 
 def _rights_near(words: list[Word], i: int) -> bool:
-    return any(x.base in _RIGHTS or x.text.lower() in _RIGHTS for x in words[i : i + 8])
+    return any(_rights_word(x) for x in words[i : i + 8])

@@ -62,15 +62,16 @@ class Entry:
         """'scada.alarms.ack': an action no dictionary or lexicon knows, that a question's verb
         begins with, is that verb cut short ('acknowledge') when it is the only verb that begins
         so; 'exp' begins expand, expire, expunge…, and which the admin meant is a guess."""
-        short = self.action
-        return (
-            2 <= len(short) <= 5
-            and len(verb) > len(short) + 1
-            and verb.startswith(short)
-            and not wn.pos(short)
-            and short not in BASE_VOCAB
-            and wn.only_verb_beginning(short) == verb
-        )
+        return len(verb) > len(self.action) + 1 and _expansion(self.action) == verb
+
+
+@lru_cache(maxsize=1024)
+def _expansion(short: str) -> str | None:
+    """The verb a short action no dictionary or lexicon knows stands for (per action, not per
+    question): the one verb that begins with it, or None."""
+    if not 2 <= len(short) <= 5 or wn.pos(short) or short in BASE_VOCAB:
+        return None
+    return wn.only_verb_beginning(short)
 
 
 @dataclass
