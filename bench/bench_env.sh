@@ -14,12 +14,13 @@
 #   - JITGATE_ACCESS_LOG=false: the rig runs every peer with uvicorn's --no-access-log, so like
 #     for like (--access-log keeps jitgate's per-request line on).
 # Options: --port N (8412), --workers N (1), --redis URL (Redis mode), --database URL,
-#          --access-log.
+#          --access-log, --uncached (JITGATE_VERIFIED_TOKEN_CACHE=0: every check verifies its
+#          token in full, like the floor row fastapi-jwt-verify; the issue's "uncached check").
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jitgate="$repo/.venv/bin/jitgate"
-port=8412 workers=1 redis="" database="" access_log=false
+port=8412 workers=1 redis="" database="" access_log=false uncached=false
 while (($#)); do
   case "$1" in
     --port) port="$2"; shift 2 ;;
@@ -27,6 +28,7 @@ while (($#)); do
     --redis) redis="$2"; shift 2 ;;
     --database) database="$2"; shift 2 ;;
     --access-log) access_log=true; shift ;;
+    --uncached) uncached=true; shift ;;
     *) echo "bench_env.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +49,7 @@ settings=(
   "JITGATE_ACCESS_LOG=$access_log"
 )
 [[ -n "$redis" ]] && settings+=("JITGATE_REDIS_URL=$redis")
+[[ "$uncached" == true ]] && settings+=("JITGATE_VERIFIED_TOKEN_CACHE=0")
 printf '%s\n' "${settings[@]}" >"$data/settings.env"
 
 cli() { (cd "$data" && env "${settings[@]}" "$jitgate" "$@"); }
