@@ -445,6 +445,41 @@ def test_a_forged_assertion_is_refused_at_once_while_the_named_org_is_at_its_sha
     assert time.monotonic() - started < 2
 
 
+def test_an_org_issuing_tokens_past_its_share_waits_alone(
+    client, org, agent, other_org, monkeypatch
+):
+    from app.audit import service as audit
+
+    other_agent = register_agent(client, other_org, capabilities=["document.read"])
+    # Given one org's audit events at its whole share of the queue (the writer behind), far
+    # below the hard cap every org waits at ...
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.3)
+    for _ in range(100):
+        room.added(org.org_id)
+    try:
+        # ... when its agent asks for a token, it waits for its own org's room and, the writer
+        # writing nothing of it, is told to retry (its assertion was spent: it authenticated)
+        started = time.monotonic()
+        resp = request_token(client, org, agent.assertion())
+        waited = time.monotonic() - started
+        # while another org's agent is answered at once
+        started = time.monotonic()
+        other = request_token(client, other_org, other_agent.assertion())
+        other_waited = time.monotonic() - started
+    finally:
+        for _ in range(100):
+            room.removed(org.org_id)
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    assert waited >= 0.3
+    assert other.status_code == 200, other.text
+    assert other_waited < 0.3
+    # and nothing was issued in the waiting org; a new assertion is good once there is room.
+    assert issued_tokens(agent.agent_id) == 0
+    assert request_token(client, org, agent.assertion()).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("grant", "status", "error"),
     [("client_credentials", 401, "invalid_client"), (JWT_BEARER, 400, "invalid_grant")],

@@ -390,3 +390,40 @@ def test_a_token_request_refused_for_an_audit_backlog_counts_against_its_address
     # then each of those requests counted against the address, like any other refusal
     assert codes == [503] * 5
     assert _address_count(redis_mode, 1000) == 5
+
+
+def test_an_org_past_its_share_of_the_audit_queue_waits_for_its_batched_claims_too(
+    client, org, agent, redis_mode, monkeypatch
+):
+    from app.audit import service as audit
+
+    # Given the org's audit events at its whole share of the queue (the writer behind) ...
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.3)
+    from app.identity import claim_batch
+
+    # (a first token caches the agent's keys: its next jti is claimed with the loop's others)
+    assert request_token(client, org, agent.assertion()).status_code == 200
+    claimed_in_batches = []
+    batch_claim = claim_batch.claim
+
+    async def counted_claim(verified):
+        claimed_in_batches.append(verified)
+        return await batch_claim(verified)
+
+    monkeypatch.setattr(claim_batch, "claim", counted_claim)
+    for _ in range(100):
+        room.added(org.org_id)
+    try:
+        # ... when its agent asks for a token, it waits for its org's room and hears 503
+        started = time.monotonic()
+        resp = request_token(client, org, agent.assertion())
+        waited = time.monotonic() - started
+    finally:
+        for _ in range(100):
+            room.removed(org.org_id)
+    assert_oauth_error(resp, 503, "temporarily_unavailable")
+    assert waited >= 0.3 and len(claimed_in_batches) == 1
+    assert issued_tokens(agent.agent_id) == 1
+    assert request_token(client, org, agent.assertion()).status_code == 200

@@ -1,6 +1,7 @@
 """OAuth endpoints: token (RFC 6749/7523/8707), introspection (RFC 7662), revocation (RFC 7009)."""
 
 import contextlib
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -69,16 +70,43 @@ async def read_form(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(read_form)]
 
 
-def _issue(
+def _authenticate(
     org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
+) -> tokens.Grant:
+    with lean_read() as session:
+        require_org(org_id)
+        return grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+
+
+async def _issue(
+    org_id: str,
+    form: dict[str, str],
+    grant_type: grants.GrantType,
+    credential: str,
+    *,
+    inline: bool,
 ) -> dict[str, Any]:
-    with replay.claims_kept_by_token():  # the token's record keeps its assertion's claim
-        with lean_read() as session:
-            require_org(org_id)
-            granted = grant_type.authenticate(
-                session, org_id=org_id, form=form, credential=credential
-            )
-        return _token_body(org_id, grant_type, granted)
+    """Authenticate, then issue in the org's share of the audit queue. `inline`: pure CPU
+    (a known agent, cached inline keys), cheaper on the event loop than a worker thread hop."""
+    # The token's record keeps its assertion's claim. The worker thread shares this context,
+    # so the claims it makes are in this block's list (replay.claims_kept_by_token).
+    with replay.claims_kept_by_token():
+        if inline:
+            granted = _authenticate(org_id, form, grant_type, credential)
+        else:
+            granted = await run_in_threadpool(_authenticate, org_id, form, grant_type, credential)
+        async with _issuing_room(org_id):
+            if inline:
+                return _token_body(org_id, grant_type, granted)
+            return await run_in_threadpool(_token_body, org_id, grant_type, granted)
+
+
+def _issuing_room(org_id: str) -> AbstractAsyncContextManager[None]:
+    """Room for an authenticated caller's token event in its own org's share of the audit
+    queue: an org issuing tokens faster than its events are written waits (and at worst hears
+    503 with its assertion spent, as any answer after authentication spends it), rather than
+    filling the queue to the cap every org waits at."""
+    return audit.room(org_id)
 
 
 def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
@@ -114,18 +142,17 @@ async def _issue_claimed_later(
     scope, resource = form.get("scope"), form.get("resource")
     with lean_read() as session:
         granted = tokens.grant_for(session, verified, org_id=org_id, scope=scope, resource=resource)
-    return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
+    async with _issuing_room(org_id):
+        return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
 
 
 async def _issue_any(
     org_id: str, form: dict[str, str], grant_type: grants.GrantType, credential: str
 ) -> dict[str, Any]:
-    if not assertions.verifiable_without_io(credential):
-        return await run_in_threadpool(_issue, org_id, form, grant_type, credential)
-    # Known agent, cached inline keys: pure CPU, cheaper here than a worker thread hop.
-    if _claims_batched(grant_type):
+    inline = assertions.verifiable_without_io(credential)
+    if inline and _claims_batched(grant_type):
         return await _issue_claimed_later(org_id, form, credential)
-    return _issue(org_id, form, grant_type, credential)
+    return await _issue(org_id, form, grant_type, credential, inline=inline)
 
 
 def _claims_batched(grant_type: grants.GrantType) -> bool:
@@ -141,11 +168,12 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
-        # An audit trail at its hard cap slows issuance; garbage is refused (and audited) without
-        # a wait. The room is held until the token's event is submitted. The caller is not
-        # authenticated yet, so it holds room in no org's name (audit.ANY_ORG): a forged
+        # An audit trail at its hard cap slows issuance before anything is spent (the assertion
+        # stays good for a retry); garbage is refused (and audited) without a wait. The caller
+        # is not authenticated yet, so it holds room in no org's name (audit.ANY_ORG): a forged
         # assertion neither waits behind the org it names nor, with a made-up org id, shrinks
-        # every org's share; tokens are bounded per agent and per address by the rate limits.
+        # every org's share. Once authenticated it also holds room in its org's share
+        # (_issuing_room) until the token's event is submitted.
         shaped = assertions.jwt_shaped(credential)
         async with audit.room(audit.ANY_ORG) if shaped else contextlib.nullcontext():
             body = await _issue_any(org_id, form, grant_type, credential)
