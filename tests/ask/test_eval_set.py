@@ -52,6 +52,7 @@ def test_exact_set_accuracy_is_at_least_95_percent(eval_data):
         "test4.json",
         "test5.json",
         "test6.json",
+        "test7.json",
     ],
 )
 def test_no_question_in_a_blind_set_is_allowed_when_it_should_not_be(name):
