@@ -298,6 +298,11 @@ def room(org_id: str | None, *, events: int = 1) -> AbstractAsyncContextManager[
     return writer.hold(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
 
 
+def room_now(org_id: str | None, *, events: int = 1) -> bool:
+    """Whether room() would let these events through at once, without waiting."""
+    return writer.has_room(org_id, items=events)
+
+
 def list_events(
     session: Session,
     *,

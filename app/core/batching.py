@@ -97,6 +97,10 @@ class BatchWriter(Generic[T]):
         async with self._room.hold(key, items, timeout=timeout):
             pass
 
+    def has_room(self, key: str | None = None, *, items: int = 1) -> bool:
+        """Whether hold() for these items would pass at once."""
+        return self._room.fits_now(key, items)
+
     def hold(self, key: str | None = None, *, items: int = 1, timeout: float) -> Hold:
         """room(), keeping the room reserved until the block is left: submit the items inside
         it. A caller that awaits between room() and submit() would otherwise leave its room to

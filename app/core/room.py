@@ -159,6 +159,12 @@ class Room:
                 waiter.timer.cancel()
             self._forget(waiter)
 
+    def fits_now(self, key: str | None, items: int) -> bool:
+        """Whether hold() would pass at once: nobody of the key waits and its items fit."""
+        key = key if self._keyed else None
+        with self._lock:
+            return not self._waiters.get(key) and self._fits(key, items)
+
     def _fits(self, key: str | None, items: int) -> bool:
         if self.bound is None:  # unbounded since (a test, a setting): everyone fits
             return True

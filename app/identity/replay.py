@@ -79,6 +79,15 @@ def claims_kept_by_token() -> Iterator[None]:
             row_writer.append(UsedAssertion, row)
 
 
+def write_claims_now() -> None:
+    """Hand this claims_kept_by_token() block's claims to the row writer now, as their own rows:
+    a request about to wait (for audit room) must not keep its claim only in memory meanwhile,
+    or a crash in the wait would let its assertion be replayed after a restart."""
+    pending = _pending.get()
+    while pending:
+        row_writer.append(UsedAssertion, pending.pop())
+
+
 def take_claim(agent_id: str) -> dict[str, Any] | None:
     """The agent's claim made in this claims_kept_by_token() block, now the caller's to record
     (a token's record): {agent_id, jti, expires_at}, or None."""

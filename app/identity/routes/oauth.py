@@ -75,7 +75,12 @@ def _authenticate(
 ) -> tokens.Grant:
     with lean_read() as session:
         require_org(org_id)
-        return grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+        granted = grant_type.authenticate(session, org_id=org_id, form=form, credential=credential)
+    # Counted now, before any wait for the org's room (unless the jti claim's script counted
+    # it): a request cancelled while it waits has still been counted, and one over the
+    # address's limit hears 429 at once.
+    deferred_address.finish()
+    return granted
 
 
 async def _issue(
@@ -91,21 +96,40 @@ async def _issue(
     # The token's record keeps its assertion's claim. The worker thread shares this context,
     # so the claims it makes are in this block's list (replay.claims_kept_by_token).
     with replay.claims_kept_by_token():
-        if inline:
-            granted = _authenticate(org_id, form, grant_type, credential)
-        else:
-            granted = await run_in_threadpool(_authenticate, org_id, form, grant_type, credential)
+        async with _authenticating_room(credential):
+            if inline:
+                granted = _authenticate(org_id, form, grant_type, credential)
+            else:
+                granted = await run_in_threadpool(
+                    _authenticate, org_id, form, grant_type, credential
+                )
+        if not audit.room_now(org_id):  # it will wait: its claim must not wait in memory
+            replay.write_claims_now()
         async with _issuing_room(org_id):
             if inline:
                 return _token_body(org_id, grant_type, granted)
             return await run_in_threadpool(_token_body, org_id, grant_type, granted)
 
 
+def _authenticating_room(credential: str) -> AbstractAsyncContextManager[None]:
+    """Room while the caller authenticates, given back before it waits for its org's share.
+
+    An audit trail at its hard cap slows issuance before anything is spent (the assertion stays
+    good for a retry); garbage that is not even a JWT is refused (and audited) without a wait.
+    The caller is not authenticated yet, so it holds room in no org's name (audit.ANY_ORG): a
+    forged assertion neither waits behind the org it names nor, with a made-up org id, shrinks
+    every org's share. Held across the org's wait, this room would let one org's waiting token
+    requests fill the hard cap every org waits at."""
+    if assertions.jwt_shaped(credential):
+        return audit.room(audit.ANY_ORG)
+    return contextlib.nullcontext()
+
+
 def _issuing_room(org_id: str) -> AbstractAsyncContextManager[None]:
     """Room for an authenticated caller's token event in its own org's share of the audit
-    queue: an org issuing tokens faster than its events are written waits (and at worst hears
-    503 with its assertion spent, as any answer after authentication spends it), rather than
-    filling the queue to the cap every org waits at."""
+    queue, until the event is submitted: an org issuing tokens faster than its events are
+    written waits (and at worst hears 503 with its assertion spent, as any answer after
+    authentication spends it), rather than filling the queue to the cap every org waits at."""
     return audit.room(org_id)
 
 
@@ -130,18 +154,24 @@ async def _issue_claimed_later(
     org_id: str, form: dict[str, str], credential: str
 ) -> dict[str, Any]:
     """The client_credentials grant of a cached agent in Redis mode: verified here, its jti
-    claimed with the other requests of this turn of the loop (claim_batch), then granted."""
-    with lean_read() as session:
-        require_org(org_id)
-        verified = tokens.verify_client(session, org_id=org_id, assertion=credential, claim=False)
-    try:
-        verified = await claim_batch.claim(verified)
-    except assertions.AssertionRejected as replayed:
-        tokens.audit_rejected(org_id, replayed)
-        raise
-    scope, resource = form.get("scope"), form.get("resource")
-    with lean_read() as session:
-        granted = tokens.grant_for(session, verified, org_id=org_id, scope=scope, resource=resource)
+    claimed with the other requests of this turn of the loop (claim_batch), then granted (the
+    claim's script counted the address; the claim is in Redis before any wait)."""
+    async with _authenticating_room(credential):
+        with lean_read() as session:
+            require_org(org_id)
+            verified = tokens.verify_client(
+                session, org_id=org_id, assertion=credential, claim=False
+            )
+        try:
+            verified = await claim_batch.claim(verified)
+        except assertions.AssertionRejected as replayed:
+            tokens.audit_rejected(org_id, replayed)
+            raise
+        scope, resource = form.get("scope"), form.get("resource")
+        with lean_read() as session:
+            granted = tokens.grant_for(
+                session, verified, org_id=org_id, scope=scope, resource=resource
+            )
     async with _issuing_room(org_id):
         return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
 
@@ -168,15 +198,9 @@ async def token(request: Request) -> NoStoreJSON:
         form = await read_form(request)
         grant_type = grants.grant_type_of(form)
         credential = grant_type.credential(form)  # form errors come before any lookup
-        # An audit trail at its hard cap slows issuance before anything is spent (the assertion
-        # stays good for a retry); garbage is refused (and audited) without a wait. The caller
-        # is not authenticated yet, so it holds room in no org's name (audit.ANY_ORG): a forged
-        # assertion neither waits behind the org it names nor, with a made-up org id, shrinks
-        # every org's share. Once authenticated it also holds room in its org's share
-        # (_issuing_room) until the token's event is submitted.
-        shaped = assertions.jwt_shaped(credential)
-        async with audit.room(audit.ANY_ORG) if shaped else contextlib.nullcontext():
-            body = await _issue_any(org_id, form, grant_type, credential)
+        # Room in the audit queue is held twice: while authenticating, in no org's name, then
+        # in the org's share until the token's event is submitted (_authenticating_room).
+        body = await _issue_any(org_id, form, grant_type, credential)
     except (JitgateError, WriteBacklog) as refusal:
         try:
             deferred_address.finish()  # refused before its address was counted: count it now

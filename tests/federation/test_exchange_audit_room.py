@@ -1,0 +1,97 @@
+"""Token exchange (Redis mode) and the audit queue's room: a request is counted against its
+client address once, before it waits for its org's share, whether it is then issued, refused
+with 503 or cancelled in the wait (app/identity/routes/oauth.py, _authenticate)."""
+
+import asyncio
+
+import httpx
+
+from app.settings import get_settings
+from tests.factories import register_agent
+from tests.federation.conftest import EXCHANGE, JWT_TYPE, exchange, federate, trust
+from tests.oauth import test_token_redis_mode
+from tests.oauth.test_token_redis_mode import _address_count
+
+redis_mode = test_token_redis_mode.redis_mode  # the Redis-mode fixture, for this module too
+
+
+def test_an_exchange_cancelled_in_the_orgs_wait_counted_its_address(
+    app,
+    client,
+    org,
+    kubernetes,
+    redis_mode,
+    monkeypatch,
+):
+    from app.audit import service as audit
+
+    bot = register_agent(client, org, capabilities=["document.read"])
+    issuer = trust(client, org, kubernetes)
+    federate(client, org, bot.agent_id, issuer["issuer_id"], kubernetes.base_claims["sub"])
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1000)
+    assert exchange(client, org, kubernetes.token()).status_code == 200
+    before = _address_count(redis_mode, 1000)
+
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
+    for _ in range(100):
+        room.added(org.org_id)
+    form = {
+        "grant_type": EXCHANGE,
+        "subject_token": kubernetes.token(),
+        "subject_token_type": JWT_TYPE,
+    }
+
+    async def run():
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            task = asyncio.create_task(http.post(f"{org.api}/oauth/token", data=form))
+            for _ in range(3000):
+                if room._waiters.get(org.org_id):
+                    break
+                await asyncio.sleep(0.001)
+            waiting = bool(room._waiters.get(org.org_id))
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return waiting
+
+    try:
+        waiting = asyncio.run(run())
+    finally:
+        for _ in range(100):
+            room.removed(org.org_id)
+    after = _address_count(redis_mode, 1000)
+    assert waiting and after == before + 1
+
+
+def test_a_503_in_the_orgs_wait_counts_the_address_once(
+    client,
+    org,
+    agent,
+    kubernetes,
+    redis_mode,
+    monkeypatch,
+):
+    from app.audit import service as audit
+    from tests.factories import request_token
+
+    bot = register_agent(client, org, capabilities=["document.read"])
+    issuer = trust(client, org, kubernetes)
+    federate(client, org, bot.agent_id, issuer["issuer_id"], kubernetes.base_claims["sub"])
+    monkeypatch.setattr(get_settings(), "address_requests_per_minute", 1000)
+    assert request_token(client, org, agent.assertion()).status_code == 200  # keys cached
+    before = _address_count(redis_mode, 1000)
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.2)
+    for _ in range(100):
+        room.added(org.org_id)
+    try:
+        batched = request_token(client, org, agent.assertion()).status_code
+        exchanged = exchange(client, org, kubernetes.token()).status_code
+    finally:
+        for _ in range(100):
+            room.removed(org.org_id)
+    after = _address_count(redis_mode, 1000)
+    assert (batched, exchanged, after) == (503, 503, before + 2)
