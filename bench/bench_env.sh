@@ -54,11 +54,17 @@ printf '%s\n' "${settings[@]}" >"$data/settings.env"
 
 cli() { (cd "$data" && env "${settings[@]}" "$jitgate" "$@"); }
 org="$(cli orgs create Bench --slug bench --json | sed -n 's/.*"org_id": "\([^"]*\)".*/\1/p')"
-cli keys generate --out "$data/keys" >/dev/null 2>&1
-agent_json="$(cli agents register --org "$org" --name bench-agent --capability document.read \
-  --jwks "$data/keys/agent.jwks.json")"
-agent="$(sed -n 's/.*"agent_id": "\([^"]*\)".*/\1/p' <<<"$agent_json")"
-kid="$(sed -n 's/.*"key_ids": \["\([^"]*\)".*/\1/p' <<<"$agent_json")"
+# The rig passes the kid to its generator as an argument: one starting with "-" (a key's
+# thumbprint, 1 in 64) would read as an option there, so such a key is made again.
+for attempt in 1 2 3 4 5; do
+  rm -rf "$data/keys"
+  cli keys generate --out "$data/keys" >/dev/null 2>&1
+  agent_json="$(cli agents register --org "$org" --name "bench-agent-$attempt" \
+    --capability document.read --jwks "$data/keys/agent.jwks.json")"
+  agent="$(sed -n 's/.*"agent_id": "\([^"]*\)".*/\1/p' <<<"$agent_json")"
+  kid="$(sed -n 's/.*"key_ids": \["\([^"]*\)".*/\1/p' <<<"$agent_json")"
+  [[ "$kid" == -* ]] || break
+done
 [[ -n "$org" && -n "$agent" && -n "$kid" ]] || { echo "bench_env.sh: set-up failed" >&2; exit 1; }
 
 serve="cd $data && exec env ${settings[*]} $jitgate serve --port $port --workers $workers"
