@@ -122,3 +122,17 @@ def jitgate_env(monkeypatch: Any, **env: str | None) -> Iterator[None]:
         # restore would keep this test's values for every later test of the process.
         for cache in caches:
             cache.cache_clear()
+
+
+def queue_in_room(room, key: str | None, count: int) -> None:
+    """Count `count` items as queued under `key` in a writer's room (app/core/room.py), as the
+    writer does, under its lock (the writer thread changes the same counts)."""
+    with room._lock:
+        for _ in range(count):
+            room.added(key)
+
+
+def unqueue_from_room(room, key: str | None, count: int) -> None:
+    with room._lock:
+        for _ in range(count):
+            room.removed(key)

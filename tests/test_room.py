@@ -499,3 +499,22 @@ def test_the_writer_thread_survives_a_failure_of_its_bookkeeping(monkeypatch):
     writer.submit("b")
     _wait_for(lambda: len(calls) >= 2)
     assert writer.pending() == 0
+
+
+def test_a_caller_is_told_before_it_waits_and_only_then():
+    # Given a writer with room for one item, which writes slowly ...
+    writer = BatchWriter("t-on-wait", _slow_write(0.05), interval=0.01, batch=1, bound=1)
+    told: list[str] = []
+
+    async def main() -> None:
+        # ... a caller that fits is never told it waits
+        async with writer.hold(timeout=5, on_wait=lambda: told.append("first")):
+            writer.submit("a")
+        # ... one that finds the room taken is told once, before it waits, and then passes
+        async with writer.hold(timeout=5, on_wait=lambda: told.append("second")):
+            assert told == ["second"]
+            writer.submit("b")
+
+    asyncio.run(main())
+    assert told == ["second"]
+    writer.flush()

@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -291,16 +291,14 @@ def _drop_refusal(event: EventIn) -> None:
 ANY_ORG = None
 
 
-def room(org_id: str | None, *, events: int = 1) -> AbstractAsyncContextManager[None]:
+def room(
+    org_id: str | None, *, events: int = 1, on_wait: Callable[[], None] | None = None
+) -> AbstractAsyncContextManager[None]:
     """Hold room for `events` more of this org's events, waiting for it if the queue is full
     (WriteBacklog: 503 when the writer has stalled). Submit them inside the block: the room
-    stays reserved for them until it is left, however long the route awaits before."""
-    return writer.hold(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS)
-
-
-def room_now(org_id: str | None, *, events: int = 1) -> bool:
-    """Whether room() would let these events through at once, without waiting."""
-    return writer.has_room(org_id, items=events)
+    stays reserved for them until it is left, however long the route awaits before.
+    `on_wait` is called once if the caller has to wait, before it does."""
+    return writer.hold(org_id, items=events, timeout=ROOM_TIMEOUT_SECONDS, on_wait=on_wait)
 
 
 def list_events(

@@ -97,15 +97,18 @@ class BatchWriter(Generic[T]):
         async with self._room.hold(key, items, timeout=timeout):
             pass
 
-    def has_room(self, key: str | None = None, *, items: int = 1) -> bool:
-        """Whether hold() for these items would pass at once."""
-        return self._room.fits_now(key, items)
-
-    def hold(self, key: str | None = None, *, items: int = 1, timeout: float) -> Hold:
+    def hold(
+        self,
+        key: str | None = None,
+        *,
+        items: int = 1,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Hold:
         """room(), keeping the room reserved until the block is left: submit the items inside
         it. A caller that awaits between room() and submit() would otherwise leave its room to
         every caller that comes meanwhile, and together they could pass the bound many times."""
-        return self._room.hold(key, items, timeout=timeout)
+        return self._room.hold(key, items, timeout=timeout, on_wait=on_wait)
 
     def _take(self) -> list[T]:
         with self._ready:

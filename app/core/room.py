@@ -24,6 +24,7 @@ import asyncio
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # The least share of a key however many are active: a burst of a few dozen checks never waits.
@@ -59,13 +60,21 @@ def _resolve(future: "asyncio.Future[None]") -> None:
 class Hold:
     """`async with room.hold(...)`: a class, not a generator, as it is on every check's path."""
 
-    __slots__ = ("_room", "_key", "_items", "_timeout")
+    __slots__ = ("_room", "_key", "_items", "_timeout", "_on_wait")
 
-    def __init__(self, room: "Room", key: str | None, items: int, timeout: float) -> None:
+    def __init__(
+        self,
+        room: "Room",
+        key: str | None,
+        items: int,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+    ) -> None:
         self._room, self._key, self._items, self._timeout = room, key, items, timeout
+        self._on_wait = on_wait
 
     async def __aenter__(self) -> None:
-        await self._room._wait(self._key, self._items, timeout=self._timeout)
+        await self._room._wait(self._key, self._items, timeout=self._timeout, on_wait=self._on_wait)
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._room._unreserve(self._key, self._items)
@@ -128,12 +137,27 @@ class Room:
         return self._unkeyed if key is None else self._per_key.get(key, 0)
 
     # The callers' side.
-    def hold(self, key: str | None, items: int, *, timeout: float) -> "Hold":
+    def hold(
+        self,
+        key: str | None,
+        items: int,
+        *,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+    ) -> "Hold":
         """Wait for room for `items` (under `key`'s share) and keep it reserved inside the block:
-        on leaving, the items added meanwhile count as queued and the rest is room again."""
-        return Hold(self, key if self._keyed else None, items, timeout)
+        on leaving, the items added meanwhile count as queued and the rest is room again.
+        `on_wait` is called once if the caller has to wait, before it does."""
+        return Hold(self, key if self._keyed else None, items, timeout, on_wait)
 
-    async def _wait(self, key: str | None, items: int, *, timeout: float) -> None:
+    async def _wait(
+        self,
+        key: str | None,
+        items: int,
+        *,
+        timeout: float,
+        on_wait: Callable[[], None] | None = None,
+    ) -> None:
         """Return with `items` reserved under `key` (WriteBacklog: nothing reserved)."""
         with self._lock:
             if not self._waiters.get(key) and self._fits(key, items):
@@ -145,6 +169,8 @@ class Room:
             waiter = _Waiter(key, items, loop, loop.create_future(), time.monotonic())
             self._waiters.setdefault(key, collections.deque()).append(waiter)
             self._release()  # those ahead of it may fit by now, with no batch to tell them
+        if on_wait is not None and not waiter.let_through:
+            on_wait()
         waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
         try:
             await waiter.future
@@ -158,12 +184,6 @@ class Room:
             if waiter.timer is not None:
                 waiter.timer.cancel()
             self._forget(waiter)
-
-    def fits_now(self, key: str | None, items: int) -> bool:
-        """Whether hold() would pass at once: nobody of the key waits and its items fit."""
-        key = key if self._keyed else None
-        with self._lock:
-            return not self._waiters.get(key) and self._fits(key, items)
 
     def _fits(self, key: str | None, items: int) -> bool:
         if self.bound is None:  # unbounded since (a test, a setting): everyone fits

@@ -15,6 +15,7 @@ took is written as its own row when the block ends, however it ends.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,15 +54,45 @@ def claim(agent_id: str, jti: str, *, expires_at: float, now: float) -> bool:
     if settings.embedded:
         row = {"agent_id": agent_id, "jti": jti, "expires_at": durable_store.utc(now + ttl)}
         pending = _pending.get()
-        if pending is None:
+        if pending is None or not pending.keep(row):
             row_writer.append(UsedAssertion, row)
-        else:
-            pending.append(row)
     return True
 
 
+class _PendingClaims:
+    """The claims of one claims_kept_by_token() block. A worker thread the request started
+    shares it (the copied context) and may outlive the block (the request was cancelled while
+    the thread verified): once the block has ended, a claim is written at once, not kept."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def keep(self, row: dict[str, Any]) -> bool:
+        with self._lock:
+            if not self._closed:
+                self._rows.append(row)
+            return not self._closed
+
+    def take(self, agent_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            for index, row in enumerate(self._rows):
+                if row["agent_id"] == agent_id:
+                    return self._rows.pop(index)
+        return None
+
+    def write(self, *, close: bool = False) -> None:
+        """Hand the kept claims to the row writer as their own rows (and keep no more)."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+            self._closed = self._closed or close
+        for row in rows:
+            row_writer.append(UsedAssertion, row)
+
+
 # Claims made inside claims_kept_by_token(), not written yet (embedded mode).
-_pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("pending_claims", default=None)
+_pending: ContextVar[_PendingClaims | None] = ContextVar("pending_claims", default=None)
 
 
 @contextmanager
@@ -69,14 +100,13 @@ def claims_kept_by_token() -> Iterator[None]:
     """A token request: a token issued in the block keeps the agent's claim in its record
     (take_claim); every claim no token took is written as its own row on the way out, also
     when the block raised. Both go to the row writer, as a claim's row always did."""
-    pending: list[dict[str, Any]] = []
+    pending = _PendingClaims()
     token = _pending.set(pending)
     try:
         yield
     finally:
         _pending.reset(token)
-        for row in pending:
-            row_writer.append(UsedAssertion, row)
+        pending.write(close=True)
 
 
 def write_claims_now() -> None:
@@ -84,18 +114,15 @@ def write_claims_now() -> None:
     a request about to wait (for audit room) must not keep its claim only in memory meanwhile,
     or a crash in the wait would let its assertion be replayed after a restart."""
     pending = _pending.get()
-    while pending:
-        row_writer.append(UsedAssertion, pending.pop())
+    if pending is not None:
+        pending.write()
 
 
 def take_claim(agent_id: str) -> dict[str, Any] | None:
     """The agent's claim made in this claims_kept_by_token() block, now the caller's to record
     (a token's record): {agent_id, jti, expires_at}, or None."""
     pending = _pending.get()
-    for index, row in enumerate(pending or ()):
-        if row["agent_id"] == agent_id:
-            return pending.pop(index)  # type: ignore[union-attr]
-    return None
+    return pending.take(agent_id) if pending is not None else None
 
 
 # A client may use a jti again once its first assertion has expired (RFC 7523 keeps jtis only

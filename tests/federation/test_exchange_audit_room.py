@@ -9,6 +9,7 @@ import httpx
 from app.settings import get_settings
 from tests.factories import register_agent
 from tests.federation.conftest import EXCHANGE, JWT_TYPE, exchange, federate, trust
+from tests.helpers import queue_in_room, unqueue_from_room
 from tests.oauth import test_token_redis_mode
 from tests.oauth.test_token_redis_mode import _address_count
 
@@ -35,8 +36,7 @@ def test_an_exchange_cancelled_in_the_orgs_wait_counted_its_address(
     room = audit.writer._room
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     form = {
         "grant_type": EXCHANGE,
         "subject_token": kubernetes.token(),
@@ -59,8 +59,7 @@ def test_an_exchange_cancelled_in_the_orgs_wait_counted_its_address(
     try:
         waiting = asyncio.run(run())
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     after = _address_count(redis_mode, 1000)
     assert waiting and after == before + 1
 
@@ -85,13 +84,11 @@ def test_a_503_in_the_orgs_wait_counts_the_address_once(
     room = audit.writer._room
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.2)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     try:
         batched = request_token(client, org, agent.assertion()).status_code
         exchanged = exchange(client, org, kubernetes.token()).status_code
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     after = _address_count(redis_mode, 1000)
     assert (batched, exchanged, after) == (503, 503, before + 2)

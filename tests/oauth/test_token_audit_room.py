@@ -12,7 +12,7 @@ import httpx
 import jwt
 
 from tests.factories import make_org, register_agent, request_token
-from tests.helpers import issued_tokens
+from tests.helpers import issued_tokens, queue_in_room, unqueue_from_room
 
 
 def _form(assertion: str) -> dict[str, str]:
@@ -77,8 +77,7 @@ def test_one_orgs_waiting_tokens_do_not_make_another_org_wait(app, client, org, 
     room = audit.writer._room
     monkeypatch.setattr(audit.writer, "bound", 100)  # share 100 (64 with two orgs), cap 200
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 1.0)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
@@ -107,8 +106,9 @@ def test_one_orgs_waiting_tokens_do_not_make_another_org_wait(app, client, org, 
     try:
         held, other, other_waited, a_codes = asyncio.run(run())
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
+    # (all 100 of A's requests waited for A's share, holding no room toward the hard cap)
+    assert held == (0, 100)
     assert other.status_code == 200 and other_waited < 0.3, (other.status_code, other_waited)
 
 
@@ -127,13 +127,11 @@ def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, age
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.2)
     assertion = agent.assertion()
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     try:
         resp = request_token(client, org, assertion)
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     assert resp.status_code == 503
     row_writer.rows.flush()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
@@ -155,8 +153,7 @@ def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, 
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
     assertion = agent.assertion()
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
@@ -174,8 +171,7 @@ def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, 
     try:
         waiting, result = asyncio.run(run())
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     row_writer.rows.flush()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
     with session_scope() as session:
@@ -201,8 +197,7 @@ def test_a_claim_is_durable_while_its_request_waits_for_the_orgs_room(
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 1.0)
     assertion = agent.assertion()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
 
     def durable() -> int:
         row_writer.rows.flush()
@@ -227,6 +222,61 @@ def test_a_claim_is_durable_while_its_request_waits_for_the_orgs_room(
     try:
         during, status = asyncio.run(run())
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     assert during == 1
+
+
+def test_a_request_cancelled_while_its_thread_authenticates_keeps_its_claim(
+    app, client, org, monkeypatch
+):
+    import threading
+
+    from app.core import row_writer
+    from app.core.db import session_scope
+    from app.identity import tokens
+    from app.models import IssuedToken, UsedAssertion
+    from tests.oauth.test_claim_durability import _restart
+
+    # Given an agent whose keys are not cached (it authenticates in a worker thread), slowly ...
+    agent = register_agent(client, org, capabilities=["document.read"])
+    started, done = threading.Event(), threading.Event()
+    authenticate = tokens.authenticate
+
+    def slow(*args, **kwargs):
+        started.set()
+        time.sleep(0.3)  # a slow read, a JWKS fetch
+        try:
+            return authenticate(*args, **kwargs)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(tokens, "authenticate", slow)
+    assertion = agent.assertion()
+    jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
+
+    async def run():
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            task = asyncio.create_task(http.post(f"{org.api}/oauth/token", data=_form(assertion)))
+            while not started.is_set():
+                await asyncio.sleep(0.001)
+            task.cancel()  # ... when its request is cancelled while the thread verifies
+            return (await asyncio.gather(task, return_exceptions=True))[0]
+
+    result = asyncio.run(run())
+    assert done.wait(5)
+    # then the claim the thread made after the request ended is written all the same
+    _wait_for_claim = time.monotonic() + 3
+    while True:
+        row_writer.rows.flush()
+        with session_scope() as session:
+            own = session.query(UsedAssertion).filter_by(agent_id=agent.agent_id, jti=jti).count()
+            kept = session.query(IssuedToken).filter_by(assertion_jti=jti).count()
+        if own + kept or time.monotonic() > _wait_for_claim:
+            break
+        time.sleep(0.02)
+    assert isinstance(result, asyncio.CancelledError)
+    assert own + kept == 1
+    # and the assertion cannot be replayed after a restart
+    _restart()
+    assert request_token(client, org, assertion).status_code == 401

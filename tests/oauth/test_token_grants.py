@@ -14,6 +14,8 @@ from tests.helpers import (
     assert_rule,
     audit_events,
     issued_tokens,
+    queue_in_room,
+    unqueue_from_room,
 )
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -429,16 +431,14 @@ def test_a_forged_assertion_is_refused_at_once_while_the_named_org_is_at_its_sha
     room = audit.writer._room
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     try:
         # ... when anyone sends a JWT-shaped assertion it did not sign, in the org's name
         forged = pyjwt.encode({"iss": "x", "sub": "x", "aud": "x"}, "k" * 32, algorithm="HS256")
         started = time.monotonic()
         resp = request_token(client, org, forged)
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     # then it is refused as unauthenticated at once: an unauthenticated request takes no org's
     # room (nor does it shrink every org's share with a made-up org id)
     assert_oauth_error(resp, 401, "invalid_client")
@@ -456,8 +456,7 @@ def test_an_org_issuing_tokens_past_its_share_waits_alone(
     room = audit.writer._room
     monkeypatch.setattr(audit.writer, "bound", 100)
     monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.3)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     try:
         # ... when its agent asks for a token, it waits for its own org's room and, the writer
         # writing nothing of it, is told to retry (its assertion was spent: it authenticated)
@@ -469,8 +468,7 @@ def test_an_org_issuing_tokens_past_its_share_waits_alone(
         other = request_token(client, other_org, other_agent.assertion())
         other_waited = time.monotonic() - started
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     assert_oauth_error(resp, 503, "temporarily_unavailable")
     assert waited >= 0.3
     assert other.status_code == 200, other.text

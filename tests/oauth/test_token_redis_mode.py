@@ -18,7 +18,13 @@ import pytest
 
 from app.settings import get_settings
 from tests.factories import register_agent, request_token
-from tests.helpers import assert_oauth_error, assert_rule, issued_tokens
+from tests.helpers import (
+    assert_oauth_error,
+    assert_rule,
+    issued_tokens,
+    queue_in_room,
+    unqueue_from_room,
+)
 from tests.shared_redis import uses_shared_redis
 
 pytestmark = uses_shared_redis  # counts on the machine's Redis database (tests/shared_redis.py)
@@ -413,16 +419,14 @@ def test_an_org_past_its_share_of_the_audit_queue_waits_for_its_batched_claims_t
         return await batch_claim(verified)
 
     monkeypatch.setattr(claim_batch, "claim", counted_claim)
-    for _ in range(100):
-        room.added(org.org_id)
+    queue_in_room(room, org.org_id, 100)
     try:
         # ... when its agent asks for a token, it waits for its org's room and hears 503
         started = time.monotonic()
         resp = request_token(client, org, agent.assertion())
         waited = time.monotonic() - started
     finally:
-        for _ in range(100):
-            room.removed(org.org_id)
+        unqueue_from_room(room, org.org_id, 100)
     assert_oauth_error(resp, 503, "temporarily_unavailable")
     assert waited >= 0.3 and len(claimed_in_batches) == 1
     assert issued_tokens(agent.agent_id) == 1

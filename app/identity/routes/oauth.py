@@ -1,6 +1,7 @@
 """OAuth endpoints: token (RFC 6749/7523/8707), introspection (RFC 7662), revocation (RFC 7009)."""
 
 import contextlib
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -103,9 +104,8 @@ async def _issue(
                 granted = await run_in_threadpool(
                     _authenticate, org_id, form, grant_type, credential
                 )
-        if not audit.room_now(org_id):  # it will wait: its claim must not wait in memory
-            replay.write_claims_now()
-        async with _issuing_room(org_id):
+        # A request that has to wait writes its claim first: not only in memory meanwhile
+        async with _issuing_room(org_id, on_wait=replay.write_claims_now):
             if inline:
                 return _token_body(org_id, grant_type, granted)
             return await run_in_threadpool(_token_body, org_id, grant_type, granted)
@@ -125,12 +125,14 @@ def _authenticating_room(credential: str) -> AbstractAsyncContextManager[None]:
     return contextlib.nullcontext()
 
 
-def _issuing_room(org_id: str) -> AbstractAsyncContextManager[None]:
+def _issuing_room(
+    org_id: str, *, on_wait: Callable[[], None] | None = None
+) -> AbstractAsyncContextManager[None]:
     """Room for an authenticated caller's token event in its own org's share of the audit
     queue, until the event is submitted: an org issuing tokens faster than its events are
     written waits (and at worst hears 503 with its assertion spent, as any answer after
     authentication spends it), rather than filling the queue to the cap every org waits at."""
-    return audit.room(org_id)
+    return audit.room(org_id, on_wait=on_wait)
 
 
 def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
