@@ -518,3 +518,25 @@ def test_a_caller_is_told_before_it_waits_and_only_then():
     asyncio.run(main())
     assert told == ["second"]
     writer.flush()
+
+
+def test_a_caller_whose_on_wait_fails_leaves_no_waiter_behind():
+    # Given a writer whose one place is taken ...
+    writer = BatchWriter("t-on-wait-fails", _slow_write(0.05), interval=0.01, batch=1, bound=1)
+
+    def fails() -> None:
+        raise RuntimeError("on_wait failed")
+
+    async def main() -> None:
+        writer.submit("a")
+        # ... when a caller's on_wait fails before it waits, the caller hears it ...
+        with pytest.raises(RuntimeError):
+            async with writer.hold(timeout=5, on_wait=fails):
+                pass
+        # ... and leaves no waiter queued ahead of the next caller, who passes
+        async with writer.hold(timeout=5):
+            writer.submit("b")
+
+    asyncio.run(main())
+    assert not writer._room._waiters and not writer._room._reserved
+    writer.flush()

@@ -169,10 +169,10 @@ class Room:
             waiter = _Waiter(key, items, loop, loop.create_future(), time.monotonic())
             self._waiters.setdefault(key, collections.deque()).append(waiter)
             self._release()  # those ahead of it may fit by now, with no batch to tell them
-        if on_wait is not None and not waiter.let_through:
-            on_wait()
-        waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
         try:
+            if on_wait is not None and not waiter.let_through:
+                on_wait()  # in the try: should it fail, the waiter is forgotten, not left queued
+            waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
             await waiter.future
         except BaseException:
             with self._lock:  # out of the queue first: the writer cannot let it through after
