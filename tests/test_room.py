@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.core.batching import BatchWriter, WriteBacklog
 from app.core.room import MIN_SHARE
+from tests.helpers import queue_in_room, unqueue_from_room
 
 
 def _slow_write(seconds: float, written: list | None = None):
@@ -502,22 +503,30 @@ def test_the_writer_thread_survives_a_failure_of_its_bookkeeping(monkeypatch):
 
 
 def test_a_caller_is_told_before_it_waits_and_only_then():
-    # Given a writer with room for one item, which writes slowly ...
-    writer = BatchWriter("t-on-wait", _slow_write(0.05), interval=0.01, batch=1, bound=1)
+    # Given a writer with room for one item ...
+    writer = BatchWriter("t-on-wait", _slow_write(0), interval=60, batch=1, bound=1)
+    room = writer._room
     told: list[str] = []
+
+    def second_is_told() -> None:
+        # (told while it is queued, before anything let it through)
+        assert list(room._waiters) == [None] and not room._waiters[None][0].let_through
+        told.append("second")
+        # the room frees a moment later, as the writer would after writing a batch
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, lambda: (unqueue_from_room(room, None, 1), room.progressed()))
 
     async def main() -> None:
         # ... a caller that fits is never told it waits
         async with writer.hold(timeout=5, on_wait=lambda: told.append("first")):
-            writer.submit("a")
+            pass
         # ... one that finds the room taken is told once, before it waits, and then passes
-        async with writer.hold(timeout=5, on_wait=lambda: told.append("second")):
-            assert told == ["second"]
-            writer.submit("b")
+        queue_in_room(room, None, 1)
+        async with writer.hold(timeout=5, on_wait=second_is_told):
+            pass
 
     asyncio.run(main())
     assert told == ["second"]
-    writer.flush()
 
 
 def test_a_caller_whose_on_wait_fails_leaves_no_waiter_behind():

@@ -12,8 +12,10 @@ from tests.federation.conftest import EXCHANGE, JWT_TYPE, exchange, federate, tr
 from tests.helpers import queue_in_room, unqueue_from_room
 from tests.oauth import test_token_redis_mode
 from tests.oauth.test_token_redis_mode import _address_count
+from tests.shared_redis import uses_shared_redis
 
 redis_mode = test_token_redis_mode.redis_mode  # the Redis-mode fixture, for this module too
+pytestmark = uses_shared_redis  # counts on the machine's Redis database (tests/shared_redis.py)
 
 
 def test_an_exchange_cancelled_in_the_orgs_wait_counted_its_address(
