@@ -136,3 +136,16 @@ def unqueue_from_room(room, key: str | None, count: int) -> None:
     with room._lock:
         for _ in range(count):
             room.removed(key)
+
+
+async def post_until_it_waits_in_room(http, url: str, form: dict, room, key: str):
+    """POST the form as a task of its own and return the task once the request waits for room
+    under `key` (or after 3 s; the caller asserts what it expects)."""
+    import asyncio
+
+    task = asyncio.create_task(http.post(url, data=form))
+    for _ in range(3000):
+        if room._waiters.get(key):
+            break
+        await asyncio.sleep(0.001)
+    return task

@@ -12,7 +12,12 @@ import httpx
 import jwt
 
 from tests.factories import make_org, register_agent, request_token
-from tests.helpers import issued_tokens, queue_in_room, unqueue_from_room
+from tests.helpers import (
+    issued_tokens,
+    post_until_it_waits_in_room,
+    queue_in_room,
+    unqueue_from_room,
+)
 
 
 def _form(assertion: str) -> dict[str, str]:
@@ -21,6 +26,20 @@ def _form(assertion: str) -> dict[str, str]:
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": assertion,
     }
+
+
+def _claim_records(agent_id: str, jti: str) -> int:
+    """The assertion's claim as the database holds it (after the row writer's flush): its own
+    row and the records of tokens that keep it."""
+    from app.core import row_writer
+    from app.core.db import session_scope
+    from app.models import IssuedToken, UsedAssertion
+
+    row_writer.rows.flush()
+    with session_scope() as session:
+        own = session.query(UsedAssertion).filter_by(agent_id=agent_id, jti=jti).count()
+        kept = session.query(IssuedToken).filter_by(assertion_jti=jti).count()
+    return own + kept
 
 
 def _slow_authentication(monkeypatch, seconds: float = 0.05) -> None:
@@ -117,9 +136,6 @@ def test_one_orgs_waiting_tokens_do_not_make_another_org_wait(app, client, org, 
 
 def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, agent, monkeypatch):
     from app.audit import service as audit
-    from app.core import row_writer
-    from app.core.db import session_scope
-    from app.models import UsedAssertion
     from tests.oauth.test_claim_durability import _restart
 
     assert request_token(client, org, agent.assertion()).status_code == 200
@@ -133,10 +149,8 @@ def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, age
     finally:
         unqueue_from_room(room, org.org_id, 100)
     assert resp.status_code == 503
-    row_writer.rows.flush()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
-    with session_scope() as session:
-        rows = session.query(UsedAssertion).filter_by(agent_id=agent.agent_id, jti=jti).count()
+    rows = _claim_records(agent.agent_id, jti)
     _restart()
     again = request_token(client, org, assertion)
     assert rows == 1 and again.status_code == 401
@@ -144,9 +158,6 @@ def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, age
 
 def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, agent, monkeypatch):
     from app.audit import service as audit
-    from app.core import row_writer
-    from app.core.db import session_scope
-    from app.models import UsedAssertion
 
     assert request_token(client, org, agent.assertion()).status_code == 200
     room = audit.writer._room
@@ -158,11 +169,9 @@ def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            task = asyncio.create_task(http.post(f"{org.api}/oauth/token", data=_form(assertion)))
-            for _ in range(2000):
-                if room._waiters.get(org.org_id):
-                    break
-                await asyncio.sleep(0.001)
+            task = await post_until_it_waits_in_room(
+                http, f"{org.api}/oauth/token", _form(assertion), room, org.org_id
+            )
             waiting = bool(room._waiters.get(org.org_id))
             task.cancel()
             result = await asyncio.gather(task, return_exceptions=True)
@@ -172,10 +181,8 @@ def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, 
         waiting, result = asyncio.run(run())
     finally:
         unqueue_from_room(room, org.org_id, 100)
-    row_writer.rows.flush()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
-    with session_scope() as session:
-        rows = session.query(UsedAssertion).filter_by(agent_id=agent.agent_id, jti=jti).count()
+    rows = _claim_records(agent.agent_id, jti)
     assert waiting and isinstance(result, asyncio.CancelledError)
     assert rows == 1 and not room._reserved and issued_tokens(agent.agent_id) == 1
 
@@ -187,9 +194,6 @@ def test_a_claim_is_durable_while_its_request_waits_for_the_orgs_room(
     claim first (replay.write_claims_now), so a crash in the wait cannot reopen the assertion
     for a replay after a restart."""
     from app.audit import service as audit
-    from app.core import row_writer
-    from app.core.db import session_scope
-    from app.models import IssuedToken, UsedAssertion
 
     assert request_token(client, org, agent.assertion()).status_code == 200
     room = audit.writer._room
@@ -200,20 +204,14 @@ def test_a_claim_is_durable_while_its_request_waits_for_the_orgs_room(
     queue_in_room(room, org.org_id, 100)
 
     def durable() -> int:
-        row_writer.rows.flush()
-        with session_scope() as session:
-            own = session.query(UsedAssertion).filter_by(agent_id=agent.agent_id, jti=jti).count()
-            kept = session.query(IssuedToken).filter_by(assertion_jti=jti).count()
-        return own + kept
+        return _claim_records(agent.agent_id, jti)
 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            task = asyncio.create_task(http.post(f"{org.api}/oauth/token", data=_form(assertion)))
-            for _ in range(2000):
-                if room._waiters.get(org.org_id):
-                    break
-                await asyncio.sleep(0.001)
+            task = await post_until_it_waits_in_room(
+                http, f"{org.api}/oauth/token", _form(assertion), room, org.org_id
+            )
             await asyncio.sleep(0.3)  # it has waited a while
             during = await asyncio.to_thread(durable)
             resp = await task
@@ -231,10 +229,7 @@ def test_a_request_cancelled_while_its_thread_authenticates_keeps_its_claim(
 ):
     import threading
 
-    from app.core import row_writer
-    from app.core.db import session_scope
     from app.identity import tokens
-    from app.models import IssuedToken, UsedAssertion
     from tests.oauth.test_claim_durability import _restart
 
     # Given an agent whose keys are not cached (it authenticates in a worker thread), slowly ...
@@ -266,17 +261,11 @@ def test_a_request_cancelled_while_its_thread_authenticates_keeps_its_claim(
     result = asyncio.run(run())
     assert done.wait(5)
     # then the claim the thread made after the request ended is written all the same
-    _wait_for_claim = time.monotonic() + 3
-    while True:
-        row_writer.rows.flush()
-        with session_scope() as session:
-            own = session.query(UsedAssertion).filter_by(agent_id=agent.agent_id, jti=jti).count()
-            kept = session.query(IssuedToken).filter_by(assertion_jti=jti).count()
-        if own + kept or time.monotonic() > _wait_for_claim:
-            break
+    deadline = time.monotonic() + 3
+    while not (records := _claim_records(agent.agent_id, jti)) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert isinstance(result, asyncio.CancelledError)
-    assert own + kept == 1
+    assert records == 1
     # and the assertion cannot be replayed after a restart
     _restart()
     assert request_token(client, org, assertion).status_code == 401
