@@ -136,7 +136,6 @@ def _issuing_room(
 
 
 def _token_body(org_id: str, grant_type: grants.GrantType, granted: tokens.Grant) -> dict[str, Any]:
-    deferred_address.finish()  # unless the jti claim's script counted it (Redis mode)
     budget = granted.agent.budget or {}
     override = budget.get("requests_per_minute")
     rate_limits.limit_agent_requests(org_id, granted.agent.id, override, counted=granted.counted)
@@ -174,6 +173,7 @@ async def _issue_claimed_later(
             granted = tokens.grant_for(
                 session, verified, org_id=org_id, scope=scope, resource=resource
             )
+        deferred_address.finish()  # as _authenticate does: counted before any wait
     async with _issuing_room(org_id):
         return _token_body(org_id, grants.GRANT_TYPES["client_credentials"], granted)
 
