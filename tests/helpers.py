@@ -149,3 +149,16 @@ async def post_until_it_waits_in_room(http, url: str, form: dict, room, key: str
             break
         await asyncio.sleep(0.001)
     return task
+
+
+def fill_orgs_share(monkeypatch, org_id: str, *, timeout: float):
+    """The audit queue with a bound of 100, the org's events at that whole share (the writer
+    behind), and waits refused after `timeout` s with no batch written; returns the room. The
+    caller gives the share back with unqueue_from_room(room, org_id, 100)."""
+    from app.audit import service as audit
+
+    room = audit.writer._room
+    monkeypatch.setattr(audit.writer, "bound", 100)
+    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", timeout)
+    queue_in_room(room, org_id, 100)
+    return room

@@ -9,7 +9,7 @@ import httpx
 from app.settings import get_settings
 from tests.factories import register_agent
 from tests.federation.conftest import EXCHANGE, JWT_TYPE, exchange, federate, trust
-from tests.helpers import post_until_it_waits_in_room, queue_in_room, unqueue_from_room
+from tests.helpers import fill_orgs_share, post_until_it_waits_in_room, unqueue_from_room
 from tests.oauth import test_token_redis_mode
 from tests.oauth.test_token_redis_mode import _address_count
 from tests.shared_redis import uses_shared_redis
@@ -34,16 +34,12 @@ def test_an_exchange_cancelled_in_the_orgs_wait_counted_its_address(
     redis_mode,
     monkeypatch,
 ):
-    from app.audit import service as audit
 
     _federated_bot(client, org, kubernetes, monkeypatch)
     assert exchange(client, org, kubernetes.token()).status_code == 200
     before = _address_count(redis_mode, 1000)
 
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=5)
     form = {
         "grant_type": EXCHANGE,
         "subject_token": kubernetes.token(),
@@ -77,16 +73,12 @@ def test_a_503_in_the_orgs_wait_counts_the_address_once(
     redis_mode,
     monkeypatch,
 ):
-    from app.audit import service as audit
     from tests.factories import request_token
 
     _federated_bot(client, org, kubernetes, monkeypatch)
     assert request_token(client, org, agent.assertion()).status_code == 200  # keys cached
     before = _address_count(redis_mode, 1000)
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.2)
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=0.2)
     try:
         batched = request_token(client, org, agent.assertion()).status_code
         exchanged = exchange(client, org, kubernetes.token()).status_code

@@ -13,9 +13,9 @@ import jwt
 
 from tests.factories import make_org, register_agent, request_token
 from tests.helpers import (
+    fill_orgs_share,
     issued_tokens,
     post_until_it_waits_in_room,
-    queue_in_room,
     unqueue_from_room,
 )
 
@@ -93,10 +93,8 @@ def test_one_orgs_waiting_tokens_do_not_make_another_org_wait(app, client, org, 
     assert request_token(client, org, agent.assertion()).status_code == 200  # A's keys cached
     assert request_token(client, other_org, other_agent.assertion()).status_code == 200
     audit.writer.flush()
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)  # share 100 (64 with two orgs), cap 200
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 1.0)
-    queue_in_room(room, org.org_id, 100)
+    # a bound of 100: a share of 100 (64 with two orgs), a hard cap of 200
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=1.0)
 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
@@ -135,15 +133,11 @@ def test_one_orgs_waiting_tokens_do_not_make_another_org_wait(app, client, org, 
 
 
 def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, agent, monkeypatch):
-    from app.audit import service as audit
     from tests.oauth.test_claim_durability import _restart
 
     assert request_token(client, org, agent.assertion()).status_code == 200
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.2)
     assertion = agent.assertion()
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=0.2)
     try:
         resp = request_token(client, org, assertion)
     finally:
@@ -157,14 +151,10 @@ def test_a_503_in_the_orgs_wait_keeps_the_assertions_claim_once(client, org, age
 
 
 def test_a_request_cancelled_in_the_orgs_wait_keeps_its_claim(app, client, org, agent, monkeypatch):
-    from app.audit import service as audit
 
     assert request_token(client, org, agent.assertion()).status_code == 200
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
     assertion = agent.assertion()
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=5)
 
     async def run():
         transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
@@ -193,15 +183,11 @@ def test_a_claim_is_durable_while_its_request_waits_for_the_orgs_room(
     """Embedded mode: a token request about to wait for its org's share writes its assertion's
     claim first (replay.write_claims_now), so a crash in the wait cannot reopen the assertion
     for a replay after a restart."""
-    from app.audit import service as audit
 
     assert request_token(client, org, agent.assertion()).status_code == 200
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 1.0)
     assertion = agent.assertion()
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=1.0)
 
     def durable() -> int:
         return _claim_records(agent.agent_id, jti)

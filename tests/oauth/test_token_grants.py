@@ -13,8 +13,8 @@ from tests.helpers import (
     assert_oauth_error,
     assert_rule,
     audit_events,
+    fill_orgs_share,
     issued_tokens,
-    queue_in_room,
     unqueue_from_room,
 )
 
@@ -425,13 +425,8 @@ def test_a_forged_assertion_is_refused_at_once_while_the_named_org_is_at_its_sha
 ):
     import jwt as pyjwt
 
-    from app.audit import service as audit
-
     # Given the org's audit events at its whole share of the queue (the writer behind) ...
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 5)
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=5)
     try:
         # ... when anyone sends a JWT-shaped assertion it did not sign, in the org's name
         forged = pyjwt.encode({"iss": "x", "sub": "x", "aud": "x"}, "k" * 32, algorithm="HS256")
@@ -448,15 +443,11 @@ def test_a_forged_assertion_is_refused_at_once_while_the_named_org_is_at_its_sha
 def test_an_org_issuing_tokens_past_its_share_waits_alone(
     client, org, agent, other_org, monkeypatch
 ):
-    from app.audit import service as audit
 
     other_agent = register_agent(client, other_org, capabilities=["document.read"])
     # Given one org's audit events at its whole share of the queue (the writer behind), far
     # below the hard cap every org waits at ...
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.3)
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=0.3)
     try:
         # ... when its agent asks for a token, it waits for its own org's room and, the writer
         # writing nothing of it, is told to retry (its assertion was spent: it authenticated)

@@ -21,8 +21,8 @@ from tests.factories import register_agent, request_token
 from tests.helpers import (
     assert_oauth_error,
     assert_rule,
+    fill_orgs_share,
     issued_tokens,
-    queue_in_room,
     unqueue_from_room,
 )
 from tests.shared_redis import uses_shared_redis
@@ -401,12 +401,8 @@ def test_a_token_request_refused_for_an_audit_backlog_counts_against_its_address
 def test_an_org_past_its_share_of_the_audit_queue_waits_for_its_batched_claims_too(
     client, org, agent, redis_mode, monkeypatch
 ):
-    from app.audit import service as audit
 
     # Given the org's audit events at its whole share of the queue (the writer behind) ...
-    room = audit.writer._room
-    monkeypatch.setattr(audit.writer, "bound", 100)
-    monkeypatch.setattr(audit, "ROOM_TIMEOUT_SECONDS", 0.3)
     from app.identity import claim_batch
 
     # (a first token caches the agent's keys: its next jti is claimed with the loop's others)
@@ -419,7 +415,7 @@ def test_an_org_past_its_share_of_the_audit_queue_waits_for_its_batched_claims_t
         return await batch_claim(verified)
 
     monkeypatch.setattr(claim_batch, "claim", counted_claim)
-    queue_in_room(room, org.org_id, 100)
+    room = fill_orgs_share(monkeypatch, org.org_id, timeout=0.3)
     try:
         # ... when its agent asks for a token, it waits for its org's room and hears 503
         started = time.monotonic()
