@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, col, select
 
 from app.core import metrics
 from app.core.batching import BatchWriter
+from app.core.bulk_insert import insert_rows
 from app.core.columns import utcnow
 from app.core.db import rows_changed
 from app.core.logs import current_request_id
@@ -99,8 +100,9 @@ def _digest(prev_hash: str, canonical: str) -> str:
 def append(session: Session, org_id: str, events: Sequence[EventIn]) -> int:
     """Append events to the org's chain inside the session's transaction (CAS on the head).
 
-    Returns the sequence number of the last event. Rows are inserted with one executemany,
-    not as ORM objects: this runs for every permission check, and the ORM cost dominated.
+    Returns the sequence number of the last event. Rows are inserted in one statement per
+    chunk (app/core/bulk_insert.py), not as ORM objects: this runs for every permission check,
+    and the ORM cost dominated.
     """
     if not events:
         return 0
@@ -117,7 +119,7 @@ def append(session: Session, org_id: str, events: Sequence[EventIn]) -> int:
             .execution_options(synchronize_session=False),
         )
         if moved == 1:
-            session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+            insert_rows(session.connection(), AuditEvent.__table__, rows)  # type: ignore[attr-defined]
             return seq
     raise RuntimeError("audit chain contention: could not append after 50 attempts")
 

@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from app.core.batching import BatchWriter
+from app.core.bulk_insert import insert_rows
 
 Item = tuple[Any, dict[str, Any]]  # (SQLModel table class, column values)
 TableWriter = Callable[[Connection, list[dict[str, Any]]], None]
@@ -56,7 +57,7 @@ def _write(items: list[Item]) -> None:
             if (write := _table_writers.get(model)) is not None:
                 write(connection, table_rows)
             else:
-                connection.execute(insert(model.__table__), table_rows)
+                insert_rows(connection, model.__table__, table_rows)
 
 
 rows: BatchWriter[Item] = BatchWriter("row-writer", _write, salvage=_salvage)
