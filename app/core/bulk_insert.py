@@ -3,11 +3,12 @@
 The batch writers (audit events, token records) run in a thread of a web process. sqlite3's
 executemany runs each row's step with the GIL let go and takes it back after: on a process busy
 answering requests, taking it back waits for the event loop to hand it over (up to the 5 ms
-switch interval), once per row. Beside a busy thread a batch of 150 rows took 350-860 ms that
-way against 22 ms as one statement (`python bench/gil_convoy.py`), and a web process under the
-token load made ~17% fewer context switches per token with one statement per chunk. Without
-contention it is cheaper too: 11.7 vs 16.0 µs per token record, 20.9 vs 26.5 µs per audit event
-(a transaction of 150 rows, this machine).
+switch interval), once per row. Beside a busy thread a batch of 150 rows took 300-860 ms that
+way against 22-24 ms as one statement (`python bench/gil_convoy.py`). A batch goes in statements
+of as many rows as fit, then powers of two (150 rows: 128 + 16 + 4 + 2), so a table has a few
+statement texts whatever the batch sizes (sqlite3 keeps 128 prepared per connection). Without
+contention it costs a little less too: 11.0-11.4 vs 14.0 µs per token record, 21.0-21.6 vs
+23.0-24.3 µs per audit event (the fastest of 40 transactions of 150 rows, both ways).
 
 The values go through each column's bind processor (dates, JSON), as SQLAlchemy's insert would;
 a column the rows leave out gets its scalar default (or NULL). Rows whose keys differ, a table
@@ -31,6 +32,7 @@ class _Shape:
     """How rows with these keys are inserted into this table: the columns, in order, each key's
     bind processor, and the values of the defaults the rows leave out."""
 
+    keys: tuple[str, ...]
     table: str
     columns: list[str]
     processors: list[Callable[[Any], Any] | None]
@@ -59,23 +61,32 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """Insert rows that have the same keys, in the connection's transaction."""
     if not rows:
         return
-    keys = tuple(rows[0])
+    first = rows[0].keys()
     shape = None
-    if connection.dialect.name == "sqlite" and all(len(row) == len(keys) for row in rows):
-        shape = _shape(connection.dialect, table, keys)
+    if connection.dialect.name == "sqlite" and all(row.keys() == first for row in rows):
+        shape = _shape(connection.dialect, table, tuple(first))
     if shape is None:
         connection.execute(insert(table), list(rows))
         return
-    step = shape.rows_per_statement
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
+    start = 0
+    while start < len(rows):
+        chunk = rows[start : start + _chunk_size(len(rows) - start, shape.rows_per_statement)]
+        start += len(chunk)
         values: list[Any] = []
         for row in chunk:
-            for key, process in zip(keys, shape.processors, strict=True):
-                value = row[key]  # a row with other keys than the first's: KeyError, no write
+            for key, process in zip(shape.keys, shape.processors, strict=True):
+                value = row[key]
                 values.append(value if process is None else process(value))
             values.extend(shape.defaults)
         connection.exec_driver_sql(shape.statement(len(chunk)), tuple(values))
+
+
+def _chunk_size(left: int, most: int) -> int:
+    """The rows of the next statement: as many as fit, else a power of two, so that a shape has
+    a few statement texts (sqlite3 keeps 128 prepared per connection) whatever the batch sizes."""
+    if left >= most:
+        return most
+    return 1 << (left.bit_length() - 1)
 
 
 def _shape(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Shape | None:
@@ -90,19 +101,27 @@ def _new_shape(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Shape 
         return None
     left_out: list[tuple[str, Any]] = []
     for column in table.columns:
-        if column.name in keys or column.default is None:
+        if column.key in keys or column.default is None:
             continue
         if not column.default.is_scalar:  # a callable or SQL default: SQLAlchemy's insert runs it
             return None
-        left_out.append((column.name, column.default.arg))  # type: ignore[attr-defined]
+        left_out.append((column.key, column.default.arg))  # type: ignore[attr-defined]
     defaults = []
     for name, value in left_out:
-        process = table.c[name].type.bind_processor(dialect)
+        process = _processor(dialect, table, name)
         defaults.append(value if process is None else process(value))
-    quote = dialect.identifier_preparer.quote
+    preparer = dialect.identifier_preparer
     return _Shape(
-        table=quote(table.name),
-        columns=[quote(name) for name in (*keys, *(name for name, _ in left_out))],
-        processors=[table.c[key].type.bind_processor(dialect) for key in keys],
+        keys=keys,
+        table=preparer.format_table(table),  # with its schema, if any
+        columns=[preparer.quote(table.c[key].name) for key in (*keys, *(n for n, _ in left_out))],
+        processors=[_processor(dialect, table, key) for key in keys],
         defaults=defaults,
     )
+
+
+def _processor(dialect: Dialect, table: Table, key: str) -> Callable[[Any], Any] | None:
+    # The dialect's own type, as SQLAlchemy's insert binds: on SQLite a DateTime is stored as
+    # text in SQLAlchemy's format; the generic type's processor is None (sqlite3's adapter
+    # would write another text, "+00:00" and all, that no longer sorts with the stored ones).
+    return table.c[key].type.dialect_impl(dialect).bind_processor(dialect)

@@ -19,9 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import StatementError
 
+from app.audit import service as audit
 from app.core import bulk_insert, row_writer
 from app.core.bulk_insert import insert_rows
-from app.core.db import get_engine
+from app.core.columns import aware
+from app.core.db import get_engine, session_scope
 from app.models import IssuedToken
 
 WHEN = datetime(2026, 12, 8, 1, 2, 3, 456789)
@@ -35,6 +37,7 @@ def _tables(metadata: MetaData, *, callable_default: bool = False) -> tuple[Tabl
             Column("id", Integer, primary_key=True),
             Column("key", String(40), nullable=False),
             Column("at", DateTime, nullable=True),
+            Column("aware", DateTime(timezone=True), nullable=False),
             Column("details", JSON, nullable=False),
             Column("flag", Boolean, nullable=False),
             Column("kind", String(20), nullable=False, default="access"),
@@ -61,6 +64,8 @@ def _rows(n: int) -> list[dict]:
         {
             "key": f"k{i}\u00e9",
             "at": WHEN + timedelta(seconds=i) if i % 3 else None,
+            # aware, whole seconds: sqlite3's own adapter would store "...:00+00:00"
+            "aware": datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(seconds=i),
             "details": {"scope": "document.read", "n": i, "text": "caf\u00e9 \u2603"},
             "flag": bool(i % 2),
         }
@@ -94,6 +99,7 @@ def test_the_stored_values_are_the_ones_sqlalchemys_insert_stores(sqlite):
     assert [(r.key, r.at, r.details, r.flag) for r in back] == [
         (row["key"], row["at"], row["details"], row["flag"]) for row in rows
     ]
+    assert written[0].aware == "2026-01-01 12:00:00.000000"  # SQLAlchemy's text, not sqlite3's
 
 
 def test_a_batch_larger_than_one_statement_holds_is_written_whole_in_several(sqlite, monkeypatch):
@@ -110,8 +116,10 @@ def test_a_batch_larger_than_one_statement_holds_is_written_whole_in_several(sql
             return real(sql, parameters, *args, **kwargs)
 
         monkeypatch.setattr(connection, "exec_driver_sql", counted)
-        insert_rows(connection, fast, _rows(400))  # 400 rows x 6 columns > 999 parameters
-    assert len(statements) == 3  # 166 rows per statement (6 columns): 166 + 166 + 68
+        insert_rows(connection, fast, _rows(400))
+    # 6 columns (the left-out default included): 166 rows fit a statement; what is left goes in
+    # powers of two, so that a table has a few statement texts whatever the batch sizes
+    assert statements == [166 * 6, 166 * 6, 64 * 6, 4 * 6]
     with sqlite.connect() as connection:
         assert len(_stored(connection, fast)) == 400
 
@@ -142,7 +150,7 @@ def test_rows_with_other_keys_than_the_first_are_refused_whole(sqlite):
 def test_token_records_from_the_row_writer_read_back_whole(client):
     # On the suite's database (SQLite, or PostgreSQL where the suite runs on it): the row
     # writer's batch of token records, with and without the assertion's claim columns.
-    now = datetime.now(UTC).replace(microsecond=123456)
+    now = datetime.now(UTC).replace(microsecond=0)  # whole seconds: SQLite's text shows it
     jtis = [f"bulk-{uuid.uuid4().hex}" for _ in range(5)]
     for i, jti in enumerate(jtis):
         record = {
@@ -158,10 +166,27 @@ def test_token_records_from_the_row_writer_read_back_whole(client):
     with get_engine().connect() as connection:
         table = IssuedToken.__table__
         stored = connection.execute(select(table).where(table.c.jti.in_(jtis))).fetchall()
+        if connection.dialect.name == "sqlite":  # stored as SQLAlchemy stores it: naive UTC text
+            texts = connection.exec_driver_sql(
+                "SELECT DISTINCT issued_at FROM issued_token WHERE org_id = 'org_bulk'"
+            ).fetchall()
+            assert texts == [(now.replace(tzinfo=None).isoformat(" ", "microseconds"),)]
     by_jti = {row.jti: row for row in stored}
     assert set(by_jti) == set(jtis)
     for i, jti in enumerate(jtis):
         row = by_jti[jti]
-        issued = row.issued_at if row.issued_at.tzinfo else row.issued_at.replace(tzinfo=UTC)
-        assert issued == now and row.scope == "document.read" and row.revoked_at is None
+        assert aware(row.issued_at) == now and aware(row.expires_at) == now + timedelta(minutes=15)
+        assert row.scope == "document.read" and row.revoked_at is None
         assert row.assertion_jti == (f"agt_bulk:{jti}" if i % 2 else None)
+
+
+def test_an_event_at_a_whole_second_is_found_by_since_that_second(client, org):
+    # the audit trail's `since` compares stored text: every event's ts must be stored alike
+    at = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    audit.record_later(
+        audit.EventIn(org_id=org.org_id, actor="a", action="bulk.probe", outcome="ok", ts=at)
+    )
+    audit.writer.flush()
+    with session_scope() as session:
+        found = audit.list_events(session, org_id=org.org_id, since=at)
+    assert [event.action for event in found if event.action == "bulk.probe"] == ["bulk.probe"]
