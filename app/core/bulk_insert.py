@@ -16,6 +16,7 @@ with a default that is not a plain value among the columns left out, and other d
 SQLAlchemy's insert.
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,9 +55,6 @@ class _Shape:
         return found
 
 
-_shapes: dict[tuple[Dialect, Table, tuple[str, ...]], _Shape | None] = {}
-
-
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows that have the same keys, in the connection's transaction."""
     if not rows:
@@ -89,14 +87,10 @@ def _chunk_size(left: int, most: int) -> int:
     return 1 << (left.bit_length() - 1)
 
 
+# One per engine, table and set of row keys: a few per table (token records with and without
+# their assertion's claim; one for audit events).
+@functools.cache
 def _shape(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Shape | None:
-    cache_key = (dialect, table, keys)
-    if cache_key not in _shapes:
-        _shapes[cache_key] = _new_shape(dialect, table, keys)
-    return _shapes[cache_key]
-
-
-def _new_shape(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Shape | None:
     if not all(key in table.c for key in keys):
         return None
     left_out: list[tuple[str, Any]] = []

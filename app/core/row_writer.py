@@ -44,8 +44,8 @@ def _salvage(item: Item) -> Item | None:
 def _write(items: list[Item]) -> None:
     from app.core.db import get_engine
 
-    # By table and columns: a Core executemany takes its columns from the first row and would
-    # drop a later row's other columns without a word (the ORM's bulk insert grouped them).
+    # By table and columns: an insert takes its columns from the first row (a Core executemany
+    # would drop a later row's other columns without a word; insert_rows needs one shape).
     by_table: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
     for model, values in items:
         by_table[(model, tuple(values))].append(values)
